@@ -1,0 +1,40 @@
+// Builds dist/wulf: one Bun-compiled executable with overlays/ and the iPXE binaries embedded.
+// The iPXE binaries are taken at build time from Debian's ipxe package (/usr/lib/ipxe), with
+// their licence notice. Never strip the result: strip removes the embedded program.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+
+const release = !process.argv.includes('--dev');
+const out = process.env.WULF_OUT ?? 'dist/wulf';
+const assets = 'build/assets';
+
+rmSync(assets, { recursive: true, force: true });
+mkdirSync(`${assets}/ipxe`, { recursive: true });
+const ipxeSrc = process.env.WULF_IPXE_DIR ?? '/usr/lib/ipxe';
+const ipxeFiles = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
+const found: string[] = [];
+for (const f of ipxeFiles) {
+  if (existsSync(`${ipxeSrc}/${f}`)) { cpSync(`${ipxeSrc}/${f}`, `${assets}/ipxe/${f}`, { dereference: true }); found.push(f); }
+}
+const licence = '/usr/share/doc/ipxe/copyright';
+writeFileSync(`${assets}/ipxe/COPYING`, existsSync(licence) ? readFileSync(licence) :
+  'iPXE binaries from Debian\'s ipxe package: GPL-2.0-or-later with UBDL. See https://ipxe.org/licensing\n');
+if (found.length < ipxeFiles.length) {
+  console.warn(`build: warning: iPXE binaries missing from ${ipxeSrc} (${ipxeFiles.filter((f) => !found.includes(f)).join(', ')}); apt-get install ipxe`);
+}
+writeFileSync(`${assets}/build-info.json`, JSON.stringify({
+  version: JSON.parse(readFileSync('package.json', 'utf8')).version,
+  commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'unknown',
+  built: new Date().toISOString(),
+  ipxe: found,
+}));
+
+mkdirSync('dist', { recursive: true });
+const args = ['build', '--compile', 'src/main.ts', '--outfile', out,
+  '--asset=./overlays', `--asset=./${assets}`,
+  '--define', 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"'];
+if (release) args.push('--minify', '--bytecode', '--format=esm');
+const t0 = performance.now();
+const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+if (r.status !== 0) { console.error('build: bun build failed'); process.exit(r.status ?? 1); }
+console.log(`build: ${out} ${(statSync(out).size / 1048576).toFixed(1)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s (iPXE: ${found.join(', ') || 'none'})`);

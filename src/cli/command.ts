@@ -1,0 +1,104 @@
+// Commands are data: a noun holds verbs; each verb names its flags once, and parsing, --help and
+// the completion scripts come from that. Verbs get a Ctx and return an exit code or throw a
+// WulfError; only main.ts touches process.argv / process.exit.
+import { parseArgs } from 'node:util';
+import { WulfError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import type { Paths } from '../config/paths.ts';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  help: string;
+  default?: string | boolean;
+  hidden?: boolean;
+  /** placeholder in help, e.g. IPADDR */
+  arg?: string;
+}
+export type Flags = Record<string, FlagSpec>;
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface Ctx {
+  paths: Paths;
+  log: Logger;
+  env: Record<string, string | undefined>;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+  debug: boolean;
+  logFormat: 'human' | 'json';
+  /** Ask a yes/no question on the terminal; false when there is no terminal. */
+  confirm: (question: string) => Promise<boolean>;
+}
+
+export interface Verb {
+  name: string;
+  aliases?: string[];
+  summary: string;
+  usage?: string;          // positional part, e.g. 'PATTERN'
+  flags?: Flags;
+  /** allow `--` and anything after it as raw positionals */
+  passthrough?: boolean;
+  run(ctx: Ctx, flags: FlagValues, positionals: string[]): Promise<number | void> | number | void;
+}
+
+export interface Noun {
+  name: string;
+  aliases?: string[];
+  summary: string;
+  verbs: Verb[];
+  /** a noun that is itself a verb (e.g. `wulf serve`) */
+  direct?: Verb;
+}
+
+export function findVerb(noun: Noun, name: string): Verb | undefined {
+  return noun.verbs.find((v) => v.name === name || v.aliases?.includes(name));
+}
+
+/** Parse argv for one verb; unknown flags are a one-line error that names the flag. */
+export function parseVerbArgs(verb: Verb, argv: string[]): { flags: FlagValues; positionals: string[] } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, f] of Object.entries(verb.flags ?? {})) {
+    options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
+  }
+  options.help = { type: 'boolean', short: 'h' };
+  try {
+    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: false });
+    const flags: FlagValues = { ...(r.values as FlagValues) };
+    for (const [name, f] of Object.entries(verb.flags ?? {})) {
+      if (flags[name] === undefined && f.default !== undefined) flags[name] = f.default;
+    }
+    return { flags, positionals: r.positionals };
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0]!.replace(/^Unknown option '(.*)'.*$/, "unknown flag '$1'");
+    throw new WulfError(`${msg}`, { hint: `see 'wulf ... ${verb.name} --help'`, code: 'EARG', exitCode: 2 });
+  }
+}
+
+export function renderVerbHelp(prefix: string, verb: Verb): string {
+  const lines = [`Usage: wulf ${prefix} ${verb.name}${verb.flags ? ' [flags]' : ''}${verb.usage ? ' ' + verb.usage : ''}`, '', verb.summary];
+  if (verb.aliases?.length) lines.push(`Aliases: ${verb.aliases.join(', ')}`);
+  const rows = Object.entries(verb.flags ?? {}).filter(([, f]) => !f.hidden).map(([name, f]) => {
+    const left = `${f.short ? `-${f.short}, ` : '    '}--${name}${f.type === 'string' ? ' ' + (f.arg ?? 'VALUE') : ''}`;
+    return [left, f.help + (f.default !== undefined && f.default !== false ? ` (default ${f.default})` : '')] as const;
+  });
+  if (rows.length) {
+    const w = Math.min(36, Math.max(...rows.map((r) => r[0].length)) + 2);
+    lines.push('', 'Flags:', ...rows.map(([l, r]) => `  ${l.padEnd(w)}${r}`));
+  }
+  return lines.join('\n');
+}
+
+export function renderNounHelp(noun: Noun): string {
+  const w = Math.max(...noun.verbs.map((v) => v.name.length)) + 3;
+  return [`Usage: wulf ${noun.name} <command> [flags]`, '', noun.summary, '', 'Commands:',
+    ...noun.verbs.map((v) => `  ${v.name.padEnd(w)}${v.summary}`)].join('\n');
+}
+
+/** Flags shared by list verbs. */
+export const outputFlags: Flags = {
+  json: { type: 'boolean', short: 'j', help: 'JSON output' },
+  yaml: { type: 'boolean', short: 'y', help: 'YAML output' },
+};
+export const yesFlag: Flags = { yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation' } };

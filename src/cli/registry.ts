@@ -1,0 +1,17 @@
+// The command tree: each noun is loaded lazily so `wulf version` does not pay for the TUI or the
+// servers. A room adds its noun here with one line.
+import type { Noun } from './command.ts';
+
+export interface NounEntry { name: string; aliases?: string[]; summary: string; load: () => Promise<Noun> }
+
+export const nouns: NounEntry[] = [
+  { name: 'init', summary: 'write default config files and detect the provisioning interface', load: async () => (await import('./init.ts')).noun },
+  { name: 'node', aliases: ['nodes'], summary: 'add, set, list and delete nodes', load: async () => (await import('./node.ts')).noun },
+  { name: 'profile', aliases: ['profiles'], summary: 'add, set, list and delete profiles', load: async () => (await import('./profile.ts')).noun },
+  { name: 'completion', summary: 'print a bash or zsh completion script', load: async () => (await import('./completion.ts')).noun },
+  { name: 'version', summary: 'print the version', load: async () => (await import('./version.ts')).noun },
+];
+
+export function findNoun(name: string): NounEntry | undefined {
+  return nouns.find((n) => n.name === name || n.aliases?.includes(name));
+}
