@@ -40,6 +40,8 @@ export interface Verb {
   flags?: Flags;
   /** allow `--` and anything after it as raw positionals */
   passthrough?: boolean;
+  /** rewrite argv before parsing (e.g. bare boolean field flags) */
+  preprocess?: (argv: string[]) => string[];
   run(ctx: Ctx, flags: FlagValues, positionals: string[]): Promise<number | void> | number | void;
 }
 
@@ -64,7 +66,7 @@ export function parseVerbArgs(verb: Verb, argv: string[]): { flags: FlagValues; 
   }
   options.help = { type: 'boolean', short: 'h' };
   try {
-    const r = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: false });
+    const r = parseArgs({ args: verb.preprocess ? verb.preprocess(argv) : argv, options, allowPositionals: true, strict: true, tokens: false });
     const flags: FlagValues = { ...(r.values as FlagValues) };
     for (const [name, f] of Object.entries(verb.flags ?? {})) {
       if (flags[name] === undefined && f.default !== undefined) flags[name] = f.default;

@@ -1,0 +1,198 @@
+// CLI flags for node/profile fields, generated from the field table, and the code that applies
+// parsed flags to a NodeData (add/set) or clears fields (unset).
+import { WulfError } from '../lib/errors.ts';
+import { checkValue, collections, fields, UNSET_WORDS, type Field, type NodeData, type Scope } from '../config/schema.ts';
+import type { FlagValues, Flags } from './command.ts';
+
+type Obj = Record<string, unknown>;
+const flagFields = (kind: 'node' | 'profile') => fields.filter((f) => f.flag && !(kind === 'profile' && f.nodeOnly));
+
+/** Flags for `add` and `set`. Booleans are string flags so `--onboot=false` works; bare means true. */
+export function setFlags(kind: 'node' | 'profile'): Flags {
+  const out: Flags = {};
+  for (const f of flagFields(kind)) {
+    if (f.kind === 'map') {
+      out[`${f.flag}add`] = { type: 'string', multiple: true, help: `add ${f.help.split(' (')[0]} (key=value)`, arg: 'KEY=VALUE' };
+      out[`${f.flag}del`] = { type: 'string', multiple: true, help: `delete a key from ${f.title}`, arg: 'KEY' };
+      continue;
+    }
+    const where = f.scope === 'node' ? '' : ` [${f.scope}]`;
+    out[f.flag!] = { type: 'string', ...(f.short ? { short: f.short } : {}), help: f.help + where, arg: f.kind === 'list' ? 'A,B' : f.kind.toUpperCase() };
+    for (const a of f.flagAliases ?? []) out[a] = { type: 'string', help: `deprecated: --${f.flag}`, hidden: true };
+  }
+  for (const c of collections) {
+    out[c.nameFlag] = { type: 'string', help: `the ${c.scope} that the ${c.scope} flags apply to${c.defaultName ? ` (default "${c.defaultName}")` : ''}`, arg: 'NAME' };
+    out[c.delFlag] = { type: 'boolean', help: `delete the ${c.scope} named by --${c.nameFlag}` };
+  }
+  return out;
+}
+
+/** Flags for `unset`: one boolean per field; tags by key. */
+export function unsetFlags(kind: 'node' | 'profile'): Flags {
+  const out: Flags = {};
+  for (const f of flagFields(kind)) {
+    if (f.kind === 'map') { out[f.flag!] = { type: 'string', multiple: true, help: `remove the key from ${f.title}`, arg: 'KEY' }; continue; }
+    out[f.flag!] = { type: 'boolean', help: `clear ${f.title}` };
+  }
+  for (const c of collections) out[c.nameFlag] = { type: 'string', help: `the ${c.scope} to clear fields of (alone: delete it)`, arg: 'NAME' };
+  return out;
+}
+
+/** Bare boolean-field flags (`--discoverable`) become `--discoverable=true` before parsing. */
+export function normalizeBoolArgs(argv: string[]): string[] {
+  const bools = new Set(fields.filter((f) => f.kind === 'bool' && f.flag).flatMap((f) => [`--${f.flag}`, ...(f.short ? [`-${f.short}`] : [])]));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') { out.push(...argv.slice(i)); break; }
+    if (bools.has(a)) {
+      const next = argv[i + 1];
+      if (next !== undefined && /^(true|false|yes|no|on|off|1|0|unset|undef|UNSET|UNDEF)$/i.test(next)) { out.push(`${a}=${next}`); i++; }
+      else out.push(`${a}=true`);
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/** Split a comma list, keeping quoted parts whole: `"console=ttyS0,115200",quiet`. */
+export function splitList(s: string): string[] {
+  const out: string[] = [];
+  let cur = '', q: string | null = null;
+  for (const ch of s) {
+    if (q) { if (ch === q) q = null; else cur += ch; continue; }
+    if (ch === '"' || ch === "'") { q = ch; continue; }
+    if (ch === ',') { out.push(cur.trim()); cur = ''; continue; }
+    cur += ch;
+  }
+  out.push(cur.trim());
+  return out.filter(Boolean);
+}
+
+function entityFor(data: Obj, scope: Scope, flags: FlagValues, create: boolean): Obj | undefined {
+  if (scope === 'node') return data;
+  const coll = collections.find((c) => c.scope === scope)!;
+  const name = (flags[coll.nameFlag] as string | undefined) ?? coll.defaultName;
+  if (!name) throw new WulfError(`--${coll.nameFlag} is needed with ${scope} flags`);
+  let parent: Obj = data;
+  if (coll.parent === 'disk') {
+    const disk = flags.diskname as string | undefined;
+    if (!disk) throw new WulfError('--diskname is needed with partition flags');
+    const disks = (data.disks ??= {}) as Obj;
+    parent = (disks[disk] ??= {}) as Obj;
+  }
+  const items = (parent[coll.key] ??= {}) as Obj;
+  if (!items[name]) { if (!create) return undefined; items[name] = {}; }
+  return items[name] as Obj;
+}
+
+function setIn(o: Obj, path: string[], v: unknown) {
+  let cur = o;
+  for (const k of path.slice(0, -1)) cur = (cur[k] ??= {}) as Obj;
+  const last = path[path.length - 1]!;
+  if (v === undefined) delete cur[last]; else cur[last] = v;
+}
+function getIn(o: Obj, path: string[]): unknown {
+  let cur: unknown = o;
+  for (const k of path) cur = cur && typeof cur === 'object' ? (cur as Obj)[k] : undefined;
+  return cur;
+}
+
+const COLLECTION_KEYS = new Set(collections.map((c) => c.key));
+
+/** Drop empty sub-objects and lists left behind by clearing fields; named entities stay. */
+export function tidy(o: Obj, keepEmpty = false): void {
+  for (const [k, v] of Object.entries(o)) {
+    if (Array.isArray(v)) { if (v.length === 0) delete o[k]; continue; }
+    if (v && typeof v === 'object') {
+      tidy(v as Obj, COLLECTION_KEYS.has(k));
+      if (!keepEmpty && Object.keys(v).length === 0) delete o[k];
+    }
+  }
+}
+
+/** The value for one field, checked; UNSET words give undefined (clear). */
+function parseFieldValue(field: Field, raw: string, who: string): unknown {
+  if (UNSET_WORDS.has(raw.trim())) return undefined;
+  if (field.kind === 'list') {
+    const items = splitList(raw);
+    for (const it of items) if (/[\n\0]/.test(it)) throw new WulfError(`${who}: ${field.title} has a line break`);
+    return items;
+  }
+  const r = checkValue(field, raw);
+  if ('error' in r) throw new WulfError(`${who}: ${field.title} ${r.error}`, { hint: `--${field.flag}: ${field.help}` });
+  return r.value;
+}
+
+/**
+ * Apply add/set flags to one node or profile. `overrides` replaces single flag values per node
+ * (auto-incremented addresses for `node add n[1-4]`).
+ */
+export function applySetFlags(data: NodeData, flags: FlagValues, who: string, overrides: Record<string, string> = {}): void {
+  const d = data as Obj;
+  for (const c of collections) {
+    if (flags[c.delFlag]) {
+      const name = flags[c.nameFlag] as string | undefined;
+      if (!name) throw new WulfError(`--${c.delFlag} needs --${c.nameFlag}`);
+      const parent = c.parent === 'disk' ? (getIn(d, ['disks', String(flags.diskname ?? '')]) as Obj | undefined) : d;
+      const items = parent?.[c.key] as Obj | undefined;
+      if (!items || !(name in items)) throw new WulfError(`${who}: there is no ${c.scope} "${name}"`);
+      delete items[name];
+    }
+  }
+  for (const f of fields) {
+    if (!f.flag) continue;
+    if (f.kind === 'map') {
+      const add = flags[`${f.flag}add`] as string[] | undefined;
+      const del = flags[`${f.flag}del`] as string[] | undefined;
+      if (!add?.length && !del?.length) continue;
+      const ent = entityFor(d, f.scope, flags, true)!;
+      const map = ((getIn(ent, f.path) as Record<string, string> | undefined) ?? {});
+      for (const kv of add ?? []) for (const item of splitList(kv)) {
+        const eq = item.indexOf('=');
+        if (eq <= 0) throw new WulfError(`${who}: --${f.flag}add "${item}" is not key=value`);
+        map[item.slice(0, eq)] = item.slice(eq + 1);
+      }
+      for (const k of del ?? []) for (const key of splitList(k)) delete map[key];
+      setIn(ent, f.path, Object.keys(map).length ? map : undefined);
+      continue;
+    }
+    let raw: string | undefined = overrides[f.flag] ?? (flags[f.flag] as string | undefined);
+    for (const a of f.flagAliases ?? []) raw ??= flags[a] as string | undefined;
+    if (raw === undefined) continue;
+    const value = parseFieldValue(f, raw, who);
+    const ent = entityFor(d, f.scope, flags, value !== undefined);
+    if (ent) setIn(ent, f.path, value);
+  }
+  tidy(d);
+}
+
+/** Apply `unset` flags. Returns the number of fields or entities cleared. */
+export function applyUnsetFlags(data: NodeData, flags: FlagValues, who: string): number {
+  const d = data as Obj;
+  let n = 0;
+  const scoped = new Set<Scope>();
+  for (const f of fields) {
+    if (!f.flag) continue;
+    const v = flags[f.flag];
+    if (v === undefined || v === false) continue;
+    const ent = entityFor(d, f.scope, flags, false);
+    if (f.scope !== 'node') scoped.add(f.scope);
+    if (!ent) continue;
+    if (f.kind === 'map') {
+      const map = getIn(ent, f.path) as Record<string, string> | undefined;
+      for (const k of v as string[]) if (map && k in map) { delete map[k]; n++; }
+    } else if (getIn(ent, f.path) !== undefined) { setIn(ent, f.path, undefined); n++; }
+  }
+  for (const c of collections) {
+    const name = flags[c.nameFlag] as string | undefined;
+    if (!name || scoped.has(c.scope) || (c.scope === 'disk' && (flags.partname || scoped.has('partition')))) continue;
+    const parent = c.parent === 'disk' ? (getIn(d, ['disks', String(flags.diskname ?? '')]) as Obj | undefined) : d;
+    const items = parent?.[c.key] as Obj | undefined;
+    if (!items || !(name in items)) throw new WulfError(`${who}: there is no ${c.scope} "${name}"`);
+    delete items[name]; n++;
+  }
+  tidy(d);
+  return n;
+}

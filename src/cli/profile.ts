@@ -1,0 +1,8 @@
+// `wulf profile …`: the same verbs as nodes, over the nodeprofiles section.
+import type { Noun } from './command.ts';
+import { entityVerbs } from './entity-verbs.ts';
+
+export const noun: Noun = {
+  name: 'profile', aliases: ['profiles'], summary: 'add, set, list and delete profiles',
+  verbs: entityVerbs('profile'),
+};

@@ -1,0 +1,110 @@
+// Between the YAML shape of nodes.conf (Warewulf 4.5–4.7 spelling) and the camelCase NodeData,
+// driven by the field table. Unknown keys are an error that names the node and the key.
+import { WulfError } from '../lib/errors.ts';
+import { collections, fieldsOf, type Field, type NodeData, type Scope } from './schema.ts';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+
+function scalar(v: unknown): string {
+  if (v instanceof Date) return v.toISOString();
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function decodeValue(field: Field, v: unknown, where: string): unknown {
+  switch (field.kind) {
+    case 'list':
+      if (Array.isArray(v)) return v.filter((x) => x != null).map(scalar);
+      if (typeof v === 'string') return field.path.join('.') === 'kernel.args' ? v.split(/\s+/).filter(Boolean) : v.split(',').map((s) => s.trim()).filter(Boolean);
+      return [scalar(v)];
+    case 'map': {
+      if (!isObj(v)) throw new WulfError(`${where}: "${field.yaml.join('.')}" must be a map of key: value`);
+      const out: Record<string, string> = {};
+      for (const [k, x] of Object.entries(v)) if (x != null) out[k] = scalar(x);
+      return out;
+    }
+    case 'yaml': return v;
+    default: return scalar(v);
+  }
+}
+
+function matches(field: Field, keys: string[]): boolean {
+  const eq = (p: string[]) => p.length === keys.length && p.every((s, i) => s === keys[i]);
+  return eq(field.yaml) || !!field.yamlAliases?.some(eq);
+}
+
+function decodeEntity(scope: Scope, obj: unknown, where: string): Obj {
+  const out: Obj = {};
+  if (obj == null) return out;
+  if (!isObj(obj)) throw new WulfError(`${where}: expected a map of fields`);
+  const own = fieldsOf(scope);
+  const put = (field: Field, v: unknown) => {
+    if (v == null) return;
+    let cur = out;
+    for (const k of field.path.slice(0, -1)) cur = (cur[k] ??= {}) as Obj;
+    const key = field.path[field.path.length - 1]!;
+    if (cur[key] !== undefined && field.yamlAliases?.length) return; // the current spelling wins over an alias
+    cur[key] = decodeValue(field, v, where);
+  };
+  for (const [k, v] of Object.entries(obj)) {
+    if (v == null) continue;
+    const coll = collections.find((c) => c.parent === scope && c.yaml === k);
+    if (coll) {
+      if (!isObj(v)) throw new WulfError(`${where}: "${k}" must be a map of names`);
+      const items: Obj = {};
+      for (const [name, sub] of Object.entries(v)) items[name] = decodeEntity(coll.scope, sub, `${where} ${coll.yaml} ${name}`);
+      out[coll.key] = items;
+      continue;
+    }
+    if (scope === 'netdev' && k === 'primary') { if (String(v) === 'true') out.__primary = true; continue; }
+    const direct = own.find((f) => matches(f, [k]));
+    if (direct) { put(direct, v); continue; }
+    const group = own.filter((f) => f.yaml.length === 2 && (f.yaml[0] === k || f.yamlAliases?.some((a) => a[0] === k)));
+    if (group.length && isObj(v)) {
+      for (const [sk, sv] of Object.entries(v)) {
+        const fld = group.find((f) => matches(f, [k, sk]));
+        if (!fld) throw new WulfError(`${where}: unknown field "${k}.${sk}"`, { hint: "see 'wulf node set --help' for the fields" });
+        put(fld, sv);
+      }
+      continue;
+    }
+    throw new WulfError(`${where}: unknown field "${k}"`, { hint: "see 'wulf node set --help' for the fields" });
+  }
+  return out;
+}
+
+/** YAML-shaped node or profile → NodeData. `where` names it in errors, e.g. `node n01`. */
+export function nodeFromYaml(obj: unknown, where: string): NodeData {
+  const data = decodeEntity('node', obj, where) as NodeData & Obj;
+  const nets = data.networkDevices as Record<string, Obj> | undefined;
+  if (nets) for (const [name, nd] of Object.entries(nets)) {
+    if (nd.__primary) { delete nd.__primary; data.primaryNetwork ??= name; }
+  }
+  return data;
+}
+
+function encodeEntity(scope: Scope, data: Obj): Obj {
+  const out: Obj = {};
+  for (const field of fieldsOf(scope)) {
+    let v: unknown = data;
+    for (const k of field.path) v = isObj(v) ? v[k] : undefined;
+    if (v === undefined || v === '' || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0 && field.kind !== 'yaml')) continue;
+    let cur = out;
+    for (const k of field.yaml.slice(0, -1)) cur = (cur[k] ??= {}) as Obj;
+    cur[field.yaml[field.yaml.length - 1]!] = v;
+  }
+  for (const coll of collections.filter((c) => c.parent === scope)) {
+    const items = data[coll.key] as Record<string, Obj> | undefined;
+    if (!items || !Object.keys(items).length) continue;
+    const enc: Obj = {};
+    for (const [name, sub] of Object.entries(items)) enc[name] = encodeEntity(coll.scope, sub ?? {});
+    // keep the collection where Warewulf puts it: right after the scalar fields
+    out[coll.yaml] = enc;
+  }
+  return out;
+}
+
+/** NodeData → YAML-shaped object with Warewulf key names, only set fields. */
+export function nodeToYaml(data: NodeData): Obj {
+  return encodeEntity('node', data as Obj);
+}

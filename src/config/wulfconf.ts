@@ -1,0 +1,97 @@
+// wulf.conf: the server's own settings. Accepts Warewulf 4.5–4.7 warewulf.conf files unchanged
+// (same keys; `container mounts` alias); wulf's additions are dhcp.mode/interface and ports.
+import { existsSync, readFileSync } from 'node:fs';
+import { WulfError } from '../lib/errors.ts';
+import { isIPv4, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
+import type { Paths } from './paths.ts';
+
+export interface ExportPath { path: string; exportOptions: string }
+export interface ImageMount { source: string; dest: string; readonly: boolean; copy: boolean }
+export interface WulfConf {
+  ipaddr: string; netmask: string; network: string; ipaddr6?: string; prefixlen6?: number; fqdn?: string; comment?: string;
+  warewulf: { port: number; secure: boolean; updateInterval: number; autobuildOverlays: boolean; hostOverlay: boolean };
+  dhcp: { enabled: boolean; mode: 'full' | 'proxy' | 'off'; rangeStart?: string; rangeEnd?: string; interface?: string; port: number; leaseTime: number };
+  tftp: { enabled: boolean; tftproot: string; port: number; ipxe: Record<string, string> };
+  nfs: { enabled: boolean; exportPaths: ExportPath[] };
+  ssh: { keyTypes: string[] };
+  imageMounts: ImageMount[];
+  revision: string;
+}
+
+const KNOWN_TOP = new Set(['WW_INTERNAL', 'ipaddr', 'netmask', 'network', 'ipaddr6', 'prefixlen6', 'fqdn', 'comment',
+  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore']);
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const bool = (v: unknown, d: boolean) => (v === undefined || v === null ? d : v === true || v === 'true' || v === 'yes');
+const num = (v: unknown, d: number) => (v === undefined || v === null || v === '' ? d : Number(v));
+
+export function defaultWulfConf(): WulfConf {
+  return parseWulfConf('', 'defaults');
+}
+
+export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
+  let raw: unknown;
+  try { raw = text.trim() ? Bun.YAML.parse(text) : {}; }
+  catch (e) { throw new WulfError(`${file}: YAML syntax error: ${(e as Error).message.split('\n')[0]}`); }
+  const top = obj(raw);
+  for (const k of Object.keys(top)) if (!KNOWN_TOP.has(k)) throw new WulfError(`${file}: unknown key "${k}"`);
+  let ipaddr = String(top.ipaddr ?? '');
+  let netmask = String(top.netmask ?? '');
+  if (ipaddr.includes('/')) { const [ip, p] = ipaddr.split('/'); ipaddr = ip!; netmask ||= prefixToMask(Number(p)); }
+  if (ipaddr && !isIPv4(ipaddr)) throw new WulfError(`${file}: ipaddr "${ipaddr}" is not an IPv4 address`);
+  if (netmask && !isNetmask(netmask)) throw new WulfError(`${file}: netmask "${netmask}" is not a netmask`);
+  const network = String(top.network ?? (ipaddr && netmask ? networkOf(ipaddr, netmask) : ''));
+  const ww = obj(top.warewulf), dh = obj(top.dhcp), tf = obj(top.tftp), nf = obj(top.nfs), ss = obj(top.ssh);
+  let ip6 = top.ipaddr6 ? String(top.ipaddr6) : undefined;
+  let pl6 = top.prefixlen6 !== undefined ? Number(top.prefixlen6) : undefined;
+  if (ip6?.includes('/')) { const [a, p] = ip6.split('/'); ip6 = a; pl6 ??= Number(p); }
+  const mode = String(dh.mode ?? (bool(dh.enabled, true) ? 'full' : 'off'));
+  if (!['full', 'proxy', 'off'].includes(mode)) throw new WulfError(`${file}: dhcp.mode "${mode}" is not one of full, proxy, off`);
+  for (const k of ['range start', 'range end'] as const) {
+    if (dh[k] != null && !isIPv4(String(dh[k]))) throw new WulfError(`${file}: dhcp.${k} "${dh[k]}" is not an IPv4 address`);
+  }
+  if (dh['range start'] && dh['range end'] && parseIPv4(String(dh['range start']))! > parseIPv4(String(dh['range end']))!) {
+    throw new WulfError(`${file}: dhcp range start ${dh['range start']} is after range end ${dh['range end']}`);
+  }
+  const port = num(ww.port, 9873);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new WulfError(`${file}: warewulf.port "${ww.port}" is not a port number`);
+  const mounts = (top['image mounts'] ?? top['container mounts'] ?? [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf' }]) as unknown[];
+  return {
+    ipaddr, netmask, network, ipaddr6: ip6, prefixlen6: pl6,
+    fqdn: top.fqdn ? String(top.fqdn) : undefined, comment: top.comment ? String(top.comment) : undefined,
+    warewulf: {
+      port, secure: bool(ww.secure, false), updateInterval: num(ww['update interval'], 60) || 60,
+      autobuildOverlays: bool(ww['autobuild overlays'], true), hostOverlay: bool(ww['host overlay'], true),
+    },
+    dhcp: {
+      enabled: mode !== 'off', mode: mode as WulfConf['dhcp']['mode'],
+      rangeStart: dh['range start'] ? String(dh['range start']) : undefined, rangeEnd: dh['range end'] ? String(dh['range end']) : undefined,
+      interface: dh.interface ? String(dh.interface) : undefined, port: num(dh.port, 67), leaseTime: num(dh['lease time'], 3600),
+    },
+    tftp: {
+      enabled: bool(tf.enabled, true), tftproot: String(tf.tftproot ?? ''), port: num(tf.port, 69),
+      ipxe: Object.fromEntries(Object.entries(obj(tf.ipxe)).map(([k, v]) => [k, String(v)])),
+    },
+    nfs: {
+      enabled: bool(nf.enabled, true),
+      exportPaths: (Array.isArray(nf['export paths']) ? nf['export paths'] : []).map((e) => {
+        const o = obj(e); return { path: String(o.path ?? ''), exportOptions: String(o['export options'] ?? 'rw,sync,no_subtree_check') };
+      }),
+    },
+    ssh: { keyTypes: Array.isArray(ss['key types']) ? ss['key types'].map(String) : ['ed25519', 'ecdsa', 'rsa'] },
+    imageMounts: (Array.isArray(mounts) ? mounts : []).map((m) => {
+      const o = obj(m); return { source: String(o.source ?? ''), dest: String(o.dest ?? o.source ?? ''), readonly: bool(o.readonly, false), copy: bool(o.copy, false) };
+    }),
+    revision: Bun.hash(text).toString(16),
+  };
+}
+
+export function readWulfConf(paths: Paths): WulfConf {
+  if (!existsSync(paths.wulfConf)) return defaultWulfConf();
+  return parseWulfConf(readFileSync(paths.wulfConf, 'utf8'), paths.wulfConf);
+}
+
+export function serverCidr(c: WulfConf): string {
+  return c.ipaddr && c.netmask ? `${c.ipaddr}/${maskToPrefix(c.netmask)}` : '';
+}
