@@ -7,12 +7,14 @@ import { dirname, join } from 'node:path';
 const repoRoot = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 export const compiled = import.meta.url.includes('$bunfs') || (typeof Bun !== 'undefined' && Bun.main.includes('$bunfs'));
 
-/** The folder that holds overlays/ and build/assets/ (embedded or in the repo). */
+/** The folder that holds overlays/ (embedded or in the repo). */
 export function assetRoot(): string {
   return compiled ? '/$bunfs/root' : repoRoot;
 }
 
+/** A repo-relative asset path (e.g. 'overlays/hosts'); build/assets/* is embedded as assets/*. */
 export function assetPath(rel: string): string {
+  if (compiled && rel.startsWith('build/assets')) rel = rel.slice('build/'.length);
   return join(assetRoot(), rel);
 }
 

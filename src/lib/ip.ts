@@ -1,5 +1,6 @@
 // IPv4/IPv6 and MAC address checks and arithmetic used by validation, `node add` auto-increment,
 // DHCP policy and templates. Pure functions on strings and numbers.
+import { isIPv6 as netIsIPv6 } from 'node:net';
 
 export function parseIPv4(s: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s.trim());
@@ -52,12 +53,7 @@ export function addIPv4(ip: string, n: number): string {
 }
 
 export function isIPv6(s: string): boolean {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':')) return false;
-  const dbl = s.split('::');
-  if (dbl.length > 2) return false;
-  const groups = s.split(':').filter((g, i, a) => g !== '' || (i > 0 && i < a.length - 1 && false));
-  if (groups.some((g) => g.length > 4 && !g.includes('.'))) return false;
-  return dbl.length === 2 ? groups.length <= 7 : s.split(':').length === 8;
+  return netIsIPv6(s);
 }
 
 /** Normalise a MAC: lower case, colon separated; accepts - and . separators. */
