@@ -47,7 +47,20 @@ export function cleanList(list: string[]): string[] {
   return list.filter((x) => !x.startsWith('~') && !neg.has(x));
 }
 
-function scopeFields(scope: Scope): Field[] { return fields.filter((f) => f.scope === scope); }
+const SCOPE_FIELDS = new Map<Scope, Field[]>();
+const SCOPE_COLLS = new Map<Scope, typeof collections>();
+for (const sc of ['node', 'netdev', 'disk', 'partition', 'filesystem'] as Scope[]) {
+  SCOPE_FIELDS.set(sc, fields.filter((f) => f.scope === sc));
+  SCOPE_COLLS.set(sc, collections.filter((c) => c.parent === sc));
+}
+const scopeFields = (scope: Scope) => SCOPE_FIELDS.get(scope)!;
+const profileLeaves = new WeakMap<NodeData, Leaf[]>();
+/** Leaves of a profile, computed once per profile object (profiles are shared by many nodes). */
+function cachedLeaves(data: NodeData): Leaf[] {
+  let l = profileLeaves.get(data);
+  if (!l) { l = leavesOf(data); profileLeaves.set(data, l); }
+  return l;
+}
 
 /** Every set value of a node/profile as a flat list of leaves (maps split per key). */
 export function leavesOf(data: NodeData): Leaf[] {
@@ -61,13 +74,13 @@ export function leavesOf(data: NodeData): Leaf[] {
       const title = titlePrefix + field.title;
       if ((field.kind === 'map' || field.kind === 'yaml') && typeof v === 'object' && !Array.isArray(v)) {
         for (const [k, x] of Object.entries(v as Obj)) {
-          out.push({ key: [...path, k].join('\u0000'), path: [...path, k], title: `${title}[${k}]`, field, value: x });
+          { const t = `${title}[${k}]`; out.push({ key: t, path: [...path, k], title: t, field, value: x }); }
         }
       } else if (!(Array.isArray(v) && v.length === 0)) {
-        out.push({ key: path.join('\u0000'), path, title, field, value: v });
+        out.push({ key: title, path, title, field, value: v });
       }
     }
-    for (const coll of collections.filter((c) => c.parent === scope)) {
+    for (const coll of SCOPE_COLLS.get(scope)!) {
       const items = obj[coll.key] as Record<string, Obj> | undefined;
       if (!items) continue;
       for (const [name, sub] of Object.entries(items)) {
@@ -75,7 +88,7 @@ export function leavesOf(data: NodeData): Leaf[] {
         walk(coll.scope, sub ?? {}, [...prefix, coll.key, name], `${titlePrefix}${coll.title}[${name}].`);
         if (out.length === before) {
           // an entity with no fields still exists (e.g. a netdev to be filled later)
-          out.push({ key: [...prefix, coll.key, name].join('\u0000'), path: [...prefix, coll.key, name], title: `${titlePrefix}${coll.title}[${name}]`, field: { scope: coll.scope, path: [], yaml: [], kind: 'yaml', title: coll.title, help: '' }, value: {} });
+          out.push({ key: `${titlePrefix}${coll.title}[${name}]`, path: [...prefix, coll.key, name], title: `${titlePrefix}${coll.title}[${name}]`, field: { scope: coll.scope, path: [], yaml: [], kind: 'yaml', title: coll.title, help: '' }, value: {} });
         }
       }
     }
@@ -96,31 +109,48 @@ export function mergeNode(conf: Pick<NodesConf, 'profiles' | 'nodes'>, id: strin
   return mergeData(conf.profiles, id, node);
 }
 
+type Origin = { names: string[]; fromProfile: boolean; superseded: boolean };
+interface ChainState { values: Map<string, Leaf>; origin: Map<string, Origin> }
+const chainCache = new WeakMap<Record<string, NodeData>, Map<string, ChainState>>();
+
+function applyLeaves(st: ChainState, src: string, leaves: Leaf[], isNode: boolean): void {
+  for (const leaf of leaves) {
+    const top = leaf.field.path[0];
+    if (leaf.field.scope === 'node' && (top === 'profiles' || (!isNode && (leaf.field.noInherit || leaf.field.nodeOnly)))) continue;
+    const prev = st.values.get(leaf.key);
+    const o = st.origin.get(leaf.key);
+    const appendList = leaf.field.kind === 'list' && prev && Array.isArray(prev.value);
+    const appendYaml = leaf.field.kind === 'yaml' && prev && Array.isArray(prev.value) && Array.isArray(leaf.value);
+    if (appendList || appendYaml) {
+      st.values.set(leaf.key, { ...leaf, value: [...(prev!.value as unknown[]), ...(leaf.value as unknown[])] });
+      st.origin.set(leaf.key, { ...o!, names: [...o!.names, src] });
+    } else {
+      st.values.set(leaf.key, leaf);
+      st.origin.set(leaf.key, { names: [src], fromProfile: !isNode, superseded: !!o && o.fromProfile && isNode });
+    }
+  }
+}
+
+/** The merged state of a profile chain, computed once per distinct chain (many nodes share one). */
+function chainState(profiles: Record<string, NodeData>, chain: string[]): ChainState {
+  let cache = chainCache.get(profiles);
+  if (!cache) { cache = new Map(); chainCache.set(profiles, cache); }
+  const key = chain.join('\u0000');
+  let st = cache.get(key);
+  if (!st) {
+    st = { values: new Map(), origin: new Map() };
+    for (const p of chain) if (profiles[p]) applyLeaves(st, p, cachedLeaves(profiles[p]!), false);
+    cache.set(key, st);
+  }
+  return st;
+}
+
 export function mergeData(profiles: Record<string, NodeData>, id: string, node: NodeData): MergedNode {
   const chain = expandProfiles(node.profiles ?? [], profiles);
-  const values = new Map<string, Leaf>();
-  const origin = new Map<string, { names: string[]; fromProfile: boolean; superseded: boolean }>();
-  const apply = (src: string, data: NodeData, isNode: boolean) => {
-    for (const leaf of leavesOf(data)) {
-      const top = leaf.field.path[0];
-      if (leaf.field.scope === 'node' && (top === 'profiles' || (!isNode && (leaf.field.noInherit || leaf.field.nodeOnly)))) continue;
-      const prev = values.get(leaf.key);
-      const o = origin.get(leaf.key);
-      if (leaf.field.kind === 'list' && prev && Array.isArray(prev.value)) {
-        values.set(leaf.key, { ...leaf, value: [...(prev.value as string[]), ...(leaf.value as string[])] });
-        o!.names.push(src);
-      } else if (leaf.field.kind === 'yaml' && prev && Array.isArray(prev.value) && Array.isArray(leaf.value)) {
-        values.set(leaf.key, { ...leaf, value: [...prev.value, ...leaf.value] });
-        o!.names.push(src);
-      } else {
-        values.set(leaf.key, leaf);
-        const superseded = !!o && o.fromProfile && isNode;
-        origin.set(leaf.key, { names: [src], fromProfile: !isNode, superseded });
-      }
-    }
-  };
-  for (const p of chain) if (profiles[p]) apply(p, profiles[p]!, false);
-  apply(id, node, true);
+  const base = chainState(profiles, chain);
+  const st: ChainState = { values: new Map(base.values), origin: new Map(base.origin) };
+  applyLeaves(st, id, leavesOf(node), true);
+  const { values, origin } = st;
 
   const data: Obj = {};
   const leaves: Leaf[] = [];
@@ -153,6 +183,7 @@ export function mergeAll(conf: Pick<NodesConf, 'profiles' | 'nodes'>): MergedNod
 }
 
 /** n2 before n10. */
+const collator = new Intl.Collator(undefined, { numeric: true });
 export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, undefined, { numeric: true });
+  return collator.compare(a, b);
 }

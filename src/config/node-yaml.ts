@@ -28,16 +28,28 @@ function decodeValue(field: Field, v: unknown, where: string): unknown {
   }
 }
 
-function matches(field: Field, keys: string[]): boolean {
-  const eq = (p: string[]) => p.length === keys.length && p.every((s, i) => s === keys[i]);
-  return eq(field.yaml) || !!field.yamlAliases?.some(eq);
+interface ScopeIndex { direct: Map<string, Field>; groups: Map<string, Map<string, Field>>; colls: Map<string, (typeof collections)[number]> }
+const INDEX = new Map<Scope, ScopeIndex>();
+function indexOf(scope: Scope): ScopeIndex {
+  let ix = INDEX.get(scope);
+  if (ix) return ix;
+  ix = { direct: new Map(), groups: new Map(), colls: new Map() };
+  for (const f of fieldsOf(scope)) {
+    for (const p of [f.yaml, ...(f.yamlAliases ?? [])]) {
+      if (p.length === 1) ix.direct.set(p[0]!, f);
+      else { const g = ix.groups.get(p[0]!) ?? new Map<string, Field>(); if (!g.has(p[1]!)) g.set(p[1]!, f); ix.groups.set(p[0]!, g); }
+    }
+  }
+  for (const c of collections) if (c.parent === scope) ix.colls.set(c.yaml, c);
+  INDEX.set(scope, ix);
+  return ix;
 }
 
 function decodeEntity(scope: Scope, obj: unknown, where: string): Obj {
   const out: Obj = {};
   if (obj == null) return out;
   if (!isObj(obj)) throw new WulfError(`${where}: expected a map of fields`);
-  const own = fieldsOf(scope);
+  const ix = indexOf(scope);
   const put = (field: Field, v: unknown) => {
     if (v == null) return;
     let cur = out;
@@ -48,7 +60,7 @@ function decodeEntity(scope: Scope, obj: unknown, where: string): Obj {
   };
   for (const [k, v] of Object.entries(obj)) {
     if (v == null) continue;
-    const coll = collections.find((c) => c.parent === scope && c.yaml === k);
+    const coll = ix.colls.get(k);
     if (coll) {
       if (!isObj(v)) throw new WulfError(`${where}: "${k}" must be a map of names`);
       const items: Obj = {};
@@ -57,12 +69,12 @@ function decodeEntity(scope: Scope, obj: unknown, where: string): Obj {
       continue;
     }
     if (scope === 'netdev' && k === 'primary') { if (String(v) === 'true') out.__primary = true; continue; }
-    const direct = own.find((f) => matches(f, [k]));
+    const direct = ix.direct.get(k);
     if (direct) { put(direct, v); continue; }
-    const group = own.filter((f) => f.yaml.length === 2 && (f.yaml[0] === k || f.yamlAliases?.some((a) => a[0] === k)));
-    if (group.length && isObj(v)) {
+    const group = ix.groups.get(k);
+    if (group && isObj(v)) {
       for (const [sk, sv] of Object.entries(v)) {
-        const fld = group.find((f) => matches(f, [k, sk]));
+        const fld = group.get(sk);
         if (!fld) throw new WulfError(`${where}: unknown field "${k}.${sk}"`, { hint: "see 'wulf node set --help' for the fields" });
         put(fld, sv);
       }
