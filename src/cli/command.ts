@@ -73,7 +73,7 @@ export function parseVerbArgs(verb: Verb, argv: string[]): { flags: FlagValues; 
     }
     return { flags, positionals: r.positionals };
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0]!.replace(/^Unknown option '(.*)'.*$/, "unknown flag '$1'");
+    const msg = (e as Error).message.split('\n')[0]!.replace(/^Unknown option '([^']*)'.*$/, "unknown flag '$1'");
     throw new WulfError(`${msg}`, { hint: `see 'wulf ... ${verb.name} --help'`, code: 'EARG', exitCode: 2 });
   }
 }
