@@ -1,0 +1,58 @@
+// Archive files on disk: cacheDir/overlays/<node>/<kind>-<hash>.img.gz, written as temp + rename
+// (no fsync: a cache file can always be rebuilt), plus the hash last handed out for serving.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Paths } from '../config/paths.ts';
+import { WulfError } from '../lib/errors.ts';
+import type { Kind, Packed } from './build.ts';
+
+export interface ArchiveInfo { path: string; size: number; hash: string }
+
+const NODE_RE = /^[A-Za-z0-9._:-]+$/;
+
+export function nodeCacheDir(paths: Paths, node: string): string {
+  if (!NODE_RE.test(node) || node === '.' || node === '..') throw new WulfError(`invalid node name "${node}"`);
+  return join(paths.cacheDir, 'overlays', node);
+}
+
+export function archivePath(paths: Paths, node: string, kind: Kind, hash: string): string {
+  return join(nodeCacheDir(paths, node), `${kind}-${hash}.img.gz`);
+}
+
+/** Write the members as one file unless the same content is already there. */
+export function writeArchive(paths: Paths, node: string, kind: Kind, p: Packed): ArchiveInfo {
+  const path = archivePath(paths, node, kind, p.hash);
+  try { if (statSync(path).size === p.size) return { path, size: p.size, hash: p.hash }; } catch { /* absent */ }
+  const dir = nodeCacheDir(paths, node);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${kind}-${p.hash}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const buf = new Uint8Array(p.size);
+  let off = 0;
+  for (const m of p.members) { buf.set(m, off); off += m.length; }
+  try { writeFileSync(tmp, buf, { mode: 0o600 }); renameSync(tmp, path); }
+  catch (e) { try { unlinkSync(tmp); } catch { /* none */ } throw e; }
+  return { path, size: p.size, hash: p.hash };
+}
+
+export function servedHash(paths: Paths, node: string, kind: Kind): string | undefined {
+  try { return readFileSync(join(nodeCacheDir(paths, node), `${kind}.served`), 'utf8').trim() || undefined; } catch { return undefined; }
+}
+
+export function markServed(paths: Paths, node: string, kind: Kind, hash: string): void {
+  if (servedHash(paths, node, kind) === hash) return;
+  const dir = nodeCacheDir(paths, node);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${kind}.served.${process.pid}.tmp`);
+  writeFileSync(tmp, hash + '\n');
+  renameSync(tmp, join(dir, `${kind}.served`));
+}
+
+/** Remove a node's old archives of a kind, keeping `keep` hashes. */
+export function pruneArchives(paths: Paths, node: string, kind: Kind, keep: (string | undefined)[]): void {
+  const dir = nodeCacheDir(paths, node);
+  if (!existsSync(dir)) return;
+  for (const n of readdirSync(dir)) {
+    const m = new RegExp(`^${kind}-([0-9a-f]+)\\.img\\.gz$`).exec(n);
+    if (m && !keep.includes(m[1])) { try { unlinkSync(join(dir, n)); } catch { /* raced */ } }
+  }
+}

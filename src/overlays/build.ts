@@ -1,0 +1,234 @@
+// Builds one node's system or runtime archive: walks its overlays in order (later files win),
+// renders .ww templates (memoised by what they read), synthesises parent directories, and packs
+// newc cpio as gzip members: [dirs][files shared by all nodes][node's own files + trailer]. The
+// shared members are compressed once and reused; gzip -dc and the kernel read the concatenation.
+import { createHash } from 'node:crypto';
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NodesConf } from '../config/cascade.ts';
+import { mergeNode, mergeAll } from '../config/cascade.ts';
+import type { WulfConf } from '../config/wulfconf.ts';
+import type { Paths } from '../config/paths.ts';
+import { S_IFDIR, S_IFLNK, S_IFREG, cpioHeader, cpioPadding } from '../lib/cpio.ts';
+import { WulfError } from '../lib/errors.ts';
+import { buildView, nodeView, serverView } from './data.ts';
+import { TemplateMemo, type MemoSnapshot } from './memo.ts';
+import { fileSig, renderTemplate, type RenderEnv, type RenderResult } from './render.ts';
+import { FILE_PREFIX } from './track.ts';
+import { checkOverlayName, locateOverlay, readOverlay, treeSignature, type OverlaySource } from './sources.ts';
+
+export type Kind = 'system' | 'runtime';
+export const KINDS: Kind[] = ['system', 'runtime'];
+
+export interface Entry {
+  rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number;
+  data?: Uint8Array; target?: string; hash: string;
+  /** true when the bytes depend on this node (else the same for every node of the snapshot) */
+  local: boolean;
+  origin: string;                   // overlay/file it came from
+}
+
+export interface Packed { members: Uint8Array[]; hash: string; size: number }
+
+export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone'];
+
+const enc = new TextEncoder();
+const sha = (s: string | Uint8Array) => createHash('sha1').update(s).digest('hex');
+
+/** Reads a file from images/<image>/rootfs, refusing symlinks (they may point anywhere on the host). */
+export function defaultImageFile(imagesDir: string) {
+  return (image: string, path: string): Uint8Array | undefined => {
+    if (!/^[A-Za-z0-9._:-]+$/.test(image) || image === '.' || image === '..') return undefined;
+    const parts = path.split('/').filter((x) => x && x !== '.');
+    if (parts.includes('..')) return undefined;
+    let p = join(imagesDir, image, 'rootfs');
+    for (const seg of parts) {
+      p = join(p, seg);
+      try { if (lstatSync(p).isSymbolicLink()) return undefined; } catch { return undefined; }
+    }
+    try { return readFileSync(p); } catch { return undefined; }
+  };
+}
+
+/** Everything fixed for one build generation: config, server, sources, included files. */
+export class Snapshot implements MemoSnapshot {
+  private static next = 1;
+  readonly id = Snapshot.next++;
+  readonly created = new Date();
+  private merged = new Map<string, Record<string, unknown> | null>();
+  private all?: Record<string, unknown>[];
+  private fileSigs = new Map<string, string>();
+  readonly server: Record<string, unknown>;
+  constructor(readonly conf: NodesConf, readonly wulf: WulfConf, private builder: Builder) {
+    this.server = serverView(wulf);
+  }
+  fileSig = (key: string): string => {
+    let s = this.fileSigs.get(key);
+    if (s === undefined) { s = fileSig(key, this.builder.env); this.fileSigs.set(key, s); }
+    return s;
+  };
+  view(id: string): Record<string, unknown> | undefined {
+    if (!this.conf.nodes[id]) return undefined;
+    let v = this.merged.get(id);
+    if (v === undefined) { v = nodeView(mergeNode(this.conf, id)); this.merged.set(id, v); }
+    return v ?? undefined;
+  }
+  allNodes(): Record<string, unknown>[] {
+    if (!this.all) this.all = mergeAll(this.conf).map((m) => this.merged.get(m.id) ?? nodeView(m));
+    return this.all;
+  }
+  overlayList(id: string, kind: Kind): string[] {
+    const v = this.view(id);
+    if (!v) throw new WulfError(`node "${id}" does not exist`);
+    return (kind === 'system' ? v.systemOverlay : v.runtimeOverlay) as string[];
+  }
+  /** Template data for one node: its view plus server, build and a lazy allNodes. */
+  rootFor(id: string): Record<string, unknown> {
+    const root: Record<string, unknown> = { ...this.view(id)!, server: this.server, build: null };
+    const snap = this;
+    Object.defineProperty(root, 'allNodes', { enumerable: true, get() { return snap.allNodes(); } });
+    return root;
+  }
+}
+
+export interface BuilderOptions {
+  paths: Paths;
+  imageFile?: (image: string, path: string) => Uint8Array | undefined;
+  hostAllow?: string[];
+}
+
+export class Builder {
+  readonly env: RenderEnv;
+  readonly memo = new TemplateMemo();
+  private sources = new Map<string, { sig: string; src: OverlaySource; snap: number }>();
+  private members = new Map<string, Uint8Array>();
+  private memberBytes = 0;
+  renders = 0;
+  private files = new Set<string>();
+  /** every included file key seen so far (their changes start a new snapshot) */
+  fileKeys(): Iterable<string> { return this.files; }
+  constructor(readonly opts: BuilderOptions) {
+    this.env = {
+      confDir: opts.paths.confDir, hostRoot: opts.paths.root, hostAllow: opts.hostAllow ?? DEFAULT_HOST_ALLOW,
+      imageFile: opts.imageFile ?? defaultImageFile(opts.paths.imagesDir),
+    };
+  }
+
+  snapshot(conf: NodesConf, wulf: WulfConf): Snapshot { return new Snapshot(conf, wulf, this); }
+
+  /** The overlay's source tree, re-read only when its stat signature changed (checked once per snapshot). */
+  overlay(name: string, snap: Snapshot): OverlaySource {
+    checkOverlayName(name);
+    const c = this.sources.get(name);
+    if (c && c.snap === snap.id) return c.src;
+    const loc = locateOverlay(this.opts.paths.siteOverlaysDir, name);
+    if (!loc) throw new WulfError(`overlay "${name}" does not exist`, { hint: "see 'wulf overlay list'" });
+    const sig = `${loc.dir}\0${treeSignature(loc.dir)}`;
+    if (c && c.sig === sig) { c.snap = snap.id; return c.src; }
+    const src = readOverlay(this.opts.paths.siteOverlaysDir, name);
+    this.sources.set(name, { sig, src, snap: snap.id });
+    return src;
+  }
+
+  /** Render one template for one node (memoised). */
+  render(snap: Snapshot, root: Record<string, unknown>, src: OverlaySource, rel: string, data: Uint8Array, fileHash: string): RenderResult {
+    root.build = buildView(src.name, `${src.name}/${rel}`, snap.created);
+    const key = `${src.name}\0${rel}\0${fileHash}`;
+    const hit = this.memo.lookup(key, root, snap);
+    if (hit) return hit;
+    this.renders++;
+    const r = renderTemplate(src.name, rel, new TextDecoder().decode(data), root, this.env);
+    for (const k of r.reads.global.keys()) if (k.startsWith(FILE_PREFIX)) this.files.add(k);
+    this.memo.store(key, root, snap, r);
+    return r;
+  }
+
+  /** The final file list for a node and kind (later overlays overwrite earlier files). */
+  entries(snap: Snapshot, id: string, kind: Kind): Map<string, Entry> {
+    const list = snap.overlayList(id, kind);
+    const root = snap.rootFor(id);
+    const out = new Map<string, Entry>();
+    for (const name of list) {
+      const src = this.overlay(name, snap);
+      for (const f of src.files) {
+        if (f.type === 'file' && f.rel.endsWith('.ww')) {
+          const r = this.render(snap, root, src, f.rel, f.data!, f.hash);
+          const local = r.reads.local.size > 0;
+          for (const o of r.files) {
+            if (o.abort) continue;
+            let h = (o as { hash?: string }).hash;
+            const bytes = o.symlink ? undefined : enc.encode(o.data);
+            if (!h) { h = sha(`${o.rel}\0${f.mode}\0${f.uid}\0${f.gid}\0${o.symlink ?? ''}\0${o.data}`); (o as { hash?: string }).hash = h; }
+            out.delete(o.rel);
+            out.set(o.rel, o.symlink
+              ? { rel: o.rel, type: 'symlink', mode: 0o777, uid: f.uid, gid: f.gid, target: o.symlink, hash: h, local, origin: `${name}/${f.rel}` }
+              : { rel: o.rel, type: 'file', mode: f.mode, uid: f.uid, gid: f.gid, data: bytes, hash: h, local, origin: `${name}/${f.rel}` });
+          }
+        } else {
+          out.delete(f.rel);
+          out.set(f.rel, { rel: f.rel, type: f.type, mode: f.mode, uid: f.uid, gid: f.gid, data: f.data, target: f.target, hash: f.hash, local: false, origin: `${name}/${f.rel}` });
+        }
+      }
+    }
+    return out;
+  }
+
+  private member(key: string, make: () => Uint8Array): Uint8Array {
+    let m = this.members.get(key);
+    if (m) return m;
+    m = Bun.gzipSync(make() as Uint8Array<ArrayBuffer>, { level: 6 });
+    if (this.memberBytes + m.length > 512 * 1024 * 1024) { this.members.clear(); this.memberBytes = 0; }
+    this.members.set(key, m); this.memberBytes += m.length;
+    return m;
+  }
+
+  /** Pack entries as [dirs][shared files][node files + trailer] gzip members. */
+  pack(entries: Map<string, Entry>): Packed {
+    const dirs = new Map<string, Entry>();
+    const shared: Entry[] = [], own: Entry[] = [];
+    for (const e of entries.values()) {
+      if (e.type === 'dir') { dirs.set(e.rel, e); continue; }
+      (e.local ? own : shared).push(e);
+      // synthesise missing parents
+      let i = e.rel.lastIndexOf('/');
+      while (i > 0) {
+        const d = e.rel.slice(0, i);
+        if (!dirs.has(d) && !entries.has(d)) dirs.set(d, { rel: d, type: 'dir', mode: 0o755, uid: 0, gid: 0, hash: '', local: false, origin: '' });
+        i = d.lastIndexOf('/');
+      }
+    }
+    const dirList = [...dirs.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    shared.sort((a, b) => (a.rel < b.rel ? -1 : 1));
+    own.sort((a, b) => (a.rel < b.rel ? -1 : 1));
+    const dk = sha(dirList.map((d) => `${d.rel}\0${d.mode}\0${d.uid}\0${d.gid}`).join('\n'));
+    const sk = sha(shared.map((e) => e.hash).join('\n'));
+    const ok = sha(own.map((e) => e.hash).join('\n'));
+    const members = [
+      this.member('d' + dk, () => segment(dirList, false)),
+      this.member('s' + sk, () => segment(shared, false)),
+      Bun.gzipSync(segment(own, true) as Uint8Array<ArrayBuffer>, { level: 6 }),
+    ];
+    const hash = sha(`${dk}\n${sk}\n${ok}`).slice(0, 24);
+    return { members, hash, size: members.reduce((n, m) => n + m.length, 0) };
+  }
+}
+
+function ino(rel: string): number { return (Bun.hash.crc32(rel) >>> 0) || 1; }
+
+/** newc records for entries, optionally with the trailer; every record ends 4-aligned. */
+export function segment(entries: Entry[], trailer: boolean): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  const push = (b: Uint8Array) => { if (b.length) { parts.push(b); n += b.length; } };
+  for (const e of entries) {
+    const type = e.type === 'dir' ? S_IFDIR : e.type === 'symlink' ? S_IFLNK : S_IFREG;
+    const data = e.type === 'symlink' ? enc.encode(e.target!) : e.type === 'file' ? e.data ?? new Uint8Array(0) : new Uint8Array(0);
+    push(cpioHeader({ name: e.rel, mode: type | (e.type === 'symlink' ? 0o777 : e.mode), uid: e.uid, gid: e.gid, ino: ino(e.rel) }, 0, data.length));
+    push(data); push(cpioPadding(data.length));
+  }
+  if (trailer) push(cpioHeader({ name: 'TRAILER!!!', mode: 0, nlink: 1, ino: 0 }, 0, 0));
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}

@@ -1,0 +1,157 @@
+// The overlay service the HTTP server calls: archive(node, kind) returns a ready file, rebuilt only
+// when something it depends on changed (config, overlay sources, included files, other nodes a
+// template read). One build per node/kind at a time; a failed render keeps the last good archive.
+import { statSync } from 'node:fs';
+import type { NodesConf } from '../config/cascade.ts';
+import type { WulfConf } from '../config/wulfconf.ts';
+import type { Paths } from '../config/paths.ts';
+import type { Logger } from '../lib/log.ts';
+import { compiled } from '../lib/assets.ts';
+import { errorLine } from '../lib/errors.ts';
+import { Builder, KINDS, type Entry, type Kind, type Snapshot } from './build.ts';
+import { markServed, pruneArchives, servedHash, writeArchive, type ArchiveInfo } from './archive-file.ts';
+import { distOverlaysDir, treeSignature } from './sources.ts';
+import { FILE_PREFIX } from './track.ts';
+
+export type { ArchiveInfo } from './archive-file.ts';
+export type { Kind } from './build.ts';
+
+export interface OverlayServiceOptions {
+  paths: Paths;
+  getConf: () => NodesConf;
+  getWulfConf: () => WulfConf;
+  log: Logger;
+  imageFile?: (image: string, path: string) => Uint8Array | undefined;
+  /** absolute host files include_file may read (default /etc/passwd, /etc/group, /root/.ssh/, /etc/localtime) */
+  hostAllow?: string[];
+  /** how often (ms) sources and included files are re-checked for changes; default 200 */
+  recheckMs?: number;
+}
+
+export interface BuildManyResult { built: number; failed: { node: string; kind: Kind; error: string }[]; ms: number }
+
+export interface OverlayService {
+  /** The archive to serve for a node; builds it if missing or stale. Marks it as the last served. */
+  archive(nodeId: string, kind: Kind): Promise<ArchiveInfo>;
+  /** Build (or check) many nodes, in parallel workers when there are many. */
+  buildMany(nodeIds: string[], kinds?: Kind[], workers?: number): Promise<BuildManyResult>;
+  /** The files a node's archive would hold now (for show/diff). */
+  entries(nodeId: string, kind: Kind): Map<string, Entry>;
+  /** Forget the current snapshot so the next call re-checks everything. */
+  invalidate(): void;
+  stats(): { renders: number; memoHits: number; memoMisses: number; snapshots: number };
+}
+
+export function createOverlayService(opts: OverlayServiceOptions): OverlayService {
+  const { paths, log } = opts;
+  const builder = new Builder({ paths, imageFile: opts.imageFile, hostAllow: opts.hostAllow });
+  const recheck = opts.recheckMs ?? 200;
+  let snap: Snapshot | undefined;
+  let snapSig = '';
+  let checkedAt = 0;
+  let snapshots = 0;
+  const index = new Map<string, { snap: number; info: ArchiveInfo }>();
+  const inflight = new Map<string, Promise<ArchiveInfo>>();
+  const distSig = () => (compiled ? 'embedded' : treeSignature(distOverlaysDir()));
+
+  const fileStats = () => {
+    let s = '';
+    for (const k of builder.fileKeys()) {
+      if (k[FILE_PREFIX.length] !== 'c') continue;
+      const p = k.slice(FILE_PREFIX.length + 1);
+      try { const st = statSync(p); s += `${p}:${st.size}:${st.mtimeMs}:${st.ino};`; } catch { s += `${p}:-;`; }
+    }
+    return s;
+  };
+
+  function current(): Snapshot {
+    const now = Date.now();
+    if (snap && now - checkedAt < recheck) return snap;
+    const conf = opts.getConf(), wulf = opts.getWulfConf();
+    const sig = `${conf.revision}\0${wulf.revision}\0${treeSignature(paths.siteOverlaysDir)}\0${distSig()}\0${fileStats()}`;
+    checkedAt = now;
+    if (!snap || sig !== snapSig) {
+      snap = builder.snapshot(conf, wulf); snapSig = sig; snapshots++;
+    }
+    return snap;
+  }
+
+  function buildNow(node: string, kind: Kind, s: Snapshot): ArchiveInfo {
+    const info = writeArchive(paths, node, kind, builder.pack(builder.entries(s, node, kind)));
+    return info;
+  }
+
+  async function archive(node: string, kind: Kind): Promise<ArchiveInfo> {
+    const key = `${node}\0${kind}`;
+    const s = current();
+    const have = index.get(key);
+    if (have && have.snap === s.id) { markServed(paths, node, kind, have.info.hash); return have.info; }
+    const running = inflight.get(key);
+    if (running) return running;
+    const p = (async () => {
+      await null;
+      try {
+        const info = buildNow(node, kind, s);
+        const prev = index.get(key);
+        index.set(key, { snap: s.id, info });
+        if (prev?.info.hash !== info.hash) {
+          log.debug('overlay', `built ${kind} overlay`, { node, hash: info.hash, size: info.size });
+          pruneArchives(paths, node, kind, [info.hash, servedHash(paths, node, kind)]);
+        }
+        markServed(paths, node, kind, info.hash);
+        return info;
+      } catch (e) {
+        const prev = index.get(key);
+        log.error('overlay', `cannot build ${kind} overlay: ${errorLine(e)}`, { node, serving: prev ? prev.info.hash : 'nothing' });
+        if (prev) return prev.info;
+        throw e;
+      } finally { inflight.delete(key); }
+    })();
+    inflight.set(key, p);
+    return p;
+  }
+
+  async function buildMany(nodeIds: string[], kinds: Kind[] = KINDS, workers?: number): Promise<BuildManyResult> {
+    const t0 = performance.now();
+    const s = current();
+    const n = Math.max(1, Math.min(workers ?? navigator.hardwareConcurrency ?? 1, 16, Math.ceil(nodeIds.length / 200)));
+    const failed: BuildManyResult['failed'] = [];
+    let built = 0;
+    if (n <= 1 || opts.imageFile) {
+      for (const node of nodeIds) for (const kind of kinds) {
+        try { const info = buildNow(node, kind, s); index.set(`${node}\0${kind}`, { snap: s.id, info }); built++; }
+        catch (e) { failed.push({ node, kind, error: errorLine(e) }); }
+      }
+      return { built, failed, ms: performance.now() - t0 };
+    }
+    const chunks: string[][] = Array.from({ length: n }, () => []);
+    nodeIds.forEach((id, i) => chunks[Math.floor(i * n / nodeIds.length)]!.push(id));
+    const results = await Promise.all(chunks.map((nodes) => runWorker({ paths, conf: s.conf, wulf: s.wulf, nodes, kinds, hostAllow: opts.hostAllow })));
+    for (const r of results) {
+      for (const ok of r.ok) { index.set(`${ok.node}\0${ok.kind}`, { snap: s.id, info: ok.info }); built++; }
+      failed.push(...r.failed);
+    }
+    return { built, failed, ms: performance.now() - t0 };
+  }
+
+  return {
+    archive, buildMany,
+    entries: (node, kind) => builder.entries(current(), node, kind),
+    invalidate() { snap = undefined; checkedAt = 0; },
+    stats: () => ({ renders: builder.renders, memoHits: builder.memo.hits, memoMisses: builder.memo.misses, snapshots }),
+  };
+}
+
+export interface WorkerJob { paths: Paths; conf: NodesConf; wulf: WulfConf; nodes: string[]; kinds: Kind[]; hostAllow?: string[] }
+export interface WorkerResult { ok: { node: string; kind: Kind; info: ArchiveInfo }[]; failed: BuildManyResult['failed'] }
+
+function runWorker(job: WorkerJob): Promise<WorkerResult> {
+  return new Promise((resolve, reject) => {
+    let w: Worker;
+    try { w = new Worker(new URL('./worker.ts', import.meta.url).href); }
+    catch (e) { reject(e); return; }
+    w.onmessage = (ev: MessageEvent<WorkerResult>) => { resolve(ev.data); w.terminate(); };
+    w.onerror = (ev) => { reject(new Error(`overlay worker: ${(ev as ErrorEvent).message}`)); w.terminate(); };
+    w.postMessage(job);
+  });
+}

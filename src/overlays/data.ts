@@ -1,0 +1,95 @@
+// The data a template sees: the merged node (camelCase fields, every schema field present, absent
+// ones null so strict variables catch typos but `{% if x %}` works), netdevs with CIDR helpers,
+// the server (wulf.conf), build facts, and allNodes loaded lazily on first read.
+import { hostname as osHostname } from 'node:os';
+import { Drop } from 'liquidjs';
+import type { NodeData, NetDev } from '../config/schema.ts';
+import type { WulfConf } from '../config/wulfconf.ts';
+import { isIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../lib/ip.ts';
+
+/** A free-form map (tags, resources): a missing key reads as null instead of a strict-variable error. */
+export class MapDrop extends Drop {
+  constructor(entries: Record<string, unknown>) { super(); Object.assign(this, entries); }
+  override liquidMethodMissing(): null { return null; }
+}
+
+export interface NetdevView {
+  name: string; type: string; onboot: boolean; device: string; hwaddr: string | null; ipaddr: string | null;
+  netmask: string | null; gateway: string | null; ipaddr6: string | null; prefixlen6: string | null;
+  gateway6: string | null; mtu: string | null; tags: MapDrop; primary: boolean;
+  prefix: number | null; ipCIDR: string | null; network: string | null; networkCIDR: string | null; ipCIDR6: string | null;
+}
+
+const s = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
+const bool = (v: string | undefined, d: boolean) => (v === undefined || v === '' ? d : v === 'true');
+
+export function netdevView(name: string, n: NetDev, primary: boolean): NetdevView {
+  const mask = n.netmask && isNetmask(n.netmask) ? n.netmask : null;
+  const ip = n.ipaddr && isIPv4(n.ipaddr) ? n.ipaddr : null;
+  const prefix = mask ? maskToPrefix(mask) : null;
+  const network = ip && mask ? networkOf(ip, mask) : null;
+  let ip6 = s(n.ipaddr6), pl6 = s(n.prefixlen6);
+  if (ip6?.includes('/')) { const [a, p] = ip6.split('/'); ip6 = a!; pl6 ??= p!; }
+  return {
+    name, type: n.type || 'ethernet', onboot: bool(n.onboot, true), device: n.device || name,
+    hwaddr: s(n.hwaddr), ipaddr: ip ?? s(n.ipaddr), netmask: s(n.netmask), gateway: s(n.gateway),
+    ipaddr6: ip6, prefixlen6: pl6, gateway6: s(n.gateway6), mtu: s(n.mtu), tags: new MapDrop(n.tags ?? {}), primary,
+    prefix, ipCIDR: ip && prefix !== null ? `${ip}/${prefix}` : null, network,
+    networkCIDR: network && prefix !== null ? `${network}/${prefix}` : null,
+    ipCIDR6: ip6 ? `${ip6}/${pl6 ?? '64'}` : null,
+  };
+}
+
+export interface NodeInput { id: string; data: NodeData; primary?: string }
+
+/** The node part of the template data (also each allNodes entry). */
+export function nodeView(m: NodeInput): Record<string, unknown> {
+  const d = m.data;
+  const names = Object.keys(d.networkDevices ?? {}).sort();
+  const netdevs = names.map((n) => netdevView(n, d.networkDevices![n]!, n === m.primary));
+  const byName: Record<string, NetdevView> = {};
+  for (const nd of netdevs) byName[nd.name] = nd;
+  const ipmi = d.ipmi ?? {};
+  const primary = m.primary ? byName[m.primary] ?? null : null;
+  return {
+    id: m.id, hostname: m.id, comment: s(d.comment), clusterName: s(d.clusterName), imageName: s(d.imageName),
+    ipxeTemplate: s(d.ipxeTemplate), profiles: d.profiles ?? [], runtimeOverlay: d.runtimeOverlay ?? [],
+    systemOverlay: d.systemOverlay ?? [],
+    kernel: { version: s(d.kernel?.version), args: d.kernel?.args ?? [], argsString: (d.kernel?.args ?? []).join(' ') },
+    init: d.init || '/sbin/init', root: d.root || 'initramfs', primaryNetdev: m.primary ?? null, primary,
+    tags: new MapDrop(d.tags ?? {}), resources: new MapDrop((d.resources ?? {}) as Record<string, unknown>),
+    ipmi: {
+      username: s(ipmi.username), password: s(ipmi.password), ipaddr: s(ipmi.ipaddr), gateway: s(ipmi.gateway),
+      netmask: s(ipmi.netmask), port: s(ipmi.port), interface: s(ipmi.interface), escapechar: s(ipmi.escapechar),
+      write: bool(ipmi.write, false), template: s(ipmi.template), driver: s(ipmi.driver), insecure: bool(ipmi.insecure, false),
+      tags: new MapDrop(ipmi.tags ?? {}),
+    },
+    netdevs, netdev: byName,
+    disks: new MapDrop((d.disks ?? {}) as Record<string, unknown>),
+    filesystems: new MapDrop((d.filesystems ?? {}) as Record<string, unknown>),
+    discoverable: bool(d.discoverable, false), assetKey: s(d.assetKey),
+  };
+}
+
+export function serverView(c: WulfConf): Record<string, unknown> {
+  const prefix = c.netmask && isNetmask(c.netmask) ? maskToPrefix(c.netmask) : null;
+  return {
+    ipaddr: c.ipaddr || null, netmask: c.netmask || null, network: c.network || null, prefix,
+    ipCIDR: c.ipaddr && prefix !== null ? `${c.ipaddr}/${prefix}` : null,
+    networkCIDR: c.network && prefix !== null ? `${c.network}/${prefix}` : null,
+    ipaddr6: c.ipaddr6 ?? null, prefixlen6: c.prefixlen6 ?? null,
+    ipCIDR6: c.ipaddr6 ? `${c.ipaddr6}/${c.prefixlen6 ?? 64}` : null,
+    fqdn: c.fqdn ?? null, port: c.warewulf.port, secure: c.warewulf.secure, updateInterval: c.warewulf.updateInterval,
+    dhcp: { ...c.dhcp, rangeStart: c.dhcp.rangeStart ?? null, rangeEnd: c.dhcp.rangeEnd ?? null, interface: c.dhcp.interface ?? null },
+    tftp: { ...c.tftp }, nfs: { enabled: c.nfs.enabled, exportPaths: c.nfs.exportPaths.map((e) => ({ ...e })) },
+    ssh: { keyTypes: [...c.ssh.keyTypes] },
+  };
+}
+
+export interface BuildInfoView { host: string; time: string; unix: number; source: string; overlay: string }
+
+export function buildView(overlay: string, source: string, now = new Date()): BuildInfoView {
+  return { host: osHostname(), time: now.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', unix: Math.floor(now.getTime() / 1000), source, overlay };
+}
+
+export { prefixToMask };

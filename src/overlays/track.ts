@@ -1,0 +1,87 @@
+// Records exactly what a template read: every property read, key listing and `in` test on the
+// template data goes through a Proxy that notes (path → what was seen). Re-evaluating those paths
+// on another node's data tells whether the earlier output is still right (memo/cache keys).
+export const SEP = '\u0001';
+const KEYS = '\u0002K';
+const HAS = '\u0002H';
+const SKIP = new Set(['toLiquid', 'liquidMethodMissing', 'then', 'constructor', 'valueOf', 'toString', 'toJSON', 'hasOwnProperty']);
+/** Root keys whose values are the same for every node of one build (server, build, allNodes). */
+export const GLOBAL_ROOTS = new Set(['server', 'build', 'allNodes']);
+/** Extra keys the render tags add (controller files, image files): always global. */
+export const FILE_PREFIX = '\u0002F';
+
+// the build time is not part of any key: an archive keeps the time its content was first built
+const VOLATILE_TIME = `build${SEP}time`, VOLATILE_UNIX = `build${SEP}unix`;
+
+export interface Reads { local: Map<string, string>; global: Map<string, string> }
+export const newReads = (): Reads => ({ local: new Map(), global: new Map() });
+
+export function sigOf(v: unknown): string {
+  if (v === undefined) return 'u';
+  if (v === null) return 'n';
+  switch (typeof v) {
+    case 'string': return 's' + v;
+    case 'number': return 'd' + v;
+    case 'boolean': return v ? 'T' : 'F';
+    case 'object': return Array.isArray(v) ? 'a' : 'o';
+    default: return 'x' + typeof v;
+  }
+}
+
+function record(reads: Reads, path: string, sig: string) {
+  const top = path.indexOf(SEP) < 0 ? path : path.slice(0, path.indexOf(SEP));
+  (GLOBAL_ROOTS.has(top) || path.startsWith(FILE_PREFIX) ? reads.global : reads.local).set(path, sig);
+}
+
+/** Wrap the template data so that reads are recorded into `reads`. */
+export function tracked<T extends object>(root: T, reads: Reads): T {
+  const cache = new WeakMap<object, Map<string, object>>();
+  const wrap = (obj: object, path: string): object => {
+    let m = cache.get(obj);
+    if (!m) { m = new Map(); cache.set(obj, m); }
+    let p = m.get(path);
+    if (!p) { p = new Proxy(obj, handler(path)); m.set(path, p); }
+    return p;
+  };
+  const handler = (path: string): ProxyHandler<object> => ({
+    get(target, key) {
+      const v = Reflect.get(target, key);
+      if (typeof key === 'symbol' || SKIP.has(key)) return v;
+      const p = path ? path + SEP + key : key;
+      if (p !== VOLATILE_TIME && p !== VOLATILE_UNIX) record(reads, p, sigOf(v));
+      return v !== null && typeof v === 'object' ? wrap(v, p) : v;
+    },
+    ownKeys(target) {
+      const keys = Reflect.ownKeys(target);
+      record(reads, path + KEYS, keys.filter((k) => typeof k === 'string').join('\u0003'));
+      return keys;
+    },
+    has(target, key) {
+      const r = Reflect.has(target, key);
+      if (path && typeof key === 'string') record(reads, path + HAS + key, r ? '1' : '0');
+      return r;
+    },
+    set() { return false; },
+    deleteProperty() { return false; },
+  });
+  return wrap(root, '') as T;
+}
+
+/** What a recorded path shows on `root` now (same encoding as the recorder). */
+export function sigAt(root: unknown, path: string, files?: (key: string) => string): string {
+  if (path.startsWith(FILE_PREFIX)) return files ? files(path) : '?';
+  let suffix = '', arg = '';
+  let p = path;
+  const k = p.indexOf(KEYS), h = p.indexOf(HAS);
+  if (k >= 0) { suffix = 'K'; p = p.slice(0, k); } else if (h >= 0) { suffix = 'H'; arg = p.slice(h + 2); p = p.slice(0, h); }
+  let cur: unknown = root;
+  if (p) {
+    for (const seg of p.split(SEP)) {
+      if (cur === null || cur === undefined || typeof cur !== 'object') { cur = undefined; break; }
+      cur = (cur as Record<string, unknown>)[seg];
+    }
+  }
+  if (suffix === 'K') return cur && typeof cur === 'object' ? Reflect.ownKeys(cur).filter((x) => typeof x === 'string').join('\u0003') : '';
+  if (suffix === 'H') return cur && typeof cur === 'object' && arg in cur ? '1' : '0';
+  return sigOf(cur);
+}
