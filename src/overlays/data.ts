@@ -13,6 +13,17 @@ export class MapDrop extends Drop {
   override liquidMethodMissing(): null { return null; }
 }
 
+/** Free-form YAML (resources, disks): every nested map reads missing keys as null. */
+export function deepDrop(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(deepDrop);
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = deepDrop(x);
+    return new MapDrop(o);
+  }
+  return v;
+}
+
 export interface NetdevView {
   name: string; type: string; onboot: boolean; device: string; hwaddr: string | null; ipaddr: string | null;
   netmask: string | null; gateway: string | null; ipaddr6: string | null; prefixlen6: string | null;
@@ -57,7 +68,7 @@ export function nodeView(m: NodeInput): Record<string, unknown> {
     systemOverlay: d.systemOverlay ?? [],
     kernel: { version: s(d.kernel?.version), args: d.kernel?.args ?? [], argsString: (d.kernel?.args ?? []).join(' ') },
     init: d.init || '/sbin/init', root: d.root || 'initramfs', primaryNetdev: m.primary ?? null, primary,
-    tags: new MapDrop(d.tags ?? {}), resources: new MapDrop((d.resources ?? {}) as Record<string, unknown>),
+    tags: new MapDrop(d.tags ?? {}), resources: deepDrop(d.resources ?? {}),
     ipmi: {
       username: s(ipmi.username), password: s(ipmi.password), ipaddr: s(ipmi.ipaddr), gateway: s(ipmi.gateway),
       netmask: s(ipmi.netmask), port: s(ipmi.port), interface: s(ipmi.interface), escapechar: s(ipmi.escapechar),
@@ -65,8 +76,8 @@ export function nodeView(m: NodeInput): Record<string, unknown> {
       tags: new MapDrop(ipmi.tags ?? {}),
     },
     netdevs, netdev: byName,
-    disks: new MapDrop((d.disks ?? {}) as Record<string, unknown>),
-    filesystems: new MapDrop((d.filesystems ?? {}) as Record<string, unknown>),
+    disks: deepDrop(d.disks ?? {}),
+    filesystems: deepDrop(d.filesystems ?? {}),
     discoverable: bool(d.discoverable, false), assetKey: s(d.assetKey),
   };
 }

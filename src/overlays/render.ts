@@ -231,10 +231,10 @@ export function renderTemplate(overlay: string, rel: string, source: string, dat
   } catch (e) {
     throw templateError(overlay, rel, e);
   } finally { cur = prev; }
-  return { ...splitOutput(overlay, rel, text), reads };
+  return { ...splitOutput(overlay, rel, text, /\{%-?\s*file\s/.test(source)), reads };
 }
 
-function splitOutput(overlay: string, rel: string, text: string): { files: RenderedFile[]; nobackup: boolean } {
+function splitOutput(overlay: string, rel: string, text: string, multi: boolean): { files: RenderedFile[]; nobackup: boolean } {
   const files: RenderedFile[] = [];
   let nobackup = false;
   let f: RenderedFile = { rel: rel.replace(/\.ww$/, ''), data: '' };
@@ -259,8 +259,8 @@ function splitOutput(overlay: string, rel: string, text: string): { files: Rende
     f.data += rest;
   }
   files.push(f);
-  // the default file before the first {% file %} is dropped when it holds only whitespace
-  const out = files.filter((x, i) => !(i === 0 && files.length > 1 && !x.data.trim() && !x.symlink));
+  // in a template that uses {% file %}, the default file is dropped when it holds only whitespace
+  const out = files.filter((x, i) => !(i === 0 && multi && !x.data.trim() && !x.symlink));
   return { files: out, nobackup };
 }
 

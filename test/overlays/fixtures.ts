@@ -1,0 +1,55 @@
+// Representative nodes for the overlay tests and benchmark: one NIC static, bond + VLAN,
+// InfiniBand, IPv6, several NICs with routes and DNS, and a node with almost nothing set.
+import type { NodesConf } from '../../src/config/cascade.ts';
+import type { NodeData } from '../../src/config/schema.ts';
+import { parseWulfConf, type WulfConf } from '../../src/config/wulfconf.ts';
+import { defaultRuntimeOverlays, defaultSystemOverlays } from '../../src/overlays/defaults.ts';
+
+export const wulfConf: WulfConf = parseWulfConf([
+  'ipaddr: 10.0.0.1', 'netmask: 255.255.0.0', 'warewulf:', '  port: 9873', '  secure: true', '  update interval: 60',
+  'nfs:', '  enabled: true', '  export paths:', '    - path: /home', '      export options: rw,sync', '    - path: /opt',
+  '      export options: ro,sync,no_root_squash',
+].join('\n'), 'test-wulf.conf');
+
+export const defaultProfile: NodeData = {
+  systemOverlay: [...defaultSystemOverlays], runtimeOverlay: [...defaultRuntimeOverlays],
+  kernel: { args: ['quiet', 'crashkernel=no'] }, init: '/sbin/init', root: 'initramfs', imageName: 'rocky-9',
+  clusterName: 'c1', resources: { fstab: [{ spec: '10.0.0.1:/home', file: '/home', vfstype: 'nfs', mntops: 'defaults,nofail' }] },
+};
+
+export const goldenNodes: Record<string, NodeData> = {
+  'n-static': { profiles: ['default'], networkDevices: { default: { device: 'eth0', hwaddr: '02:00:00:00:00:01', ipaddr: '10.0.1.1', netmask: '255.255.0.0', gateway: '10.0.0.1', tags: { DNS1: '10.0.0.1', DNSSEARCH: 'cluster,example.org' } } } },
+  'n-bond': { profiles: ['default'], primaryNetwork: 'bond0', networkDevices: {
+    bond0: { type: 'bond', device: 'bond0', ipaddr: '10.0.1.2', netmask: '255.255.0.0', gateway: '10.0.0.1', mtu: '9000', tags: { bond_mode: '802.3ad' } },
+    eth0: { type: 'bond-slave', device: 'eth0', hwaddr: '02:00:00:00:00:02', tags: { master: 'bond0' } },
+    eth1: { type: 'bond-slave', device: 'eth1', hwaddr: '02:00:00:00:01:02', tags: { master: 'bond0' } },
+    vlan100: { type: 'vlan', device: 'bond0.100', ipaddr: '192.168.100.2', netmask: '255.255.255.0', tags: { vlan_id: '100', parent: 'bond0' } },
+  } },
+  'n-ib': { profiles: ['default'], networkDevices: {
+    default: { device: 'eth0', hwaddr: '02:00:00:00:00:03', ipaddr: '10.0.1.3', netmask: '255.255.0.0' },
+    ib: { type: 'infiniband', device: 'ib0', hwaddr: '80:00:02:08:fe:80:00:00:00:00:00:00:00:11:75:01:01:64:02:03', ipaddr: '10.20.1.3', netmask: '255.255.0.0', mtu: '65520', tags: { transport_mode: 'connected' } },
+  } },
+  'n-ipv6': { profiles: ['default'], networkDevices: { default: { device: 'eth0', hwaddr: '02:00:00:00:00:04', ipaddr: '10.0.1.4', netmask: '255.255.0.0', ipaddr6: 'fd00::4', prefixlen6: '64', gateway6: 'fd00::1' } } },
+  'n-multi': { profiles: ['default'], primaryNetwork: 'mgmt', tags: { localtime: 'Europe/Paris', ntp_servers: 'ntp1.example.org, ntp2.example.org' }, networkDevices: {
+    mgmt: { device: 'eno1', hwaddr: '02:00:00:00:00:05', ipaddr: '10.0.1.5', netmask: '255.255.0.0', gateway: '10.0.0.1', tags: { route1: '172.16.0.0/12,10.0.0.254', DNS1: '10.0.0.1', DNS2: '10.0.0.2' } },
+    data: { device: 'eno2', hwaddr: '02:00:00:00:01:05', ipaddr: '10.1.1.5', netmask: '255.255.255.0', mtu: '9000', onboot: 'false' },
+    ipmi: { device: 'eno3', hwaddr: '02:00:00:00:02:05' },
+  }, ipmi: { ipaddr: '10.2.1.5', netmask: '255.255.0.0', username: 'admin', password: 'secret', write: 'true', tags: { vlan: '7' } } },
+  'n-bare': { systemOverlay: [...defaultSystemOverlays], runtimeOverlay: [...defaultRuntimeOverlays] },
+};
+
+export function goldenConf(): NodesConf {
+  return { profiles: { default: defaultProfile }, nodes: structuredClone(goldenNodes), revision: 'golden-1' };
+}
+
+/** n nodes named n00001.. on one profile, one NIC each. */
+export function bigConf(n: number): NodesConf {
+  const nodes: Record<string, NodeData> = {};
+  for (let i = 1; i <= n; i++) {
+    const id = `n${String(i).padStart(5, '0')}`;
+    nodes[id] = { profiles: ['default'], networkDevices: { default: { device: 'eth0',
+      hwaddr: `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+      ipaddr: `10.0.${(i >> 8) & 255}.${i & 255}`, netmask: '255.255.0.0', gateway: '10.0.0.1', tags: { DNS1: '10.0.0.1' } } } };
+  }
+  return { profiles: { default: defaultProfile }, nodes, revision: `big-${n}` };
+}
