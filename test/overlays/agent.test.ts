@@ -1,0 +1,112 @@
+// The node agent for real: busybox sh running overlays/wulf-agent/.../wulf-agent (with only busybox
+// applets plus curl on PATH) against a Bun.serve server on 127.0.0.1 serving a runtime archive built
+// by the overlay service; files land under a temp root (WULF_AGENT_ROOT).
+import { test, expect, afterAll } from 'bun:test';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathsFor } from '../../src/config/paths.ts';
+import { silentLogger } from '../../src/lib/log.ts';
+import { createOverlayService } from '../../src/overlays/cache.ts';
+import { wulfConf } from './fixtures.ts';
+import type { NodesConf } from '../../src/config/cascade.ts';
+
+const AGENT = join(import.meta.dir, '../../overlays/wulf-agent/rootfs/warewulf/wulf-agent');
+const tmp = mkdtempSync('/tmp/woverlay-agent-');
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function binDir(withCurl: boolean): string {
+  if (!existsSync('/bin/busybox')) throw new Error('busybox is required (apt-get install busybox)');
+  const d = join(tmp, withCurl ? 'bin-curl' : 'bin-bb');
+  mkdirSync(d, { recursive: true });
+  for (const a of ['sh', 'cat', 'cp', 'mv', 'ln', 'rm', 'mkdir', 'mktemp', 'cpio', 'gzip', 'find', 'sort', 'stat', 'cmp',
+    'readlink', 'dirname', 'chmod', 'chown', 'sleep', 'kill', 'wget', 'echo', 'test', '[']) {
+    if (!existsSync(join(d, a))) symlinkSync('/bin/busybox', join(d, a));
+  }
+  if (withCurl) {
+    if (!existsSync('/usr/bin/curl')) throw new Error('curl is required (apt-get install curl)');
+    if (!existsSync(join(d, 'curl'))) symlinkSync('/usr/bin/curl', join(d, 'curl'));
+  }
+  return d;
+}
+
+function setup(name: string) {
+  const root = join(tmp, name);
+  const paths = pathsFor(root);
+  const ov = join(paths.siteOverlaysDir, 'rt', 'rootfs');
+  mkdirSync(join(ov, 'etc/app'), { recursive: true });
+  writeFileSync(join(ov, 'etc/motd'), 'hello v1\n');
+  writeFileSync(join(ov, 'etc/app/secret.conf'), 'token=1\n'); chmodSync(join(ov, 'etc/app/secret.conf'), 0o600);
+  writeFileSync(join(ov, 'etc/node.ww'), 'node={{ id }}\n');
+  symlinkSync('/etc/motd', join(ov, 'etc/motd.link'));
+  let rev = 1;
+  const conf = (): NodesConf => ({ profiles: {}, nodes: { n1: { runtimeOverlay: ['rt'], assetKey: 'k y&z',
+    networkDevices: { default: { hwaddr: '02:00:00:00:00:01', ipaddr: '127.0.0.1', netmask: '255.0.0.0' } } } }, revision: `r${rev}` });
+  const svc = createOverlayService({ paths, getConf: conf, getWulfConf: () => wulfConf, log: silentLogger, recheckMs: 0 });
+  const hits: { port: number; assetkey: string | null }[] = [];
+  const server = Bun.serve({
+    hostname: '127.0.0.1', port: 0,
+    async fetch(req, srv) {
+      const u = new URL(req.url);
+      const m = /^\/runtime\/([0-9a-f:]+)$/.exec(u.pathname);
+      if (!m || m[1] !== '02:00:00:00:00:01') return new Response('no', { status: 404 });
+      hits.push({ port: srv.requestIP(req)!.port, assetkey: u.searchParams.get('assetkey') });
+      if (u.searchParams.get('assetkey') !== 'k y&z') return new Response('bad asset', { status: 401 });
+      const a = await svc.archive('n1', 'runtime');
+      return new Response(Bun.file(a.path));
+    },
+  });
+  const target = join(root, 'node');
+  mkdirSync(join(target, 'warewulf'), { recursive: true });
+  const config = join(target, 'warewulf/config');
+  writeFileSync(config, [`WWIPADDR=127.0.0.1`, `WWPORT=${server.port}`, `WWHWADDR=02:00:00:00:00:01`, `WWASSETKEY='k y&z'`,
+    `WWSECURE=true`, `WWUPDATE=3600`, ''].join('\n'));
+  return { ov, target, config, server, hits, svc, bump: () => { rev++; } };
+}
+
+async function until(cond: () => boolean, ms = 8000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) { if (Date.now() - t0 > ms) throw new Error('timed out'); await Bun.sleep(50); }
+}
+
+test('agent (busybox sh + curl): applies files, keeps modes and symlinks, SIGHUP fetches at once', async () => {
+  const s = setup('curl');
+  const proc = Bun.spawn(['/bin/busybox', 'sh', AGENT], {
+    env: { PATH: binDir(true), WULF_AGENT_ROOT: s.target, TMPDIR: tmp }, stdout: 'pipe', stderr: 'pipe',
+  });
+  try {
+    await until(() => existsSync(join(s.target, 'etc/node')));
+    expect(readFileSync(join(s.target, 'etc/motd'), 'utf8')).toBe('hello v1\n');
+    expect(readFileSync(join(s.target, 'etc/node'), 'utf8')).toBe('node=n1\n');
+    expect(statSync(join(s.target, 'etc/app/secret.conf')).mode & 0o777).toBe(0o600);
+    expect(readlinkSync(join(s.target, 'etc/motd.link'))).toBe('/etc/motd');
+    expect(s.hits.length).toBe(1);
+    expect(s.hits[0]!.assetkey).toBe('k y&z');
+    expect(s.hits[0]!.port).toBeLessThan(1024);              // privileged source port via curl --local-port
+    // change the overlay; the interval is an hour, so only SIGHUP can bring the update
+    writeFileSync(join(s.ov, 'etc/motd'), 'hello v2\n');
+    s.svc.invalidate();
+    proc.kill('SIGHUP');
+    await until(() => readFileSync(join(s.target, 'etc/motd'), 'utf8') === 'hello v2\n');
+    expect(s.hits.length).toBe(2);
+    // no temp files left beside the targets
+    expect(readFileSync(join(s.target, 'etc/node'), 'utf8')).toBe('node=n1\n');
+    const left = [...new Bun.Glob('**/.wulf-agent.*').scanSync({ cwd: s.target, dot: true })];
+    expect(left).toEqual([]);
+  } finally {
+    proc.kill('SIGTERM'); await proc.exited; s.server.stop(true);
+  }
+}, 30_000);
+
+test('agent (busybox wget, no curl) --once: one update without a privileged port', async () => {
+  const s = setup('wget');
+  writeFileSync(s.config, readFileSync(s.config, 'utf8').replace("WWASSETKEY='k y&z'", "WWASSETKEY='k%20y%26z'").replace('WWSECURE=true', 'WWSECURE=false'));
+  const proc = Bun.spawn(['/bin/busybox', 'sh', AGENT, '--once'], {
+    env: { PATH: binDir(false), WULF_AGENT_ROOT: s.target, TMPDIR: tmp }, stdout: 'pipe', stderr: 'pipe',
+  });
+  const code = await proc.exited;
+  const err = await new Response(proc.stderr).text();
+  s.server.stop(true);
+  expect(`${code} ${err}`).toStartWith('0 ');
+  expect(readFileSync(join(s.target, 'etc/motd'), 'utf8')).toBe('hello v1\n');
+  expect(s.hits.length).toBe(1);
+}, 30_000);
