@@ -10,7 +10,7 @@ import { addIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../li
 import { FILE_PREFIX, SEP, newReads, tracked, type Reads } from './track.ts';
 import { cleanRel } from './sources.ts';
 
-export const LIMITS = { outputBytes: 64 * 1024 * 1024, renderMs: 5000, memory: 64 * 1024 * 1024, parseBytes: 8 * 1024 * 1024 };
+export const LIMITS = { outputBytes: 64 * 1024 * 1024, renderMs: 2000, memory: 64 * 1024 * 1024, parseBytes: 8 * 1024 * 1024 };
 
 export interface RenderEnv {
   /** controller config dir: relative include_file paths resolve here */
