@@ -10,7 +10,7 @@ import { addIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../li
 import { FILE_PREFIX, SEP, newReads, tracked, type Reads } from './track.ts';
 import { cleanRel } from './sources.ts';
 
-export const LIMITS = { outputBytes: 64 * 1024 * 1024, renderMs: 2000, memory: 64 * 1024 * 1024, parseBytes: 8 * 1024 * 1024 };
+export const LIMITS = { outputBytes: 64 * 1024 * 1024, renderMs: 10_000, memory: 64 * 1024 * 1024, parseBytes: 8 * 1024 * 1024 };
 
 export interface RenderEnv {
   /** controller config dir: relative include_file paths resolve here */
@@ -224,7 +224,7 @@ export function renderTemplate(overlay: string, rel: string, source: string, dat
   cur = { env, reads, overlay, file: rel, data };
   let text: string;
   try {
-    const ctx = new Context(tracked(data, reads), liquid!.options, { sync: true, strictVariables: true });
+    const ctx = new Context(tracked(data, reads), liquid!.options, { sync: true, strictVariables: true, renderLimit: LIMITS.renderMs, memoryLimit: LIMITS.memory });
     const em = new CappedEmitter();
     toValueSync(liquid!.renderer.renderTemplates(tpls, ctx, em as unknown as Emitter));
     text = em.buffer;

@@ -11,6 +11,7 @@ import { readCpio } from '../../src/lib/cpio.ts';
 import { Builder } from '../../src/overlays/build.ts';
 import { createOverlayService } from '../../src/overlays/cache.ts';
 import { checkOverlayName } from '../../src/overlays/sources.ts';
+import { LIMITS } from '../../src/overlays/render.ts';
 import type { NodesConf } from '../../src/config/cascade.ts';
 import { goldenConf, wulfConf } from './fixtures.ts';
 
@@ -167,6 +168,7 @@ describe('cache invalidation', () => {
 });
 
 describe('bad input', () => {
+  LIMITS.renderMs = 1500;                           // the default (10 s) bounds real templates; keep the test short
   const bad = async (tpl: string, re: RegExp) => {
     const w = world(`bad${Math.random().toString(36).slice(2, 8)}`);
     const good = await w.svc.archive('a1', 'system');
