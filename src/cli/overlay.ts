@@ -1,0 +1,276 @@
+// `wulf overlay`: list, show/render, document, edit and build overlays. Writing to a shipped
+// (distribution) overlay first clones it into the site overlay dir, which then shadows it.
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { analyzeSync, Liquid } from 'liquidjs';
+import type { Ctx, Noun, Verb } from './command.ts';
+import { fail } from '../lib/errors.ts';
+import { readCpio } from '../lib/cpio.ts';
+import { matchNodes } from '../lib/hostlist.ts';
+import { readNodesConf } from '../config/store.ts';
+import { readWulfConf } from '../config/wulfconf.ts';
+import { fields } from '../config/schema.ts';
+import { createOverlayService } from '../overlays/cache.ts';
+import { Builder, KINDS, type Entry, type Kind } from '../overlays/build.ts';
+import { archivePath, servedHash } from '../overlays/archive-file.ts';
+import { checkOverlayName, cleanRel, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
+import { renderTemplate } from '../overlays/render.ts';
+import { buildView } from '../overlays/data.ts';
+
+const service = (ctx: Ctx) => createOverlayService({ paths: ctx.paths, getConf: () => readNodesConf(ctx.paths), getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
+
+function mustExist(ctx: Ctx, name: string) {
+  const loc = locateOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
+  if (!loc) fail(`overlay "${name}" does not exist`, "see 'wulf overlay list'");
+  return loc;
+}
+
+/** The site copy of an overlay (cloned from the distribution one, with its modes, on first write). */
+export function siteRoot(ctx: Ctx, name: string): string {
+  const loc = mustExist(ctx, name);
+  if (loc.site) return loc.root;
+  const src = readOverlay(ctx.paths.siteOverlaysDir, name);
+  const root = join(ctx.paths.siteOverlaysDir, name, 'rootfs');
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  for (const f of src.files) {
+    const p = join(root, f.rel);
+    if (f.type === 'dir') mkdirSync(p, { recursive: true });
+    else if (f.type === 'symlink') symlinkSync(f.target!, p);
+    else writeFileSync(p, f.data!);
+    if (f.type !== 'symlink') { chmodSync(p, f.mode); try { chownSync(p, f.uid, f.gid); } catch { /* not root */ } }
+  }
+  ctx.err(`cloned distribution overlay ${name} to ${dirname(root)}`);
+  return root;
+}
+
+function fileIn(root: string, file: string): string {
+  const rel = cleanRel(file, 'file');
+  if (!rel) fail('a file path inside the overlay is required');
+  return join(root, rel);
+}
+
+const list: Verb = {
+  name: 'list', aliases: ['ls'], summary: 'list overlays (-a: their files, -l: with mode and owner)', usage: '[OVERLAY...]',
+  flags: { all: { type: 'boolean', short: 'a', help: 'list files' }, long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' } },
+  run(ctx, flags, pos) {
+    const names = listOverlayNames(ctx.paths.siteOverlaysDir).filter((o) => !pos.length || pos.includes(o.name));
+    if (!flags.all && !flags.long) {
+      const rows = names.map((o) => [o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length), o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped']);
+      const w = Math.max(12, ...rows.map((r) => r[0]!.length)) + 2;
+      ctx.out([`${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  SOURCE`, ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`)].join('\n'));
+      return 0;
+    }
+    const out: string[] = flags.long ? ['PERM MODE  UID  GID  OVERLAY  FILE PATH'] : ['OVERLAY  FILE PATH'];
+    for (const o of names) {
+      for (const f of readOverlay(ctx.paths.siteOverlaysDir, o.name).files) {
+        const path = '/' + f.rel + (f.type === 'dir' ? '/' : '') + (f.target ? ` -> ${f.target}` : '');
+        out.push(flags.long ? `${f.mode.toString(8).padStart(4, '0')}  ${String(f.uid).padStart(4)} ${String(f.gid).padStart(4)}  ${o.name}  ${path}` : `${o.name}  ${path}`);
+      }
+    }
+    ctx.out(out.join('\n'));
+    return 0;
+  },
+};
+
+const show: Verb = {
+  name: 'show', aliases: ['cat'], summary: 'print an overlay file, or render it for a node', usage: 'OVERLAY FILE',
+  flags: { render: { type: 'string', short: 'r', arg: 'NODE', help: 'render the template for this node' } },
+  run(ctx, flags, [name, file]) {
+    if (!name || !file) fail('usage: wulf overlay show OVERLAY FILE [--render NODE]');
+    const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
+    const rel = cleanRel(file);
+    const f = src.files.find((x) => x.rel === rel) ?? src.files.find((x) => x.rel === rel + '.ww');
+    if (!f || f.type !== 'file') fail(`overlay ${name} has no file ${rel}`);
+    if (!flags.render || !f.rel.endsWith('.ww')) { ctx.out(new TextDecoder().decode(f.data)); return 0; }
+    const b = new Builder({ paths: ctx.paths });
+    const conf = readNodesConf(ctx.paths);
+    const node = String(flags.render);
+    const snap = b.snapshot(node === 'host' && !conf.nodes.host ? { ...conf, nodes: { ...conf.nodes, host: {} } } : conf, readWulfConf(ctx.paths));
+    if (!snap.view(node)) fail(`node "${node}" does not exist`);
+    const root = snap.rootFor(node);
+    root.build = buildView(name, `${name}/${f.rel}`);
+    const r = renderTemplate(name, f.rel, new TextDecoder().decode(f.data), root, b.env);
+    for (const o of r.files) {
+      if (r.files.length > 1 || o.symlink || o.abort) ctx.out(`# ---- /${o.rel}${o.symlink ? ` -> ${o.symlink}` : ''}${o.abort ? ' (aborted: not written)' : ''}`);
+      if (!o.symlink) ctx.out(o.data);
+    }
+    return 0;
+  },
+};
+
+const info: Verb = {
+  name: 'info', aliases: ['vars', 'variables'], summary: 'list the variables a template uses, with help', usage: 'OVERLAY FILE',
+  run(ctx, _f, [name, file]) {
+    if (!name || !file) fail('usage: wulf overlay info OVERLAY FILE');
+    const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
+    const rel = cleanRel(file);
+    const f = src.files.find((x) => x.rel === rel) ?? src.files.find((x) => x.rel === rel + '.ww');
+    if (!f || !f.rel.endsWith('.ww')) fail(`overlay ${name} has no template ${rel}`);
+    const liquid = new Liquid();
+    for (const t of ['file', 'softlink', 'abort', 'nobackup', 'include_file', 'include_image']) liquid.registerTag(t, { parse() {}, render() { return ''; } });
+    const a = analyzeSync(liquid.parse(new TextDecoder().decode(f.data)));
+    const help = (v: string) => {
+      const segs = v.split('.');
+      const last = segs[segs.length - 1]!;
+      const extra: Record<string, string> = {
+        id: 'the node name', hostname: 'the node name', netdevs: 'the network devices (list; each has primary, prefix, ipCIDR, network, networkCIDR, ipCIDR6)',
+        netdev: 'network devices by name', primary: 'the primary network device', allNodes: 'every node (read lazily)', server: 'the wulf server (wulf.conf)',
+        build: 'build facts: host, time, unix, source, overlay', ipCIDR: 'address/prefix', prefix: 'prefix length', networkCIDR: 'network/prefix', argsString: 'kernel arguments joined',
+      };
+      if (segs[0] === 'server') return 'wulf.conf: ' + segs.slice(1).join('.');
+      const scoped = segs[0] === 'ipmi' || segs.length < 2 ? fields : [...fields.filter((x) => x.scope === 'netdev'), ...fields];
+      const fld = fields.find((x) => x.scope === 'node' && x.path.join('.') === segs.join('.')) ?? scoped.find((x) => x.path[x.path.length - 1] === last);
+      return extra[last] ?? extra[segs[0]!] ?? (fld ? `${fld.help}${fld.flag ? ` (--${fld.flag})` : ''}` : '');
+    };
+    const locals = new Set(Object.keys(a.locals));
+    const vars = [...new Set(Object.values(a.variables).flat().map((v) => v.toString().replace(/\[["']?([^\]"']+)["']?\]/g, '.$1')))].filter((v) => !locals.has(v)).sort();
+    ctx.out(vars.map((v) => `${v.padEnd(28)} ${help(v)}`).join('\n'));
+    return 0;
+  },
+};
+
+const create: Verb = { name: 'create', aliases: ['mk'], summary: 'create an empty site overlay', usage: 'NAME', run(ctx, _f, [name]) {
+  if (!name) fail('usage: wulf overlay create NAME');
+  checkOverlayName(name);
+  if (locateOverlay(ctx.paths.siteOverlaysDir, name)) fail(`overlay "${name}" already exists`);
+  mkdirSync(join(ctx.paths.siteOverlaysDir, name, 'rootfs'), { recursive: true, mode: 0o755 });
+  return 0;
+} };
+
+const del: Verb = {
+  name: 'delete', aliases: ['rm', 'remove', 'del'], summary: 'delete a site overlay, or files in it', usage: 'NAME [FILE...]',
+  flags: { force: { type: 'boolean', short: 'f', help: 'delete a non-empty overlay or directory' } },
+  run(ctx, flags, [name, ...files]) {
+    if (!name) fail('usage: wulf overlay delete NAME [FILE...]');
+    const loc = mustExist(ctx, name);
+    if (!files.length) {
+      if (!loc.site) fail(`overlay "${name}" is shipped with wulf and cannot be deleted`);
+      if (readOverlay(ctx.paths.siteOverlaysDir, name).files.length && !flags.force) fail(`overlay "${name}" is not empty`, 'use --force');
+      rmSync(loc.dir, { recursive: true, force: true });
+      return 0;
+    }
+    const root = siteRoot(ctx, name);
+    for (const f of files) {
+      const p = fileIn(root, f);
+      if (!existsSync(p) && !lstatSync(p, { throwIfNoEntry: false })) fail(`overlay ${name} has no file ${f}`);
+      rmSync(p, { recursive: !!flags.force });
+    }
+    return 0;
+  },
+};
+
+const mkdirVerb: Verb = {
+  name: 'mkdir', summary: 'make a directory in an overlay', usage: 'OVERLAY DIR',
+  flags: { mode: { type: 'string', short: 'm', arg: 'MODE', help: 'permission bits (octal)', default: '755' } },
+  run(ctx, flags, [name, dir]) {
+    if (!name || !dir) fail('usage: wulf overlay mkdir OVERLAY DIR');
+    const p = fileIn(siteRoot(ctx, name), dir);
+    mkdirSync(p, { recursive: true });
+    chmodSync(p, parseInt(String(flags.mode), 8));
+    return 0;
+  },
+};
+
+const chmodVerb: Verb = { name: 'chmod', summary: 'set the mode of an overlay file', usage: 'OVERLAY FILE MODE', run(ctx, _f, [name, file, mode]) {
+  if (!name || !file || !mode || !/^[0-7]{3,4}$/.test(mode)) fail('usage: wulf overlay chmod OVERLAY FILE MODE (octal)');
+  chmodSync(fileIn(siteRoot(ctx, name), file), parseInt(mode, 8));
+  return 0;
+} };
+
+const chownVerb: Verb = { name: 'chown', summary: 'set the owner of an overlay file', usage: 'OVERLAY FILE UID[:GID]', run(ctx, _f, [name, file, owner]) {
+  const m = /^(\d+)(?::(\d+))?$/.exec(owner ?? '');
+  if (!name || !file || !m) fail('usage: wulf overlay chown OVERLAY FILE UID[:GID] (numeric)');
+  chownSync(fileIn(siteRoot(ctx, name), file), Number(m[1]), Number(m[2] ?? 0));
+  return 0;
+} };
+
+const importVerb: Verb = {
+  name: 'import', aliases: ['add'], summary: 'copy a host file into an overlay', usage: 'OVERLAY SRC [DEST]',
+  flags: { overwrite: { type: 'boolean', short: 'o', help: 'replace an existing file' }, parents: { type: 'boolean', short: 'p', help: 'create missing directories' } },
+  run(ctx, flags, [name, src, dest]) {
+    if (!name || !src) fail('usage: wulf overlay import OVERLAY SRC [DEST]');
+    const p = fileIn(siteRoot(ctx, name), dest ?? src);
+    if (existsSync(p) && !flags.overwrite) fail(`${dest ?? src} exists in overlay ${name}`, 'use --overwrite');
+    if (!existsSync(dirname(p))) { if (!flags.parents) fail(`the directory of ${dest ?? src} does not exist in overlay ${name}`, 'use --parents'); mkdirSync(dirname(p), { recursive: true }); }
+    cpSync(src, p, { preserveTimestamps: true });
+    return 0;
+  },
+};
+
+const edit: Verb = {
+  name: 'edit', aliases: ['modify'], summary: 'edit an overlay file with $EDITOR', usage: 'OVERLAY FILE',
+  flags: { parents: { type: 'boolean', short: 'p', help: 'create missing directories' }, mode: { type: 'string', short: 'm', arg: 'MODE', help: 'mode of a new file', default: '644' } },
+  async run(ctx, flags, [name, file]) {
+    if (!name || !file) fail('usage: wulf overlay edit OVERLAY FILE');
+    const p = fileIn(siteRoot(ctx, name), file);
+    if (!existsSync(dirname(p))) { if (!flags.parents) fail(`the directory of ${file} does not exist`, 'use --parents'); mkdirSync(dirname(p), { recursive: true }); }
+    if (!existsSync(p)) { writeFileSync(p, ''); chmodSync(p, parseInt(String(flags.mode), 8)); }
+    const editor = ctx.env.EDITOR || ctx.env.VISUAL || 'vi';
+    const r = Bun.spawnSync(['sh', '-c', `${editor} "$1"`, 'sh', p], { stdio: ['inherit', 'inherit', 'inherit'] });
+    return r.exitCode ?? 1;
+  },
+};
+
+const build: Verb = {
+  name: 'build', summary: 'build the system and runtime archives of nodes', usage: '[NODES...]',
+  flags: { workers: { type: 'string', arg: 'N', help: 'parallel workers (default: CPU count)' } },
+  async run(ctx, flags, pos) {
+    const conf = readNodesConf(ctx.paths);
+    const names = Object.keys(conf.nodes);
+    const ids = pos.length ? matchNodes(pos, names) : names;
+    if (pos.length && !ids.length) fail(`no node matches ${pos.join(' ')}`);
+    const r = await service(ctx).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
+    for (const f of r.failed) ctx.err(`${f.node} ${f.kind}: ${f.error}`);
+    ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
+    return r.failed.length ? 1 : 0;
+  },
+};
+
+function describe(e: Entry | { type: string; mode: number; uid?: number; gid?: number }): string {
+  return `${e.type} ${e.mode.toString(8)} ${e.uid ?? 0}:${e.gid ?? 0}`;
+}
+
+const diff: Verb = {
+  name: 'diff', summary: 'what would change for a node against what it was last served', usage: 'NODE',
+  run(ctx, _f, [node]) {
+    if (!node) fail('usage: wulf overlay diff NODE');
+    const svc = service(ctx);
+    let changes = 0;
+    for (const kind of KINDS as Kind[]) {
+      const now = svc.entries(node, kind);
+      const hash = servedHash(ctx.paths, node, kind);
+      const path = hash ? archivePath(ctx.paths, node, kind, hash) : undefined;
+      const old = new Map<string, { type: string; mode: number; uid?: number; gid?: number; data?: Uint8Array }>();
+      if (path && existsSync(path)) {
+        for (const e of readCpio(gunzipSync(readFileSync(path)))) {
+          const t = (e.mode & 0o170000) === 0o040000 ? 'dir' : (e.mode & 0o170000) === 0o120000 ? 'symlink' : 'file';
+          old.set(e.name, { type: t, mode: t === 'symlink' ? 0o777 : e.mode & 0o7777, uid: e.uid, gid: e.gid, data: e.data });
+        }
+      } else { ctx.out(`${kind}: never served`); changes++; }
+      for (const [rel, e] of now) {
+        const o = old.get(rel);
+        const data = e.type === 'symlink' ? new TextEncoder().encode(e.target) : e.data ?? new Uint8Array(0);
+        if (!o) { if (old.size) { ctx.out(`${kind}: + /${rel} (${describe(e)})`); changes++; } continue; }
+        old.delete(rel);
+        if (e.type === 'dir') continue;
+        if (describe(e) !== describe(o)) { ctx.out(`${kind}: ~ /${rel} ${describe(o)} -> ${describe(e)}`); changes++; }
+        if (Buffer.compare(Buffer.from(data), Buffer.from(o.data ?? new Uint8Array(0))) !== 0) {
+          ctx.out(`${kind}: ~ /${rel} content changed`);
+          const a = new TextDecoder().decode(o.data).split('\n'), b = new TextDecoder().decode(data).split('\n');
+          for (const l of a) if (!b.includes(l)) ctx.out(`    - ${l}`);
+          for (const l of b) if (!a.includes(l)) ctx.out(`    + ${l}`);
+          changes++;
+        }
+      }
+      for (const [rel, o] of old) { if (o.type !== 'dir') { ctx.out(`${kind}: - /${rel}`); changes++; } }
+    }
+    if (!changes) ctx.out(`${node}: no changes since last served`);
+    return 0;
+  },
+};
+
+export const noun: Noun = {
+  name: 'overlay', aliases: ['overlays'], summary: 'list, show, edit and build overlays',
+  verbs: [list, show, info, edit, create, del, importVerb, mkdirVerb, chmodVerb, chownVerb, build, diff],
+};
