@@ -9,6 +9,7 @@ export const nouns: NounEntry[] = [
   { name: 'node', aliases: ['nodes'], summary: 'add, set, list and delete nodes', load: async () => (await import('./node.ts')).noun },
   { name: 'profile', aliases: ['profiles'], summary: 'add, set, list and delete profiles', load: async () => (await import('./profile.ts')).noun },
   { name: 'completion', summary: 'print a bash or zsh completion script', load: async () => (await import('./completion.ts')).noun },
+  { name: 'overlay', aliases: ['overlays'], summary: 'list, show, edit and build overlays', load: async () => (await import('./overlay.ts')).noun },
   { name: 'version', summary: 'print the version', load: async () => (await import('./version.ts')).noun },
 ];
 
