@@ -6,10 +6,7 @@ import { WulfError } from '../lib/errors.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 import { isIPv4, maskToPrefix, networkOf, parseIPv4, formatIPv4 } from '../lib/ip.ts';
 import type { Noun } from './command.ts';
-
-export const defaultSystemOverlays = ['wwinit', 'wulf-agent', 'hosts', 'fstab', 'hostname', 'ssh.host_keys', 'issue', 'resolv',
-  'udev.netname', 'systemd.netname', 'ifcfg', 'ifupdown', 'NetworkManager', 'systemd.networkd', 'netplan', 'localtime', 'syncuser'];
-export const defaultRuntimeOverlays = ['hosts', 'ssh.authorized_keys', 'syncuser'];
+import { defaultRuntimeOverlays, defaultSystemOverlays } from '../overlays/defaults.ts';
 
 interface Detected { iface: string; ipaddr: string; netmask: string }
 
