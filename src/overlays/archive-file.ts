@@ -34,12 +34,21 @@ export function writeArchive(paths: Paths, node: string, kind: Kind, p: Packed):
   return { path, size: p.size, hash: p.hash };
 }
 
+// last served hashes, remembered per process so the serving path does not touch the disk
+const served = new Map<string, string | undefined>();
+
 export function servedHash(paths: Paths, node: string, kind: Kind): string | undefined {
-  try { return readFileSync(join(nodeCacheDir(paths, node), `${kind}.served`), 'utf8').trim() || undefined; } catch { return undefined; }
+  const key = `${paths.cacheDir}\0${node}\0${kind}`;
+  if (served.has(key)) return served.get(key);
+  let h: string | undefined;
+  try { h = readFileSync(join(nodeCacheDir(paths, node), `${kind}.served`), 'utf8').trim() || undefined; } catch { h = undefined; }
+  served.set(key, h);
+  return h;
 }
 
 export function markServed(paths: Paths, node: string, kind: Kind, hash: string): void {
   if (servedHash(paths, node, kind) === hash) return;
+  served.set(`${paths.cacheDir}\0${node}\0${kind}`, hash);
   const dir = nodeCacheDir(paths, node);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${kind}.served.${process.pid}.tmp`);

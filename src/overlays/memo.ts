@@ -3,14 +3,14 @@
 // same branches and produce the same bytes, so its output is reused. Paths under server/build/
 // allNodes and included files are the same for a whole snapshot and are checked once per snapshot.
 import { createHash } from 'node:crypto';
-import { sigAt, type Reads } from './track.ts';
+import { compilePath, sigAt, type CompiledPath, type Reads } from './track.ts';
 import type { RenderResult } from './render.ts';
 
 export interface MemoSnapshot { id: number; fileSig: (key: string) => string }
 
 interface PathSet {
-  local: string[];
-  global: string[];
+  local: CompiledPath[];
+  global: CompiledPath[];
   globalKey?: { snap: number; key: string };
   outputs: Map<string, RenderResult>;
 }
@@ -60,7 +60,7 @@ export class TemplateMemo {
     let ps = sets.get(id);
     if (!ps) {
       if (sets.size >= MAX_SETS) sets.delete(sets.keys().next().value!);
-      ps = { local, global, outputs: new Map() };
+      ps = { local: local.map(compilePath), global: global.map(compilePath), outputs: new Map() };
       sets.set(id, ps);
     }
     // the key from the values the render saw (not re-read: files may have changed meanwhile)

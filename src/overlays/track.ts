@@ -67,19 +67,27 @@ export function tracked<T extends object>(root: T, reads: Reads): T {
   return wrap(root, '') as T;
 }
 
-/** What a recorded path shows on `root` now (same encoding as the recorder). */
-export function sigAt(root: unknown, path: string, files?: (key: string) => string): string {
-  if (path.startsWith(FILE_PREFIX)) return files ? files(path) : '?';
-  let suffix = '', arg = '';
+export interface CompiledPath { path: string; file: boolean; segs: string[]; suffix: '' | 'K' | 'H'; arg: string }
+
+/** Split a recorded path once, for repeated evaluation. */
+export function compilePath(path: string): CompiledPath {
+  if (path.startsWith(FILE_PREFIX)) return { path, file: true, segs: [], suffix: '', arg: '' };
+  let suffix: CompiledPath['suffix'] = '', arg = '';
   let p = path;
   const k = p.indexOf(KEYS), h = p.indexOf(HAS);
   if (k >= 0) { suffix = 'K'; p = p.slice(0, k); } else if (h >= 0) { suffix = 'H'; arg = p.slice(h + 2); p = p.slice(0, h); }
+  return { path, file: false, segs: p ? p.split(SEP) : [], suffix, arg };
+}
+
+/** What a recorded path shows on `root` now (same encoding as the recorder). */
+export function sigAt(root: unknown, path: string | CompiledPath, files?: (key: string) => string): string {
+  const c = typeof path === 'string' ? compilePath(path) : path;
+  if (c.file) return files ? files(c.path) : '?';
+  const { suffix, arg } = c;
   let cur: unknown = root;
-  if (p) {
-    for (const seg of p.split(SEP)) {
-      if (cur === null || cur === undefined || typeof cur !== 'object') { cur = undefined; break; }
-      cur = (cur as Record<string, unknown>)[seg];
-    }
+  for (const seg of c.segs) {
+    if (cur === null || cur === undefined || typeof cur !== 'object') { cur = undefined; break; }
+    cur = (cur as Record<string, unknown>)[seg];
   }
   if (suffix === 'K') return cur && typeof cur === 'object' ? Reflect.ownKeys(cur).filter((x) => typeof x === 'string').join('\u0003') : '';
   if (suffix === 'H') return cur && typeof cur === 'object' && arg in cur ? '1' : '0';
