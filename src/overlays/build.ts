@@ -13,7 +13,7 @@ import { S_IFDIR, S_IFLNK, S_IFREG, cpioHeader, cpioPadding } from '../lib/cpio.
 import { WulfError } from '../lib/errors.ts';
 import { buildView, nodeView, serverView } from './data.ts';
 import { TemplateMemo, type MemoSnapshot } from './memo.ts';
-import { fileSig, renderTemplate, type RenderEnv, type RenderResult } from './render.ts';
+import { fileSig, fillSlots, renderTemplate, type RenderEnv, type RenderResult } from './render.ts';
 import { FILE_PREFIX } from './track.ts';
 import { checkOverlayName, locateOverlay, readOverlay, treeSignature, type OverlaySource } from './sources.ts';
 
@@ -154,7 +154,7 @@ export class Builder {
         if (f.type === 'file' && f.rel.endsWith('.ww')) {
           const r = this.render(snap, root, src, f.rel, f.data!, f.hash);
           const local = r.reads.local.size > 0;
-          for (const o of r.files) {
+          for (const o of fillSlots(r, root)) {
             if (o.abort) continue;
             let h = (o as { hash?: string }).hash;
             const bytes = o.symlink ? undefined : enc.encode(o.data);

@@ -4,10 +4,10 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, posix } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Context, Liquid, Tag, Value, toValueSync, type TagToken, type TopLevelToken, type Emitter, type Template } from 'liquidjs';
+import { Context, Liquid, Output, Tag, TokenKind, Value, evalToken, isTruthy, toValue, toValueSync, type TagToken, type TopLevelToken, type Emitter, type Template } from 'liquidjs';
 import { WulfError } from '../lib/errors.ts';
 import { addIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../lib/ip.ts';
-import { FILE_PREFIX, SEP, newReads, tracked, type Reads } from './track.ts';
+import { FILE_PREFIX, SEP, compilePath, isGlobalPath, newReads, settle, tracked, valueAt, type Capture, type CompiledPath, type Pending, type Reads } from './track.ts';
 import { cleanRel } from './sources.ts';
 
 export const LIMITS = { outputBytes: 64 * 1024 * 1024, renderMs: 10_000, memory: 64 * 1024 * 1024, parseBytes: 8 * 1024 * 1024 };
@@ -24,7 +24,13 @@ export interface RenderEnv {
 }
 
 export interface RenderedFile { rel: string; data: string; symlink?: string; abort?: boolean }
-export interface RenderResult { files: RenderedFile[]; nobackup: boolean; reads: Reads }
+/** A node value written straight to the output: its path and the pure filters applied to it. */
+export interface Slot { path: CompiledPath; filters: string[] }
+/**
+ * `files` may hold slot marks (SLOT_MARK + index + NUL) where `slots` values go; fillSlots() puts a
+ * node's own values in, so one render serves every node whose other reads are the same.
+ */
+export interface RenderResult { files: RenderedFile[]; nobackup: boolean; reads: Reads; slots: Slot[] }
 
 export class TemplateError extends WulfError {
   constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string) {
@@ -33,7 +39,8 @@ export class TemplateError extends WulfError {
 }
 
 const MARK = `\u0000wulf${randomBytes(6).toString('hex')}:`;
-interface Cur { env: RenderEnv; reads: Reads; overlay: string; file: string; data: Record<string, unknown> }
+export const SLOT_MARK = `\u0000wulfslot${randomBytes(6).toString('hex')}:`;
+interface Cur { env: RenderEnv; reads: Reads; overlay: string; file: string; data: Record<string, unknown>; cap: Capture; top?: object; slots: Slot[] }
 let cur: Cur | undefined;
 
 const hashOf = (b: Uint8Array | string) => createHash('sha1').update(b).digest('hex');
@@ -112,6 +119,13 @@ function argTag(name: string, run: (v: unknown, optional: boolean, ctx: Context)
   };
 }
 
+/** Filters whose output depends only on their input string (and is non-blank for non-blank input). */
+export const PURE_FILTERS: Record<string, (s: string) => string> = {
+  shell_quote: (s) => `'${s.replaceAll("'", "'\\''")}'`,
+  systemd_escape: (s) => systemdEscape(s, false),
+  systemd_escape_path: (s) => systemdEscape(s, true),
+};
+
 function makeLiquid(): Liquid {
   const liquid = new Liquid({
     strictVariables: true, strictFilters: true, ownPropertyOnly: false, greedy: false,
@@ -138,10 +152,110 @@ function makeLiquid(): Liquid {
     dirname: (s: unknown) => posix.dirname(String(s)),
     inc: (n: unknown) => num(n) + 1,
     dec: (n: unknown) => num(n) - 1,
-    shell_quote: (s: unknown) => `'${String(s ?? '').replaceAll("'", "'\\''")}'`,
+    shell_quote: (s: unknown) => PURE_FILTERS.shell_quote!(String(s ?? '')),
   };
   for (const [k, f] of Object.entries(filters)) liquid.registerFilter(k, f);
+  liquid.registerTag('if', truthTag(liquid.tags['if'] as unknown as TagClass));
+  liquid.registerTag('unless', truthTag(liquid.tags['unless'] as unknown as TagClass));
   return liquid;
+}
+
+// ---- read narrowing: what a node value was used for decides how much of it a memo key needs ----
+
+type Tok = { kind: number; props?: Tok[]; content?: string; operator?: string };
+type TagClass = new (...a: any[]) => Tag & { branches: { value: Value; templates: Template[]; test?: (v: unknown, c: Context) => boolean }[]; elseTemplates?: Template[] };
+type ValueParts = { initial: { postfix: Tok[] }; filters: { name: string; args: unknown[]; render: (v: unknown, c: Context) => unknown }[] };
+
+/** The last property name of a plain `a.b.c` / `a["b"]` access (no computed keys, no size/first/last), else undefined. */
+function leafKey(tok: Tok | undefined): string | undefined {
+  if (!tok || tok.kind !== TokenKind.PropertyAccess || !tok.props?.length) return undefined;
+  for (const p of tok.props) if (p.content === undefined || p.props) return undefined;
+  const k = tok.props[tok.props.length - 1]!.content!;
+  return k === 'size' || k === 'first' || k === 'last' ? undefined : k;
+}
+
+/** Evaluate one operand with the final read held back; returns the value and the read if it is the plain leaf. */
+function* operand(c: Cur, tok: Tok, ctx: Context, lenient: boolean): Generator<unknown, { v: unknown; p?: Pending }, unknown> {
+  c.cap.on = true; c.cap.pending = undefined;
+  let v: unknown;
+  try { v = yield evalToken(tok as never, ctx, lenient); }
+  finally { c.cap.on = false; }
+  const p = c.cap.pending as Pending | undefined; c.cap.pending = undefined;
+  if (!p) return { v };
+  const key = leafKey(tok);
+  if (key !== undefined && p.key === key && p.value === v) return { v, p };
+  settle(c.reads, p, 'full');
+  return { v };
+}
+
+/** An if/unless condition: operands only tested for truth (alone, and/or/not) record their type, not their value. */
+function* condition(value: Value, ctx: Context): Generator<unknown, unknown, unknown> {
+  const c = cur;
+  const lenient = !!ctx.opts.lenientIf;
+  const parts = value as unknown as ValueParts;
+  if (!c || parts.filters.length || ctx.opts.jsTruthy) return yield value.value(ctx, lenient);
+  const stack: { v: unknown; p?: Pending }[] = [];
+  const ops = ctx.opts.operators as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const tok of parts.initial.postfix) {
+    if (tok.kind !== TokenKind.Operator) { stack.push(yield* operand(c, tok, ctx, lenient)); continue; }
+    const op = tok.operator!;
+    const truth = op === 'and' || op === 'or' || op === 'not';
+    const r = stack.pop()!, l = op === 'not' ? undefined : stack.pop()!;
+    for (const o of [l, r]) if (o?.p) settle(c.reads, o.p, truth ? 'weak' : 'full');
+    stack.push({ v: yield (op === 'not' ? ops[op]!(r.v, ctx) : ops[op]!(l!.v, r.v, ctx)) });
+  }
+  stack.forEach((o, i) => { if (o.p) settle(c.reads, o.p, i === 0 ? 'weak' : 'full'); });
+  return stack[0]?.v;
+}
+
+/** if/unless with narrowed condition reads; rendering is otherwise the built-in tag's. */
+function truthTag(Base: TagClass): TagClass {
+  return class extends Base {
+    override *render(ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+      const r = this.liquid.renderer;
+      for (const { value, templates, test } of this.branches) {
+        const v = yield toValue(yield* condition(value, ctx));
+        if ((test ?? isTruthy)(v, ctx)) { yield r.renderTemplates(templates, ctx, emitter); return; }
+      }
+      yield r.renderTemplates(this.elseTemplates ?? [], ctx, emitter);
+    }
+  };
+}
+
+// {{ a.b }} (optionally | shell_quote / systemd_escape…) written to the template's own output becomes a slot
+const outputRender = Output.prototype.render;
+Output.prototype.render = function* (this: Output, ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+  const c = cur;
+  const parts = this.value as unknown as ValueParts;
+  const tok = parts.initial.postfix.length === 1 ? parts.initial.postfix[0] : undefined;
+  if (!c || emitter !== c.top || !tok || leafKey(tok) === undefined || parts.filters.some((f) => !PURE_FILTERS[f.name] || f.args.length)) {
+    return yield* outputRender.call(this, ctx, emitter) as Generator<unknown, void, unknown>;
+  }
+  const { v, p } = yield* operand(c, tok, ctx, false);
+  if (p && typeof v === 'string' && v.trim() !== '' && !isGlobalPath(p.path)) {
+    settle(c.reads, p, 'slot');
+    emitter.write(`${SLOT_MARK}${c.slots.length}\u0000`);
+    c.slots.push({ path: compilePath(p.path), filters: parts.filters.map((f) => f.name) });
+    return;
+  }
+  if (p) settle(c.reads, p, 'full');
+  let val = v;
+  for (const f of parts.filters) val = yield f.render(val, ctx);
+  emitter.write(yield toValue(val));
+};
+
+/** The files of a render with a node's own values put into the slots. */
+export function fillSlots(r: RenderResult, data: object): RenderedFile[] {
+  if (!r.slots.length) return r.files;
+  const vals = r.slots.map((s) => { let v = String(valueAt(data, s.path)); for (const f of s.filters) v = PURE_FILTERS[f]!(v); return v; });
+  const fill = (t: string) => {
+    if (!t.includes(SLOT_MARK)) return t;
+    const parts = t.split(SLOT_MARK);
+    let out = parts[0]!;
+    for (let i = 1; i < parts.length; i++) { const q = parts[i]!; const e = q.indexOf('\u0000'); out += vals[Number(q.slice(0, e))] + q.slice(e + 1); }
+    return out;
+  };
+  return r.files.map((f) => ({ ...f, data: fill(f.data) }));
 }
 
 /** Keep the first line for each value of field `idx` (lines split on `sep`); blank lines dropped. */
@@ -221,17 +335,19 @@ export function renderTemplate(overlay: string, rel: string, source: string, dat
   const tpls = parseTemplate(overlay, rel, source);
   const reads = newReads();
   const prev = cur;
-  cur = { env, reads, overlay, file: rel, data };
+  const cap: Capture = { on: false };
+  const em = new CappedEmitter();
+  const c: Cur = { env, reads, overlay, file: rel, data, cap, top: em, slots: [] };
+  cur = c;
   let text: string;
   try {
-    const ctx = new Context(tracked(data, reads), liquid!.options, { sync: true, strictVariables: true, renderLimit: LIMITS.renderMs, memoryLimit: LIMITS.memory });
-    const em = new CappedEmitter();
+    const ctx = new Context(tracked(data, reads, cap), liquid!.options, { sync: true, strictVariables: true, renderLimit: LIMITS.renderMs, memoryLimit: LIMITS.memory });
     toValueSync(liquid!.renderer.renderTemplates(tpls, ctx, em as unknown as Emitter));
     text = em.buffer;
   } catch (e) {
     throw templateError(overlay, rel, e);
   } finally { cur = prev; }
-  return { ...splitOutput(overlay, rel, text, /\{%-?\s*file\s/.test(source)), reads };
+  return { ...splitOutput(overlay, rel, text, /\{%-?\s*file\s/.test(source)), reads, slots: c.slots };
 }
 
 function splitOutput(overlay: string, rel: string, text: string, multi: boolean): { files: RenderedFile[]; nobackup: boolean } {
