@@ -1,0 +1,184 @@
+// The TUI shell: samples the config and status sources at most 10×/s, derives what each view
+// shows, maps keys to the pure reducer (state/app.ts) and runs the effects it asks for.
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { Box, Text, useApp, useInput, useWindowSize, type Key } from 'ink';
+import type { Paths } from '../config/paths.ts';
+import type { ConfigSource } from './data/config-source.ts';
+import type { StatusFeed } from './data/status-feed.ts';
+import { overlayDiff, overlayTree, previewFile } from './data/overlays.ts';
+import { POWER_UNAVAILABLE, runAction, writeEdit } from './data/actions.ts';
+import { ACTION_LABEL, handleKey, initialState, view, type AppState, type Effect, type Env, type KeyIn, type View } from './state/app.ts';
+import { buildRows, countStates, fit, makeMatcher, unknownRows, viewRows } from './state/nodes.ts';
+import { detailLines, ownValue } from './state/detail.ts';
+import { followKey } from './state/list.ts';
+import { STATE_LABEL, STATES } from './state/status.ts';
+import { NodesView } from './ui/nodes-view.tsx';
+import { DetailView, detailListHeight } from './ui/detail-view.tsx';
+import { ImagesView, imageRows, LogView, ProfilesView, profileRows } from './ui/other-views.tsx';
+import { OverlaysView, treeHeight } from './ui/overlays-view.tsx';
+import { Help } from './ui/help.tsx';
+import { c, STATE_COLOR, type Theme } from './ui/theme.ts';
+
+export const MIN_COLS = 60;
+export const MIN_ROWS = 16;
+
+export interface AppProps { paths: Paths; config: ConfigSource; feed: StatusFeed; server: string; theme: Theme; onFirstPaint?: () => void }
+
+const toKeyIn = (input: string, k: Key): KeyIn => ({
+  input, up: k.upArrow, down: k.downArrow, left: k.leftArrow, right: k.rightArrow, pageUp: k.pageUp, pageDown: k.pageDown,
+  home: k.home, end: k.end, enter: k.return, escape: k.escape, tab: k.tab, backspace: k.backspace || k.delete, ctrl: k.ctrl, shift: k.shift,
+});
+
+export function App({ paths, config, feed, server, theme }: AppProps) {
+  const { exit } = useApp();
+  const { columns, rows: termRows } = useWindowSize();
+  const [state, setState] = useState<AppState>(initialState);
+  const [tick, setTick] = useState(0);
+  const [pane, setPane] = useState<{ lines: string[]; busy: boolean }>({ lines: [], busy: false });
+  const [treeVer, setTreeVer] = useState(0);
+
+  // sample the sources: at most 10 renders a second, and once a second for the ages
+  useEffect(() => {
+    let lastFeed = -1, lastSec = 0;
+    const t = setInterval(() => {
+      const cfg = config.check();
+      const sec = Math.floor(Date.now() / 1000);
+      if (cfg || feed.version !== lastFeed || sec !== lastSec) { lastFeed = feed.version; lastSec = sec; setTick((x) => x + 1); }
+    }, 100);
+    return () => clearInterval(t);
+  }, [config, feed]);
+
+  const snap = config.snap;
+  const interval = snap.wulf.warewulf.updateInterval;
+  const now = useMemo(() => Date.now() / 1000, [tick]);
+  const allRows = useMemo(() => {
+    const known = new Set(snap.byId.keys());
+    return [...buildRows(snap.merged, feed.statuses, now, interval), ...unknownRows(known, feed.statuses, now, interval)];
+  }, [tick, snap]);
+  const shown = useMemo(() => viewRows(allRows, state.filter, state.sortCol, state.sortDesc), [allRows, state.filter, state.sortCol, state.sortDesc]);
+  const counts = useMemo(() => countStates(allRows), [allRows]);
+  const profiles = useMemo(() => profileRows(snap.conf), [snap]);
+  const images = useMemo(() => imageRows(snap.merged, paths.imagesDir), [snap]);
+  const tree = useMemo(() => overlayTree(paths), [treeVer, snap]);
+  const v = view(state);
+  const detailNode = state.detailNode;
+  const merged = detailNode ? snap.byId.get(detailNode) : undefined;
+  const lines = useMemo(() => (v === 'detail' && detailNode ? detailLines(merged ?? { id: detailNode, data: {}, origins: new Map(), leaves: [] }) : []), [v, merged, detailNode]);
+  const logMatch = useMemo(() => makeMatcher(state.logFilter), [state.logFilter]);
+  const logEvents = useMemo(() => (v === 'log'
+    ? feed.events.filter((e) => !state.logFilter || logMatch({ name: e.node, profiles: '', image: '', ip: e.ipaddr, stage: e.stage, sent: e.sent, state: 'never' }))
+    : []), [v, tick, state.logFilter]);
+  const nodeEvents = useMemo(() => (v === 'detail' && detailNode ? feed.events.filter((e) => e.node === detailNode) : []), [v, tick, detailNode]);
+
+  const bodyH = Math.max(1, termRows - 4); // 2 header lines, 2 footer lines
+  const listH: Record<View, number> = {
+    nodes: bodyH - 1, detail: detailListHeight(columns, bodyH), profiles: bodyH - 1, images: bodyH - 2, overlays: treeHeight(columns, bodyH), log: bodyH - 1,
+  };
+  const keysOf = (vv: View): string[] => {
+    switch (vv) {
+      case 'nodes': return shown.map((r) => r.name);
+      case 'detail': return lines.map((l) => l.key);
+      case 'profiles': return profiles.map((p) => p.name);
+      case 'images': return images.map((i) => i.name);
+      case 'overlays': return tree.items.map((i) => i.key);
+      case 'log': return logEvents.map((e) => String(e.seq));
+    }
+  };
+  const keys = keysOf(v);
+  const list = v === 'log' && state.lists.log.key === undefined ? { cursor: Math.max(0, keys.length - 1), top: Math.max(0, keys.length - listH.log) } : followKey(state.lists[v], keys, listH[v]);
+  const cursorNode = v === 'nodes' ? keys[list.cursor] : undefined;
+  const previewNode = detailNode ?? followKey(state.lists.nodes, shown.map((r) => r.name), listH.nodes).key ?? shown[0]?.name;
+
+  // overlays pane: the selected file rendered for the node, or the node's overlay diff
+  const selItem = v === 'overlays' ? tree.items[list.cursor] : undefined;
+  const paneKey = v !== 'overlays' ? '' : state.overlayDiff ? `diff:${previewNode}` : selItem?.rel && selItem.kind === 'file' ? `file:${selItem.key}:${previewNode}` : 'none';
+  useEffect(() => {
+    if (!paneKey || paneKey === 'none') { setPane({ lines: [], busy: false }); return; }
+    let live = true;
+    setPane((p) => ({ ...p, busy: true }));
+    const t = setTimeout(() => {
+      const job = state.overlayDiff ? (previewNode ? overlayDiff(paths, previewNode) : Promise.resolve(['no node to diff'])) : previewFile(paths, selItem!.overlay, selItem!.rel!, previewNode);
+      job.then((l) => { if (live) setPane({ lines: l, busy: false }); }, (e) => { if (live) setPane({ lines: [String(e)], busy: false }); });
+    }, 120); // debounce while scrolling through the tree
+    return () => { live = false; clearTimeout(t); };
+  }, [paneKey, snap]);
+
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const run = (e: Effect) => {
+    const revision = snap.conf.revision;
+    const done = (o: { text: string; error: boolean }) => { config.reload(); setTick((x) => x + 1); setState((s) => ({ ...s, message: o })); };
+    if (e.type === 'quit') { exit(); return; }
+    if (e.type === 'write-edit') { void writeEdit(paths, e.node, e.line, e.value, revision).then(done); return; }
+    setState((s) => ({ ...s, message: { text: `${ACTION_LABEL[e.action]}: working…`, error: false } }));
+    void runAction(paths, e.action, e.targets, e.value, revision).then((o) => { done(o); if (e.action === 'rebuild') setTreeVer((x) => x + 1); });
+  };
+
+  useInput((input, key) => {
+    const s0 = stateRef.current;
+    const vv = view(s0);
+    const env: Env = {
+      keys: keysOf(vv), height: listH[vv], detailLines: lines,
+      ownValue: (l) => ownValue(detailNode ? snap.conf.nodes[detailNode] : undefined, l),
+      powerUnavailable: POWER_UNAVAILABLE,
+    };
+    const s = { ...s0, lists: { ...s0.lists, [vv]: vv === 'log' && s0.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s0.lists[vv], env.keys, env.height) } };
+    const step = handleKey(s, toKeyIn(input, key), env);
+    stateRef.current = step.state;
+    setState(step.state);
+    if (step.effect) run(step.effect);
+  });
+
+  if (columns < MIN_COLS || termRows < MIN_ROWS) {
+    return <Text color={c(theme, 'yellow')} wrap="wrap">{`Terminal too small (${columns}×${termRows}); wulf tui needs at least ${MIN_COLS}×${MIN_ROWS}. Enlarge it, or press q to quit.`}</Text>;
+  }
+
+  const modeText = feed.mode === 'live' ? `live: ${server}` : feed.mode === 'polling' ? `polling ${server}` : feed.mode === 'files' ? 'server unreachable — showing files' : `connecting to ${server}…`;
+  const modeColor = feed.mode === 'live' ? 'green' : feed.mode === 'files' ? 'yellow' : 'cyan';
+  const titles: Record<View, string> = { nodes: 'Nodes', detail: 'Node', profiles: 'Profiles', images: 'Images', overlays: 'Overlays', log: 'Log' };
+  const tabs = ['nodes', 'profiles', 'images', 'overlays', 'log'].map((t, i) => `${i + 1}:${titles[t as View]}`).join(' ');
+
+  let body;
+  if (state.help) body = <Help width={columns} height={bodyH} />;
+  else if (v === 'nodes') body = <NodesView rows={shown} list={list} height={listH.nodes} width={columns} now={now} sortCol={state.sortCol} sortDesc={state.sortDesc} selected={state.selected} theme={theme} />;
+  else if (v === 'detail') body = <DetailView node={detailNode ?? ''} exists={!!merged} lines={lines} list={list} status={detailNode ? feed.statuses.get(detailNode) : undefined} events={nodeEvents} width={columns} height={bodyH} now={now} interval={interval} theme={theme} />;
+  else if (v === 'profiles') body = <ProfilesView rows={profiles} list={list} height={listH.profiles} width={columns} theme={theme} />;
+  else if (v === 'images') body = <ImagesView rows={images} list={list} height={listH.images + 1} width={columns} theme={theme} />;
+  else if (v === 'overlays') body = <OverlaysView items={tree.items} error={tree.error} list={list} height={bodyH} width={columns} theme={theme} node={previewNode} diff={state.overlayDiff} pane={pane.lines} busy={pane.busy} />;
+  else body = <LogView events={logEvents} filter={state.logFilter} list={state.lists.log.key === undefined ? { ...list, key: undefined } : list} height={listH.log} width={columns} theme={theme} />;
+
+  const p = state.prompt;
+  const footer1 = p
+    ? <Text wrap="truncate">{`${p.kind === 'edit' ? `edit ${p.lineKey}` : p.kind === 'value' ? ACTION_LABEL[p.action!] : 'filter'}: ${p.text}█`}{p.error ? <Text color={c(theme, 'red')}>{`  ✗ ${p.error}`}</Text> : null}</Text>
+    : state.confirm
+      ? <Text color={c(theme, 'yellow')} wrap="truncate">{fit(`${ACTION_LABEL[state.confirm.action]}${state.confirm.value !== undefined ? ` = ${state.confirm.value || '(unset)'}` : ''} on ${state.confirm.targets.length === 1 ? state.confirm.targets[0] : `${state.confirm.targets.length} nodes`}? [y/N]`, columns)}</Text>
+      : state.message
+        ? <Text color={c(theme, state.message.error ? 'red' : 'green')} wrap="truncate">{fit(state.message.text, columns)}</Text>
+        : snap.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`config: ${snap.error} (showing the last good read)`, columns)}</Text>
+          : <Text dimColor wrap="truncate">{fit(state.filter ? `filter: ${state.filter} — ${shown.length} of ${allRows.length} nodes` : feed.detail || `${allRows.length} nodes`, columns)}</Text>;
+  const hints: Record<View, string> = {
+    nodes: '↑↓ move  Enter detail  / filter  s sort  Space mark  o/f/c power  b rebuild  ? help  q quit',
+    detail: '↑↓ move  e edit  o/f/c power  b rebuild  P profiles  I image  L log  ? help  q back',
+    profiles: '↑↓ move  Enter its nodes  ? help  q back', images: '↑↓ move  Enter its nodes  ? help  q back',
+    overlays: `↑↓ file  d ${state.overlayDiff ? 'file preview' : 'overlay diff'}  ? help  q back`, log: '↑↓ scroll  End follow  / filter by node  ? help  q back',
+  };
+
+  return (
+    <Box flexDirection="column" width={columns} height={termRows}>
+      <Text wrap="truncate">
+        <Text bold>{`wulf · ${v === 'detail' ? 'Node detail' : titles[v]}`}</Text>{'  '}
+        <Text color={c(theme, modeColor)}>{modeText}</Text>
+        <Text dimColor>{`   ${tabs}`}</Text>
+      </Text>
+      <Text wrap="truncate">
+        {`${allRows.length} nodes:`}
+        {STATES.map((st) => <Text key={st} color={c(theme, STATE_COLOR[st])}>{` ${STATE_LABEL[st]} ${counts[st]}`}</Text>)}
+        {state.selected.size ? `  marked ${state.selected.size}` : ''}
+        {cursorNode && columns >= 110 ? `  · ${cursorNode}` : ''}
+      </Text>
+      <Box height={bodyH} flexDirection="column">{body}</Box>
+      {footer1}
+      <Text dimColor wrap="truncate">{fit(hints[v], columns)}</Text>
+    </Box>
+  );
+}

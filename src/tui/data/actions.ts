@@ -1,0 +1,66 @@
+// What the TUI writes: a field edit and the node actions, all through config/store.ts's one door
+// with the revision the screen was showing (a concurrent edit is reported, never overwritten),
+// and overlay rebuilds through the overlay service. Power is wired when src/power lands.
+import type { Paths } from '../../config/paths.ts';
+import { updateNodesConf } from '../../config/store.ts';
+import { readNodesConf } from '../../config/store.ts';
+import { readWulfConf } from '../../config/wulfconf.ts';
+import { WulfError, errorLine } from '../../lib/errors.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { createOverlayService } from '../../overlays/cache.ts';
+import { KINDS } from '../../overlays/build.ts';
+import { applyEdit, type DetailLine } from '../state/detail.ts';
+import { ACTION_LABEL, type ActionKind } from '../state/app.ts';
+
+export interface Outcome { text: string; error: boolean; written: boolean }
+
+/** Why power actions cannot run (src/power has not landed in this build). */
+export const POWER_UNAVAILABLE = 'no power service in this build (src/power not available yet)';
+
+const stale = (e: unknown) => e instanceof WulfError && e.code === 'ESTALE';
+
+export async function writeEdit(paths: Paths, node: string, line: DetailLine, value: unknown, revision: string): Promise<Outcome> {
+  try {
+    const r = await updateNodesConf(paths, (conf) => {
+      const n = conf.nodes[node];
+      if (!n) throw new WulfError(`node ${node} no longer exists`);
+      applyEdit(n, line.field!, line.netdev, value);
+    }, { expectedRevision: revision });
+    const what = `${node} ${line.title.trim()}`;
+    return { text: r.changed ? `saved ${what} = ${value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : String(value)}` : `${what}: no change`, error: false, written: r.changed };
+  } catch (e) {
+    if (stale(e)) return { text: 'nodes.conf was changed by someone else meanwhile — reloaded; your edit was NOT written, redo it', error: true, written: false };
+    return { text: `not saved: ${errorLine(e)}`, error: true, written: false };
+  }
+}
+
+export async function runAction(paths: Paths, action: ActionKind, targets: string[], value: string | undefined, revision: string): Promise<Outcome> {
+  const label = `${ACTION_LABEL[action]} (${targets.length} node${targets.length === 1 ? '' : 's'})`;
+  try {
+    switch (action) {
+      case 'power-on': case 'power-off': case 'power-cycle':
+        return { text: `${label}: ${POWER_UNAVAILABLE}`, error: true, written: false };
+      case 'rebuild': {
+        const svc = createOverlayService({ paths, getConf: () => readNodesConf(paths), getWulfConf: () => readWulfConf(paths), log: silentLogger });
+        const r = await svc.buildMany(targets, KINDS);
+        const failed = r.failed.length ? `, ${r.failed.length} failed: ${r.failed[0]!.node} ${r.failed[0]!.error}` : '';
+        return { text: `${label}: built ${r.built} archives in ${(r.ms / 1000).toFixed(1)} s${failed}`, error: r.failed.length > 0, written: false };
+      }
+      case 'set-profile': case 'set-image': case 'discoverable': {
+        const r = await updateNodesConf(paths, (conf) => {
+          for (const t of targets) {
+            const n = conf.nodes[t];
+            if (!n) throw new WulfError(`node ${t} no longer exists`);
+            if (action === 'set-profile') { const l = (value ?? '').split(',').map((x) => x.trim()).filter(Boolean); if (l.length) n.profiles = l; else delete n.profiles; }
+            else if (action === 'set-image') { if (value) n.imageName = value; else delete n.imageName; }
+            else n.discoverable = 'true';
+          }
+        }, { expectedRevision: revision });
+        return { text: `${label}${value !== undefined ? ` = ${value || '(unset)'}` : ''}: ${r.changed ? 'saved' : 'no change'}`, error: false, written: r.changed };
+      }
+    }
+  } catch (e) {
+    if (stale(e)) return { text: `${label}: nodes.conf was changed by someone else meanwhile — reloaded; NOT written, redo it`, error: true, written: false };
+    return { text: `${label}: ${errorLine(e)}`, error: true, written: false };
+  }
+}

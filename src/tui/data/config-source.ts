@@ -1,0 +1,62 @@
+// The configuration the TUI shows: nodes.conf merged through the cascade and wulf.conf, re-read
+// when either file changes underneath (checked by stat, cheaply, about once a second).
+import { existsSync, statSync } from 'node:fs';
+import { mergeAll, type MergedNode, type NodesConf } from '../../config/cascade.ts';
+import type { Paths } from '../../config/paths.ts';
+import { readNodesConf } from '../../config/store.ts';
+import { defaultWulfConf, readWulfConf, type WulfConf } from '../../config/wulfconf.ts';
+import { errorLine } from '../../lib/errors.ts';
+
+export interface ConfigSnapshot {
+  conf: NodesConf;
+  merged: MergedNode[];
+  byId: Map<string, MergedNode>;
+  wulf: WulfConf;
+  /** a read error: the previous good snapshot stays on screen */
+  error?: string;
+  version: number;
+}
+
+const sigOf = (p: string) => {
+  if (!existsSync(p)) return 'none';
+  const s = statSync(p);
+  return `${s.mtimeMs}:${s.size}:${s.ino}`;
+};
+
+export class ConfigSource {
+  snap: ConfigSnapshot;
+  private sig = '';
+
+  constructor(private readonly paths: Paths) {
+    this.snap = { conf: { profiles: {}, nodes: {}, revision: 'none' }, merged: [], byId: new Map(), wulf: defaultWulfConf(), version: 0 };
+    this.reload();
+  }
+
+  private currentSig(): string { return `${sigOf(this.paths.nodesConf)}|${sigOf(this.paths.wulfConf)}`; }
+
+  /** Re-read when a file changed; true when the snapshot changed. */
+  check(): boolean {
+    const sig = this.currentSig();
+    if (sig === this.sig) return false;
+    this.reload();
+    return true;
+  }
+
+  reload(): void {
+    this.sig = this.currentSig();
+    try {
+      const conf = readNodesConf(this.paths);
+      const wulf = readWulfConf(this.paths);
+      const merged = mergeAll(conf);
+      this.snap = { conf, merged, byId: new Map(merged.map((m) => [m.id, m])), wulf, version: this.snap.version + 1 };
+    } catch (e) {
+      this.snap = { ...this.snap, error: errorLine(e), version: this.snap.version + 1 };
+    }
+  }
+}
+
+/** The server URL: --server, else wulf.conf's ipaddr and port (loopback when unset). */
+export function serverUrl(flag: string | undefined, wulf: WulfConf): string {
+  if (flag) return /^https?:\/\//.test(flag) ? flag : `http://${flag}`;
+  return `http://${wulf.ipaddr || '127.0.0.1'}:${wulf.warewulf.port}`;
+}
