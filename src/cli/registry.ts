@@ -10,6 +10,7 @@ export const nouns: NounEntry[] = [
   { name: 'profile', aliases: ['profiles'], summary: 'add, set, list and delete profiles', load: async () => (await import('./profile.ts')).noun },
   { name: 'completion', summary: 'print a bash or zsh completion script', load: async () => (await import('./completion.ts')).noun },
   { name: 'overlay', aliases: ['overlays'], summary: 'list, show, edit and build overlays', load: async () => (await import('./overlay.ts')).noun },
+  { name: 'tui', summary: 'the console UI: live node status, detail and edits, profiles, images, overlays', load: async () => (await import('./tui.ts')).noun },
   { name: 'version', summary: 'print the version', load: async () => (await import('./version.ts')).noun },
 ];
 
