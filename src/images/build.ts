@@ -1,0 +1,202 @@
+// `image build`: rootfs → newc cpio → gzip or zstd, streamed in fixed-size chunks that are
+// compressed as independent members on the thread pool (both cores), written in order and
+// published atomically under the artifact's sha256 with a `current` and a `previous` pointer.
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { Paths } from '../config/paths.ts';
+import { acquireLock, writeFileAtomic } from '../lib/atomic.ts';
+import { cpioHeader, cpioPadding, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK } from '../lib/cpio.ts';
+import { WulfError } from '../lib/errors.ts';
+import { buildDir, currentFile, imageDir, mustExist, previousFile, readPointer, rootfsDir, type BuildPointer } from './layout.ts';
+import { devMajor, devMinor } from './sysfs.ts';
+
+const gzipAsync = promisify(zlib.gzip);
+
+export interface TreeEntry { rel: string; st: Stats; target?: string; ino: number; data: boolean }
+
+/** Exclude patterns from the image's /etc/warewulf/excludes and /etc/wulf/excludes. */
+export function readExcludes(root: string): string[] {
+  const out: string[] = [];
+  for (const f of ['etc/warewulf/excludes', 'etc/wulf/excludes']) {
+    try {
+      const p = join(root, f);
+      if (!lstatSync(p).isFile()) continue; // never follow a symlink out of the image
+      for (const l of readFileSync(p, 'utf8').split('\n')) { const t = l.trim(); if (t && !t.startsWith('#')) out.push(t); }
+    } catch { /* none */ }
+  }
+  return out;
+}
+
+/** Does pattern exclude /rel? "/boot/" keeps /boot but drops what is inside; "/boot" drops both. */
+export function makeExcluder(patterns: string[]): { self(rel: string, isDir: boolean): boolean; contents(rel: string): boolean } {
+  const globs = patterns.map((p) => {
+    const dirOnly = p.endsWith('/') && p.length > 1;
+    const body = dirOnly ? p.slice(0, -1) : p;
+    const anchored = body.startsWith('/');
+    return { dirOnly, g: new Bun.Glob(anchored ? body : body.includes('/') ? '/' + body : '**/' + body) };
+  });
+  return {
+    self: (rel, _isDir) => globs.some((x) => !x.dirOnly && x.g.match('/' + rel)),
+    contents: (rel) => globs.some((x) => x.dirOnly && x.g.match('/' + rel)),
+  };
+}
+
+/** Walk the rootfs: directories before children, name order, one filesystem, excludes applied. */
+export function walkTree(root: string): { entries: TreeEntry[]; key: string } {
+  const rootSt = lstatSync(root);
+  const ex = makeExcluder(readExcludes(root));
+  const entries: TreeEntry[] = [];
+  const inos = new Map<number, number>();
+  let nextIno = 1;
+  const hash = createHash('sha256');
+  const add = (rel: string, st: Stats) => {
+    let ino: number, data = true;
+    if ((st.mode & S_IFMT) !== S_IFDIR && st.nlink > 1) {
+      const seen = inos.get(st.ino);
+      if (seen !== undefined) { ino = seen; data = false; } else { ino = nextIno++; inos.set(st.ino, ino); }
+    } else ino = nextIno++;
+    const target = (st.mode & S_IFMT) === S_IFLNK ? readlinkSync(join(root, rel)) : undefined;
+    entries.push({ rel, st, ino, data, ...(target !== undefined ? { target } : {}) });
+    hash.update(`${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.mtimeMs}\0${st.isDirectory() ? 0 : st.ctimeMs}\0${st.size}\0${st.ino}\0${st.rdev}\0${target ?? ''}\n`);
+  };
+  const walk = (dir: string) => {
+    const names = readdirSync(dir ? join(root, dir) : root).sort();
+    for (const n of names) {
+      const rel = dir ? `${dir}/${n}` : n;
+      const st = lstatSync(join(root, rel));
+      const isDir = st.isDirectory();
+      if (ex.self(rel, isDir)) continue;
+      add(rel, st);
+      if (isDir && st.dev === rootSt.dev && !ex.contents(rel)) walk(rel);
+    }
+  };
+  add('.', rootSt);
+  walk('');
+  return { entries, key: hash.digest('hex') };
+}
+
+export interface BuildOpts { compression?: 'gzip' | 'zstd'; force?: boolean; level?: number; chunkBytes?: number; inflight?: number }
+export interface BuildResult { skipped: boolean; pointer: BuildPointer; path: string; seconds: number }
+
+/** Build (or skip) the image artifact. */
+export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}): Promise<BuildResult> {
+  mustExist(paths, name);
+  const t0 = performance.now();
+  const compression = o.compression ?? 'gzip';
+  const root = rootfsDir(paths, name);
+  const lock = await acquireLock(join(imageDir(paths, name), 'build.lock'), 60_000);
+  try {
+    const { entries, key: tk } = walkTree(root);
+    const key = createHash('sha256').update(`${tk}\0${compression}\0${o.level ?? ''}`).digest('hex');
+    const cur = readPointer(currentFile(paths, name));
+    const bdir = buildDir(paths, name);
+    if (cur && !o.force && cur.treeKey === key && existsSync(join(bdir, cur.file))) {
+      return { skipped: true, pointer: cur, path: join(bdir, cur.file), seconds: (performance.now() - t0) / 1000 };
+    }
+    mkdirSync(bdir, { recursive: true });
+    const ext = compression === 'zstd' ? '.img.zst' : '.img.gz';
+    const tmp = join(bdir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}${ext}`);
+    const fd = openSync(tmp, 'w', 0o644);
+    let size = 0;
+    const hash = createHash('sha256');
+    try {
+      const compress = compression === 'zstd'
+        ? (b: Uint8Array) => Bun.zstdCompress(b, { level: o.level ?? 3 })
+        : (b: Uint8Array) => gzipAsync(b, { level: o.level ?? 6 });
+      const queue: Promise<Uint8Array>[] = [];
+      const inflight = o.inflight ?? Math.max(2, navigator.hardwareConcurrency + 1);
+      const drainOne = async () => {
+        const out = await queue.shift()!;
+        hash.update(out);
+        let off = 0;
+        while (off < out.length) off += writeSync(fd, out, off, out.length - off);
+        size += out.length;
+      };
+      const CH = o.chunkBytes ?? 8 << 20;
+      let buf = Buffer.allocUnsafe(CH), used = 0;
+      const flush = async () => {
+        if (!used) return;
+        const chunk = buf.subarray(0, used);
+        const p = compress(chunk);
+        p.catch(() => {});
+        queue.push(p);
+        buf = Buffer.allocUnsafe(CH); used = 0;
+        while (queue.length >= inflight) await drainOne();
+      };
+      const put = async (b: Uint8Array) => {
+        let off = 0;
+        while (off < b.length) {
+          const n = Math.min(b.length - off, CH - used);
+          buf.set(b.subarray(off, off + n), used); used += n; off += n;
+          if (used === CH) await flush();
+        }
+      };
+      for (const e of entries) {
+        const st = e.st;
+        const type = st.mode & S_IFMT;
+        const isReg = type === S_IFREG;
+        const fileSize = isReg && e.data ? st.size : 0;
+        const target = e.target !== undefined ? Buffer.from(e.target) : undefined;
+        const bodySize = target ? target.length : fileSize;
+        const isDev = type === 0o020000 || type === 0o060000;
+        await put(cpioHeader({ name: e.rel, mode: st.mode, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), nlink: st.nlink,
+          ...(isDev ? { rdevmajor: devMajor(st.rdev), rdevminor: devMinor(st.rdev) } : {}) }, e.ino, bodySize));
+        if (target) await put(target);
+        else if (fileSize) {
+          const f = openSync(join(rootfsDir(paths, name), e.rel), 'r');
+          try {
+            let left = fileSize;
+            while (left > 0) {
+              if (used === CH) await flush();
+              const n = readSync(f, buf, used, Math.min(CH - used, left), null);
+              if (n === 0) throw new WulfError(`${e.rel} shrank while building image ${name}`, { hint: 'do not change the image during a build', code: 'ECHANGED' });
+              used += n; left -= n;
+            }
+          } finally { closeSync(f); }
+        }
+        await put(cpioPadding(bodySize));
+      }
+      await put(cpioHeader({ name: 'TRAILER!!!', mode: 0, nlink: 1, ino: 0 }, 0, 0));
+      await flush();
+      while (queue.length) await drainOne();
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd); rmSync(tmp, { force: true });
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw new WulfError(`disk full while building image ${name}`, { code: 'ENOSPC' });
+      throw e;
+    }
+    closeSync(fd);
+    const digest = hash.digest('hex');
+    const file = digest + ext;
+    renameSync(tmp, join(bdir, file));
+    const pointer: BuildPointer = { digest, file, size, compression, treeKey: key, built: new Date().toISOString(), entries: entries.length };
+    if (cur && cur.file === file) writeFileAtomic(currentFile(paths, name), JSON.stringify(pointer) + '\n');
+    else writeFileAtomic(currentFile(paths, name), JSON.stringify(pointer) + '\n', { backup: cur ? previousFile(paths, name) : undefined });
+    prune(paths, name);
+    return { skipped: false, pointer, path: join(bdir, file), seconds: (performance.now() - t0) / 1000 };
+  } finally { lock.release(); }
+}
+
+/** Keep only the artifacts that current and previous point at. */
+function prune(paths: Paths, name: string): void {
+  const keep = new Set([readPointer(currentFile(paths, name))?.file, readPointer(previousFile(paths, name))?.file]);
+  for (const f of readdirSync(buildDir(paths, name))) {
+    if (/^[0-9a-f]{64}\.img\.(gz|zst)$/.test(f) && !keep.has(f)) rmSync(join(buildDir(paths, name), f), { force: true });
+  }
+}
+
+/** Swap current and previous. */
+export async function rollbackImage(paths: Paths, name: string): Promise<BuildPointer> {
+  mustExist(paths, name);
+  const lock = await acquireLock(join(imageDir(paths, name), 'build.lock'), 60_000);
+  try {
+    const prev = readPointer(previousFile(paths, name));
+    if (!prev || !existsSync(join(buildDir(paths, name), prev.file))) throw new WulfError(`image "${name}" has no previous build to roll back to`, { code: 'ENOENT' });
+    writeFileAtomic(currentFile(paths, name), JSON.stringify(prev) + '\n', { backup: previousFile(paths, name) });
+    return prev;
+  } finally { lock.release(); }
+}
+

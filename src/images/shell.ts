@@ -1,0 +1,100 @@
+// `image shell` / `image exec`: run inside an image with new mount, PID and UTS namespaces
+// (util-linux unshare) and chroot, with bind mounts, one session per image, and the image's
+// exit script. Mount points missing in the image are created for the session and removed after.
+import { copyFileSync, existsSync, lstatSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Paths } from '../config/paths.ts';
+import { acquireLock } from '../lib/atomic.ts';
+import { WulfError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { imageDir, rootfsDir } from './layout.ts';
+import { resolveInRoot } from './kernels.ts';
+
+export interface Bind { source: string; dest: string; readonly: boolean; copy: boolean }
+
+export function parseBind(s: string): Bind {
+  const [source, dest, opt, ...rest] = s.split(':');
+  if (!source || rest.length || (opt && opt !== 'ro' && opt !== 'copy' && opt !== 'rw')) throw new WulfError(`invalid --bind "${s}"`, { hint: 'use SRC[:DST[:ro|copy]]', code: 'EARG' });
+  return { source, dest: dest || source, readonly: opt === 'ro', copy: opt === 'copy' };
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export interface SessionOpts { cmd: string[]; binds: string[]; env: Record<string, string | undefined>; log?: Logger; interactive: boolean; imageMounts?: Bind[]; stdio?: 'inherit' | 'pipe' }
+export interface SessionResult { exit: number; changedUsers: boolean; stdout?: string; stderr?: string }
+
+const mtimeOf = (p: string) => { try { return statSync(p).mtimeMs; } catch { return 0; } };
+
+export async function imageSession(paths: Paths, name: string, o: SessionOpts): Promise<SessionResult> {
+  const root = rootfsDir(paths, name);
+  const lock = await acquireLock(join(imageDir(paths, name), 'session.lock'), 0).catch(() => {
+    throw new WulfError(`image "${name}" already has a shell/exec session open`, { hint: 'only one session per image at a time', code: 'EBUSY' });
+  });
+  const undo: (() => void)[] = [];
+  try {
+    let mounts = o.imageMounts;
+    if (!mounts) {
+      try { mounts = (await import('../config/wulfconf.ts')).readWulfConf(paths).imageMounts; }
+      catch { mounts = [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf', readonly: true, copy: false }]; }
+    }
+    const binds = [...mounts.filter((m) => m.source && existsSync(m.source)), ...o.binds.map(parseBind)];
+    const users = [join(root, 'etc/passwd'), join(root, 'etc/group')].map(mtimeOf);
+    const lines = ['set -e', `hostname ${q(name)} 2>/dev/null || true`];
+    for (const [dir, type] of [['proc', 'proc'], ['sys', 'sysfs'], ['run', 'tmpfs']] as const) {
+      if (existsSync(join(root, dir)) && lstatSync(join(root, dir)).isDirectory()) lines.push(`mount -t ${type} ${type} ${q(join(root, dir))}`);
+    }
+    if (existsSync(join(root, 'dev')) && lstatSync(join(root, 'dev')).isDirectory()) lines.push(`mount -t devtmpfs devtmpfs ${q(join(root, 'dev'))} 2>/dev/null || mount --rbind /dev ${q(join(root, 'dev'))}`);
+    for (const b of binds) {
+      if (!existsSync(b.source)) throw new WulfError(`bind source ${b.source} does not exist`, { code: 'ENOENT' });
+      const srcDir = statSync(b.source).isDirectory();
+      const parentRel = resolveInRoot(root, dirname(b.dest));
+      if (parentRel === undefined) throw new WulfError(`bind target ${b.dest}: its parent does not exist in the image`, { code: 'ENOENT' });
+      const target = join(root, parentRel, b.dest.split('/').pop()!);
+      const parentAbs = join(root, parentRel);
+      const pm = statSync(parentAbs);
+      let exists = true;
+      try { lstatSync(target); } catch { exists = false; }
+      if (exists && lstatSync(target).isSymbolicLink()) throw new WulfError(`bind target ${b.dest} is a symlink in the image`, { code: 'EARG' });
+      if (b.copy) {
+        if (srcDir) throw new WulfError(`--bind ${b.source}:…:copy needs a file`, { code: 'EARG' });
+        const saved = exists ? `${target}.wulf-orig-${process.pid}` : undefined;
+        if (saved) renameSync(target, saved);
+        copyFileSync(b.source, target);
+        const t = mtimeOf(target);
+        undo.push(() => {
+          if (mtimeOf(target) !== t) { if (saved) rmSync(saved, { force: true }); return; } // edited: keep it
+          rmSync(target, { force: true });
+          if (saved) renameSync(saved, target);
+          utimesSync(parentAbs, pm.atime, pm.mtime);
+        });
+        continue;
+      }
+      if (!exists) {
+        if (srcDir) mkdirSync(target); else writeFileSync(target, '');
+        undo.push(() => { try { if (srcDir) rmdirSync(target); else rmSync(target); utimesSync(parentAbs, pm.atime, pm.mtime); } catch { /* kept: something was written */ } });
+      }
+      lines.push(`mount --bind ${q(b.source)} ${q(target)}`);
+      if (b.readonly) lines.push(`mount -o remount,bind,ro ${q(target)}`);
+    }
+    const exitScripts = ['/etc/warewulf/image_exit.sh', '/etc/warewulf/container_exit.sh', '/etc/wulf/image_exit.sh'];
+    const inner = o.cmd.length ? o.cmd.map(q).join(' ') : '/bin/sh -i';
+    lines.push('set +e', `chroot ${q(root)} /bin/sh -c ${q('cd / && exec ' + inner)}`, 'rc=$?');
+    for (const s of exitScripts) lines.push(`if [ -f ${q(root + s)} ]; then chroot ${q(root)} /bin/sh ${q(s)}; fi`);
+    lines.push('exit $rc');
+    const env: Record<string, string> = {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TERM: o.env.TERM ?? 'dumb',
+      PS1: `[wulf:${name}] \\w# `, WULF_IMAGE_SHELL: name, WW_IMAGE_SHELL: name, WW_CONTAINER_SHELL: name,
+    };
+    const pipe = o.stdio === 'pipe';
+    const p = Bun.spawn(['unshare', '--mount', '--pid', '--uts', '--fork', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')], {
+      env, stdin: pipe ? 'ignore' : 'inherit', stdout: pipe ? 'pipe' : 'inherit', stderr: pipe ? 'pipe' : 'inherit',
+    });
+    const [stdout, stderr] = pipe ? await Promise.all([new Response(p.stdout as ReadableStream).text(), new Response(p.stderr as ReadableStream).text()]) : [undefined, undefined];
+    const exit = await p.exited;
+    const after = [join(root, 'etc/passwd'), join(root, 'etc/group')].map(mtimeOf);
+    return { exit, changedUsers: after[0] !== users[0] || after[1] !== users[1], ...(pipe ? { stdout, stderr } : {}) };
+  } finally {
+    for (const u of undo.reverse()) { try { u(); } catch (e) { o.log?.warn('image', `cleanup after session: ${(e as Error).message}`); } }
+    lock.release();
+  }
+}
