@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodesConf } from '../config/cascade.ts';
-import { mergeNode, mergeAll } from '../config/cascade.ts';
+import { mergeNode, naturalCompare } from '../config/cascade.ts';
 import type { WulfConf } from '../config/wulfconf.ts';
 import type { Paths } from '../config/paths.ts';
 import { S_IFDIR, S_IFLNK, S_IFREG, cpioHeader, cpioPadding } from '../lib/cpio.ts';
@@ -70,11 +70,14 @@ export class Snapshot implements MemoSnapshot {
   view(id: string): Record<string, unknown> | undefined {
     if (!this.conf.nodes[id]) return undefined;
     let v = this.merged.get(id);
-    if (v === undefined) { v = nodeView(mergeNode(this.conf, id)); this.merged.set(id, v); }
+    if (v === undefined) { v = this.builder.viewOf(this, id); this.merged.set(id, v); }
     return v ?? undefined;
   }
+  /** JSON of the profiles (views are reused across snapshots while it and the node's JSON are unchanged). */
+  get profilesJson(): string { return (this._profilesJson ??= JSON.stringify(this.conf.profiles)); }
+  private _profilesJson?: string;
   allNodes(): Record<string, unknown>[] {
-    if (!this.all) this.all = mergeAll(this.conf).map((m) => this.merged.get(m.id) ?? nodeView(m));
+    if (!this.all) this.all = this.builder.sortedIds(Object.keys(this.conf.nodes)).map((id) => this.view(id)!);
     return this.all;
   }
   overlayList(id: string, kind: Kind): string[] {
@@ -115,6 +118,29 @@ export class Builder {
   }
 
   snapshot(conf: NodesConf, wulf: WulfConf): Snapshot { return new Snapshot(conf, wulf, this); }
+
+  // node views kept across snapshots: a node whose YAML data and profiles are unchanged keeps its view
+  private views = new Map<string, { json: string; view: Record<string, unknown> }>();
+  private viewsProfiles = '';
+  private order?: { key: string; ids: string[] };
+
+  /** The merged view of a node, reused from an earlier snapshot when its data and the profiles are equal. */
+  viewOf(snap: Snapshot, id: string): Record<string, unknown> {
+    if (snap.profilesJson !== this.viewsProfiles) { this.views.clear(); this.viewsProfiles = snap.profilesJson; }
+    const json = JSON.stringify(snap.conf.nodes[id]);
+    const c = this.views.get(id);
+    if (c && c.json === json) return c.view;
+    const view = nodeView(mergeNode(snap.conf, id));
+    this.views.set(id, { json, view });
+    return view;
+  }
+
+  /** Node ids in natural order (n2 before n10), as mergeAll lists them; re-sorted only when the set changes. */
+  sortedIds(ids: string[]): string[] {
+    const key = ids.join('\0');
+    if (this.order?.key !== key) this.order = { key, ids: [...ids].sort(naturalCompare) };
+    return this.order.ids;
+  }
 
   /** The overlay's source tree, re-read only when its stat signature changed (checked once per snapshot). */
   overlay(name: string, snap: Snapshot): OverlaySource {

@@ -25,9 +25,9 @@ export class TemplateMemo {
 
   private globalKey(ps: PathSet, data: object, snap: MemoSnapshot): string {
     if (ps.globalKey?.snap === snap.id) return ps.globalKey.key;
-    const h = createHash('sha1');
-    for (const p of ps.global) h.update(sigAt(data, p, snap.fileSig)).update('\u0004');
-    const key = h.digest('hex');
+    let s = '';
+    for (const p of ps.global) s += sigAt(data, p, snap.fileSig) + '\u0004';
+    const key = createHash('sha1').update(s).digest('hex');
     ps.globalKey = { snap: snap.id, key };
     return key;
   }
@@ -66,9 +66,9 @@ export class TemplateMemo {
     // the key from the values the render saw (not re-read: files may have changed meanwhile)
     let lk = '';
     for (const v of reads.local.values()) lk += v + '\u0004';
-    const h = createHash('sha1');
-    for (const v of reads.global.values()) h.update(v).update('\u0004');
-    const gk = h.digest('hex');
+    let s = '';
+    for (const v of reads.global.values()) s += v + '\u0004';
+    const gk = createHash('sha1').update(s).digest('hex');
     if (ps.outputs.size >= MAX_OUTPUTS) ps.outputs.clear();
     ps.outputs.set(gk + '|' + lk, r);
     void data; void snap;
