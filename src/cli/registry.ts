@@ -12,6 +12,7 @@ export const nouns: NounEntry[] = [
   { name: 'overlay', aliases: ['overlays'], summary: 'list, show, edit and build overlays', load: async () => (await import('./overlay.ts')).noun },
   { name: 'tui', summary: 'the console UI: live node status, detail and edits, profiles, images, overlays', load: async () => (await import('./tui.ts')).noun },
   { name: 'image', aliases: ['container', 'vnfs', 'images'], summary: 'import, build and manage node images', load: async () => (await import('./image.ts')).noun },
+  { name: 'power', summary: 'power nodes on/off/cycle and read their power state (IPMI or Redfish)', load: async () => (await import('./power.ts')).noun },
   { name: 'version', summary: 'print the version', load: async () => (await import('./version.ts')).noun },
 ];
 

@@ -1,0 +1,92 @@
+// `wulf power on|off|cycle|reset|soft|status PATTERN...`: node patterns → merged nodes → power
+// targets, fanned out to ipmitool or Redfish; one line per node as results land, then a summary.
+// `-s/--show` prints what would be sent (passwords masked) and sends nothing.
+import type { Ctx, FlagValues, Flags, Noun, Verb } from './command.ts';
+import { WulfError, fail } from '../lib/errors.ts';
+import { matchNodes } from '../lib/hostlist.ts';
+import { readNodesConf } from '../config/store.ts';
+import { mergeNode, naturalCompare } from '../config/cascade.ts';
+import { join } from 'node:path';
+import type { PowerAction, PowerTarget } from '../power/driver.ts';
+import {
+  defaultDrivers, describeRun, outcomeLine, parseDuration, runPower, summaryLine, targetsFromNodes,
+  type Drivers, type NodeOutcome,
+} from '../power/run.ts';
+
+export const runFlags: Flags = {
+  show: { type: 'boolean', short: 's', help: 'print the commands/requests (password masked) and do nothing' },
+  fanout: { type: 'string', arg: 'N', help: 'nodes driven at once', default: '50' },
+  timeout: { type: 'string', arg: 'DURATION', help: 'per-node time limit', default: '10s' },
+  json: { type: 'boolean', short: 'j', help: 'JSON output' },
+};
+
+/** Merged nodes matching the patterns, as power targets (the CLI's glue to src/power). */
+export function loadTargets(ctx: Ctx, patterns: string[], opts: { requirePattern?: boolean } = {}): PowerTarget[] {
+  if (opts.requirePattern && patterns.length === 0) fail('give a node pattern (e.g. n[01-04]); use "*" for all nodes');
+  const conf = readNodesConf(ctx.paths);
+  const names = Object.keys(conf.nodes).sort(naturalCompare);
+  const matched = matchNodes(patterns, names);
+  if (matched.length === 0) {
+    throw new WulfError(patterns.length ? `no node matches ${patterns.join(' ')}` : 'there are no nodes', { hint: "see 'wulf node list'" });
+  }
+  return targetsFromNodes(matched.map((id) => mergeNode(conf, id)));
+}
+
+export function driversFor(ctx: Ctx): Drivers {
+  return defaultDrivers({ env: ctx.env, templateDir: join(ctx.paths.confDir, 'bmc') });
+}
+
+export function fanoutOf(flags: FlagValues): { fanout: number; timeoutMs: number } {
+  const fanout = Number(flags.fanout ?? 50);
+  if (!Number.isInteger(fanout) || fanout < 1) throw new WulfError(`--fanout ${flags.fanout}: expected a whole number ≥ 1`, { code: 'EARG', exitCode: 2 });
+  const timeoutMs = parseDuration(String(flags.timeout ?? '10s'), 'timeout');
+  if (timeoutMs <= 0) throw new WulfError('--timeout must be more than 0', { code: 'EARG', exitCode: 2 });
+  return { fanout, timeoutMs };
+}
+
+/** Print the --show plan: `node: line` for every request/command. */
+export function printShow(ctx: Ctx, plans: ReturnType<typeof describeRun>, json: boolean): number {
+  if (json) { ctx.out(JSON.stringify(plans, null, 2)); return plans.some((p) => p.error) ? 1 : 0; }
+  for (const p of plans) {
+    if (p.skipped) ctx.out(`${p.node}: skipped: ${p.skipped}`);
+    else if (p.error) ctx.out(`${p.node}: failed: ${p.error}`);
+    else for (const l of p.lines) ctx.out(`${p.node}: ${l}`);
+  }
+  return plans.some((p) => p.error) ? 1 : 0;
+}
+
+function powerVerb(action: PowerAction, summary: string): Verb {
+  const flags: Flags = { ...runFlags };
+  if (action === 'on' || action === 'cycle' || action === 'reset') {
+    flags.pxe = { type: 'boolean', help: 'boot from the network once (IPMI bootdev pxe / Redfish boot override)' };
+    flags.stagger = { type: 'string', arg: 'DURATION', help: 'start one node per interval (boot storms), e.g. 0.5s' };
+  }
+  return {
+    name: action, summary, usage: action === 'status' ? '[PATTERN...]' : 'PATTERN...', flags,
+    async run(ctx, f, pos) {
+      const targets = loadTargets(ctx, pos, { requirePattern: action !== 'status' });
+      const drivers = driversFor(ctx);
+      const pxe = !!f.pxe;
+      if (f.show) return printShow(ctx, describeRun(targets, action, { drivers, pxe }), !!f.json);
+      const { fanout, timeoutMs } = fanoutOf(f);
+      const staggerMs = f.stagger ? parseDuration(String(f.stagger), 'stagger') : 0;
+      const onResult = f.json ? undefined : (r: NodeOutcome) => ctx.out(outcomeLine(r, action));
+      const { results, summary: s } = await runPower(targets, action, { drivers, fanout, timeoutMs, staggerMs, pxe, onResult });
+      if (f.json) ctx.out(JSON.stringify({ action, results, summary: s }, null, 2));
+      else ctx.out(summaryLine(`power ${action}`, s));
+      return s.failed > 0 ? 1 : 0;
+    },
+  };
+}
+
+export const noun: Noun = {
+  name: 'power', summary: 'power nodes on/off/cycle and read their power state (IPMI or Redfish)',
+  verbs: [
+    powerVerb('on', 'power nodes on'),
+    powerVerb('off', 'power nodes off (hard)'),
+    powerVerb('cycle', 'power cycle nodes (off, then on)'),
+    powerVerb('reset', 'hard-reset nodes'),
+    powerVerb('soft', 'ask the OS to shut down (ACPI soft off)'),
+    powerVerb('status', 'print the power state of nodes'),
+  ],
+};
