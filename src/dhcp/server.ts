@@ -1,0 +1,184 @@
+// The DHCP socket edge: receive on udp/67 (and optionally the PXE boot server port 4011), decode,
+// ask policy.decide, apply lease changes, send the reply. Bad packets are dropped, never fatal.
+import dgram from 'node:dgram';
+import { WulfError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { applyLeaseChanges, type LeaseChange, type LeaseTable } from './leases.ts';
+import { decodePacket, encodePacket, type DhcpPacket } from './packet.ts';
+import { MessageType } from './options.ts';
+import { decide, ipNum, numIp, type PolicyContext, type ReplyTo } from './policy.ts';
+
+export type DhcpEventKind = 'discover' | 'offer' | 'request' | 'ack' | 'nak' | 'release' | 'decline' | 'inform';
+
+export interface DhcpEvent {
+  mac: string;
+  kind: DhcpEventKind;
+  ip?: string;
+  node?: string;
+  ipxe: boolean;
+  arch?: number;
+}
+
+export interface DhcpServerOptions {
+  /** Server port; default 67 (tests use high ports). */
+  port?: number;
+  /** Bind address; default 0.0.0.0 (needed to receive 255.255.255.255 broadcasts). */
+  address?: string;
+  /** Also answer PXE boot server REQUESTs on this port (4011); off when undefined or 0. */
+  bootServerPort?: number;
+  /** Port replies go to on clients (68) and relays (67); tests may change them. */
+  clientPort?: number;
+  relayPort?: number;
+  /** Where "broadcast" replies go; default the subnet broadcast of serverIp/netmask, which also picks the interface. */
+  broadcastAddress?: string;
+  /** SO_REUSEADDR; default false so a second server on the port is an error instead of a silent twin. */
+  reuseAddr?: boolean;
+  /** Called per packet, so configuration reloads apply. Its `leases` table is updated in place. */
+  getContext: () => PolicyContext;
+  /** After lease changes were applied to the context's table (persist here). */
+  onLeaseChange?: (changes: LeaseChange[], table: LeaseTable) => void;
+  log: Logger;
+  onEvent?: (e: DhcpEvent) => void;
+}
+
+export interface DhcpServerStats {
+  received: number;
+  malformed: number;
+  ignored: number;
+  replies: number;
+  sendErrors: number;
+  offers: number;
+  acks: number;
+  naks: number;
+}
+
+export interface DhcpServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): DhcpServerStats;
+}
+
+const IN_KIND: Record<number, DhcpEventKind | undefined> = {
+  [MessageType.Discover]: 'discover', [MessageType.Request]: 'request', [MessageType.Release]: 'release',
+  [MessageType.Decline]: 'decline', [MessageType.Inform]: 'inform',
+};
+const OUT_KIND: Record<number, DhcpEventKind | undefined> = {
+  [MessageType.Offer]: 'offer', [MessageType.Ack]: 'ack', [MessageType.Nak]: 'nak',
+};
+
+function bindError(e: NodeJS.ErrnoException, port: number, address: string): WulfError {
+  if (e.code === 'EADDRINUSE') {
+    return new WulfError(`dhcp: udp port ${port} on ${address} is already in use`, {
+      code: 'EADDRINUSE', hint: 'another DHCP server (dnsmasq, dhcpd, a second wulf) is running; stop it or set dhcp mode off',
+    });
+  }
+  if (e.code === 'EACCES' || e.code === 'EPERM') {
+    return new WulfError(`dhcp: not permitted to bind udp port ${port} on ${address}`, {
+      code: e.code, hint: 'run as root or grant CAP_NET_BIND_SERVICE',
+    });
+  }
+  return new WulfError(`dhcp: cannot bind udp ${address}:${port}: ${e.message}`, { code: e.code });
+}
+
+export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
+  const port = opts.port ?? 67;
+  const address = opts.address ?? '0.0.0.0';
+  const clientPort = opts.clientPort ?? 68;
+  const relayPort = opts.relayPort ?? 67;
+  const log = opts.log;
+  const st: DhcpServerStats = { received: 0, malformed: 0, ignored: 0, replies: 0, sendErrors: 0, offers: 0, acks: 0, naks: 0 };
+  const sockets: dgram.Socket[] = [];
+
+  function target(to: ReplyTo, req: DhcpPacket, ctx: PolicyContext, rinfo: dgram.RemoteInfo): [string, number] {
+    switch (to) {
+      case 'relay': return [req.giaddr, relayPort];
+      case 'ciaddr': return [req.ciaddr, clientPort];
+      case 'source': return [rinfo.address, rinfo.port];
+      default: {
+        if (opts.broadcastAddress) return [opts.broadcastAddress, clientPort];
+        const m = ipNum(ctx.netmask) >>> 0;
+        return [numIp(((ipNum(ctx.serverIp) & m) | ~m) >>> 0), clientPort];
+      }
+    }
+  }
+
+  function handle(sock: dgram.Socket, msg: Uint8Array, rinfo: dgram.RemoteInfo, bootServer: boolean): void {
+    st.received++;
+    const d = decodePacket(msg);
+    if (!d.ok) {
+      st.malformed++;
+      log.limited(`dhcp-bad:${rinfo.address}`, 'warn', 'dhcp', 'dropped malformed packet', { from: `${rinfo.address}:${rinfo.port}`, reason: d.reason });
+      return;
+    }
+    const req = d.packet;
+    const ctx = opts.getContext();
+    const dec = decide(req, ctx, { bootServerPort: bootServer });
+    const c = dec.client;
+    const inKind = c ? IN_KIND[req.options.u8(53) ?? 0] : undefined;
+    if (c && inKind && opts.onEvent) {
+      opts.onEvent({ mac: c.mac, kind: inKind, ip: inKind === 'release' || inKind === 'decline' ? dec.ip : undefined, node: c.node, ipxe: c.ipxe, arch: c.arch });
+    }
+    if (dec.leaseChanges.length) {
+      applyLeaseChanges(ctx.leases, dec.leaseChanges);
+      opts.onLeaseChange?.(dec.leaseChanges, ctx.leases);
+    }
+    if (dec.kind === 'ignore') {
+      st.ignored++;
+      log.debug('dhcp', `ignored: ${dec.reason}`, { mac: c?.mac, from: rinfo.address });
+      return;
+    }
+    const type = dec.packet.options.u8(53) ?? 0;
+    if (type === MessageType.Offer) st.offers++;
+    else if (type === MessageType.Ack) st.acks++;
+    else if (type === MessageType.Nak) st.naks++;
+    const [to, toPort] = target(dec.to, req, ctx, rinfo);
+    const bytes = encodePacket(dec.packet);
+    sock.send(bytes, toPort, to, (err) => {
+      if (err) {
+        st.sendErrors++;
+        log.limited(`dhcp-send:${to}`, 'warn', 'dhcp', 'send failed', { to: `${to}:${toPort}`, error: err.message });
+      }
+    });
+    st.replies++;
+    const outKind = OUT_KIND[type];
+    log.debug('dhcp', `${outKind} ${dec.ip ?? ''}`, { mac: c.mac, node: c.node, to: `${to}:${toPort}`, ipxe: c.ipxe, arch: c.arch });
+    if (outKind && opts.onEvent) opts.onEvent({ mac: c.mac, kind: outKind, ip: dec.ip, node: c.node, ipxe: c.ipxe, arch: c.arch });
+  }
+
+  async function open(p: number, bootServer: boolean): Promise<void> {
+    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: opts.reuseAddr ?? false });
+    await new Promise<void>((resolve, reject) => {
+      const onErr = (e: Error) => { sock.close(); reject(bindError(e as NodeJS.ErrnoException, p, address)); };
+      sock.once('error', onErr);
+      sock.bind(p, address, () => {
+        sock.off('error', onErr);
+        try { sock.setBroadcast(true); } catch { /* not fatal: broadcast replies will fail and be logged */ }
+        resolve();
+      });
+    });
+    sock.on('error', (e) => log.limited('dhcp-sock', 'warn', 'dhcp', 'socket error', { error: e.message }));
+    sock.on('message', (msg, rinfo) => {
+      try {
+        handle(sock, msg, rinfo, bootServer);
+      } catch (e) {
+        log.limited('dhcp-bug', 'error', 'dhcp', 'packet handler failed', { from: rinfo.address, error: (e as Error).message });
+      }
+    });
+    sockets.push(sock);
+  }
+
+  return {
+    async start() {
+      await open(port, false);
+      if (opts.bootServerPort) {
+        try { await open(opts.bootServerPort, true); } catch (e) { await this.stop(); throw e; }
+      }
+      log.info('dhcp', `listening on ${address}:${port}${opts.bootServerPort ? ` and :${opts.bootServerPort}` : ''}`);
+    },
+    async stop() {
+      const all = sockets.splice(0);
+      await Promise.all(all.map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
+    },
+    stats: () => ({ ...st }),
+  };
+}
