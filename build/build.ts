@@ -30,7 +30,7 @@ writeFileSync(`${assets}/build-info.json`, JSON.stringify({
 }));
 
 mkdirSync('dist', { recursive: true });
-const args = ['build', '--compile', 'src/main.ts', '--outfile', out,
+const args = ['build', '--compile', 'src/main.ts', 'src/overlays/worker.ts', '--outfile', out,   // worker: overlay buildMany
   '--asset=./overlays', `--asset=./${assets}`,
   '--define', 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"'];
 if (release) args.push('--minify', '--bytecode', '--format=esm');

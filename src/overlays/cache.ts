@@ -148,7 +148,8 @@ export interface WorkerResult { ok: { node: string; kind: Kind; info: ArchiveInf
 function runWorker(job: WorkerJob): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     let w: Worker;
-    try { w = new Worker(new URL('./worker.ts', import.meta.url).href); }
+    // compiled: build/build.ts embeds src/overlays/worker.ts as an extra entrypoint (…/overlays/worker.js)
+    try { w = new Worker(compiled ? new URL('./overlays/worker.js', import.meta.url).href : new URL('./worker.ts', import.meta.url).href); }
     catch (e) { reject(e); return; }
     w.onmessage = (ev: MessageEvent<WorkerResult>) => { resolve(ev.data); w.terminate(); };
     w.onerror = (ev) => { reject(new Error(`overlay worker: ${(ev as ErrorEvent).message}`)); w.terminate(); };

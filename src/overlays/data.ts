@@ -99,8 +99,9 @@ export function serverView(c: WulfConf): Record<string, unknown> {
 
 export interface BuildInfoView { host: string; time: string; unix: number; source: string; overlay: string }
 
+let host: string | undefined;
 export function buildView(overlay: string, source: string, now = new Date()): BuildInfoView {
-  return { host: osHostname(), time: now.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', unix: Math.floor(now.getTime() / 1000), source, overlay };
+  return { host: (host ??= osHostname()), time: now.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', unix: Math.floor(now.getTime() / 1000), source, overlay };
 }
 
 export { prefixToMask };

@@ -27,10 +27,11 @@ export interface RenderedFile { rel: string; data: string; symlink?: string; abo
 /** A node value written straight to the output: its path and the pure filters applied to it. */
 export interface Slot { path: CompiledPath; filters: string[] }
 /**
- * `files` may hold slot marks (SLOT_MARK + index + NUL) where `slots` values go; fillSlots() puts a
- * node's own values in, so one render serves every node whose other reads are the same.
+ * `files` are the output for the data rendered; `marked` (when there are slots) the same files with
+ * slot marks (SLOT_MARK + index + NUL) where `slots` values go: fillSlots() puts another node's own
+ * values in, so one render serves every node whose other reads are the same.
  */
-export interface RenderResult { files: RenderedFile[]; nobackup: boolean; reads: Reads; slots: Slot[] }
+export interface RenderResult { files: RenderedFile[]; nobackup: boolean; reads: Reads; slots: Slot[]; marked?: RenderedFile[] }
 
 export class TemplateError extends WulfError {
   constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string) {
@@ -246,7 +247,7 @@ Output.prototype.render = function* (this: Output, ctx: Context, emitter: Emitte
 
 /** The files of a render with a node's own values put into the slots. */
 export function fillSlots(r: RenderResult, data: object): RenderedFile[] {
-  if (!r.slots.length) return r.files;
+  if (!r.slots.length || !r.marked) return r.files;
   const vals = r.slots.map((s) => { let v = String(valueAt(data, s.path)); for (const f of s.filters) v = PURE_FILTERS[f]!(v); return v; });
   const fill = (t: string) => {
     if (!t.includes(SLOT_MARK)) return t;
@@ -255,7 +256,7 @@ export function fillSlots(r: RenderResult, data: object): RenderedFile[] {
     for (let i = 1; i < parts.length; i++) { const q = parts[i]!; const e = q.indexOf('\u0000'); out += vals[Number(q.slice(0, e))] + q.slice(e + 1); }
     return out;
   };
-  return r.files.map((f) => ({ ...f, data: fill(f.data) }));
+  return r.marked.map((f) => ({ ...f, data: fill(f.data) }));
 }
 
 /** Keep the first line for each value of field `idx` (lines split on `sep`); blank lines dropped. */
@@ -347,7 +348,12 @@ export function renderTemplate(overlay: string, rel: string, source: string, dat
   } catch (e) {
     throw templateError(overlay, rel, e);
   } finally { cur = prev; }
-  return { ...splitOutput(overlay, rel, text, /\{%-?\s*file\s/.test(source)), reads, slots: c.slots };
+  const { files, nobackup } = splitOutput(overlay, rel, text, /\{%-?\s*file\s/.test(source));
+  if (!c.slots.length) return { files, nobackup, reads, slots: c.slots };
+  const r: RenderResult = { files, nobackup, reads, slots: c.slots, marked: files };
+  r.files = fillSlots(r, data);
+  if (r.files.some((f) => f.data.length > LIMITS.outputBytes)) throw new TemplateError(overlay, rel, undefined, `output larger than ${LIMITS.outputBytes} bytes`);
+  return r;
 }
 
 function splitOutput(overlay: string, rel: string, text: string, multi: boolean): { files: RenderedFile[]; nobackup: boolean } {

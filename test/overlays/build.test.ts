@@ -230,3 +230,32 @@ test('GNU cpio lists and extracts the multi-member archive; readCpio agrees', as
   expect(statSync(join(x, 'etc/NetworkManager/system-connections/wulf-bond0.nmconnection')).mode & 0o777).toBe(0o600);
   expect(readFileSync(join(x, 'etc/hostname'), 'utf8')).toBe('n-bond\n');
 });
+
+describe('narrowed reads: one memoised builder agrees with a fresh render per node', () => {
+  const tpls: Record<string, string> = {
+    'etc/truth.ww': '{% if tags.color %}has {{ tags.color }}{% else %}none{% endif %}|{% unless tags.size or tags.color %}bare{% endunless %}\n',
+    'etc/cmp.ww': '{% if id == "b2" %}TWO{% else %}{{ id }}{% endif %} {% if tags.color != "red" and tags.color %}not-red{% endif %}\n',
+    'etc/cap.ww': '{% capture c %}{{ id }}{% endcapture %}{% if c == "b3" %}three{% endif %} {{ tags.color | shell_quote }} {{ tags.color | upcase }}\n',
+    'etc/multi.ww': '{% file "x-" | append: id %}{{ tags.color }}{% file "y" %}{{ tags.size }}.\n',
+    'etc/sizes.ww': '{{ tags.color.size }} {{ systemOverlay.first }} {{ tags[tags.key] }}\n',
+  };
+  const colors: (string | undefined)[] = ['red', 'blue', '', ' ', "it's", undefined, 'red'];
+  const conf = (): NodesConf => ({
+    profiles: {},
+    nodes: Object.fromEntries(colors.map((c, i) => [`b${i + 1}`, { systemOverlay: ['tricky'], profiles: [], tags: { ...(c === undefined ? {} : { color: c }), ...(i % 2 ? { size: 'L', key: 'size' } : { key: 'color' }) } }])),
+    revision: 'n1',
+  });
+  const root = join(tmp, 'narrow');
+  const paths = pathsFor(root);
+  for (const [rel, text] of Object.entries(tpls)) { const f = join(paths.siteOverlaysDir, 'tricky', 'rootfs', rel); mkdirSync(join(f, '..'), { recursive: true }); writeFileSync(f, text); }
+  const show = (e: Map<string, { rel: string; data?: Uint8Array; hash: string }>) => [...e.values()].map((x) => `${x.rel}=${x.data ? new TextDecoder().decode(x.data) : ''}#${x.hash}`).sort().join('\n');
+  test('every node, every template', () => {
+    const shared = new Builder({ paths });
+    const snap = shared.snapshot(conf(), wulfConf);
+    for (const id of Object.keys(conf().nodes)) {
+      const fresh = new Builder({ paths });
+      expect(show(shared.entries(snap, id, 'system'))).toBe(show(fresh.entries(fresh.snapshot(conf(), wulfConf), id, 'system')));
+    }
+    expect(shared.renders).toBeLessThan(Object.keys(conf().nodes).length * Object.keys(tpls).length);
+  });
+});
