@@ -29,6 +29,11 @@ const toKeyIn = (input: string, k: Key): KeyIn => ({
   home: k.home, end: k.end, enter: k.return, escape: k.escape, tab: k.tab, backspace: k.backspace || k.delete, ctrl: k.ctrl, shift: k.shift,
 });
 
+/** One character of a run of keys that arrived together. */
+const charKey = (ch: string): KeyIn =>
+  ch === '\r' || ch === '\n' ? { input: '', enter: true } : ch === '\t' ? { input: '', tab: true } : ch === '\x7f' || ch === '\b' ? { input: '', backspace: true }
+    : ch === '\x1b' ? { input: '', escape: true } : ch < ' ' ? { input: String.fromCharCode(ch.charCodeAt(0) + 96), ctrl: true } : { input: ch };
+
 export function App({ paths, config, feed, server, theme }: AppProps) {
   const { exit } = useApp();
   const { columns, rows: termRows } = useWindowSize();
@@ -106,7 +111,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   const stateRef = useRef(state);
   stateRef.current = state;
   const run = (e: Effect) => {
-    const revision = snap.conf.revision;
+    const revision = e.type === 'quit' ? '' : e.revision ?? config.snap.conf.revision;
     const done = (o: { text: string; error: boolean }) => { config.reload(); setTick((x) => x + 1); setState((s) => ({ ...s, message: o })); };
     if (e.type === 'quit') { exit(); return; }
     if (e.type === 'write-edit') { void writeEdit(paths, e.node, e.line, e.value, revision).then(done); return; }
@@ -120,13 +125,19 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     const env: Env = {
       keys: keysOf(vv), height: listH[vv], detailLines: lines,
       ownValue: (l) => ownValue(detailNode ? snap.conf.nodes[detailNode] : undefined, l),
-      powerUnavailable: POWER_UNAVAILABLE,
+      powerUnavailable: POWER_UNAVAILABLE, revision: config.snap.conf.revision,
     };
-    const s = { ...s0, lists: { ...s0.lists, [vv]: vv === 'log' && s0.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s0.lists[vv], env.keys, env.height) } };
-    const step = handleKey(s, toKeyIn(input, key), env);
-    stateRef.current = step.state;
-    setState(step.state);
-    if (step.effect) run(step.effect);
+    let s: AppState = { ...s0, lists: { ...s0.lists, [vv]: vv === 'log' && s0.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s0.lists[vv], env.keys, env.height) } };
+    const k = toKeyIn(input, key);
+    // keys typed quickly arrive as one string: outside a prompt each is its own command
+    const chars = input.length > 1 && !key.ctrl && !key.meta && (!s.prompt || /[\x00-\x1f\x7f]/.test(input)) ? [...input] : [input];
+    for (const ch of chars) {
+      const step = handleKey(s, chars.length > 1 ? charKey(ch) : k, env);
+      s = step.state;
+      if (step.effect) { run(step.effect); if (step.effect.type === 'quit') break; }
+    }
+    stateRef.current = s;
+    setState(s);
   });
 
   if (columns < MIN_COLS || termRows < MIN_ROWS) {
@@ -149,7 +160,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
 
   const p = state.prompt;
   const footer1 = p
-    ? <Text wrap="truncate">{`${p.kind === 'edit' ? `edit ${p.lineKey}` : p.kind === 'value' ? ACTION_LABEL[p.action!] : 'filter'}: ${p.text}█`}{p.error ? <Text color={c(theme, 'red')}>{`  ✗ ${p.error}`}</Text> : null}</Text>
+    ? <Text wrap="truncate">{`${p.kind === 'edit' ? `edit ${p.lineKey}` : p.kind === 'value' ? ACTION_LABEL[p.action!] : 'filter'}: ${p.text}█`}</Text>
     : state.confirm
       ? <Text color={c(theme, 'yellow')} wrap="truncate">{fit(`${ACTION_LABEL[state.confirm.action]}${state.confirm.value !== undefined ? ` = ${state.confirm.value || '(unset)'}` : ''} on ${state.confirm.targets.length === 1 ? state.confirm.targets[0] : `${state.confirm.targets.length} nodes`}? [y/N]`, columns)}</Text>
       : state.message
@@ -178,7 +189,8 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
       </Text>
       <Box height={bodyH} flexDirection="column">{body}</Box>
       {footer1}
-      <Text dimColor wrap="truncate">{fit(hints[v], columns)}</Text>
+      {p?.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`✗ ${p.error} — fix it, or Esc to cancel (nothing is written)`, columns)}</Text>
+        : <Text dimColor wrap="truncate">{fit(p ? 'Enter save  Esc cancel  Ctrl-U clear  (empty or UNSET clears the node\'s own value)' : hints[v], columns)}</Text>}
     </Box>
   );
 }

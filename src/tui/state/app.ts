@@ -12,8 +12,9 @@ export const ACTION_LABEL: Record<ActionKind, string> = {
   'set-profile': 'set profiles', 'set-image': 'set image', discoverable: 'mark discoverable',
 };
 
-export interface Prompt { kind: 'filter' | 'log-filter' | 'edit' | 'value'; text: string; error?: string; lineKey?: string; action?: ActionKind; targets?: string[] }
-export interface Confirm { action: ActionKind; targets: string[]; value?: string }
+export interface Prompt { kind: 'filter' | 'log-filter' | 'edit' | 'value'; text: string; error?: string; lineKey?: string; action?: ActionKind; targets?: string[]; revision?: string }
+/** `revision`: the nodes.conf revision on screen when the edit or action began (a later change makes the write fail). */
+export interface Confirm { action: ActionKind; targets: string[]; value?: string; revision?: string }
 export interface AppState {
   stack: View[];
   lists: Record<View, ListState>;
@@ -51,11 +52,13 @@ export interface Env {
   ownValue?: (line: DetailLine) => string;
   /** why power actions are unavailable (undefined: available) */
   powerUnavailable?: string;
+  /** the nodes.conf revision on screen */
+  revision?: string;
 }
 export type Effect =
   | { type: 'quit' }
-  | { type: 'write-edit'; node: string; line: DetailLine; value: unknown }
-  | { type: 'action'; action: ActionKind; targets: string[]; value?: string };
+  | { type: 'write-edit'; node: string; line: DetailLine; value: unknown; revision?: string }
+  | { type: 'action'; action: ActionKind; targets: string[]; value?: string; revision?: string };
 export interface Step { state: AppState; effect?: Effect }
 
 export const view = (s: AppState): View => s.stack[s.stack.length - 1]!;
@@ -85,8 +88,8 @@ function startAction(s: AppState, action: ActionKind, env: Env): Step {
   const targets = targetsOf(s, env);
   if (!targets.length) return { state: msg(s, 'no node selected', true) };
   if (action.startsWith('power') && env.powerUnavailable) return { state: msg(s, `${ACTION_LABEL[action]}: unavailable — ${env.powerUnavailable}`, true) };
-  if (action === 'set-profile' || action === 'set-image') return { state: { ...s, message: undefined, prompt: { kind: 'value', text: '', action, targets } } };
-  return { state: { ...s, message: undefined, confirm: { action, targets } } };
+  if (action === 'set-profile' || action === 'set-image') return { state: { ...s, message: undefined, prompt: { kind: 'value', text: '', action, targets, revision: env.revision } } };
+  return { state: { ...s, message: undefined, confirm: { action, targets, revision: env.revision } } };
 }
 
 function promptKey(s: AppState, k: KeyIn, env: Env): Step {
@@ -104,12 +107,12 @@ function promptKey(s: AppState, k: KeyIn, env: Env): Step {
   }
   if (k.enter) {
     if (p.kind === 'filter' || p.kind === 'log-filter') return { state: { ...s, prompt: undefined } };
-    if (p.kind === 'value') return { state: { ...s, prompt: undefined, confirm: { action: p.action!, targets: p.targets!, value: p.text.trim() } } };
+    if (p.kind === 'value') return { state: { ...s, prompt: undefined, confirm: { action: p.action!, targets: p.targets!, value: p.text.trim(), revision: p.revision } } };
     const line = env.detailLines?.find((l) => l.key === p.lineKey);
     if (!line?.field || !s.detailNode) return { state: { ...s, prompt: undefined } };
     const r = parseEdit(line.field, p.text);
     if (!r.ok) return { state: { ...s, prompt: { ...p, error: r.error } } };
-    return { state: { ...s, prompt: undefined }, effect: { type: 'write-edit', node: s.detailNode, line, value: r.value } };
+    return { state: { ...s, prompt: undefined }, effect: { type: 'write-edit', node: s.detailNode, line, value: r.value, revision: p.revision } };
   }
   if (k.backspace) return { state: live(p.text.slice(0, -1)) };
   if (k.ctrl && k.input === 'u') return { state: live('') };
@@ -174,7 +177,7 @@ export function handleKey(s0: AppState, k: KeyIn, env: Env): Step {
       const line = env.detailLines?.find((l) => l.key === cur);
       if ((k.enter || k.input === 'e') && line) {
         if (!line.field) return { state: msg(s, `${line.title.trim()} is not editable here`, true) };
-        return { state: { ...s, prompt: { kind: 'edit', text: env.ownValue?.(line) ?? '', lineKey: line.key } } };
+        return { state: { ...s, prompt: { kind: 'edit', text: env.ownValue?.(line) ?? '', lineKey: line.key, revision: env.revision } } };
       }
       if (k.input === 'L' && s.detailNode) return { state: { ...s, stack: ['log'], logFilter: s.detailNode } };
       break;
