@@ -141,8 +141,9 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
     });
     st.replies++;
     const outKind = OUT_KIND[type];
-    log.debug('dhcp', `${outKind} ${dec.ip ?? ''}`, { mac: c.mac, node: c.node, to: `${to}:${toPort}`, ipxe: c.ipxe, arch: c.arch });
-    if (outKind && opts.onEvent) opts.onEvent({ mac: c.mac, kind: outKind, ip: dec.ip, node: c.node, ipxe: c.ipxe, arch: c.arch });
+    const rc = dec.client;
+    log.debug('dhcp', `${outKind} ${dec.ip ?? ''}`, { mac: rc.mac, node: rc.node, to: `${to}:${toPort}`, ipxe: rc.ipxe, arch: rc.arch });
+    if (outKind && opts.onEvent) opts.onEvent({ mac: rc.mac, kind: outKind, ip: dec.ip, node: rc.node, ipxe: rc.ipxe, arch: rc.arch });
   }
 
   async function open(p: number, bootServer: boolean): Promise<void> {
