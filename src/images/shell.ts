@@ -2,7 +2,7 @@
 // (util-linux unshare) and chroot, with bind mounts, one session per image, and the image's
 // exit script. Mount points missing in the image are created for the session and removed after.
 import { copyFileSync, existsSync, lstatSync, mkdirSync, rmSync, rmdirSync, statSync, utimesSync, writeFileSync, renameSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { acquireLock } from '../lib/atomic.ts';
 import { WulfError } from '../lib/errors.ts';
@@ -47,10 +47,18 @@ export async function imageSession(paths: Paths, name: string, o: SessionOpts): 
     for (const b of binds) {
       if (!existsSync(b.source)) throw new WulfError(`bind source ${b.source} does not exist`, { code: 'ENOENT' });
       const srcDir = statSync(b.source).isDirectory();
-      const parentRel = resolveInRoot(root, dirname(b.dest));
-      if (parentRel === undefined) throw new WulfError(`bind target ${b.dest}: its parent does not exist in the image`, { code: 'ENOENT' });
-      const target = join(root, parentRel, b.dest.split('/').pop()!);
-      const parentAbs = join(root, parentRel);
+      // find the deepest existing ancestor; create the missing ones for the session only
+      const missing: string[] = [];
+      let anc = dirname(posix.normalize('/' + b.dest));
+      let ancRel = resolveInRoot(root, anc);
+      while (ancRel === undefined) { missing.unshift(basename(anc)); anc = dirname(anc); ancRel = resolveInRoot(root, anc); }
+      if (!lstatSync(join(root, ancRel)).isDirectory()) throw new WulfError(`bind target ${b.dest}: ${anc} is not a directory in the image`, { code: 'EARG' });
+      const am = statSync(join(root, ancRel));
+      let parentAbs = join(root, ancRel);
+      const made: string[] = [];
+      for (const m of missing) { parentAbs = join(parentAbs, m); mkdirSync(parentAbs); made.unshift(parentAbs); }
+      if (made.length) undo.push(() => { for (const d of made) { try { rmdirSync(d); } catch { return; } } utimesSync(join(root, ancRel!), am.atime, am.mtime); });
+      const target = join(parentAbs, basename(b.dest));
       const pm = statSync(parentAbs);
       let exists = true;
       try { lstatSync(target); } catch { exists = false; }
