@@ -1,8 +1,9 @@
 // `wulf node …`: the node verbs shared with profiles, plus those that only make sense for nodes.
 import type { Noun } from './command.ts';
 import { entityVerbs } from './entity-verbs.ts';
+import { console as consoleVerb, sensors } from './node-power.ts';
 
 export const noun: Noun = {
   name: 'node', aliases: ['nodes'], summary: 'add, set, list and delete nodes',
-  verbs: [...entityVerbs('node')],
+  verbs: [...entityVerbs('node'), consoleVerb, sensors],
 };
