@@ -161,3 +161,26 @@ test('--show plan masks the password and sends nothing', () => {
   expect(plans[1]!.lines.join('\n')).toContain('PATCH');
   expect(m.state.requests).toEqual([]);
 });
+
+describe('the mock speaks Redfish as a real client expects (DMTF redfishtool)', () => {
+  const tool = async (m: MockBmc, ...a: string[]) => {
+    if (!Bun.which('redfishtool')) throw new Error('redfishtool is missing: apt-get install -y redfishtool');
+    const p = Bun.spawn(['redfishtool', '-r', `127.0.0.1:${m.port}`, '-S', 'Never', '-u', 'root', '-p', 'mock-secret', ...a], { stdout: 'pipe', stderr: 'pipe' });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { out, err, code };
+  };
+  test('Systems get, reset, boot override, Chassis Thermal; then our driver reads the same state', async () => {
+    const m = mock();
+    const sys = await tool(m, '-A', 'Session', 'Systems', 'get');
+    expect(sys.code).toBe(0);
+    expect(JSON.parse(sys.out).PowerState).toBe('Off');
+    expect((await tool(m, '-A', 'Basic', 'Systems', 'reset', 'On')).code).toBe(0);
+    expect((await tool(m, '-A', 'Session', 'Systems', 'setBootOverride', 'Once', 'Pxe')).code).toBe(0);
+    const th = await tool(m, 'Chassis', 'Thermal');
+    expect(th.code).toBe(0);
+    expect(JSON.parse(th.out).Temperatures[0].ReadingCelsius).toBe(41);
+    expect(m.state.boot).toEqual({ BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' });
+    expect((await rf.power(target('rt', m), 'status', {})).state).toBe('on');
+    expect(m.state.sessions.size).toBe(0);
+  }, 20_000);
+});

@@ -112,6 +112,7 @@ export function startMock(opts: MockOptions = {}): MockBmc {
       if (state.power === 'On' && state.boot.BootSourceOverrideEnabled === 'Once' && ResetType !== 'ForceOff') state.boot = { BootSourceOverrideTarget: 'None', BootSourceOverrideEnabled: 'Disabled' };
       return new Response(null, { status: 204 });
     }
+    if (req.method === 'GET' && path === '/redfish/v1/Chassis') return json({ '@odata.id': path, Name: 'Chassis', 'Members@odata.count': 1, Members: [{ '@odata.id': '/redfish/v1/Chassis/1' }] });
     if (req.method === 'GET' && path === '/redfish/v1/Chassis/1') return json({ '@odata.id': path, Id: '1', Thermal: { '@odata.id': `${path}/Thermal` }, Power: { '@odata.id': `${path}/Power` } });
     if (req.method === 'GET' && path === '/redfish/v1/Chassis/1/Thermal') {
       return json({ Temperatures: [{ MemberId: '0', Name: 'CPU1 Temp', ReadingCelsius: 41, Status: { Health: 'OK' } }], Fans: [{ MemberId: '0', Name: 'Fan1', Reading: 5400, ReadingUnits: 'RPM', Status: { Health: 'OK' } }] });
