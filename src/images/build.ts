@@ -60,7 +60,7 @@ export function walkTree(root: string): { entries: TreeEntry[]; key: string } {
     } else ino = nextIno++;
     const target = (st.mode & S_IFMT) === S_IFLNK ? readlinkSync(join(root, rel)) : undefined;
     entries.push({ rel, st, ino, data, ...(target !== undefined ? { target } : {}) });
-    hash.update(`${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.mtimeMs}\0${st.isDirectory() ? 0 : st.ctimeMs}\0${st.size}\0${st.ino}\0${st.rdev}\0${target ?? ''}\n`);
+    hash.update(`${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.isDirectory() ? Math.floor(st.mtimeMs) : st.mtimeMs}\0${st.isDirectory() ? 0 : st.ctimeMs}\0${st.size}\0${st.ino}\0${st.rdev}\0${target ?? ''}\n`);
   };
   const walk = (dir: string) => {
     const names = readdirSync(dir ? join(root, dir) : root).sort();
