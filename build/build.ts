@@ -32,7 +32,9 @@ writeFileSync(`${assets}/build-info.json`, JSON.stringify({
 mkdirSync('dist', { recursive: true });
 const args = ['build', '--compile', 'src/main.ts', 'src/overlays/worker.ts', '--outfile', out,   // worker: overlay buildMany
   '--asset=./overlays', `--asset=./${assets}`,
-  '--define', 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"'];
+  '--define', 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"',
+  // react/ink pick their production builds (the development ones cost several times the CPU)
+  '--define', 'process.env.NODE_ENV="production"'];
 if (release) args.push('--minify', '--bytecode', '--format=esm');
 const t0 = performance.now();
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
