@@ -46,6 +46,28 @@ describe('image import', () => {
     expect(again.err).toContain('already exists');
     expect((await wulf(root, ['image', 'pull', '-f', '--nohttps', `docker://${reg.url}/test/busybox:1`, 'bb'])).code).toBe(0);
     expect(imagesOf(root)).toEqual(['bb']);
+    // Docker v2 schema 2 manifest, and an OCI index resolved to the platform manifest
+    sh(['skopeo', 'copy', '--dest-tls-verify=false', '--format', 'v2s2', `oci:${layout}:1`, `docker://${reg.url}/test/busybox:v2s2`]);
+    const v2 = await wulf(root, ['image', 'import', '--nohttps', `oci://${reg.url}/test/busybox:v2s2`, 'v2']);
+    expect(v2.code).toBe(0);
+    checkContent(root, 'v2');
+    const idxLayout = tmp('idx');
+    sh(['cp', '-a', layout + '/.', idxLayout]);
+    const idx = JSON.parse(readFileSync(join(idxLayout, 'index.json'), 'utf8'));
+    const m = idx.manifests[0];
+    const inner = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [
+      { mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { os: 'linux', architecture: 'arm64' } },
+      { mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { os: 'linux', architecture: 'amd64' } }] }));
+    const d = new Bun.CryptoHasher('sha256').update(inner).digest('hex');
+    writeFileSync(join(idxLayout, 'blobs/sha256', d), inner);
+    writeFileSync(join(idxLayout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${d}`, size: inner.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }] }));
+    sh(['skopeo', 'copy', '--all', '--dest-tls-verify=false', `oci:${idxLayout}:multi`, `docker://${reg.url}/test/busybox:multi`]);
+    const mi = await wulf(root, ['image', 'import', '--nohttps', '--platform', 'linux/amd64', `docker://${reg.url}/test/busybox:multi`, 'multi']);
+    expect(mi.code).toBe(0);
+    checkContent(root, 'multi');
+    const s390 = await wulf(root, ['image', 'import', '--nohttps', '--platform', 'linux/s390x', `docker://${reg.url}/test/busybox:multi`, 's390']);
+    expect(s390.err).toContain('no linux/s390x image in the index (has: linux/arm64, linux/amd64)');
+    rmSync(idxLayout, { recursive: true, force: true });
     rmSync(root, { recursive: true, force: true });
   }, 60_000);
 
