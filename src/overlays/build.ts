@@ -183,7 +183,8 @@ export class Builder {
           for (const o of fillSlots(r, root)) {
             if (o.abort) continue;
             let h = (o as { hash?: string }).hash;
-            const bytes = o.symlink ? undefined : enc.encode(o.data);
+            // bytes and hash are kept on the output object: shared by every node a memoised render serves
+            const bytes = o.symlink ? undefined : ((o as { bytes?: Uint8Array }).bytes ??= enc.encode(o.data));
             if (!h) { h = sha(`${o.rel}\0${f.mode}\0${f.uid}\0${f.gid}\0${o.symlink ?? ''}\0${o.data}`); (o as { hash?: string }).hash = h; }
             out.delete(o.rel);
             out.set(o.rel, o.symlink
