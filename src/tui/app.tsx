@@ -6,9 +6,9 @@ import type { Paths } from '../config/paths.ts';
 import type { ConfigSource } from './data/config-source.ts';
 import type { StatusFeed } from './data/status-feed.ts';
 import { overlayDiff, overlayTree, previewFile } from './data/overlays.ts';
-import { POWER_UNAVAILABLE, runAction, writeEdit } from './data/actions.ts';
+import { runAction, writeEdit } from './data/actions.ts';
 import { ACTION_LABEL, handleKey, initialState, view, type AppState, type Effect, type Env, type KeyIn, type View } from './state/app.ts';
-import { buildRows, countStates, fit, makeMatcher, unknownRows, viewRows } from './state/nodes.ts';
+import { baseRows, countStates, fit, makeMatcher, statusRows, unknownRows, viewRows } from './state/nodes.ts';
 import { detailLines, ownValue } from './state/detail.ts';
 import { followKey } from './state/list.ts';
 import { STATE_LABEL, STATES } from './state/status.ts';
@@ -42,6 +42,8 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   const [pane, setPane] = useState<{ lines: string[]; busy: boolean }>({ lines: [], busy: false });
   const [treeVer, setTreeVer] = useState(0);
 
+  // the first paint showed the first nodes; merge the rest now
+  useEffect(() => { const t = setTimeout(() => { config.completeMerge(); setTick((x) => x + 1); }, 0); return () => clearTimeout(t); }, [config]);
   // sample the sources: at most 10 renders a second, and once a second for the ages
   useEffect(() => {
     let lastFeed = -1, lastSec = 0;
@@ -56,16 +58,19 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   const snap = config.snap;
   const interval = snap.wulf.warewulf.updateInterval;
   const now = useMemo(() => Date.now() / 1000, [tick]);
+  const base = useMemo(() => baseRows(snap.merged), [snap]);
   const allRows = useMemo(() => {
-    const known = new Set(snap.byId.keys());
-    return [...buildRows(snap.merged, feed.statuses, now, interval), ...unknownRows(known, feed.statuses, now, interval)];
-  }, [tick, snap]);
+    const rows = statusRows(base, feed.statuses, now, interval);
+    const unknown = unknownRows(snap.byId, feed.statuses, now, interval);
+    return unknown.length ? rows.concat(unknown) : rows;
+  }, [tick, base]);
   const shown = useMemo(() => viewRows(allRows, state.filter, state.sortCol, state.sortDesc), [allRows, state.filter, state.sortCol, state.sortDesc]);
   const counts = useMemo(() => countStates(allRows), [allRows]);
-  const profiles = useMemo(() => profileRows(snap.conf), [snap]);
-  const images = useMemo(() => imageRows(snap.merged, paths.imagesDir), [snap]);
-  const tree = useMemo(() => overlayTree(paths), [treeVer, snap]);
   const v = view(state);
+  // the other views' data is only computed while they are on screen
+  const profiles = useMemo(() => (v === 'profiles' ? profileRows(snap.conf) : []), [snap, v]);
+  const images = useMemo(() => (v === 'images' ? imageRows(snap.merged, paths) : { rows: [] }), [snap, v]);
+  const tree = useMemo(() => (v === 'overlays' ? overlayTree(paths) : { items: [] }), [treeVer, snap, v]);
   const detailNode = state.detailNode;
   const merged = detailNode ? snap.byId.get(detailNode) : undefined;
   const lines = useMemo(() => (v === 'detail' && detailNode ? detailLines(merged ?? { id: detailNode, data: {}, origins: new Map(), leaves: [] }) : []), [v, merged, detailNode]);
@@ -84,7 +89,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
       case 'nodes': return shown.map((r) => r.name);
       case 'detail': return lines.map((l) => l.key);
       case 'profiles': return profiles.map((p) => p.name);
-      case 'images': return images.map((i) => i.name);
+      case 'images': return images.rows.map((i) => i.name);
       case 'overlays': return tree.items.map((i) => i.key);
       case 'log': return logEvents.map((e) => String(e.seq));
     }
@@ -119,25 +124,34 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     void runAction(paths, e.action, e.targets, e.value, revision).then((o) => { done(o); if (e.action === 'rebuild') setTreeVer((x) => x + 1); });
   };
 
-  useInput((input, key) => {
-    const s0 = stateRef.current;
-    const vv = view(s0);
+  // keys that arrive together are handled one at a time; after one that changes the view, the
+  // rest wait for the next render so they act on what that view shows
+  const pending = useRef<KeyIn[]>([]);
+  const feedKeys = (ks: KeyIn[]) => {
+    let s = stateRef.current;
+    const vv = view(s);
     const env: Env = {
       keys: keysOf(vv), height: listH[vv], detailLines: lines,
       ownValue: (l) => ownValue(detailNode ? snap.conf.nodes[detailNode] : undefined, l),
-      powerUnavailable: POWER_UNAVAILABLE, revision: config.snap.conf.revision,
+      revision: config.snap.conf.revision,
     };
-    let s: AppState = { ...s0, lists: { ...s0.lists, [vv]: vv === 'log' && s0.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s0.lists[vv], env.keys, env.height) } };
-    const k = toKeyIn(input, key);
-    // keys typed quickly arrive as one string: outside a prompt each is its own command
-    const chars = input.length > 1 && !key.ctrl && !key.meta && (!s.prompt || /[\x00-\x1f\x7f]/.test(input)) ? [...input] : [input];
-    for (const ch of chars) {
-      const step = handleKey(s, chars.length > 1 ? charKey(ch) : k, env);
+    s = { ...s, lists: { ...s.lists, [vv]: vv === 'log' && s.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s.lists[vv], env.keys, env.height) } };
+    let i = 0;
+    for (; i < ks.length; i++) {
+      const before = s.stack.join('/') + (s.detailNode ?? '');
+      const step = handleKey(s, ks[i]!, env);
       s = step.state;
-      if (step.effect) { run(step.effect); if (step.effect.type === 'quit') break; }
+      if (step.effect) { run(step.effect); if (step.effect.type === 'quit') { i = ks.length; break; } }
+      if (s.stack.join('/') + (s.detailNode ?? '') !== before) { i++; break; }
     }
+    pending.current = ks.slice(i);
     stateRef.current = s;
     setState(s);
+  };
+  useEffect(() => { if (pending.current.length) feedKeys(pending.current); });
+  useInput((input, key) => {
+    const multi = input.length > 1 && !key.ctrl && !key.meta && (!stateRef.current.prompt || /[\x00-\x1f\x7f]/.test(input));
+    feedKeys([...pending.current, ...(multi ? [...input].map(charKey) : [toKeyIn(input, key)])]);
   });
 
   if (columns < MIN_COLS || termRows < MIN_ROWS) {
@@ -154,7 +168,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   else if (v === 'nodes') body = <NodesView rows={shown} list={list} height={listH.nodes} width={columns} now={now} sortCol={state.sortCol} sortDesc={state.sortDesc} selected={state.selected} theme={theme} />;
   else if (v === 'detail') body = <DetailView node={detailNode ?? ''} exists={!!merged} lines={lines} list={list} status={detailNode ? feed.statuses.get(detailNode) : undefined} events={nodeEvents} width={columns} height={bodyH} now={now} interval={interval} theme={theme} />;
   else if (v === 'profiles') body = <ProfilesView rows={profiles} list={list} height={listH.profiles} width={columns} theme={theme} />;
-  else if (v === 'images') body = <ImagesView rows={images} list={list} height={listH.images + 1} width={columns} theme={theme} />;
+  else if (v === 'images') body = <ImagesView rows={images.rows} error={images.error} list={list} height={listH.images + 1} width={columns} theme={theme} />;
   else if (v === 'overlays') body = <OverlaysView items={tree.items} error={tree.error} list={list} height={bodyH} width={columns} theme={theme} node={previewNode} diff={state.overlayDiff} pane={pane.lines} busy={pane.busy} />;
   else body = <LogView events={logEvents} filter={state.logFilter} list={state.lists.log.key === undefined ? { ...list, key: undefined } : list} height={listH.log} width={columns} theme={theme} />;
 
@@ -182,7 +196,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
         <Text dimColor>{`   ${tabs}`}</Text>
       </Text>
       <Text wrap="truncate">
-        {`${allRows.length} nodes:`}
+        {snap.partial ? `${Object.keys(snap.conf.nodes).length} nodes (loading):` : `${allRows.length} nodes:`}
         {STATES.map((st) => <Text key={st} color={c(theme, STATE_COLOR[st])}>{` ${STATE_LABEL[st]} ${counts[st]}`}</Text>)}
         {state.selected.size ? `  marked ${state.selected.size}` : ''}
         {cursorNode && columns >= 110 ? `  · ${cursorNode}` : ''}

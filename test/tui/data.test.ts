@@ -90,7 +90,7 @@ describe('writes', () => {
     expect(stale.text).toContain('changed by someone else');
     expect(readFileSync(paths.nodesConf, 'utf8')).toBe(before);
   });
-  test('actions: set image on two nodes, mark discoverable, power refused', async () => {
+  test('actions: set image on two nodes, mark discoverable, power without a BMC is skipped with the reason', async () => {
     const { dir, cleanup } = tempRoot('wtui-');
     cleanups.push(cleanup);
     writeRoot(dir, 3, 1);
@@ -102,7 +102,10 @@ describe('writes', () => {
     const c = readNodesConf(paths);
     expect([c.nodes.n0001!.imageName, c.nodes.n0002!.imageName, c.nodes.n0003!.imageName]).toEqual(['alma-9', undefined, 'alma-9']);
     expect(c.nodes.n0002!.discoverable).toBe('true');
+    // no BMC address configured: the power service skips the node and the TUI says why
     r = await runAction(paths, 'power-on', ['n0001'], undefined, c.revision);
     expect(r).toMatchObject({ error: true, written: false });
+    expect(r.text).toContain('power on: 1 node: 0 ok, 0 failed, 1 skipped');
+    expect(r.text).toContain('n0001: no BMC address');
   });
 });

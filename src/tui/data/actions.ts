@@ -1,6 +1,6 @@
 // What the TUI writes: a field edit and the node actions, all through config/store.ts's one door
 // with the revision the screen was showing (a concurrent edit is reported, never overwritten),
-// and overlay rebuilds through the overlay service. Power is wired when src/power lands.
+// overlay rebuilds through the overlay service, power through the power service's fan-out.
 import type { Paths } from '../../config/paths.ts';
 import { updateNodesConf } from '../../config/store.ts';
 import { readNodesConf } from '../../config/store.ts';
@@ -9,13 +9,14 @@ import { WulfError, errorLine } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { createOverlayService } from '../../overlays/cache.ts';
 import { KINDS } from '../../overlays/build.ts';
+import { mergeNode } from '../../config/cascade.ts';
+import { defaultDrivers, runPower, summaryLine, targetsFromNodes } from '../../power/run.ts';
+import type { PowerAction } from '../../power/driver.ts';
 import { applyEdit, type DetailLine } from '../state/detail.ts';
 import { ACTION_LABEL, type ActionKind } from '../state/app.ts';
 
 export interface Outcome { text: string; error: boolean; written: boolean }
 
-/** Why power actions cannot run (src/power has not landed in this build). */
-export const POWER_UNAVAILABLE = 'no power service in this build (src/power not available yet)';
 
 const stale = (e: unknown) => e instanceof WulfError && e.code === 'ESTALE';
 
@@ -38,8 +39,14 @@ export async function runAction(paths: Paths, action: ActionKind, targets: strin
   const label = `${ACTION_LABEL[action]} (${targets.length} node${targets.length === 1 ? '' : 's'})`;
   try {
     switch (action) {
-      case 'power-on': case 'power-off': case 'power-cycle':
-        return { text: `${label}: ${POWER_UNAVAILABLE}`, error: true, written: false };
+      case 'power-on': case 'power-off': case 'power-cycle': {
+        const conf = readNodesConf(paths);
+        const act = action.slice(6) as PowerAction;
+        const { results, summary } = await runPower(targetsFromNodes(targets.map((t) => mergeNode(conf, t))), act, { drivers: defaultDrivers() });
+        const bad = results.find((r) => r.status !== 'ok');
+        const why = bad ? ` — ${bad.node}: ${bad.error ?? bad.detail ?? bad.status}` : '';
+        return { text: `${summaryLine(`power ${act}`, summary)}${why}`, error: summary.failed > 0 || summary.ok === 0, written: false };
+      }
       case 'rebuild': {
         const svc = createOverlayService({ paths, getConf: () => readNodesConf(paths), getWulfConf: () => readWulfConf(paths), log: silentLogger });
         const r = await svc.buildMany(targets, KINDS);

@@ -1,7 +1,7 @@
 // The configuration the TUI shows: nodes.conf merged through the cascade and wulf.conf, re-read
 // when either file changes underneath (checked by stat, cheaply, about once a second).
 import { existsSync, statSync } from 'node:fs';
-import { mergeAll, type MergedNode, type NodesConf } from '../../config/cascade.ts';
+import { mergeAll, mergeNode, naturalCompare, type MergedNode, type NodesConf } from '../../config/cascade.ts';
 import type { Paths } from '../../config/paths.ts';
 import { readNodesConf } from '../../config/store.ts';
 import { defaultWulfConf, readWulfConf, type WulfConf } from '../../config/wulfconf.ts';
@@ -14,8 +14,13 @@ export interface ConfigSnapshot {
   wulf: WulfConf;
   /** a read error: the previous good snapshot stays on screen */
   error?: string;
+  /** only the first nodes are merged yet (first paint); completeMerge() does the rest */
+  partial: boolean;
   version: number;
 }
+
+/** Nodes merged before the first paint; the rest follow right after it. */
+const FIRST_PAINT_NODES = 200;
 
 const sigOf = (p: string) => {
   if (!existsSync(p)) return 'none';
@@ -28,11 +33,18 @@ export class ConfigSource {
   private sig = '';
 
   constructor(private readonly paths: Paths) {
-    this.snap = { conf: { profiles: {}, nodes: {}, revision: 'none' }, merged: [], byId: new Map(), wulf: defaultWulfConf(), version: 0 };
-    this.reload();
+    this.snap = { conf: { profiles: {}, nodes: {}, revision: 'none' }, merged: [], byId: new Map(), wulf: defaultWulfConf(), partial: false, version: 0 };
+    this.reload(FIRST_PAINT_NODES);
   }
 
   private currentSig(): string { return `${sigOf(this.paths.nodesConf)}|${sigOf(this.paths.wulfConf)}`; }
+
+  /** Merge every node (after a partial first load). */
+  completeMerge(): void {
+    if (!this.snap.partial) return;
+    const merged = mergeAll(this.snap.conf);
+    this.snap = { ...this.snap, merged, byId: new Map(merged.map((m) => [m.id, m])), partial: false, version: this.snap.version + 1 };
+  }
 
   /** Re-read when a file changed; true when the snapshot changed. */
   check(): boolean {
@@ -42,13 +54,16 @@ export class ConfigSource {
     return true;
   }
 
-  reload(): void {
+  /** Re-read both files; `firstN` merges only that many nodes now (see completeMerge). */
+  reload(firstN = Infinity): void {
     this.sig = this.currentSig();
     try {
       const conf = readNodesConf(this.paths);
       const wulf = readWulfConf(this.paths);
-      const merged = mergeAll(conf);
-      this.snap = { conf, merged, byId: new Map(merged.map((m) => [m.id, m])), wulf, version: this.snap.version + 1 };
+      const ids = Object.keys(conf.nodes);
+      const partial = ids.length > firstN;
+      const merged = partial ? ids.sort(naturalCompare).slice(0, firstN).map((id) => mergeNode(conf, id)) : mergeAll(conf);
+      this.snap = { conf, merged, byId: new Map(merged.map((m) => [m.id, m])), wulf, partial, version: this.snap.version + 1 };
     } catch (e) {
       this.snap = { ...this.snap, error: errorLine(e), version: this.snap.version + 1 };
     }

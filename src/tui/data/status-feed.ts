@@ -99,14 +99,15 @@ export class StatusFeed {
     for await (const chunk of body) {
       if (this.stopped) break;
       buf += dec.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).replace(/\r$/, '');
-        buf = buf.slice(nl + 1);
-        if (line === '') {
-          if (data.length) { this.dispatch(data.join('\n')); data = []; }
-        } else if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
+      let at = 0, nl: number;
+      while ((nl = buf.indexOf('\n', at)) >= 0) {
+        const end = nl > at && buf.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        if (end === at) {
+          if (data.length) { this.dispatch(data.length === 1 ? data[0]! : data.join('\n')); data = []; }
+        } else if (buf.startsWith('data:', at)) data.push(buf.slice(at + (buf.charCodeAt(at + 5) === 32 ? 6 : 5), end));
+        at = nl + 1;
       }
+      buf = at ? buf.slice(at) : buf;
     }
   }
 

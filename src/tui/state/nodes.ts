@@ -28,25 +28,34 @@ export const COLUMNS: Column[] = [
   { key: 'state', title: 'STATE', min: 10, weight: 0 },
 ];
 
-export function buildRows(merged: MergedNode[], statuses: Map<string, NodeStatus>, now: number, interval: number): NodeRow[] {
+/** The parts of a row that come from the config only: computed once per config snapshot. */
+export type BaseRow = Pick<NodeRow, 'name' | 'profiles' | 'image' | 'ip'>;
+export function baseRows(merged: MergedNode[]): BaseRow[] {
   return merged.map((m) => {
-    const st = statuses.get(m.id);
     const nd = m.primary ? m.data.networkDevices?.[m.primary] : undefined;
-    return {
-      name: m.id,
-      profiles: (m.data.profiles ?? []).join(','),
-      image: m.data.imageName ?? '',
-      ip: nd?.ipaddr ?? st?.ipaddr ?? '',
-      stage: st?.stage ?? '',
-      sent: st?.sent ?? '',
-      lastSeen: st?.lastSeen,
-      state: classify(st, now, interval),
-    };
+    return { name: m.id, profiles: (m.data.profiles ?? []).join(','), image: m.data.imageName ?? '', ip: nd?.ipaddr ?? '' };
   });
 }
 
+/** Join the config rows with live status (cheap: run on every sampled frame). */
+export function statusRows(base: BaseRow[], statuses: Map<string, NodeStatus>, now: number, interval: number): NodeRow[] {
+  const out = new Array<NodeRow>(base.length);
+  for (let i = 0; i < base.length; i++) {
+    const b = base[i]!;
+    const st = statuses.get(b.name);
+    out[i] = st
+      ? { name: b.name, profiles: b.profiles, image: b.image, ip: b.ip || (st.ipaddr ?? ''), stage: st.stage ?? '', sent: st.sent ?? '', lastSeen: st.lastSeen, state: classify(st, now, interval) }
+      : { name: b.name, profiles: b.profiles, image: b.image, ip: b.ip, stage: '', sent: '', lastSeen: undefined, state: 'never' };
+  }
+  return out;
+}
+
+export function buildRows(merged: MergedNode[], statuses: Map<string, NodeStatus>, now: number, interval: number): NodeRow[] {
+  return statusRows(baseRows(merged), statuses, now, interval);
+}
+
 /** Rows for status records of nodes that are not in nodes.conf (unknown nodes booting). */
-export function unknownRows(known: Set<string>, statuses: Map<string, NodeStatus>, now: number, interval: number): NodeRow[] {
+export function unknownRows(known: { has(name: string): boolean }, statuses: Map<string, NodeStatus>, now: number, interval: number): NodeRow[] {
   const out: NodeRow[] = [];
   for (const [name, st] of statuses) {
     if (known.has(name)) continue;
@@ -85,32 +94,43 @@ export function makeMatcher(filter: string): Matcher {
 }
 
 const STATE_ORDER = new Map(STATES.map((s, i) => [s, i]));
-function cmp(col: ColKey, a: NodeRow, b: NodeRow): number {
-  switch (col) {
-    case 'name': return naturalCompare(a.name, b.name);
-    case 'profiles': return naturalCompare(a.profiles, b.profiles);
-    case 'image': return naturalCompare(a.image, b.image);
-    case 'ip': return ipKey(a.ip) - ipKey(b.ip);
-    case 'stage': return naturalCompare(a.stage, b.stage);
-    case 'seen': return (b.lastSeen ?? -1) - (a.lastSeen ?? -1);
-    case 'state': return STATE_ORDER.get(a.state)! - STATE_ORDER.get(b.state)!;
-  }
-}
 function ipKey(ip: string): number {
   const p = ip.split('.');
   if (p.length !== 4) return Number.MAX_SAFE_INTEGER;
   return p.reduce((acc, x) => acc * 256 + (Number(x) || 0), 0);
 }
+/** Rank of each distinct string in natural order (few distinct values: profiles, images, stages). */
+function ranks(values: string[]): Map<string, number> {
+  const distinct = [...new Set(values)].sort(naturalCompare);
+  return new Map(distinct.map((v, i) => [v, i]));
+}
+function sortKeys(rows: NodeRow[], col: ColKey): number[] {
+  switch (col) {
+    case 'name': return rows.map((_, i) => i);
+    case 'ip': return rows.map((r) => ipKey(r.ip));
+    case 'seen': return rows.map((r) => -(r.lastSeen ?? -1));
+    case 'state': return rows.map((r) => STATE_ORDER.get(r.state)!);
+    default: { const f = col === 'stage' ? (r: NodeRow) => r.stage : col === 'image' ? (r: NodeRow) => r.image : (r: NodeRow) => r.profiles; const rk = ranks(rows.map(f)); return rows.map((r) => rk.get(f(r))!); }
+  }
+}
 
-/** Filter and sort; ties fall back to the name so the order is stable. */
+/**
+ * Filter and sort. `rows` come in name order (mergeAll's natural order), so ties keep that order
+ * and sorting by name is free; other columns sort by a precomputed numeric key.
+ */
 export function viewRows(rows: NodeRow[], filter: string, col: ColKey, desc: boolean): NodeRow[] {
   const m = makeMatcher(filter);
-  const out = rows.filter(m);
-  out.sort((a, b) => {
-    const c = cmp(col, a, b) || naturalCompare(a.name, b.name);
-    return desc ? -c : c;
-  });
-  return out;
+  const idx: number[] = [];
+  for (let i = 0; i < rows.length; i++) if (m(rows[i]!)) idx.push(i);
+  if (col !== 'name') {
+    const keys = sortKeys(rows, col);
+    idx.sort((a, b) => keys[a]! - keys[b]! || a - b);
+  }
+  if (desc) {
+    if (col === 'name') idx.reverse();
+    else { const keys = sortKeys(rows, col); idx.sort((a, b) => keys[b]! - keys[a]! || b - a); }
+  }
+  return idx.map((i) => rows[i]!);
 }
 
 export function countStates(rows: NodeRow[]): Record<NodeState, number> {

@@ -1,13 +1,14 @@
 // Profiles (with the nodes using them), images (with node counts) and the boot log pane.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Box, Text } from 'ink';
 import { expandProfiles, type MergedNode, type NodesConf } from '../../config/cascade.ts';
 import { naturalCompare } from '../../config/cascade.ts';
 import { compressHostlist } from '../../lib/hostlist.ts';
 import { fit } from '../state/nodes.ts';
 import type { ListState } from '../state/list.ts';
-import type { LogEvent } from '../state/status.ts';
+import { fmtBytes, type LogEvent } from '../state/status.ts';
+import type { Paths } from '../../config/paths.ts';
+import { listImages, type ImageSummary } from '../../images/service.ts';
+import { errorLine } from '../../lib/errors.ts';
 import { c, type Theme } from './theme.ts';
 
 export interface ProfileRow { name: string; nodes: string[]; image: string; detail: string }
@@ -23,11 +24,20 @@ export function profileRows(conf: NodesConf): ProfileRow[] {
   });
 }
 
-export interface ImageRow { name: string; nodes: number; onDisk: boolean }
-export function imageRows(merged: MergedNode[], imagesDir: string): ImageRow[] {
+export interface ImageRow { name: string; nodes: number; onDisk: boolean; size?: number; kernel?: string; digest?: string }
+/** Images the nodes name plus those on disk, with size, kernel and digest from the images service. */
+export function imageRows(merged: MergedNode[], paths: Paths): { rows: ImageRow[]; error?: string } {
   const count = new Map<string, number>();
   for (const m of merged) if (m.data.imageName) count.set(m.data.imageName, (count.get(m.data.imageName) ?? 0) + 1);
-  return [...count.keys()].sort(naturalCompare).map((name) => ({ name, nodes: count.get(name)!, onDisk: existsSync(join(imagesDir, name)) }));
+  let summaries: ImageSummary[] = [];
+  let error: string | undefined;
+  try { summaries = listImages(paths); } catch (e) { error = errorLine(e); }
+  const byName = new Map(summaries.map((s) => [s.name, s]));
+  const names = [...new Set([...count.keys(), ...byName.keys()])].sort(naturalCompare);
+  return { error, rows: names.map((name) => {
+    const s = byName.get(name);
+    return { name, nodes: count.get(name) ?? 0, onDisk: !!s, size: s?.artifact?.size, kernel: s?.defaultKernel ?? s?.kernels[0], digest: s?.artifact?.digest ?? s?.digest };
+  }) };
 }
 
 interface ListProps { list: ListState; height: number; width: number; theme: Theme }
@@ -47,18 +57,18 @@ export function ProfilesView({ rows, ...p }: ListProps & { rows: ProfileRow[] })
   );
 }
 
-export function ImagesView({ rows, ...p }: ListProps & { rows: ImageRow[] }) {
-  const nameW = Math.min(30, Math.max(10, ...rows.map((r) => r.name.length)));
+export function ImagesView({ rows, error, ...p }: ListProps & { rows: ImageRow[]; error?: string }) {
+  const nameW = Math.min(28, Math.max(10, ...rows.map((r) => r.name.length)));
   return (
     <Box flexDirection="column" height={p.height + 1}>
-      <Text bold>{fit(`  ${'IMAGE'.padEnd(nameW)} ${'NODES'.padStart(6)}  ON DISK  SIZE / KERNEL / DIGEST`, p.width)}</Text>
-      {rows.length === 0 ? <Text dimColor>  no node names an image</Text> : null}
+      <Text bold>{fit(`  ${'IMAGE'.padEnd(nameW)} ${'NODES'.padStart(5)} ${'SIZE'.padStart(9)}  ${'KERNEL'.padEnd(18)} DIGEST`, p.width)}</Text>
+      {rows.length === 0 ? <Text dimColor>  no images imported and none named by a node</Text> : null}
       {rows.slice(p.list.top, p.list.top + Math.max(0, p.height - 1)).map((r, i) => (
         <Text key={r.name} inverse={p.list.top + i === p.list.cursor} wrap="truncate">
-          {fit(`  ${fit(r.name, nameW)} ${String(r.nodes).padStart(6)}  ${r.onDisk ? 'yes    ' : 'no     '}  n/a`, p.width)}
+          {fit(`  ${fit(r.name, nameW)} ${String(r.nodes).padStart(5)} ${(r.onDisk ? (r.size !== undefined ? fmtBytes(r.size) : 'unbuilt') : 'missing').padStart(9)}  ${fit(r.kernel ?? (r.onDisk ? '(none found)' : ''), 18)} ${r.digest ? r.digest.replace(/^sha256:/, '').slice(0, 12) : ''}`, p.width)}
         </Text>
       ))}
-      <Text color={c(p.theme, 'yellow')} wrap="truncate">{fit('  size, kernel, digest: not available yet (the images service has not landed in this build)', p.width)}</Text>
+      {error ? <Text color={c(p.theme, 'red')} wrap="truncate">{fit(`  images: ${error}`, p.width)}</Text> : null}
     </Box>
   );
 }
