@@ -72,6 +72,8 @@ async function firstPaint(port: number): Promise<number> {
   } finally { pane.kill(); void port; }
 }
 
+// a session that lives for the whole run, so the tmux server does not exit between panes
+const keeper = Pane.start('wtui-bench-keep', 'sleep 900', {});
 try {
   writeRoot(root, N, server.port!, 60);
   // reference: the CLI listing the same nodes, and tmux's own overhead (a shell that prints at once)
@@ -134,5 +136,6 @@ try {
   clearInterval(emitter);
   server.stop(true);
   tmux('kill-session', '-t', 'wtui-bench-cpu');
+  keeper.kill();
   rmSync(root, { recursive: true, force: true });
 }
