@@ -106,24 +106,28 @@ export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}):
       const compress = compression === 'zstd'
         ? (b: Uint8Array) => Bun.zstdCompress(b, { level: o.level ?? 3 })
         : (b: Uint8Array) => gzipAsync(b, { level: o.level ?? 6 });
-      const queue: Promise<Uint8Array>[] = [];
+      // input buffers are pooled: memory stays at (inflight + 1) chunks plus their outputs
+      const queue: { out: Promise<Uint8Array>; buf: Buffer }[] = [];
+      const pool: Buffer[] = [];
       const inflight = o.inflight ?? Math.max(2, navigator.hardwareConcurrency + 1);
       const drainOne = async () => {
-        const out = await queue.shift()!;
+        const item = queue.shift()!;
+        const out = await item.out;
+        pool.push(item.buf);
         hash.update(out);
         let off = 0;
         while (off < out.length) off += writeSync(fd, out, off, out.length - off);
         size += out.length;
       };
-      const CH = o.chunkBytes ?? 8 << 20;
+      const CH = o.chunkBytes ?? 4 << 20;
       let buf = Buffer.allocUnsafe(CH), used = 0;
       const flush = async () => {
         if (!used) return;
-        const chunk = buf.subarray(0, used);
-        const p = compress(chunk);
+        const p = compress(buf.subarray(0, used));
         p.catch(() => {});
-        queue.push(p);
-        buf = Buffer.allocUnsafe(CH); used = 0;
+        queue.push({ out: p, buf });
+        used = 0;
+        buf = pool.pop() ?? Buffer.allocUnsafe(CH);
         while (queue.length >= inflight) await drainOne();
       };
       const put = async (b: Uint8Array) => {
