@@ -29,9 +29,13 @@ export interface DhcpServerOptions {
   /** Port replies go to on clients (68) and relays (67); tests may change them. */
   clientPort?: number;
   relayPort?: number;
-  /** Where "broadcast" replies go; default the subnet broadcast of serverIp/netmask, which also picks the interface. */
+  /**
+   * Where "broadcast" replies go. Default 255.255.255.255, sent from a second socket bound to serverIp:port
+   * (Linux then picks serverIp's interface with no route; UEFI PXE only accepts 255.255.255.255). When that
+   * socket cannot be bound, the subnet broadcast of serverIp/netmask is used instead.
+   */
   broadcastAddress?: string;
-  /** SO_REUSEADDR; default false so a second server on the port is an error instead of a silent twin. */
+  /** SO_REUSEADDR for other processes to share the port; default false: a taken port is an error. */
   reuseAddr?: boolean;
   /** Called per packet, so configuration reloads apply. Its `leases` table is updated in place. */
   getContext: () => PolicyContext;
@@ -88,6 +92,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
   const log = opts.log;
   const st: DhcpServerStats = { received: 0, malformed: 0, ignored: 0, replies: 0, sendErrors: 0, offers: 0, acks: 0, naks: 0 };
   const sockets: dgram.Socket[] = [];
+  /** Bound to serverIp:port: sends replies out of serverIp's interface (see broadcastAddress). */
+  let sendSock: dgram.Socket | undefined;
 
   function target(to: ReplyTo, req: DhcpPacket, ctx: PolicyContext, rinfo: dgram.RemoteInfo): [string, number] {
     switch (to) {
@@ -96,6 +102,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
       case 'source': return [rinfo.address, rinfo.port];
       default: {
         if (opts.broadcastAddress) return [opts.broadcastAddress, clientPort];
+        if (sendSock) return ['255.255.255.255', clientPort];
         const m = ipNum(ctx.netmask) >>> 0;
         return [numIp(((ipNum(ctx.serverIp) & m) | ~m) >>> 0), clientPort];
       }
@@ -133,7 +140,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
     else if (type === MessageType.Nak) st.naks++;
     const [to, toPort] = target(dec.to, req, ctx, rinfo);
     const bytes = encodePacket(dec.packet);
-    sock.send(bytes, toPort, to, (err) => {
+    (dec.to === 'source' ? sock : sendSock ?? sock).send(bytes, toPort, to, (err) => {
       if (err) {
         st.sendErrors++;
         log.limited(`dhcp-send:${to}`, 'warn', 'dhcp', 'send failed', { to: `${to}:${toPort}`, error: err.message });
@@ -146,12 +153,12 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
     if (outKind && opts.onEvent) opts.onEvent({ mac: rc.mac, kind: outKind, ip: dec.ip, node: rc.node, ipxe: rc.ipxe, arch: rc.arch });
   }
 
-  async function open(p: number, bootServer: boolean): Promise<void> {
-    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: opts.reuseAddr ?? false });
+  async function open(p: number, bootServer: boolean, bindAddr = address, reuse = opts.reuseAddr ?? false): Promise<dgram.Socket> {
+    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: reuse });
     await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error) => { sock.close(); reject(bindError(e as NodeJS.ErrnoException, p, address)); };
+      const onErr = (e: Error) => { try { sock.close(); } catch { /* not open */ } reject(bindError(e as NodeJS.ErrnoException, p, bindAddr)); };
       sock.once('error', onErr);
-      sock.bind(p, address, () => {
+      sock.bind(p, bindAddr, () => {
         sock.off('error', onErr);
         try { sock.setBroadcast(true); } catch { /* not fatal: broadcast replies will fail and be logged */ }
         resolve();
@@ -166,11 +173,31 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
       }
     });
     sockets.push(sock);
+    return sock;
+  }
+
+  /** Fail clearly when another process holds the port (our own sockets share it via SO_REUSEADDR). */
+  async function probe(p: number): Promise<void> {
+    const s = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', (e) => { try { s.close(); } catch { /* */ } reject(bindError(e as NodeJS.ErrnoException, p, address)); });
+      s.bind(p, address, () => s.close(() => resolve()));
+    });
   }
 
   return {
     async start() {
-      await open(port, false);
+      const split = address === '0.0.0.0' && !opts.broadcastAddress;
+      if (split && !opts.reuseAddr) await probe(port);
+      await open(port, false, address, split || (opts.reuseAddr ?? false));
+      if (split) {
+        const ip = opts.getContext().serverIp;
+        try {
+          sendSock = await open(port, false, ip, true);
+        } catch (e) {
+          log.warn('dhcp', `cannot bind ${ip}:${port} for replies; broadcasting to the subnet instead`, { error: (e as Error).message });
+        }
+      }
       if (opts.bootServerPort) {
         try { await open(opts.bootServerPort, true); } catch (e) { await this.stop(); throw e; }
       }
@@ -178,6 +205,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
     },
     async stop() {
       const all = sockets.splice(0);
+      sendSock = undefined;
       await Promise.all(all.map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
     },
     stats: () => ({ ...st }),
