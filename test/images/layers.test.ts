@@ -1,7 +1,7 @@
 // Hand-made layer tars: whiteouts, an opaque marker after new files, hardlinks, a device node,
 // setuid, numeric owners, mtimes, a >100-char path, symlinks; and every way out of the root refused.
 import { describe, expect, test } from 'bun:test';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LayerApplier } from '../../src/images/extract.ts';
@@ -108,5 +108,22 @@ describe('layer applier', () => {
     expect(existsSync(join(rf, 'etc/hostname'))).toBe(false);
     expect(existsSync(join(rf, 'bin/busybox'))).toBe(true);
     rmSync(w, { recursive: true, force: true });
+  }, 30_000);
+
+  test('disk full during import: one line, nothing registered, temp removed', async () => {
+    const w = tmp('full');
+    const root = join(w, 'root');
+    const images = join(root, 'var/lib/wulf/images');
+    mkdirSync(images, { recursive: true });
+    const t = join(w, 'big.tar');
+    writeFileSync(t, await makeTar([{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', body: '#!' }, { name: 'big', body: 'x'.repeat(3 << 20) }]));
+    const m = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', images]);
+    if (m.exitCode !== 0) throw new Error(`mount tmpfs failed: ${m.stderr}`);
+    try {
+      const r = await wulf(root, ['image', 'import', t, 'big']);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toContain('disk full while importing big');
+      expect(readdirSync(images)).toEqual([]);
+    } finally { Bun.spawnSync(['umount', images]); rmSync(w, { recursive: true, force: true }); }
   }, 30_000);
 });
