@@ -120,7 +120,7 @@ export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}):
         size += out.length;
       };
       const CH = o.chunkBytes ?? 4 << 20;
-      let buf = Buffer.allocUnsafe(CH), used = 0;
+      let buf: Buffer = Buffer.allocUnsafe(CH), used = 0;
       const flush = async () => {
         if (!used) return;
         const p = compress(buf.subarray(0, used));
