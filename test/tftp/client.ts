@@ -1,0 +1,70 @@
+// A tiny scriptable TFTP client for tests: send raw packets, collect replies, and a windowed
+// reader that can drop ACKs or abort, to exercise the server's edge cases.
+import dgram from 'node:dgram';
+import { decodePacket, encodeAck, encodeRequest, Op, type Packet } from '../../src/tftp/packet.ts';
+
+export class RawClient {
+  sock = dgram.createSocket('udp4');
+  inbox: { p: Packet; port: number }[] = [];
+  waiters: (() => void)[] = [];
+  constructor() {
+    this.sock.on('message', (m, r) => {
+      const d = decodePacket(m);
+      if (d.ok) this.inbox.push({ p: d.packet, port: r.port });
+      this.waiters.splice(0).forEach((w) => w());
+    });
+  }
+  async bind() { await new Promise<void>((res) => this.sock.bind(0, '127.0.0.1', () => res())); }
+  send(buf: Uint8Array, port: number) { this.sock.send(buf, port, '127.0.0.1'); }
+  async next(timeoutMs = 3000): Promise<{ p: Packet; port: number } | undefined> {
+    const end = Date.now() + timeoutMs;
+    while (!this.inbox.length) {
+      const left = end - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
+    }
+    return this.inbox.shift();
+  }
+  close() { try { this.sock.close(); } catch { /* closed */ } }
+}
+
+/** Read a whole file with options; `dropFirstAck` skips acknowledging the first window once. */
+export async function fetchFile(port: number, name: string, options: Record<string, string> = {}, opts: { dropFirstAck?: boolean } = {}) {
+  const c = new RawClient();
+  await c.bind();
+  c.send(encodeRequest(Op.RRQ, name, 'octet', options), port);
+  const chunks: Uint8Array[] = [];
+  let blksize = 512, window = 1, tid = 0, expect = 1, inWindow = 0, dropped = false, resent = 0;
+  let oack: Record<string, string> | undefined;
+  try {
+    for (;;) {
+      const m = await c.next(8000);
+      if (!m) throw new Error('timeout waiting for the server');
+      if (m.p.op === Op.ERROR) return { error: m.p, chunks: [] as Uint8Array[], resent, oack };
+      tid = m.port;
+      if (m.p.op === Op.OACK) {
+        oack = m.p.options;
+        blksize = Number(m.p.options.blksize ?? 512); window = Number(m.p.options.windowsize ?? 1);
+        c.send(encodeAck(0), tid);
+        continue;
+      }
+      if (m.p.op !== Op.DATA) continue;
+      if (m.p.block !== (expect & 0xffff)) { resent++; continue; }
+      chunks.push(new Uint8Array(m.p.data));
+      const last = m.p.data.length < blksize;
+      inWindow++;
+      expect++;
+      if (last || inWindow >= window) {
+        inWindow = 0;
+        if (opts.dropFirstAck && !dropped) { dropped = true; expect -= window; chunks.splice(chunks.length - window, window); continue; }
+        c.send(encodeAck(m.p.block), tid);
+      }
+      if (last) break;
+    }
+  } finally { c.close(); }
+  const total = chunks.reduce((a, b) => a + b.length, 0);
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const ch of chunks) { out.set(ch, off); off += ch.length; }
+  return { data: out, resent, oack };
+}
