@@ -4,7 +4,7 @@
 import dgram from 'node:dgram';
 import { WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { decodePacket, encodeData, encodeError, encodeOack, ErrorCode, negotiate, Op } from './packet.ts';
+import { decodePacket, encodeError, encodeOack, ErrorCode, negotiate, Op } from './packet.ts';
 import type { TftpFile, TftpProvider } from './providers.ts';
 
 export interface TftpEvent { client: string; file: string; kind: 'start' | 'done' | 'error' | 'abort'; bytes?: number; ms?: number; error?: string }
@@ -25,25 +25,34 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   function transfer(client: { address: string; port: number }, filename: string, options: Record<string, string>): void {
     const key = `${client.address}:${client.port}`;
     if (active.has(key)) return; // a retransmitted RRQ for a running transfer
-    const reply = dgram.createSocket({ type: client.address.includes(':') ? 'udp6' : 'udp4' });
-    const refuse = (code: number, msg: string) => {
-      reply.send(encodeError(code, msg), client.port, client.address, () => reply.close());
+    active.set(key, () => {}); // reserve the slot while the socket opens
+    const refuse = (sock: { send(d: Uint8Array): boolean; close(): void }, code: number, msg: string) => {
+      active.delete(key);
+      sock.send(encodeError(code, msg));
+      sock.close();
     };
-    reply.on('error', () => { /* closed or unreachable: the transfer's timer ends it */ });
-    reply.bind(0, opts.address, () => {
-      if (active.size >= maxTransfers) { errors++; emit({ client: key, file: filename, kind: 'error', error: 'busy' }); return refuse(ErrorCode.NotDefined, 'server busy, try again'); }
+    let onData: (data: Buffer) => void = () => {};
+    Bun.udpSocket({
+      hostname: opts.address ?? '0.0.0.0', port: 0,
+      connect: { hostname: client.address, port: client.port },
+      socket: { data: (_s, data) => onData(data), error: () => {} },
+    }).then((sock) => {
+      if (active.size > maxTransfers) { errors++; emit({ client: key, file: filename, kind: 'error', error: 'busy' }); return refuse(sock, ErrorCode.NotDefined, 'server busy, try again'); }
       const r = opts.provider(filename);
       if ('error' in r) {
         errors++;
         opts.log.limited(`tftp-${key}-${r.error.code}`, 'warn', 'tftp', `refused ${filename}: ${r.error.message}`, { client: key });
         emit({ client: key, file: filename, kind: 'error', error: r.error.message });
-        return refuse(r.error.code, r.error.message);
+        return refuse(sock, r.error.code, r.error.message);
       }
-      run(reply, client, key, filename, r.file, options);
+      onData = run(sock, key, filename, r.file, options);
+    }, (e: Error) => {
+      active.delete(key);
+      opts.log.limited('tftp-socket', 'error', 'tftp', `cannot open a transfer socket: ${e.message}`);
     });
   }
 
-  function run(reply: dgram.Socket, client: { address: string; port: number }, key: string, filename: string, file: TftpFile, options: Record<string, string>) {
+  function run(sock: { send(d: Uint8Array): boolean; sendMany(p: readonly Uint8Array[]): number; close(): void }, key: string, filename: string, file: TftpFile, options: Record<string, string>): (data: Buffer) => void {
     const t0 = performance.now();
     const n = negotiate(options, file.size);
     const blocks = Math.floor(file.size / n.blksize) + 1; // the last block is short (maybe empty)
@@ -59,22 +68,42 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       clearTimeout(timer);
       active.delete(key);
       file.close();
-      try { reply.close(); } catch { /* already */ }
+      try { sock.close(); } catch { /* already */ }
       if (kind === 'done') served++; else if (kind === 'error') errors++;
       emit({ client: key, file: filename, kind, bytes: Math.min(file.size, acked * n.blksize), ms: Math.round(performance.now() - t0), error });
     };
-    const arm = () => { clearTimeout(timer); timer = setTimeout(onTimeout, n.timeoutMs); };
+    // One lazy timer per transfer: progress only moves the deadline (no timer churn per block).
+    let deadline = 0;
+    const tick = () => {
+      const left = deadline - performance.now();
+      if (left > 1) { timer = setTimeout(tick, left); return; }
+      timer = undefined;
+      onTimeout();
+    };
+    const arm = () => {
+      deadline = performance.now() + n.timeoutMs;
+      if (!timer) timer = setTimeout(tick, n.timeoutMs);
+    };
+    const packet = (b: number): Uint8Array => {
+      const off = (b - 1) * n.blksize;
+      const len = Math.max(0, Math.min(n.blksize, file.size - off));
+      const buf = Buffer.allocUnsafe(4 + len);
+      buf[0] = 0; buf[1] = Op.DATA; buf[2] = (b >> 8) & 255; buf[3] = b & 255;
+      file.readInto(buf, 4, off, len);
+      return buf;
+    };
     // Sliding window: send what the window allows beyond what is already in flight. A loss is
     // repaired by the timeout, which resends from the first unacknowledged block.
     const sendWindow = () => {
       const end = Math.min(blocks, acked + n.windowsize);
-      for (let b = sent + 1; b <= end; b++) {
-        reply.send(encodeData(b, file.read((b - 1) * n.blksize, n.blksize)), client.port, client.address);
+      if (end > sent) {
+        if (end - sent === 1) sock.send(packet(end));
+        else { const pk: Uint8Array[] = []; for (let b = sent + 1; b <= end; b++) pk.push(packet(b)); sock.sendMany(pk); }
+        sent = end;
       }
-      if (end > sent) sent = end;
       arm();
     };
-    const sendOack = () => { reply.send(encodeOack(n.oack), client.port, client.address); arm(); };
+    const sendOack = () => { sock.send(encodeOack(n.oack)); arm(); };
     const onTimeout = () => {
       if (++tries > retries) {
         opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
@@ -83,31 +112,31 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       if (waitingOack) sendOack(); else { sent = acked; sendWindow(); } // resend from the last acknowledged block
     };
     active.set(key, () => finish('abort', 'server stopping'));
-    reply.on('message', (msg, rinfo) => {
-      if (rinfo.port !== client.port || rinfo.address !== client.address) {
-        reply.send(encodeError(ErrorCode.UnknownTid, 'unknown transfer ID'), rinfo.port, rinfo.address);
+    emit({ client: key, file: filename, kind: 'start' });
+    if (waitingOack) sendOack(); else sendWindow();
+    return (msg: Buffer) => {
+      if (finished) return;
+      let block: number;
+      if (msg.length === 4 && msg[0] === 0 && msg[1] === Op.ACK) block = (msg[2]! << 8) | msg[3]!; // the hot path
+      else {
+        const d = decodePacket(msg);
+        if (!d.ok) { opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `bad packet: ${d.reason}`, { client: key }); return; }
+        if (d.packet.op === Op.ERROR) return finish('abort', d.packet.message || `client error ${d.packet.code}`); // e.g. the UEFI tsize probe
         return;
       }
-      const d = decodePacket(msg);
-      if (!d.ok) { opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `bad packet: ${d.reason}`, { client: key }); return; }
-      const p = d.packet;
-      if (p.op === Op.ERROR) return finish('abort', p.message || `client error ${p.code}`); // e.g. the UEFI tsize probe
-      if (p.op !== Op.ACK) return;
       if (waitingOack) {
-        if (p.block !== 0) return;
+        if (block !== 0) return;
         waitingOack = false; tries = 0;
         return sendWindow();
       }
       // map the 16-bit block number onto the blocks in flight (rollover after 65535)
-      const ahead = (p.block - (acked & 0xffff) + 0x10000) & 0xffff;
+      const ahead = (block - (acked & 0xffff) + 0x10000) & 0xffff;
       if (ahead === 0 || acked + ahead > sent) return; // duplicate or stale ACK: never resend on it
       acked += ahead;
       tries = 0;
       if (acked >= blocks) return finish('done');
       sendWindow();
-    });
-    emit({ client: key, file: filename, kind: 'start' });
-    if (waitingOack) sendOack(); else sendWindow();
+    };
   }
 
   return {
