@@ -2,8 +2,9 @@
 import type { Noun } from './command.ts';
 import { entityVerbs } from './entity-verbs.ts';
 import { console as consoleVerb, sensors } from './node-power.ts';
+import { status } from './node-status.ts';
 
 export const noun: Noun = {
   name: 'node', aliases: ['nodes'], summary: 'add, set, list and delete nodes',
-  verbs: [...entityVerbs('node'), consoleVerb, sensors],
+  verbs: [...entityVerbs('node'), status, consoleVerb, sensors],
 };

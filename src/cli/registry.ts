@@ -13,6 +13,8 @@ export const nouns: NounEntry[] = [
   { name: 'tui', summary: 'the console UI: live node status, detail and edits, profiles, images, overlays', load: async () => (await import('./tui.ts')).noun },
   { name: 'image', aliases: ['container', 'vnfs', 'images'], summary: 'import, build and manage node images', load: async () => (await import('./image.ts')).noun },
   { name: 'power', summary: 'power nodes on/off/cycle and read their power state (IPMI or Redfish)', load: async () => (await import('./power.ts')).noun },
+  { name: 'serve', aliases: ['server'], summary: 'run DHCP, TFTP and HTTP provisioning in one process', load: async () => (await import('./serve.ts')).noun },
+  { name: 'configure', summary: 'set up the controller: systemd unit, ssh keys', load: async () => (await import('./configure.ts')).noun },
   { name: 'demo', summary: 'run the cluster demo on loopback: server, simulated nodes booting, the TUI', load: async () => (await import('./demo.ts')).noun },
   { name: 'version', summary: 'print the version', load: async () => (await import('./version.ts')).noun },
 ];

@@ -1,0 +1,80 @@
+// `wulf node status`: what every node fetched last and when, from the running server's /status
+// (or the state file when no server answers), coloured like Warewulf; --timeline per stage.
+import { readState } from '../state/state-file.ts';
+import { readWulfConf } from '../config/wulfconf.ts';
+import { readNodesConf } from '../config/store.ts';
+import { matchNodes } from '../lib/hostlist.ts';
+import { naturalCompare } from '../config/cascade.ts';
+import type { Ctx, Verb } from './command.ts';
+import { table } from './table.ts';
+
+interface Row { node: string; stage: string; sent: string; ipaddr: string; lastSeen: number; timeline: { stage: string; start: number; seconds?: number; bytes: number }[] }
+
+async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: string }> {
+  const wulf = readWulfConf(ctx.paths);
+  const url = server ?? `http://${wulf.ipaddr || '127.0.0.1'}:${wulf.warewulf.port}`;
+  try {
+    const r = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1500) });
+    const j = (await r.json()) as { nodes: Record<string, Record<string, unknown>> };
+    return { from: url, rows: Object.entries(j.nodes).map(([n, v]) => ({ node: n, stage: String(v.stage ?? ''), sent: String(v.sent ?? ''), ipaddr: String(v.ipaddr ?? ''), lastSeen: Number(v['last seen'] ?? 0), timeline: (v.timeline as Row['timeline']) ?? [] })) };
+  } catch {
+    const st = readState(ctx.paths.stateFile);
+    return { from: `${ctx.paths.stateFile} (no server answered at ${url})`, rows: Object.values(st.status).map((v) => v as Row) };
+  }
+}
+
+function render(ctx: Ctx, rows: Row[], names: string[], interval: number, timeline: boolean): string {
+  const now = Date.now() / 1000;
+  const color = !ctx.env.NO_COLOR && process.stdout.isTTY;
+  const by = new Map(rows.map((r) => [r.node, r]));
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const out: string[][] = [];
+  for (const n of names) {
+    const r = by.get(n);
+    if (!r || !r.lastSeen) { out.push([n, '--', '--', '--']); continue; }
+    const age = Math.max(0, Math.round(now - r.lastSeen));
+    out.push([n, r.stage.toUpperCase(), r.sent, String(age)]);
+  }
+  const lines = table(['NODENAME', 'STAGE', 'SENT', 'LASTSEEN (s)'], out).split('\n').map((line, i) => {
+    if (i < 2) return line;
+    const r = by.get(names[i - 2]!);
+    if (!r || !r.lastSeen) return paint('90', line);
+    const age = now - r.lastSeen;
+    return age >= 2 * interval ? paint('31', line) : age >= interval + 5 ? paint('33', line) : line;
+  });
+  if (timeline) {
+    for (const n of names) {
+      const r = by.get(n);
+      if (!r?.timeline?.length) continue;
+      const t0 = r.timeline[0]!.start;
+      lines.push('', `${n}:`);
+      for (const s of r.timeline) lines.push(`  ${s.stage.padEnd(8)} +${(s.start - t0).toFixed(2).padStart(7)} s  ${(s.seconds ?? 0).toFixed(2).padStart(7)} s  ${String(s.bytes).padStart(11)} bytes`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export const status: Verb = {
+  name: 'status', summary: 'boot status of nodes: stage, file sent, seconds since last seen (--timeline per stage)', usage: '[PATTERN...]',
+  flags: {
+    watch: { type: 'boolean', short: 'w', help: 'refresh every second' },
+    timeline: { type: 'boolean', short: 't', help: 'per-stage timeline (DHCP → iPXE → kernel → image → system → runtime)' },
+    server: { type: 'string', help: 'server URL (default from wulf.conf)', arg: 'URL' },
+    json: { type: 'boolean', short: 'j', help: 'JSON output' },
+  },
+  async run(ctx, flags, pos) {
+    const conf = readNodesConf(ctx.paths);
+    const interval = readWulfConf(ctx.paths).warewulf.updateInterval;
+    for (;;) {
+      const { rows, from } = await load(ctx, flags.server as string | undefined);
+      const all = [...new Set([...Object.keys(conf.nodes), ...rows.map((r) => r.node)])].sort(naturalCompare);
+      const names = pos.length ? matchNodes(pos, all) : all;
+      if (flags.json) { ctx.out(JSON.stringify(Object.fromEntries(rows.filter((r) => names.includes(r.node)).map((r) => [r.node, r])), null, 2)); return; }
+      const text = render(ctx, rows, names, interval, !!flags.timeline);
+      if (!flags.watch) { ctx.out(text); return; }
+      const h = (process.stdout.rows ?? 40) - 2;
+      process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()}  ${from}\n${text.split('\n').slice(0, h).join('\n')}\n`);
+      await Bun.sleep(1000);
+    }
+  },
+};

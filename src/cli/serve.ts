@@ -1,0 +1,40 @@
+// `wulf serve`: run DHCP, TFTP and HTTP provisioning in the foreground until SIGINT/SIGTERM.
+import { WulfError } from '../lib/errors.ts';
+import type { Noun } from './command.ts';
+
+const port = (v: unknown, name: string) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new WulfError(`--${name} "${v}" is not a port number`);
+  return n;
+};
+
+export const noun: Noun = {
+  name: 'serve', aliases: ['server'], summary: 'run DHCP, TFTP and HTTP provisioning in one process', verbs: [],
+  direct: {
+    name: '', summary: 'run DHCP (udp/67), TFTP (udp/69) and HTTP (tcp/9873) provisioning in the foreground',
+    flags: {
+      address: { type: 'string', help: 'address to serve on (default: ipaddr in wulf.conf)', arg: 'IP' },
+      interface: { type: 'string', help: 'provisioning interface (informational; DHCP answers on every interface)', arg: 'IF' },
+      'http-port': { type: 'string', help: 'HTTP port (default warewulf.port, 9873)', arg: 'PORT' },
+      'dhcp-port': { type: 'string', help: 'DHCP port (default 67)', arg: 'PORT' },
+      'tftp-port': { type: 'string', help: 'TFTP port (default 69)', arg: 'PORT' },
+      'no-dhcp': { type: 'boolean', help: 'do not run the DHCP server' },
+      'no-tftp': { type: 'boolean', help: 'do not run the TFTP server' },
+    },
+    async run(ctx, flags) {
+      const { startServer } = await import('../serve/serve.ts');
+      const srv = await startServer({
+        paths: ctx.paths, log: ctx.log, address: flags.address as string | undefined, interface: flags.interface as string | undefined,
+        httpPort: port(flags['http-port'], 'http-port'), dhcpPort: port(flags['dhcp-port'], 'dhcp-port'), tftpPort: port(flags['tftp-port'], 'tftp-port'),
+        dhcp: !flags['no-dhcp'], tftp: !flags['no-tftp'],
+      });
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => { ctx.log.info('serve', `${sig}: stopping`); srv.stop().then(resolve, resolve); };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+      return 0;
+    },
+  },
+};

@@ -1,0 +1,129 @@
+// The provisioning routes (hono). Everything node-specific is identified by the MAC in the path;
+// providers are handed in, so tests run the app with app.request() and fakes.
+import { Hono } from 'hono';
+import { Liquid } from 'liquidjs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { normalizeMac } from '../lib/ip.ts';
+import type { Logger } from '../lib/log.ts';
+import type { MergedNode } from '../config/cascade.ts';
+import type { StatusBoard, Stage } from '../status/board.ts';
+import { bytesResponse, fileResponse } from './files.ts';
+import defaultIpxe from './ipxe/default.ipxe' with { type: 'text' };
+import unconfiguredIpxe from './ipxe/unconfigured.ipxe' with { type: 'text' };
+import localdiskIpxe from './ipxe/localdisk.ipxe' with { type: 'text' };
+
+const BUILTIN: Record<string, string> = { default: defaultIpxe, unconfigured: unconfiguredIpxe, localdisk: localdiskIpxe };
+
+export interface Artifact { path: string; size: number; etag: string }
+export interface Peer { address: string; port: number }
+export interface Providers {
+  log: Logger;
+  status: StatusBoard;
+  /** node id for a MAC, discovering a `discoverable` node for an unknown one */
+  nodeByMac(mac: string): Promise<MergedNode | undefined>;
+  kernel(node: MergedNode): Artifact | undefined;
+  image(node: MergedNode): Artifact | undefined;
+  overlay(node: MergedNode, kind: 'system' | 'runtime'): Promise<Artifact | undefined>;
+  ipxeBinary(name: string): Uint8Array | undefined;
+  settings(): { authority: string; secure: boolean; confDir: string };
+}
+
+const liquid = new Liquid({ strictVariables: false });
+const STAGE_ROUTES: Record<string, Stage> = {
+  ipxe: 'ipxe', kernel: 'kernel', image: 'image', container: 'image', system: 'system', 'overlay-system': 'system', runtime: 'runtime', 'overlay-runtime': 'runtime',
+};
+
+export function createApp(p: Providers) {
+  const app = new Hono<{ Bindings: { peer?: Peer } }>();
+
+  app.get('/status', (c) => c.json(p.status.json()));
+  app.get('/status/events', (c) => {
+    const enc = new TextEncoder();
+    let off = () => {};
+    const stream = new ReadableStream({
+      start(ctl) {
+        ctl.enqueue(enc.encode(`retry: 2000\ndata: ${JSON.stringify(p.status.json())}\n\n`));
+        off = p.status.subscribe((s) => {
+          try { ctl.enqueue(enc.encode(`data: ${JSON.stringify({ ...(p.status.json([s.node]).nodes[s.node] as object) })}\n\n`)); } catch { off(); }
+        });
+      },
+      cancel() { off(); },
+    });
+    return new Response(stream, { headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive' } });
+  });
+
+  app.on(['GET', 'HEAD'], '/tftp/:file', (c) => {
+    const name = c.req.param('file');
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) return c.text('bad file name\n', 400);
+    const data = p.ipxeBinary(name);
+    return data ? bytesResponse(c.req.raw, data, `${name}-${data.length}`) : c.text('not found\n', 404);
+  });
+
+  const serveStage = async (c: { req: { raw: Request; query(k: string): string | undefined }; env: { peer?: Peer } | undefined }, routeStage: string, rawMac: string): Promise<Response> => {
+    const stage = STAGE_ROUTES[routeStage];
+    const mac = normalizeMac(rawMac);
+    const peer = c.env?.peer;
+    const ip = peer?.address?.replace(/^::ffff:/, '') ?? '';
+    if (!stage || !mac) return new Response('bad request\n', { status: 400 });
+    const node = await p.nodeByMac(mac);
+    const s = p.settings();
+    if (!node) {
+      p.log.limited(`http-unknown-${mac}`, 'info', 'http', `unknown MAC asked for ${stage}`, { mac, ip });
+      if (stage !== 'ipxe') return new Response('unknown node\n', { status: 404 });
+      return bytesResponse(c.req.raw, new TextEncoder().encode(await liquid.parseAndRender(unconfiguredIpxe, { hwaddr: mac, authority: s.authority })), `unconfigured-${mac}`, 'text/plain');
+    }
+    const want = node.data.assetKey;
+    if (want && c.req.query('assetkey') !== want) {
+      p.status.record(node.id, stage, 'BAD_ASSET', ip);
+      p.log.limited(`http-asset-${node.id}`, 'warn', 'http', 'wrong asset key', { node: node.id, ip });
+      return new Response('wrong asset key\n', { status: 401 });
+    }
+    if (stage === 'runtime' && s.secure && !(peer && peer.port < 1024)) {
+      p.log.limited(`http-secure-${node.id}`, 'warn', 'http', 'runtime overlay refused: source port is not privileged', { node: node.id, ip, port: peer?.port });
+      return new Response('runtime overlay needs a privileged source port\n', { status: 403 });
+    }
+    if (stage === 'ipxe') {
+      const name = node.data.ipxeTemplate || 'default';
+      const site = join(s.confDir, 'ipxe', `${name}.ipxe`);
+      const tpl = /^[A-Za-z0-9._-]+$/.test(name) && existsSync(site) ? readFileSync(site, 'utf8') : BUILTIN[name] ?? BUILTIN.default!;
+      const text = await liquid.parseAndRender(tpl, {
+        id: node.id, hostname: node.id, hwaddr: mac, authority: s.authority, secure: s.secure, image: node.data.imageName ?? '',
+        kernelArgs: (node.data.kernel?.args ?? []).join(' '), kernelVersion: node.data.kernel?.version ?? '', cluster: node.data.clusterName ?? '',
+        ipaddr: node.primary ? node.data.networkDevices?.[node.primary]?.ipaddr ?? '' : '',
+      });
+      p.status.record(node.id, 'ipxe', `${name}.ipxe`, ip);
+      return bytesResponse(c.req.raw, new TextEncoder().encode(text), `${node.id}-${Bun.hash(text).toString(16)}`, 'text/plain');
+    }
+    let art: Artifact | undefined;
+    try {
+      art = stage === 'kernel' ? p.kernel(node) : stage === 'image' ? p.image(node) : await p.overlay(node, stage as 'system' | 'runtime');
+    } catch (e) {
+      p.log.limited(`http-build-${node.id}-${stage}`, 'error', 'http', `${stage} for ${node.id} failed: ${(e as Error).message}`);
+      p.status.record(node.id, stage, 'ERROR', ip);
+      return new Response(`${stage} not available: ${(e as Error).message.split('\n')[0]}\n`, { status: 500 });
+    }
+    if (!art) {
+      p.status.record(node.id, stage, 'NOT_FOUND', ip);
+      return new Response(`no ${stage} for ${node.id}${stage === 'image' || stage === 'kernel' ? ` (image "${node.data.imageName ?? ''}" built?)` : ''}\n`, { status: 404 });
+    }
+    const res = fileResponse(c.req.raw, art.path, art.size, art.etag);
+    if (c.req.raw.method === 'GET' && res.status < 300) p.status.record(node.id, stage, art.path.split('/').pop() ?? stage, ip, { bytes: Number(res.headers.get('content-length') ?? 0) });
+    return res;
+  };
+
+  app.on(['GET', 'HEAD'], '/provision/:mac', (c) => serveStage(c, c.req.query('stage') ?? '', c.req.param('mac')));
+  app.on(['GET', 'HEAD'], '/:stage/:mac', (c) => serveStage(c, c.req.param('stage'), c.req.param('mac')));
+  app.all('*', (c) => c.text('not found\n', 404));
+  return app;
+}
+
+/** Refuse paths with `..` or encoded slashes before routing. */
+export function saneRequestPath(url: string): boolean {
+  const path = url.replace(/^[a-z]+:\/\/[^/]+/i, '').split('?')[0]!;
+  return !/%2f|%5c|%2e%2e/i.test(path) && !path.split('/').some((seg) => seg === '..' || seg === '.');
+}
+
+export function statArtifact(path: string): Artifact | undefined {
+  try { const st = statSync(path); return st.isFile() ? { path, size: st.size, etag: `${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}` } : undefined; } catch { return undefined; }
+}

@@ -1,0 +1,189 @@
+// `wulf serve`: DHCP, TFTP and HTTP in one process. Holds the configuration in memory, reloads
+// it when the files change (keeping the last good one when a new one is invalid), keeps the
+// runtime state (leases, node status) in the CBOR file, and logs one line per boot event.
+import { watch, type FSWatcher } from 'node:fs';
+import { WulfError, errorLine } from '../lib/errors.ts';
+import { acquireLock, type Lock } from '../lib/atomic.ts';
+import { ipxeBinary } from '../lib/assets.ts';
+import type { Logger } from '../lib/log.ts';
+import type { Paths } from '../config/paths.ts';
+import { mergeAll, type MergedNode, type NodesConf } from '../config/cascade.ts';
+import { readNodesConf, updateNodesConf } from '../config/store.ts';
+import { readWulfConf, type WulfConf } from '../config/wulfconf.ts';
+import { createDhcpServer, type DhcpServer } from '../dhcp/server.ts';
+import type { PolicyContext, Reservation } from '../dhcp/policy.ts';
+import { leasesFromJSON, leasesToJSON, type LeaseTable } from '../dhcp/leases.ts';
+import { createTftpServer, type TftpServer } from '../tftp/server.ts';
+import { bufferProvider, chainProviders, rootProvider } from '../tftp/providers.ts';
+import { createApp, saneRequestPath, statArtifact } from '../http/app.ts';
+import { StatusBoard } from '../status/board.ts';
+import { readState, stateWriter } from '../state/state-file.ts';
+import { createOverlayService } from '../overlays/cache.ts';
+import { findKernel, imageArtifactPath } from '../images/service.ts';
+
+export interface ServeOptions {
+  paths: Paths; log: Logger;
+  address?: string; interface?: string;
+  httpPort?: number; dhcpPort?: number; tftpPort?: number;
+  dhcp?: boolean; tftp?: boolean;
+}
+export interface RunningServer { httpPort: number; stop(): Promise<void>; status: StatusBoard }
+
+interface Snapshot { conf: NodesConf; wulf: WulfConf; byMac: Map<string, MergedNode>; reservations: Map<string, Reservation> }
+
+function index(conf: NodesConf, wulf: WulfConf): Snapshot {
+  const byMac = new Map<string, MergedNode>();
+  const reservations = new Map<string, Reservation>();
+  for (const m of mergeAll(conf)) {
+    for (const [, nd] of Object.entries(m.data.networkDevices ?? {})) {
+      if (!nd.hwaddr) continue;
+      const mac = nd.hwaddr.toLowerCase();
+      byMac.set(mac, m);
+      if (nd.ipaddr) {
+        const dns = Object.entries(nd.tags ?? {}).filter(([k]) => /^DNS\d+$/.test(k)).sort().map(([, v]) => v);
+        reservations.set(mac, { ipaddr: nd.ipaddr, hostname: m.id, netmask: nd.netmask || wulf.netmask, gateway: nd.gateway, dns: dns.length ? dns : undefined, node: m.id });
+      }
+    }
+  }
+  return { conf, wulf, byMac, reservations };
+}
+
+export async function startServer(o: ServeOptions): Promise<RunningServer> {
+  const { paths, log } = o;
+  let lock: Lock;
+  try { lock = await acquireLock(`${paths.runDir}/serve.lock`, 0); }
+  catch { throw new WulfError(`another wulf serve is already running for ${paths.stateDir}`, { hint: 'stop it first (two servers must never both answer DHCP)' }); }
+  const stoppers: (() => Promise<void> | void)[] = [() => lock.release()];
+  const stopAll = async () => { for (const s of stoppers.reverse()) { try { await s(); } catch { /* keep stopping */ } } };
+  try {
+    let snap = index(readNodesConf(paths), readWulfConf(paths));
+    const address = o.address ?? (snap.wulf.ipaddr || '0.0.0.0');
+    const httpPort = o.httpPort ?? snap.wulf.warewulf.port;
+    const authority = `${address === '0.0.0.0' ? '127.0.0.1' : address}:${httpPort}`;
+
+    // state: leases and status survive restarts
+    const saved = readState(paths.stateFile, log);
+    let leases: LeaseTable = leasesFromJSON(saved.leases);
+    const status = new StatusBoard(() => writer.touch());
+    const writer = stateWriter(paths.stateFile, () => ({ version: 1, leases: leasesToJSON(leases), status: status.snapshot() }), log);
+    status.load(saved.status);
+    stoppers.push(() => writer.flush());
+    status.subscribe((s, e) => log.info('boot', `${e.node} ${e.stage} ${e.sent}`, { ip: e.ipaddr, bytes: e.bytes }));
+
+    // configuration reload without restart
+    let lastBad = '';
+    const reload = () => {
+      try {
+        const conf = readNodesConf(paths);
+        const wulf = readWulfConf(paths);
+        if (conf.revision === snap.conf.revision && wulf.revision === snap.wulf.revision) return;
+        snap = index(conf, wulf);
+        overlays.invalidate();
+        lastBad = '';
+        log.info('config', `reloaded (nodes.conf revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
+      } catch (e) {
+        const msg = errorLine(e);
+        if (msg !== lastBad) log.warn('config', `new configuration refused, still serving the last good one: ${msg}`);
+        lastBad = msg;
+      }
+    };
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    let watcher: FSWatcher | undefined;
+    try { watcher = watch(paths.confDir, () => { clearTimeout(pending); pending = setTimeout(reload, 150); }); } catch { /* no conf dir yet */ }
+    const poll = setInterval(reload, 5000); // fs.watch misses some editors' renames: poll as well
+    stoppers.push(() => { watcher?.close(); clearInterval(poll); clearTimeout(pending); });
+
+    const overlays = createOverlayService({ paths, getConf: () => snap.conf, getWulfConf: () => snap.wulf, log });
+
+    // discovery: an unknown MAC takes the first discoverable node, persisted through the store
+    let discovering: Promise<unknown> = Promise.resolve();
+    const nodeByMac = async (mac: string): Promise<MergedNode | undefined> => {
+      const known = snap.byMac.get(mac);
+      if (known) return known;
+      const candidates = mergeAll(snap.conf).filter((m) => m.data.discoverable === 'true')
+        .sort((a, b) => (a.data.clusterName ?? '').localeCompare(b.data.clusterName ?? '') || a.id.localeCompare(b.id, undefined, { numeric: true }));
+      if (!candidates.length) return undefined;
+      const run = discovering.then(async () => {
+        if (snap.byMac.has(mac)) return;
+        await updateNodesConf(paths, (conf) => {
+          const id = Object.keys(conf.nodes).find((n) => n === candidates[0]!.id && conf.nodes[n]!.discoverable === 'true');
+          if (!id) return;
+          const node = conf.nodes[id]!;
+          const m = candidates[0]!;
+          const net = m.primary ?? 'default';
+          node.networkDevices ??= {};
+          node.networkDevices[net] = { ...(node.networkDevices[net] ?? {}), hwaddr: mac };
+          delete node.discoverable;
+          log.info('discovery', `bound ${mac} to node ${id} (network ${net})`);
+        });
+        reload();
+      });
+      discovering = run.catch((e) => log.error('discovery', errorLine(e)));
+      await discovering;
+      return snap.byMac.get(mac);
+    };
+
+    const app = createApp({
+      log, status, nodeByMac,
+      kernel: (n) => { const k = n.data.imageName ? findKernel(paths, n.data.imageName, n.data.kernel?.version) : undefined; return k ? statArtifact(k.path) : undefined; },
+      image: (n) => { const a = n.data.imageName ? imageArtifactPath(paths, n.data.imageName) : undefined; return a ? { path: a.path, size: a.size, etag: a.digest } : undefined; },
+      overlay: async (n, kind) => { const a = await overlays.archive(n.id, kind); return { path: a.path, size: a.size, etag: a.hash }; },
+      ipxeBinary,
+      settings: () => ({ authority, secure: snap.wulf.warewulf.secure, confDir: paths.confDir }),
+    });
+    let http: ReturnType<typeof Bun.serve>;
+    try {
+      http = Bun.serve({
+        port: httpPort, hostname: address, idleTimeout: 120,
+        fetch(req, server) {
+          if (!saneRequestPath(req.url)) { log.limited('http-badpath', 'warn', 'http', `refused path ${new URL(req.url).pathname.slice(0, 80)}`); return new Response('bad path\n', { status: 400 }); }
+          const peer = server.requestIP(req) ?? undefined;
+          return app.fetch(req, { peer: peer ? { address: peer.address, port: peer.port } : undefined });
+        },
+        error(e) { log.limited('http-error', 'error', 'http', errorLine(e)); return new Response('internal error\n', { status: 500 }); },
+      });
+    } catch (e) {
+      throw new WulfError(`HTTP port ${httpPort} on ${address} is not available: ${errorLine(e)}`, { hint: 'another web server or wulf is using it; pick --http-port' });
+    }
+    stoppers.push(() => http.stop(true));
+
+    const ipOwner = (ip: string) => { for (const r of snap.reservations.values()) if (r.ipaddr === ip) return r.node; return undefined; };
+    if (o.tftp !== false && snap.wulf.tftp.enabled) {
+      const tftp: TftpServer = createTftpServer({
+        port: o.tftpPort ?? snap.wulf.tftp.port, address: address === '0.0.0.0' ? undefined : address, log,
+        provider: chainProviders(bufferProvider((name) => ipxeBinary(name)), rootProvider(paths.tftpRoot)),
+        onEvent: (e) => {
+          const ip = e.client.split(':')[0]!;
+          const node = ipOwner(ip);
+          if (node && (e.kind === 'done' || e.kind === 'start')) status.record(node, 'ipxe', e.file, ip, { bytes: e.kind === 'done' ? e.bytes : 0, done: e.kind === 'done' });
+          if (e.kind === 'error') log.limited(`tftp-${ip}-${e.file}`, 'warn', 'tftp', `${e.file}: ${e.error}`, { ip });
+        },
+      });
+      await tftp.start();
+      stoppers.push(() => tftp.stop());
+    }
+    if (o.dhcp !== false && snap.wulf.dhcp.mode !== 'off') {
+      const serverIp = address === '0.0.0.0' ? snap.wulf.ipaddr : address;
+      if (!serverIp) throw new WulfError('DHCP needs the server address', { hint: 'set ipaddr in wulf.conf or pass --address' });
+      const dhcp: DhcpServer = createDhcpServer({
+        port: o.dhcpPort ?? snap.wulf.dhcp.port, log,
+        getContext: (): PolicyContext => ({
+          serverIp, netmask: snap.wulf.netmask || '255.255.255.0', mode: snap.wulf.dhcp.mode === 'proxy' ? 'proxy' : 'full',
+          reservations: snap.reservations, leases, now: Date.now(), httpBase: `http://${serverIp}:${httpPort}`,
+          range: snap.wulf.dhcp.rangeStart && snap.wulf.dhcp.rangeEnd ? { start: snap.wulf.dhcp.rangeStart, end: snap.wulf.dhcp.rangeEnd } : undefined,
+          bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' }, leaseTime: snap.wulf.dhcp.leaseTime,
+        }),
+        onLeaseChange: (_c, t) => { leases = t; writer.touch(); },
+        onEvent: (e) => { if (e.node && (e.kind === 'ack' || e.kind === 'offer')) status.record(e.node, 'dhcp', e.kind.toUpperCase() + (e.ipxe ? ' (iPXE)' : ''), e.ip ?? '', { done: e.kind === 'ack' }); },
+        ...(snap.wulf.dhcp.mode === 'proxy' ? { bootServerPort: 4011 } : {}),
+      });
+      await dhcp.start();
+      stoppers.push(() => dhcp.stop());
+    }
+    log.info('serve', `serving on ${address}: HTTP ${httpPort}${o.tftp !== false && snap.wulf.tftp.enabled ? `, TFTP ${o.tftpPort ?? snap.wulf.tftp.port}` : ''}${o.dhcp !== false && snap.wulf.dhcp.mode !== 'off' ? `, DHCP ${o.dhcpPort ?? snap.wulf.dhcp.port} (${snap.wulf.dhcp.mode})` : ''}; ${snap.byMac.size} known MACs`);
+    return { httpPort: http.port ?? httpPort, status, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,80 @@
+// Node boot status: what each node fetched last, when, from where, and a per-stage timeline
+// (dhcp → ipxe → kernel → image → system → runtime). Every DHCP/TFTP/HTTP event lands here;
+// listeners (the SSE stream) hear every change. JSON keeps Warewulf's /status field names.
+
+export const STAGES = ['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface StageSpan { stage: Stage; start: number; end?: number; seconds?: number; bytes: number }
+export interface NodeStatus {
+  node: string;
+  stage: string;
+  sent: string;
+  ipaddr: string;
+  lastSeen: number;          // unix seconds
+  timeline: StageSpan[];
+}
+export interface StatusEvent { seq: number; time: number; node: string; stage: string; sent: string; ipaddr: string; bytes?: number }
+
+export class StatusBoard {
+  private nodes = new Map<string, NodeStatus>();
+  private listeners = new Set<(s: NodeStatus, e: StatusEvent) => void>();
+  private seq = 0;
+  readonly recent: StatusEvent[] = [];
+  constructor(private onChange: () => void = () => {}) {}
+
+  load(saved: Record<string, unknown>): void {
+    for (const [k, v] of Object.entries(saved)) {
+      const s = v as NodeStatus;
+      if (s && typeof s === 'object' && typeof s.node === 'string') this.nodes.set(k, { ...s, timeline: Array.isArray(s.timeline) ? s.timeline : [] });
+    }
+  }
+
+  /** Record an event for a node. A DHCP event of a node that was up starts a new timeline. */
+  record(node: string, stage: Stage | string, sent: string, ipaddr: string, opts: { bytes?: number; done?: boolean; now?: number } = {}): void {
+    const now = opts.now ?? Date.now() / 1000;
+    let s = this.nodes.get(node);
+    if (!s) { s = { node, stage: '', sent: '', ipaddr: '', lastSeen: 0, timeline: [] }; this.nodes.set(node, s); }
+    const known = (STAGES as readonly string[]).includes(stage);
+    // DHCP after the overlays were fetched a while ago is a new boot: start a new timeline. (The
+    // node's own Linux DHCP seconds after the kernel starts is part of the same boot.)
+    if (stage === 'dhcp' && s.timeline.some((t) => (t.stage === 'system' || t.stage === 'runtime') && now - (t.end ?? t.start) > 30)) s.timeline = [];
+    if (known && sent !== 'BAD_ASSET' && sent !== 'NOT_FOUND') {
+      let span = s.timeline.find((t) => t.stage === stage);
+      if (!span || (stage === 'runtime' && span.end)) {
+        if (span && stage === 'runtime') s.timeline = s.timeline.filter((t) => t !== span);
+        span = { stage: stage as Stage, start: now, bytes: 0 };
+        s.timeline.push(span);
+      }
+      if (opts.bytes) span.bytes += opts.bytes;
+      if (opts.done !== false) { span.end = now; span.seconds = Math.round((now - span.start) * 1000) / 1000; }
+    }
+    s.stage = stage;
+    s.sent = sent;
+    if (ipaddr) s.ipaddr = ipaddr;
+    s.lastSeen = now;
+    const e: StatusEvent = { seq: ++this.seq, time: now, node, stage, sent, ipaddr: s.ipaddr, bytes: opts.bytes };
+    this.recent.push(e);
+    if (this.recent.length > 2000) this.recent.splice(0, this.recent.length - 1000);
+    for (const l of this.listeners) l(s, e);
+    this.onChange();
+  }
+
+  get(node: string): NodeStatus | undefined { return this.nodes.get(node); }
+  all(): NodeStatus[] { return [...this.nodes.values()]; }
+  subscribe(fn: (s: NodeStatus, e: StatusEvent) => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
+  snapshot(): Record<string, NodeStatus> { return Object.fromEntries(this.nodes); }
+
+  /** Warewulf-shaped JSON, with wulf's timeline added. */
+  static toJSON(s: NodeStatus) {
+    return { 'node name': s.node, stage: s.stage, sent: s.sent, ipaddr: s.ipaddr, 'last seen': Math.floor(s.lastSeen), timeline: s.timeline };
+  }
+  json(names?: string[]) {
+    const out: Record<string, unknown> = {};
+    for (const n of names ?? [...this.nodes.keys()]) {
+      const s = this.nodes.get(n);
+      out[n] = s ? StatusBoard.toJSON(s) : { 'node name': n, stage: '', sent: '', ipaddr: '', 'last seen': 0, timeline: [] };
+    }
+    return { nodes: out };
+  }
+}
