@@ -55,21 +55,20 @@ export const noun: Noun = {
     async run(ctx, flags) {
       const n = Math.max(1, Math.min(200, Number(flags.nodes ?? 8) || 8));
       const root = ctx.paths.root && ctx.paths.root !== '' && ctx.env.WULF_ROOT ? ctx.paths.root : mkdtempSync(join(tmpdir(), 'wulf-demo-'));
-      const [http, dhcp, tftp] = [await freeTcpPort(), await freeUdpPort(), await freeUdpPort()];
+      const [http, dhcp, tftp, relay] = [await freeTcpPort(), await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
       ctx.out(`wulf demo: a throw-away cluster in ${root}`);
       step(ctx, root, ['init', '--address', '127.0.0.1/8', '--interface', 'lo', '--port', String(http)]);
       step(ctx, root, ['image', 'import', demoRootfs(root), 'demo']);
       step(ctx, root, ['image', 'build', 'demo']);
       const last = String(n).padStart(2, '0');
-      step(ctx, root, ['node', 'add', `n[01-${last}]`, '--image', 'demo', '--ipaddr', '127.0.10.1', '--netdev', 'eth0']);
-      for (let i = 1; i <= n; i++) {
-        step(ctx, root, ['node', 'set', `n${String(i).padStart(2, '0')}`, '--hwaddr', `52:54:00:de:00:${i.toString(16).padStart(2, '0')}`]);
-      }
+      const nodesYaml = Array.from({ length: n }, (_, i) => `n${String(i + 1).padStart(2, '0')}:\n  profiles: [default]\n  image name: demo\n  network devices:\n    default:\n      device: eth0\n      ipaddr: 127.0.10.${i + 1}\n      hwaddr: "52:54:00:de:00:${(i + 1).toString(16).padStart(2, '0')}"\n`).join('');
+      writeFileSync(join(root, 'demo-nodes.yaml'), nodesYaml);
+      step(ctx, root, ['node', 'import', join(root, 'demo-nodes.yaml'), '-y']);
       const env = { ...process.env, WULF_ROOT: root };
       const kids: ChildProcess[] = [];
       const stopAll = () => { for (const k of kids) { try { k.kill('SIGTERM'); } catch { /* gone */ } } };
       process.on('exit', stopAll);
-      const serve = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'serve', '--address', '127.0.0.1', '--http-port', String(http), '--dhcp-port', String(dhcp), '--tftp-port', String(tftp)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const serve = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'serve', '--address', '127.0.0.1', '--http-port', String(http), '--dhcp-port', String(dhcp), '--tftp-port', String(tftp), '--dhcp-relay-port', String(relay)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       kids.push(serve);
       let serveErr = '';
       serve.stderr!.on('data', (d) => { serveErr += String(d); });
@@ -79,7 +78,7 @@ export const noun: Noun = {
         await Bun.sleep(100);
       }
       ctx.out(`  serving HTTP :${http}, DHCP :${dhcp}, TFTP :${tftp} on 127.0.0.1`);
-      const sim = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'sim', '--server', '127.0.0.1', '--http-port', String(http), '--dhcp-port', String(dhcp), '--tftp-port', String(tftp), '--nodes', `n[01-${last}]`, '--interval', '2s'], { env, stdio: 'ignore' });
+      const sim = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'sim', '--server', '127.0.0.1', '--http-port', String(http), '--dhcp-port', String(dhcp), '--tftp-port', String(tftp), '--relay-port', String(relay), '--nodes', `n[01-${last}]`, '--interval', '2s', '--concurrency', '1', '--agent', '10'], { env, stdio: 'ignore' });
       kids.push(sim);
       try {
         if (ctx.isTTY) {

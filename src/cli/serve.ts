@@ -19,6 +19,7 @@ export const noun: Noun = {
       'http-port': { type: 'string', help: 'HTTP port (default warewulf.port, 9873)', arg: 'PORT' },
       'dhcp-port': { type: 'string', help: 'DHCP port (default 67)', arg: 'PORT' },
       'tftp-port': { type: 'string', help: 'TFTP port (default 69)', arg: 'PORT' },
+      'dhcp-relay-port': { type: 'string', help: 'port that relay agents listen on (67; for the loopback simulator)', arg: 'PORT', hidden: true },
       'no-dhcp': { type: 'boolean', help: 'do not run the DHCP server' },
       'no-tftp': { type: 'boolean', help: 'do not run the TFTP server' },
     },
@@ -26,7 +27,7 @@ export const noun: Noun = {
       const { startServer } = await import('../serve/serve.ts');
       const srv = await startServer({
         paths: ctx.paths, log: ctx.log, address: flags.address as string | undefined, interface: flags.interface as string | undefined,
-        httpPort: port(flags['http-port'], 'http-port'), dhcpPort: port(flags['dhcp-port'], 'dhcp-port'), tftpPort: port(flags['tftp-port'], 'tftp-port'),
+        httpPort: port(flags['http-port'], 'http-port'), dhcpPort: port(flags['dhcp-port'], 'dhcp-port'), tftpPort: port(flags['tftp-port'], 'tftp-port'), dhcpRelayPort: port(flags['dhcp-relay-port'], 'dhcp-relay-port'),
         dhcp: !flags['no-dhcp'], tftp: !flags['no-tftp'],
       });
       await new Promise<void>((resolve) => {

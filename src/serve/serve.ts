@@ -25,6 +25,8 @@ export interface ServeOptions {
   paths: Paths; log: Logger;
   address?: string; interface?: string;
   httpPort?: number; dhcpPort?: number; tftpPort?: number;
+  /** where replies to relay agents go (67; the loopback simulator uses another port) */
+  dhcpRelayPort?: number;
   dhcp?: boolean; tftp?: boolean;
 }
 export interface RunningServer { httpPort: number; stop(): Promise<void>; status: StatusBoard }
@@ -166,7 +168,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       const serverIp = address === '0.0.0.0' ? snap.wulf.ipaddr : address;
       if (!serverIp) throw new WulfError('DHCP needs the server address', { hint: 'set ipaddr in wulf.conf or pass --address' });
       const dhcp: DhcpServer = createDhcpServer({
-        port: o.dhcpPort ?? snap.wulf.dhcp.port, log,
+        port: o.dhcpPort ?? snap.wulf.dhcp.port, log, ...(o.dhcpRelayPort ? { relayPort: o.dhcpRelayPort } : {}),
         getContext: (): PolicyContext => ({
           serverIp, netmask: snap.wulf.netmask || '255.255.255.0', mode: snap.wulf.dhcp.mode === 'proxy' ? 'proxy' : 'full',
           reservations: snap.reservations, leases, now: Date.now(), httpBase: `http://${serverIp}:${httpPort}`,
