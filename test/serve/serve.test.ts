@@ -9,7 +9,7 @@ const bin = modes[0]!;
 const t = tempRoot('wulf-serve-');
 const w = (...a: string[]) => runWulf(bin, t.dir, a);
 const port = 20000 + Math.floor(Math.random() * 20000);
-const ports = ['--address', '127.0.0.1', '--http-port', String(port), '--dhcp-port', String(port + 1), '--tftp-port', String(port + 2)];
+const ports = ['--address', '127.0.0.1', '--http-port', String(port), '--dhcp-port', String(port + 1), '--tftp-port', String(port + 2), '--dhcp-relay-port', String(port + 3)];
 const base = `http://127.0.0.1:${port}`;
 const MAC = '52:54:00:aa:00:01';
 const enc = encodeURIComponent(MAC);
@@ -114,6 +114,15 @@ test('status: Warewulf fields plus a timeline, an SSE event, and `wulf node stat
   const cli = w('node', 'status', '--server', base, '--timeline');
   expect(cli.out).toMatch(/n1\s+RUNTIME/);
   expect(cli.out).toMatch(/kernel\s+\+/);
+});
+
+test('wulf sim boots simulated nodes through DHCP (relay), TFTP and HTTP; status shows the dhcp stage', () => {
+  const r = w('sim', '--server', '127.0.0.1', '--http-port', String(port), '--dhcp-port', String(port + 1), '--tftp-port', String(port + 2), '--relay-port', String(port + 3), '--nodes', 'n1');
+  expect(r.err).toBe('');
+  expect(r.out).toContain('1 nodes: 1 booted, 0 errors');
+  expect(r.out).toMatch(/dhcp \d+, tftp \d+, ipxe \d+, kernel \d+, image \d+, system \d+, runtime \d+/);
+  const st = w('node', 'status', '--server', base, '--timeline', 'n1');
+  expect(st.out).toMatch(/dhcp\s+\+/);
 });
 
 test('one instance only, and a taken port is a clear error', () => {
