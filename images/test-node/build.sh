@@ -1,0 +1,66 @@
+#!/bin/sh
+# Builds the tiny test-node root filesystem for the end-to-end boot test: busybox-static, the
+# Debian kernel (in /boot, so wulf detects it; left out of the image by /etc/wulf/excludes), its
+# NIC modules, and an /sbin/init that gets the node's address by DHCP and prints
+#   WULF-NODE-UP <hostname from /etc/hostname, written by wulf's overlay> <ip>
+# on the serial console, then powers off.   usage: build.sh OUTDIR [CACHEDIR]
+set -eu
+out=$1
+cache=${2:-/var/tmp/wulf-e2e-cache}
+mkdir -p "$cache"
+bb="$cache/busybox/bin/busybox"
+if [ ! -x "$bb" ]; then
+  (cd "$cache" && apt-get download busybox-static >/dev/null 2>&1) || { echo "build.sh: apt-get download busybox-static failed" >&2; exit 1; }
+  dpkg-deb -x "$cache"/busybox-static_*.deb "$cache/busybox"
+fi
+kernel=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n1)
+[ -n "$kernel" ] || { echo "build.sh: no /boot/vmlinuz-* (apt-get install linux-image-amd64)" >&2; exit 1; }
+kver=${kernel##*/vmlinuz-}
+rm -rf "$out"
+mkdir -p "$out"/bin "$out"/sbin "$out"/etc/wulf "$out"/boot "$out"/proc "$out"/sys "$out"/dev "$out"/run "$out"/tmp "$out"/lib/modules "$out"/root
+cp "$bb" "$out/bin/busybox"
+for a in $("$out/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$out/bin/$a"; done
+for a in init poweroff reboot halt ip ifconfig udhcpc insmod mount switch_root; do ln -sf ../bin/busybox "$out/sbin/$a"; done
+cp "$kernel" "$out/boot/"
+for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_net e1000; do
+  f=$(modinfo -k "$kver" -n "$m" 2>/dev/null) || continue
+  case "$f" in
+    *.ko) cp "$f" "$out/lib/modules/$m.ko" ;;
+    *.ko.xz) xz -dc "$f" > "$out/lib/modules/$m.ko" ;;
+    *.ko.zst) zstd -dqc "$f" > "$out/lib/modules/$m.ko" ;;
+    *.ko.gz) gzip -dc "$f" > "$out/lib/modules/$m.ko" ;;
+  esac
+done
+printf '/boot/*\n' > "$out/etc/wulf/excludes"
+echo "root:x:0:0:root:/root:/bin/sh" > "$out/etc/passwd"
+echo "root:x:0:" > "$out/etc/group"
+cat > "$out/etc/udhcpc.script" <<'S'
+#!/bin/sh
+case "$1" in
+  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/${mask:-24}" dev "$interface"; [ -n "${router:-}" ] && ip route add default via "${router%% *}" 2>/dev/null; echo "$ip" > /run/ip ;;
+esac
+exit 0
+S
+chmod 755 "$out/etc/udhcpc.script"
+rm -f "$out/sbin/init"
+cat > "$out/sbin/init" <<'S'
+#!/bin/sh
+export PATH=/bin:/sbin
+mount -t proc proc /proc 2>/dev/null; mount -t sysfs sys /sys 2>/dev/null; mount -t devtmpfs dev /dev 2>/dev/null; mkdir -p /run
+for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_net e1000; do
+  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
+host=$(cat /etc/hostname 2>/dev/null)
+echo "WULF-NODE-INIT host=$host"
+sleep 1
+IF=
+for n in /sys/class/net/*; do n=${n##*/}; [ "$n" = lo ] || { IF=$n; break; }; done
+ip link set lo up; ip link set "$IF" up
+udhcpc -i "$IF" -f -q -t 10 -T 2 -n -s /etc/udhcpc.script >/dev/null 2>&1
+echo "WULF-NODE-UP $host $(cat /run/ip 2>/dev/null)"
+[ -f /etc/hosts ] && grep -q "$host" /etc/hosts && echo "WULF-NODE-HOSTS ok"
+sleep 1
+poweroff -f
+S
+chmod 755 "$out/sbin/init"
+echo "test-node rootfs in $out (kernel $kver)"

@@ -1,0 +1,99 @@
+// End to end: real QEMU VMs (TCG) network-boot from the compiled dist/wulf inside a network
+// namespace — DHCP, TFTP, iPXE, kernel, image and overlays all from one `wulf serve`. Four VMs
+// boot at once: BIOS + iPXE ROM, UEFI (OVMF) + iPXE ROM, UEFI firmware's own PXE → TFTP
+// ipxe.efi → iPXE, and BIOS with virtio. Each must print the hostname and IP nodes.conf gave it.
+import { test, expect, beforeAll, afterAll } from 'bun:test';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compiledBin, repoRoot, requireCompiled, tempRoot } from '../helpers/cli.ts';
+
+const NS = `we2e-${process.pid}`;
+const t = tempRoot('wulf-e2e-');
+const env = { ...process.env, WULF_ROOT: t.dir };
+const sh = (cmd: string[]) => { const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env }); if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr || r.stdout}`); return r.stdout; };
+const wulf = (...a: string[]) => sh([compiledBin, ...a]);
+const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd', OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+let serve: ChildProcess | undefined;
+const vms: ChildProcess[] = [];
+let serveLog = '';
+
+interface Vm { node: string; mac: string; ip: string; fw: 'bios' | 'uefi'; nic: string; rom: boolean; tap: string }
+const VMS: Vm[] = [
+  { node: 'n1', mac: '52:54:00:e2:00:01', ip: '10.99.0.21', fw: 'bios', nic: 'e1000', rom: true, tap: 'wtap1' },
+  { node: 'n2', mac: '52:54:00:e2:00:02', ip: '10.99.0.22', fw: 'uefi', nic: 'e1000', rom: true, tap: 'wtap2' },
+  { node: 'n3', mac: '52:54:00:e2:00:03', ip: '10.99.0.23', fw: 'uefi', nic: 'virtio-net-pci', rom: false, tap: 'wtap3' },
+  { node: 'n4', mac: '52:54:00:e2:00:04', ip: '10.99.0.24', fw: 'bios', nic: 'virtio-net-pci', rom: true, tap: 'wtap4' },
+];
+
+beforeAll(() => {
+  requireCompiled();
+  for (const tool of ['qemu-system-x86_64', 'ip']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (apt-get install qemu-system-x86 ipxe-qemu ovmf iproute2)`);
+  if (!existsSync(OVMF_CODE)) throw new Error('OVMF missing (apt-get install ovmf)');
+  sh(['sh', join(repoRoot, 'images/test-node/build.sh'), join(t.dir, 'rootfs')]);
+  sh(['ip', 'netns', 'add', NS]);
+  sh(['ip', '-n', NS, 'link', 'set', 'lo', 'up']);
+  sh(['ip', '-n', NS, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
+  sh(['ip', '-n', NS, 'addr', 'add', '10.99.0.1/24', 'dev', 'br0']);
+  sh(['ip', '-n', NS, 'link', 'set', 'br0', 'up']);
+  for (const v of VMS) {
+    sh(['ip', '-n', NS, 'tuntap', 'add', 'dev', v.tap, 'mode', 'tap']);
+    sh(['ip', '-n', NS, 'link', 'set', v.tap, 'master', 'br0']);
+    sh(['ip', '-n', NS, 'link', 'set', v.tap, 'up']);
+  }
+  wulf('init', '--address', '10.99.0.1/24', '--interface', 'br0');
+  wulf('image', 'import', join(t.dir, 'rootfs'), 'testnode');
+  wulf('image', 'build', 'testnode');
+  for (const v of VMS) wulf('node', 'add', v.node, '--image', 'testnode', '--hwaddr', v.mac, '--ipaddr', v.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0');
+  serve = spawn('ip', ['netns', 'exec', NS, compiledBin, 'serve', '--address', '10.99.0.1', '--interface', 'br0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  serve.stderr!.on('data', (d) => { serveLog += String(d); });
+}, 180_000);
+
+afterAll(() => {
+  for (const p of vms) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
+  if (serve) { try { serve.kill('SIGTERM'); } catch { /* gone */ } }
+  spawnSync('sh', ['-c', `ip netns pids ${NS} 2>/dev/null | xargs -r kill -9; sleep 0.5; ip netns del ${NS} 2>/dev/null`]);
+  t.cleanup();
+});
+
+function bootVm(v: Vm): { log: string; proc: ChildProcess } {
+  const log = join(t.dir, `${v.node}.serial.log`);
+  const fw = v.fw === 'uefi'
+    ? (() => { const vars = join(t.dir, `${v.node}.vars.fd`); copyFileSync(OVMF_VARS, vars); return ['-M', 'q35', '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`]; })()
+    : ['-M', 'pc', '-boot', 'n'];
+  const proc = spawn('ip', ['netns', 'exec', NS, 'qemu-system-x86_64', '-accel', 'tcg', '-m', v.fw === 'uefi' ? '512' : '384', '-smp', '1', '-nodefaults', '-nographic',
+    '-serial', `file:${log}`, '-monitor', 'none', '-no-reboot', ...fw,
+    '-netdev', `tap,id=n0,ifname=${v.tap},script=no,downscript=no`, '-device', `${v.nic},netdev=n0,mac=${v.mac},bootindex=1${v.rom ? '' : ',romfile='}`],
+  { stdio: 'ignore' });
+  vms.push(proc);
+  return { log, proc };
+}
+
+test('four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, UEFI native PXE → ipxe.efi, BIOS virtio', async () => {
+  const started = Date.now();
+  for (let i = 0; i < 100 && !serveLog.includes('serving on'); i++) await Bun.sleep(100);
+  expect(serveLog).toContain('serving on 10.99.0.1');
+  const runs = VMS.map((v) => ({ v, ...bootVm(v) }));
+  const deadline = Date.now() + 540_000;
+  const done = new Set<string>();
+  while (done.size < runs.length && Date.now() < deadline) {
+    for (const r of runs) {
+      if (done.has(r.v.node)) continue;
+      const s = existsSync(r.log) ? readFileSync(r.log, 'latin1') : '';
+      if (s.includes('WULF-NODE-UP') || r.proc.exitCode !== null) { done.add(r.v.node); console.log(`${r.v.node} (${r.v.fw}, ${r.v.nic}${r.v.rom ? '' : ', firmware PXE'}): ${((Date.now() - started) / 1000).toFixed(1)} s`); }
+    }
+    await Bun.sleep(1000);
+  }
+  for (const r of runs) {
+    const s = existsSync(r.log) ? readFileSync(r.log, 'latin1') : '';
+    if (!s.includes(`WULF-NODE-UP ${r.v.node} ${r.v.ip}`)) console.log(`--- ${r.v.node} serial tail:\n${s.slice(-1500)}\n--- serve log tail:\n${serveLog.slice(-1500)}`);
+    expect(s).toContain(`WULF-NODE-UP ${r.v.node} ${r.v.ip}`);
+    expect(s).toContain('WULF-NODE-HOSTS ok');
+  }
+  const st = JSON.parse(spawnSync('ip', ['netns', 'exec', NS, 'curl', '-s', 'http://10.99.0.1:9873/status'], { encoding: 'utf8' }).stdout) as { nodes: Record<string, { timeline: { stage: string }[] }> };
+  for (const v of VMS) {
+    const stages = st.nodes[v.node]!.timeline.map((x) => x.stage);
+    expect(stages).toEqual(expect.arrayContaining(['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime']));
+    console.log(`${v.node} timeline: ${st.nodes[v.node]!.timeline.map((x: any) => `${x.stage} ${x.seconds ?? '?'}s`).join(', ')}`);
+  }
+}, 600_000);
