@@ -47,7 +47,9 @@ export class StatusBoard {
         s.timeline.push(span);
       }
       if (opts.bytes) span.bytes += opts.bytes;
-      if (opts.done !== false) { span.end = now; span.seconds = Math.round((now - span.start) * 1000) / 1000; }
+      // a stage ends at its last event, except DHCP once the boot moved on (the OS renews later)
+      const movedOn = stage === 'dhcp' && s.timeline.some((t) => t.stage !== 'dhcp');
+      if (opts.done !== false && !movedOn) { span.end = now; span.seconds = Math.round((now - span.start) * 1000) / 1000; }
     }
     s.stage = stage;
     s.sent = sent;
