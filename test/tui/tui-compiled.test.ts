@@ -154,7 +154,9 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
   test('NO_COLOR: no colour escapes; a too-small terminal gets a message, not a crash', async () => {
     const { pane } = start('nocolor', 5, 1, { env: { NO_COLOR: '1' } });
     await pane.waitFor('n0005');
-    const esc = pane.screen(true);
+    // the first frames may still be drawing ("connecting to ..."): wait for the cursor row
+    let esc = pane.screen(true);
+    for (let i = 0; i < 30 && !/\x1b\[[0-9;]*7m/.test(esc); i++) { await Bun.sleep(100); esc = pane.screen(true); }
     expect(esc).not.toMatch(/\x1b\[(3[0-7]|9[0-7]|38;)/);
     expect(esc).toMatch(/\x1b\[[0-9;]*7m/); // the cursor row is inverse video
     const colored = start('color', 5, 1);
