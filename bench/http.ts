@@ -1,0 +1,59 @@
+// HTTP benchmark (not a test): a 200 MiB image to 50 concurrent clients from wulf's /image route
+// (compiled `wulf serve`) and from nginx with sendfile, side by side on loopback. curl processes
+// are the clients. Prints aggregate MB/s and the ratio.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { imageArtifactPath } from '../src/images/service.ts';
+import { pathsFor } from '../src/config/paths.ts';
+
+const bin = resolve(process.env.WULF_BIN ?? 'dist/wulf');
+const clients = Number(process.env.CLIENTS ?? 50);
+const root = mkdtempSync(join(tmpdir(), 'wulf-bench-http-'));
+chmodSync(root, 0o755);
+const env = { ...process.env, WULF_ROOT: root };
+const w = (...a: string[]) => { const r = spawnSync(bin, a, { env, encoding: 'utf8' }); if (r.status !== 0) throw new Error(`wulf ${a.join(' ')}: ${r.stderr}`); };
+const fs = join(root, 'rootfs');
+mkdirSync(join(fs, 'bin'), { recursive: true }); mkdirSync(join(fs, 'boot'), { recursive: true });
+copyFileSync('/bin/busybox', join(fs, 'bin/sh'));
+writeFileSync(join(fs, 'boot/vmlinuz-6.1.0-bench'), 'k');
+writeFileSync(join(fs, 'blob.bin'), randomBytes(200 * 1048576)); // incompressible: the image stays ~200 MiB
+w('init', '--address', '127.0.0.1/8', '--interface', 'lo');
+w('image', 'import', fs, 'big');
+w('image', 'build', 'big');
+w('node', 'add', 'b1', '--image', 'big', '--hwaddr', '52:54:00:be:00:01', '--ipaddr', '127.0.30.1');
+const artifact = imageArtifactPath(pathsFor(root), 'big')!.path;
+const www = join(root, 'www');
+mkdirSync(www);
+copyFileSync(artifact, join(www, 'image.img.gz'));
+chmodSync(join(www, 'image.img.gz'), 0o644);
+const wport = 31000 + Math.floor(Math.random() * 2000), nport = wport + 1;
+writeFileSync(join(root, 'nginx.conf'), `daemon off; worker_processes 2; pid ${root}/nginx.pid; error_log ${root}/nginx.err;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on; server { listen 127.0.0.1:${nport}; root ${www}; } }\n`);
+const serve = spawn(bin, ['serve', '--address', '127.0.0.1', '--http-port', String(wport), '--no-dhcp', '--no-tftp'], { env, stdio: 'ignore' });
+const nginx = spawn('nginx', ['-c', join(root, 'nginx.conf'), '-p', root], { stdio: 'ignore' });
+await Bun.sleep(800);
+
+async function storm(url: string): Promise<{ s: number; bytes: number }> {
+  const t0 = performance.now();
+  const ps = Array.from({ length: clients }, () => Bun.spawn(['curl', '-s', '-o', '/dev/null', '-w', '%{size_download}', url], { stdout: 'pipe' }));
+  let bytes = 0;
+  for (const p of ps) { await p.exited; bytes += Number(await new Response(p.stdout).text()); }
+  return { s: (performance.now() - t0) / 1000, bytes };
+}
+try {
+  const n = await storm(`http://127.0.0.1:${nport}/image.img.gz`);
+  const u = await storm(`http://127.0.0.1:${wport}/image/52:54:00:be:00:01`);
+  const mb = (x: { s: number; bytes: number }) => x.bytes / 1e6 / x.s;
+  console.log(`HTTP: ${(n.bytes / clients / 1048576).toFixed(0)} MiB to ${clients} concurrent curl clients on loopback`);
+  console.log(`nginx sendfile  ${n.s.toFixed(2)} s  ${mb(n).toFixed(0)} MB/s`);
+  console.log(`wulf /image     ${u.s.toFixed(2)} s  ${mb(u).toFixed(0)} MB/s   ${(mb(u) / mb(n)).toFixed(2)}× nginx (target ≥ 1.0×)`);
+  if (u.bytes !== n.bytes) console.log(`warning: byte counts differ (${u.bytes} vs ${n.bytes})`);
+} finally {
+  serve.kill('SIGTERM'); nginx.kill('SIGTERM');
+  await Bun.sleep(300);
+  rmSync(root, { recursive: true, force: true });
+}
