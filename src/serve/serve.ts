@@ -20,6 +20,7 @@ import { StatusBoard } from '../status/board.ts';
 import { readState, stateWriter } from '../state/state-file.ts';
 import { createOverlayService } from '../overlays/cache.ts';
 import { findKernel, imageArtifactPath } from '../images/service.ts';
+import { startRouterAdvertisements } from './ra.ts';
 
 export interface ServeOptions {
   paths: Paths; log: Logger;
@@ -28,6 +29,8 @@ export interface ServeOptions {
   /** where replies to relay agents go (67; the loopback simulator uses another port) */
   dhcpRelayPort?: number;
   dhcp?: boolean; tftp?: boolean;
+  /** send IPv6 router advertisements on `interface` (default: when root and an interface is given) */
+  ra?: boolean;
 }
 export interface RunningServer { httpPort: number; stop(): Promise<void>; status: StatusBoard }
 
@@ -181,6 +184,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       });
       await dhcp.start();
       stoppers.push(() => dhcp.stop());
+    }
+    const iface = o.interface ?? snap.wulf.dhcp.interface;
+    if (iface && iface !== 'lo' && (o.ra ?? process.getuid?.() === 0)) {
+      const ra = startRouterAdvertisements(iface, log);
+      if (ra) stoppers.push(() => ra.stop());
     }
     log.info('serve', `serving on ${address}: HTTP ${httpPort}${o.tftp !== false && snap.wulf.tftp.enabled ? `, TFTP ${o.tftpPort ?? snap.wulf.tftp.port}` : ''}${o.dhcp !== false && snap.wulf.dhcp.mode !== 'off' ? `, DHCP ${o.dhcpPort ?? snap.wulf.dhcp.port} (${snap.wulf.dhcp.mode})` : ''}; ${snap.byMac.size} known MACs`);
     return { httpPort: http.port ?? httpPort, status, stop: stopAll };

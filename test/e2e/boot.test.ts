@@ -45,7 +45,7 @@ beforeAll(() => {
   wulf('image', 'import', join(t.dir, 'rootfs'), 'testnode');
   wulf('image', 'build', 'testnode');
   for (const v of VMS) wulf('node', 'add', v.node, '--image', 'testnode', '--hwaddr', v.mac, '--ipaddr', v.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0');
-  serve = spawn('ip', ['netns', 'exec', NS, compiledBin, 'serve', '--address', '10.99.0.1', '--interface', 'br0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  serve = spawn('ip', ['netns', 'exec', NS, compiledBin, 'serve', '--address', '10.99.0.1', '--interface', 'br0', ...(process.env.WULF_E2E_NO_RA ? ['--no-ra'] : [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => { serveLog += String(d); });
 }, 180_000);
 
