@@ -1,6 +1,7 @@
-// `wulf power …` end to end from source (nodes.conf → merged nodes → targets → drivers) against
+// `wulf power …` end to end with the compiled dist/wulf (nodes.conf → merged nodes → targets → drivers) against
 // ipmi_sim BMCs and a Redfish mock; plus `node sensors` / `node console` through their Verb objects.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { compiledBin } from '../helpers/cli.ts';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +62,7 @@ ${bmc(0)}      template: pwfile.tmpl
 afterAll(async () => { for (const s of sims) await s.stop(); await rf.stop(); rmSync(root, { recursive: true, force: true }); });
 
 async function wulf(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([process.execPath, join(repoRoot, 'src', 'main.ts'), ...args], { env: { ...process.env, WULF_ROOT: root, NO_COLOR: '1' }, stdout: 'pipe', stderr: 'pipe' });
+  const p = Bun.spawn([compiledBin, ...args], { env: { ...process.env, WULF_ROOT: root, NO_COLOR: '1' }, stdout: 'pipe', stderr: 'pipe' });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
