@@ -1,6 +1,7 @@
 // Real peers for the image tests: a busybox-static rootfs, OCI layouts made with umoci, the
 // Debian docker-registry on 127.0.0.1 (anonymous, htpasswd, or token auth with a small RS256
 // issuer), hand-made layer tars, and a fault-injecting proxy in front of the registry.
+import { compiledBin } from '../helpers/cli.ts';
 import { createPrivateKey, createSign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -199,7 +200,7 @@ export function faultProxy(target: string, fault: Fault): Peer & { log: { method
 }
 
 export async function wulf(root: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([BUN, MAIN, ...args], { env: { ...process.env, WULF_ROOT: root, NO_COLOR: '1', ...env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' });
+  const p = Bun.spawn([compiledBin, ...args], { env: { ...process.env, WULF_ROOT: root, NO_COLOR: '1', ...env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' });
   const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   return { code: await p.exited, out, err };
 }

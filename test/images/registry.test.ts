@@ -1,5 +1,6 @@
 // Import from a real docker-registry (anonymous, htpasswd, token auth), from skopeo-made
 // oci-archive/docker-archive and an OCI layout, and the bad-input paths (faults via a proxy).
+import { compiledBin } from '../helpers/cli.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
@@ -223,7 +224,7 @@ describe('image import', () => {
     const px = faultProxy(reg.url, (req) => (req.url.includes('/blobs/') ? new Response(new ReadableStream({ start(c) { c.enqueue(new Uint8Array(10)); } }), { status: 200 }) : undefined));
     const root = tmp('root');
     try {
-      const p = Bun.spawn([process.execPath, join(import.meta.dir, '../../src/main.ts'), 'image', 'import', '--nohttps', `docker://${px.url}/test/busybox:1`, 'c'], { env: { ...process.env, WULF_ROOT: root }, stderr: 'pipe', stdout: 'pipe' });
+      const p = Bun.spawn([compiledBin, 'image', 'import', '--nohttps', `docker://${px.url}/test/busybox:1`, 'c'], { env: { ...process.env, WULF_ROOT: root }, stderr: 'pipe', stdout: 'pipe' });
       const end = Date.now() + 10_000;
       while (!px.log.some((l) => l.path.includes('/blobs/')) && Date.now() < end) await Bun.sleep(50);
       await Bun.sleep(200);

@@ -1,5 +1,6 @@
 // image exec/shell: namespaces + chroot (PID 1, own hostname), binds (ro, copy), the resolv.conf
 // image mount leaving no trace, one session per image, exit script, rebuild only on change; syncuser.
+import { compiledBin } from '../helpers/cli.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +62,7 @@ describe('image exec', () => {
   }, 30_000);
 
   test('one session per image at a time', async () => {
-    const long = Bun.spawn([process.execPath, join(import.meta.dir, '../../src/main.ts'), 'image', 'exec', '--build=false', 'bb', '--', '/bin/sh', '-c', 'sleep 3'], { env: { ...process.env, WULF_ROOT: root }, stdout: 'ignore', stderr: 'ignore' });
+    const long = Bun.spawn([compiledBin, 'image', 'exec', '--build=false', 'bb', '--', '/bin/sh', '-c', 'sleep 3'], { env: { ...process.env, WULF_ROOT: root }, stdout: 'ignore', stderr: 'ignore' });
     await Bun.sleep(1000);
     const r = await wulf(root, ['image', 'exec', '--build=false', 'bb', '--', '/bin/true']);
     expect(r.code).not.toBe(0);

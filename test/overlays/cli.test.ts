@@ -1,4 +1,5 @@
 // The overlay CLI and `configure ssh` run through main.ts / the verb, on a temp root.
+import { compiledBin } from '../helpers/cli.ts';
 import { test, expect, afterAll } from 'bun:test';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ nodes:
 nodesConf('10.0.0.11');
 
 function wulf(...args: string[]) {
-  const r = Bun.spawnSync([process.execPath, join(import.meta.dir, '../../src/main.ts'), '--root', root, ...args], { stdout: 'pipe', stderr: 'pipe' });
+  const r = Bun.spawnSync([compiledBin, '--root', root, ...args], { stdout: 'pipe', stderr: 'pipe' });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
