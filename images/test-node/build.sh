@@ -59,6 +59,20 @@ ip link set lo up; ip link set "$IF" up
 udhcpc -i "$IF" -f -q -t 10 -T 2 -n -s /etc/udhcpc.script >/dev/null 2>&1
 echo "WULF-NODE-UP $host $(cat /run/ip 2>/dev/null)"
 [ -f /etc/hosts ] && grep -q "$host" /etc/hosts && echo "WULF-NODE-HOSTS ok"
+# wulf.hold=SECONDS on the kernel line: stay up, report the users the runtime overlay brings
+hold=$(sed -n 's/.*wulf\.hold=\([0-9]*\).*/\1/p' /proc/cmdline)
+if [ -n "$hold" ]; then
+  last=
+  i=0
+  while [ "$i" -lt "$hold" ]; do
+    users=$(cut -d: -f1 /etc/passwd | tr '\n' ',')
+    [ "$users" != "$last" ] && echo "WULF-USERS $users" && last=$users
+    [ $((i % 5)) -eq 0 ] && echo "WULF-ALIVE $i"
+    [ $((i % 10)) -eq 1 ] && [ -f /var/log/wulf-agent.log ] && tail -n 2 /var/log/wulf-agent.log | sed 's/^/WULF-AGENT-LOG /'
+    sleep 1
+    i=$((i + 1))
+  done
+fi
 sleep 1
 poweroff -f
 S

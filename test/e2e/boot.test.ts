@@ -4,7 +4,7 @@
 // ipxe.efi → iPXE, and BIOS with virtio. Each must print the hostname and IP nodes.conf gave it.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledBin, repoRoot, requireCompiled, tempRoot } from '../helpers/cli.ts';
 
@@ -26,6 +26,9 @@ const VMS: Vm[] = [
   { node: 'n4', mac: '52:54:00:e2:00:04', ip: '10.99.0.24', fw: 'bios', nic: 'virtio-net-pci', rom: true, tap: 'wtap4' },
 ];
 
+const HOLD: Vm = { node: 'n5', mac: '52:54:00:e2:00:05', ip: '10.99.0.25', fw: 'bios', nic: 'e1000', rom: true, tap: 'wtap5' };
+const USER = `wulfe2e${process.pid % 100000}`;
+
 beforeAll(() => {
   requireCompiled();
   for (const tool of ['qemu-system-x86_64', 'ip']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (apt-get install qemu-system-x86 ipxe-qemu ovmf iproute2)`);
@@ -36,14 +39,18 @@ beforeAll(() => {
   sh(['ip', '-n', NS, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
   sh(['ip', '-n', NS, 'addr', 'add', '10.99.0.1/24', 'dev', 'br0']);
   sh(['ip', '-n', NS, 'link', 'set', 'br0', 'up']);
-  for (const v of VMS) {
+  for (const v of [...VMS, HOLD]) {
     sh(['ip', '-n', NS, 'tuntap', 'add', 'dev', v.tap, 'mode', 'tap']);
     sh(['ip', '-n', NS, 'link', 'set', v.tap, 'master', 'br0']);
     sh(['ip', '-n', NS, 'link', 'set', v.tap, 'up']);
   }
   wulf('init', '--address', '10.99.0.1/24', '--interface', 'br0');
+  const wc = join(t.dir, 'etc/wulf/wulf.conf');
+  writeFileSync(wc, readFileSync(wc, 'utf8').replace('update interval: 60', 'update interval: 5')); // the agent polls every 5 s
+  copyFileSync('/etc/passwd', join(t.dir, 'etc/passwd')); // the controller's users, in the relocated root
   wulf('image', 'import', join(t.dir, 'rootfs'), 'testnode');
   wulf('image', 'build', 'testnode');
+  wulf('node', 'add', HOLD.node, '--image', 'testnode', '--hwaddr', HOLD.mac, '--ipaddr', HOLD.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0,wulf.hold=150');
   for (const v of VMS) wulf('node', 'add', v.node, '--image', 'testnode', '--hwaddr', v.mac, '--ipaddr', v.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0');
   serve = spawn('ip', ['netns', 'exec', NS, compiledBin, 'serve', '--address', '10.99.0.1', '--interface', 'br0', ...(process.env.WULF_E2E_NO_RA ? ['--no-ra'] : [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => { serveLog += String(d); });
@@ -97,3 +104,26 @@ test('four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, UEFI na
     console.log(`${v.node} timeline: ${st.nodes[v.node]!.timeline.map((x: any) => `${x.stage} ${x.seconds ?? '?'}s`).join(', ')}`);
   }
 }, 600_000);
+
+test('runtime overlay: a user added to the controller passwd reaches the running node within an update interval; the node keeps running without the server', async () => {
+  const { log, proc } = bootVm(HOLD);
+  const read = () => (existsSync(log) ? readFileSync(log, 'latin1') : '');
+  const until = async (re: RegExp, ms: number) => { const end = Date.now() + ms; while (Date.now() < end) { if (re.test(read())) return true; await Bun.sleep(500); } return false; };
+  expect(await until(new RegExp(`WULF-NODE-UP n5 ${HOLD.ip.replace(/\./g, '\\.')}`), 240_000)).toBe(true);
+  expect(read()).not.toContain(USER);
+  // with a relocated root (WULF_ROOT) the controller's passwd is ROOT/etc/passwd
+  appendFileSync(join(t.dir, 'etc/passwd'), `${USER}:x:4242:4242:e2e user:/home/${USER}:/bin/sh\n`);
+  const t0 = Date.now();
+  const reached = await until(new RegExp(`WULF-USERS .*${USER}`), 60_000);
+  if (!reached) console.log(`--- n5 serial tail:\n${read().slice(-2000)}`);
+  expect(reached).toBe(true);
+  console.log(`user ${USER} reached n5 ${((Date.now() - t0) / 1000).toFixed(1)} s after it was added (update interval 5 s)`);
+  const done = new Promise((r) => serve!.on('exit', r));
+  serve!.kill('SIGTERM');
+  await done;
+  serve = undefined;
+  const alive = (read().match(/WULF-ALIVE/g) ?? []).length;
+  await Bun.sleep(12_000);
+  expect((read().match(/WULF-ALIVE/g) ?? []).length).toBeGreaterThan(alive);
+  expect(proc.exitCode).toBeNull();
+}, 400_000);
