@@ -29,7 +29,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     const refuse = (sock: { send(d: Uint8Array): boolean; close(): void }, code: number, msg: string) => {
       active.delete(key);
       sock.send(encodeError(code, msg));
-      sock.close();
+      setTimeout(() => sock.close(), 100); // closing at once can drop the datagram still being sent
     };
     let onData: (data: Buffer) => void = () => {};
     Bun.udpSocket({

@@ -1,5 +1,6 @@
 // Starts the TUI on the terminal: loads ink (lazily — only this verb pays for it), wires the
 // config and status sources, and makes sure the terminal is restored on exit, signal or crash.
+import chalk from 'chalk';
 import { render } from 'ink';
 import type { Ctx } from '../cli/command.ts';
 import { errorLine } from '../lib/errors.ts';
@@ -18,6 +19,9 @@ export async function runTui(ctx: Ctx, opts: TuiOptions): Promise<number> {
   const feed = new StatusFeed({ url: server, paths: ctx.paths });
   feed.start();
   const theme = { color: !ctx.env.NO_COLOR };
+  // chalk (ink's styling) switches itself off when CI is set or TERM looks plain; on a terminal we
+  // need at least basic SGR for the inverse cursor row — colours stay governed by NO_COLOR (theme).
+  if (process.stdout.isTTY && chalk.level === 0) chalk.level = 1;
   const stdin = process.stdin, stdout = process.stdout;
   const restore = () => {
     try { if (stdin.isTTY) stdin.setRawMode(false); } catch { /* already closed */ }
