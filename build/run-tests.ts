@@ -17,7 +17,7 @@ const typeOk = step('typecheck', [tsc, '--noEmit', '-p', '.']) === 0;
 mkdirSync('test/out', { recursive: true });
 const junit = 'test/out/junit.xml';
 const extra = process.argv.slice(2);
-const code = step('bun test', [bun, 'test', '--reporter=junit', `--reporter-outfile=${junit}`, ...extra]);
+const code = step('bun test', [bun, 'test', '--timeout', '60000', '--reporter=junit', `--reporter-outfile=${junit}`, ...extra]);
 
 let passed = 0, failed = 0, skipped = 0;
 try {
