@@ -90,17 +90,44 @@ export function encodeRequest(op: 1 | 2, filename: string, mode = 'octet', optio
 }
 
 export interface Negotiated { blksize: number; windowsize: number; timeoutMs: number; tsize: boolean; oack: Record<string, string> }
+export interface NegotiateLimits {
+  timeoutMs?: number;       // retransmission timeout when the client names none (default 1000)
+  maxWindow?: number;       // largest windowsize granted (default 64; RFC 7440 allows 1..65535)
+  maxWindowBytes?: number;  // windowsize × blksize cap, bounds per-transfer memory (default 1 MiB)
+}
 
-/** Accept the options we support within their RFC ranges; others are ignored (RFC 2347). */
-export function negotiate(options: Record<string, string>, size: number, defaults = { timeoutMs: 1000 }): Negotiated {
-  const n: Negotiated = { blksize: 512, windowsize: 1, timeoutMs: defaults.timeoutMs, tsize: false, oack: {} };
+/**
+ * Accept the options we support within their RFC ranges and answer with what we grant; anything
+ * else is ignored (RFC 2347). The server may lower blksize/windowsize; tsize may be any value
+ * (atftp sends "enable") and is answered with the real size.
+ */
+export function negotiate(options: Record<string, string>, size: number, limits: NegotiateLimits = {}): Negotiated {
+  const n: Negotiated = { blksize: 512, windowsize: 1, timeoutMs: limits.timeoutMs ?? 1000, tsize: false, oack: {} };
   const int = (v: string | undefined) => (v !== undefined && /^\d{1,6}$/.test(v) ? Number(v) : NaN);
   const b = int(options.blksize);
   if (b >= 8) { n.blksize = Math.min(b, 65464); n.oack.blksize = String(n.blksize); }
   const w = int(options.windowsize);
-  if (w >= 1) { n.windowsize = Math.min(w, 64); n.oack.windowsize = String(n.windowsize); }
+  if (w >= 1 && w <= 65535) {
+    const cap = Math.max(1, Math.min(limits.maxWindow ?? 64, Math.floor((limits.maxWindowBytes ?? 1 << 20) / n.blksize)));
+    n.windowsize = Math.min(w, cap);
+    n.oack.windowsize = String(n.windowsize);
+  }
   const t = int(options.timeout);
   if (t >= 1 && t <= 255) { n.timeoutMs = t * 1000; n.oack.timeout = String(t); }
-  if (options.tsize !== undefined) { n.tsize = true; n.oack.tsize = String(size); } // any value, even "enable"
+  if (options.tsize !== undefined) { n.tsize = true; n.oack.tsize = String(size); }
   return n;
+}
+
+/** RFC 764 netascii: LF becomes CR LF and a bare CR becomes CR NUL. */
+export function toNetascii(src: Uint8Array): Uint8Array {
+  let extra = 0;
+  for (let i = 0; i < src.length; i++) if (src[i] === 10 || src[i] === 13) extra++;
+  if (!extra) return src;
+  const out = new Uint8Array(src.length + extra);
+  let o = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === 10) { out[o++] = 13; out[o++] = 10; } else if (c === 13) { out[o++] = 13; out[o++] = 0; } else out[o++] = c;
+  }
+  return out;
 }
