@@ -153,7 +153,7 @@ describe('windows and loss (scripted client)', () => {
   });
 
   test("every ACK sent twice (Sorcerer's Apprentice) causes no duplicate DATA, lock-step and windowed", async () => {
-    for (const opts of [{}, { windowsize: '8', blksize: '1024' }]) {
+    for (const opts of [{}, { windowsize: '8', blksize: '1024' }] as Record<string, string>[]) {
       const c = await Client.open();
       const r = await windowRead(c, main.port, encodeRequest(Op.RRQ, 'block.bin', 'octet', opts), { ackTwice: true });
       expect(sha(r.data)).toBe(sha(files['block.bin']!));
