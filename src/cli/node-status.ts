@@ -8,18 +8,19 @@ import { naturalCompare } from '../config/cascade.ts';
 import type { Ctx, Verb } from './command.ts';
 import { table } from './table.ts';
 
+interface Unknown { mac: string; ipaddr: string; via: string; lastSeen: number; count: number }
 interface Row { node: string; stage: string; sent: string; ipaddr: string; lastSeen: number; timeline: { stage: string; start: number; seconds?: number; bytes: number }[] }
 
-async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: string }> {
+async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: string; unknown: Unknown[] }> {
   const wulf = readWulfConf(ctx.paths);
   const url = server ?? `http://${wulf.ipaddr || '127.0.0.1'}:${wulf.warewulf.port}`;
   try {
     const r = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1500) });
-    const j = (await r.json()) as { nodes: Record<string, Record<string, unknown>> };
-    return { from: url, rows: Object.entries(j.nodes).map(([n, v]) => ({ node: n, stage: String(v.stage ?? ''), sent: String(v.sent ?? ''), ipaddr: String(v.ipaddr ?? ''), lastSeen: Number(v['last seen'] ?? 0), timeline: (v.timeline as Row['timeline']) ?? [] })) };
+    const j = (await r.json()) as { nodes: Record<string, Record<string, unknown>>; unknown?: Record<string, Unknown> };
+    return { from: url, unknown: Object.values(j.unknown ?? {}), rows: Object.entries(j.nodes).map(([n, v]) => ({ node: n, stage: String(v.stage ?? ''), sent: String(v.sent ?? ''), ipaddr: String(v.ipaddr ?? ''), lastSeen: Number(v['last seen'] ?? 0), timeline: (v.timeline as Row['timeline']) ?? [] })) };
   } catch {
     const st = readState(ctx.paths.stateFile);
-    return { from: `${ctx.paths.stateFile} (no server answered at ${url})`, rows: Object.values(st.status).map((v) => v as Row) };
+    return { from: `${ctx.paths.stateFile} (no server answered at ${url})`, rows: Object.values(st.status).map((v) => v as Row), unknown: Object.values(st.unknown ?? {}) as Unknown[] };
   }
 }
 
@@ -54,6 +55,15 @@ function render(ctx: Ctx, rows: Row[], names: string[], interval: number, timeli
   return lines.join('\n');
 }
 
+/** MACs that asked for something but belong to no node, newest first. */
+function unknownText(list: Unknown[]): string {
+  const now = Date.now() / 1000;
+  const rows = [...list].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, 20)
+    .map((u) => [u.mac, u.ipaddr || '--', u.via, String(u.count), String(Math.max(0, Math.round(now - u.lastSeen)))]);
+  const more = list.length > 20 ? `\n(${list.length - 20} more)` : '';
+  return `unknown MACs (add one with: wulf node add NAME --hwaddr MAC)\n${table(['HWADDR', 'IPADDR', 'ASKED FOR', 'COUNT', 'LASTSEEN (s)'], rows)}${more}`;
+}
+
 export const status: Verb = {
   name: 'status', summary: 'boot status of nodes: stage, file sent, seconds since last seen (--timeline per stage)', usage: '[PATTERN...]',
   flags: {
@@ -66,11 +76,12 @@ export const status: Verb = {
     const conf = readNodesConf(ctx.paths);
     const interval = readWulfConf(ctx.paths).warewulf.updateInterval;
     for (;;) {
-      const { rows, from } = await load(ctx, flags.server as string | undefined);
+      const { rows, from, unknown } = await load(ctx, flags.server as string | undefined);
       const all = [...new Set([...Object.keys(conf.nodes), ...rows.map((r) => r.node)])].sort(naturalCompare);
       const names = pos.length ? matchNodes(pos, all) : all;
       if (flags.json) { ctx.out(JSON.stringify(Object.fromEntries(rows.filter((r) => names.includes(r.node)).map((r) => [r.node, r])), null, 2)); return; }
-      const text = render(ctx, rows, names, interval, !!flags.timeline);
+      let text = render(ctx, rows, names, interval, !!flags.timeline);
+      if (!pos.length && unknown.length) text += `\n\n${unknownText(unknown)}`;
       if (!flags.watch) { ctx.out(text); return; }
       const h = (process.stdout.rows ?? 40) - 2;
       process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()}  ${from}\n${text.split('\n').slice(0, h).join('\n')}\n`);

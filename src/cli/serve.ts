@@ -35,6 +35,7 @@ export const noun: Noun = {
         const stop = (sig: string) => { ctx.log.info('serve', `${sig}: stopping`); srv.stop().then(resolve, resolve); };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGHUP', () => { ctx.log.info('serve', 'SIGHUP: re-reading the configuration'); srv.reload(); });
       });
       return 0;
     },

@@ -32,7 +32,12 @@ export interface ServeOptions {
   /** send IPv6 router advertisements on `interface` (default: when root and an interface is given) */
   ra?: boolean;
 }
-export interface RunningServer { httpPort: number; stop(): Promise<void>; status: StatusBoard }
+export interface RunningServer {
+  httpPort: number; status: StatusBoard;
+  stop(): Promise<void>;
+  /** re-read the configuration now (SIGHUP); a no-op when the revisions did not change */
+  reload(): void;
+}
 
 interface Snapshot { conf: NodesConf; wulf: WulfConf; byMac: Map<string, MergedNode>; reservations: Map<string, Reservation> }
 
@@ -70,8 +75,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const saved = readState(paths.stateFile, log);
     let leases: LeaseTable = leasesFromJSON(saved.leases);
     const status = new StatusBoard(() => writer.touch());
-    const writer = stateWriter(paths.stateFile, () => ({ version: 1, leases: leasesToJSON(leases), status: status.snapshot() }), log);
+    const writer = stateWriter(paths.stateFile, () => ({ version: 1, leases: leasesToJSON(leases), status: status.snapshot(), unknown: status.unknownSnapshot() }), log);
     status.load(saved.status);
+    status.loadUnknown(saved.unknown ?? {});
     stoppers.push(() => writer.flush());
     status.subscribe((s, e) => log.info('boot', `${e.node} ${e.stage} ${e.sent}`, { ip: e.ipaddr, bytes: e.bytes }));
 
@@ -83,6 +89,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         const wulf = readWulfConf(paths);
         if (conf.revision === snap.conf.revision && wulf.revision === snap.wulf.revision) return;
         snap = index(conf, wulf);
+        for (const mac of snap.byMac.keys()) status.forgetUnknown(mac);
         overlays.invalidate();
         lastBad = '';
         log.info('config', `reloaded (nodes.conf revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
@@ -179,7 +186,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' }, leaseTime: snap.wulf.dhcp.leaseTime,
         }),
         onLeaseChange: (_c, t) => { leases = t; writer.touch(); },
-        onEvent: (e) => { if (e.node && (e.kind === 'ack' || e.kind === 'offer')) status.record(e.node, 'dhcp', e.kind.toUpperCase() + (e.ipxe ? ' (iPXE)' : ''), e.ip ?? '', { done: e.kind === 'ack' }); },
+        onEvent: (e) => {
+          if (!e.node && (e.kind === 'discover' || e.kind === 'offer' || e.kind === 'ack') && !snap.byMac.has(e.mac)) status.seenUnknown(e.mac, e.ip ?? '', 'dhcp');
+          if (e.node && (e.kind === 'ack' || e.kind === 'offer')) status.record(e.node, 'dhcp', e.kind.toUpperCase() + (e.ipxe ? ' (iPXE)' : ''), e.ip ?? '', { done: e.kind === 'ack' });
+        },
         ...(snap.wulf.dhcp.mode === 'proxy' ? { bootServerPort: 4011 } : {}),
       });
       await dhcp.start();
@@ -191,7 +201,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       if (ra) stoppers.push(() => ra.stop());
     }
     log.info('serve', `serving on ${address}: HTTP ${httpPort}${o.tftp !== false && snap.wulf.tftp.enabled ? `, TFTP ${o.tftpPort ?? snap.wulf.tftp.port}` : ''}${o.dhcp !== false && snap.wulf.dhcp.mode !== 'off' ? `, DHCP ${o.dhcpPort ?? snap.wulf.dhcp.port} (${snap.wulf.dhcp.mode})` : ''}; ${snap.byMac.size} known MACs`);
-    return { httpPort: http.port ?? httpPort, status, stop: stopAll };
+    return { httpPort: http.port ?? httpPort, status, stop: stopAll, reload };
   } catch (e) {
     await stopAll();
     throw e;

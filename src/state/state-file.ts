@@ -1,5 +1,5 @@
-// The runtime state (DHCP leases, node boot status) in one CBOR file, written atomically and at
-// most about once a second. A missing or unreadable file starts empty (and says so once).
+// The runtime state (DHCP leases, node boot status, unknown MACs seen) in one CBOR file, written
+// atomically and at most about once a second. A missing or unreadable file starts empty (and says so once).
 import { existsSync, readFileSync } from 'node:fs';
 import { decode, encode } from 'cbor-x';
 import { writeFileAtomic } from '../lib/atomic.ts';
@@ -9,14 +9,16 @@ export interface RuntimeState {
   version: 1;
   leases: unknown[];
   status: Record<string, unknown>;
+  /** MACs that asked for something but belong to no node, by MAC */
+  unknown?: Record<string, unknown>;
 }
 
 export function readState(file: string, log?: Logger): RuntimeState {
-  const empty: RuntimeState = { version: 1, leases: [], status: {} };
+  const empty: RuntimeState = { version: 1, leases: [], status: {}, unknown: {} };
   if (!existsSync(file)) return empty;
   try {
     const v = decode(readFileSync(file)) as Partial<RuntimeState>;
-    return { version: 1, leases: Array.isArray(v.leases) ? v.leases : [], status: v.status && typeof v.status === 'object' ? v.status : {} };
+    return { version: 1, leases: Array.isArray(v.leases) ? v.leases : [], status: v.status && typeof v.status === 'object' ? v.status : {}, unknown: v.unknown && typeof v.unknown === 'object' ? v.unknown : {} };
   } catch (e) {
     log?.warn('state', `${file} is unreadable (${(e as Error).message}); starting with empty state`);
     return empty;

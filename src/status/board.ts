@@ -15,11 +15,15 @@ export interface NodeStatus {
   timeline: StageSpan[];
 }
 export interface StatusEvent { seq: number; time: number; node: string; stage: string; sent: string; ipaddr: string; bytes?: number }
+/** A MAC that asked for something but belongs to no node (candidates for `wulf node add --hwaddr`). */
+export interface UnknownMac { mac: string; ipaddr: string; via: string; firstSeen: number; lastSeen: number; count: number }
+const MAX_UNKNOWN = 1000;
 
 export class StatusBoard {
   private nodes = new Map<string, NodeStatus>();
   private listeners = new Set<(s: NodeStatus, e: StatusEvent) => void>();
   private seq = 0;
+  private unknown = new Map<string, UnknownMac>();
   readonly recent: StatusEvent[] = [];
   constructor(private onChange: () => void = () => {}) {}
 
@@ -62,12 +66,32 @@ export class StatusBoard {
     this.onChange();
   }
 
+  /** Remember an unknown MAC (DHCP or HTTP); the oldest are forgotten past 1000. */
+  seenUnknown(mac: string, ipaddr: string, via: string, now = Date.now() / 1000): void {
+    const u = this.unknown.get(mac);
+    if (u) { u.lastSeen = now; u.count++; u.via = via; if (ipaddr) u.ipaddr = ipaddr; this.unknown.delete(mac); this.unknown.set(mac, u); }
+    else {
+      this.unknown.set(mac, { mac, ipaddr, via, firstSeen: now, lastSeen: now, count: 1 });
+      if (this.unknown.size > MAX_UNKNOWN) this.unknown.delete(this.unknown.keys().next().value!);
+    }
+    this.onChange();
+  }
+  /** A MAC that became a node (discovery, `node add`) is no longer unknown. */
+  forgetUnknown(mac: string): void { if (this.unknown.delete(mac)) this.onChange(); }
+  loadUnknown(saved: Record<string, unknown>): void {
+    for (const v of Object.values(saved)) {
+      const u = v as UnknownMac;
+      if (u && typeof u === 'object' && typeof u.mac === 'string' && typeof u.lastSeen === 'number') this.unknown.set(u.mac, { ...u });
+    }
+  }
+  unknownSnapshot(): Record<string, UnknownMac> { return Object.fromEntries(this.unknown); }
+
   get(node: string): NodeStatus | undefined { return this.nodes.get(node); }
   all(): NodeStatus[] { return [...this.nodes.values()]; }
   subscribe(fn: (s: NodeStatus, e: StatusEvent) => void): () => void { this.listeners.add(fn); return () => this.listeners.delete(fn); }
   snapshot(): Record<string, NodeStatus> { return Object.fromEntries(this.nodes); }
 
-  /** Warewulf-shaped JSON, with wulf's timeline added. */
+  /** Warewulf-shaped JSON, with wulf's timeline added (and, for the whole board, the unknown MACs seen). */
   static toJSON(s: NodeStatus) {
     return { 'node name': s.node, stage: s.stage, sent: s.sent, ipaddr: s.ipaddr, 'last seen': Math.floor(s.lastSeen), timeline: s.timeline };
   }
@@ -77,6 +101,6 @@ export class StatusBoard {
       const s = this.nodes.get(n);
       out[n] = s ? StatusBoard.toJSON(s) : { 'node name': n, stage: '', sent: '', ipaddr: '', 'last seen': 0, timeline: [] };
     }
-    return { nodes: out };
+    return names ? { nodes: out } : { nodes: out, unknown: this.unknownSnapshot() };
   }
 }
