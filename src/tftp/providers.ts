@@ -81,7 +81,7 @@ export function rootProvider(root: string): TftpProvider {
               chunkLen += n;
             }
           }
-          target.set(chunk.subarray(offset - chunkStart, offset - chunkStart + length), at);
+          chunk.copy(target, at, offset - chunkStart, offset - chunkStart + length);
         },
         close() { if (!closed) { closed = true; closeSync(fd); } },
       },

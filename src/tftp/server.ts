@@ -84,6 +84,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     // never allocated per block. Bun copies a datagram into the kernel on send.
     const ring = Buffer.allocUnsafe((4 + bs) * Math.min(win, blocks));
     const slots = Math.min(win, blocks);
+    const views = Array.from({ length: slots }, (_, i) => ring.subarray(i * (4 + bs), (i + 1) * (4 + bs))); // full-size packets
     let waitingOack = Object.keys(n.oack).length > 0; // until the client ACKs block 0
     let acked = 0;        // highest block acknowledged (absolute, no 16-bit wrap)
     let sent = 0;         // highest block sent (absolute)
@@ -116,10 +117,10 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     const packet = (b: number): Uint8Array => {
       const off = (b - 1) * bs;
       const len = Math.max(0, Math.min(bs, file.size - off));
-      const at = (b % slots) * (4 + bs);
+      const slot = b % slots, at = slot * (4 + bs);
       ring[at] = 0; ring[at + 1] = Op.DATA; ring[at + 2] = (b >> 8) & 255; ring[at + 3] = b & 255;
       file.readInto(ring, at + 4, off, len);
-      return ring.subarray(at, at + 4 + len);
+      return len === bs ? views[slot]! : ring.subarray(at, at + 4 + len);
     };
     // Send what the window allows beyond what is in flight. With a full socket buffer Bun drops
     // the rest and calls drain(); `sent` only counts what went out.
