@@ -277,11 +277,33 @@ describe('limits and errors', () => {
     cs.forEach((c) => c.close());
   });
 
+  test('60 transfers at once (mixed lock-step and windowed) all arrive intact', async () => {
+    const cs = await Promise.all(Array.from({ length: 60 }, () => Client.open()));
+    const rs = await Promise.all(cs.map((c, i) => windowRead(c, main.port, encodeRequest(Op.RRQ, i % 2 ? 'block.bin' : 'ipxe.efi', 'octet', i % 3 ? { blksize: '1468', windowsize: String(1 + (i % 8)) } : {}))));
+    rs.forEach((r, i) => expect(sha(r.data)).toBe(sha(files[i % 2 ? 'block.bin' : 'ipxe.efi']!)));
+    cs.forEach((c) => c.close());
+  }, 30_000);
+
   test('a port in use gives a one-line WulfError', async () => {
     const s = createTftpServer({ port: main.port, address: '127.0.0.1', log: silentLogger, provider: rootProvider(root) });
     const e = await s.start().then(() => undefined, (x) => x);
     expect(e).toBeInstanceOf(WulfError);
     expect((e as WulfError).message).toBe(`TFTP port ${main.port} on 127.0.0.1 is already in use`);
+  });
+
+  test('port 69 as an unprivileged user gives a one-line WulfError (EACCES)', async () => {
+    need('setpriv');
+    const script = join(dir, 'eacces.ts');
+    writeFileSync(script, `import { createTftpServer } from '${import.meta.dir}/server.ts';
+import { rootProvider } from '${import.meta.dir}/providers.ts';
+import { silentLogger } from '${import.meta.dir}/../lib/log.ts';
+try { await createTftpServer({ port: 69, address: '127.0.0.1', provider: rootProvider('/tmp'), log: silentLogger }).start(); console.log('bound'); }
+catch (e) { console.log((e as Error).name + ': ' + (e as Error).message); }
+process.exit(0);\n`, { mode: 0o644 });
+    spawnSync('chmod', ['755', dir]);
+    const p = Bun.spawn(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'env', 'HOME=/tmp', process.execPath, script], { stdout: 'pipe', stderr: 'pipe', timeout: 20_000 });
+    await p.exited;
+    expect((await new Response(p.stdout).text()).trim()).toBe('WulfError: TFTP port 69 on 127.0.0.1 needs root');
   });
 });
 
