@@ -141,8 +141,9 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
   test('config changed underneath: reloads and keeps the selection', async () => {
     const { pane, nodesConf } = start('reload', 30, 1);
     await pane.waitFor('n0019');
-    for (let i = 0; i < 11; i++) pane.keys('Down');
+    for (let i = 0; i < 11; i++) { pane.keys('Down'); await Bun.sleep(60); }
     await pane.waitFor(/^\s+n0012.*$/m);
+    await Bun.sleep(800); // let every key land before the file changes (on a loaded machine they trail)
     // n0001..n0005 disappear: n0012 must stay selected
     writeFileSync(nodesConf, nodesYaml(30).replace(/  n000[1-5]:\n(    .*\n)+/g, ''));
     const s = await pane.waitFor('25 nodes:');
