@@ -183,7 +183,7 @@ describe('windows and loss (scripted client)', () => {
 });
 
 test('OVMF capture replayed: tsize probe, ERROR abort, then the real windowed transfer', async () => {
-  const recs = readPcapUdp(readFileSync('/work/shared/fixtures/pcap/tftp-uefi-native-pxe-first60.pcap'));
+  const recs = readPcapUdp(readFileSync(join(import.meta.dir, '../../test/fixtures/pcap/tftp-uefi-native-pxe-first60.pcap')));
   const fromClient = recs.filter((r) => r.dst === '10.99.0.1').map((r) => r.payload);
   const [probe, abort, real, ack0] = fromClient;
   expect(decodePacket(probe!)).toMatchObject({ ok: true, packet: { op: Op.RRQ, options: { tsize: '0', blksize: '1468', windowsize: '4' } } });
