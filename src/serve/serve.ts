@@ -79,7 +79,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     status.load(saved.status);
     status.loadUnknown(saved.unknown ?? {});
     stoppers.push(() => writer.flush());
-    status.subscribe((s, e) => log.info('boot', `${e.node} ${e.stage} ${e.sent}`, { ip: e.ipaddr, bytes: e.bytes }));
+    // one line per boot event: `boot: n1 stage=kernel sent=vmlinuz ip=… bytes=…` (fields in JSON)
+    status.subscribe((_s, e) => log.info('boot', e.node, { stage: e.stage, sent: e.sent, ip: e.ipaddr, bytes: e.bytes }));
 
     // configuration reload without restart
     let lastBad = '';

@@ -161,9 +161,56 @@ test('discovery binds an unknown MAC to the first discoverable node', async () =
   expect(j.n9.discoverable).toBeUndefined();
 });
 
+test('SIGHUP re-reads the configuration and keeps serving', async () => {
+  serve!.kill('SIGHUP');
+  for (let i = 0; i < 30 && !log.includes('SIGHUP: re-reading'); i++) await Bun.sleep(100);
+  expect(log).toContain('SIGHUP: re-reading the configuration');
+  expect(serve!.exitCode).toBeNull();
+  expect((await fetch(`${base}/kernel/${enc}`)).status).toBe(200);
+});
+
+test('unknown MACs are listed by `wulf node status` and kept in the state file', async () => {
+  await fetch(`${base}/ipxe/52:54:00:ee:00:01`);
+  await fetch(`${base}/kernel/52:54:00:ee:00:01`);
+  const st = await (await fetch(`${base}/status`)).json() as { unknown: Record<string, { count: number; via: string }> };
+  expect(st.unknown['52:54:00:ee:00:01']).toMatchObject({ count: 2, via: 'http kernel' });
+  const out = w('node', 'status', '--server', base).out;
+  expect(out).toContain('unknown MACs');
+  expect(out).toMatch(/52:54:00:ee:00:01\s+\S+\s+http kernel\s+2/);
+});
+
 test('status survives a restart (CBOR state file)', async () => {
   await stopServe();
+  const offline = w('node', 'status', '--server', `http://127.0.0.1:${port + 4}`, 'n1');
+  expect(offline.out).toMatch(/n1\s+KERNEL\s+vmlinuz/); // read from the state file: the last thing n1 fetched
   await startServe();
-  const st = await (await fetch(`${base}/status`)).json() as { nodes: Record<string, { stage: string; 'last seen': number }> };
+  const st = await (await fetch(`${base}/status`)).json() as { nodes: Record<string, { stage: string; 'last seen': number }>; unknown: Record<string, unknown> };
   expect(st.nodes.n1!['last seen']).toBeGreaterThan(0);
+  expect(st.unknown['52:54:00:ee:00:01']).toBeDefined();
+}, 30_000);
+
+test('--log-format json: one JSON line per boot event with node, stage and bytes', async () => {
+  const other = tempRoot('wulf-serve-json-');
+  const jport = port + 5;
+  const p = spawnWulf(bin, other.dir, ['--log-format', 'json', 'serve', '--address', '127.0.0.1', '--http-port', String(jport), '--no-dhcp', '--no-tftp']);
+  let err = '';
+  p.stderr!.on('data', (d) => { err += String(d); });
+  try {
+    expect(runWulf(bin, other.dir, ['init', '--address', '127.0.0.1/8', '--interface', 'lo']).code).toBe(0);
+    expect(runWulf(bin, other.dir, ['node', 'add', 'j1', '--hwaddr', '52:54:00:aa:77:01', '--ipaddr', '127.0.21.1']).code).toBe(0);
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) { try { up = (await fetch(`http://127.0.0.1:${jport}/status`)).ok; } catch { await Bun.sleep(100); } }
+    expect(up).toBe(true);
+    for (let i = 0; i < 30; i++) { if ((await (await fetch(`http://127.0.0.1:${jport}/ipxe/52:54:00:aa:77:01`)).text()).includes('booting j1')) break; await Bun.sleep(200); }
+    for (let i = 0; i < 20 && !err.includes('"tag":"boot"'); i++) await Bun.sleep(50);
+    const lines = err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const boot = lines.filter((l) => l.tag === 'boot');
+    expect(boot.length).toBeGreaterThanOrEqual(1);
+    expect(boot[0]).toMatchObject({ level: 'info', msg: 'j1', stage: 'ipxe', sent: 'default.ipxe', ip: '127.0.0.1' });
+  } finally {
+    const done = new Promise((r) => p.on('exit', r));
+    p.kill('SIGTERM');
+    await done;
+    other.cleanup();
+  }
 }, 30_000);
