@@ -20,6 +20,7 @@ export const noun: Noun = {
       'dhcp-port': { type: 'string', help: 'DHCP port (default 67)', arg: 'PORT' },
       'tftp-port': { type: 'string', help: 'TFTP port (default 69)', arg: 'PORT' },
       'dhcp-relay-port': { type: 'string', help: 'port that relay agents listen on (67; for the loopback simulator)', arg: 'PORT', hidden: true },
+      ra: { type: 'boolean', help: 'send IPv6 router advertisements on --interface even when not root (needs CAP_NET_RAW)' },
       'no-ra': { type: 'boolean', help: 'do not send IPv6 router advertisements (they cut iPXE\'s ~13 s IPv6 wait)' },
       'no-dhcp': { type: 'boolean', help: 'do not run the DHCP server' },
       'no-tftp': { type: 'boolean', help: 'do not run the TFTP server' },
@@ -29,7 +30,7 @@ export const noun: Noun = {
       const srv = await startServer({
         paths: ctx.paths, log: ctx.log, address: flags.address as string | undefined, interface: flags.interface as string | undefined,
         httpPort: port(flags['http-port'], 'http-port'), dhcpPort: port(flags['dhcp-port'], 'dhcp-port'), tftpPort: port(flags['tftp-port'], 'tftp-port'), dhcpRelayPort: port(flags['dhcp-relay-port'], 'dhcp-relay-port'),
-        dhcp: !flags['no-dhcp'], tftp: !flags['no-tftp'], ...(flags['no-ra'] ? { ra: false } : {}),
+        dhcp: !flags['no-dhcp'], tftp: !flags['no-tftp'], ...(flags['no-ra'] ? { ra: false } : flags.ra ? { ra: true } : {}),
       });
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => { ctx.log.info('serve', `${sig}: stopping`); srv.stop().then(resolve, resolve); };
