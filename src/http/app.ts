@@ -44,9 +44,12 @@ export function createApp(p: Providers) {
     const stream = new ReadableStream({
       start(ctl) {
         ctl.enqueue(enc.encode(`retry: 2000\ndata: ${JSON.stringify(p.status.json())}\n\n`));
-        off = p.status.subscribe((s) => {
+        // a comment line every 20 s keeps quiet streams inside the server's idle timeout
+        const ping = setInterval(() => { try { ctl.enqueue(enc.encode(':\n\n')); } catch { off(); } }, 20_000);
+        const unsub = p.status.subscribe((s) => {
           try { ctl.enqueue(enc.encode(`data: ${JSON.stringify({ ...(p.status.json([s.node]).nodes[s.node] as object) })}\n\n`)); } catch { off(); }
         });
+        off = () => { clearInterval(ping); unsub(); };
       },
       cancel() { off(); },
     });
