@@ -5,7 +5,10 @@
 export const STAGES = ['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** One stage of a boot. A file stage (kernel, image, system) ends when the node asks for the next
+ *  stage (iPXE fetches them one after the other): sendfile gives no completion signal. */
 export interface StageSpan { stage: Stage; start: number; end?: number; seconds?: number; bytes: number }
+const FILE_STAGES = new Set<string>(['kernel', 'image', 'system']);
 export interface NodeStatus {
   node: string;
   stage: string;
@@ -47,6 +50,14 @@ export class StatusBoard {
       let span = s.timeline.find((t) => t.stage === stage);
       if (!span || (stage === 'runtime' && span.end)) {
         if (span && stage === 'runtime') s.timeline = s.timeline.filter((t) => t !== span);
+        const prev = s.timeline.at(-1);
+        // iPXE fetches kernel → image → system (→ runtime) back to back: the next request ends the
+        // previous file stage. (A runtime fetch long after system is the agent, not iPXE.)
+        const next = prev && STAGES.indexOf(stage as Stage) === STAGES.indexOf(prev.stage) + 1;
+        if (!span && prev && next && FILE_STAGES.has(prev.stage) && now - prev.start < (stage === 'runtime' ? 60 : 600)) {
+          prev.end = now;
+          prev.seconds = Math.round((now - prev.start) * 1000) / 1000;
+        }
         span = { stage: stage as Stage, start: now, bytes: 0 };
         s.timeline.push(span);
       }

@@ -72,7 +72,11 @@ test('timeline: stages get start/end and bytes; DHCP long after the overlays sta
   const t = b.get('n1')!.timeline;
   expect(t.map((s) => s.stage)).toEqual(['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime']);
   const image = t.find((s) => s.stage === 'image')!;
-  expect([image.start, image.end, image.seconds, image.bytes]).toEqual([1003, 1005, 2, 2000]);
+  expect([image.start, image.end, image.seconds, image.bytes]).toEqual([1003, 1006, 3, 2000]); // ends when system is asked for
+  expect(t.find((s) => s.stage === 'kernel')!.seconds).toBe(1);
+  expect(t.find((s) => s.stage === 'system')!.end).toBe(1007);
+  b.record('n1', 'runtime', 'runtime.img.gz', '10.0.0.1', { bytes: 10, now: 1067 }); // the agent's poll
+  expect(b.get('n1')!.timeline.find((s) => s.stage === 'system')!.end).toBe(1007);
   b.record('n1', 'dhcp', 'ACK', '10.0.0.1', { now: 1010 }); // the OS's own DHCP: same boot
   expect(b.get('n1')!.timeline.length).toBe(6);
   b.record('n1', 'dhcp', 'ACK', '10.0.0.1', { now: 2000 }); // a reboot
