@@ -15,7 +15,7 @@ export const noun: Noun = {
     name: '', summary: 'run DHCP (udp/67), TFTP (udp/69) and HTTP (tcp/9873) provisioning in the foreground',
     flags: {
       address: { type: 'string', help: 'address to serve on (default: ipaddr in wulf.conf)', arg: 'IP' },
-      interface: { type: 'string', help: 'provisioning interface (informational; DHCP answers on every interface)', arg: 'IF' },
+      interface: { type: 'string', help: 'provisioning interface: IPv6 router advertisements go out on it (default dhcp.interface in wulf.conf; DHCP answers on every interface)', arg: 'IF' },
       'http-port': { type: 'string', help: 'HTTP port (default warewulf.port, 9873)', arg: 'PORT' },
       'dhcp-port': { type: 'string', help: 'DHCP port (default 67)', arg: 'PORT' },
       'tftp-port': { type: 'string', help: 'TFTP port (default 69)', arg: 'PORT' },
