@@ -1,7 +1,7 @@
 // `wulf serve`: DHCP, TFTP and HTTP in one process. Holds the configuration in memory, reloads
 // it when the files change (keeping the last good one when a new one is invalid), keeps the
 // runtime state (leases, node status) in the CBOR file, and logs one line per boot event.
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { acquireLock, type Lock } from '../lib/atomic.ts';
 import { ipxeBinary } from '../lib/assets.ts';
@@ -61,9 +61,15 @@ function index(conf: NodesConf, wulf: WulfConf): Snapshot {
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const { paths, log } = o;
   let lock: Lock;
+  const pidFile = `${paths.runDir}/serve.pid`;
   try { lock = await acquireLock(`${paths.runDir}/serve.lock`, 0); }
-  catch { throw new WulfError(`another wulf serve is already running for ${paths.stateDir}`, { hint: 'stop it first (two servers must never both answer DHCP)' }); }
-  const stoppers: (() => Promise<void> | void)[] = [() => lock.release()];
+  catch {
+    let pid = '';
+    try { pid = readFileSync(pidFile, 'utf8').trim(); } catch { /* none */ }
+    throw new WulfError(`another wulf serve${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''} is already running for ${paths.stateDir}`, { hint: 'stop it first (two servers must never both answer DHCP)' });
+  }
+  try { writeFileSync(pidFile, `${process.pid}\n`); } catch { /* informational only */ }
+  const stoppers: (() => Promise<void> | void)[] = [() => lock.release(), () => { try { unlinkSync(pidFile); } catch { /* gone */ } }];
   const stopAll = async () => { for (const s of stoppers.reverse()) { try { await s(); } catch { /* keep stopping */ } } };
   try {
     let snap = index(readNodesConf(paths), readWulfConf(paths));

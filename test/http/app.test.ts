@@ -12,7 +12,7 @@ import type { NodeData } from '../../src/config/schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wulf-http-'));
 const confDir = join(dir, 'etc');
-const MAC_GONE = '52:54:00:aa:10:05';
+const MAC_GONE = '52:54:00:aa:10:05', MAC_NOIMG = '52:54:00:aa:10:06';
 const MAC = '52:54:00:aa:10:01', MAC_KEY = '52:54:00:aa:10:02', MAC_DISK = '52:54:00:aa:10:03', MAC_SITE = '52:54:00:aa:10:04';
 const files: Record<string, Artifact> = {};
 let secure = false;
@@ -26,6 +26,7 @@ const nodes: Record<string, NodeData> = {
   n3: { imageName: 'rocky', ipxeTemplate: 'localdisk', networkDevices: { eth0: { hwaddr: MAC_DISK } } },
   n4: { imageName: 'rocky', ipxeTemplate: 'site', networkDevices: { eth0: { hwaddr: MAC_SITE } } },
   n5: { imageName: 'gone', networkDevices: { eth0: { hwaddr: MAC_GONE } } },
+  n6: { networkDevices: { eth0: { hwaddr: MAC_NOIMG } } },
 };
 
 beforeAll(() => {
@@ -79,6 +80,13 @@ describe('iPXE scripts', () => {
       expect(s).not.toContain('--name runtime');
       expect(s).toContain('initrd=image initrd=system');
     } finally { secure = false; }
+  });
+  test('a node without an image gets a script that says so and retries, not a kernel fetch', async () => {
+    const s = await (await get(`/ipxe/${MAC_NOIMG}`)).text();
+    expect(s.startsWith('#!ipxe\n')).toBe(true);
+    expect(s).toContain('n6 (52:54:00:aa:10:06) has no image');
+    expect(s.indexOf(`chain http://10.0.0.254:9873/ipxe/${MAC_NOIMG}`)).toBeLessThan(s.indexOf('kernel --name'));
+    expect(await (await get(`/ipxe/${MAC}`)).text()).not.toContain('has no image');
   });
   test('localdisk and site templates (confDir/ipxe/<name>.ipxe)', async () => {
     expect(await (await get(`/ipxe/${MAC_DISK}`)).text()).toContain('sanboot');

@@ -128,7 +128,7 @@ test('wulf sim boots simulated nodes through DHCP (relay), TFTP and HTTP; status
 test('one instance only, and a taken port is a clear error', () => {
   const second = w('serve', ...ports);
   expect(second.code).not.toBe(0);
-  expect(second.err).toContain('another wulf serve is already running');
+  expect(second.err).toContain(`another wulf serve (pid ${serve!.pid}) is already running`);
   const other = tempRoot('wulf-serve2-');
   try {
     const r = runWulf(bin, other.dir, ['serve', '--address', '127.0.0.1', '--http-port', String(port), '--no-dhcp', '--no-tftp']);
