@@ -1,9 +1,10 @@
 // Simulated nodes for the demo and the boot-storm benchmark: each does a DHCP exchange (as a
 // relay agent on loopback, so any number of MACs work without raw sockets), fetches the iPXE
-// binary over TFTP, then its iPXE script, kernel, image and overlays over HTTP, like a real boot.
+// binary over TFTP, asks DHCP again as iPXE, then follows the iPXE script it is served (kernel,
+// image, overlays over HTTP), like a real boot.
 import dgram from 'node:dgram';
 import { decodePacket as decodeDhcp, encodePacket, macToChaddr, messageType, newPacket } from '../dhcp/packet.ts';
-import { MessageType, Option } from '../dhcp/options.ts';
+import { encodeSubOptions, MessageType, Option } from '../dhcp/options.ts';
 import { decodePacket as decodeTftp, encodeAck, encodeRequest, Op } from '../tftp/packet.ts';
 
 export interface SimOptions {
@@ -75,29 +76,100 @@ async function httpGet(url: string, timeoutMs: number): Promise<number> {
   return n;
 }
 
-/** One simulated boot: DORA → TFTP → iPXE script → kernel → image → system → runtime. */
+/** What a served iPXE script asks for: the chained script, or the kernel/initrd URLs in order. */
+export interface IpxePlan { files: { name: string; url: string; required: boolean }[]; chain?: string; message?: string }
+
+/** Reads an iPXE script the way iPXE would for our templates: `set` variables, `kernel`/`initrd`
+ *  URLs (required unless an `||` alternative other than `goto failed` follows), `chain URL`, and
+ *  the first `echo` line (the reason, when the script does not boot). */
+export function planIpxeScript(script: string, vars: Record<string, string> = {}): IpxePlan {
+  const v: Record<string, string> = { asset: '', uuid: '', ...vars };
+  const expand = (s: string) => s.replace(/\$\{([A-Za-z0-9_:]+)\}/g, (_, k: string) => v[k] ?? '');
+  const plan: IpxePlan = { files: [] };
+  for (const raw of script.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(':')) continue;
+    const [cmdPart, ...alts] = line.split('||');
+    const words = cmdPart!.split('&&')[0]!.trim().split(/\s+/);
+    const cmd = words[0];
+    if (cmd === 'set' && words[1]) { v[words[1]] = expand(words.slice(2).join(' ')); continue; }
+    if (cmd === 'echo') { const m = expand(words.slice(1).join(' ')); if (m && !plan.message) plan.message = m; continue; }
+    if (cmd === 'chain') { const url = words.slice(1).find((w) => !w.startsWith('-')); if (url) { plan.chain = expand(url); return plan; } continue; }
+    if (cmd === 'kernel' || cmd === 'initrd') {
+      let name = '', url = '';
+      for (let i = 1; i < words.length; i++) {
+        const w = words[i]!;
+        if (w === '--name' || w === '-n') name = words[++i] ?? '';
+        else if (w.startsWith('--name=')) name = w.slice(7);
+        else if (!w.startsWith('-')) { url = expand(w); break; }
+      }
+      if (url) plan.files.push({ name: name || url.split('/').pop()!, url, required: alts.some((a) => /goto\s+failed|reboot|exit/.test(a)) || alts.length === 0 });
+      continue;
+    }
+    if (cmd === 'boot') return plan;
+  }
+  return plan;
+}
+
+/** The second DHCP exchange, as iPXE does it after it has loaded: user class "iPXE", option 175. */
+function asIpxe(o: ReturnType<typeof newPacket>['options']): void {
+  o.setText(Option.UserClass, 'iPXE');
+  o.set(Option.IpxeEncap, encodeSubOptions([[19, Uint8Array.of(1)]], false)); // a feature flag; any 175 marks iPXE
+}
+
+async function dora(relay: Relay, o: SimOptions, mac: string, ipxe: boolean): Promise<ReturnType<typeof newPacket>> {
+  const xid = (Math.random() * 2 ** 32) >>> 0;
+  const offer = await relay.exchange(mac, MessageType.Discover, xid, (opt) => { if (ipxe) asIpxe(opt); });
+  if (messageType(offer) !== MessageType.Offer) throw new Error('DHCP: no OFFER');
+  const server = offer.options.ip(Option.ServerIdentifier) ?? o.server;
+  const ack = await relay.exchange(mac, MessageType.Request, xid, (opt) => {
+    if (ipxe) asIpxe(opt);
+    opt.setIp(Option.RequestedIpAddress, offer.yiaddr); opt.setIp(Option.ServerIdentifier, server);
+  });
+  if (messageType(ack) !== MessageType.Ack) throw new Error(`DHCP: ${messageType(ack) === MessageType.Nak ? 'NAK' : 'no ACK'}`);
+  if (ack.yiaddr !== offer.yiaddr) throw new Error(`DHCP: ACK ${ack.yiaddr} differs from OFFER ${offer.yiaddr}`);
+  return ack;
+}
+
+/** One simulated boot, the way a PXE ROM and then iPXE do it: DORA → TFTP the iPXE binary →
+ *  DORA again as iPXE (its boot file is the /ipxe/<mac> URL) → the iPXE script → every kernel and
+ *  initrd the script names (kernel, image, system, runtime), in order. */
 export async function bootNode(relay: Relay, o: SimOptions, mac: string): Promise<BootResult> {
   const t0 = performance.now();
   const stages: Record<string, number> = {};
   const mark = (s: string, from: number) => { stages[s] = Math.round(performance.now() - from); };
   const timeout = o.timeoutMs ?? 30_000;
+  const base = `http://${o.server}:${o.httpPort}`;
   try {
     let t = performance.now();
-    const xid = (Math.random() * 2 ** 32) >>> 0;
-    const offer = await relay.exchange(mac, MessageType.Discover, xid, () => {});
-    if (messageType(offer) !== MessageType.Offer) throw new Error('DHCP: no OFFER');
-    const server = offer.options.ip(Option.ServerIdentifier) ?? o.server;
-    const ack = await relay.exchange(mac, MessageType.Request, xid, (opt) => { opt.setIp(Option.RequestedIpAddress, offer.yiaddr); opt.setIp(Option.ServerIdentifier, server); });
-    if (messageType(ack) !== MessageType.Ack) throw new Error('DHCP: no ACK');
+    const ack = await dora(relay, o, mac, false);
     mark('dhcp', t);
     t = performance.now();
     await tftpGet(o, ack.file || 'undionly.kpxe', timeout);
     mark('tftp', t);
-    const base = `http://${o.server}:${o.httpPort}`;
-    for (const s of ['ipxe', 'kernel', 'image', 'system', 'runtime']) {
+    t = performance.now();
+    const ack2 = await dora(relay, o, mac, true);
+    if (ack2.yiaddr !== ack.yiaddr) throw new Error(`DHCP: iPXE got ${ack2.yiaddr}, the ROM got ${ack.yiaddr}`);
+    // the server names the script by URL; on loopback with a port map, keep its path and query
+    const file = ack2.file.replace(/\$\{[^}]*\}/g, ''); // iPXE expands ${asset} and ${uuid}; ours are empty
+    if (!file.startsWith('http')) throw new Error(`DHCP: iPXE was offered "${ack2.file}", not an http:// script`);
+    let url = `${base}${new URL(file).pathname}${new URL(file).search}`;
+    let plan: IpxePlan | undefined;
+    for (let hops = 0; hops < 3; hops++) {
+      const r = await fetch(url, { signal: AbortSignal.timeout(timeout) });
+      if (!r.ok) throw new Error(`ipxe: HTTP ${r.status}`);
+      plan = planIpxeScript(await r.text());
+      if (!plan.chain) break;
+      if (!plan.files.length) throw new Error(`ipxe: ${plan.message ?? 'the script chains without booting'}`);
+      const c = new URL(plan.chain); url = `${base}${c.pathname}${c.search}`;
+    }
+    mark('ipxe', t);
+    if (!plan?.files.length) throw new Error(`ipxe: ${plan?.message ?? 'the script names no kernel'}`);
+    for (const f of plan.files) {
       t = performance.now();
-      await httpGet(`${base}/${s}/${mac}`, timeout);
-      mark(s, t);
+      const u = new URL(f.url);
+      try { await httpGet(`${base}${u.pathname}${u.search}`, timeout); mark(f.name, t); }
+      catch (e) { if (f.required) throw e; }
     }
     return { mac, ok: true, ms: Math.round(performance.now() - t0), stages, ip: ack.yiaddr };
   } catch (e) {
