@@ -51,13 +51,14 @@ for m in failover net_failover virtio_ring virtio virtio_pci_legacy_dev virtio_p
   [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
 done
 host=$(cat /etc/hostname 2>/dev/null)
-echo "WULF-NODE-INIT host=$host"
+echo "WULF-NODE-INIT host=$host uptime=$(cut -d" " -f1 /proc/uptime)"
 sleep 1
 IF=
 for n in /sys/class/net/*; do n=${n##*/}; [ "$n" = lo ] || { IF=$n; break; }; done
 ip link set lo up; ip link set "$IF" up
 udhcpc -i "$IF" -f -q -t 10 -T 2 -n -s /etc/udhcpc.script >/dev/null 2>&1
 echo "WULF-NODE-UP $host $(cat /run/ip 2>/dev/null)"
+echo "WULF-NODE-NET uptime=$(cut -d" " -f1 /proc/uptime)"
 [ -f /etc/hosts ] && grep -q "$host" /etc/hosts && echo "WULF-NODE-HOSTS ok"
 # wulf.hold=SECONDS on the kernel line: stay up, report the users the runtime overlay brings
 hold=$(sed -n 's/.*wulf\.hold=\([0-9]*\).*/\1/p' /proc/cmdline)

@@ -18,6 +18,7 @@ let serve: ChildProcess | undefined;
 const vms: ChildProcess[] = [];
 let serveLog = '';
 
+interface Span { stage: string; start: number; seconds?: number }
 interface Vm { node: string; mac: string; ip: string; fw: 'bios' | 'uefi'; nic: string; rom: boolean; tap: string }
 const VMS: Vm[] = [
   { node: 'n1', mac: '52:54:00:e2:00:01', ip: '10.99.0.21', fw: 'bios', nic: 'e1000', rom: true, tap: 'wtap1' },
@@ -31,6 +32,10 @@ const USER = `wulfe2e${process.pid % 100000}`;
 
 beforeAll(() => {
   requireCompiled();
+  // namespaces left by an earlier run that was killed (its pid is gone): remove them and their VMs
+  for (const ns of spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^we2e-\d+$/.test(n))) {
+    if (!existsSync(`/proc/${ns.slice(5)}`)) spawnSync('sh', ['-c', `ip netns pids ${ns} | xargs -r kill -9; sleep 0.3; ip netns del ${ns}`]);
+  }
   for (const tool of ['qemu-system-x86_64', 'ip']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (apt-get install qemu-system-x86 ipxe-qemu ovmf iproute2)`);
   if (!existsSync(OVMF_CODE)) throw new Error('OVMF missing (apt-get install ovmf)');
   sh(['sh', join(repoRoot, 'images/test-node/build.sh'), join(t.dir, 'rootfs')]);
@@ -50,8 +55,8 @@ beforeAll(() => {
   copyFileSync('/etc/passwd', join(t.dir, 'etc/passwd')); // the controller's users, in the relocated root
   wulf('image', 'import', join(t.dir, 'rootfs'), 'testnode');
   wulf('image', 'build', 'testnode');
-  wulf('node', 'add', HOLD.node, '--image', 'testnode', '--hwaddr', HOLD.mac, '--ipaddr', HOLD.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0,wulf.hold=150');
-  for (const v of VMS) wulf('node', 'add', v.node, '--image', 'testnode', '--hwaddr', v.mac, '--ipaddr', v.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0');
+  wulf('node', 'add', HOLD.node, '--image', 'testnode', '--hwaddr', HOLD.mac, '--ipaddr', HOLD.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0,quiet,wulf.hold=150');
+  for (const v of VMS) wulf('node', 'add', v.node, '--image', 'testnode', '--hwaddr', v.mac, '--ipaddr', v.ip, '--netmask', '255.255.255.0', '--kernelargs', process.env.WULF_E2E_ARGS ?? 'console=ttyS0,quiet');
   serve = spawn('ip', ['netns', 'exec', NS, compiledBin, 'serve', '--address', '10.99.0.1', '--interface', 'br0', ...(process.env.WULF_E2E_NO_RA ? ['--no-ra'] : [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => { serveLog += String(d); });
 }, 180_000);
@@ -80,6 +85,8 @@ test('four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, UEFI na
   const started = Date.now();
   for (let i = 0; i < 100 && !serveLog.includes('serving on'); i++) await Bun.sleep(100);
   expect(serveLog).toContain('serving on 10.99.0.1');
+  const upAt = new Map<string, number>();
+  const bootAt = Date.now() / 1000;
   const runs = VMS.map((v) => ({ v, ...bootVm(v) }));
   const deadline = Date.now() + 540_000;
   const done = new Set<string>();
@@ -87,7 +94,7 @@ test('four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, UEFI na
     for (const r of runs) {
       if (done.has(r.v.node)) continue;
       const s = existsSync(r.log) ? readFileSync(r.log, 'latin1') : '';
-      if (s.includes('WULF-NODE-UP') || r.proc.exitCode !== null) { done.add(r.v.node); console.log(`${r.v.node} (${r.v.fw}, ${r.v.nic}${r.v.rom ? '' : ', firmware PXE'}): ${((Date.now() - started) / 1000).toFixed(1)} s`); }
+      if (s.includes('WULF-NODE-UP') || r.proc.exitCode !== null) { done.add(r.v.node); upAt.set(r.v.node, Date.now() / 1000); console.log(`${r.v.node} (${r.v.fw}, ${r.v.nic}${r.v.rom ? '' : ', firmware PXE'}): ${((Date.now() - started) / 1000).toFixed(1)} s`); }
     }
     await Bun.sleep(1000);
   }
@@ -97,11 +104,18 @@ test('four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, UEFI na
     expect(s).toContain(`WULF-NODE-UP ${r.v.node} ${r.v.ip}`);
     expect(s).toContain('WULF-NODE-HOSTS ok');
   }
-  const st = JSON.parse(spawnSync('ip', ['netns', 'exec', NS, 'curl', '-s', 'http://10.99.0.1:9873/status'], { encoding: 'utf8' }).stdout) as { nodes: Record<string, { timeline: { stage: string }[] }> };
+  const st = JSON.parse(spawnSync('ip', ['netns', 'exec', NS, 'curl', '-s', 'http://10.99.0.1:9873/status'], { encoding: 'utf8' }).stdout) as { nodes: Record<string, { ipaddr: string; timeline: Span[] }> };
   for (const v of VMS) {
-    const stages = st.nodes[v.node]!.timeline.map((x) => x.stage);
-    expect(stages).toEqual(expect.arrayContaining(['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime']));
-    console.log(`${v.node} timeline: ${st.nodes[v.node]!.timeline.map((x: any) => `${x.stage} ${x.seconds ?? '?'}s`).join(', ')}`);
+    const tl = st.nodes[v.node]!.timeline;
+    // the server saw this boot in order: dhcp → ipxe → kernel → image → system → runtime
+    const order = [...tl].sort((a, b) => a.start - b.start).map((x) => x.stage).filter((x, i, a) => a.indexOf(x) === i);
+    expect(order).toEqual(['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime']);
+    const t0 = tl.find((x) => x.stage === 'dhcp')!.start;
+    console.log(`${v.node} timeline (server clock, from its first DHCP): ${tl.map((x) => `${x.stage} +${(x.start - t0).toFixed(1)}s (${x.seconds ?? '?'}s)`).join(', ')}`);
+    const rt = tl.find((x) => x.stage === 'runtime')!;
+    const serial = readFileSync(join(t.dir, `${v.node}.serial.log`), 'latin1');
+    const up = (m: string) => serial.match(new RegExp(`${m}.*uptime=([0-9.]+)`))?.[1] ?? '?';
+    console.log(`${v.node} phases: firmware until first DHCP ${(t0 - bootAt).toFixed(1)} s, DHCP → runtime overlay ${(rt.start - t0).toFixed(1)} s, Linux until the marker ${(upAt.get(v.node)! - rt.start).toFixed(1)} s (kernel uptime at /sbin/init ${up('WULF-NODE-INIT')} s, with an address ${up('WULF-NODE-NET')} s)`);
   }
 }, 600_000);
 
