@@ -9,6 +9,8 @@ import { decodePacket as decodeTftp, encodeAck, encodeRequest, Op } from '../tft
 
 export interface SimOptions {
   server: string; httpPort: number; dhcpPort: number; tftpPort: number; relayPort: number;
+  /** the relay agent's address (giaddr), where the server sends its replies; default 127.0.0.1 */
+  giaddr?: string;
   timeoutMs?: number;
 }
 export interface BootResult { mac: string; ok: boolean; ms: number; error?: string; stages: Record<string, number>; ip?: string }
@@ -23,11 +25,11 @@ export class Relay {
       const d = decodeDhcp(m);
       if (d.ok) { const w = this.waiting.get(d.packet.xid); if (w) { this.waiting.delete(d.packet.xid); w(d); } }
     });
-    await new Promise<void>((res, rej) => { this.sock.once('error', rej); this.sock.bind(this.o.relayPort, '127.0.0.1', () => res()); });
+    await new Promise<void>((res, rej) => { this.sock.once('error', rej); this.sock.bind(this.o.relayPort, this.o.giaddr ?? '127.0.0.1', () => res()); });
   }
   close() { try { this.sock.close(); } catch { /* closed */ } }
   async exchange(mac: string, type: MessageType, xid: number, extra: (o: ReturnType<typeof newPacket>['options']) => void): Promise<ReturnType<typeof newPacket>> {
-    const p = newPacket({ xid, hops: 1, giaddr: '127.0.0.1', chaddr: macToChaddr(mac) });
+    const p = newPacket({ xid, hops: 1, giaddr: this.o.giaddr ?? '127.0.0.1', chaddr: macToChaddr(mac) });
     p.options.setU8(Option.MessageType, type);
     p.options.setU16(Option.ClientArch, 0);
     p.options.setText(Option.VendorClassId, 'PXEClient:Arch:00000:UNDI:002001');
