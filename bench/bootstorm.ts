@@ -4,7 +4,7 @@
 // same bytes), side by side on the loopback of a private network namespace. Prints p50/p99 time to
 // booted, per-stage p50/p99, the error count (target 0) and the ratios.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bootMany, percentile, type BootResult, type SimOptions } from '../src/sim/sim.ts';
@@ -111,7 +111,15 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
     }
 
     console.log(`boot storm: ${N} simulated nodes, ${conc} at once, loopback of a private netns; kernel ${(Bun.file(join(www, 'kernel')).size / 1048576).toFixed(1)} MiB, image ${(Bun.file(join(www, 'image')).size / 1048576).toFixed(1)} MiB`);
-    const round = async (name: string, o: SimOptions) => { const t0 = performance.now(); const r = await bootMany(o, macs, { concurrency: conc }); return summary(name, r, (performance.now() - t0) / 1000); };
+    // UDP datagrams the kernel dropped for full receive buffers (this netns only): server or relay side
+    const rcvbufErrors = () => { const l = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((x) => x.startsWith('Udp:')); const h = l[0]!.split(/\s+/), v = l[1]!.split(/\s+/); return Number(v[h.indexOf('RcvbufErrors')]); };
+    const round = async (name: string, o: SimOptions) => {
+      const t0 = performance.now(), d0 = rcvbufErrors();
+      const r = await bootMany(o, macs, { concurrency: conc });
+      const s = summary(name, r, (performance.now() - t0) / 1000);
+      console.log(`${''.padEnd(16)} UDP datagrams dropped by full receive buffers: ${rcvbufErrors() - d0}`);
+      return s;
+    };
     // alternating order (w r r w), so neither side always meets a colder cache
     const w1 = await round('wulf serve', wp);
     const r1 = reference ? await round('dnsmasq + nginx', rp) : undefined;

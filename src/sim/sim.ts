@@ -26,6 +26,7 @@ export class Relay {
       if (d.ok) { const w = this.waiting.get(d.packet.xid); if (w) { this.waiting.delete(d.packet.xid); w(d); } }
     });
     await new Promise<void>((res, rej) => { this.sock.once('error', rej); this.sock.bind(this.o.relayPort, this.o.giaddr ?? '127.0.0.1', () => res()); });
+    try { this.sock.setRecvBufferSize(4 << 20); } catch { /* the system limit stays */ }
   }
   close() { try { this.sock.close(); } catch { /* closed */ } }
   async exchange(mac: string, type: MessageType, xid: number, extra: (o: ReturnType<typeof newPacket>['options']) => void): Promise<ReturnType<typeof newPacket>> {
