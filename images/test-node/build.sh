@@ -57,7 +57,9 @@ IF=
 for n in /sys/class/net/*; do n=${n##*/}; [ "$n" = lo ] || { IF=$n; break; }; done
 ip link set lo up; ip link set "$IF" up
 udhcpc -i "$IF" -f -q -t 10 -T 2 -n -s /etc/udhcpc.script >/dev/null 2>&1
-echo "WULF-NODE-UP $host $(cat /run/ip 2>/dev/null)"
+# the address as the interface has it (not what the lease script was told)
+ip4=$(ip -4 -o addr show dev "$IF" 2>/dev/null | sed -n 's/.* inet \([0-9.]*\)\/.*/\1/p' | head -n1)
+echo "WULF-NODE-UP $host $ip4"
 echo "WULF-NODE-NET uptime=$(cut -d" " -f1 /proc/uptime)"
 [ -f /etc/hosts ] && grep -q "$host" /etc/hosts && echo "WULF-NODE-HOSTS ok"
 # wulf.hold=SECONDS on the kernel line: stay up, report the users the runtime overlay brings
