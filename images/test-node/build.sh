@@ -8,6 +8,7 @@ set -eu
 out=$1
 cache=${2:-/var/tmp/wulf-e2e-cache}
 mkdir -p "$cache"
+for t in modinfo dpkg-deb apt-get; do command -v "$t" >/dev/null || { echo "build.sh: $t missing (apt-get install kmod dpkg apt)" >&2; exit 1; }; done
 bb="$cache/busybox/bin/busybox"
 if [ ! -x "$bb" ]; then
   (cd "$cache" && apt-get download busybox-static >/dev/null 2>&1) || { echo "build.sh: apt-get download busybox-static failed" >&2; exit 1; }

@@ -36,7 +36,7 @@ beforeAll(() => {
   for (const ns of spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^we2e-\d+$/.test(n))) {
     if (!existsSync(`/proc/${ns.slice(5)}`)) spawnSync('sh', ['-c', `ip netns pids ${ns} | xargs -r kill -9; sleep 0.3; ip netns del ${ns}`]);
   }
-  for (const tool of ['qemu-system-x86_64', 'ip']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (apt-get install qemu-system-x86 ipxe-qemu ovmf iproute2)`);
+  for (const tool of ['qemu-system-x86_64', 'ip', 'curl']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (apt-get install qemu-system-x86 ipxe-qemu ovmf iproute2 curl)`);
   if (!existsSync(OVMF_CODE)) throw new Error('OVMF missing (apt-get install ovmf)');
   sh(['sh', join(repoRoot, 'images/test-node/build.sh'), join(t.dir, 'rootfs')]);
   sh(['ip', 'netns', 'add', NS]);
