@@ -2,9 +2,8 @@
 // simulated nodes boot the way PXE + iPXE do (DHCP as a relay, TFTP, DHCP as iPXE, the served
 // script's kernel and initrds); a node without an image fails with the script's reason.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modes, requireCompiled, runWulf, spawnWulf, tempRoot } from '../helpers/cli.ts';
+import { modes, requireCompiled, runWulf, spawnWulf, tempRoot, tinyRootfs } from '../helpers/cli.ts';
 
 const bin = modes[0]!;
 const t = tempRoot('wulf-sim-');
@@ -17,11 +16,7 @@ let log = '';
 
 beforeAll(async () => {
   requireCompiled();
-  const fs = join(t.dir, 'rootfs');
-  mkdirSync(join(fs, 'bin'), { recursive: true });
-  mkdirSync(join(fs, 'boot'), { recursive: true });
-  copyFileSync('/bin/busybox', join(fs, 'bin/sh'));
-  writeFileSync(join(fs, 'boot/vmlinuz-6.1.0-9-amd64'), Buffer.alloc(2 << 20, 7));
+  const fs = tinyRootfs(t.dir, Buffer.alloc(2 << 20, 7));
   for (const a of [['init', '--address', '127.0.0.1/8', '--interface', 'lo'], ['image', 'import', fs, 'tiny'], ['image', 'build', 'tiny']]) {
     const r = w(...a);
     if (r.code !== 0) throw new Error(`wulf ${a.join(' ')}: ${r.err}`);

@@ -1,6 +1,6 @@
 // Runs the wulf CLI for tests: the compiled dist/wulf (what users get) and the source entry.
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -32,4 +32,14 @@ export function spawnWulf(mode: Mode, root: string, args: string[]) {
 export function tempRoot(prefix = 'wulf-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A stand-in image tree for serve tests: busybox as /bin/sh and a fake kernel file in /boot. */
+export function tinyRootfs(dir: string, kernel: string | Uint8Array): string {
+  const fs = join(dir, 'rootfs');
+  mkdirSync(join(fs, 'bin'), { recursive: true });
+  mkdirSync(join(fs, 'boot'), { recursive: true });
+  copyFileSync('/bin/busybox', join(fs, 'bin/sh'));
+  writeFileSync(join(fs, 'boot/vmlinuz-6.1.0-9-amd64'), kernel);
+  return fs;
 }

@@ -1,9 +1,9 @@
 // `wulf serve` (the compiled binary) on loopback with unprivileged ports: every provisioning
 // route, its refusals, status with timeline and SSE, persistence, reload, discovery, one instance.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
-import { appendFileSync, copyFileSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modes, requireCompiled, runWulf, spawnWulf, tempRoot } from '../helpers/cli.ts';
+import { modes, requireCompiled, runWulf, spawnWulf, tempRoot, tinyRootfs } from '../helpers/cli.ts';
 
 const bin = modes[0]!;
 const t = tempRoot('wulf-serve-');
@@ -26,11 +26,7 @@ async function stopServe() { if (!serve) return; const p = serve; serve = undefi
 
 beforeAll(async () => {
   requireCompiled();
-  const fs = join(t.dir, 'rootfs');
-  mkdirSync(join(fs, 'bin'), { recursive: true });
-  mkdirSync(join(fs, 'boot'), { recursive: true });
-  copyFileSync('/bin/busybox', join(fs, 'bin/sh'));
-  writeFileSync(join(fs, 'boot/vmlinuz-6.1.0-9-amd64'), 'not really a kernel, but a file to serve\n'.repeat(1000));
+  const fs = tinyRootfs(t.dir, 'not really a kernel, but a file to serve\n'.repeat(1000));
   expect(w('init', '--address', '127.0.0.1/8', '--interface', 'lo').code).toBe(0);
   expect(w('image', 'import', fs, 'tiny').code).toBe(0);
   expect(w('image', 'build', 'tiny').code).toBe(0);
