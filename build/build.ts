@@ -30,7 +30,7 @@ writeFileSync(`${assets}/build-info.json`, JSON.stringify({
 }));
 
 mkdirSync('dist', { recursive: true });
-const args = ['build', '--compile', 'src/main.ts', 'src/overlays/worker.ts', '--outfile', out,   // worker: overlay buildMany
+const args = ['build', '--compile', 'src/main.ts', 'src/overlays/worker.ts', 'src/tftp/worker.ts', '--outfile', out,   // workers: overlay buildMany, TFTP transfers
   '--asset=./overlays', `--asset=./${assets}`,
   '--define', 'process.env.CBOR_NATIVE_ACCELERATION_DISABLED="true"',
   // react/ink pick their production builds (the development ones cost several times the CPU)

@@ -9,6 +9,8 @@ export interface TftpFile {
   /** copy `length` bytes at file `offset` into `target` at `at` */
   readInto(target: Uint8Array, at: number, offset: number, length: number): void;
   close(): void;
+  /** where the bytes are, for a transfer served by a worker thread (a descriptor is shared by threads) */
+  source?: { fd: number } | { bytes: Uint8Array };
 }
 export type Resolved = { file: TftpFile } | { error: { code: number; message: string } };
 /** `client` is "ip:port" of the requester (for per-node files); providers may ignore it. */
@@ -40,7 +42,7 @@ const inside = (root: string, p: string) => p === root ? false : p.startsWith(ro
  * Regular files under `root`. Symlinks are followed only while they stay inside it: the path is
  * resolved with realpath, opened without blocking (a FIFO cannot hang the server), and the open
  * descriptor is checked again through /proc/self/fd so a link swapped in between cannot escape.
- * Reads are positioned (pread) in 256 KiB read-ahead chunks; a file is never loaded whole.
+ * A file is never loaded whole (see fdFile).
  */
 export function rootProvider(root: string): TftpProvider {
   let realRoot: string | undefined;
@@ -62,36 +64,42 @@ export function rootProvider(root: string): TftpProvider {
       if (!inside(realRoot, opened)) { closeSync(fd); return denied('path leaves the TFTP root'); }
       size = st.size;
     } catch { closeSync(fd); return notFound; }
-    let closed = false;
-    const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(CHUNK, size)));
-    let chunkStart = 0, chunkLen = 0;
-    return {
-      file: {
-        size,
-        // Read ahead: one syscall serves ~180 blocks of 1468 bytes of a sequential transfer.
-        readInto(target, at, offset, length) {
-          if (length === 0) return;
-          if (offset < chunkStart || offset + length > chunkStart + chunkLen) {
-            chunkStart = offset;
-            chunkLen = 0;
-            const want = Math.min(chunk.length, size - offset);
-            while (chunkLen < want) {
-              const n = readSync(fd, chunk, chunkLen, want - chunkLen, offset + chunkLen);
-              if (n <= 0) throw new Error('file shrank during transfer');
-              chunkLen += n;
-            }
-          }
-          chunk.copy(target, at, offset - chunkStart, offset - chunkStart + length);
-        },
-        close() { if (!closed) { closed = true; closeSync(fd); } },
-      },
-    };
+    return { file: fdFile(fd, size, true) };
+  };
+}
+
+/**
+ * A regular file by descriptor, read with pread in 256 KiB read-ahead chunks (one syscall serves
+ * ~180 blocks of 1468 bytes of a sequential transfer). `owned`: close() closes the descriptor.
+ */
+export function fdFile(fd: number, size: number, owned: boolean): TftpFile {
+  let closed = false;
+  const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(CHUNK, size)));
+  let chunkStart = 0, chunkLen = 0;
+  return {
+    size,
+    source: { fd },
+    readInto(target, at, offset, length) {
+      if (length === 0) return;
+      if (offset < chunkStart || offset + length > chunkStart + chunkLen) {
+        chunkStart = offset;
+        chunkLen = 0;
+        const want = Math.min(chunk.length, size - offset);
+        while (chunkLen < want) {
+          const n = readSync(fd, chunk, chunkLen, want - chunkLen, offset + chunkLen);
+          if (n <= 0) throw new Error('file shrank during transfer');
+          chunkLen += n;
+        }
+      }
+      chunk.copy(target, at, offset - chunkStart, offset - chunkStart + length);
+    },
+    close() { if (!closed) { closed = true; if (owned) closeSync(fd); } },
   };
 }
 
 /** An in-memory file (embedded assets, generated content). */
 export function bufferFile(data: Uint8Array): TftpFile {
-  return { size: data.length, readInto: (t, at, o, l) => t.set(data.subarray(o, o + l), at), close() {} };
+  return { size: data.length, source: { bytes: data }, readInto: (t, at, o, l) => t.set(data.subarray(o, o + l), at), close() {} };
 }
 
 /** Files held in memory, by exact cleaned name ('/ipxe.efi' finds 'ipxe.efi'). */

@@ -35,6 +35,9 @@ class Client {
   inbox: { p: Packet; port: number }[] = [];
   private wake?: () => void;
   constructor() {
+    // a duplicate final ACK can reach a transfer socket already closed: the ICMP "port unreachable"
+    // comes back as ECONNREFUSED, which real clients ignore too
+    this.sock.on('error', () => {});
     this.sock.on('message', (m, r) => {
       const d = decodePacket(m);
       if (d.ok) this.inbox.push({ p: d.packet, port: r.port });
@@ -92,6 +95,7 @@ async function run(cmd: string[], timeoutMs: number) {
 }
 
 let main: Awaited<ReturnType<typeof serve>>;
+let loopOnly: Awaited<ReturnType<typeof serve>>;
 beforeAll(async () => {
   mkdirSync(join(root, 'sub'), { recursive: true });
   const sizes: [string, number][] = [['small.bin', 3000], ['block.bin', 512 * 100], ['ipxe.efi', OVMF_SIZE],
@@ -106,113 +110,124 @@ beforeAll(async () => {
   writeFileSync(join(root, 'sub', 'deep.bin'), files['small.bin']!);
   spawnSync('mkfifo', [join(root, 'fifo')]);
   main = await serve({ timeoutMs: 300 });
+  loopOnly = await serve({ timeoutMs: 300, threads: 0 });
 });
-afterAll(async () => { for (const s of servers) await s.stop(); rmSync(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  // both paths really ran: the default server hands transfers to its threads, threads: 0 never does
+  expect(main.s.stats().threaded).toBeGreaterThan(10);
+  expect(loopOnly.s.stats()).toMatchObject({ threaded: 0 });
+  expect(loopOnly.s.stats().served).toBeGreaterThan(3);
+  for (const s of servers) await s.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
-describe('windows and loss (scripted client)', () => {
-  test('a window is sent whole, then nothing until its last block is ACKed; an early ACK resends from there; duplicates send nothing', async () => {
-    const c = await Client.open();
-    c.send(encodeRequest(Op.RRQ, 'mid.bin', 'octet', { blksize: '1468', windowsize: '4' }), main.port);
-    const o = await c.next();
-    expect(o?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4' } });
-    const tid = o!.port;
-    c.send(encodeAck(0), tid);
-    expect(blocksOf(await c.collect(120))).toEqual([1, 2, 3, 4]);
-    c.send(encodeAck(2), tid); // blocks 3 and 4 "lost"
-    expect(blocksOf(await c.collect(120))).toEqual([3, 4, 5, 6]);
-    c.send(encodeAck(2), tid); // duplicate: ignored
-    c.send(encodeAck(1), tid); // stale: ignored
-    expect(blocksOf(await c.collect(120))).toEqual([]);
-    c.send(encodeAck(6), tid);
-    c.send(encodeAck(6), tid);
-    expect(blocksOf(await c.collect(120))).toEqual([7, 8, 9, 10]);
-    c.send(encodeError(0, 'enough'), tid);
-    c.close();
-  });
-
-  test('a dropped first DATA is retransmitted after the timeout and the file arrives whole', async () => {
-    const c = await Client.open();
-    c.send(encodeRequest(Op.RRQ, 'small.bin'), main.port);
-    const first = await c.next();
-    expect(first?.p.op === Op.DATA && first.p.block).toBe(1); // "lost": not ACKed
-    const t0 = Date.now();
-    const again = await c.next(3000);
-    expect(again?.p.op === Op.DATA && again.p.block).toBe(1);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
-    const parts = [again!.p.op === Op.DATA ? again!.p.data : new Uint8Array()];
-    c.send(encodeAck(1), again!.port);
-    for (;;) {
-      const m = await c.next();
-      if (m?.p.op !== Op.DATA) throw new Error('expected DATA');
-      parts.push(m.p.data);
-      c.send(encodeAck(m.p.block), m.port);
-      if (m.p.data.length < 512) break;
-    }
-    expect(sha(Buffer.concat(parts))).toBe(sha(files['small.bin']!));
-    c.close();
-  });
-
-  test("every ACK sent twice (Sorcerer's Apprentice) causes no duplicate DATA, lock-step and windowed", async () => {
-    for (const opts of [{}, { windowsize: '8', blksize: '1024' }] as Record<string, string>[]) {
+// Every protocol case runs twice: served by a transfer thread (the default) and by the event loop.
+for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['on the event loop', () => loopOnly, 0]] as const) {
+  describe(`windows and loss (scripted client), ${label}`, () => {
+    test('a window is sent whole, then nothing until its last block is ACKed; an early ACK resends from there; duplicates send nothing', async () => {
       const c = await Client.open();
-      const r = await windowRead(c, main.port, encodeRequest(Op.RRQ, 'block.bin', 'octet', opts), { ackTwice: true });
-      expect(sha(r.data)).toBe(sha(files['block.bin']!));
-      expect([r.dups, r.extra]).toEqual([0, 0]);
+      c.send(encodeRequest(Op.RRQ, 'mid.bin', 'octet', { blksize: '1468', windowsize: '4' }), srv().port);
+      const o = await c.next();
+      expect(o?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4' } });
+      const tid = o!.port;
+      c.send(encodeAck(0), tid);
+      expect(blocksOf(await c.collect(120))).toEqual([1, 2, 3, 4]);
+      c.send(encodeAck(2), tid); // blocks 3 and 4 "lost"
+      expect(blocksOf(await c.collect(120))).toEqual([3, 4, 5, 6]);
+      c.send(encodeAck(2), tid); // duplicate: ignored
+      c.send(encodeAck(1), tid); // stale: ignored
+      expect(blocksOf(await c.collect(120))).toEqual([]);
+      c.send(encodeAck(6), tid);
+      c.send(encodeAck(6), tid);
+      expect(blocksOf(await c.collect(120))).toEqual([7, 8, 9, 10]);
+      c.send(encodeError(0, 'enough'), tid);
       c.close();
+    });
+
+    test('a dropped first DATA is retransmitted after the timeout and the file arrives whole', async () => {
+      const c = await Client.open();
+      c.send(encodeRequest(Op.RRQ, 'small.bin'), srv().port);
+      const first = await c.next();
+      expect(first?.p.op === Op.DATA && first.p.block).toBe(1); // "lost": not ACKed
+      const t0 = Date.now();
+      const again = await c.next(3000);
+      expect(again?.p.op === Op.DATA && again.p.block).toBe(1);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+      const parts = [again!.p.op === Op.DATA ? again!.p.data : new Uint8Array()];
+      c.send(encodeAck(1), again!.port);
+      for (;;) {
+        const m = await c.next();
+        if (m?.p.op !== Op.DATA) throw new Error('expected DATA');
+        parts.push(m.p.data);
+        c.send(encodeAck(m.p.block), m.port);
+        if (m.p.data.length < 512) break;
+      }
+      expect(sha(Buffer.concat(parts))).toBe(sha(files['small.bin']!));
+      c.close();
+    });
+
+    test("every ACK sent twice (Sorcerer's Apprentice) causes no duplicate DATA, lock-step and windowed", async () => {
+      for (const opts of [{}, { windowsize: '8', blksize: '1024' }] as Record<string, string>[]) {
+        const c = await Client.open();
+        const r = await windowRead(c, srv().port, encodeRequest(Op.RRQ, 'block.bin', 'octet', opts), { ackTwice: true });
+        expect(sha(r.data)).toBe(sha(files['block.bin']!));
+        expect([r.dups, r.extra]).toEqual([0, 0]);
+        c.close();
+      }
+    });
+
+    test('block numbers roll over 65535 → 0: 70,001 blocks of 8 bytes, windowsize 64', async () => {
+      const c = await Client.open();
+      const r = await windowRead(c, srv().port, encodeRequest(Op.RRQ, 'roll.bin', 'octet', { blksize: '8', windowsize: '64' }));
+      expect(r.oack).toEqual({ blksize: '8', windowsize: '64' });
+      expect(sha(r.data)).toBe(sha(files['roll.bin']!));
+      c.close();
+    }, 30_000);
+
+    test('an OACK never acknowledged is resent a bounded number of times, then the transfer ends', async () => {
+      const { port, events, s } = await serve({ timeoutMs: 100, retries: 2, threads });
+      const c = await Client.open();
+      c.send(encodeRequest(Op.RRQ, 'small.bin', 'octet', { tsize: '0' }), port);
+      const got = await c.collect(700);
+      expect(got.map((m) => m.p.op)).toEqual([Op.OACK, Op.OACK, Op.OACK]);
+      expect(events.map((e) => [e.kind, e.error])).toEqual([['start', undefined], ['abort', 'timeout']]);
+      expect(s.stats()).toMatchObject({ active: 0, aborted: 1, retransmits: 2 });
+      c.close();
+    });
+  });
+
+  test(`OVMF capture replayed: tsize probe, ERROR abort, then the real windowed transfer, ${label}`, async () => {
+    const recs = readPcapUdp(readFileSync(join(import.meta.dir, '../../test/fixtures/pcap/tftp-uefi-native-pxe-first60.pcap')));
+    const fromClient = recs.filter((r) => r.dst === '10.99.0.1').map((r) => r.payload);
+    const [probe, abort, real, ack0] = fromClient;
+    expect(decodePacket(probe!)).toMatchObject({ ok: true, packet: { op: Op.RRQ, options: { tsize: '0', blksize: '1468', windowsize: '4' } } });
+    const before = srv().events.length;
+    const c1 = await Client.open();
+    c1.send(probe!, srv().port);
+    const oack = await c1.next();
+    expect(oack?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4', tsize: String(OVMF_SIZE) } });
+    c1.send(abort!, oack!.port);      // "User aborted the transfer"
+    expect(await c1.collect(800)).toEqual([]); // no retransmitted OACK after the abort (timeout is 300 ms)
+    c1.close();
+    expect(srv().events.slice(before).map((e) => [e.kind, e.error])).toEqual([['start', undefined], ['abort', 'User aborted the transfer']]);
+    const c2 = await Client.open();
+    c2.send(real!, srv().port);
+    const o2 = await c2.next();
+    expect(o2?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4' } });
+    expect([...ack0!]).toEqual([0, 4, 0, 0]);
+    c2.send(ack0!, o2!.port);
+    const chunks: Uint8Array[] = [];
+    for (let since = 0; ;) {
+      const m = await c2.next();
+      if (m?.p.op !== Op.DATA) throw new Error('expected DATA');
+      chunks.push(m.p.data);
+      if (++since === 4 || m.p.data.length < 1468) { since = 0; c2.send(encodeAck(m.p.block), m.port); }
+      if (m.p.data.length < 1468) break;
     }
+    expect(sha(Buffer.concat(chunks))).toBe(sha(files['ipxe.efi']!));
+    c2.close();
   });
-
-  test('block numbers roll over 65535 → 0: 70,001 blocks of 8 bytes, windowsize 64', async () => {
-    const c = await Client.open();
-    const r = await windowRead(c, main.port, encodeRequest(Op.RRQ, 'roll.bin', 'octet', { blksize: '8', windowsize: '64' }));
-    expect(r.oack).toEqual({ blksize: '8', windowsize: '64' });
-    expect(sha(r.data)).toBe(sha(files['roll.bin']!));
-    c.close();
-  }, 30_000);
-
-  test('an OACK never acknowledged is resent a bounded number of times, then the transfer ends', async () => {
-    const { port, events, s } = await serve({ timeoutMs: 100, retries: 2 });
-    const c = await Client.open();
-    c.send(encodeRequest(Op.RRQ, 'small.bin', 'octet', { tsize: '0' }), port);
-    const got = await c.collect(700);
-    expect(got.map((m) => m.p.op)).toEqual([Op.OACK, Op.OACK, Op.OACK]);
-    expect(events.map((e) => [e.kind, e.error])).toEqual([['start', undefined], ['abort', 'timeout']]);
-    expect(s.stats()).toMatchObject({ active: 0, aborted: 1, retransmits: 2 });
-    c.close();
-  });
-});
-
-test('OVMF capture replayed: tsize probe, ERROR abort, then the real windowed transfer', async () => {
-  const recs = readPcapUdp(readFileSync(join(import.meta.dir, '../../test/fixtures/pcap/tftp-uefi-native-pxe-first60.pcap')));
-  const fromClient = recs.filter((r) => r.dst === '10.99.0.1').map((r) => r.payload);
-  const [probe, abort, real, ack0] = fromClient;
-  expect(decodePacket(probe!)).toMatchObject({ ok: true, packet: { op: Op.RRQ, options: { tsize: '0', blksize: '1468', windowsize: '4' } } });
-  const before = main.events.length;
-  const c1 = await Client.open();
-  c1.send(probe!, main.port);
-  const oack = await c1.next();
-  expect(oack?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4', tsize: String(OVMF_SIZE) } });
-  c1.send(abort!, oack!.port);      // "User aborted the transfer"
-  expect(await c1.collect(800)).toEqual([]); // no retransmitted OACK after the abort (timeout is 300 ms)
-  c1.close();
-  expect(main.events.slice(before).map((e) => [e.kind, e.error])).toEqual([['start', undefined], ['abort', 'User aborted the transfer']]);
-  const c2 = await Client.open();
-  c2.send(real!, main.port);
-  const o2 = await c2.next();
-  expect(o2?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4' } });
-  expect([...ack0!]).toEqual([0, 4, 0, 0]);
-  c2.send(ack0!, o2!.port);
-  const chunks: Uint8Array[] = [];
-  for (let since = 0; ;) {
-    const m = await c2.next();
-    if (m?.p.op !== Op.DATA) throw new Error('expected DATA');
-    chunks.push(m.p.data);
-    if (++since === 4 || m.p.data.length < 1468) { since = 0; c2.send(encodeAck(m.p.block), m.port); }
-    if (m.p.data.length < 1468) break;
-  }
-  expect(sha(Buffer.concat(chunks))).toBe(sha(files['ipxe.efi']!));
-  c2.close();
-});
+}
 
 describe('paths', () => {
   const p = rootProvider(root);

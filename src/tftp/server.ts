@@ -1,11 +1,15 @@
 // The TFTP socket edge: a listening socket for requests and one connected socket per transfer (its
 // own TID), windowed sending (RFC 7440) with retransmission, block-number rollover and a transfer
 // limit. Read-only: WRQ is refused. Bad packets are dropped and logged at most once per interval.
+// A transfer is served by an idle worker thread when there is one (offload.ts: a blocking loop, as
+// fast as tftpd-hpa in lock-step), otherwise on the event loop; both drive transfer.ts.
 import dgram from 'node:dgram';
 import { WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { decodePacket, encodeError, encodeOack, ErrorCode, negotiate, Op, toNetascii } from './packet.ts';
-import { bufferFile, type TftpFile, type TftpProvider } from './providers.ts';
+import { createOffloadPool, type OffloadPool } from './offload.ts';
+import { bufferFile, type Resolved, type TftpFile, type TftpProvider } from './providers.ts';
+import { ackBlock, fillData, Transfer, type Step } from './transfer.ts';
 
 export interface TftpEvent { client: string; file: string; kind: 'start' | 'done' | 'error' | 'abort'; bytes?: number; ms?: number; error?: string }
 export interface TftpServerOptions {
@@ -14,9 +18,10 @@ export interface TftpServerOptions {
   retries?: number;       // retransmissions of one window/OACK before giving up (default 5)
   timeoutMs?: number;     // retransmission timeout when the client asks for none (default 1000)
   maxWindow?: number;     // largest RFC 7440 windowsize granted (default 64)
+  threads?: number;       // worker threads that serve one transfer each in a blocking loop (default 2; 0: none)
   onEvent?: (e: TftpEvent) => void;
 }
-export interface TftpStats { active: number; served: number; errors: number; aborted: number; retransmits: number; port: number }
+export interface TftpStats { active: number; served: number; errors: number; aborted: number; retransmits: number; threaded: number; port: number }
 export interface TftpServer { start(): Promise<void>; stop(): Promise<void>; stats(): TftpStats }
 
 type TidSocket = { send(d: Uint8Array): boolean; sendMany(p: readonly Uint8Array[]): number; close(): void };
@@ -26,10 +31,12 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const maxTransfers = opts.maxTransfers ?? 256;
   const retries = opts.retries ?? 5;
   const active = new Map<string, () => void>();
-  const st = { served: 0, errors: 0, aborted: 0, retransmits: 0 };
+  const st = { served: 0, errors: 0, aborted: 0, retransmits: 0, threaded: 0 }; // threaded: transfers a worker thread served
   let sock: dgram.Socket | undefined;
+  let pool: OffloadPool | undefined;
   const emit = (e: TftpEvent) => { try { opts.onEvent?.(e); } catch { /* never let a listener stop the server */ } };
   const replyMain = (code: number, msg: string, port: number, address: string) => { try { sock?.send(encodeError(code, msg), port, address); } catch { /* closing */ } };
+  const count = (kind: TftpEvent['kind']) => { if (kind === 'done') st.served++; else if (kind === 'error') st.errors++; else st.aborted++; };
 
   function transfer(client: { address: string; port: number }, filename: string, mode: string, options: Record<string, string>): void {
     const key = `${client.address}:${client.port}`;
@@ -40,6 +47,44 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       emit({ client: key, file: filename, kind: 'error', error: 'busy' });
       return replyMain(ErrorCode.NotDefined, 'server busy, try again', client.port, client.address);
     }
+    let r: Resolved;
+    try { r = opts.provider(filename, key); } catch (e) { r = { error: { code: ErrorCode.NotDefined, message: `cannot read: ${(e as Error).message}` } }; }
+    if ('file' in r && mode === 'netascii') r = netascii(r.file);
+    if ('file' in r && offload(client, key, filename, r.file, options)) return;
+    viaEventLoop(client, key, filename, r, options);
+  }
+
+  /** Hand the transfer to an idle worker thread (IPv4 only); false when none is idle. */
+  function offload(client: { address: string; port: number }, key: string, filename: string, file: TftpFile, options: Record<string, string>): boolean {
+    if (!pool || !file.source || client.address.includes(':')) return false;
+    const t0 = performance.now();
+    const n = negotiate(options, file.size, { timeoutMs: opts.timeoutMs, maxWindow: opts.maxWindow });
+    const abort = pool.tryRun({
+      local: opts.address ?? '0.0.0.0', peer: client.address, peerPort: client.port, source: file.source, size: file.size,
+      blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, retries,
+      oack: Object.keys(n.oack).length ? encodeOack(n.oack) : null,
+    }, (res) => {
+      if (res.result === 'failed') { // no socket on the thread: the event loop takes over
+        opts.log.limited('tftp-offload', 'warn', 'tftp', `transfer thread cannot open a socket (${res.error}); serving on the main thread`);
+        active.delete(key);
+        return viaEventLoop(client, key, filename, { file }, options);
+      }
+      active.delete(key);
+      file.close();
+      st.retransmits += res.retransmits;
+      if (res.ignored) opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `ignored ${res.ignored} stray packets`, { client: key });
+      if (res.error === 'timeout') opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
+      count(res.result);
+      emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms: Math.round(performance.now() - t0), error: res.error });
+    });
+    if (!abort) return false;
+    st.threaded++;
+    active.set(key, abort);
+    emit({ client: key, file: filename, kind: 'start' });
+    return true;
+  }
+
+  function viaEventLoop(client: { address: string; port: number }, key: string, filename: string, r: Resolved, options: Record<string, string>): void {
     active.set(key, () => {}); // reserve the slot while the socket opens
     let handlers: { data(d: Buffer): void; drain(): void } = { data() {}, drain() {} };
     Bun.udpSocket({
@@ -47,10 +92,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       connect: { hostname: client.address, port: client.port },
       socket: { data: (_s, d) => handlers.data(d), drain: () => handlers.drain(), error: () => {} },
     }).then((tid) => {
-      if (!active.has(key)) { tid.close(); return; } // the server stopped meanwhile
-      let r;
-      try { r = opts.provider(filename, key); } catch (e) { r = { error: { code: ErrorCode.NotDefined, message: `cannot read: ${(e as Error).message}` } }; }
-      if ('file' in r && mode === 'netascii') r = netascii(r.file);
+      if (!active.has(key)) { tid.close(); if ('file' in r) r.file.close(); return; } // the server stopped meanwhile
       if ('error' in r) {
         st.errors++;
         active.delete(key);
@@ -63,12 +105,13 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       handlers = run(tid, key, filename, r.file, options);
     }, (e: Error) => {
       active.delete(key);
+      if ('file' in r) r.file.close();
       opts.log.limited('tftp-socket', 'error', 'tftp', `cannot open a transfer socket: ${e.message}`);
     });
   }
 
   /** netascii is served converted from memory (small text files only). */
-  function netascii(f: TftpFile): { file: TftpFile } | { error: { code: number; message: string } } {
+  function netascii(f: TftpFile): Resolved {
     if (f.size > NETASCII_MAX) { f.close(); return { error: { code: ErrorCode.NotDefined, message: 'file too large for netascii, use octet mode' } }; }
     const raw = new Uint8Array(f.size);
     try { f.readInto(raw, 0, 0, f.size); } finally { f.close(); }
@@ -78,18 +121,12 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   function run(tid: TidSocket, key: string, filename: string, file: TftpFile, options: Record<string, string>) {
     const t0 = performance.now();
     const n = negotiate(options, file.size, { timeoutMs: opts.timeoutMs, maxWindow: opts.maxWindow });
-    const bs = n.blksize, win = n.windowsize;
-    const blocks = Math.floor(file.size / bs) + 1; // the last block is short (maybe empty)
-    // One slot per block in flight (block b lives in slot b % win): packets are built in place,
+    const t = new Transfer(file.size, n.blksize, n.windowsize, Object.keys(n.oack).length > 0, retries);
+    // One slot per block in flight (block b lives in slot b % slots): packets are built in place,
     // never allocated per block. Bun copies a datagram into the kernel on send.
-    const ring = Buffer.allocUnsafe((4 + bs) * Math.min(win, blocks));
-    const slots = Math.min(win, blocks);
-    const views = Array.from({ length: slots }, (_, i) => ring.subarray(i * (4 + bs), (i + 1) * (4 + bs))); // full-size packets
-    let waitingOack = Object.keys(n.oack).length > 0; // until the client ACKs block 0
-    let acked = 0;        // highest block acknowledged (absolute, no 16-bit wrap)
-    let sent = 0;         // highest block sent (absolute)
-    let rewindFloor = 0;  // no second "resend from here" until the client has passed this block
-    let tries = 0;
+    const slot = 4 + n.blksize, slots = Math.min(n.windowsize, t.blocks);
+    const ring = Buffer.allocUnsafe(slot * slots);
+    const packet = (b: number) => { const at = (b % slots) * slot; return ring.subarray(at, at + fillData(ring, at, b, file, n.blksize)); };
     let timer: ReturnType<typeof setTimeout> | undefined;
     let finished = false;
     const finish = (kind: TftpEvent['kind'], error?: string) => {
@@ -99,8 +136,10 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       active.delete(key);
       file.close();
       try { tid.close(); } catch { /* already */ }
-      if (kind === 'done') st.served++; else if (kind === 'error') st.errors++; else st.aborted++;
-      emit({ client: key, file: filename, kind, bytes: Math.min(file.size, acked * bs), ms: Math.round(performance.now() - t0), error });
+      st.retransmits += t.retransmits;
+      if (error === 'timeout') opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
+      count(kind);
+      emit({ client: key, file: filename, kind, bytes: t.bytesAcked(), ms: Math.round(performance.now() - t0), error });
     };
     // One lazy timer per transfer: progress only moves the deadline (no timer churn per block).
     let deadline = 0;
@@ -108,69 +147,43 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       const left = deadline - performance.now();
       if (left > 1) { timer = setTimeout(tick, left); return; }
       timer = undefined;
-      onTimeout();
+      apply(t.onTimeout());
     };
     const arm = () => {
       deadline = performance.now() + n.timeoutMs;
       if (!timer) timer = setTimeout(tick, n.timeoutMs);
     };
-    const packet = (b: number): Uint8Array => {
-      const off = (b - 1) * bs;
-      const len = Math.max(0, Math.min(bs, file.size - off));
-      const slot = b % slots, at = slot * (4 + bs);
-      ring[at] = 0; ring[at + 1] = Op.DATA; ring[at + 2] = (b >> 8) & 255; ring[at + 3] = b & 255;
-      file.readInto(ring, at + 4, off, len);
-      return len === bs ? views[slot]! : ring.subarray(at, at + 4 + len);
-    };
-    // Send what the window allows beyond what is in flight. With a full socket buffer Bun drops
-    // the rest and calls drain(); `sent` only counts what went out.
-    const sendWindow = () => {
-      const end = Math.min(blocks, acked + win);
-      if (end > sent) {
-        if (end - sent === 1) { if (tid.send(packet(end))) sent = end; }
-        else { const pk: Uint8Array[] = []; for (let b = sent + 1; b <= end; b++) pk.push(packet(b)); sent += Math.max(0, tid.sendMany(pk)); }
+    // With a full socket buffer Bun drops the rest and calls drain(); sentThrough counts what went out.
+    const apply = (step: Step): void => {
+      if (step.kind === 'end') return finish(step.result, step.error);
+      if (step.kind === 'oack') { tid.send(encodeOack(n.oack)); return arm(); }
+      if (step.kind !== 'send') return;
+      if (step.from === step.to) { if (tid.send(packet(step.from))) t.sentThrough(step.from); }
+      else {
+        const pk: Uint8Array[] = [];
+        for (let b = step.from; b <= step.to; b++) pk.push(packet(b));
+        const k = tid.sendMany(pk);
+        if (k > 0) t.sentThrough(step.from + k - 1);
       }
       arm();
     };
-    const sendOack = () => { tid.send(encodeOack(n.oack)); arm(); };
-    const onTimeout = () => {
-      if (++tries > retries) {
-        opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
-        return finish('abort', 'timeout');
-      }
-      st.retransmits++;
-      if (waitingOack) sendOack(); else { sent = acked; sendWindow(); } // resend from the last acknowledged block
-    };
     const onData = (msg: Buffer) => {
       if (finished) return;
-      let block: number;
-      if (msg.length === 4 && msg[0] === 0 && msg[1] === Op.ACK) block = (msg[2]! << 8) | msg[3]!; // the hot path
-      else {
+      const block = ackBlock(msg); // the hot path
+      if (block < 0) {
         const d = decodePacket(msg);
         if (!d.ok) { opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `bad packet: ${d.reason}`, { client: key }); return; }
-        if (d.packet.op === Op.ERROR) return finish('abort', d.packet.message || `client error ${d.packet.code}`); // e.g. the UEFI tsize probe
+        if (d.packet.op === Op.ERROR) apply(t.onPeerError(d.packet.message || `client error ${d.packet.code}`)); // e.g. the UEFI tsize probe
         return;
       }
-      if (waitingOack) {
-        if (block !== 0) return;
-        waitingOack = false; tries = 0;
-        return sendWindow();
-      }
-      // map the 16-bit block number onto the blocks in flight (rollover after 65535 wraps to 0)
-      const ahead = (block - (acked & 0xffff) + 0x10000) & 0xffff;
-      if (ahead === 0 || acked + ahead > sent) return; // duplicate or stale ACK: never resend on it (Sorcerer's Apprentice)
-      acked += ahead;
-      tries = 0;
-      if (acked >= blocks) return finish('done');
-      // RFC 7440: an ACK short of the window's end says the blocks after it were lost: resend
-      // from there, once per window so a client that ACKs more often cannot multiply the traffic.
-      if (acked < sent && acked >= rewindFloor) { st.retransmits++; rewindFloor = sent; sent = acked; }
-      sendWindow();
+      const before = t.acked;
+      apply(t.onAck(block));
+      if (t.acked !== before && !finished) arm();
     };
-    active.set(key, () => finish('abort', 'server stopping'));
+    active.set(key, () => apply(t.end('abort', 'server stopping')));
     emit({ client: key, file: filename, kind: 'start' });
-    if (waitingOack) sendOack(); else sendWindow();
-    return { data: onData, drain: () => { if (!finished && !waitingOack) sendWindow(); } };
+    apply(t.begin());
+    return { data: onData, drain: () => { if (!finished) apply(t.window()); } };
   }
 
   return {
@@ -200,6 +213,8 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
           s.removeAllListeners('error');
           s.on('error', (e) => opts.log.limited('tftp-sock', 'error', 'tftp', `socket error: ${e.message}`));
           sock = s;
+          const threads = opts.threads ?? 2;
+          if (threads > 0) pool = createOffloadPool(threads, (m) => opts.log.limited('tftp-thread', 'warn', 'tftp', m));
           resolve();
         });
       });
@@ -208,6 +223,8 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       const s = sock;
       sock = undefined;
       for (const abort of [...active.values()]) abort();
+      await pool?.stop();
+      pool = undefined;
       active.clear();
       await new Promise<void>((res) => { if (!s) return res(); try { s.close(() => res()); } catch { res(); } });
     },

@@ -1,0 +1,90 @@
+// A TFTP transfer served on a worker thread: a libc UDP socket of its own (a fresh TID) and a
+// blocking loop — recv the ACK, send the next block — with no event loop between the two. This is
+// what makes lock-step transfers (what every PXE ROM does) as fast as tftpd-hpa's process per
+// transfer. The protocol itself is the shared state machine in transfer.ts.
+//
+// When the client answers within microseconds (loopback, a fast LAN), waiting for its ACK with a
+// short run of non-blocking reads avoids a sleep and wake-up per block; the run is halved each
+// time it finds nothing (down to a few reads), so a slower client costs almost no spinning.
+import { ptr, type Pointer } from 'bun:ffi';
+import { connectUdp4, MSG_DONTWAIT } from '../lib/udp-libc.ts';
+import { Op } from './packet.ts';
+import { bufferFile, fdFile } from './providers.ts';
+import { ackBlock, fillData, Transfer, type Step } from './transfer.ts';
+
+export interface OffloadJob {
+  id: number; local: string; peer: string; peerPort: number;
+  source: { fd: number } | { bytes: Uint8Array }; size: number;
+  blksize: number; windowsize: number; timeoutMs: number; retries: number;
+  oack: Uint8Array | null;
+  abort: Int32Array; // shared: non-zero asks the transfer to stop
+}
+export interface OffloadResult {
+  id: number; result: 'done' | 'abort' | 'failed'; error?: string;
+  bytes: number; retransmits: number; ignored: number; // ignored: datagrams that were neither ACK nor ERROR
+}
+
+const SLICE_MS = 100;  // a blocking recv wakes this often to look at the abort flag and the deadline
+const SPIN_MAX = 256, SPIN_MIN = 8; // non-blocking reads tried before sleeping in recv
+
+export function serveTransfer(job: OffloadJob): OffloadResult {
+  const base = { id: job.id, bytes: 0, retransmits: 0, ignored: 0 };
+  let sock;
+  try { sock = connectUdp4(job.local, job.peer, job.peerPort, SLICE_MS); } catch (e) { return { ...base, result: 'failed', error: (e as Error).message }; }
+  const file = 'fd' in job.source ? fdFile(job.source.fd, job.size, false) : bufferFile(job.source.bytes);
+  const t = new Transfer(job.size, job.blksize, job.windowsize, job.oack !== null, job.retries);
+  const slot = 4 + job.blksize;
+  const slots = Math.min(job.windowsize, t.blocks);
+  const ring = new Uint8Array(slot * slots);
+  const ringAt = ptr(ring);
+  const rx = new Uint8Array(2048);
+  const rxAt = ptr(rx);
+  const oackAt = job.oack ? ptr(job.oack) : 0;
+  let ignored = 0, spin = SPIN_MAX;
+  let deadline = performance.now() + job.timeoutMs;
+  let step: Step = t.begin();
+  try {
+    for (;;) {
+      if (step.kind === 'end') return { ...base, result: step.result, error: step.error, bytes: t.bytesAcked(), retransmits: t.retransmits, ignored };
+      if (step.kind === 'oack') { sock.send(oackAt as Pointer, job.oack!.length); deadline = performance.now() + job.timeoutMs; }
+      else if (step.kind === 'send') {
+        for (let b = step.from; b <= step.to; b++) {
+          const at = (b % slots) * slot;
+          const len = fillData(ring, at, b, file, job.blksize);
+          if (sock.send((ringAt + at) as Pointer, len) < 0) break; // full buffer: the timeout resends
+          t.sentThrough(b);
+        }
+        deadline = performance.now() + job.timeoutMs;
+      }
+      if (Atomics.load(job.abort, 0) !== 0) { step = t.end('abort', 'server stopping'); continue; }
+      let n = -1;
+      for (let k = 0; k < spin && n < 0; k++) n = sock.recv(rxAt, rx.length, MSG_DONTWAIT);
+      if (n >= 0) spin = Math.min(SPIN_MAX, spin * 2);
+      else { spin = Math.max(SPIN_MIN, spin >> 1); n = sock.recv(rxAt, rx.length); }
+      if (n < 0) { // nothing within a slice (or an ICMP error): time out at the deadline
+        step = performance.now() >= deadline ? t.onTimeout() : { kind: 'wait' };
+        continue;
+      }
+      const block = ackBlock(rx, n);
+      if (block >= 0) {
+        const before = t.acked;
+        step = t.onAck(block);
+        if (t.acked !== before) deadline = performance.now() + job.timeoutMs;
+      } else if (n >= 4 && rx[0] === 0 && rx[1] === Op.ERROR) {
+        step = t.onPeerError(new TextDecoder().decode(rx.subarray(4, Math.max(4, n - 1))) || `client error ${(rx[2]! << 8) | rx[3]!}`);
+      } else { ignored++; step = { kind: 'wait' }; }
+    }
+  } finally {
+    sock.close();
+    file.close();
+  }
+}
+
+declare const self: Worker;
+if (typeof self !== 'undefined' && typeof (self as unknown as { postMessage?: unknown }).postMessage === 'function' && !Bun.isMainThread) {
+  self.onmessage = (ev: MessageEvent<OffloadJob>) => {
+    let r: OffloadResult;
+    try { r = serveTransfer(ev.data); } catch (e) { r = { id: ev.data.id, result: 'abort', error: (e as Error).message, bytes: 0, retransmits: 0, ignored: 0 }; }
+    self.postMessage(r);
+  };
+}
