@@ -9,64 +9,10 @@ import { createDhcpServer, type DhcpServer } from '../../src/dhcp/server.ts';
 import { MessageType, Option } from '../../src/dhcp/options.ts';
 import { createLogger } from '../../src/lib/log.ts';
 import { WulfError } from '../../src/lib/errors.ts';
-import { allPayloads, rng } from './helpers.ts';
+import { allPayloads, mutateDhcp, rng } from './helpers.ts';
 
 const SEEDS = allPayloads();
-
-function mutate(r: () => number): Uint8Array {
-  const int = (n: number) => Math.floor(r() * n);
-  const seed = SEEDS[int(SEEDS.length)]!;
-  const kind = int(8);
-  switch (kind) {
-    case 0: { // random bytes, sometimes with a valid cookie
-      const b = new Uint8Array(int(700));
-      for (let i = 0; i < b.length; i++) b[i] = int(256);
-      if (b.length > 240 && r() < 0.7) { b.set([1], 0); b.set([0x63, 0x82, 0x53, 0x63], 236); }
-      return b;
-    }
-    case 1: { // bit flips
-      const b = seed.slice();
-      for (let n = 1 + int(8); n > 0; n--) { const i = int(b.length); b[i] = b[i]! ^ (1 << int(8)); }
-      return b;
-    }
-    case 2: return seed.slice(0, int(seed.length + 1)); // truncation
-    case 3: { // overload with loops / garbage in file and sname
-      const b = new Uint8Array(400);
-      b.set(seed.subarray(0, 240));
-      const ov = 1 + int(3);
-      b.set([53, 1, 1 + int(8), 52, 1, r() < 0.1 ? int(256) : ov, 255], 240);
-      for (let i = 44; i < 236; i++) b[i] = r() < 0.3 ? [52, 1, 3, 255, 0][int(5)]! : int(256);
-      return b;
-    }
-    case 4: { // huge/odd option lengths at a random option position
-      const b = seed.slice();
-      let i = 240;
-      const stop = int(20);
-      for (let k = 0; k < stop && i + 1 < b.length && b[i] !== 255; k++) i += b[i] === 0 ? 1 : 2 + b[i + 1]!;
-      if (i + 1 < b.length) b[i + 1] = [255, 254, 0, 1, int(256)][int(5)]!;
-      return b;
-    }
-    case 5: { // random overwrite inside the options area
-      const b = seed.slice();
-      for (let n = 1 + int(6); n > 0; n--) b[240 + int(Math.max(1, b.length - 240))] = int(256);
-      return b;
-    }
-    case 6: { // valid header + random option soup
-      const b = new Uint8Array(240 + int(400));
-      b.set(seed.subarray(0, 240));
-      for (let i = 240; i < b.length; i++) b[i] = int(256);
-      if (r() < 0.5) b[b.length - 1] = 255;
-      return b;
-    }
-    default: { // splice two captures
-      const other = SEEDS[int(SEEDS.length)]!;
-      const cut = 240 + int(Math.max(1, seed.length - 240));
-      const b = new Uint8Array(cut + other.length - 240);
-      b.set(seed.subarray(0, cut)); b.set(other.subarray(240), cut);
-      return b;
-    }
-  }
-}
+const mutate = (r: () => number) => mutateDhcp(r, SEEDS);
 
 function ctx(now: number): PolicyContext {
   return {

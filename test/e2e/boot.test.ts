@@ -2,6 +2,8 @@
 // namespace — DHCP, TFTP, iPXE, kernel, image and overlays all from one `wulf serve`. Four VMs
 // boot at once: BIOS + iPXE ROM, UEFI (OVMF) + iPXE ROM, UEFI firmware's own PXE → TFTP
 // ipxe.efi → iPXE, and BIOS with virtio. Each must print the hostname and IP nodes.conf gave it.
+// Before they boot, a hostile machine on the bridge (fuzz-peer.ts) throws 100,000 mutated DHCP and
+// 100,000 TFTP datagrams at the same server.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { compiledBin, repoRoot, requireCompiled, tempRoot } from '../helpers/cli.ts';
 
 const NS = `we2e-${process.pid}`;
+const FUZZ_NS = `${NS}-fuzz`; // a hostile machine on the same bridge
 const t = tempRoot('wulf-e2e-');
 const env = { ...process.env, WULF_ROOT: t.dir };
 const sh = (cmd: string[]) => { const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env }); if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr || r.stdout}`); return r.stdout; };
@@ -33,8 +36,8 @@ const USER = `wulfe2e${process.pid % 100000}`;
 beforeAll(() => {
   requireCompiled();
   // namespaces left by an earlier run that was killed (its pid is gone): remove them and their VMs
-  for (const ns of spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^we2e-\d+$/.test(n))) {
-    if (!existsSync(`/proc/${ns.slice(5)}`)) spawnSync('sh', ['-c', `ip netns pids ${ns} | xargs -r kill -9; sleep 0.3; ip netns del ${ns}`]);
+  for (const ns of spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^we2e-\d+(-fuzz)?$/.test(n))) {
+    if (!existsSync(`/proc/${ns.slice(5).replace('-fuzz', '')}`)) spawnSync('sh', ['-c', `ip netns pids ${ns} | xargs -r kill -9; sleep 0.3; ip netns del ${ns}`]);
   }
   for (const tool of ['qemu-system-x86_64', 'ip', 'curl']) if (spawnSync('which', [tool]).status !== 0) throw new Error(`${tool} missing (apt-get install qemu-system-x86 ipxe-qemu ovmf iproute2 curl)`);
   if (!existsSync(OVMF_CODE)) throw new Error('OVMF missing (apt-get install ovmf)');
@@ -49,6 +52,12 @@ beforeAll(() => {
     sh(['ip', '-n', NS, 'link', 'set', v.tap, 'master', 'br0']);
     sh(['ip', '-n', NS, 'link', 'set', v.tap, 'up']);
   }
+  sh(['ip', 'netns', 'add', FUZZ_NS]);
+  sh(['ip', 'link', 'add', 'wfz0', 'netns', FUZZ_NS, 'type', 'veth', 'peer', 'name', 'wfz1', 'netns', NS]);
+  sh(['ip', '-n', NS, 'link', 'set', 'wfz1', 'master', 'br0', 'up']);
+  sh(['ip', '-n', FUZZ_NS, 'addr', 'add', '10.99.0.250/24', 'dev', 'wfz0']);
+  sh(['ip', '-n', FUZZ_NS, 'link', 'set', 'wfz0', 'up']);
+  sh(['ip', '-n', FUZZ_NS, 'link', 'set', 'lo', 'up']);
   wulf('init', '--address', '10.99.0.1/24', '--interface', 'br0');
   const wc = join(t.dir, 'etc/wulf/wulf.conf');
   writeFileSync(wc, readFileSync(wc, 'utf8').replace('update interval: 60', 'update interval: 5')); // the agent polls every 5 s
@@ -64,7 +73,7 @@ beforeAll(() => {
 afterAll(() => {
   for (const p of vms) { try { p.kill('SIGKILL'); } catch { /* gone */ } }
   if (serve) { try { serve.kill('SIGTERM'); } catch { /* gone */ } }
-  spawnSync('sh', ['-c', `ip netns pids ${NS} 2>/dev/null | xargs -r kill -9; sleep 0.5; ip netns del ${NS} 2>/dev/null`]);
+  spawnSync('sh', ['-c', `ip netns pids ${NS} 2>/dev/null | xargs -r kill -9; sleep 0.5; ip netns del ${NS} 2>/dev/null; ip netns del ${FUZZ_NS} 2>/dev/null`]);
   t.cleanup();
 });
 
@@ -81,10 +90,23 @@ function bootVm(v: Vm): { log: string; proc: ChildProcess } {
   return { log, proc };
 }
 
-test('four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, UEFI native PXE → ipxe.efi, BIOS virtio', async () => {
-  const started = Date.now();
+test('after 100,000 hostile DHCP and 100,000 TFTP datagrams from the bridge, four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, UEFI native PXE → ipxe.efi, BIOS virtio', async () => {
   for (let i = 0; i < 100 && !serveLog.includes('serving on'); i++) await Bun.sleep(100);
   expect(serveLog).toContain('serving on 10.99.0.1');
+  // first a hostile machine on the bridge throws random and mutated packets at DHCP and TFTP
+  const logBefore = serveLog.split('\n').length;
+  const fuzz = Bun.spawn(['ip', 'netns', 'exec', FUZZ_NS, process.execPath, join(import.meta.dir, 'fuzz-peer.ts'), '10.99.0.1', '100000'], { stdout: 'pipe', stderr: 'pipe' });
+  const [fuzzOut, fuzzErr, fuzzCode] = await Promise.all([new Response(fuzz.stdout).text(), new Response(fuzz.stderr).text(), fuzz.exited]);
+  if (fuzzCode !== 0) throw new Error(`fuzz peer failed: ${fuzzErr}`);
+  const fz = JSON.parse(fuzzOut.trim().split('\n').pop()!) as { dhcp: number; tftp: number; replies: number; seconds: number };
+  const logLines = serveLog.split('\n').length - logBefore;
+  console.log(`fuzz: ${fz.dhcp} DHCP + ${fz.tftp} TFTP datagrams in ${fz.seconds} s, ${fz.replies} replies, ${logLines} server log lines`);
+  expect(fz.dhcp).toBeGreaterThanOrEqual(100_000);
+  expect(fz.tftp).toBeGreaterThanOrEqual(100_000);
+  expect(serve!.exitCode).toBeNull();          // still running
+  expect(logLines).toBeLessThan(2000);         // bad packets are logged rate-limited, not one line each
+  expect(serveLog).not.toMatch(/\n\s+at .*\(/); // no stack trace
+  const started = Date.now();
   const upAt = new Map<string, number>();
   const bootAt = Date.now() / 1000;
   const runs = VMS.map((v) => ({ v, ...bootVm(v) }));

@@ -1,7 +1,7 @@
 // A tiny scriptable TFTP client for tests: send raw packets, collect replies, and a windowed
 // reader that can drop ACKs or abort, to exercise the server's edge cases.
 import dgram from 'node:dgram';
-import { decodePacket, encodeAck, encodeRequest, Op, type Packet } from '../../src/tftp/packet.ts';
+import { decodePacket, encodeAck, encodeError, encodeRequest, Op, type Packet } from '../../src/tftp/packet.ts';
 
 export class RawClient {
   sock = dgram.createSocket('udp4');
@@ -67,4 +67,18 @@ export async function fetchFile(port: number, name: string, options: Record<stri
   let off = 0;
   for (const ch of chunks) { out.set(ch, off); off += ch.length; }
   return { data: out, resent, oack };
+}
+
+/** Random and mutated TFTP datagrams: byte flips, truncation, noise, a huge name without NULs, trailing NULs. */
+export function tftpMutator(rnd: () => number): () => Uint8Array {
+  const seeds = [encodeRequest(Op.RRQ, 'big.bin', 'octet', { blksize: '1468', tsize: '0', windowsize: '4' }), encodeRequest(Op.WRQ, 'a'), new Uint8Array([0, 4, 0, 1]), encodeError(1, 'x')];
+  return () => {
+    const b = new Uint8Array(seeds[Math.floor(rnd() * seeds.length)]!);
+    const kind = rnd();
+    if (kind < 0.3) { for (let i = 0; i < 1 + rnd() * 4; i++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256); return b; }
+    if (kind < 0.5) return b.subarray(0, Math.floor(rnd() * b.length));
+    if (kind < 0.7) { const r = new Uint8Array(Math.floor(rnd() * 1500)); for (let i = 0; i < r.length; i++) r[i] = Math.floor(rnd() * 256); return r; }
+    if (kind < 0.85) { const r = new Uint8Array(600); r[1] = 1; r.fill(65, 2); return r; } // no NULs, huge name
+    const r = new Uint8Array(b.length + 40); r.set(b); r.fill(0, b.length); return r;
+  };
 }
