@@ -14,6 +14,7 @@ import { imageArtifactPath, listImages } from '../images/service.ts';
 import { listKernels, pickKernel } from '../images/kernels.ts';
 import { copyImage, deleteImage, renameImage } from '../images/manage.ts';
 import { imageSession } from '../images/shell.ts';
+import { nodeViewSession } from '../images/nodeview.ts';
 import { syncUsers } from '../images/syncuser.ts';
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
@@ -233,6 +234,7 @@ const bindFlags = {
   bind: { type: 'string' as const, short: 'B', multiple: true, arg: 'SRC[:DST[:ro|copy]]', help: 'bind a host path into the image' },
   'no-build': { type: 'boolean' as const, help: 'do not rebuild on exit (same as --build=false)' },
   syncuser: { type: 'boolean' as const, help: 'run syncuser on exit if passwd/group changed' },
+  node: { type: 'string' as const, arg: 'NODE', help: "read-only view of the image with that node's system and runtime overlays (no rebuild)" },
   ...buildFlags,
 };
 const buildEq = (argv: string[]) => argv.flatMap((a) => (a === '--build=false' ? ['--no-build'] : a === '--build=true' || a === '--build' ? [] : [a]));
@@ -240,6 +242,12 @@ const buildEq = (argv: string[]) => argv.flatMap((a) => (a === '--build=false' ?
 async function session(ctx: Ctx, flags: FlagValues, name: string | undefined, cmd: string[]): Promise<number> {
   if (!name) fail('name an image');
   mustExist(ctx.paths, name);
+  const node = str(flags.node);
+  if (node) {
+    const v = await nodeViewSession(ctx.paths, name, { node, cmd, binds: (flags.bind as string[] | undefined) ?? [], env: ctx.env, log: ctx.log,
+      noOverlayfs: ctx.env.WULF_VIEW_NO_OVERLAYFS === '1' });
+    return v.exit;
+  }
   const code = await imageSession(ctx.paths, name, { cmd, binds: (flags.bind as string[] | undefined) ?? [], env: ctx.env, log: ctx.log, interactive: cmd.length === 0 });
   if (code.changedUsers && flags.syncuser) reportSync(ctx, syncUsers(rootfsDir(ctx.paths, name), { write: true }));
   if (!flags['no-build'] && existsSync(join(imageDir(ctx.paths, name), 'build', 'current'))) await build(ctx, name, { ...flags, force: false });
@@ -248,11 +256,11 @@ async function session(ctx: Ctx, flags: FlagValues, name: string | undefined, cm
 }
 
 const shellVerb: Verb = {
-  name: 'shell', aliases: ['chroot'], summary: 'open a shell inside an image (namespaces + chroot)', usage: 'IMAGE', flags: bindFlags, preprocess: buildEq,
+  name: 'shell', aliases: ['chroot'], summary: 'open a shell inside an image (namespaces + chroot)', usage: 'IMAGE [--node NODE]', flags: bindFlags, preprocess: buildEq,
   run: (ctx, flags, [name]) => session(ctx, flags, name, []),
 };
 const execVerb: Verb = {
-  name: 'exec', summary: 'run a command inside an image', usage: 'IMAGE -- CMD [ARGS...]', flags: bindFlags, preprocess: buildEq, passthrough: true,
+  name: 'exec', summary: 'run a command inside an image', usage: 'IMAGE [--node NODE] -- CMD [ARGS...]', flags: bindFlags, preprocess: buildEq, passthrough: true,
   run(ctx, flags, [name, ...cmd]) {
     if (cmd[0] === '--') cmd.shift();
     if (!cmd.length) fail('usage: wulf image exec IMAGE -- CMD [ARGS...]');

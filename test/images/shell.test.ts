@@ -71,6 +71,47 @@ describe('image exec', () => {
   }, 30_000);
 });
 
+describe('image exec --node (read-only view with the node overlays)', () => {
+  let nr: string;
+  const nrf = () => join(nr, 'var/lib/wulf/images/bb/rootfs');
+  beforeAll(async () => {
+    nr = join(w, 'noderoot');
+    const fs = join(w, 'fs-node'); makeRootfs(fs);
+    for (const args of [['init', '--address', '127.0.0.1/8', '--interface', 'lo'], ['image', 'import', '--build', fs, 'bb'],
+      ['node', 'add', 'n1', '--image', 'bb', '--ipaddr', '127.0.20.1', '--netdev', 'eth0', '--hwaddr', '52:54:00:aa:00:01']]) {
+      const r = await wulf(nr, args);
+      if (r.code !== 0) throw new Error(`${args.join(' ')}: ${r.err}`);
+    }
+  });
+
+  for (const [label, env] of [['overlayfs', {}], ['bind-mount fallback', { WULF_VIEW_NO_OVERLAYFS: '1' }]] as const) {
+    test(`${label}: the node's files over the image, writes refused, nothing persists, no rebuild`, async () => {
+      const before = imageArtifactPath(pathsFor(nr), 'bb')!.digest;
+      const etcMtime = statSync(join(nrf(), 'etc')).mtimeMs;
+      const r = await wulf(nr, ['image', 'exec', 'bb', '--node', 'n1', '--', '/bin/sh', '-c',
+        'cat /etc/hostname; hostname; grep -c n1 /etc/hosts; cat /etc/passwd | head -1; ls /bin/busybox; ' +
+        'echo x > /etc/hostname || echo refused1; echo y > /root/new || echo refused2; rm /bin/cat || echo refused3; echo t > /tmp/t && cat /tmp/t'], env);
+      expect(r.out).toBe('n1\nn1\n1\nroot:x:0:0:root:/root:/bin/sh\n/bin/busybox\nrefused1\nrefused2\nrefused3\nt\n');
+      expect(r.err).toContain('Read-only file system');
+      expect(r.code).toBe(0);
+      expect(readFileSync(join(nrf(), 'etc/hostname'), 'utf8')).toBe('busybox\n');
+      expect(existsSync(join(nrf(), 'root/new'))).toBe(false);
+      expect(existsSync(join(nrf(), 'bin/cat'))).toBe(true);
+      expect(existsSync(join(nrf(), 'etc/hosts'))).toBe(false);       // only in the view
+      expect(statSync(join(nrf(), 'etc')).mtimeMs).toBe(etcMtime);
+      expect(r.err).not.toContain('image bb');                        // no build on exit
+      expect(imageArtifactPath(pathsFor(nr), 'bb')!.digest).toBe(before);
+      expect((await wulf(nr, ['image', 'exec', 'bb', '--node', 'n1', '--', '/bin/sh', '-c', 'exit 3'], env)).code).toBe(3);
+    }, 30_000);
+  }
+
+  test('an unknown node is a clear error', async () => {
+    const r = await wulf(nr, ['image', 'exec', 'bb', '--node', 'nope', '--', '/bin/true']);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain('node "nope" does not exist');
+  });
+});
+
 describe('syncuser', () => {
   test('server users win, image-only users stay, files re-owned, conflicts reported', () => {
     const img = join(w, 'sync'); makeRootfs(img);
