@@ -16,6 +16,7 @@ import { Builder, KINDS, type Entry, type Kind } from '../overlays/build.ts';
 import { archivePath, servedHash } from '../overlays/archive-file.ts';
 import { checkOverlayName, cleanRel, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
 import { renderTemplate } from '../overlays/render.ts';
+import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
 import { buildView } from '../overlays/data.ts';
 
 const service = (ctx: Ctx) => createOverlayService({ paths: ctx.paths, getConf: () => readNodesConf(ctx.paths), getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
@@ -213,17 +214,31 @@ const edit: Verb = {
 };
 
 const build: Verb = {
-  name: 'build', summary: 'build the system and runtime archives of nodes', usage: '[NODES...]',
-  flags: { workers: { type: 'string', arg: 'N', help: 'parallel workers (default: CPU count)' } },
+  name: 'build', summary: "build the nodes' system and runtime archives, and write the host overlay into the controller's root", usage: '[NODES...]',
+  flags: {
+    workers: { type: 'string', arg: 'N', help: 'parallel workers (default: CPU count)' },
+    host: { type: 'boolean', short: 'H', help: "only write the host overlay (/etc/hosts, /etc/exports) into the controller's root (with no NODES both are done)" },
+  },
   async run(ctx, flags, pos) {
     const conf = readNodesConf(ctx.paths);
-    const names = Object.keys(conf.nodes);
-    const ids = pos.length ? matchNodes(pos, names) : names;
-    if (pos.length && !ids.length) fail(`no node matches ${pos.join(' ')}`);
-    const r = await service(ctx).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
-    for (const f of r.failed) ctx.err(`${f.node} ${f.kind}: ${f.error}`);
-    ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
-    return r.failed.length ? 1 : 0;
+    let code = 0;
+    if (!flags.host) {
+      const names = Object.keys(conf.nodes);
+      const ids = pos.length ? matchNodes(pos, names) : names;
+      if (pos.length && !ids.length) fail(`no node matches ${pos.join(' ')}`);
+      const r = await service(ctx).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
+      for (const f of r.failed) ctx.err(`${f.node} ${f.kind}: ${f.error}`);
+      ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
+      if (r.failed.length) code = 1;
+    } else if (pos.length) fail('--host takes no NODES', 'wulf overlay build --host');
+    if (flags.host || !pos.length) {
+      // every template is rendered before any file is written: an error leaves the controller's files as they were
+      const res = buildHostOverlay(ctx.paths, conf, readWulfConf(ctx.paths));
+      const files = res.filter((x) => x.type !== 'dir');
+      for (const x of files) if (x.action !== 'unchanged') ctx.out(`${x.action} ${x.path}${x.backup ? ` (previous kept as ${x.backup})` : ''}`);
+      ctx.out(`host overlay: ${files.filter((x) => x.action !== 'unchanged').length} of ${files.length} files written to ${hostTarget(ctx.paths)}`);
+    }
+    return code;
   },
 };
 
