@@ -7,9 +7,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { WulfError } from '../lib/errors.ts';
-import { mknod } from './sysfs.ts';
+import { lsetxattr, mknod } from './sysfs.ts';
+import { PaxXattrScanner, type Xattrs } from './pax-xattrs.ts';
 
-export interface ApplyStats { entries: number; bytes: number; whiteouts: number; skippedXattrs: number }
+export interface ApplyStats { entries: number; bytes: number; whiteouts: number; xattrs: number; skippedXattrs: number; xattrErrors: string[] }
 
 function escapeError(what: string, name: string): never {
   throw new WulfError(`layer entry "${name}" ${what}; refusing to import`, { hint: 'the image is malformed or malicious', code: 'EESCAPE' });
@@ -32,7 +33,7 @@ function lstatOrNull(p: string) {
 export class LayerApplier {
   private dirOk = new Set<string>();
   private dirTimes = new Map<string, number>();
-  readonly stats: ApplyStats = { entries: 0, bytes: 0, whiteouts: 0, skippedXattrs: 0 };
+  readonly stats: ApplyStats = { entries: 0, bytes: 0, whiteouts: 0, xattrs: 0, skippedXattrs: 0, xattrErrors: [] };
   constructor(readonly root: string, private readonly owners = process.getuid?.() === 0) {}
 
   /** Every ancestor of rel must be a real directory inside the root (created 0755 when missing). */
@@ -79,13 +80,18 @@ export class LayerApplier {
     const touched = new Set<string>();
     const opaque: string[] = [];
     const ex = tar.extract();
-    const feeding = pipeline(input, ex);
+    const scanner = new PaxXattrScanner(); // raw xattr values (tar-stream's PAX text would corrupt them)
+    const feeding = pipeline(input, scanner, ex);
     feeding.catch(() => { /* surfaced through the iterator */ });
+    let member = 0;
     for await (const entry of ex) {
       const h = entry.header;
+      const xattrs = scanner.byMember.get(member);
+      if (xattrs) scanner.byMember.delete(member);
+      member++;
       if (signal?.aborted) { input.destroy(); ex.destroy(); throw new WulfError('interrupted', { code: 'EINTR' }); }
       try {
-        await this.entry(h, entry as unknown as AsyncIterable<Buffer>, touched, opaque);
+        await this.entry(h, entry as unknown as AsyncIterable<Buffer>, touched, opaque, xattrs);
       } finally {
         entry.resume();
       }
@@ -94,7 +100,19 @@ export class LayerApplier {
     for (const d of opaque) this.opaque(d, touched);
   }
 
-  private async entry(h: tar.Header, body: AsyncIterable<Buffer>, touched: Set<string>, opaque: string[]): Promise<void> {
+  /** Set the member's xattrs on p, after chown (which clears security.capability); failures are counted. */
+  private xattrs(p: string, x: Xattrs | undefined): void {
+    if (!x) return;
+    for (const [name, value] of x) {
+      try { lsetxattr(p, name, value); this.stats.xattrs++; }
+      catch (e) {
+        this.stats.skippedXattrs++;
+        if (this.stats.xattrErrors.length < 5) this.stats.xattrErrors.push((e as Error).message.replace(this.root, ''));
+      }
+    }
+  }
+
+  private async entry(h: tar.Header, body: AsyncIterable<Buffer>, touched: Set<string>, opaque: string[], x?: Xattrs): Promise<void> {
     const rel = safeRel(h.name);
     this.stats.entries++;
     const base = rel.slice(rel.lastIndexOf('/') + 1);
@@ -108,10 +126,8 @@ export class LayerApplier {
       this.clear(target, false);
       return;
     }
-    const pax = (h as { pax?: Record<string, string> }).pax;
-    if (pax && Object.keys(pax).some((k) => k.startsWith('SCHILY.xattr.'))) this.stats.skippedXattrs++;
     if (rel === '') { // the root itself: metadata only
-      if (h.type === 'directory') this.meta(this.root, h, 'dir', '');
+      if (h.type === 'directory') { this.meta(this.root, h, 'dir', ''); this.xattrs(this.root, x); }
       return;
     }
     this.parents(rel, h.name);
@@ -122,6 +138,7 @@ export class LayerApplier {
         if (!this.clear(rel, true)) mkdirSync(p, { mode: 0o700 });
         this.dirOk.add(rel);
         this.meta(p, h, 'dir', rel);
+        this.xattrs(p, x);
         return;
       }
       case 'file': case 'contiguous-file': {
@@ -135,12 +152,14 @@ export class LayerApplier {
           }
         } finally { closeSync(fd); }
         this.meta(p, h, 'file', rel);
+        this.xattrs(p, x);
         return;
       }
       case 'symlink': {
         this.clear(rel, false);
         symlinkSync(h.linkname ?? '', p);
         this.meta(p, h, 'link', rel);
+        this.xattrs(p, x);
         return;
       }
       case 'link': {
@@ -153,6 +172,7 @@ export class LayerApplier {
         if (target === rel) return;
         this.clear(rel, false);
         linkSync(join(this.root, target), p);
+        this.xattrs(p, x);
         return;
       }
       case 'character-device': case 'block-device': case 'fifo': {
@@ -160,6 +180,7 @@ export class LayerApplier {
         const type = h.type === 'fifo' ? 0o010000 : h.type === 'block-device' ? 0o060000 : 0o020000;
         mknod(p, type | 0o600, h.devmajor ?? 0, h.devminor ?? 0);
         this.meta(p, h, 'other', rel);
+        this.xattrs(p, x);
         return;
       }
       default:

@@ -134,7 +134,9 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
       await done;
     }
     applier.finish();
-    if (applier.stats.skippedXattrs) o.log?.warn('image', 'extended attributes (e.g. file capabilities) in the layers were not applied', { entries: applier.stats.skippedXattrs });
+    if (applier.stats.skippedXattrs) {
+      o.log?.warn('image', `${applier.stats.skippedXattrs} extended attribute(s) from the layers could not be set (${applier.stats.xattrErrors.join('; ')})`, { applied: applier.stats.xattrs });
+    }
     if (src.kind !== 'dir' && !existsSync(join(root, 'bin', 'sh')) && !existsSync(join(root, 'usr', 'bin', 'sh'))) o.log?.warn('image', `image ${name} has no /bin/sh`);
     const old = exists ? readMeta(paths, name) : undefined;
     const now = new Date().toISOString();

@@ -5,7 +5,8 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LayerApplier } from '../../src/images/extract.ts';
-import { makeRootfs, makeTar, tmp, wulf, type TarItem } from './peers.ts';
+import { lgetxattr, lsetxattr } from '../../src/images/sysfs.ts';
+import { makeRootfs, makeTar, sh, tmp, wulf, type TarItem } from './peers.ts';
 
 const long = 'usr/share/' + 'd'.repeat(60) + '/' + 'f'.repeat(60) + '.txt';
 
@@ -126,4 +127,58 @@ describe('layer applier', () => {
       expect(readdirSync(images)).toEqual([]);
     } finally { Bun.spawnSync(['umount', images]); rmSync(w, { recursive: true, force: true }); }
   }, 30_000);
+});
+
+describe('layer xattrs (PAX SCHILY.xattr.*)', () => {
+  // VFS_CAP_REVISION_2 | effective, permitted = cap_setuid (bit 7) + cap_net_raw (bit 13): 0x80 is not valid UTF-8 alone
+  const cap = new Uint8Array([0x01, 0x00, 0x00, 0x02, 0x80, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const hex = (b?: Uint8Array) => (b ? Buffer.from(b).toString('hex') : 'none');
+
+  test('GNU tar --xattrs layer: binary security.capability and user.* kept on files, hardlinks and dirs; wulf image import', async () => {
+    const w = tmp('xattr');
+    const src = join(w, 'src');
+    const deep = 'usr/' + 'x'.repeat(90) + '/' + 'y'.repeat(40);
+    for (const d of ['bin', 'etc', deep]) mkdirSync(join(src, d), { recursive: true });
+    writeFileSync(join(src, 'bin/ping'), 'ping binary\n');
+    writeFileSync(join(src, 'bin/plain'), 'x'.repeat(70_000));   // data blocks to skip between members
+    writeFileSync(join(src, deep, 'newuidmap'), 'n\n');          // a long name (PAX path) with xattrs
+    writeFileSync(join(src, 'etc/noattr'), 'n\n');
+    lsetxattr(join(src, 'bin/ping'), 'security.capability', cap);
+    lsetxattr(join(src, 'bin/ping'), 'user.test', new TextEncoder().encode('hello \u00e9'));
+    lsetxattr(join(src, deep, 'newuidmap'), 'security.capability', cap);
+    lsetxattr(join(src, 'etc'), 'user.dir', new TextEncoder().encode('d'));
+    sh(['ln', join(src, 'bin/ping'), join(src, 'bin/ping-hard')]);
+    const layer = join(w, 'layer.tar');
+    sh(['tar', '--xattrs', '--xattrs-include=*', '--numeric-owner', '--format=posix', '-C', src, '-cf', layer, 'bin', 'etc', 'usr']);
+    const raw = readFileSync(layer);
+    expect(raw.includes('SCHILY.xattr.security.capability=')).toBe(true);
+    expect(raw.includes('SCHILY.xattr.user.test=')).toBe(true);
+
+    const check = (root: string) => {
+      expect(hex(lgetxattr(join(root, 'bin/ping'), 'security.capability'))).toBe(hex(cap));
+      expect(Buffer.from(lgetxattr(join(root, 'bin/ping'), 'user.test') ?? []).toString()).toBe('hello \u00e9');
+      expect(hex(lgetxattr(join(root, 'bin/ping-hard'), 'security.capability'))).toBe(hex(cap));
+      expect(hex(lgetxattr(join(root, deep, 'newuidmap'), 'security.capability'))).toBe(hex(cap));
+      expect(Buffer.from(lgetxattr(join(root, 'etc'), 'user.dir') ?? []).toString()).toBe('d');
+      expect(lgetxattr(join(root, 'etc/noattr'), 'user.test')).toBeUndefined();
+      expect(lgetxattr(join(root, 'bin/plain'), 'security.capability')).toBeUndefined();
+      expect(readFileSync(join(root, 'bin/plain'), 'utf8').length).toBe(70_000);
+    };
+    // the applier directly
+    const root = join(w, 'root'); mkdirSync(root);
+    const a = new LayerApplier(root);
+    await a.apply(Readable.from([raw.subarray(0, 700), raw.subarray(700, 3000), raw.subarray(3000)])); // headers split across chunks
+    a.finish();
+    expect(a.stats.skippedXattrs).toBe(0);
+    check(root);
+    // and the compiled CLI, gzip-compressed tarball as the source
+    sh(['gzip', '-k', layer]);
+    const wr = join(w, 'wroot');
+    const r = await wulf(wr, ['image', 'import', layer + '.gz', 'caps']);
+    expect(r.code).toBe(0);
+    expect(r.err).not.toContain('could not be set');
+    check(join(wr, 'var/lib/wulf/images/caps/rootfs'));
+    if (Bun.which('getcap')) expect(sh(['getcap', join(wr, 'var/lib/wulf/images/caps/rootfs/bin/ping')])).toContain('cap_setuid,cap_net_raw=ep');
+    rmSync(w, { recursive: true, force: true });
+  }, 60_000);
 });
