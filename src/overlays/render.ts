@@ -128,8 +128,10 @@ export const PURE_FILTERS: Record<string, (s: string) => string> = {
 };
 
 function makeLiquid(): Liquid {
+  // greedy: `{%-` / `-%}` trim all whitespace on that side, newlines included (Shopify Liquid and Go template
+  // semantics), so a tag on its own line written as `{%- tag %}` leaves no blank line behind
   const liquid = new Liquid({
-    strictVariables: true, strictFilters: true, ownPropertyOnly: false, greedy: false,
+    strictVariables: true, strictFilters: true, ownPropertyOnly: false, greedy: true,
     parseLimit: LIMITS.parseBytes, renderLimit: LIMITS.renderMs, memoryLimit: LIMITS.memory,
     relativeReference: false, dynamicPartials: false, templates: {},
   });

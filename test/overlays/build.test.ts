@@ -55,6 +55,22 @@ describe('golden renders of the shipped overlays', () => {
       });
     }
   }
+  test('rendered files have no stray blank lines (tags on their own lines leave none)', () => {
+    const bad: string[] = [];
+    for (const id of Object.keys(goldenConf().nodes)) {
+      for (const kind of ['system', 'runtime'] as const) {
+        for (const e of b.entries(snap, id, kind).values()) {
+          if (e.type !== 'file' || !e.origin.endsWith('.ww') || !e.data?.length) continue;
+          const t = new TextDecoder().decode(e.data);
+          const why = t.startsWith('\n') ? 'leading blank line' : /\n[ \t]*\n[ \t]*\n/.test(t) ? 'two blank lines in a row'
+            : /\n\n$/.test(t) && e.rel !== 'etc/issue' ? 'trailing blank line' : !t.endsWith('\n') ? 'no final newline'
+            : /^(\[[^\]\n]+\]|[^\n]*:)\n[ \t]*\n/m.test(t) && !e.rel.endsWith('group') ? 'blank line after a header' : '';
+          if (why) bad.push(`${id} ${kind} /${e.rel}: ${why}`);
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
   test('the debug overlay renders every variable', () => {
     const conf = goldenConf();
     conf.nodes['n-multi']!.systemOverlay = ['debug'];

@@ -53,9 +53,10 @@ test('overlay build --host writes /etc/hosts and /etc/exports into the root, wit
   expect(hosts).toContain('\n10.0.1.2 n2 n2-default\n');
   expect(hosts).toContain('\n10.20.1.2 n2-ib\n');
   expect(hosts).not.toContain('old-entry');
-  // (no-blank-line check: see the whitespace item)
+  expect(hosts).not.toMatch(/\n\n/);                         // no stray blank lines
+  expect(hosts).toEndWith('\n');
   expect(existsSync(join(etc, 'hosts.wwbackup'))).toBe(false); // the template says nobackup
-  expect(read('exports')).toStartWith('# written by wulf\n/home 10.0.0.0/16(rw,sync)\n');
+  expect(read('exports')).toBe('# written by wulf\n/home 10.0.0.0/16(rw,sync)\n');
   expect(read('exports.wwbackup')).toBe('/srv *(ro)\n');        // the replaced file is kept
   expect(statSync(join(etc, 'exports')).mode & 0o777).toBe(0o600); // and its mode
   expect(stray()).toEqual([]);
