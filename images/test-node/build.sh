@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the tiny test-node root filesystem for the end-to-end boot test: busybox-static, the
 # Debian kernel (in /boot, so wulf detects it; left out of the image by /etc/wulf/excludes), its
-# NIC modules, and an /sbin/init that gets the node's address by DHCP and prints
+# NIC modules, and an /sbin/init that sets the node's address from the network files wulf's
+# ifupdown overlay wrote (DHCP when there are none) and prints
 #   WULF-NODE-UP <hostname from /etc/hostname, written by wulf's overlay> <ip>
 # on the serial console, then powers off.   usage: build.sh OUTDIR [CACHEDIR]
 set -eu
@@ -56,8 +57,26 @@ echo "WULF-NODE-INIT host=$host uptime=$(cut -d" " -f1 /proc/uptime)"
 sleep 1
 IF=
 for n in /sys/class/net/*; do n=${n##*/}; [ "$n" = lo ] || { IF=$n; break; }; done
-ip link set lo up; ip link set "$IF" up
-udhcpc -i "$IF" -f -q -t 10 -T 2 -n -s /etc/udhcpc.script >/dev/null 2>&1
+ip link set lo up
+# the network as wulf's ifupdown overlay wrote it (/etc/network/interfaces.d/wulf-<netdev>); busybox
+# ifup cannot read it (it wants a netmask line, the overlay writes address/prefix), so this reads the
+# static stanzas itself. Without such a file: DHCP.
+cfg=
+for f in /etc/network/interfaces.d/wulf-*; do
+  [ -f "$f" ] || continue
+  dev=$(sed -n 's/^iface \([^ ]*\) inet static.*/\1/p' "$f" | head -n1)
+  addr=$(sed -n 's/^ *address \([0-9.]*\/[0-9]*\).*/\1/p' "$f" | head -n1)
+  gw=$(sed -n 's/^ *gateway \([0-9.]*\).*/\1/p' "$f" | head -n1)
+  [ -n "$dev" ] && [ -n "$addr" ] && [ -e "/sys/class/net/$dev" ] || continue
+  ip link set "$dev" up && ip addr add "$addr" dev "$dev" || continue
+  [ -n "$gw" ] && ip route add default via "$gw" 2>/dev/null
+  IF=$dev cfg=$f
+  echo "WULF-NODE-NETCFG $dev $addr from $f"
+done
+if [ -z "$cfg" ]; then
+  ip link set "$IF" up
+  udhcpc -i "$IF" -f -q -t 10 -T 2 -n -s /etc/udhcpc.script >/dev/null 2>&1
+fi
 # the address as the interface has it (not what the lease script was told)
 ip4=$(ip -4 -o addr show dev "$IF" 2>/dev/null | sed -n 's/.* inet \([0-9.]*\)\/.*/\1/p' | head -n1)
 echo "WULF-NODE-UP $host $ip4"

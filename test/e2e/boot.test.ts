@@ -64,8 +64,10 @@ beforeAll(() => {
   copyFileSync('/etc/passwd', join(t.dir, 'etc/passwd')); // the controller's users, in the relocated root
   wulf('image', 'import', join(t.dir, 'rootfs'), 'testnode');
   wulf('image', 'build', 'testnode');
-  wulf('node', 'add', HOLD.node, '--image', 'testnode', '--hwaddr', HOLD.mac, '--ipaddr', HOLD.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0,quiet,wulf.hold=150');
-  for (const v of VMS) wulf('node', 'add', v.node, '--image', 'testnode', '--hwaddr', v.mac, '--ipaddr', v.ip, '--netmask', '255.255.255.0', '--kernelargs', process.env.WULF_E2E_ARGS ?? 'console=ttyS0,quiet');
+  wulf('node', 'add', HOLD.node, '--image', 'testnode', '--netdev', 'eth0', '--hwaddr', HOLD.mac, '--ipaddr', HOLD.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0,quiet,wulf.hold=150');
+  // --netdev eth0: the kernel's name for the one NIC (busybox has no udev to rename it); the
+  // node's init sets its address from the ifupdown overlay's file for it, not by DHCP
+  for (const v of VMS) wulf('node', 'add', v.node, '--image', 'testnode', '--netdev', 'eth0', '--hwaddr', v.mac, '--ipaddr', v.ip, '--netmask', '255.255.255.0', '--kernelargs', process.env.WULF_E2E_ARGS ?? 'console=ttyS0,quiet');
   serve = spawn('ip', ['netns', 'exec', NS, compiledBin, 'serve', '--address', '10.99.0.1', '--interface', 'br0', ...(process.env.WULF_E2E_NO_RA ? ['--no-ra'] : [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => { serveLog += String(d); });
 }, 180_000);
@@ -125,6 +127,7 @@ test('after 100,000 hostile DHCP and 100,000 TFTP datagrams from the bridge, fou
     if (!s.includes(`WULF-NODE-UP ${r.v.node} ${r.v.ip}`)) console.log(`--- ${r.v.node} serial tail:\n${s.slice(-1500)}\n--- serve log tail:\n${serveLog.slice(-1500)}`);
     expect(s).toContain(`WULF-NODE-UP ${r.v.node} ${r.v.ip}`);
     expect(s).toContain('WULF-NODE-HOSTS ok');
+    expect(s).toContain(`WULF-NODE-NETCFG eth0 ${r.v.ip}/24 from /etc/network/interfaces.d/wulf-default`); // the address came from the overlay
   }
   const st = JSON.parse(spawnSync('ip', ['netns', 'exec', NS, 'curl', '-s', 'http://10.99.0.1:9873/status'], { encoding: 'utf8' }).stdout) as { nodes: Record<string, { ipaddr: string; timeline: Span[] }> };
   for (const v of VMS) {
