@@ -2,13 +2,17 @@
 // PATTERN` (BMC sensor readings, fanned out). The lead adds both verbs to the `node` noun.
 import type { Verb } from './command.ts';
 import { WulfError, fail } from '../lib/errors.ts';
-import { driverName, PowerError, displayArg, maskSecret } from '../power/driver.ts';
+import { driverName, PowerError, displayArg, maskSecret, type ConsolePlan } from '../power/driver.ts';
 import { describeRun, outcomeLine, runSensors, skipReason, summaryLine, type NodeOutcome } from '../power/run.ts';
+import { attach } from '../power/console.ts';
 import { driversFor, fanoutOf, loadTargets, printShow, runFlags } from './power.ts';
 
 export const console: Verb = {
   name: 'console', summary: 'attach to a node serial console (IPMI serial over LAN)', usage: 'NODE',
-  flags: { show: runFlags.show! },
+  flags: {
+    show: runFlags.show!,
+    force: { type: 'boolean', short: 'f', help: 'end a SOL session the BMC still holds (another client, a stale one) and attach' },
+  },
   async run(ctx, f, pos) {
     if (pos.length !== 1) fail('give exactly one node', "usage: wulf node console NODE");
     const [t] = loadTargets(ctx, pos);
@@ -17,22 +21,32 @@ export const console: Verb = {
     if (f.show) return printShow(ctx, describeRun([t], 'console', { drivers }), false);
     const why = skipReason(t, drivers);
     if (why) fail(`${t.node}: ${why.skipped ?? why.failed}`, 'set it with wulf node set --ipmiaddr …');
-    let plan;
-    try { plan = await drivers[driverName(t.ipmi)]!.console(t, { signal: AbortSignal.timeout(15_000) }); } catch (e) {
-      if (e instanceof PowerError) throw new WulfError(`${t.node}: ${maskSecret(e.message, t.ipmi.password)}`, e.kind === 'unsupported' ? { hint: 'use ipmi driver ipmitool if the BMC also speaks IPMI serial over LAN' } : {});
+    function pwErr(e: unknown): never {
+      if (e instanceof PowerError) throw new WulfError(`${t!.node}: ${maskSecret(e.message, t!.ipmi.password)}`, e.kind === 'unsupported' ? { hint: 'use ipmi driver ipmitool if the BMC also speaks IPMI serial over LAN' } : {});
       throw e;
     }
+    let plan: ConsolePlan;
+    try { plan = await drivers[driverName(t.ipmi)]!.console(t, { signal: AbortSignal.timeout(15_000) }); } catch (e) { pwErr(e); }
+    if (f.force) {
+      if (!plan.release) fail(`${t.node}: --force: this console has no way to end another session`);
+      try { await plan.release(AbortSignal.timeout(15_000)); } catch (e) { pwErr(e); }
+    }
     if (!ctx.isTTY) ctx.err('warning: not a terminal; the console may not work');
-    ctx.err(`${t.node}: ${plan.argv.map(displayArg).join(' ')}`);
+    ctx.err(`${t.node}: ${plan.argv.map(displayArg).join(' ')}${plan.escape ? ` (type ${plan.escape} at the start of a line to leave)` : ''}`);
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
-    let proc;
+    let r;
     try {
-      proc = Bun.spawn(plan.argv, { stdio: ['inherit', 'inherit', 'inherit'], env: { ...env, ...plan.env } });
+      r = await attach(plan, { env, tty: ctx.isTTY, stderr: (l) => process.stderr.write(l) });
     } catch (e) {
       fail(`cannot run ${plan.argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : (e as Error).message}`);
     }
-    return await proc.exited;
+    if (ctx.isTTY) process.stdout.write('\r');   // ipmitool leaves raw mode after its last newline
+    if (r.failure) {
+      const hint = r.failure.kind === 'busy' ? `wulf node console --force ${t.node} ends that session and attaches` : r.failure.hint;
+      throw new WulfError(`${t.node}: ${maskSecret(r.failure.message, t.ipmi.password)}`, hint ? { hint } : {});
+    }
+    return r.code;
   },
 };
 

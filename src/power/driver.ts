@@ -22,8 +22,20 @@ export interface ActionResult { state?: string; detail: string }
 export interface SensorReading { name: string; value: string; unit?: string; status?: string }
 export interface SensorResult { readings: SensorReading[]; raw?: string }
 
-/** How to attach a terminal: an argv to spawn with inherited stdio, plus extra environment. */
-export interface ConsolePlan { argv: string[]; env: Record<string, string> }
+/** Why an attach failed, from one line the console program wrote to stderr. */
+export interface ConsoleFailure { message: string; kind: 'busy' | 'unsupported' | 'auth' | 'failed'; hint?: string }
+
+/** How to attach a terminal: an argv to spawn with the terminal as stdin/stdout, plus extra environment. */
+export interface ConsolePlan {
+  argv: string[];
+  env: Record<string, string>;
+  /** what the user types to leave, e.g. `~.` (only recognised at the start of a line) */
+  escape?: string;
+  /** end a session the BMC still holds (another client's, or a stale one) before attaching */
+  release?: (signal?: AbortSignal) => Promise<void>;
+  /** a stderr line that explains a failed attach, turned into one clear message (the line is not shown) */
+  explain?: (line: string) => ConsoleFailure | undefined;
+}
 
 export interface PowerDriver {
   readonly name: string;

@@ -6,7 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import { CMDS, DEFAULT_IPMITOOL_TEMPLATE, PASSWORD_FILE_SLOT, renderArgv, type Cmd } from './ipmitool-template.ts';
 import {
   MASK, PowerError, displayArg, maskSecret,
-  type ActionOptions, type ActionResult, type ConsolePlan, type PowerAction, type PowerDriver, type PowerTarget, type SensorResult,
+  type ActionOptions, type ActionResult, type ConsoleFailure, type ConsolePlan, type PowerAction, type PowerDriver, type PowerTarget, type SensorResult,
 } from './driver.ts';
 
 export interface IpmitoolOptions {
@@ -49,8 +49,8 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
     return maskSecret(env + argv.map(displayArg).join(' '), t.ipmi.password);
   }
 
-  async function run(t: PowerTarget, cmd: Cmd, signal?: AbortSignal): Promise<RunOut> {
-    let argv = argvFor(t, cmd);
+  async function run(t: PowerTarget, cmd: Cmd | string[], signal?: AbortSignal): Promise<RunOut> {
+    let argv = Array.isArray(cmd) ? cmd : argvFor(t, cmd);
     const pw = t.ipmi.password ?? '';
     let dir: string | undefined;
     if (argv.some((a) => a.includes(PASSWORD_FILE_SLOT))) {
@@ -122,16 +122,48 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
       const out = await check(t, o.full ? CMDS.sensors : CMDS.sdr, o.signal);
       return { readings: parseSensorTable(out), raw: out };
     },
-    async console(t): Promise<ConsolePlan> {
+    async console(t, o): Promise<ConsolePlan> {
       const argv = argvFor(t, CMDS.console);
       if (argv.some((a) => a.includes(PASSWORD_FILE_SLOT))) throw new PowerError('the console template cannot use {{ passwordfile }}; use -E', 'config');
-      return { argv, env: t.ipmi.password ? { IPMI_PASSWORD: t.ipmi.password } : {} };
+      // Log in once before handing the terminal over: a wrong password or a dead BMC is then one
+      // clear line. Other failures of the status query (a template without PowerStatus) don't block.
+      try { await check(t, CMDS.status, o.signal); } catch (e) {
+        if (!(e instanceof PowerError) || ['auth', 'unreachable', 'timeout', 'config'].includes(e.kind)) throw e;
+      }
+      const i = argv.lastIndexOf('activate');
+      const stop = i > 0 && argv[i - 1] === 'sol' ? argv.map((a, j) => (j === i ? 'deactivate' : a)) : undefined;
+      return {
+        argv, env: t.ipmi.password ? { IPMI_PASSWORD: t.ipmi.password } : {},
+        escape: `${t.ipmi.escapechar || '~'}.`,
+        release: stop && (async (signal) => {
+          const r = await run(t, stop, signal);
+          if (r.code !== 0 && !/already de-?activated/i.test(r.stderr + r.stdout)) throw failure(t, r);
+        }),
+        explain: solFailure,
+      };
     },
     describe(t, op, o) {
-      const cmd: Cmd = op === 'sensors' ? CMDS.sdr : op === 'sensors-full' ? CMDS.sensors : op === 'console' ? CMDS.console : CMDS[op];
-      return [...(o.pxe && op !== 'status' && op !== 'console' && !op.startsWith('sensors') ? [show(t, CMDS.pxe)] : []), show(t, cmd)];
+      if (op === 'console') return [show(t, CMDS.console), `(login check before it: ${show(t, CMDS.status)})`];
+      const cmd: Cmd = op === 'sensors' ? CMDS.sdr : op === 'sensors-full' ? CMDS.sensors : CMDS[op];
+      return [...(o.pxe && op !== 'status' && !op.startsWith('sensors') ? [show(t, CMDS.pxe)] : []), show(t, cmd)];
     },
   };
+}
+
+/** ipmitool's stderr lines that explain a failed `sol activate` (ipmitool 1.8 wording). */
+export function solFailure(line: string): ConsoleFailure | undefined {
+  const l = line.trim().replace(/^(Error|Info):\s*/, '');
+  if (/SOL payload already active on another session|SOL payload activation limit reached/i.test(l)) {
+    return { kind: 'busy', message: 'the serial console is in use by another SOL session (a killed client leaves one until the BMC times it out)' };
+  }
+  if (/SOL payload (type )?disabled|activating SOL payload: |BMC requests SOL session on different port|cannot activate SOL payload/i.test(l)) {
+    return { kind: 'unsupported', message: `serial over LAN is not available on this BMC (${l})`, hint: 'check it is enabled: ipmitool sol info / sol set enabled true' };
+  }
+  if (/No response activating SOL payload/i.test(l)) return { kind: 'failed', message: 'the BMC did not answer the SOL activate request' };
+  if (/Unable to establish IPMI v2|Unable to establish LAN session|Activate Session error/i.test(l)) {
+    return { kind: 'auth', message: `the BMC refused the session (${l})` };
+  }
+  return undefined;
 }
 
 /** `sdr list` / `sensor list` rows: `name | value [unit] | status` (sensor list has more columns). */

@@ -139,7 +139,7 @@ export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
       const sc = (sys.SerialConsole ?? {}) as Record<string, { ServiceEnabled?: boolean; Port?: number } | undefined>;
       if (sc.IPMI?.ServiceEnabled) {
         const ipmi = { ...t.ipmi, port: sc.IPMI.Port ? String(sc.IPMI.Port) : '', template: undefined };
-        return createIpmitoolDriver({ env: opts.env }).console({ node: t.node, ipmi }, {});
+        return createIpmitoolDriver({ env: opts.env }).console({ node: t.node, ipmi }, { signal: o.signal });
       }
       if (sc.SSH?.ServiceEnabled) {
         return { argv: ['ssh', '-p', String(sc.SSH.Port ?? 22), `${t.ipmi.username || 'root'}@${t.ipmi.ipaddr}`], env: {} };

@@ -35,7 +35,8 @@ esac
 exit 0
 `;
 
-export async function startSim(dir: string, opts: { user?: string; password?: string } = {}): Promise<Sim> {
+/** `sol`: where the simulated BMC's serial over LAN goes, e.g. `tcp:127.0.0.1:PORT` (ipmi_sim connects to it). */
+export async function startSim(dir: string, opts: { user?: string; password?: string; sol?: string } = {}): Promise<Sim> {
   requireTool('ipmi_sim', 'openipmi');
   requireTool('ipmitool', 'ipmitool');
   mkdirSync(join(dir, 'state'), { recursive: true });
@@ -49,6 +50,7 @@ export async function startSim(dir: string, opts: { user?: string; password?: st
     ...['callback', 'user', 'operator', 'admin'].map((l) => `  allowed_auths_${l} ${auths}`),
     `  guid ${crypto.randomUUID().replace(/-/g, '')}`, 'endlan',
     `chassis_control "${hook} ${dir}"`,
+    ...(opts.sol ? [`sol "${opts.sol}" 115200`] : []),
     `user 2 true "${opts.user ?? 'admin'}" "${opts.password ?? 'sim-secret'}" admin 10 ${auths}`, '',
   ].join('\n'));
   writeFileSync(join(dir, 'power'), '0\n');
