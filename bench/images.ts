@@ -1,11 +1,16 @@
 // Image benchmarks, side by side with the reference tools on the same tree (not a test):
 //  1. build cpio.gz: wulf vs `find . | cpio -o -H newc | pigz -6 -p 2`; zstd mode vs that pipeline; peak RSS
 //  2. import a 5-layer image from a local docker-registry: wulf vs `skopeo copy` + `umoci unpack`
+//  3. peak RSS of the compiled `wulf image build` on a ≥ 1 GB tree of incompressible data (17 × 50 MB
+//     plus 50,000 files of 1–8 KB), measured by /usr/bin/time -v; printed, target ≤ 200 MB.
+//     WULF_BENCH_ONLY=rss runs only this part.
 // The bookworm tree (debootstrap minbase + python3, perl, gcc, ≥ 300 MB) is cached in /var/tmp/wulf-bench.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startRegistry } from '../test/images/peers.ts';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync } from 'node:fs';
 
 const BENCH = process.env.WULF_BENCH_DIR ?? '/var/tmp/wulf-bench';
 const TREE = join(BENCH, 'tree');
@@ -15,7 +20,7 @@ const root = join(BENCH, 'root');
 function run(cmd: string[], env: Record<string, string> = {}): { secs: number; out: string } {
   const t = performance.now();
   const r = Bun.spawnSync(cmd, { env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' });
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr.toString().slice(-400)}`);
+  if (r.exitCode !== 0) { const e = r.stderr.toString(); throw new Error(`${cmd.join(' ')} exited ${r.exitCode}: ${e.length > 800 ? e.slice(0, 400) + ' … ' + e.slice(-400) : e}`); }
   return { secs: (performance.now() - t) / 1000, out: r.stdout.toString() + r.stderr.toString() };
 }
 const mb = (n: number) => (n / 1e6).toFixed(1);
@@ -29,6 +34,42 @@ function ensureTree(): void {
   run(['debootstrap', '--variant=minbase', '--include=python3,perl,gcc', 'bookworm', TREE + '.tmp', mirror]);
   run(['sh', '-c', `rm -rf '${TREE}.tmp'/var/cache/apt/archives/*.deb && mv '${TREE}.tmp' '${TREE}'`]);
 }
+
+const COMPILED = process.env.WULF_BIN ?? join(import.meta.dir, '../dist/wulf');
+
+/** ~1.1 GB of random data (incompressible): 17 × 50 MB files and 50,000 small files over 200 dirs. */
+function ensureBigTree(dir: string): void {
+  if (existsSync(join(dir, 'done'))) return;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'bin'), { recursive: true }); mkdirSync(join(dir, 'big'));
+  copyFileSync('/bin/busybox', join(dir, 'bin/sh'));
+  const pool = randomBytes(64 << 20);
+  for (let i = 0; i < 17; i++) writeFileSync(join(dir, `big/f${i}.bin`), Buffer.concat([randomBytes(1 << 20), pool.subarray(i << 20, (i << 20) + (49 << 20))]));
+  for (let i = 0; i < 50_000; i++) {
+    const d = join(dir, 'small', String(i % 200));
+    if (i < 200) mkdirSync(d, { recursive: true });
+    const n = 1024 + (i * 7919) % 7168, off = (i * 104729) % ((64 << 20) - n);
+    writeFileSync(join(d, `s${i}`), pool.subarray(off, off + n));
+  }
+  writeFileSync(join(dir, 'done'), '');
+}
+
+function peakRss(): void {
+  if (!existsSync(COMPILED)) { console.log(`peak RSS: ${COMPILED} is missing (bun build/build.ts), skipped`); return; }
+  if (!existsSync('/usr/bin/time')) { console.log('peak RSS: /usr/bin/time is missing (apt-get install time), skipped'); return; }
+  const tree = join(BENCH, 'big-tree'), broot = join(BENCH, 'big-root');
+  ensureBigTree(tree);
+  if (!existsSync(join(broot, 'var/lib/wulf/images/big/rootfs'))) run([COMPILED, 'image', 'import', tree, 'big'], { WULF_ROOT: broot });
+  const bytes = Number(run(['du', '-sb', join(broot, 'var/lib/wulf/images/big/rootfs')]).out.split('\t')[0]);
+  for (const comp of ['gzip', 'zstd']) {
+    const r = run(['/usr/bin/time', '-v', COMPILED, 'image', 'build', '--force', '--compress', comp, 'big'], { WULF_ROOT: broot });
+    const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.out)?.[1] ?? NaN);
+    console.log(`peak RSS  : compiled wulf image build --compress ${comp}, ${mb(bytes)} MB rootfs (incompressible): ${mb(kb * 1024)} MB in ${r.secs.toFixed(1)} s (target ≤ 200 MB)`);
+  }
+}
+
+peakRss();
+if (process.env.WULF_BENCH_ONLY === 'rss') process.exit(0);
 
 ensureTree();
 const treeBytes = Number(run(['du', '-sb', TREE]).out.split('\t')[0]);
