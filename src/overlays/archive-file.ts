@@ -1,6 +1,6 @@
 // Archive files on disk: cacheDir/overlays/<node>/<kind>-<hash>.img.gz, written as temp + rename
 // (no fsync: a cache file can always be rebuilt), plus the hash last handed out for serving.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { WulfError } from '../lib/errors.ts';
@@ -22,16 +22,36 @@ export function archivePath(paths: Paths, node: string, kind: Kind, hash: string
 /** Write the members as one file unless the same content is already there. */
 export function writeArchive(paths: Paths, node: string, kind: Kind, p: Packed): ArchiveInfo {
   const path = archivePath(paths, node, kind, p.hash);
-  try { if (statSync(path).size === p.size) return { path, size: p.size, hash: p.hash }; } catch { /* absent */ }
   const dir = nodeCacheDir(paths, node);
-  mkdirSync(dir, { recursive: true });
+  // a node dir this process has not seen yet is made here; when it had to be made, no archive is in it
+  let fresh = false;
+  if (!knownDirs.has(dir)) { fresh = mkdirSync(dir, { recursive: true }) !== undefined; rememberDir(dir); }
+  if (!fresh) { try { if (statSync(path).size === p.size) return { path, size: p.size, hash: p.hash }; } catch { /* absent */ } }
   const tmp = join(dir, `.${kind}-${p.hash}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
-  const buf = new Uint8Array(p.size);
-  let off = 0;
-  for (const m of p.members) { buf.set(m, off); off += m.length; }
-  try { writeFileSync(tmp, buf, { mode: 0o600 }); renameSync(tmp, path); }
-  catch (e) { try { unlinkSync(tmp); } catch { /* none */ } throw e; }
+  let fd: number | undefined;
+  try {
+    try { fd = openSync(tmp, 'wx', 0o600); }
+    catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; knownDirs.delete(dir); mkdirSync(dir, { recursive: true }); fd = openSync(tmp, 'wx', 0o600); }
+    let n = 0;
+    while (n < p.size) n += writevSync(fd, n ? [concat(p.members).subarray(n)] : p.members);
+    closeSync(fd); fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) { try { closeSync(fd); } catch { /* none */ } }
+    try { unlinkSync(tmp); } catch { /* none */ }
+    throw e;
+  }
   return { path, size: p.size, hash: p.hash };
+}
+
+// node dirs known to exist (a dir removed behind our back is made again when the open fails)
+const knownDirs = new Set<string>();
+function rememberDir(d: string) { if (knownDirs.size > 200_000) knownDirs.clear(); knownDirs.add(d); }
+function concat(ms: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(ms.reduce((n, m) => n + m.length, 0));
+  let off = 0;
+  for (const m of ms) { out.set(m, off); off += m.length; }
+  return out;
 }
 
 // last served hashes, remembered per process so the serving path does not touch the disk

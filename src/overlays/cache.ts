@@ -8,7 +8,7 @@ import type { Paths } from '../config/paths.ts';
 import type { Logger } from '../lib/log.ts';
 import { compiled } from '../lib/assets.ts';
 import { errorLine } from '../lib/errors.ts';
-import { Builder, KINDS, type Entry, type Kind, type Snapshot } from './build.ts';
+import { Builder, KINDS, type Entry, type Kind, type SharedRender, type Snapshot } from './build.ts';
 import { markServed, pruneArchives, servedHash, writeArchive, type ArchiveInfo } from './archive-file.ts';
 import { distOverlaysDir, treeSignature } from './sources.ts';
 import { FILE_PREFIX } from './track.ts';
@@ -126,7 +126,17 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     }
     const chunks: string[][] = Array.from({ length: n }, () => []);
     nodeIds.forEach((id, i) => chunks[Math.floor(i * n / nodeIds.length)]!.push(id));
-    const results = await Promise.all(chunks.map((nodes) => runWorker({ paths, conf: s.conf, wulf: s.wulf, nodes, kinds, hostAllow: opts.hostAllow })));
+    // the workers start on the first kind; meanwhile this thread builds the first node's archives, which
+    // renders once what is the same for every node (hosts over all nodes), and hands those renders on
+    const sharedFollows = kinds.length > 1;
+    const pool = chunks.map((nodes) => runWorker({ paths, conf: s.conf, wulf: s.wulf, nodes, kinds, hostAllow: opts.hostAllow, sharedFollows }));
+    if (sharedFollows) {
+      await null;
+      for (const kind of kinds.slice(1)) { try { builder.entries(s, nodeIds[0]!, kind); } catch { /* the worker reports it */ } }
+      const shared = builder.sharedRenders(s);
+      for (const w of pool) w.post({ shared });
+    }
+    const results = await Promise.all(pool.map((w) => w.done));
     for (const r of results) {
       for (const ok of r.ok) { index.set(`${ok.node}\0${ok.kind}`, { snap: s.id, info: ok.info }); built++; }
       failed.push(...r.failed);
@@ -142,17 +152,19 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
   };
 }
 
-export interface WorkerJob { paths: Paths; conf: NodesConf; wulf: WulfConf; nodes: string[]; kinds: Kind[]; hostAllow?: string[] }
+export interface WorkerJob { paths: Paths; conf: NodesConf; wulf: WulfConf; nodes: string[]; kinds: Kind[]; hostAllow?: string[]; sharedFollows?: boolean }
 export interface WorkerResult { ok: { node: string; kind: Kind; info: ArchiveInfo }[]; failed: BuildManyResult['failed'] }
 
-function runWorker(job: WorkerJob): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    let w: Worker;
+function runWorker(job: WorkerJob): { done: Promise<WorkerResult>; post: (m: { shared: SharedRender[] }) => void } {
+  let w: Worker | undefined;
+  const done = new Promise<WorkerResult>((resolve, reject) => {
     // compiled: build/build.ts embeds src/overlays/worker.ts as an extra entrypoint (…/overlays/worker.js)
     try { w = new Worker(compiled ? new URL('./overlays/worker.js', import.meta.url).href : new URL('./worker.ts', import.meta.url).href); }
     catch (e) { reject(e); return; }
-    w.onmessage = (ev: MessageEvent<WorkerResult>) => { resolve(ev.data); w.terminate(); };
-    w.onerror = (ev) => { reject(new Error(`overlay worker: ${(ev as ErrorEvent).message}`)); w.terminate(); };
-    w.postMessage(job);
+    const worker = w;
+    worker.onmessage = (ev: MessageEvent<WorkerResult>) => { resolve(ev.data); worker.terminate(); };
+    worker.onerror = (ev) => { reject(new Error(`overlay worker: ${(ev as ErrorEvent).message}`)); worker.terminate(); };
+    worker.postMessage(job);
   });
+  return { done, post: (m) => { try { w?.postMessage(m); } catch { /* ended */ } } };
 }

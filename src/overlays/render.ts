@@ -10,7 +10,15 @@ import { addIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../li
 import { FILE_PREFIX, SEP, compilePath, isGlobalPath, newReads, settle, tracked, valueAt, type Capture, type CompiledPath, type Pending, type Reads } from './track.ts';
 import { cleanRel } from './sources.ts';
 
-export const LIMITS = { outputBytes: 64 * 1024 * 1024, renderMs: 10_000, memory: 64 * 1024 * 1024, parseBytes: 8 * 1024 * 1024 };
+/**
+ * Bounds of one template run. The time limit grows with the cluster (renderMsPerNode for each node
+ * allNodes would hold): a template over every node (hosts) takes ~0.1 ms per node unloaded, many
+ * times that on a loaded machine, and must not trip where a small cluster's loop would.
+ */
+export const LIMITS = { outputBytes: 64 * 1024 * 1024, renderMs: 10_000, renderMsPerNode: 2, memory: 64 * 1024 * 1024, parseBytes: 8 * 1024 * 1024 };
+
+/** The time limit of one template run for a cluster of `nodes` nodes. */
+export const renderLimitMs = (nodes = 0) => LIMITS.renderMs + LIMITS.renderMsPerNode * Math.max(0, nodes);
 
 export interface RenderEnv {
   /** controller config dir: relative include_file paths resolve here */
@@ -334,7 +342,7 @@ class CappedEmitter {
  * Render one template. `rel` is its path inside the overlay (with .ww); `data` the raw template data.
  * Returns the output files (default name: rel without .ww) and what the template read.
  */
-export function renderTemplate(overlay: string, rel: string, source: string, data: Record<string, unknown>, env: RenderEnv): RenderResult {
+export function renderTemplate(overlay: string, rel: string, source: string, data: Record<string, unknown>, env: RenderEnv, nodes = 0): RenderResult {
   const tpls = parseTemplate(overlay, rel, source);
   const reads = newReads();
   const prev = cur;
@@ -344,7 +352,7 @@ export function renderTemplate(overlay: string, rel: string, source: string, dat
   cur = c;
   let text: string;
   try {
-    const ctx = new Context(tracked(data, reads, cap), liquid!.options, { sync: true, strictVariables: true, renderLimit: LIMITS.renderMs, memoryLimit: LIMITS.memory });
+    const ctx = new Context(tracked(data, reads, cap), liquid!.options, { sync: true, strictVariables: true, renderLimit: renderLimitMs(nodes), memoryLimit: LIMITS.memory });
     toValueSync(liquid!.renderer.renderTemplates(tpls, ctx, em as unknown as Emitter));
     text = em.buffer;
   } catch (e) {

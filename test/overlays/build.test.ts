@@ -13,7 +13,7 @@ import { createOverlayService } from '../../src/overlays/cache.ts';
 import { checkOverlayName } from '../../src/overlays/sources.ts';
 import { LIMITS } from '../../src/overlays/render.ts';
 import type { NodesConf } from '../../src/config/cascade.ts';
-import { goldenConf, wulfConf } from './fixtures.ts';
+import { bigConf, goldenConf, wulfConf } from './fixtures.ts';
 
 const tmp = mkdtempSync('/tmp/woverlay-build-');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -163,6 +163,39 @@ describe('cache invalidation', () => {
     const e = w.svc.entries('a1', 'runtime');
     expect(new TextDecoder().decode(e.get('etc/list')!.data)).toContain('a3 10.9.0.33');
   });
+  test('allNodes memo: a node added in the middle, removed, and an address changed and changed back', async () => {
+    const w = world('inv8');
+    const list = async (id = 'a1') => { await w.svc.archive(id, 'runtime'); return new TextDecoder().decode(w.svc.entries(id, 'runtime').get('etc/list')!.data); };
+    expect(await list()).toBe('a1 10.9.0.1\na2 10.9.0.2\na3 10.9.0.3\n');
+    w.conf.nodes.a2b = { profiles: ['p'], networkDevices: { default: { ipaddr: '10.9.0.22', netmask: '255.255.255.0' } } }; w.bump();
+    expect(await list('a3')).toBe('a1 10.9.0.1\na2 10.9.0.2\na2b 10.9.0.22\na3 10.9.0.3\n');
+    delete w.conf.nodes.a2; w.bump();
+    expect(await list()).toBe('a1 10.9.0.1\na2b 10.9.0.22\na3 10.9.0.3\n');
+    const h0 = await w.svc.archive('a1', 'runtime');
+    w.conf.nodes.a3!.networkDevices!.default!.ipaddr = '10.9.0.99'; w.bump();
+    expect(await list()).toBe('a1 10.9.0.1\na2b 10.9.0.22\na3 10.9.0.99\n');
+    w.conf.nodes.a3!.networkDevices!.default!.ipaddr = '10.9.0.3'; w.bump();
+    expect(await list()).toBe('a1 10.9.0.1\na2b 10.9.0.22\na3 10.9.0.3\n');
+    expect((await w.svc.archive('a1', 'runtime')).hash).toBe(h0.hash);
+  });
+  test('buildMany in workers (renders shared by the main thread) gives the archives one process gives', async () => {
+    const conf = bigConf(450);
+    conf.nodes.n00007!.networkDevices!.default!.ipaddr6 = 'fd00::7';
+    const mk = (name: string) => createOverlayService({ paths: pathsFor(join(tmp, name)), getConf: () => conf, getWulfConf: () => wulfConf, log: silentLogger });
+    const [a, b] = [mk('many-workers'), mk('many-one')];
+    const ids = Object.keys(conf.nodes);
+    const ra = await a.buildMany(ids, ['system', 'runtime'], 3);
+    const rb = await b.buildMany(ids, ['system', 'runtime'], 1);
+    expect(ra.failed).toEqual([]);
+    expect(ra.built).toBe(900);
+    for (const id of [ids[0]!, 'n00007', ids[449]!]) for (const k of ['system', 'runtime'] as const) {
+      expect((await a.archive(id, k)).hash).toBe((await b.archive(id, k)).hash);
+    }
+    const hosts = new TextDecoder().decode(a.entries('n00300', 'runtime').get('etc/hosts')!.data);
+    expect(hosts).toContain('\nfd00::7 n00007 n00007-default\n');
+    expect(hosts.split('\n').filter((l) => /^10\.0\.\d+\.\d+ n\d{5} /.test(l)).length).toBe(450);
+    void rb;
+  }, 60_000);
   test('included controller file edit rebuilds', async () => {
     const w = world('inv5');
     const h0 = await hashes(w);
