@@ -46,7 +46,7 @@ async function storm(url: string): Promise<{ s: number; bytes: number }> {
 }
 try {
   // rounds in alternating order (n w w n n w w n …), so neither side always meets a colder page cache
-  const rounds = Number(process.env.ROUNDS ?? 4);
+  const rounds = Number(process.env.ROUNDS ?? 8);
   const mb = (x: { s: number; bytes: number }) => x.bytes / 1e6 / x.s;
   const nUrl = `http://127.0.0.1:${nport}/image.img.gz`, wUrl = `http://127.0.0.1:${wport}/image/52:54:00:be:00:01`;
   const ng: { s: number; bytes: number }[] = [], wu: { s: number; bytes: number }[] = [];
