@@ -18,9 +18,9 @@ import { ImagesView, imageRows, LogView, ProfilesView, profileRows } from './ui/
 import { OverlaysView, treeHeight } from './ui/overlays-view.tsx';
 import { Help } from './ui/help.tsx';
 import { c, STATE_COLOR, type Theme } from './ui/theme.ts';
+import { hintsFor, MIN_COLS, MIN_ROWS, modeLine, TABS, titleOf } from './ui/frame.ts';
 
-export const MIN_COLS = 60;
-export const MIN_ROWS = 16;
+export { MIN_COLS, MIN_ROWS };
 
 export interface AppProps { paths: Paths; config: ConfigSource; feed: StatusFeed; server: string; theme: Theme; onFirstPaint?: () => void }
 
@@ -158,10 +158,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     return <Text color={c(theme, 'yellow')} wrap="wrap">{`Terminal too small (${columns}×${termRows}); wulf tui needs at least ${MIN_COLS}×${MIN_ROWS}. Enlarge it, or press q to quit.`}</Text>;
   }
 
-  const modeText = feed.mode === 'live' ? `live: ${server}` : feed.mode === 'polling' ? `polling ${server}` : feed.mode === 'files' ? 'server unreachable — showing files' : `connecting to ${server}…`;
-  const modeColor = feed.mode === 'live' ? 'green' : feed.mode === 'files' ? 'yellow' : 'cyan';
-  const titles: Record<View, string> = { nodes: 'Nodes', detail: 'Node', profiles: 'Profiles', images: 'Images', overlays: 'Overlays', log: 'Log' };
-  const tabs = ['nodes', 'profiles', 'images', 'overlays', 'log'].map((t, i) => `${i + 1}:${titles[t as View]}`).join(' ');
+  const { text: modeText, color: modeColor } = modeLine(feed.mode, server);
 
   let body;
   if (state.help) body = <Help width={columns} height={bodyH} />;
@@ -181,19 +178,13 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
         ? <Text color={c(theme, state.message.error ? 'red' : 'green')} wrap="truncate">{fit(state.message.text, columns)}</Text>
         : snap.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`config: ${snap.error} (showing the last good read)`, columns)}</Text>
           : <Text dimColor wrap="truncate">{fit(state.filter ? `filter: ${state.filter} — ${shown.length} of ${allRows.length} nodes` : feed.detail || `${allRows.length} nodes`, columns)}</Text>;
-  const hints: Record<View, string> = {
-    nodes: '↑↓ move  Enter detail  / filter  s sort  Space mark  o/f/c power  b rebuild  ? help  q quit',
-    detail: '↑↓ move  e edit  o/f/c power  b rebuild  P profiles  I image  L log  ? help  q back',
-    profiles: '↑↓ move  Enter its nodes  ? help  q back', images: '↑↓ move  Enter its nodes  ? help  q back',
-    overlays: `↑↓ file  d ${state.overlayDiff ? 'file preview' : 'overlay diff'}  ? help  q back`, log: '↑↓ scroll  End follow  / filter by node  ? help  q back',
-  };
 
   return (
     <Box flexDirection="column" width={columns} height={termRows}>
       <Text wrap="truncate">
-        <Text bold>{`wulf · ${v === 'detail' ? 'Node detail' : titles[v]}`}</Text>{'  '}
+        <Text bold>{titleOf(v)}</Text>{'  '}
         <Text color={c(theme, modeColor)}>{modeText}</Text>
-        <Text dimColor>{`   ${tabs}`}</Text>
+        <Text dimColor>{`   ${TABS}`}</Text>
       </Text>
       <Text wrap="truncate">
         {snap.partial ? `${Object.keys(snap.conf.nodes).length} nodes (loading):` : `${allRows.length} nodes:`}
@@ -204,7 +195,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
       <Box height={bodyH} flexDirection="column">{body}</Box>
       {footer1}
       {p?.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`✗ ${p.error} — fix it, or Esc to cancel (nothing is written)`, columns)}</Text>
-        : <Text dimColor wrap="truncate">{fit(p ? 'Enter save  Esc cancel  Ctrl-U clear  (empty or UNSET clears the node\'s own value)' : hints[v], columns)}</Text>}
+        : <Text dimColor wrap="truncate">{fit(p ? 'Enter save  Esc cancel  Ctrl-U clear  (empty or UNSET clears the node\'s own value)' : hintsFor(v, state.overlayDiff), columns)}</Text>}
     </Box>
   );
 }

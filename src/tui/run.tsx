@@ -1,17 +1,20 @@
-// Starts the TUI on the terminal: loads ink (lazily — only this verb pays for it), wires the
-// config and status sources, and makes sure the terminal is restored on exit, signal or crash.
+// Starts the TUI on the terminal. The first frame is written straight from the files (nodes.conf,
+// wulf.conf) before ink, react and yoga load; then ink mounts and draws the same frame over it, and
+// the status stream, started before either, fills in. Makes sure the terminal is restored on exit,
+// signal or crash.
 import chalk from 'chalk';
-import { render } from 'ink';
 import type { Ctx } from '../cli/command.ts';
 import { errorLine } from '../lib/errors.ts';
-import { App } from './app.tsx';
 import { ConfigSource, serverUrl } from './data/config-source.ts';
 import { StatusFeed } from './data/status-feed.ts';
+import { firstFrame } from './ui/frame.ts';
+import type { Mounted } from './mount.tsx';
 
 export interface TuiOptions { server?: string }
 
 /** Leave the alternate screen, show the cursor, reset colours: safe to write more than once. */
 export const RESTORE = '\x1b[?1049l\x1b[?25h\x1b[0m';
+const ENTER = '\x1b[?1049h';
 
 export async function runTui(ctx: Ctx, opts: TuiOptions): Promise<number> {
   const config = new ConfigSource(ctx.paths);
@@ -27,17 +30,37 @@ export async function runTui(ctx: Ctx, opts: TuiOptions): Promise<number> {
     try { if (stdin.isTTY) stdin.setRawMode(false); } catch { /* already closed */ }
     try { stdout.write(RESTORE); } catch { /* closed */ }
   };
-  const inst = render(<App paths={ctx.paths} config={config} feed={feed} server={server} theme={theme} />, {
-    stdout, stdin, exitOnCtrlC: false, patchConsole: true, maxFps: 10, incrementalRendering: true, alternateScreen: true, interactive: true,
-  });
+  let inst: Mounted | undefined;
   let signal = 0;
-  const onSignal = (sig: NodeJS.Signals) => { signal = sig === 'SIGINT' ? 130 : sig === 'SIGHUP' ? 129 : 143; inst.unmount(); };
+  const onSignal = (sig: NodeJS.Signals) => { signal = sig === 'SIGINT' ? 130 : sig === 'SIGHUP' ? 129 : 143; inst?.unmount(); };
   let crash: unknown;
-  const onCrash = (e: unknown) => { crash = e; try { inst.unmount(); } catch { /* ignore */ } restore(); };
+  const onCrash = (e: unknown) => { crash = e; try { inst?.unmount(); } catch { /* ignore */ } restore(); };
   process.on('SIGTERM', onSignal); process.on('SIGHUP', onSignal); process.on('SIGINT', onSignal);
   process.on('uncaughtException', onCrash); process.on('unhandledRejection', onCrash);
   try {
-    await inst.waitUntilExit();
+    let painted = false;
+    if (stdout.isTTY) {
+      const lines = firstFrame({
+        snap: config.snap, statuses: feed.statuses, mode: feed.mode, detail: feed.detail, server,
+        columns: stdout.columns ?? 80, rows: stdout.rows ?? 24, theme, now: Date.now() / 1000,
+      });
+      if (lines) {
+        // raw mode now, so keys typed before ink reads them are neither echoed nor lost
+        try { if (stdin.isTTY) stdin.setRawMode(true); } catch { /* not a terminal after all */ }
+        stdout.write(`${ENTER}\x1b[?25l\x1b[2J${lines.map((l, i) => `\x1b[${i + 1};1H${l}`).join('')}\x1b[0m\x1b[H`);
+        painted = true;
+      }
+    }
+    const { mount } = await import('./mount.tsx');
+    if (!signal && !crash) {
+      // the alternate screen is already on: ink's own switch is dropped (some terminals clear on it)
+      const write = stdout.write;
+      if (painted) stdout.write = ((chunk: unknown, ...rest: unknown[]) => (chunk === ENTER ? true : (write as (...a: unknown[]) => boolean).call(stdout, chunk, ...rest))) as typeof stdout.write;
+      try {
+        inst = mount({ paths: ctx.paths, config, feed, server, theme }, { stdin, stdout });
+      } finally { stdout.write = write; }
+      await inst.waitUntilExit();
+    }
   } catch (e) {
     crash ??= e;
   } finally {
