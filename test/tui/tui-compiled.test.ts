@@ -1,8 +1,8 @@
 // The compiled binary's TUI in tmux at 80×24: navigation, filter, detail, help, an edit that lands
 // in nodes.conf (and an invalid one that does not), a concurrent CLI edit, live status over SSE,
 // config reloads, NO_COLOR, a too-small terminal, and the terminal restored after exit.
-// The status server here is a stand-in speaking the documented /status + /status/events contract
-// (src/serve has not landed yet).
+// The status server here is a stand-in speaking the documented /status + /status/events contract,
+// so each SSE event is exact; tui-serve.test.ts runs the TUI against the real `wulf serve`.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
