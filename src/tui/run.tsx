@@ -53,12 +53,23 @@ export async function runTui(ctx: Ctx, opts: TuiOptions): Promise<number> {
     }
     const { mount } = await import('./mount.tsx');
     if (!signal && !crash) {
-      // the alternate screen is already on: ink's own switch is dropped (some terminals clear on it)
+      // the alternate screen is already on: ink's own switch is dropped (some terminals clear on it).
+      // ink's first frame is drawn over ours without clearing, and a line of ours can be longer than
+      // ink's (the server answered in between: "connecting" became "live"), so every line of that
+      // first frame is erased to its end.
       const write = stdout.write;
-      if (painted) stdout.write = ((chunk: unknown, ...rest: unknown[]) => (chunk === ENTER ? true : (write as (...a: unknown[]) => boolean).call(stdout, chunk, ...rest))) as typeof stdout.write;
+      const unwrap = () => { if (stdout.write !== write) stdout.write = write; };
+      if (painted) {
+        stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+          if (chunk === ENTER) return true;
+          if (typeof chunk === 'string' && chunk.includes('\n')) { unwrap(); chunk = `${chunk.replace(/\n/g, '\x1b[K\n')}\x1b[K`; }
+          return (write as (...a: unknown[]) => boolean).call(stdout, chunk, ...rest);
+        }) as typeof stdout.write;
+        setTimeout(unwrap, 3000).unref();
+      }
       try {
         inst = mount({ paths: ctx.paths, config, feed, server, theme }, { stdin, stdout });
-      } finally { stdout.write = write; }
+      } catch (e) { unwrap(); throw e; }
       await inst.waitUntilExit();
     }
   } catch (e) {

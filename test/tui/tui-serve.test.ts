@@ -60,9 +60,11 @@ const row = (screen: string, node: string) => screen.split('\n').find((l) => new
 describe('wulf tui against wulf serve (both compiled), nodes booted by wulf sim', () => {
   test('a booting node\'s row changes live from never seen to its stage and up; the other stays never seen', async () => {
     const server = `http://127.0.0.1:${ports.http}`;
-    pane = Pane.start('wtui-serve', `${compiledBin} tui --server ${server}`, { env: { WULF_ROOT: t.dir, TERM: 'xterm-256color' } });
+    pane = Pane.start('wtui-serve', `${compiledBin} tui --server ${server}`, { cols: 120, env: { WULF_ROOT: t.dir, TERM: 'xterm-256color' } });
     let s = await pane.waitFor((x) => x.includes(`live: ${server}`) && /never seen\s*$/.test(row(x, 't1')) && /never seen\s*$/.test(row(x, 't2')), 15_000);
     expect(s).toContain('2 nodes: up 0 booting 0');
+    // ink drew over the early frame ("connecting to …", longer than "live: …"): nothing of it is left
+    expect(s.split('\n')[0]).toMatch(/5:Log\s*$/);
 
     const r1 = await sim('t1');
     expect(r1.err).toBe('');
