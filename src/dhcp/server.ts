@@ -143,7 +143,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
     (dec.to === 'source' ? sock : sendSock ?? sock).send(bytes, toPort, to, (err) => {
       if (err) {
         st.sendErrors++;
-        log.limited(`dhcp-send:${to}`, 'warn', 'dhcp', 'send failed', { to: `${to}:${toPort}`, error: err.message });
+        // keyed by the error, not the address: forged relay addresses must not make one line each
+        log.limited(`dhcp-send:${(err as NodeJS.ErrnoException).code ?? err.message}`, 'warn', 'dhcp', 'send failed', { to: `${to}:${toPort}`, error: err.message });
       }
     });
     st.replies++;

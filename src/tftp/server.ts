@@ -96,7 +96,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       if ('error' in r) {
         st.errors++;
         active.delete(key);
-        opts.log.limited(`tftp-${key}-${r.error.code}`, 'warn', 'tftp', `refused ${filename}: ${r.error.message}`, { client: key });
+        opts.log.limited(`tftp-refused-${client.address}-${r.error.code}`, 'warn', 'tftp', `refused ${filename}: ${r.error.message}`, { client: key }); // per address: not a line per source port
         emit({ client: key, file: filename, kind: 'error', error: r.error.message });
         tid.send(encodeError(r.error.code, r.error.message));
         tid.close();

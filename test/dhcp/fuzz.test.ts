@@ -116,6 +116,21 @@ describe('the real socket under garbage', () => {
     expect(leases.byIp.get(offer!.yiaddr)?.state).toBe('bound');
   }, 60_000);
 
+  test('replies that cannot be sent (300 forged client addresses) make one warning, not one per address', async () => {
+    const before = server!.stats().sendErrors;
+    const send = (b: Uint8Array) => new Promise<void>((res) => client!.send(b, PORT, '127.0.0.1', () => res()));
+    for (let i = 0; i < 300; i++) {
+      const p = newPacket({ xid: 0x5000 + i, chaddr: macToChaddr(`02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`) });
+      p.ciaddr = `0.${i >> 8}.${i & 255}.1`; // an INFORM is answered at ciaddr; 0.0.0.0/8 cannot be sent to (EINVAL)
+      p.options.setU8(Option.MessageType, MessageType.Inform);
+      await send(encodePacket(p));
+    }
+    const deadline = Date.now() + 3000;
+    while (server!.stats().sendErrors - before < 300 && Date.now() < deadline) await Bun.sleep(20);
+    expect(server!.stats().sendErrors - before).toBeGreaterThan(100); // distinct addresses that failed
+    expect(logLines.filter((l) => l.includes('send failed')).length).toBe(1);
+  }, 20_000);
+
   test('a port already in use is a one-line WulfError', async () => {
     const second = createDhcpServer({ port: PORT, address: '127.0.0.1', log, getContext: () => ctx(Date.now()) });
     const e = await second.start().then(() => undefined, (x) => x);
