@@ -91,6 +91,12 @@ export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}):
   const compression = o.compression ?? 'gzip';
   const root = rootfsDir(paths, name);
   const lock = await acquireLock(join(imageDir(paths, name), 'build.lock'), 60_000);
+  // a shell/exec session mounts /proc, /dev, resolv.conf… inside the rootfs: never build those in,
+  // and no session may start while the tree is read
+  const session = await acquireLock(join(imageDir(paths, name), 'session.lock'), 0).catch(() => {
+    lock.release();
+    throw new WulfError(`image "${name}" has a shell/exec session open; its mounts would end up in the image`, { hint: 'build after the session ends (it rebuilds on exit when something changed)', code: 'EBUSY' });
+  });
   try {
     const { entries, key: tk } = walkTree(root);
     const key = createHash('sha256').update(`${tk}\0${compression}\0${o.level ?? ''}`).digest('hex');
@@ -193,7 +199,7 @@ export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}):
     else writeFileAtomic(currentFile(paths, name), JSON.stringify(pointer) + '\n', { backup: cur ? previousFile(paths, name) : undefined });
     prune(paths, name);
     return { skipped: false, pointer, path: join(bdir, file), seconds: (performance.now() - t0) / 1000, collections: gcs };
-  } finally { lock.release(); }
+  } finally { session.release(); lock.release(); }
 }
 
 /** Keep only the artifacts that current and previous point at. */

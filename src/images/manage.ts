@@ -45,7 +45,7 @@ export async function renameImage(paths: Paths, src: string, dst: string): Promi
 export async function deleteImage(paths: Paths, name: string): Promise<void> {
   mustExist(paths, name);
   const lock = await acquireLock(join(imageDir(paths, name), 'session.lock'), 0).catch(() => {
-    throw new WulfError(`image "${name}" has an open shell session`, { hint: 'close it first', code: 'EBUSY' });
+    throw new WulfError(`image "${name}" has a shell/exec session open or a build running`, { hint: "try again when it has ended", code: "EBUSY" });
   });
   const trash = tmpOf(paths, 'trash', name);
   try { renameSync(imageDir(paths, name), trash); } finally { lock.release(); }

@@ -67,7 +67,15 @@ describe('image exec', () => {
     const r = await wulf(root, ['image', 'exec', '--build=false', 'bb', '--', '/bin/true']);
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('already has a shell/exec session open');
+    // nor a build: the session's mounts (/proc, resolv.conf…) would be packed into the image
+    const digest = imageArtifactPath(pathsFor(root), 'bb')!.digest;
+    const b = await wulf(root, ['image', 'build', '--force', 'bb']);
+    expect(b.code).toBe(1);
+    expect(b.err).toContain('image "bb" has a shell/exec session open; its mounts would end up in the image');
+    expect(imageArtifactPath(pathsFor(root), 'bb')!.digest).toBe(digest);
     expect(await long.exited).toBe(0);
+    const after = await wulf(root, ['image', 'build', '--force', 'bb']); // the session has ended
+    expect(after.code).toBe(0);
   }, 30_000);
 });
 
