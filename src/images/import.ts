@@ -55,7 +55,7 @@ async function pullRegistry(src: Extract<Source, { kind: 'docker' }>, paths: Pat
   let label = '';
   let total: number | undefined;
   const client = new RegistryClient(ref.registry, {
-    nohttps: o.nohttps, username: o.username, password: o.password, signal: o.signal, retries: o.retries, backoffMs: o.backoffMs,
+    nohttps: o.nohttps, username: o.username, password: o.password, signal: o.signal, retries: o.retries, backoffMs: o.backoffMs, log: o.log,
     onBytes: (n) => prog.bytes(label, n, total),
   });
   let { manifest, digest, mediaType } = await client.manifest(ref.repo, ref.ref);

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { WulfError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
 
 export const MT = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -47,6 +48,7 @@ export interface RegistryOpts {
   /** called with the bytes received so far for a blob */
   onBytes?: (n: number) => void;
   retries?: number; backoffMs?: number;
+  log?: Logger;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((res, rej) => {
@@ -157,7 +159,13 @@ export class RegistryClient {
     if (alg !== 'sha256' || !/^[0-9a-f]{64}$/.test(hex ?? '')) throw new WulfError(`unsupported digest ${d.digest}`, { code: 'EDIGEST' });
     const dir = join(cacheDir, 'blobs', 'sha256');
     const final = join(dir, hex!);
-    if (existsSync(final)) { this.opts.onBytes?.(statSync(final).size); return final; }
+    if (existsSync(final)) {
+      // verified when it was stored, but a disk or a hand can change it since: check again, fetch again if bad
+      const size = statSync(final).size;
+      if ((d.size === undefined || size === d.size) && await sha256File(final) === hex) { this.opts.onBytes?.(size); return final; }
+      this.opts.log?.warn('image', `cached blob ${d.digest.slice(0, 19)}… is damaged; downloading it again`);
+      rmSync(final, { force: true });
+    }
     mkdirSync(dir, { recursive: true });
     const partial = `${final}.partial`;
     for (let attempt = 0; ; attempt++) {
@@ -233,4 +241,10 @@ export function checkLayers(m: Manifest): Descriptor[] {
   }
   if (!m.layers) throw new WulfError(`unsupported media type ${m.mediaType ?? '(none)'}: not an image manifest`, { code: 'EMEDIA' });
   return m.layers;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(c as Buffer);
+  return hash.digest('hex');
 }

@@ -181,6 +181,27 @@ describe('image import', () => {
     } finally { rmSync(root, { recursive: true, force: true }); }
   }, 60_000);
 
+  test('a cached blob damaged on disk is detected, fetched again and the import succeeds', async () => {
+    const root = tmp('root');
+    try {
+      const first = await wulf(root, ['image', 'import', '--nohttps', `docker://${reg.url}/test/busybox:1`, 'a']);
+      expect(first.code).toBe(0);
+      const cache = join(root, 'var/lib/wulf/cache/blobs/sha256');
+      const big = readdirSync(cache).map((f) => ({ f, s: statSync(join(cache, f)).size })).sort((a, b) => b.s - a.s)[0]!;
+      const good = readFileSync(join(cache, big.f));
+      const bad = Buffer.from(good); bad[100] ^= 0xff; bad[101] ^= 0xff;
+      writeFileSync(join(cache, big.f), bad);
+      const px = faultProxy(reg.url, () => undefined);
+      try {
+        const r = await wulf(root, ['image', 'import', '--nohttps', `docker://${px.url}/test/busybox:1`, 'b']);
+        expect(r.code).toBe(0);
+        expect(r.err).toContain('is damaged; downloading it again');
+        expect(px.log.some((l) => l.path.endsWith(big.f))).toBe(true);     // fetched again
+        expect(readFileSync(join(cache, big.f)).equals(good)).toBe(true);  // and repaired
+      } finally { await px.stop(); }
+    } finally { rmSync(root, { recursive: true, force: true }); }
+  }, 60_000);
+
   test('bad sources fail with one clear line and register nothing', async () => {
     const root = tmp('root');
     const cases: [string[], string][] = [
