@@ -1,6 +1,6 @@
 // Import sources: parse SOURCE into a transport, and resolve local OCI layouts, oci-archive and
 // docker-archive files into an ordered list of layer files (plus config) to apply.
-import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import { WulfError } from '../lib/errors.ts';
 import { checkLayers, MT, parseDockerRef, pickPlatform, type Descriptor, type Manifest } from './registry.ts';
@@ -32,6 +32,7 @@ export function parseSource(src: string): Source {
     if (t === 'docker' || t === 'oci' && rest.startsWith('//')) return { kind: 'docker', ref: rest.replace(/^\/\//, '') };
     const { path, ref } = splitRef(rest.replace(/^\/\//, ''));
     if (t === 'file' || t === 'dir') return parseSource(path);
+    if (t !== 'oci' && existsSync(path) && statSync(path).isFile()) mustBeArchive(path, `${t}:FILE`);
     return { kind: t as 'oci' | 'oci-archive' | 'docker-archive', path, ...(ref ? { ref } : {}) };
   }
   if (!existsSync(src)) throw new WulfError(`${src}: no such file or directory`, { hint: 'for a registry image use docker://registry/repo:tag', code: 'ENOENT' });
@@ -40,7 +41,36 @@ export function parseSource(src: string): Source {
     if (existsSync(join(src, 'oci-layout'))) return { kind: 'oci', path: src };
     return { kind: 'dir', path: src };
   }
+  mustBeArchive(src, 'a rootfs tarball');
   return { kind: 'tarball', path: src };
+}
+
+/**
+ * Refuse a file that is not a tar archive (plain, gzip or zstd) before anything is unpacked:
+ * otherwise the extractor fails half-way with its own words.
+ */
+function mustBeArchive(path: string, what: string): void {
+  const head = new Uint8Array(512);
+  let n = 0;
+  try { const fd = openSync(path, 'r'); try { n = readSync(fd, head, 0, 512, 0); } finally { closeSync(fd); } } catch (e) {
+    throw new WulfError(`${path}: cannot read: ${(e as Error).message}`, { code: 'EIO' });
+  }
+  const gzip = n >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const zstd = n >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
+  if (gzip || zstd) return;
+  if (n === 512 && tarChecksumOk(head)) return;
+  throw new WulfError(`${path} is not a tar archive (plain, gzip or zstd): cannot import it as ${what}`, {
+    hint: 'give a directory, a rootfs .tar/.tar.gz/.tar.zst, oci:DIR, oci-archive:FILE, docker-archive:FILE or docker://registry/repo:tag', code: 'EFORMAT',
+  });
+}
+
+/** A tar header block: its checksum field (octal, at 148) is the sum of the block with that field as spaces. */
+function tarChecksumOk(h: Uint8Array): boolean {
+  const field = new TextDecoder().decode(h.subarray(148, 156)).replace(/[\0 ]+$/, '').trim();
+  if (!/^[0-7]+$/.test(field)) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : h[i]!;
+  return sum === parseInt(field, 8);
 }
 
 /** A default image name from the source: repo basename and tag. */

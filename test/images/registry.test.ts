@@ -211,12 +211,16 @@ describe('image import', () => {
       [['--nohttps', 'docker://127.0.0.1:1/test/busybox:1'], 'cannot reach registry'],
       [[`docker://${reg.url}/test/busybox:1`], 'cannot reach registry'], // https to a plain-HTTP registry
       [['/nonexistent/dir'], 'no such file'],
+      [['/etc/hostname'], '/etc/hostname is not a tar archive (plain, gzip or zstd): cannot import it as a rootfs tarball'],
+      [['oci-archive:/etc/hostname'], 'is not a tar archive (plain, gzip or zstd): cannot import it as oci-archive:FILE'],
+      [['docker-archive:/etc/hostname'], 'is not a tar archive (plain, gzip or zstd): cannot import it as docker-archive:FILE'],
     ];
     for (const [args, msg] of cases) {
       const r = await wulf(root, ['image', 'import', ...args, 'x']);
       expect(r.code).not.toBe(0);
       if (msg) expect(r.err).toContain(msg);
       expect(r.err).not.toContain('    at ');
+      expect(r.err).not.toContain('internal error');
     }
     expect(imagesOf(root)).toEqual([]);
     // --platform only matters for an index; a single-image layout imports
