@@ -1,6 +1,6 @@
 // `wulf overlay`: list, show/render, document, edit and build overlays. Writing to a shipped
 // (distribution) overlay first clones it into the site overlay dir, which then shadows it.
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { analyzeSync, Liquid } from 'liquidjs';
@@ -45,10 +45,30 @@ export function siteRoot(ctx: Ctx, name: string): string {
   return root;
 }
 
+/**
+ * A path inside an overlay whose directories are real directories: a symlink on the way would lead
+ * the write onto the controller's own files (the overlay holds links meant for the node, e.g. to
+ * /etc/passwd). The last part may itself be a link: see notLink.
+ */
 function fileIn(root: string, file: string): string {
   const rel = cleanRel(file, 'file');
   if (!rel) fail('a file path inside the overlay is required');
+  const parts = rel.split('/');
+  let at = root;
+  for (const part of parts.slice(0, -1)) {
+    at = join(at, part);
+    const st = lstatSync(at, { throwIfNoEntry: false });
+    if (!st) break;
+    if (st.isSymbolicLink()) fail(`${file}: ${at.slice(root.length + 1)} is a symlink in the overlay; paths through links are refused`, 'the link is for the node: change it with wulf overlay delete, then import or mkdir');
+    if (!st.isDirectory()) fail(`${file}: ${at.slice(root.length + 1)} is not a directory in the overlay`);
+  }
   return join(root, rel);
+}
+
+/** Refuse to act through a link that is the file itself (chmod, edit…). */
+function notLink(p: string, file: string, what: string): string {
+  if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) fail(`${file} is a symlink in the overlay: cannot ${what} it (that would change the file it points to on this machine)`, 'delete the link first to replace it');
+  return p;
 }
 
 const list: Verb = {
@@ -166,7 +186,7 @@ const mkdirVerb: Verb = {
   flags: { mode: { type: 'string', short: 'm', arg: 'MODE', help: 'permission bits (octal)', default: '755' } },
   run(ctx, flags, [name, dir]) {
     if (!name || !dir) fail('usage: wulf overlay mkdir OVERLAY DIR');
-    const p = fileIn(siteRoot(ctx, name), dir);
+    const p = notLink(fileIn(siteRoot(ctx, name), dir), dir, 'mkdir');
     mkdirSync(p, { recursive: true });
     chmodSync(p, parseInt(String(flags.mode), 8));
     return 0;
@@ -175,14 +195,14 @@ const mkdirVerb: Verb = {
 
 const chmodVerb: Verb = { name: 'chmod', summary: 'set the mode of an overlay file', usage: 'OVERLAY FILE MODE', run(ctx, _f, [name, file, mode]) {
   if (!name || !file || !mode || !/^[0-7]{3,4}$/.test(mode)) fail('usage: wulf overlay chmod OVERLAY FILE MODE (octal)');
-  chmodSync(fileIn(siteRoot(ctx, name), file), parseInt(mode, 8));
+  chmodSync(notLink(fileIn(siteRoot(ctx, name), file), file, 'chmod'), parseInt(mode, 8));
   return 0;
 } };
 
 const chownVerb: Verb = { name: 'chown', summary: 'set the owner of an overlay file', usage: 'OVERLAY FILE UID[:GID]', run(ctx, _f, [name, file, owner]) {
   const m = /^(\d+)(?::(\d+))?$/.exec(owner ?? '');
   if (!name || !file || !m) fail('usage: wulf overlay chown OVERLAY FILE UID[:GID] (numeric)');
-  chownSync(fileIn(siteRoot(ctx, name), file), Number(m[1]), Number(m[2] ?? 0));
+  lchownSync(fileIn(siteRoot(ctx, name), file), Number(m[1]), Number(m[2] ?? 0)); // a link is re-owned itself, never its target
   return 0;
 } };
 
@@ -192,7 +212,9 @@ const importVerb: Verb = {
   run(ctx, flags, [name, src, dest]) {
     if (!name || !src) fail('usage: wulf overlay import OVERLAY SRC [DEST]');
     const p = fileIn(siteRoot(ctx, name), dest ?? src);
-    if (existsSync(p) && !flags.overwrite) fail(`${dest ?? src} exists in overlay ${name}`, 'use --overwrite');
+    const had = lstatSync(p, { throwIfNoEntry: false });
+    if (had && !flags.overwrite) fail(`${dest ?? src} exists in overlay ${name}`, 'use --overwrite');
+    if (had?.isSymbolicLink()) rmSync(p); // replace the link, never write through it
     if (!existsSync(dirname(p))) { if (!flags.parents) fail(`the directory of ${dest ?? src} does not exist in overlay ${name}`, 'use --parents'); mkdirSync(dirname(p), { recursive: true }); }
     cpSync(src, p, { preserveTimestamps: true });
     return 0;
@@ -204,7 +226,7 @@ const edit: Verb = {
   flags: { parents: { type: 'boolean', short: 'p', help: 'create missing directories' }, mode: { type: 'string', short: 'm', arg: 'MODE', help: 'mode of a new file', default: '644' } },
   async run(ctx, flags, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay edit OVERLAY FILE');
-    const p = fileIn(siteRoot(ctx, name), file);
+    const p = notLink(fileIn(siteRoot(ctx, name), file), file, 'edit');
     if (!existsSync(dirname(p))) { if (!flags.parents) fail(`the directory of ${file} does not exist`, 'use --parents'); mkdirSync(dirname(p), { recursive: true }); }
     if (!existsSync(p)) { writeFileSync(p, ''); chmodSync(p, parseInt(String(flags.mode), 8)); }
     const editor = ctx.env.EDITOR || ctx.env.VISUAL || 'vi';

@@ -1,7 +1,7 @@
 // The overlay CLI and `configure ssh` run through main.ts / the verb, on a temp root.
 import { compiledBin } from '../helpers/cli.ts';
 import { test, expect, afterAll } from 'bun:test';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathsFor } from '../../src/config/paths.ts';
 import { silentLogger } from '../../src/lib/log.ts';
@@ -67,3 +67,37 @@ test('overlay list/show/render/build/diff and clone-to-site on write', async () 
   expect(wulf('overlay', 'show', '../etc', 'x').err).toMatch(/invalid overlay name/);
   expect(wulf('overlay', 'mkdir', 'hostname', '../../x').err).toMatch(/leaves the overlay/);
 }, 60_000);
+
+test('links in an overlay are never followed onto the controller: chmod, chown, edit, import, mkdir, delete', () => {
+  const outside = join(root, 'outside');
+  mkdirSync(join(outside, 'dir'), { recursive: true });
+  writeFileSync(join(outside, 'secret'), 'keep\n', { mode: 0o644 });
+  symlinkSync(join(outside, 'secret'), join(root, 'lnk'));
+  symlinkSync(join(outside, 'dir'), join(root, 'lnkdir'));
+  const src = join(root, 'plain.txt');
+  writeFileSync(src, 'planted\n');
+  expect(wulf('overlay', 'create', 'linky').code).toBe(0);
+  expect(wulf('overlay', 'import', '--parents', 'linky', join(root, 'lnk'), '/etc/lnk').code).toBe(0); // a link for the node: fine
+  expect(wulf('overlay', 'import', 'linky', join(root, 'lnkdir'), '/etc/lnkdir').code).toBe(0);
+  const refused: [string[], string][] = [
+    [['overlay', 'chmod', 'linky', '/etc/lnk', '0600'], 'etc/lnk is a symlink in the overlay: cannot chmod it'],
+    [['overlay', 'edit', 'linky', '/etc/lnk'], '/etc/lnk is a symlink in the overlay: cannot edit it'],
+    [['overlay', 'import', 'linky', src, '/etc/lnkdir/planted.txt'], 'etc/lnkdir is a symlink in the overlay; paths through links are refused'],
+    [['overlay', 'mkdir', 'linky', '/etc/lnkdir/sub'], 'paths through links are refused'],
+    [['overlay', 'edit', 'linky', '/etc/lnkdir/new.txt'], 'paths through links are refused'],
+    [['overlay', 'delete', 'linky', '/etc/lnkdir/x'], 'paths through links are refused'],
+  ];
+  for (const [args, msg] of refused) {
+    const r = wulf(...args);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain(msg);
+  }
+  expect(wulf('overlay', 'chown', 'linky', '/etc/lnk', '1000:1000').code).toBe(0); // the link itself
+  const st = statSync(join(outside, 'secret'));
+  expect([st.mode & 0o777, st.uid]).toEqual([0o644, process.getuid!()]);
+  expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('keep\n');
+  expect(readdirSync(join(outside, 'dir'))).toEqual([]);
+  expect(wulf('overlay', 'import', '--overwrite', 'linky', src, '/etc/lnk').code).toBe(0); // replaces the link, not its target
+  expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('keep\n');
+  expect(lstatSync(join(paths.siteOverlaysDir, 'linky/rootfs/etc/lnk')).isFile()).toBe(true);
+});
