@@ -42,6 +42,8 @@ export interface OverlayService {
   stats(): { renders: number; memoHits: number; memoMisses: number; snapshots: number };
 }
 
+const FAILURE_RETRY_MS = 60_000;
+
 export function createOverlayService(opts: OverlayServiceOptions): OverlayService {
   const { paths, log } = opts;
   const builder = new Builder({ paths, imageFile: opts.imageFile, hostAllow: opts.hostAllow });
@@ -52,6 +54,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
   let snapshots = 0;
   const index = new Map<string, { snap: number; info: ArchiveInfo }>();
   const inflight = new Map<string, Promise<ArchiveInfo>>();
+  const failures = new Map<string, { sig: string; at: number; error: unknown }>(); // by the inputs' signature
   const distSig = () => (compiled ? 'embedded' : treeSignature(distOverlaysDir()));
 
   const fileStats = () => {
@@ -86,14 +89,21 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     const s = current();
     const have = index.get(key);
     if (have && have.snap === s.id) { markServed(paths, node, kind, have.info.hash); return have.info; }
+    // the same inputs failed already (a template error, a runaway loop cut at the time limit):
+    // answer at once with the previous good archive instead of rendering again on every fetch;
+    // retried when the inputs change, or after a minute (files read from an image are not in the signature)
+    const failed = failures.get(key);
+    if (failed?.sig === snapSig && Date.now() - failed.at < FAILURE_RETRY_MS) { if (have) { markServed(paths, node, kind, have.info.hash); return have.info; } throw failed.error; }
     const running = inflight.get(key);
     if (running) return running;
+    const sig = snapSig;
     const p = (async () => {
       await null;
       try {
         const info = buildNow(node, kind, s);
         const prev = index.get(key);
         index.set(key, { snap: s.id, info });
+        failures.delete(key);
         if (prev?.info.hash !== info.hash) {
           log.debug('overlay', `built ${kind} overlay`, { node, hash: info.hash, size: info.size });
           pruneArchives(paths, node, kind, [info.hash, servedHash(paths, node, kind)]);
@@ -102,6 +112,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
         return info;
       } catch (e) {
         const prev = index.get(key);
+        failures.set(key, { sig, at: Date.now(), error: e });
         log.error('overlay', `cannot build ${kind} overlay: ${errorLine(e)}`, { node, serving: prev ? prev.info.hash : 'nothing' });
         if (prev) return prev.info;
         throw e;

@@ -242,6 +242,22 @@ describe('bad input', () => {
   test('include of a host file not allowed', () => bad('{% include_file "/etc/shadow" %}', /only files under/));
   test('output outside the overlay', () => bad('{% file "../../x" %}x', /leaves the overlay/));
   test('endless loop', () => bad('{% for i in (1..100000) %}{% for j in (1..100000) %}{% for k in (1..10000) %}{% endfor %}{% endfor %}{% endfor %}', /own\.ww:1: .*limit exceeded/), 20_000);
+  test('a failed render is not repeated for the same inputs: the next fetch answers at once with the previous archive', async () => {
+    const w = world(`badagain${Math.random().toString(36).slice(2, 8)}`);
+    const good = await w.svc.archive('a1', 'system');
+    writeFileSync(join(w.paths.siteOverlaysDir, 'own/rootfs/etc/own.ww'), '{% for i in (1..100000) %}{% for j in (1..100000) %}{% for k in (1..10000) %}{% endfor %}{% endfor %}{% endfor %}');
+    expect(await w.svc.archive('a1', 'system')).toEqual(good); // pays the time limit once
+    const r0 = w.svc.stats().renders;
+    for (let i = 0; i < 5; i++) {
+      w.svc.invalidate();                                       // re-check the inputs: unchanged
+      const t0 = performance.now();
+      expect(await w.svc.archive('a1', 'system')).toEqual(good);
+      expect(performance.now() - t0).toBeLessThan(500);
+    }
+    expect(w.svc.stats().renders).toBe(r0);
+    writeFileSync(join(w.paths.siteOverlaysDir, 'own/rootfs/etc/own.ww'), 'fixed {{ id }}\n'); // a change: rendered again
+    expect((await w.svc.archive('a1', 'system')).hash).not.toBe(good.hash);
+  }, 20_000);
   test('huge output', () => bad('{% for i in (1..100000) %}{% for j in (1..100000) %}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endfor %}', /own\.ww:1: (output larger|.*limit exceeded)/), 20_000);
   test('overlay names with / or ..', () => {
     for (const n of ['a/b', '..', '.', '../x', '', 'a b']) expect(() => checkOverlayName(n)).toThrow(/invalid overlay name/);
