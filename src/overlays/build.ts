@@ -34,7 +34,7 @@ export interface Packed { members: Uint8Array[]; hash: string; size: number }
 /** A render that read only build-wide data (server, build, allNodes, controller files): the same for every node of a snapshot. */
 export interface SharedRender { key: string; files: RenderedFile[]; nobackup: boolean }
 
-export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone'];
+export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone', '/etc/hosts', '/etc/exports'];
 
 const enc = new TextEncoder();
 const sha = (s: string | Uint8Array) => createHash('sha1').update(s).digest('hex');

@@ -157,6 +157,14 @@ function makeLiquid(): Liquid {
     network: (ip: unknown, mask: unknown) => networkOf(String(ip), /^\d+$/.test(String(mask)) ? prefixToMask(num(mask)) : String(mask)),
     ip_add: (ip: unknown, n: unknown) => addIPv4(String(ip), num(n)),
     unique_field: (text: unknown, sep: unknown = ':', idx: unknown = 0) => uniqueField(String(text ?? ''), String(sep), num(idx)),
+    // the lines before a marker line (all of them when there is none): an admin's own part of a
+    // file that wulf also writes, as Warewulf's IncludeBlock keeps it
+    before_marker: (text: unknown, marker: unknown) => {
+      const lines = String(text ?? '').split('\n');
+      const i = lines.findIndex((l) => l.trim() === String(marker).trim());
+      const kept = (i < 0 ? lines : lines.slice(0, i)).join('\n');
+      return kept && !kept.endsWith('\n') ? `${kept}\n` : kept;
+    },
     systemd_escape: (s: unknown) => systemdEscape(String(s), false),
     systemd_escape_path: (s: unknown) => systemdEscape(String(s), true),
     basename: (s: unknown) => posix.basename(String(s)),

@@ -47,16 +47,16 @@ test('overlay build --host writes /etc/hosts and /etc/exports into the root, wit
   expect(r.code).toBe(0);
   expect(r.out).toContain(`host overlay: 2 of 2 files written to ${root}`);
   const hosts = read('hosts');
-  expect(hosts).toContain('# written by wulf\n');
+  expect(hosts).toStartWith('127.0.0.1 localhost\n192.168.1.1 old-entry\n# Do not edit after this line\n'); // the admin's own lines stay
+  expect(hosts).toContain('# written by wulf');
   expect(hosts).toMatch(/^10\.0\.0\.1 \S+ wulf warewulf$/m);
   expect(hosts).toContain('\n10.0.1.1 n1 n1-default\n');
   expect(hosts).toContain('\n10.0.1.2 n2 n2-default\n');
   expect(hosts).toContain('\n10.20.1.2 n2-ib\n');
-  expect(hosts).not.toContain('old-entry');
   expect(hosts).not.toMatch(/\n\n/);                         // no stray blank lines
   expect(hosts).toEndWith('\n');
-  expect(existsSync(join(etc, 'hosts.wwbackup'))).toBe(false); // the template says nobackup
-  expect(read('exports')).toBe('# written by wulf\n/home 10.0.0.0/16(rw,sync)\n');
+  expect(read('hosts.wwbackup')).toBe('127.0.0.1 localhost\n192.168.1.1 old-entry\n');
+  expect(read('exports')).toBe('/srv *(ro)\n# Do not edit after this line\n# written by wulf (wulf overlay build --host)\n/home 10.0.0.0/16(rw,sync)\n');
   expect(read('exports.wwbackup')).toBe('/srv *(ro)\n');        // the replaced file is kept
   expect(statSync(join(etc, 'exports')).mode & 0o777).toBe(0o600); // and its mode
   expect(stray()).toEqual([]);
