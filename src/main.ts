@@ -64,14 +64,14 @@ async function runNoun(ctx: Ctx, nounName: string, verbName: string | undefined,
   const noun = await entry.load();
   if (noun.direct) {
     const argv = verbName !== undefined ? [verbName, ...args] : args;
-    const { flags, positionals } = parseVerbArgs(noun.direct, argv);
-    if (flags.help) { ctx.out(renderVerbHelp('', noun.direct).replace('wulf  ', 'wulf ')); return 0; }
+    const { flags, positionals } = parseVerbArgs(noun.direct, argv, noun.name);
+    if (flags.help) { ctx.out(renderVerbHelp(noun.name, noun.direct)); return 0; }
     return (await noun.direct.run(ctx, flags, positionals)) ?? 0;
   }
   if (!verbName || verbName === '--help' || verbName === '-h' || verbName === 'help') { ctx.out(renderNounHelp(noun)); return verbName ? 0 : 2; }
   const verb = findVerb(noun, verbName);
   if (!verb) throw new WulfError(`unknown command '${noun.name} ${verbName}'`, { hint: `run 'wulf ${noun.name} --help'`, exitCode: 2 });
-  const { flags, positionals } = parseVerbArgs(verb, args);
+  const { flags, positionals } = parseVerbArgs(verb, args, `${noun.name} ${verb.name}`);
   if (flags.help) { ctx.out(renderVerbHelp(noun.name, verb)); return 0; }
   return (await verb.run(ctx, flags, positionals)) ?? 0;
 }

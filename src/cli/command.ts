@@ -59,7 +59,7 @@ export function findVerb(noun: Noun, name: string): Verb | undefined {
 }
 
 /** Parse argv for one verb; unknown flags are a one-line error that names the flag. */
-export function parseVerbArgs(verb: Verb, argv: string[]): { flags: FlagValues; positionals: string[] } {
+export function parseVerbArgs(verb: Verb, argv: string[], command = verb.name): { flags: FlagValues; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, f] of Object.entries(verb.flags ?? {})) {
     options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
@@ -74,12 +74,13 @@ export function parseVerbArgs(verb: Verb, argv: string[]): { flags: FlagValues; 
     return { flags, positionals: r.positionals };
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]!.replace(/^Unknown option '([^']*)'.*$/, "unknown flag '$1'");
-    throw new WulfError(`${msg}`, { hint: `see 'wulf ... ${verb.name} --help'`, code: 'EARG', exitCode: 2 });
+    throw new WulfError(`${msg}`, { hint: `see 'wulf ${command} --help'`, code: 'EARG', exitCode: 2 });
   }
 }
 
 export function renderVerbHelp(prefix: string, verb: Verb): string {
-  const lines = [`Usage: wulf ${prefix} ${verb.name}${verb.flags ? ' [flags]' : ''}${verb.usage ? ' ' + verb.usage : ''}`, '', verb.summary];
+  const command = [prefix, verb.name].filter(Boolean).join(' ');
+  const lines = [`Usage: wulf ${command}${verb.flags ? ' [flags]' : ''}${verb.usage ? ' ' + verb.usage : ''}`, '', verb.summary];
   if (verb.aliases?.length) lines.push(`Aliases: ${verb.aliases.join(', ')}`);
   const rows = Object.entries(verb.flags ?? {}).filter(([, f]) => !f.hidden).map(([name, f]) => {
     const left = `${f.short ? `-${f.short}, ` : '    '}--${name}${f.type === 'string' ? ' ' + (f.arg ?? 'VALUE') : ''}`;

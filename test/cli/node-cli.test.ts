@@ -67,7 +67,8 @@ for (const mode of modes) {
         [['node', 'set', 'n02', '--hwaddr', '52:54:00:ab:cd:01'], 'already used by n01'],
         [['node', 'set', 'n02', '--netmask', '255.0.255.0'], 'is not a netmask'],
         [['node', 'set', 'n02', '--profile', 'ghost'], 'unknown profile "ghost"'],
-        [['node', 'set', 'n02', '--colour', 'red'], "unknown flag '--colour'"],
+        [['node', 'set', 'n02', '--colour', 'red'], "unknown flag '--colour'\n  hint: see 'wulf node set --help'"],
+        [['serve', '--colour', 'red'], "unknown flag '--colour'\n  hint: see 'wulf serve --help'"],
         [['node', 'set', 'zz'], 'no node matches zz'],
         [['node', 'add', 'n01'], 'node n01 already exists'],
         [['node', 'add', 'n[5-1]'], 'runs backwards'],
@@ -80,6 +81,8 @@ for (const mode of modes) {
         expect(r.err).not.toContain('    at ');
       }
       expect(conf()).toBe(before);
+      expect(w('init', '--help').out.split('\n')[0]).toBe('Usage: wulf init [flags]');
+      expect(w('node', 'set', '--help').out.split('\n')[0]).toBe('Usage: wulf node set [flags] PATTERN...');
     });
 
     test('unset clears fields and deletes a network', () => {
