@@ -1,26 +1,37 @@
 // Safe file writes: temp file in the same directory + fsync + rename + directory fsync, so a
 // reader sees the old or the new content, never a torn one; and a lock file for writers.
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { dlopen, FFIType } from 'bun:ffi';
 import { WulfError } from './errors.ts';
 
 const TMP_MARK = '.wulf-tmp-';
 
-function pidAlive(pid: number): boolean {
+/** A process's start time (clock ticks since boot, /proc/PID/stat field 22): with the pid it names one process, reuse or not. */
+function startTime(pid: number | 'self'): string | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19];
+  } catch { return undefined; }
+}
+let selfStart: string | undefined;
+
+/** Is the writer that made a temp still running? The pid alone can have been reused by now. */
+function writerAlive(pid: number, start: string | undefined): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (start && existsSync('/proc/self/stat')) return startTime(pid) === start;
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
-/** Remove temp files left by writers that were killed (their pid is gone). */
+/** Remove temp files left by writers that were killed (their process is gone). */
 export function removeStaleTemps(path: string): void {
   const dir = dirname(path), base = basename(path);
   let names: string[] = [];
   try { names = readdirSync(dir); } catch { return; }
   for (const n of names) {
     if (!n.startsWith(`.${base}${TMP_MARK}`)) continue;
-    const pid = Number(n.slice(`.${base}${TMP_MARK}`.length).split('.')[0]);
-    if (!pidAlive(pid)) { try { unlinkSync(join(dir, n)); } catch { /* raced */ } }
+    const [pid, start] = n.slice(`.${base}${TMP_MARK}`.length).split('.')[0]!.split('-');
+    if (!writerAlive(Number(pid), start)) { try { unlinkSync(join(dir, n)); } catch { /* raced */ } }
   }
 }
 
@@ -31,7 +42,8 @@ export function removeStaleTemps(path: string): void {
 export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { mode?: number; backup?: string } = {}): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}${TMP_MARK}${process.pid}.${Math.random().toString(36).slice(2, 8)}`);
+  selfStart ??= startTime('self') ?? '';
+  const tmp = join(dir, `.${basename(path)}${TMP_MARK}${process.pid}${selfStart ? `-${selfStart}` : ''}.${Math.random().toString(36).slice(2, 8)}`);
   const fd = openSync(tmp, 'wx', opts.mode ?? 0o644);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;

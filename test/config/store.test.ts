@@ -1,7 +1,9 @@
 // The transactional store: comments and key order survive, stale writers are refused, invalid
 // changes write nothing, a backup of the previous revision is kept.
 import { test, expect, afterAll } from 'bun:test';
-import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeStaleTemps } from '../../src/lib/atomic.ts';
 import { pathsFor } from '../../src/config/paths.ts';
 import { readNodesConf, updateNodesConf } from '../../src/config/store.ts';
 import { tempRoot } from '../helpers/cli.ts';
@@ -73,4 +75,21 @@ test('no temp or lock debris after writes', () => {
   const debris = readdirSync(paths.confDir).filter((f) => f.includes('wulf-tmp'));
   expect(debris).toEqual([]);
   expect(existsSync(paths.nodesConf)).toBe(true);
+});
+
+test('a temp left by a killed writer is removed even when its pid now belongs to another process', () => {
+  const dir = mkdtempSync('/tmp/wulf-stale-');
+  try {
+    const target = join(dir, 'nodes.conf');
+    const st = readFileSync('/proc/self/stat', 'utf8');
+    const myStart = st.slice(st.lastIndexOf(')') + 2).split(' ')[19];
+    const names = {
+      reused: `.nodes.conf.wulf-tmp-${process.pid}-1.abc`,        // this pid, another (earlier) process
+      running: `.nodes.conf.wulf-tmp-${process.pid}-${myStart}.def`, // this very process: still writing
+      gone: `.nodes.conf.wulf-tmp-999999999.ghi`,                   // old name format, no such pid
+    };
+    for (const n of Object.values(names)) writeFileSync(join(dir, n), 'x');
+    removeStaleTemps(target);
+    expect(readdirSync(dir).sort()).toEqual([names.running]);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });
