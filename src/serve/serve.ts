@@ -1,7 +1,7 @@
 // `wulf serve`: DHCP, TFTP and HTTP in one process. Holds the configuration in memory, reloads
 // it when the files change (keeping the last good one when a new one is invalid), keeps the
 // runtime state (leases, node status) in the CBOR file, and logs one line per boot event.
-import { readFileSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { acquireLock, type Lock } from '../lib/atomic.ts';
 import { ipxeBinary } from '../lib/assets.ts';
@@ -106,17 +106,25 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         lastBad = msg;
       }
     };
+    // Before answering a node, the config files are checked (two stats): an edit made a moment ago
+    // is read now, not when the watcher's debounce or the poll gets to it.
+    const confStat = () => [paths.nodesConf, paths.wulfConf].map((f) => { try { const st = statSync(f); return `${st.ino}:${st.size}:${st.mtimeMs}`; } catch { return '-'; } }).join(';');
+    let seenStat = confStat();
+    const ensureFresh = () => { const now = confStat(); if (now !== seenStat) { seenStat = now; reload(); } };
     let pending: ReturnType<typeof setTimeout> | undefined;
     let watcher: FSWatcher | undefined;
     try { watcher = watch(paths.confDir, () => { clearTimeout(pending); pending = setTimeout(reload, 150); }); } catch { /* no conf dir yet */ }
     const poll = setInterval(reload, 5000); // fs.watch misses some editors' renames: poll as well
     stoppers.push(() => { watcher?.close(); clearInterval(poll); clearTimeout(pending); });
 
-    const overlays = createOverlayService({ paths, getConf: () => snap.conf, getWulfConf: () => snap.wulf, log });
+    // recheckMs 0: every archive request re-checks the overlay sources and the controller files its
+    // templates read (a few stats), so an edit is never answered with the archive from before it
+    const overlays = createOverlayService({ paths, getConf: () => snap.conf, getWulfConf: () => snap.wulf, log, recheckMs: 0 });
 
     // discovery: an unknown MAC takes the first discoverable node, persisted through the store
     let discovering: Promise<unknown> = Promise.resolve();
     const nodeByMac = async (mac: string): Promise<MergedNode | undefined> => {
+      ensureFresh();
       const known = snap.byMac.get(mac);
       if (known) return known;
       const candidates = mergeAll(snap.conf).filter((m) => m.data.discoverable === 'true')

@@ -1,7 +1,8 @@
 // `wulf serve` (the compiled binary) on loopback with unprivileged ports: every provisioning
 // route, its refusals, status with timeline and SSE, persistence, reload, discovery, one instance.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
-import { appendFileSync, writeFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { modes, requireCompiled, runWulf, spawnWulf, tempRoot, tinyRootfs } from '../helpers/cli.ts';
 
@@ -72,6 +73,22 @@ test('the system overlay is a gzip cpio holding the node hostname', async () => 
   const r = await fetch(`${base}/system/${enc}`);
   const p = Bun.spawnSync(['sh', '-c', 'gzip -dc | cpio -i --to-stdout etc/hostname 2>/dev/null'], { stdin: new Uint8Array(await r.arrayBuffer()) });
   expect(p.stdout.toString().trim()).toBe('n1');
+});
+
+test('an edit is answered at once: the very next fetch after `node set` or a passwd change has it', async () => {
+  const text = async (stage: string) => new TextDecoder('latin1').decode(gunzipSync(new Uint8Array(await (await fetch(`${base}/${stage}/${enc}`)).arrayBuffer())));
+  expect(await text('system')).toContain('IPADDR=127.0.20.1\n');
+  for (const ip of ['127.0.20.41', '127.0.20.1']) {
+    expect(w('node', 'set', 'n1', '--ipaddr', ip, '-y').code).toBe(0);
+    expect(await text('system')).toContain(`IPADDR=${ip}\n`);  // no wait for the watcher
+  }
+  const passwd = join(t.dir, 'etc/passwd');
+  const before = existsSync(passwd) ? readFileSync(passwd, 'utf8') : undefined;
+  try {
+    await text('runtime');
+    appendFileSync(passwd, 'freshuser:x:4242:4242::/home/freshuser:/bin/sh\n');
+    expect(await text('runtime')).toContain('freshuser:x:4242');
+  } finally { if (before === undefined) rmSync(passwd, { force: true }); else writeFileSync(passwd, before); }
 });
 
 test('refusals: asset key 401, .. and encoded slashes 400, unknown routes 404', async () => {
