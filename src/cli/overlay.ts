@@ -18,6 +18,7 @@ import { checkOverlayName, cleanRel, listOverlayNames, locateOverlay, readOverla
 import { renderTemplate } from '../overlays/render.ts';
 import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
 import { buildView } from '../overlays/data.ts';
+import { table } from './table.ts';
 
 const service = (ctx: Ctx) => createOverlayService({ paths: ctx.paths, getConf: () => readNodesConf(ctx.paths), getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
 
@@ -75,21 +76,24 @@ const list: Verb = {
   name: 'list', aliases: ['ls'], summary: 'list overlays (-a: their files, -l: with mode and owner)', usage: '[OVERLAY...]',
   flags: { all: { type: 'boolean', short: 'a', help: 'list files' }, long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' } },
   run(ctx, flags, pos) {
-    const names = listOverlayNames(ctx.paths.siteOverlaysDir).filter((o) => !pos.length || pos.includes(o.name));
+    const all = listOverlayNames(ctx.paths.siteOverlaysDir);
+    const missing = pos.filter((p) => !all.some((o) => o.name === p));
+    if (missing.length) fail(`no overlay named ${missing.join(', ')}`, "see 'wulf overlay list'");
+    const names = all.filter((o) => !pos.length || pos.includes(o.name));
     if (!flags.all && !flags.long) {
       const rows = names.map((o) => [o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length), o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped']);
       const w = Math.max(12, ...rows.map((r) => r[0]!.length)) + 2;
       ctx.out([`${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  SOURCE`, ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`)].join('\n'));
       return 0;
     }
-    const out: string[] = flags.long ? ['PERM MODE  UID  GID  OVERLAY  FILE PATH'] : ['OVERLAY  FILE PATH'];
+    const rows: string[][] = [];
     for (const o of names) {
       for (const f of readOverlay(ctx.paths.siteOverlaysDir, o.name).files) {
         const path = '/' + f.rel + (f.type === 'dir' ? '/' : '') + (f.target ? ` -> ${f.target}` : '');
-        out.push(flags.long ? `${f.mode.toString(8).padStart(4, '0')}  ${String(f.uid).padStart(4)} ${String(f.gid).padStart(4)}  ${o.name}  ${path}` : `${o.name}  ${path}`);
+        rows.push(flags.long ? [f.mode.toString(8).padStart(4, '0'), String(f.uid), String(f.gid), o.name, path] : [o.name, path]);
       }
     }
-    ctx.out(out.join('\n'));
+    ctx.out(table(flags.long ? ['PERM MODE', 'UID', 'GID', 'OVERLAY', 'FILE PATH'] : ['OVERLAY', 'FILE PATH'], rows));
     return 0;
   },
 };
@@ -102,6 +106,8 @@ const show: Verb = {
     const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
     const rel = cleanRel(file);
     const f = src.files.find((x) => x.rel === rel) ?? src.files.find((x) => x.rel === rel + '.ww');
+    if (f?.type === 'symlink') { ctx.out(`/${f.rel} -> ${f.target}`); return 0; }
+    if (f?.type === 'dir') fail(`/${rel} is a directory in overlay ${name}`, `wulf overlay list -a ${name}`);
     if (!f || f.type !== 'file') fail(`overlay ${name} has no file ${rel}`);
     if (!flags.render || !f.rel.endsWith('.ww')) { ctx.out(new TextDecoder().decode(f.data)); return 0; }
     const b = new Builder({ paths: ctx.paths });

@@ -100,4 +100,8 @@ test('links in an overlay are never followed onto the controller: chmod, chown, 
   expect(wulf('overlay', 'import', '--overwrite', 'linky', src, '/etc/lnk').code).toBe(0); // replaces the link, not its target
   expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('keep\n');
   expect(lstatSync(join(paths.siteOverlaysDir, 'linky/rootfs/etc/lnk')).isFile()).toBe(true);
+  expect(wulf('overlay', 'show', 'linky', '/etc/lnkdir').out.trim()).toBe(`/etc/lnkdir -> ${join(outside, 'dir')}`);
+  const missing = wulf('overlay', 'list', 'linky', 'nosuch');
+  expect([missing.code, missing.err.split('\n')[0]]).toEqual([1, 'wulf: no overlay named nosuch']);
+  expect(wulf('overlay', 'list', '-a', 'linky').out).toMatch(/^OVERLAY +FILE PATH\n-+ +-+\nlinky +\/etc\/\n/);
 });
