@@ -19,6 +19,12 @@ export function detectInterface(name?: string): Detected | undefined {
   return undefined;
 }
 
+/** The interface that has this address (127.0.0.1 → lo), if any. */
+function interfaceHolding(ip: string): string | undefined {
+  for (const [iface, addrs] of Object.entries(networkInterfaces())) if ((addrs ?? []).some((a) => a.family === 'IPv4' && a.address === ip)) return iface;
+  return undefined;
+}
+
 export function defaultWulfConfText(d: Detected, opts: { port?: number } = {}): string {
   const net = networkOf(d.ipaddr, d.netmask);
   const base = parseIPv4(net)!;
@@ -96,7 +102,7 @@ export const noun: Noun = {
         if (!ip || !isIPv4(ip)) throw new WulfError(`--address "${flags.address}" is not an IPv4 address`);
         const prefix = p === undefined ? 24 : Number(p);
         if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30) throw new WulfError(`--address "${flags.address}": prefix must be 8..30`);
-        d = { iface: String(flags.interface ?? detectInterface()?.iface ?? 'eth0'), ipaddr: ip, netmask: formatIPv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0) };
+        d = { iface: String(flags.interface ?? interfaceHolding(ip) ?? detectInterface()?.iface ?? 'eth0'), ipaddr: ip, netmask: formatIPv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0) };
       } else {
         d = detectInterface(flags.interface as string | undefined);
         if (!d) throw new WulfError(flags.interface ? `interface ${flags.interface} has no IPv4 address` : 'no network interface with an IPv4 address found', { hint: 'pass --address 10.0.0.1/24 --interface eth0' });

@@ -18,6 +18,9 @@ for (const mode of modes) {
       expect(r.out).toContain('provisioning on lo 10.5.0.1/24');
       expect(conf()).toContain('default:');
       expect(w('init', '--address', '10.5.0.1/24').out).toContain('kept');
+      const lo = tempRoot('wulf-init-lo-');
+      try { expect(runWulf(mode, lo.dir, ['init', '--address', '127.0.0.1/8']).out).toContain('provisioning on lo 127.0.0.1/8'); } // the interface that has it
+      finally { lo.cleanup(); }
     });
 
     test('node add with a hostlist auto-increments ipaddr and ipmiaddr', () => {
