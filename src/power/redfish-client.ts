@@ -91,6 +91,10 @@ export class RedfishSession {
       if (this.signal?.aborted) throw new PowerError(`timed out (${method} ${path})`, 'timeout');
       const err = e as NodeJS.ErrnoException;
       const code = err.code ?? '';
+      // a handshake that fails with verification off, or a protocol error: not a certificate problem
+      if (code === 'EPROTO' || /wrong version number|packet length too long|unknown protocol/i.test(err.message) || ((TLS_CODES.test(code) || TLS_CODES.test(err.message)) && this.tls?.rejectUnauthorized === false)) {
+        throw new PowerError(`TLS handshake with ${this.base} failed (${code || err.message}): does the BMC speak HTTPS on this port?`, 'unreachable');
+      }
       if (TLS_CODES.test(code) || TLS_CODES.test(err.message)) {
         throw new PowerError(`TLS certificate of ${this.base} not trusted (${code || err.message}); set ipmi insecure "true" to skip verification, or an ipmi tag ca=FILE`, 'auth');
       }

@@ -145,6 +145,14 @@ describe('redfish over HTTPS', () => {
     expect(results[0]!.status).toBe('ok');
     expect(m.state.power).toBe('On');
   });
+  test('https to a BMC port that speaks plain HTTP: a handshake error, not a certificate one', async () => {
+    const plain = mock();
+    for (const insecure of ['true', 'false']) {
+      const { results } = await runPower([target('plain', plain, { insecure, tags: { scheme: 'https' } })], 'status', { drivers });
+      expect(results[0]!.status).toBe('failed');
+      expect(results[0]!.error).toMatch(/TLS handshake with https:\/\/127\.0\.0\.1:\d+ failed .*does the BMC speak HTTPS on this port\?/);
+    }
+  });
   test('verification against a given CA file works', async () => {
     const { results } = await runPower([target('tls', m, { tags: { ca: cert.certFile } })], 'status', { drivers });
     expect(results[0]).toMatchObject({ status: 'ok', state: 'on' });
