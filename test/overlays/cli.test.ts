@@ -105,3 +105,12 @@ test('links in an overlay are never followed onto the controller: chmod, chown, 
   expect([missing.code, missing.err.split('\n')[0]]).toEqual([1, 'wulf: no overlay named nosuch']);
   expect(wulf('overlay', 'list', '-a', 'linky').out).toMatch(/^OVERLAY +FILE PATH\n-+ +-+\nlinky +\/etc\/\n/);
 });
+
+test('no users anywhere (no controller passwd, no image): syncuser writes no /etc/passwd or /etc/group rather than empty ones', () => {
+  expect(existsSync(join(root, 'etc/passwd'))).toBe(false);
+  for (const f of ['passwd', 'group']) {
+    const r = wulf('overlay', 'show', 'syncuser', `etc/${f}.ww`, '--render', 'n1');
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(`# ---- /etc/${f} (aborted: not written)`);
+  }
+});
