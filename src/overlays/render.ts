@@ -149,6 +149,16 @@ function makeLiquid(): Liquid {
   liquid.registerTag('nobackup', argTag('nobackup', () => `${MARK}N\u0000`));
   liquid.registerTag('include_file', argTag('include_file', (v, opt) => readHostFile(String(v), opt)));
   liquid.registerTag('include_image', argTag('include_image', (v, opt, ctx) => readImageFile(String(v), opt, ctx.getSync(['imageName']))));
+  // Liquid's own file tags would look for partials in the working directory: say what to use instead
+  for (const name of ['include', 'render', 'layout']) {
+    liquid.registerTag(name, class extends Tag {
+      constructor(token: TagToken, remain: TopLevelToken[], l: Liquid) {
+        super(token, remain, l);
+        throw new Error(`{% ${name} %} is not available in overlay templates: use {% include_file "PATH" %} for a controller file or {% include_image "PATH" %} for a file of the node's image`);
+      }
+      *render(): Generator<unknown, void, unknown> { /* never parsed */ }
+    });
+  }
   const num = (x: unknown) => Number(x);
   const filters: Record<string, (...a: any[]) => unknown> = {
     prefix: (mask: unknown) => (isNetmask(String(mask)) ? maskToPrefix(String(mask)) : null),

@@ -238,6 +238,7 @@ describe('bad input', () => {
   test('syntax error names overlay, file and line', () => bad('ok\nok\n{% if %}\n', /overlay own: etc\/own\.ww:3: /));
   test('unknown variable', () => bad('{{ id }}\n{{ nosuch.field }}\n', /overlay own: etc\/own\.ww:2: undefined variable: nosuch/));
   test('include of a missing file', () => bad('{% include_file "nope.txt" %}', /etc\/own\.ww:1: .*nope\.txt.*does not exist/));
+  test("Liquid's own include (partials from the working directory) points to include_file", () => bad('{{ id }}\n{% include "foo" %}', /own\.ww:2: .*\{% include %\} is not available in overlay templates: use \{% include_file "PATH" %\}/));
   test('include out of the tree', () => bad('{% include_file "../../../../etc/shadow" %}', /leaves/));
   test('include of a host file not allowed', () => bad('{% include_file "/etc/shadow" %}', /only files under/));
   test('output outside the overlay', () => bad('{% file "../../x" %}x', /leaves the overlay/));
