@@ -131,13 +131,14 @@ const listVerb: Verb = {
     const { byImage } = await nodeCounts(ctx);
     const imgs = listImages(ctx.paths).filter((i) => !names.length || names.includes(i.name));
     const rows = imgs.map((i) => ({ name: i.name, nodes: byImage.get(i.name)?.length ?? 0, kernel: i.defaultKernel ?? '', created: i.created, imported: i.imported,
-      digest: i.digest ?? '', source: i.source, ...(flags.size ? { rootfsBytes: duBytes(rootfsDir(ctx.paths, i.name)) } : {}),
+      // digest: the registry manifest's; none for a directory or tarball (built.digest is the artifact's)
+      digest: i.digest ?? null, source: i.source, ...(flags.size ? { rootfsBytes: duBytes(rootfsDir(ctx.paths, i.name)) } : {}),
       built: i.artifact ? { file: i.artifact.path, bytes: i.artifact.size, digest: i.artifact.digest, compression: i.artifact.compression } : null }));
     if (flags.json) { ctx.out(toJsonText(rows)); return 0; }
     if (flags.yaml) { ctx.out(toYamlText(rows)); return 0; }
     const hdr = ['IMAGE NAME', 'NODES', 'KERNEL VERSION', 'CREATION TIME', 'BUILT SIZE', ...(flags.size ? ['ROOTFS SIZE'] : []), ...(flags.long ? ['DIGEST', 'SOURCE'] : [])];
     ctx.out(table(hdr, rows.map((r) => [r.name, String(r.nodes), r.kernel, r.created.replace(/\.\d+Z$/, 'Z'), r.built ? `${mib(r.built.bytes)} ${r.built.compression}` : '(not built)',
-      ...(flags.size ? [mib(r.rootfsBytes ?? 0)] : []), ...(flags.long ? [r.digest.slice(0, 19), r.source] : [])])));
+      ...(flags.size ? [mib(r.rootfsBytes ?? 0)] : []), ...(flags.long ? [r.digest?.slice(0, 19) ?? '--', r.source] : [])])));
     return 0;
   },
 };
