@@ -173,7 +173,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   const footer1 = p
     ? <Text wrap="truncate">{`${p.kind === 'edit' ? `edit ${p.lineKey}` : p.kind === 'value' ? ACTION_LABEL[p.action!] : 'filter'}: ${p.text}█`}</Text>
     : state.confirm
-      ? <Text color={c(theme, 'yellow')} wrap="truncate">{fit(`${ACTION_LABEL[state.confirm.action]}${state.confirm.value !== undefined ? ` = ${state.confirm.value || '(unset)'}` : ''} on ${state.confirm.targets.length === 1 ? state.confirm.targets[0] : `${state.confirm.targets.length} nodes`}? [y/N]`, columns)}</Text>
+      ? <Text color={c(theme, 'yellow')} wrap="truncate">{fit(`${ACTION_LABEL[state.confirm.action]}${state.confirm.value !== undefined ? ` = ${state.confirm.value || '(unset)'}` : ''}${state.confirm.action.startsWith('power') ? ' ' : ' on '}${state.confirm.targets.length === 1 ? state.confirm.targets[0] : `${state.confirm.targets.length} nodes`}? [y/N]`, columns)}</Text>
       : state.message
         ? <Text color={c(theme, state.message.error ? 'red' : 'green')} wrap="truncate">{fit(state.message.text, columns)}</Text>
         : snap.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`config: ${snap.error} (showing the last good read)`, columns)}</Text>
@@ -195,7 +195,9 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
       <Box height={bodyH} flexDirection="column">{body}</Box>
       {footer1}
       {p?.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`✗ ${p.error} — fix it, or Esc to cancel (nothing is written)`, columns)}</Text>
-        : <Text dimColor wrap="truncate">{fit(p ? 'Enter save  Esc cancel  Ctrl-U clear  (empty or UNSET clears the node\'s own value)' : hintsFor(v, state.overlayDiff), columns)}</Text>}
+        : <Text dimColor wrap="truncate">{fit(p ? (p.kind === 'filter' ? 'Enter keep  Esc clear  Ctrl-U empty  text, profile:NAME, image:NAME or a hostlist like n[01-08]'
+          : p.kind === 'log-filter' ? 'Enter keep  Esc clear  Ctrl-U empty  a node name'
+          : 'Enter save  Esc cancel  Ctrl-U clear  (empty or UNSET clears the node\'s own value)') : hintsFor(v, state.overlayDiff), columns)}</Text>}
     </Box>
   );
 }

@@ -5,7 +5,7 @@ import { mergeAll, mergeNode } from '../../src/config/cascade.ts';
 import { parseNodesConf } from '../../src/config/store.ts';
 import { fields } from '../../src/config/schema.ts';
 import { classify, parseStatusDoc, waterfall, type NodeStatus } from '../../src/tui/state/status.ts';
-import { buildRows, columnWidths, countStates, viewRows, COLUMNS } from '../../src/tui/state/nodes.ts';
+import { buildRows, columnWidths, countStates, makeMatcher, viewRows, COLUMNS } from '../../src/tui/state/nodes.ts';
 import { followKey, moveList, emptyList, windowOf } from '../../src/tui/state/list.ts';
 import { applyEdit, detailLines, parseEdit } from '../../src/tui/state/detail.ts';
 import { handleKey, initialState, view, HELP, type AppState, type Env, type KeyIn } from '../../src/tui/state/app.ts';
@@ -117,6 +117,11 @@ describe('key reducer', () => {
     expect(view(s)).toBe('nodes');
     expect(press(s, env, key('q')).effect).toEqual({ type: 'quit' });
     expect(press(s, env, key('c', { ctrl: true })).effect).toEqual({ type: 'quit' });
+    for (const top of ['2', '3', '4', '5']) { // profiles, images, overlays, log: q goes home, it does not quit
+      const r = press(initialState(), env, key(top), key('q'));
+      expect(r.effect).toBeUndefined();
+      expect(view(r.s)).toBe('nodes');
+    }
   });
   test('/ filters live, Enter keeps it, Esc clears it', () => {
     let { s } = press(initialState(), env, key('/'), key('n'), key('0'), key('x'), key('', { backspace: true }));
@@ -199,4 +204,13 @@ describe('detail', () => {
     applyEdit(node, f('ClusterName'), undefined, undefined);
     expect(node).toEqual({ profiles: ['default'], networkDevices: { eth0: { ipaddr: '10.0.0.6' } } });
   });
+});
+
+test('filter: hostlist ranges combine with ? and * globs', () => {
+  const rows = ['c0010', 'c0011', 'c0021', 'c0031', 'c001', 'n01'].map((name) => ({ name, profiles: '', image: '', ip: '', stage: '', state: '' }));
+  const pick = (f: string) => rows.filter((r) => makeMatcher(f)(r as Parameters<ReturnType<typeof makeMatcher>>[0])).map((r) => r.name);
+  expect(pick('c00[1-2]?')).toEqual(['c0010', 'c0011', 'c0021']);
+  expect(pick('c001?')).toEqual(['c0010', 'c0011']);
+  expect(pick('c00[1-2]*')).toEqual(['c0010', 'c0011', 'c0021', 'c001']);
+  expect(pick('n01,c001')).toEqual(['c001', 'n01']);
 });

@@ -64,7 +64,8 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     expect(s).toContain('Boot waterfall');
     expect(s).toMatch(/ClusterName\s+c1\s+default/);
     pane.keys('q');
-    await pane.waitFor('NAME▲');
+    s = await pane.waitFor('NAME▲');
+    expect(s).toContain('? help  q quit');                // the key bar fits 80 columns
     expect(pane.info('#{alternate_on}')).toBe('1');
     pane.keys('q');
     await pane.waitFor('EXIT=0');

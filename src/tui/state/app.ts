@@ -136,8 +136,8 @@ export function handleKey(s0: AppState, k: KeyIn, env: Env): Step {
     if (s.stack.length > 1) return { state: { ...s, stack: s.stack.slice(0, -1) } };
     if (k.escape && v === 'nodes' && (s.filter || s.selected.size)) return { state: { ...s, filter: '', selected: new Set() } };
     if (k.escape && v === 'log' && s.logFilter) return { state: { ...s, logFilter: '' } };
+    if (v !== 'nodes') return { state: { ...s, stack: ['nodes'] } }; // q and Esc go back home; only q at home quits
     if (k.input === 'q') return { state: s, effect: { type: 'quit' } };
-    if (v !== 'nodes') return { state: { ...s, stack: ['nodes'] } };
     return { state: s };
   }
   const n = '12345'.indexOf(k.input);

@@ -78,14 +78,17 @@ export function makeMatcher(filter: string): Matcher {
   if (pr) return (r) => r.profiles.split(',').includes(pr[1]!);
   const im = /^image:(\S+)$/i.exec(f);
   if (im) return (r) => r.image === im[1]!;
+  const glob = (p: string) => new RegExp('^' + p.replace(/[.+^${}()|\\[\]]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
   if (/[[\],]/.test(f)) {
     try {
-      const names = new Set(expandHostlist(f));
-      return (r) => names.has(r.name);
+      const names = expandHostlist(f);
+      if (/[*?]/.test(f)) { const res = names.map(glob); return (r) => res.some((re) => re.test(r.name)); } // c00[1-2]? : ranges, then globs
+      const set = new Set(names);
+      return (r) => set.has(r.name);
     } catch { /* not a valid hostlist: fall through to text */ }
   }
   if (/[*?]/.test(f)) {
-    const re = new RegExp('^' + f.replace(/[.+^${}()|\\[\]]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+    const re = glob(f);
     return (r) => re.test(r.name);
   }
   const low = f.toLowerCase();

@@ -26,8 +26,9 @@ export function modeLine(mode: FeedMode, server: string): { text: string; color:
 
 export const hintsFor = (v: View, overlayDiff: boolean): string => {
   switch (v) {
-    case 'nodes': return '↑↓ move  Enter detail  / filter  s sort  Space mark  o/f/c power  b rebuild  ? help  q quit';
-    case 'detail': return '↑↓ move  e edit  o/f/c power  b rebuild  P profiles  I image  L log  ? help  q back';
+    // at most 80 columns, so "? help" and "q quit" always show; the rest of the keys are in the help
+    case 'nodes': return '↑↓ move  Enter detail  / filter  s sort  Space mark  o/f/c power  ? help  q quit';
+    case 'detail': return '↑↓ move  e edit  o/f/c power  P profiles  I image  L log  ? help  q back';
     case 'profiles': case 'images': return '↑↓ move  Enter its nodes  ? help  q back';
     case 'overlays': return `↑↓ file  d ${overlayDiff ? 'file preview' : 'overlay diff'}  ? help  q back`;
     case 'log': return '↑↓ scroll  End follow  / filter by node  ? help  q back';
