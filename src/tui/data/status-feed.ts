@@ -75,7 +75,9 @@ export class StatusFeed {
         }
       } catch (e) {
         if (this.stopped) return;
-        this.setMode('files', `server unreachable (${errorLine(e).slice(0, 60)})`);
+        // the reason's first part only ("ECONNREFUSED", "timed out"): it has to fit in the header
+        const why = errorLine(e).split(/[:.]/)[0]!.trim().slice(0, 40);
+        this.setMode('files', `server unreachable (${why})`);
         this.readFiles();
       }
       await Bun.sleep(this.opts.retryMs ?? 3000);
