@@ -18,7 +18,7 @@ import { ImagesView, imageRows, LogView, ProfilesView, profileRows } from './ui/
 import { OverlaysView, treeHeight } from './ui/overlays-view.tsx';
 import { Help } from './ui/help.tsx';
 import { c, STATE_COLOR, type Theme } from './ui/theme.ts';
-import { hintsFor, MIN_COLS, MIN_ROWS, modeLine, TABS, titleOf } from './ui/frame.ts';
+import { hintsFor, MIN_COLS, MIN_ROWS, modeLine, promptHints, TABS, titleOf } from './ui/frame.ts';
 
 export { MIN_COLS, MIN_ROWS };
 
@@ -195,9 +195,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
       <Box height={bodyH} flexDirection="column">{body}</Box>
       {footer1}
       {p?.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`✗ ${p.error} — fix it, or Esc to cancel (nothing is written)`, columns)}</Text>
-        : <Text dimColor wrap="truncate">{fit(p ? (p.kind === 'filter' ? 'Enter keep  Esc clear  Ctrl-U empty  text, profile:NAME, image:NAME or a hostlist like n[01-08]'
-          : p.kind === 'log-filter' ? 'Enter keep  Esc clear  Ctrl-U empty  a node name'
-          : 'Enter save  Esc cancel  Ctrl-U clear  (empty or UNSET clears the node\'s own value)') : hintsFor(v, state.overlayDiff), columns)}</Text>}
+        : <Text dimColor wrap="truncate">{fit(p ? promptHints(p.kind, columns) : hintsFor(v, state.overlayDiff, columns), columns)}</Text>}
     </Box>
   );
 }

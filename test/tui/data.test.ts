@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { pathsFor } from '../../src/config/paths.ts';
 import { readNodesConf, updateNodesConf } from '../../src/config/store.ts';
 import { mergeNode } from '../../src/config/cascade.ts';
-import { StatusFeed } from '../../src/tui/data/status-feed.ts';
+import { shortReason, StatusFeed } from '../../src/tui/data/status-feed.ts';
 import { runAction, writeEdit } from '../../src/tui/data/actions.ts';
 import { detailLines } from '../../src/tui/state/detail.ts';
 import { tempRoot } from '../helpers/cli.ts';
@@ -67,6 +67,13 @@ describe('status feed', () => {
     await until(() => feed.mode === 'files');
     expect(feed.detail).toContain('server unreachable');
     feed.stop();
+  });
+  test('the unreachable reason is short and never cut mid-word', () => {
+    expect(shortReason(Object.assign(new Error('Unable to connect. Is the computer able to access the url?'), { code: 'ECONNREFUSED' }))).toBe('ECONNREFUSED');
+    expect(shortReason(new Error('GET /status: HTTP 500'))).toBe('GET /status: HTTP 500');
+    expect(shortReason(new Error('The operation timed out.'))).toBe('The operation timed out');
+    expect(shortReason(new Error('connect ECONNREFUSED 127.0.0.1:9873'))).toBe('connect ECONNREFUSED 127.0.0.1:9873');
+    expect(shortReason(new Error('a very long message that goes on and on about what happened'))).toBe('a very long message that goes on and on…');
   });
 });
 

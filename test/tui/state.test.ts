@@ -9,6 +9,7 @@ import { buildRows, columnWidths, countStates, makeMatcher, viewRows, COLUMNS } 
 import { followKey, moveList, emptyList, windowOf } from '../../src/tui/state/list.ts';
 import { applyEdit, detailLines, parseEdit } from '../../src/tui/state/detail.ts';
 import { handleKey, initialState, view, HELP, type AppState, type Env, type KeyIn } from '../../src/tui/state/app.ts';
+import { hintsFor, promptHints } from '../../src/tui/ui/frame.ts';
 import { nodesYaml, nodeName } from './fixture.ts';
 
 const conf = parseNodesConf(nodesYaml(30));
@@ -213,4 +214,20 @@ test('filter: hostlist ranges combine with ? and * globs', () => {
   expect(pick('c001?')).toEqual(['c0010', 'c0011']);
   expect(pick('c00[1-2]*')).toEqual(['c0010', 'c0011', 'c0021', 'c001']);
   expect(pick('n01,c001')).toEqual(['c001', 'n01']);
+});
+
+test('key bars fit the width: "? help" and "q quit"/"q back" always show', () => {
+  const views = ['nodes', 'detail', 'profiles', 'images', 'overlays', 'log'] as const;
+  for (const w of [60, 80, 100]) {
+    for (const v of views) {
+      const h = hintsFor(v, false, w);
+      expect([...h].length).toBeLessThanOrEqual(w);
+      expect(h).toEndWith(v === 'nodes' ? '? help  q quit' : '? help  q back');
+    }
+  }
+  expect(hintsFor('nodes', false, 120)).toContain('b rebuild');
+  expect([...promptHints('filter', 80)].length).toBeLessThanOrEqual(80);
+  expect(promptHints('filter', 80)).toContain('hostlist n[01-08]');
+  expect(promptHints('edit', 80)).not.toContain('(');
+  expect([...promptHints('edit', 80)].length).toBeLessThanOrEqual(80);
 });

@@ -44,6 +44,8 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     // the first frame shows the first nodes merged ("2000 nodes (loading):"), the rest follow at once
     let s = await pane.waitFor((x) => x.includes('server unreachable — showing files') && x.includes('2000 nodes:'));
     expect(s).toContain('never seen 2000');
+    s = await pane.waitFor(/^server unreachable \(.*\)$/m); // the reason is short, not a sentence cut mid-word
+    expect(s).toMatch(/^server unreachable \((ECONNREFUSED|ConnectionRefused)\)\s*$/m);
     expect(s.split('\n').length).toBeLessThanOrEqual(25);
     pane.keys('End');
     s = await pane.waitFor('n2000');
@@ -53,6 +55,22 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     pane.keys('Home');
     await pane.waitFor((x) => x.split('\n')[3]!.includes('n2000'));
     pane.keys('r', '/');
+    s = await pane.waitFor('filter: █');
+    expect(s).toContain('Enter apply  Esc clear  text, glob, hostlist n[01-08]'); // the filter's hint, not the edit hint
+    expect(s).not.toContain('UNSET');
+    pane.type('n00[1-2]?');                                // a hostlist range and a glob together
+    await pane.waitFor('filter: n00[1-2]?█');
+    pane.keys('Enter');
+    s = await pane.waitFor('— 20 of 2000 nodes');
+    pane.keys('o');
+    s = await pane.waitFor('? [y/N]');
+    expect(s).toContain('power on n0010? [y/N]');
+    pane.keys('n', '5');
+    s = await pane.waitFor('wulf · Log');
+    expect(s).toContain('? help  q back');
+    pane.keys('q');                                        // q in the log goes back; it does not quit
+    await pane.waitFor('wulf · Nodes');
+    pane.keys('/', 'C-u');
     pane.type('n00[07-09],n1500');
     s = await pane.waitFor('n1500');
     expect(s.match(/^\s+n\d{4}/gm)).toEqual(['  n0007', '  n0008', '  n0009', '  n1500']);

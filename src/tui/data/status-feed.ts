@@ -16,6 +16,20 @@ export interface FeedOptions {
   maxEvents?: number;
 }
 
+/**
+ * Why a request failed, short enough for the status line: the error code when there is one
+ * ("ECONNREFUSED"), else the message's first sentence ("The operation timed out", "GET /status:
+ * HTTP 500"), cut at a word boundary past 40 characters (never mid-word, never inside an address).
+ */
+export function shortReason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(code)) return code;
+  const line = errorLine(e).split(/\.(?:\s|$)/)[0]!.trim();
+  if (line.length <= 40) return line || 'unknown error';
+  const cut = line.slice(0, 40).replace(/\s+\S*$/, '');
+  return (cut || line.slice(0, 39)) + '…';
+}
+
 export class StatusFeed {
   readonly statuses = new Map<string, NodeStatus>();
   events: LogEvent[] = [];
@@ -75,9 +89,7 @@ export class StatusFeed {
         }
       } catch (e) {
         if (this.stopped) return;
-        // the reason's first part only ("ECONNREFUSED", "timed out"): it has to fit in the header
-        const why = errorLine(e).split(/[:.]/)[0]!.trim().slice(0, 40);
-        this.setMode('files', `server unreachable (${why})`);
+        this.setMode('files', `server unreachable (${shortReason(e)})`);
         this.readFiles();
       }
       await Bun.sleep(this.opts.retryMs ?? 3000);

@@ -24,16 +24,42 @@ export function modeLine(mode: FeedMode, server: string): { text: string; color:
   return { text, color: mode === 'live' ? 'green' : mode === 'files' ? 'yellow' : 'cyan' };
 }
 
-export const hintsFor = (v: View, overlayDiff: boolean): string => {
-  switch (v) {
-    // at most 80 columns, so "? help" and "q quit" always show; the rest of the keys are in the help
-    case 'nodes': return '↑↓ move  Enter detail  / filter  s sort  Space mark  o/f/c power  ? help  q quit';
-    case 'detail': return '↑↓ move  e edit  o/f/c power  P profiles  I image  L log  ? help  q back';
-    case 'profiles': case 'images': return '↑↓ move  Enter its nodes  ? help  q back';
-    case 'overlays': return `↑↓ file  d ${overlayDiff ? 'file preview' : 'overlay diff'}  ? help  q back`;
-    case 'log': return '↑↓ scroll  End follow  / filter by node  ? help  q back';
+/**
+ * Key hints joined by two spaces, fitted to `width`: the hints with the highest drop rank go first
+ * (rank 0 never goes), so "? help" and "q quit" stay on screen at any width the TUI runs in; what
+ * still does not fit is cut by the caller's fit(). Every key is in the help overlay anyway.
+ */
+export function fitHints(parts: readonly (readonly [string, number])[], width: number): string {
+  let ps = [...parts];
+  const text = () => ps.map((p) => p[0]).join('  ');
+  while ([...text()].length > width) {
+    const worst = Math.max(...ps.map((p) => p[1]));
+    if (worst <= 0) break;
+    const i = ps.map((p) => p[1]).lastIndexOf(worst);
+    ps = ps.filter((_, j) => j !== i);
   }
+  return text();
+}
+
+const HINTS: Record<View, (overlayDiff: boolean) => [string, number][]> = {
+  nodes: () => [['↑↓ move', 4], ['Enter detail', 3], ['/ filter', 1], ['s sort', 2], ['Space mark', 3], ['o/f/c power', 2], ['b rebuild', 5], ['? help', 0], ['q quit', 0]],
+  detail: () => [['↑↓ move', 4], ['e edit', 1], ['o/f/c power', 2], ['b rebuild', 5], ['P profiles', 3], ['I image', 3], ['L log', 2], ['? help', 0], ['q back', 0]],
+  profiles: () => [['↑↓ move', 2], ['Enter its nodes', 1], ['? help', 0], ['q back', 0]],
+  images: () => [['↑↓ move', 2], ['Enter its nodes', 1], ['? help', 0], ['q back', 0]],
+  overlays: (d) => [['↑↓ file', 2], [`d ${d ? 'file preview' : 'overlay diff'}`, 1], ['? help', 0], ['q back', 0]],
+  log: () => [['↑↓ scroll', 3], ['End follow', 2], ['/ filter by node', 1], ['? help', 0], ['q back', 0]],
 };
+/** The key bar of a view, fitted to `width` columns (80 unless told). */
+export const hintsFor = (v: View, overlayDiff: boolean, width = 80): string => fitHints(HINTS[v](overlayDiff), width);
+
+/** The key bar while a prompt is open (filter, log filter, field edit, action value). */
+export function promptHints(kind: 'filter' | 'log-filter' | 'edit' | 'value', width = 80): string {
+  switch (kind) {
+    case 'filter': return fitHints([['Enter apply', 0], ['Esc clear', 0], ['Ctrl-U empty', 2], ['text, glob, hostlist n[01-08], profile:X, state:late', 0]], width);
+    case 'log-filter': return fitHints([['Enter apply', 0], ['Esc clear', 0], ['Ctrl-U empty', 2], ['a node name, glob or hostlist', 0]], width);
+    default: return fitHints([['Enter save', 0], ['Esc cancel', 0], ['Ctrl-U clear', 2], ['empty or UNSET clears the node\'s own value', 0]], width);
+  }
+}
 
 /** The nodes table's column header line (before the screen-width fit). */
 export function nodesHeader(width: number, sortCol: ColKey, sortDesc: boolean): string {
@@ -112,7 +138,7 @@ export function firstFrame(f: FirstFrameInput): string[] | undefined {
   while (lines.length < 2 + bodyH) add('', '');
   const foot = fit(f.detail || `${all.length} nodes`, columns);
   add(foot, chalk.dim(foot));
-  const hints = fit(hintsFor('nodes', false), columns);
+  const hints = fit(hintsFor('nodes', false, columns), columns);
   add(hints, chalk.dim(hints));
   // single-width text only: anything else (wide or combining characters) is ink's to measure
   if (plain.some((l) => !/^[\x20-\x7e·…▲▼↑↓—]*$/.test(l))) return undefined;
