@@ -162,7 +162,7 @@ export class RegistryClient {
     if (existsSync(final)) {
       // verified when it was stored, but a disk or a hand can change it since: check again, fetch again if bad
       const size = statSync(final).size;
-      if ((d.size === undefined || size === d.size) && await sha256File(final) === hex) { this.opts.onBytes?.(size); return final; }
+      if ((d.size === undefined || size === d.size) && (await hashFile(createHash('sha256'), final)).digest('hex') === hex) { this.opts.onBytes?.(size); return final; }
       this.opts.log?.warn('image', `cached blob ${d.digest.slice(0, 19)}… is damaged; downloading it again`);
       rmSync(final, { force: true });
     }
@@ -175,7 +175,7 @@ export class RegistryClient {
       const r = await this.get(`${repo}/blobs/${d.digest}`, repo, headers, `blob ${d.digest.slice(0, 19)}`);
       let got = 0;
       if (r.status === 206 && have > 0) {
-        for await (const c of createReadStream(partial)) hash.update(c as Buffer);
+        await hashFile(hash, partial);
         got = have;
       } else if (have > 0) rmSync(partial, { force: true });
       const fd = openSync(partial, got > 0 ? 'a' : 'w', 0o600);
@@ -243,8 +243,8 @@ export function checkLayers(m: Manifest): Descriptor[] {
   return m.layers;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
+/** Feed a file's bytes into `hash` (a resumed download, a cached blob being checked). */
+async function hashFile<H extends { update(b: Buffer): unknown }>(hash: H, path: string): Promise<H> {
   for await (const c of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(c as Buffer);
-  return hash.digest('hex');
+  return hash;
 }

@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { readPcapUdp } from '../dhcp/pcap.ts';
 import { decodePacket, encodeAck, encodeError, encodeRequest, ErrorCode, Op, type Packet } from './packet.ts';
 import { bufferProvider, chainProviders, rootProvider } from './providers.ts';
 import { createTftpServer, type TftpEvent, type TftpServerOptions } from './server.ts';
+import { RawClient } from '../../test/tftp/client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wulf-tftp-'));
 const root = join(dir, 'root');
@@ -29,42 +29,10 @@ async function serve(extra: Partial<TftpServerOptions> = {}) {
   return { s, port: s.stats().port, events };
 }
 
-/** A scripted client: raw packets out, decoded packets (with the sender's port) in. */
-class Client {
-  sock = dgram.createSocket('udp4');
-  inbox: { p: Packet; port: number }[] = [];
-  private wake?: () => void;
-  constructor() {
-    // a duplicate final ACK can reach a transfer socket already closed: the ICMP "port unreachable"
-    // comes back as ECONNREFUSED, which real clients ignore too
-    this.sock.on('error', () => {});
-    this.sock.on('message', (m, r) => {
-      const d = decodePacket(m);
-      if (d.ok) this.inbox.push({ p: d.packet, port: r.port });
-      this.wake?.();
-    });
-  }
-  static async open() { const c = new Client(); await new Promise<void>((res) => c.sock.bind(0, '127.0.0.1', () => res())); return c; }
-  get port() { return this.sock.address().port; }
-  send(b: Uint8Array, port: number) { this.sock.send(b, port, '127.0.0.1'); }
-  async next(ms = 3000): Promise<{ p: Packet; port: number } | undefined> {
-    const end = Date.now() + ms;
-    while (!this.inbox.length) {
-      const left = end - Date.now();
-      if (left <= 0) return undefined;
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.wake = () => { clearTimeout(t); res(); }; });
-    }
-    return this.inbox.shift();
-  }
-  /** everything that arrives within `ms` */
-  async collect(ms: number) { await Bun.sleep(ms); return this.inbox.splice(0); }
-  /** later: node:dgram sends asynchronously and a close right after send would drop the datagram */
-  close() { setTimeout(() => { try { this.sock.close(); } catch { /* closed */ } }, 100); }
-}
 const blocksOf = (ps: { p: Packet }[]) => ps.map(({ p }) => (p.op === Op.DATA ? p.block : -p.op));
 
 /** Read a whole file the way EDK2 does with windowsize: ACK at the end of each window or on the short block. */
-async function windowRead(c: Client, mainPort: number, rrq: Uint8Array, opt: { ackTwice?: boolean } = {}) {
+async function windowRead(c: RawClient, mainPort: number, rrq: Uint8Array, opt: { ackTwice?: boolean } = {}) {
   c.send(rrq, mainPort);
   const chunks: Uint8Array[] = [];
   let bs = 512, win = 1, since = 0, expect = 1, tid = 0, dups = 0, oack: Record<string, string> | undefined;
@@ -125,7 +93,7 @@ afterAll(async () => {
 for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['on the event loop', () => loopOnly, 0]] as const) {
   describe(`windows and loss (scripted client), ${label}`, () => {
     test('a window is sent whole, then nothing until its last block is ACKed; an early ACK resends from there; duplicates send nothing', async () => {
-      const c = await Client.open();
+      const c = await RawClient.open();
       c.send(encodeRequest(Op.RRQ, 'mid.bin', 'octet', { blksize: '1468', windowsize: '4' }), srv().port);
       const o = await c.next();
       expect(o?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4' } });
@@ -145,7 +113,7 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
     });
 
     test('a dropped first DATA is retransmitted after the timeout and the file arrives whole', async () => {
-      const c = await Client.open();
+      const c = await RawClient.open();
       c.send(encodeRequest(Op.RRQ, 'small.bin'), srv().port);
       const first = await c.next();
       expect(first?.p.op === Op.DATA && first.p.block).toBe(1); // "lost": not ACKed
@@ -168,7 +136,7 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
 
     test("every ACK sent twice (Sorcerer's Apprentice) causes no duplicate DATA, lock-step and windowed", async () => {
       for (const opts of [{}, { windowsize: '8', blksize: '1024' }] as Record<string, string>[]) {
-        const c = await Client.open();
+        const c = await RawClient.open();
         const r = await windowRead(c, srv().port, encodeRequest(Op.RRQ, 'block.bin', 'octet', opts), { ackTwice: true });
         expect(sha(r.data)).toBe(sha(files['block.bin']!));
         expect([r.dups, r.extra]).toEqual([0, 0]);
@@ -177,7 +145,7 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
     });
 
     test('block numbers roll over 65535 → 0: 70,001 blocks of 8 bytes, windowsize 64', async () => {
-      const c = await Client.open();
+      const c = await RawClient.open();
       const r = await windowRead(c, srv().port, encodeRequest(Op.RRQ, 'roll.bin', 'octet', { blksize: '8', windowsize: '64' }));
       expect(r.oack).toEqual({ blksize: '8', windowsize: '64' });
       expect(sha(r.data)).toBe(sha(files['roll.bin']!));
@@ -186,7 +154,7 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
 
     test('an OACK never acknowledged is resent a bounded number of times, then the transfer ends', async () => {
       const { port, events, s } = await serve({ timeoutMs: 100, retries: 2, threads });
-      const c = await Client.open();
+      const c = await RawClient.open();
       c.send(encodeRequest(Op.RRQ, 'small.bin', 'octet', { tsize: '0' }), port);
       const got = await c.collect(700);
       expect(got.map((m) => m.p.op)).toEqual([Op.OACK, Op.OACK, Op.OACK]);
@@ -202,7 +170,7 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
     const [probe, abort, real, ack0] = fromClient;
     expect(decodePacket(probe!)).toMatchObject({ ok: true, packet: { op: Op.RRQ, options: { tsize: '0', blksize: '1468', windowsize: '4' } } });
     const before = srv().events.length;
-    const c1 = await Client.open();
+    const c1 = await RawClient.open();
     c1.send(probe!, srv().port);
     const oack = await c1.next();
     expect(oack?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4', tsize: String(OVMF_SIZE) } });
@@ -210,7 +178,7 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
     expect(await c1.collect(800)).toEqual([]); // no retransmitted OACK after the abort (timeout is 300 ms)
     c1.close();
     expect(srv().events.slice(before).map((e) => [e.kind, e.error])).toEqual([['start', undefined], ['abort', 'User aborted the transfer']]);
-    const c2 = await Client.open();
+    const c2 = await RawClient.open();
     c2.send(real!, srv().port);
     const o2 = await c2.next();
     expect(o2?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4' } });
@@ -256,7 +224,7 @@ describe('paths', () => {
     expect(performance.now() - t0).toBeLessThan(500);
   });
   test('over the wire: ERROR packets with the right codes; WRQ refused; chain: buffers first, refusals stop the chain', async () => {
-    const c = await Client.open();
+    const c = await RawClient.open();
     for (const [name, want] of [['../secret', ErrorCode.AccessViolation], ['/etc/passwd', ErrorCode.NotFound], ['escape', ErrorCode.AccessViolation]] as const) {
       c.send(encodeRequest(Op.RRQ, name), main.port);
       const m = await c.next();
@@ -279,7 +247,7 @@ describe('paths', () => {
 describe('limits and errors', () => {
   test('maxTransfers: the third request gets "busy"; a slot frees when a client aborts', async () => {
     const { port } = await serve({ maxTransfers: 2 });
-    const cs = await Promise.all([0, 1, 2, 3].map(() => Client.open()));
+    const cs = await Promise.all([0, 1, 2, 3].map(() => RawClient.open()));
     const held: number[] = [];
     for (const c of cs.slice(0, 2)) { c.send(encodeRequest(Op.RRQ, 'mid.bin'), port); held.push((await c.next())!.port); }
     cs[2]!.send(encodeRequest(Op.RRQ, 'small.bin'), port);
@@ -293,7 +261,7 @@ describe('limits and errors', () => {
   });
 
   test('60 transfers at once (mixed lock-step and windowed) all arrive intact', async () => {
-    const cs = await Promise.all(Array.from({ length: 60 }, () => Client.open()));
+    const cs = await Promise.all(Array.from({ length: 60 }, () => RawClient.open()));
     const rs = await Promise.all(cs.map((c, i) => windowRead(c, main.port, encodeRequest(Op.RRQ, i % 2 ? 'block.bin' : 'ipxe.efi', 'octet', i % 3 ? { blksize: '1468', windowsize: String(1 + (i % 8)) } : {}))));
     rs.forEach((r, i) => expect(sha(r.data)).toBe(sha(files[i % 2 ? 'block.bin' : 'ipxe.efi']!)));
     cs.forEach((c) => c.close());
@@ -365,7 +333,7 @@ test('live fuzz: 4,000 mutated packets at the well-known port and at a running t
     return b.filter((x) => x !== 0 || rnd() < 0.5);
   };
   const { s, port } = await serve({ timeoutMs: 200, retries: 2, maxTransfers: 64 });
-  const c = await Client.open();
+  const c = await RawClient.open();
   c.send(encodeRequest(Op.RRQ, 'mid.bin', 'octet', { blksize: '1468' }), port);
   const oack = await c.next();
   const tid = oack!.port;
@@ -383,7 +351,7 @@ test('live fuzz: 4,000 mutated packets at the well-known port and at a running t
   const out = join(dir, 'out-after-fuzz');
   expect((await run(['curl', '-sS', `tftp://127.0.0.1:${port}/small.bin`, '-o', out, '--tftp-blksize', '1468'], 20_000)).code).toBe(0);
   expect(sha(readFileSync(out))).toBe(sha(files['small.bin']!));
-  const c2 = await Client.open();
+  const c2 = await RawClient.open();
   const r = await windowRead(c2, port, encodeRequest(Op.RRQ, 'block.bin', 'octet', { windowsize: '16', blksize: '1468' }));
   expect(sha(r.data)).toBe(sha(files['block.bin']!));
   c2.close();

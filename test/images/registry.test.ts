@@ -161,14 +161,19 @@ describe('image import', () => {
     } finally { await bad.stop(); rmSync(root2, { recursive: true, force: true }); }
   }, 60_000);
 
+  /** Import once into a fresh root; the cache dir and its largest blob (a layer). */
+  async function importedOnce(root: string) {
+    const first = await wulf(root, ['image', 'import', '--nohttps', `docker://${reg.url}/test/busybox:1`, 'a']);
+    expect(first.code).toBe(0);
+    const cache = join(root, 'var/lib/wulf/cache/blobs/sha256');
+    const big = readdirSync(cache).map((f) => ({ f, s: statSync(join(cache, f)).size })).sort((a, b) => b.s - a.s)[0]!;
+    return { cache, big, data: readFileSync(join(cache, big.f)) };
+  }
+
   test('a partial blob left in the cache is resumed, then verified', async () => {
     const root = tmp('root');
     try {
-      const first = await wulf(root, ['image', 'import', '--nohttps', `docker://${reg.url}/test/busybox:1`, 'a']);
-      expect(first.code).toBe(0);
-      const cache = join(root, 'var/lib/wulf/cache/blobs/sha256');
-      const big = readdirSync(cache).map((f) => ({ f, s: statSync(join(cache, f)).size })).sort((a, b) => b.s - a.s)[0]!;
-      const data = readFileSync(join(cache, big.f));
+      const { cache, big, data } = await importedOnce(root);
       rmSync(join(cache, big.f));
       writeFileSync(join(cache, big.f + '.partial'), data.subarray(0, 1000));
       const px = faultProxy(reg.url, () => undefined);
@@ -184,11 +189,7 @@ describe('image import', () => {
   test('a cached blob damaged on disk is detected, fetched again and the import succeeds', async () => {
     const root = tmp('root');
     try {
-      const first = await wulf(root, ['image', 'import', '--nohttps', `docker://${reg.url}/test/busybox:1`, 'a']);
-      expect(first.code).toBe(0);
-      const cache = join(root, 'var/lib/wulf/cache/blobs/sha256');
-      const big = readdirSync(cache).map((f) => ({ f, s: statSync(join(cache, f)).size })).sort((a, b) => b.s - a.s)[0]!;
-      const good = readFileSync(join(cache, big.f));
+      const { cache, big, data: good } = await importedOnce(root);
       const bad = Buffer.from(good); bad[100] ^= 0xff; bad[101] ^= 0xff;
       writeFileSync(join(cache, big.f), bad);
       const px = faultProxy(reg.url, () => undefined);

@@ -8,13 +8,18 @@ export class RawClient {
   inbox: { p: Packet; port: number }[] = [];
   waiters: (() => void)[] = [];
   constructor() {
+    // a duplicate final ACK can reach a transfer socket already closed: the ICMP "port unreachable"
+    // comes back as ECONNREFUSED, which real clients ignore too
+    this.sock.on('error', () => {});
     this.sock.on('message', (m, r) => {
       const d = decodePacket(m);
       if (d.ok) this.inbox.push({ p: d.packet, port: r.port });
       this.waiters.splice(0).forEach((w) => w());
     });
   }
+  static async open() { const c = new RawClient(); await c.bind(); return c; }
   async bind() { await new Promise<void>((res) => this.sock.bind(0, '127.0.0.1', () => res())); }
+  get port() { return this.sock.address().port; }
   send(buf: Uint8Array, port: number) { this.sock.send(buf, port, '127.0.0.1'); }
   async next(timeoutMs = 3000): Promise<{ p: Packet; port: number } | undefined> {
     const end = Date.now() + timeoutMs;
@@ -25,7 +30,10 @@ export class RawClient {
     }
     return this.inbox.shift();
   }
-  close() { try { this.sock.close(); } catch { /* closed */ } }
+  /** everything that arrives within `ms` */
+  async collect(ms: number) { await Bun.sleep(ms); return this.inbox.splice(0); }
+  /** later: node:dgram sends asynchronously and a close right after send would drop the datagram */
+  close() { setTimeout(() => { try { this.sock.close(); } catch { /* closed */ } }, 100); }
 }
 
 /** Read a whole file with options; `dropFirstAck` skips acknowledging the first window once. */
