@@ -81,7 +81,7 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
 }
 
 declare const self: Worker;
-if (typeof self !== 'undefined' && typeof (self as unknown as { postMessage?: unknown }).postMessage === 'function' && !Bun.isMainThread) {
+if (!Bun.isMainThread) { // offload.ts starts this file as a worker; imported elsewhere it only exports
   self.onmessage = (ev: MessageEvent<OffloadJob>) => {
     let r: OffloadResult;
     try { r = serveTransfer(ev.data); } catch (e) { r = { id: ev.data.id, result: 'abort', error: (e as Error).message, bytes: 0, retransmits: 0, ignored: 0 }; }
