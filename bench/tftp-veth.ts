@@ -3,13 +3,15 @@
 // file at blksize 1468 — lock-step for both servers, and windowsize 16 for wulf (tftpd-hpa has
 // none, so its lock-step time is the yardstick). Each condition is measured in rounds that run
 // every case once, in alternating order; a ratio is the median over rounds of tftpd-hpa's time
-// over wulf's in the same round. Conditions:
-//   quiet   nothing added (the machine may still be shared)
+// over wulf's in the same round. "busy before" is how busy the machine's CPUs were in the second
+// before the condition started (other users of a shared machine). Conditions:
+//   quiet   nothing added
 //   busy    a `while :; do :; done` shell loop beside it, unpinned
 //   busy1   the same loop pinned to CPU 1
 //   qemu    a QEMU TCG VM (the host kernel booting, panicking and rebooting in a loop), unpinned
-// Env: BENCH_RUNS (rounds, default 7), BENCH_CONDITIONS (default quiet,busy,qemu),
-// WULF_BINS ("name=path,..." to compare builds in the same run; default wulf=dist/wulf).
+// Env: BENCH_RUNS (rounds, default 7), BENCH_CONDITIONS (default quiet,busy,qemu), BENCH_CLIENTS
+// (default atftp,curl,ws16), BENCH_MIB (file size, default 30), WULF_BINS ("name=path,..." to
+// compare builds in the same run; default wulf=dist/wulf).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,9 +19,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathsFor } from '../src/config/paths.ts';
 
-const SIZE = 30 * 1048576;
+const SIZE = Number(process.env.BENCH_MIB ?? 30) * 1048576;
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 const conditions = (process.env.BENCH_CONDITIONS ?? 'quiet,busy,qemu').split(',').filter(Boolean);
+const clients = (process.env.BENCH_CLIENTS ?? 'atftp,curl,ws16').split(',');
 const bins = (process.env.WULF_BINS ?? `wulf=${process.env.WULF_BIN ?? 'dist/wulf'}`).split(',').map((s) => {
   const [name, path] = s.includes('=') ? s.split('=') as [string, string] : ['wulf', s];
   return { name, path: resolve(path) };
@@ -37,6 +40,8 @@ const sh = (a: string[]) => {
   return r.stdout;
 };
 const inNs = (ns: string, cmd: string[]) => ['nsenter', `--net=/run/netns/${ns}`, ...cmd];
+const spawnIn = (ns: string, cmd: string[], env?: NodeJS.ProcessEnv) => spawn('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { env, stdio: 'ignore' });
+const spawnLoad = (cmd: string[]) => spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore' });
 
 function removeNamespaces(s: string, c: string): void {
   for (const ns of [s, c]) spawnSync('sh', ['-c', `ip netns pids ${ns} 2>/dev/null | xargs -r kill -9; sleep 0.2; ip netns del ${ns} 2>/dev/null`]);
@@ -73,17 +78,26 @@ function removeCpuGroups(prefix: string): void {
   try { for (const g of readdirSync(CPUACCT)) if (g.startsWith(`${prefix}-`)) rmdirSync(join(CPUACCT, g)); } catch { /* no cpuacct, or still busy */ }
 }
 
+/** How busy the machine is (share of all CPUs, 0–1) over `ms`, from /proc/stat. */
+async function cpuBusy(ms: number): Promise<number> {
+  const sample = () => { const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number); return { idle: f[3]! + f[4]!, all: f.reduce((a, b) => a + b, 0) }; };
+  const a = sample();
+  await Bun.sleep(ms);
+  const b = sample();
+  return 1 - (b.idle - a.idle) / Math.max(1, b.all - a.all);
+}
+
 /** Something to load the machine beside the transfer, or undefined for a quiet run. */
 function startLoad(condition: string): ChildProcess | undefined {
   if (condition === 'quiet') return undefined;
-  if (condition === 'busy') return spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
-  if (condition === 'busy1') return spawn('taskset', ['-c', '1', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
+  if (condition === 'busy') return spawnLoad(['sh', '-c', 'while :; do :; done']);
+  if (condition === 'busy1') return spawnLoad(['taskset', '-c', '1', 'sh', '-c', 'while :; do :; done']);
   if (condition === 'qemu') {
     const kernel = readdirSync('/boot').find((f) => f.startsWith('vmlinuz-'));
     if (!kernel) throw new Error('qemu condition: no /boot/vmlinuz-* to boot');
     // no root file system: the guest panics and reboots after a second, for ever — a VM at work
-    return spawn('qemu-system-x86_64', ['-accel', 'tcg', '-m', '256', '-smp', '1', '-nodefaults', '-nographic', '-serial', 'null', '-monitor', 'none',
-      '-kernel', join('/boot', kernel), '-append', 'console=ttyS0 panic=1'], { stdio: 'ignore' });
+    return spawnLoad(['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-smp', '1', '-nodefaults', '-nographic', '-serial', 'null', '-monitor', 'none',
+      '-kernel', join('/boot', kernel), '-append', 'console=ttyS0 panic=1']);
   }
   throw new Error(`unknown condition ${condition} (quiet, busy, busy1, qemu)`);
 }
@@ -109,7 +123,7 @@ async function main(): Promise<void> {
     writeFileSync(join(hpaDir, 'ready'), 'ok\n', { mode: 0o644 });
 
     const servers: { name: string; cpu: () => number; port: number }[] = [];
-    const hpa = spawn('nsenter', [`--net=/run/netns/${NS_S}`, 'in.tftpd', '-L', '-s', hpaDir, '-a', `${SRV}:${HPA_PORT}`], { stdio: 'ignore' });
+    const hpa = spawnIn(NS_S, ['in.tftpd', '-L', '-s', hpaDir, '-a', `${SRV}:${HPA_PORT}`]);
     procs.push(hpa);
     servers.push({ name: 'tftpd-hpa', cpu: cpuGroup('tftpd-hpa', hpa.pid!), port: HPA_PORT });
     for (const [i, b] of bins.entries()) {
@@ -122,8 +136,8 @@ async function main(): Promise<void> {
       linkSync(file, join(tftpRoot, 'f.bin'));
       linkSync(join(hpaDir, 'ready'), join(tftpRoot, 'ready'));
       const port = 1069 + i;
-      const p = spawn('nsenter', [`--net=/run/netns/${NS_S}`, b.path, 'serve', '--address', SRV, '--interface', IF_S, '--no-dhcp', '--no-ra',
-        '--tftp-port', String(port), '--http-port', String(9873 + i)], { env, stdio: 'ignore' });
+      const p = spawnIn(NS_S, [b.path, 'serve', '--address', SRV, '--interface', IF_S, '--no-dhcp', '--no-ra',
+        '--tftp-port', String(port), '--http-port', String(9873 + i)], env);
       procs.push(p);
       servers.push({ name: b.name, cpu: cpuGroup(b.name, p.pid!), port });
     }
@@ -132,25 +146,33 @@ async function main(): Promise<void> {
     const curl = (port: number, name = 'f.bin') => inNs(NS_C, ['curl', '-sS', `tftp://${SRV}:${port}/${name}`, '-o', out, '--tftp-blksize', '1468']);
     for (const s of servers) { // ready when a small file comes back
       let ok = false;
+      const probe = curl(s.port, 'ready');
       for (let i = 0; i < 100 && !ok; i++) {
-        ok = spawnSync(curl(s.port, 'ready')[0]!, curl(s.port, 'ready').slice(1), { timeout: 2000 }).status === 0;
+        ok = spawnSync(probe[0]!, probe.slice(1), { timeout: 2000 }).status === 0;
         if (!ok) await Bun.sleep(100);
       }
       if (!ok) throw new Error(`${s.name} does not answer TFTP on ${SRV}:${s.port}`);
     }
 
-    const cases: Case[] = [
-      { name: 'tftpd-hpa atftp', server: 'tftpd-hpa', cmd: atftp(HPA_PORT, ['blksize 1468']) },
-      { name: 'tftpd-hpa curl', server: 'tftpd-hpa', cmd: curl(HPA_PORT) },
-    ];
-    for (const s of servers.slice(1)) {
-      cases.push({ name: `${s.name} atftp`, server: s.name, cmd: atftp(s.port, ['blksize 1468']), ref: 'tftpd-hpa atftp' });
-      cases.push({ name: `${s.name} curl`, server: s.name, cmd: curl(s.port), ref: 'tftpd-hpa curl' });
-      cases.push({ name: `${s.name} atftp windowsize 16`, server: s.name, cmd: atftp(s.port, ['blksize 1468', 'windowsize 16']), ref: 'tftpd-hpa atftp' });
+    // grouped by client, so each wulf transfer runs next to tftpd-hpa's with the same client
+    const wulfs = servers.slice(1);
+    const cases: Case[] = [];
+    if (clients.includes('atftp')) {
+      cases.push({ name: 'tftpd-hpa atftp', server: 'tftpd-hpa', cmd: atftp(HPA_PORT, ['blksize 1468']) });
+      for (const s of wulfs) cases.push({ name: `${s.name} atftp`, server: s.name, cmd: atftp(s.port, ['blksize 1468']), ref: 'tftpd-hpa atftp' });
+    }
+    if (clients.includes('curl')) {
+      cases.push({ name: 'tftpd-hpa curl', server: 'tftpd-hpa', cmd: curl(HPA_PORT) });
+      for (const s of wulfs) cases.push({ name: `${s.name} curl`, server: s.name, cmd: curl(s.port), ref: 'tftpd-hpa curl' });
+    }
+    if (clients.includes('ws16')) {
+      if (!clients.includes('atftp')) throw new Error('ws16 is compared with tftpd-hpa atftp: keep atftp in BENCH_CLIENTS');
+      for (const s of wulfs) cases.push({ name: `${s.name} atftp windowsize 16`, server: s.name, cmd: atftp(s.port, ['blksize 1468', 'windowsize 16']), ref: 'tftpd-hpa atftp' });
     }
 
     const table: string[][] = [];
     for (const condition of conditions) {
+      const background = await cpuBusy(1000); // before the load: other users of the machine
       load = startLoad(condition);
       if (load) await Bun.sleep(1000);
       const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
@@ -178,7 +200,7 @@ async function main(): Promise<void> {
         const t = times.get(c.name)!;
         const ratios = c.ref ? t.map((ms, i) => times.get(c.ref!)![i]! / ms) : [];
         const sorted = [...ratios].sort((a, b) => a - b);
-        table.push([condition, c.name, `${(SIZE / 1e6 / (median(t) / 1000)).toFixed(1)}`, `${median(cpu.get(c.name)!).toFixed(0)}`,
+        table.push([`${condition} (${Math.round(background * 100)} %)`, c.name, `${(SIZE / 1e6 / (median(t) / 1000)).toFixed(1)}`, `${median(cpu.get(c.name)!).toFixed(0)}`,
           c.ref ? `${median(ratios).toFixed(2)}× (${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)})` : '']);
       }
       printTable(table, condition === conditions.at(-1));
@@ -193,10 +215,10 @@ async function main(): Promise<void> {
 }
 
 function printTable(rows: string[][], final: boolean): void {
-  const head = ['condition', 'server, client', 'MB/s', 'server CPU ms', `vs tftpd-hpa, same round (median, range of ${runs})`];
+  const head = ['condition (busy before)', 'server, client', 'MB/s', 'server CPU ms', `vs tftpd-hpa, same round (median, range of ${runs})`];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((x, i) => (i === 2 || i === 3 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join('  ').trimEnd();
-  console.log(`\nTFTP 30 MiB, blksize 1468, over veth between two network namespaces${final ? '' : ' (so far)'}`);
+  console.log(`\nTFTP ${SIZE / 1048576} MiB, blksize 1468, over veth between two network namespaces${final ? '' : ' (so far)'}`);
   console.log(line(head));
   for (const r of rows) console.log(line(r));
 }
