@@ -1,7 +1,7 @@
 // TFTP benchmark over a veth pair, as users run it (not a test; needs root): the compiled
 // `wulf serve` and tftpd-hpa (`in.tftpd -L`) in a server network namespace, atftp and curl in a
-// client namespace, a 30 MiB file at blksize 1468 — lock-step for both servers, and windowsize 16 for wulf (tftpd-hpa has
-// none, so its lock-step time is the yardstick). Each condition is measured in rounds that run
+// client namespace, a 30 MiB file at blksize 1468 — lock-step for both servers, and windowsize 16
+// for wulf (tftpd-hpa has none, so its lock-step time is the yardstick). Each condition is measured in rounds that run
 // every case once, in alternating order; a ratio is the median over rounds of tftpd-hpa's time
 // over wulf's in the same round. "busy before" is how busy the machine's CPUs were in the second
 // before the condition started (other users of a shared machine). Conditions:
