@@ -40,8 +40,10 @@ const sh = (a: string[]) => {
   return r.stdout;
 };
 const inNs = (ns: string, cmd: string[]) => ['nsenter', `--net=/run/netns/${ns}`, ...cmd];
-const spawnIn = (ns: string, cmd: string[], env?: NodeJS.ProcessEnv) => spawn('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { env, stdio: 'ignore' });
-const spawnLoad = (cmd: string[]) => spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore' });
+// Servers and the added load each run in a session of their own (detached: setsid), as services
+// do: with the kernel's autogroup scheduling a session is one group, and the clients stay in ours.
+const spawnIn = (ns: string, cmd: string[], env?: NodeJS.ProcessEnv) => spawn('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { env, stdio: 'ignore', detached: true });
+const spawnLoad = (cmd: string[]) => spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore', detached: true });
 
 function removeNamespaces(s: string, c: string): void {
   for (const ns of [s, c]) spawnSync('sh', ['-c', `ip netns pids ${ns} 2>/dev/null | xargs -r kill -9; sleep 0.2; ip netns del ${ns} 2>/dev/null`]);

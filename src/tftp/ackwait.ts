@@ -6,7 +6,7 @@
 // busy machine the spinning thread holds a CPU that the client, or a VM beside it, needs, and the
 // ACK comes later, not sooner (a fixed spin measured 0.6–0.7× tftpd-hpa over veth with a busy
 // core). So a spin is tried only while spinning pays off:
-//   - an ACK already queued is taken at once (no spin, no sleep);
+//   - an ACK already queued is taken at once (not counted as a spin);
 //   - otherwise read without blocking for at most SPIN_MS; the spin paid off if the ACK came
 //     within it and the thread ran the whole time (no two reads more than GAP_MS apart: a larger
 //     gap means the scheduler gave this CPU to something else, i.e. it was wanted);
@@ -33,9 +33,9 @@ export class AckWaiter {
   constructor(private readonly recv: (flags: number) => number, private readonly now: () => number = () => performance.now()) {}
 
   wait(): number {
+    if (this.pause > 0) { this.pause--; return this.recv(0); } // returns at once when the ACK is already there
     let n = this.recv(MSG_DONTWAIT);
     if (n >= 0) return n;
-    if (this.pause > 0) { this.pause--; return this.recv(0); }
     this.spins++;
     const t0 = this.now();
     let last = t0, ran = true;
