@@ -10,8 +10,8 @@
 //   busy1   the same loop pinned to CPU 1
 //   qemu    a QEMU TCG VM (the host kernel booting, panicking and rebooting in a loop), unpinned
 // Env: BENCH_RUNS (rounds, default 7), BENCH_CONDITIONS (default quiet,busy,qemu), BENCH_CLIENTS
-// (default atftp,curl,ws16), BENCH_MIB (file size, default 30), WULF_BINS ("name=path,..." to
-// compare builds in the same run; default wulf=dist/wulf).
+// (default atftp,curl,ws16), BENCH_MIB (file size, default 30), BENCH_SESSION (own or shared, see
+// spawnIn), WULF_BINS ("name=path,..." to compare builds in the same run; default wulf=dist/wulf).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,9 +41,12 @@ const sh = (a: string[]) => {
 };
 const inNs = (ns: string, cmd: string[]) => ['nsenter', `--net=/run/netns/${ns}`, ...cmd];
 // Servers and the added load each run in a session of their own (detached: setsid), as services
-// do: with the kernel's autogroup scheduling a session is one group, and the clients stay in ours.
-const spawnIn = (ns: string, cmd: string[], env?: NodeJS.ProcessEnv) => spawn('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { env, stdio: 'ignore', detached: true });
-const spawnLoad = (cmd: string[]) => spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore', detached: true });
+// do; with the kernel's autogroup scheduling a session is one scheduling group, and the clients
+// stay in ours. BENCH_SESSION=shared keeps everything in one session (one group), as a test
+// harness that starts both the server and its VMs does.
+const detached = process.env.BENCH_SESSION !== 'shared';
+const spawnIn = (ns: string, cmd: string[], env?: NodeJS.ProcessEnv) => spawn('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { env, stdio: 'ignore', detached });
+const spawnLoad = (cmd: string[]) => spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore', detached });
 
 function removeNamespaces(s: string, c: string): void {
   for (const ns of [s, c]) spawnSync('sh', ['-c', `ip netns pids ${ns} 2>/dev/null | xargs -r kill -9; sleep 0.2; ip netns del ${ns} 2>/dev/null`]);
@@ -220,7 +223,7 @@ function printTable(rows: string[][], final: boolean): void {
   const head = ['condition (busy before)', 'server, client', 'MB/s', 'server CPU ms', `vs tftpd-hpa, same round (median, range of ${runs})`];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((x, i) => (i === 2 || i === 3 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join('  ').trimEnd();
-  console.log(`\nTFTP ${SIZE / 1048576} MiB, blksize 1468, over veth between two network namespaces${final ? '' : ' (so far)'}`);
+  console.log(`\nTFTP ${SIZE / 1048576} MiB, blksize 1468, over veth between two network namespaces; servers ${detached ? 'in sessions of their own' : 'in the clients\' session'}${final ? '' : ' (so far)'}`);
   console.log(line(head));
   for (const r of rows) console.log(line(r));
 }

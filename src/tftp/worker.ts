@@ -3,8 +3,11 @@
 // what makes lock-step transfers (what every PXE ROM does) as fast as tftpd-hpa's process per
 // transfer. The protocol itself is the shared state machine in transfer.ts.
 // How it waits for each ACK — a short spin only while spinning pays off, else a sleep in recv —
-// is ackwait.ts.
+// is ackwait.ts. The thread asks the kernel for a short time slice (100 µs): on a busy machine a
+// thread that sleeps for every ACK then runs as soon as the ACK wakes it, instead of after the
+// slice of whatever holds the CPU, and its share of the CPU stays the same.
 import { ptr, type Pointer } from 'bun:ffi';
+import { requestShortSlice } from '../lib/sched-libc.ts';
 import { connectUdp4 } from '../lib/udp-libc.ts';
 import { AckWaiter } from './ackwait.ts';
 import { Op } from './packet.ts';
@@ -78,6 +81,7 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
 
 declare const self: Worker;
 if (!Bun.isMainThread) { // offload.ts starts this file as a worker; imported elsewhere it only exports
+  requestShortSlice(100); // best effort: Linux 6.12+ (EEVDF custom slices), ignored elsewhere
   self.onmessage = (ev: MessageEvent<OffloadJob>) => {
     let r: OffloadResult;
     try { r = serveTransfer(ev.data); } catch (e) { r = { id: ev.data.id, result: 'abort', error: (e as Error).message, bytes: 0, retransmits: 0, ignored: 0 }; }
