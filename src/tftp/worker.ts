@@ -7,7 +7,7 @@
 // before sleeping saves a wake-up per block only when the client answers within microseconds (a
 // veth peer or a VM on the same host) and a CPU is idle for it; beside a VM or other busy work the
 // spinning thread holds the CPU the client needs. Over veth on a busy machine a fixed spin measured
-// 0.67–1.12× tftpd-hpa, a spin kept only while it paid off 0.95–1.45×, plain sleeping 1.04–1.89×
+// 0.54–1.40× tftpd-hpa, a spin kept only while it paid off 0.95–1.45×, plain sleeping 1.04–1.89×
 // (ahead of that spin in 9 of 12 paired runs). What helps there is the short time slice the thread
 // asks for (sched-libc.ts): woken by an ACK it runs at once rather than after the slice of whatever
 // holds the CPU, and its share of the CPU stays the same.
