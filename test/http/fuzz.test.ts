@@ -51,7 +51,7 @@ function raw(path: string, method = 'GET', localPort?: number): Promise<Raw> {
     const s = net.connect({ host: '127.0.0.1', port, ...(localPort ? { localPort } : {}) });
     const t = setTimeout(() => { s.destroy(); resolve({ status: 0, body: new Uint8Array() }); }, 10_000);
     s.on('connect', () => s.write(Buffer.concat([Buffer.from(`${method} `), Buffer.from(path, 'utf8'), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')])));
-    s.on('data', (d) => chunks.push(d));
+    s.on('data', (d: Buffer) => chunks.push(d));
     s.on('error', () => {});
     s.on('close', () => {
       clearTimeout(t);
