@@ -74,7 +74,7 @@ export function createApp(p: Providers) {
     const node = await p.nodeByMac(mac);
     const s = p.settings();
     if (!node) {
-      p.log.limited(`http-unknown-${mac}`, 'info', 'http', `unknown MAC asked for ${stage}`, { mac, ip });
+      p.log.limited(`http-unknown-${ip}`, 'info', 'http', `unknown MAC asked for ${stage}`, { mac, ip });
       p.status.seenUnknown(mac, ip, `http ${stage}`);
       if (stage !== 'ipxe') return new Response('unknown node\n', { status: 404 });
       return bytesResponse(c.req.raw, new TextEncoder().encode(await liquid.parseAndRender(unconfiguredIpxe, { hwaddr: mac, authority: s.authority })), `unconfigured-${mac}`, 'text/plain');

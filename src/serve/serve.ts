@@ -5,7 +5,7 @@ import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatche
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { acquireLock, type Lock } from '../lib/atomic.ts';
 import { ipxeBinary } from '../lib/assets.ts';
-import type { Logger } from '../lib/log.ts';
+import { escapeControl, type Logger } from '../lib/log.ts';
 import type { Paths } from '../config/paths.ts';
 import { mergeAll, type MergedNode, type NodesConf } from '../config/cascade.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
@@ -182,8 +182,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         onEvent: (e) => {
           const ip = e.client.split(':')[0]!;
           const node = ipOwner(ip);
-          if (node && (e.kind === 'done' || e.kind === 'start')) status.record(node, 'ipxe', e.file, ip, { bytes: e.kind === 'done' ? e.bytes : 0, done: e.kind === 'done' });
-          if (e.kind === 'error') log.limited(`tftp-${ip}-${e.file}`, 'warn', 'tftp', `${e.file}: ${e.error}`, { ip });
+          if (node && (e.kind === 'done' || e.kind === 'start')) status.record(node, 'ipxe', escapeControl(e.file), ip, { bytes: e.kind === 'done' ? e.bytes : 0, done: e.kind === 'done' });
+          if (e.kind === 'error') log.limited(`tftp-${ip}`, 'warn', 'tftp', `${e.file}: ${e.error}`, { ip }); // per address: the peer picks the names
         },
       });
       await tftp.start();
