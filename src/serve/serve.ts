@@ -62,8 +62,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const { paths, log } = o;
   let lock: Lock;
   const pidFile = `${paths.runDir}/serve.pid`;
-  try { lock = await acquireLock(`${paths.runDir}/serve.lock`, 0); }
-  catch {
+  const lockFile = `${paths.runDir}/serve.lock`;
+  try { lock = await acquireLock(lockFile, 0); }
+  catch (e) {
+    // only a lock held by someone else means another server; a read-only or foreign state directory is said as such
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ELOCKED') {
+      const m = /^([A-Z]+): ([^,]+)/.exec((e as Error).message ?? '');
+      throw new WulfError(`cannot create ${lockFile}: ${m ? `${m[2]} (${m[1]})` : errorLine(e)}`, { code: code ?? 'EIO' });
+    }
     let pid = '';
     try { pid = readFileSync(pidFile, 'utf8').trim(); } catch { /* none */ }
     throw new WulfError(`another wulf serve${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''} is already running for ${paths.stateDir}`, { hint: 'stop it first (two servers must never both answer DHCP)' });
