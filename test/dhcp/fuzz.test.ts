@@ -2,6 +2,7 @@
 // thousand through the real socket, then a normal DORA must still work. Deterministic seed.
 import { afterAll, describe, expect, test } from 'bun:test';
 import dgram from 'node:dgram';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { decodePacket, encodePacket, macToChaddr, newPacket, type DhcpPacket } from '../../src/dhcp/packet.ts';
 import { decide, type PolicyContext, type Reservation } from '../../src/dhcp/policy.ts';
 import { applyLeaseChanges, emptyLeases, pruneLeases } from '../../src/dhcp/leases.ts';
@@ -133,6 +134,22 @@ describe('the real socket under garbage', () => {
     expect(logLines.filter((l) => l.includes('send failed')).length).toBe(1);
   }, 20_000);
 
+  test('interfaces: an unknown one is a one-line ENODEV error, the same port twice on one is EADDRINUSE, no socket leaks', async () => {
+    const sockets = () => readdirSync('/proc/self/fd').filter((x) => { try { return readlinkSync(`/proc/self/fd/${x}`).startsWith('socket:'); } catch { return false; } }).length;
+    const before = sockets();
+    const mk = (interfaces: string[]) => createDhcpServer({ port: PORT + 2, interfaces, bootServerPort: PORT + 3, log, getContext: () => ctx(Date.now()) });
+    for (let i = 0; i < 5; i++) { const s = mk(['lo']); await s.start(); await s.stop(); }
+    const e = await mk(['lo', 'wnosuch0']).start().then(() => undefined, (x) => x);
+    expect(e).toBeInstanceOf(WulfError);
+    expect([(e as WulfError).code, (e as WulfError).message]).toEqual(['ENODEV', 'dhcp: no network interface wnosuch0']);
+    const a = mk(['lo']);
+    await a.start();
+    const e2 = await mk(['lo']).start().then(() => undefined, (x) => x);
+    expect((e2 as WulfError).code).toBe('EADDRINUSE');
+    await a.stop();
+    expect(sockets()).toBe(before);
+  });
+
   test('a port already in use is a one-line WulfError', async () => {
     const second = createDhcpServer({ port: PORT, address: '127.0.0.1', log, getContext: () => ctx(Date.now()) });
     const e = await second.start().then(() => undefined, (x) => x);
@@ -162,10 +179,16 @@ describe('a second interface (network namespaces)', () => {
       const r = await run(star!.exec(leg.cli, [BUN, join(import.meta.dir, 'fuzz-send.ts'), String(n), String(seed), ...targets]), 60_000);
       expect(Number(/sent (\d+)/.exec(r.out)?.[1])).toBeGreaterThanOrEqual(n * targets.length * 0.98); // a few may wait for ARP
     };
+    // UDP datagrams the server namespace's kernel handed to a socket (its own counter, from /proc/net/snmp)
+    const delivered = () => { const t = sh(star!.exec(star!.srv, ['cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Udp:')); return Number(t[1]!.split(/\s+/)[t[0]!.split(/\s+/).indexOf('InDatagrams')]); };
     // the other leg: broadcast, the server's address there, and its provisioning address routed through this leg
     await send(other, '10.79.2.2', 1500, 11, ['255.255.255.255:67', '10.79.2.1:67', '10.79.1.1:67']);
+    await Bun.sleep(100);
+    expect(delivered()).toBe(0); // no socket took any of them
     // the provisioning leg: its garbage is received (and dropped), then a real client gets a lease
     await send(prov, '10.79.1.2', 500, 12, ['255.255.255.255:67', '10.79.1.1:67']);
+    await Bun.sleep(100);
+    expect(delivered()).toBeGreaterThanOrEqual(1000 * 0.98);
     sh(star.exec(prov.cli, ['ip', 'addr', 'flush', 'dev', prov.cliIf]));
     const r = await run(star.exec(prov.cli, ['udhcpc', '-i', prov.cliIf, '-n', '-q', '-f', '-t', '4', '-T', '1', '-s', '/bin/true']), 30_000);
     expect(r.code).toBe(0);
@@ -174,7 +197,7 @@ describe('a second interface (network namespaces)', () => {
     await Bun.sleep(50);
     const err = server.lines.join('\n');
     const stats = JSON.parse(/stats (\{.*\})/.exec(err)?.[1] ?? '{}') as { received: number; acks: number };
-    expect(stats.received).toBeGreaterThanOrEqual(1000 * 0.98);  // the provisioning leg's 1,000 and udhcpc's few
+    expect(stats.received).toBeGreaterThan(0);                    // the provisioning leg's (a loaded machine may drop some)
     expect(stats.received).toBeLessThan(1000 + 20);               // none of the other leg's 4,500
     expect(stats.acks).toBeGreaterThanOrEqual(1);
     expect(err).not.toContain('10.79.2.');
