@@ -104,7 +104,9 @@ function paths_(): string[] {
   }
   out.push(`/provision/${MAC}?stage=runtime&stage=constructor`, `/provision/${MAC}?stage=constructor&stage=runtime`, `/provision/${MAC}?stage[]=runtime`,
     `/provision/${MAC}?__proto__[stage]=runtime`, `/provision/${MAC}?stage=%72untime`, `/provision/${MAC}`, `/provision/${MAC}?stage`,
-    `/${'a/'.repeat(2000)}`, `/status?${'x'.repeat(20000)}`, '/', '*', `/runtime/${MAC}#x`, `http://127.0.0.1/constructor/${MAC}`);
+    `/${'a/'.repeat(2000)}`, `/status?${'x'.repeat(20000)}`, '/', '*', `/runtime/${MAC}#x`, `http://127.0.0.1/constructor/${MAC}`,
+    // raw control bytes and escapes a log forger would send
+    '/ipxe/\x1b[2J\x1b[H', `/..%2f\x1b]0;t\x07/${MAC}`, `/%2e%2e/%0a12:00:00.000%20boot:%20n1%20stage=runtime`, `/ipxe/\u2028${MAC}`, '/\x9b31m/x');
   return out;
 }
 
@@ -136,13 +138,16 @@ describe('secure mode under prototype names, odd encodings and odd MAC forms', (
       for (let p = all[i++]; p !== undefined; p = all[i++]) {
         for (const method of ['GET', 'HEAD']) {
           const r = await raw(p, method);
-          if (r.status === 0 || r.status >= 500) bad.push(`${method} ${p.slice(0, 80)} -> ${r.status}`);
+          // Bun's own parser answers a request line holding raw control bytes with 505 before wulf sees it
+          const parserRefusal = r.status === 505 && /[\0-\x1f\x7f]/.test(p);
+          if (r.status === 0 || (r.status >= 500 && !parserRefusal)) bad.push(`${method} ${p.slice(0, 80)} -> ${r.status}`);
           if (r.status < 300 && text(r.body).includes(SECRET)) bad.push(`${method} ${p.slice(0, 80)} -> ${r.status} WITH THE SECRET`);
         }
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
     expect(bad).toEqual([]);
+    expect(lines.filter((l) => /[\0-\x1f\x7f-\x9f\u2028\u2029]/.test(l))).toEqual([]); // no peer string reached the log raw
     expect((await fetch(`http://127.0.0.1:${port}/status`)).status).toBe(200);
   }, 120_000);
 
