@@ -1,12 +1,14 @@
 // `wulf init`: write wulf.conf and nodes.conf with defaults (a `default` profile like Warewulf's),
 // detecting the provisioning interface and address, and create the state folders.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { WulfError } from '../lib/errors.ts';
+import { WulfError, errorLine } from '../lib/errors.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 import { isIPv4, maskToPrefix, networkOf, parseIPv4, formatIPv4 } from '../lib/ip.ts';
 import type { Noun } from './command.ts';
 import { defaultRuntimeOverlays, defaultSystemOverlays } from '../overlays/defaults.ts';
+import { parseWulfConf } from '../config/wulfconf.ts';
+import { ensureTls, serverNames } from '../serve/tls.ts';
 
 interface Detected { iface: string; ipaddr: string; netmask: string }
 
@@ -38,6 +40,9 @@ network: ${net}
 warewulf:
   port: ${opts.port ?? 9873}
   secure: false
+  # HTTPS for the agents' runtime overlay fetches, with the cluster CA under tls/ (docs/security.md)
+  tls: true
+  tls port: ${(opts.port ?? 9873) === 65535 ? 65534 : (opts.port ?? 9873) + 1}
   update interval: 60
   autobuild overlays: true
 dhcp:
@@ -95,7 +100,7 @@ export const noun: Noun = {
       port: { type: 'string', help: 'HTTP port (default 9873)', arg: 'PORT' },
       force: { type: 'boolean', short: 'f', help: 'overwrite existing files' },
     },
-    run(ctx, flags) {
+    async run(ctx, flags) {
       let d: Detected | undefined;
       if (flags.address) {
         const [ip, p] = String(flags.address).split('/');
@@ -118,6 +123,14 @@ export const noun: Noun = {
         wrote.push(file);
       }
       for (const f of wrote) ctx.out(`wrote ${f}`);
+      // the cluster CA and the server certificate (kept when present; re-issued for a new address)
+      const conf = parseWulfConf(readFileSync(p.wulfConf, 'utf8'), p.wulfConf);
+      if (conf.warewulf.tls) {
+        let made: string | undefined;
+        try { made = await ensureTls(p.confDir, serverNames(conf)); }
+        catch (e) { throw new WulfError(`cannot create the TLS files in ${p.confDir}/tls: ${errorLine(e)}`); }
+        if (made) ctx.out(made);
+      }
       ctx.out(`provisioning on ${d.iface} ${d.ipaddr}/${maskToPrefix(d.netmask)}`);
     },
   },
