@@ -55,6 +55,9 @@ const ext = (id: string, critical: boolean, value: Der) => seq(oid(id), ...(crit
 export function ipBytes(ip: string): Uint8Array {
   if (isIPv4(ip)) { const n = parseIPv4(ip)!; return Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]); }
   if (!isIPv6(ip)) throw new Error(`not an IP address: ${ip}`);
+  // an IPv4 tail (::ffff:10.0.0.1) is two groups
+  const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (v4) { const n = parseIPv4(v4[2]!)!; ip = `${v4[1]}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`; }
   const [head, tail] = ip.includes('::') ? ip.split('::') as [string, string] : [ip, undefined];
   const groups = (s: string) => (s ? s.split(':') : []);
   const h = groups(head), t = tail === undefined ? [] : groups(tail);
