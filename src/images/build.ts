@@ -3,13 +3,15 @@
 // complete archive), written in order and published atomically under the artifact's sha256 with a
 // `current` and a `previous` pointer.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { acquireLock, writeFileAtomic } from '../lib/atomic.ts';
+import { readBeneath } from '../lib/beneath.ts';
 import { cpioHeader, cpioPadding, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK } from '../lib/cpio.ts';
 import { WulfError } from '../lib/errors.ts';
 import { FramedZstd, ParallelGzip, type Compressor } from './compress.ts';
+import { resolveInRoot } from './kernels.ts';
 import { buildDir, currentFile, imageDir, mustExist, previousFile, readPointer, rootfsDir, type BuildPointer } from './layout.ts';
 import { devMajor, devMinor } from './sysfs.ts';
 
@@ -17,15 +19,16 @@ import { devMajor, devMinor } from './sysfs.ts';
 export interface EntryStat { mode: number; uid: number; gid: number; mtimeMs: number; nlink: number; size: number; rdev: number }
 export interface TreeEntry { rel: string; st: EntryStat; target?: string; ino: number; data: boolean }
 
-/** Exclude patterns from the image's /etc/warewulf/excludes and /etc/wulf/excludes. */
+/**
+ * Exclude patterns from the image's /etc/warewulf/excludes and /etc/wulf/excludes, found as the node
+ * would find them: the image's own links are followed inside the image, never out of it.
+ */
 export function readExcludes(root: string): string[] {
   const out: string[] = [];
   for (const f of ['etc/warewulf/excludes', 'etc/wulf/excludes']) {
-    try {
-      const p = join(root, f);
-      if (!lstatSync(p).isFile()) continue; // never follow a symlink out of the image
-      for (const l of readFileSync(p, 'utf8').split('\n')) { const t = l.trim(); if (t && !t.startsWith('#')) out.push(t); }
-    } catch { /* none */ }
+    const rel = resolveInRoot(root, f);
+    const text = rel ? readBeneath(root, rel)?.toString('utf8') : undefined;
+    for (const l of text?.split('\n') ?? []) { const t = l.trim(); if (t && !t.startsWith('#')) out.push(t); }
   }
   return out;
 }
@@ -173,8 +176,10 @@ async function writeArchive(entries: TreeEntry[], root: string, name: string, co
       ...(isDev ? { rdevmajor: devMajor(st.rdev), rdevminor: devMinor(st.rdev) } : {}) }, e.ino, bodySize));
     if (target) await comp.put(target);
     else if (fileSize) {
-      const f = openSync(join(root, e.rel), 'r');
+      // the walk lstat'ed every directory on the way; the file itself is opened without following a link
+      const f = openSync(join(root, e.rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       try {
+        if (!fstatSync(f).isFile()) throw new WulfError(`${e.rel} changed type while building image ${name}`, { hint: 'do not change the image during a build', code: 'ECHANGED' });
         let left = fileSize;
         while (left > 0) {
           const n = readSync(f, scratch, 0, Math.min(scratch.length, left), null);

@@ -28,7 +28,9 @@ async function run(cmd: string[], what: string): Promise<void> {
   const p = Bun.spawn(cmd, { stdout: 'ignore', stderr: 'pipe' });
   const err = await new Response(p.stderr).text();
   if ((await p.exited) !== 0) {
-    const line = err.trim().split('\n').pop() ?? '';
+    // the first error tar names a member in, not its closing "Exiting with failure status"
+    const lines = err.trim().split('\n').filter((l) => l && !/Exiting with failure status|Removing leading/.test(l));
+    const line = lines[0] ?? err.trim().split('\n').pop() ?? '';
     throw new WulfError(`${what} failed: ${line}`, { code: /No space left/.test(err) ? 'ENOSPC' : 'EIO' });
   }
 }
@@ -119,7 +121,8 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
         const x = join(tmp, 'src');
         mkdirSync(x);
         prog.line(`unpacking ${src.path}`);
-        await run(['tar', '-xf', src.path, '-C', x], `unpacking ${src.path}`);
+        // GNU tar refuses members through links and '..'; no owners, setuid bits or umask-free modes from it
+        await run(['tar', '--no-same-owner', '--no-same-permissions', '-xf', src.path, '-C', x], `unpacking ${src.path}`);
         res = src.kind === 'oci-archive' ? resolveOciLayout(x, src.ref, platform) : resolveDockerArchive(x, src.ref);
         break;
       }
