@@ -12,7 +12,7 @@ import { cpioHeader, cpioPadding, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK } from '../l
 import { WulfError } from '../lib/errors.ts';
 import { FramedZstd, ParallelGzip, type Compressor } from './compress.ts';
 import { resolveInRoot } from './kernels.ts';
-import { buildDir, currentFile, imageDir, mustExist, previousFile, readPointer, rootfsDir, type BuildPointer } from './layout.ts';
+import { buildDir, currentFile, ensureImageStore, imageDir, mustExist, previousFile, readPointer, rootfsDir, type BuildPointer } from './layout.ts';
 import { devMajor, devMinor } from './sysfs.ts';
 
 /** The few stat fields the archive needs (a Stats object per entry costs several times more). */
@@ -88,6 +88,7 @@ export interface BuildResult { skipped: boolean; pointer: BuildPointer; path: st
 /** Build (or skip) the image artifact. */
 export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}): Promise<BuildResult> {
   mustExist(paths, name);
+  ensureImageStore(paths);
   const t0 = performance.now();
   const compression = o.compression ?? 'gzip';
   const root = rootfsDir(paths, name);
@@ -204,6 +205,7 @@ function prune(paths: Paths, name: string): void {
 /** Swap current and previous. */
 export async function rollbackImage(paths: Paths, name: string): Promise<BuildPointer> {
   mustExist(paths, name);
+  ensureImageStore(paths);
   const lock = await acquireLock(join(imageDir(paths, name), 'build.lock'), 60_000);
   try {
     const prev = readPointer(previousFile(paths, name));

@@ -6,7 +6,7 @@ import type { Paths } from '../config/paths.ts';
 import { WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { LayerApplier } from './extract.ts';
-import { imageDir, imageExists, checkImageName, type ImageMeta, readMeta } from './layout.ts';
+import { ensureImageStore, imageDir, imageExists, checkImageName, type ImageMeta, readMeta } from './layout.ts';
 import { openLayer } from './layer-stream.ts';
 import { checkLayers, MT, parseDockerRef, parsePlatform, pickPlatform, RegistryClient } from './registry.ts';
 import { defaultName, parseSource, platformOf, resolveDockerArchive, resolveOciLayout, type Resolved, type Source } from './sources.ts';
@@ -97,7 +97,7 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
   if (exists && !o.force && !o.update) throw new WulfError(`image "${name}" already exists`, { hint: 'use --force to replace it or --update to add files to it', code: 'EEXIST' });
   if (o.update && !exists) throw new WulfError(`image "${name}" does not exist, nothing to update`, { code: 'ENOENT' });
   if (src.kind === 'dir' && !existsSync(join(src.path, 'bin', 'sh'))) throw new WulfError(`${src.path} has no /bin/sh: not a root filesystem`, { code: 'EFORMAT' });
-  mkdirSync(paths.imagesDir, { recursive: true });
+  ensureImageStore(paths);
   removeStaleImports(paths);
   const prog = o.progress ?? quietProgress;
   const tmp = tmpName(paths, 'import', name);

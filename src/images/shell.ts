@@ -8,7 +8,7 @@ import { acquireLock } from '../lib/atomic.ts';
 import { lstatBeneath, parentsBeneath, setDirTimesBeneath } from '../lib/beneath.ts';
 import { WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
-import { imageDir, rootfsDir } from './layout.ts';
+import { ensureImageStore, imageDir, rootfsDir } from './layout.ts';
 import { resolveInRoot } from './kernels.ts';
 
 export interface Bind { source: string; dest: string; readonly: boolean; copy: boolean }
@@ -94,6 +94,7 @@ function prepareBind(root: string, b: Bind, undo: (() => void)[]): string[] {
 
 export async function imageSession(paths: Paths, name: string, o: SessionOpts): Promise<SessionResult> {
   const root = rootfsDir(paths, name);
+  ensureImageStore(paths);
   const lock = await acquireLock(join(imageDir(paths, name), 'session.lock'), 0).catch(() => {
     throw new WulfError(`image "${name}" already has a shell/exec session open`, { hint: 'only one session per image at a time', code: 'EBUSY' });
   });
