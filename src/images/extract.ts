@@ -9,13 +9,21 @@ import tar from 'tar-stream';
 import { BeneathError, lstatBeneath, openBeneath, parentsBeneath, setDirTimesBeneath } from '../lib/beneath.ts';
 import { WulfError } from '../lib/errors.ts';
 import { lsetxattr, mknod } from './sysfs.ts';
-import { PaxXattrScanner, type Xattrs } from './pax-xattrs.ts';
+import { SparseError, writeSparse } from './sparse.ts';
+import { TarPrescan, type MemberInfo, type Xattrs } from './tar-prescan.ts';
 
 export interface ApplyStats { entries: number; bytes: number; whiteouts: number; xattrs: number; skippedXattrs: number; xattrErrors: string[] }
 
 function escapeError(what: string, name: string): never {
   throw new WulfError(`layer entry "${name}"${what.startsWith(':') ? '' : ' '}${what}; refusing to import`, { code: 'EESCAPE' });
 }
+
+/** A member wulf cannot apply as it is (never dropped silently). */
+function layerError(what: string, name: string): never {
+  throw new WulfError(`layer entry "${name}"${what.startsWith(':') ? '' : ' '}${what}; refusing to import`, { code: 'ELAYER' });
+}
+
+const TYPE_NAMES: Record<string, string> = { D: 'a GNU incremental dump directory', M: 'a multi-volume continuation', S: 'GNU sparse', A: 'a Solaris ACL', E: 'a Solaris extended attribute', I: 'an inode-only member', X: 'a Solaris extended header' };
 
 /** A member name → path components relative to the root ('' for the root itself). Refuses escapes. */
 export function safeRel(name: string, field = 'path'): string {
@@ -83,18 +91,18 @@ export class LayerApplier {
     const touched = new Set<string>();
     const opaque: Opaque[] = [];
     const ex = tar.extract();
-    const scanner = new PaxXattrScanner(); // raw xattr values (tar-stream's PAX text would corrupt them)
+    const scanner = new TarPrescan(); // raw xattr values, GNU sparse maps: what tar-stream loses
     const feeding = pipeline(input, scanner, ex);
     feeding.catch(() => { /* surfaced through the iterator */ });
     let member = 0;
     for await (const entry of ex) {
       const h = entry.header;
-      const xattrs = scanner.byMember.get(member);
-      if (xattrs) scanner.byMember.delete(member);
+      const info = scanner.byMember.get(member);
+      if (info) scanner.byMember.delete(member);
       member++;
       if (signal?.aborted) { input.destroy(); ex.destroy(); throw new WulfError('interrupted', { code: 'EINTR' }); }
       try {
-        await this.entry(h, entry as unknown as AsyncIterable<Buffer>, touched, opaque, xattrs);
+        await this.entry(h, entry as unknown as AsyncIterable<Buffer>, touched, opaque, info);
       } finally {
         entry.resume();
       }
@@ -115,7 +123,14 @@ export class LayerApplier {
     }
   }
 
-  private async entry(h: tar.Header, body: AsyncIterable<Buffer>, touched: Set<string>, opaque: Opaque[], x?: Xattrs): Promise<void> {
+  private async entry(h: tar.Header, body: AsyncIterable<Buffer>, touched: Set<string>, opaque: Opaque[], info: MemberInfo = {}): Promise<void> {
+    const x = info.xattrs;
+    if (info.sparseError) layerError(`: sparse ${info.sparseError}`, h.name);
+    const sparse = info.sparse;
+    if (sparse?.name) h = { ...h, name: sparse.name }; // PAX 0.1/1.0 store the member as …/GNUSparseFile.PID/NAME
+    if (sparse) h = { ...h, type: 'file' };             // old GNU 'S' has no tar-stream type
+    else if (info.typeflag === 'V') return;             // a volume label: not a file
+    else if (info.typeflag) layerError(`has tar type '${info.typeflag.replace(/[^\x21-\x7e]/g, '?')}' (${TYPE_NAMES[info.typeflag] ?? 'unknown'}), which wulf cannot import`, h.name);
     const rel = safeRel(h.name);
     this.stats.entries++;
     const base = rel.slice(rel.lastIndexOf('/') + 1);
@@ -148,10 +163,15 @@ export class LayerApplier {
         // O_EXCL: a link left at p (none is: clear removed it) would fail the open, not be followed
         const fd = openBeneath(this.root, rel, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600, { known: this.dirOk });
         try {
-          for await (const chunk of body as AsyncIterable<Buffer>) {
-            let off = 0;
-            while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-            this.stats.bytes += chunk.length;
+          if (sparse) {
+            try { this.stats.bytes += await writeSparse(fd, body, sparse, h.size ?? 0); }
+            catch (e) { if (e instanceof SparseError) layerError(`: sparse ${e.message}`, h.name); throw e; }
+          } else {
+            for await (const chunk of body as AsyncIterable<Buffer>) {
+              let off = 0;
+              while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+              this.stats.bytes += chunk.length;
+            }
           }
           this.metaFd(fd, h);
           futimesSync(fd, this.mtime(h), this.mtime(h));
@@ -188,7 +208,7 @@ export class LayerApplier {
         return;
       }
       default:
-        return; // pax/gnu headers are consumed by tar-stream; anything else is ignored
+        return; // pax/gnu headers are consumed by tar-stream; unknown types were refused above
     }
   }
 
