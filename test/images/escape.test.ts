@@ -77,6 +77,14 @@ describe('layer extraction never writes through a link', () => {
     });
   }
 
+  for (const wh of ['.wh.', '.wh..', 'etc/.wh..']) {
+    test(`a whiteout naming no entry ("${wh}") is refused and removes nothing`, async () => {
+      const { root } = setup('esc-wh');
+      await expect(apply(root, [{ name: 'etc/', type: 'directory' }, { name: 'etc/keep', body: 'k' }, { name: wh, body: '' }])).rejects.toThrow(`layer entry "${wh}" is a whiteout that names no entry; refusing to import`);
+      expect(readFileSync(join(root, 'etc/keep'), 'utf8')).toBe('k');
+    });
+  }
+
   test('what the applied cases leave in the image', async () => {
     const { decoy, root } = setup('esc-ok');
     await apply(root, [
