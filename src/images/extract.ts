@@ -138,8 +138,9 @@ export class LayerApplier {
     if (base.startsWith('.wh.')) {
       this.stats.whiteouts++;
       if (base === '.wh..wh..opq') { this.parents(rel, h.name); opaque.push({ dir, name: h.name }); markTouched(touched, dir); return; }
-      const target = (dir ? dir + '/' : '') + base.slice(4);
-      safeRel(target);
+      const what = base.slice(4);
+      if (what === '' || what === '.' || what === '..') layerError('is a whiteout that names no entry', h.name); // it would delete its own directory, or the root
+      const target = (dir ? dir + '/' : '') + what;
       if (this.parents(target, h.name, false)) this.clear(target, false); // a missing parent: nothing to delete
       return;
     }
