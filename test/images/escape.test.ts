@@ -129,6 +129,33 @@ describe('image import (compiled CLI)', () => {
     expect(snapshot(decoy)).toBe(before);
   }, 30_000);
 
+  test('--update from a directory replaces the image\'s links instead of writing through them', async () => {
+    const { outer, decoy } = setup('esc-dir');
+    const before = snapshot(decoy);
+    const fs = makeRootfs(join(outer, 'fs'));
+    symlinkSync(join(decoy, 'shadow'), join(fs, 'etc/shadow')); // the image, as it came from the internet
+    symlinkSync(decoy, join(fs, 'lib'));
+    const wr = join(outer, 'wroot');
+    expect((await wulf(wr, ['image', 'import', fs, 'img'])).code).toBe(0);
+    const upd = join(outer, 'upd');
+    mkdirSync(join(upd, 'etc'), { recursive: true });
+    mkdirSync(join(upd, 'bin'));
+    writeFileSync(join(upd, 'bin/sh'), '#!/bin/busybox\n'); // a directory source must look like a root filesystem
+    writeFileSync(join(upd, 'etc/shadow'), 'root:*:1::::::\n');
+    const r = await wulf(wr, ['image', 'import', '--update', upd, 'img']);
+    expect(r.code).toBe(0);
+    const rf = join(wr, 'var/lib/wulf/images/img/rootfs');
+    expect(lstatSync(join(rf, 'etc/shadow')).isFile()).toBe(true);
+    expect(readFileSync(join(rf, 'etc/shadow'), 'utf8')).toBe('root:*:1::::::\n');
+    mkdirSync(join(upd, 'lib'));
+    writeFileSync(join(upd, 'lib/x'), 'x\n');
+    const l = await wulf(wr, ['image', 'import', '--update', upd, 'img']); // a directory where the image has a link: refused
+    expect(l.code).toBe(1);
+    expect(l.err.split('\n').filter((x) => x && !x.startsWith('copying')).length).toBe(1);
+    expect(l.err).toContain("cannot overwrite non-directory");
+    expect(snapshot(decoy)).toBe(before);
+  }, 60_000);
+
   test('oci-archive: an archive member through a symlink stops the import in one line, the decoy kept', async () => {
     const { outer, decoy } = setup('esc-arch');
     const before = snapshot(decoy);
