@@ -112,7 +112,9 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
     switch (src.kind) {
       case 'dir':
         prog.line(`copying ${src.path}`);
-        await run(['cp', '-a', '--reflink=auto', '-T', src.path, root], `copying ${src.path}`);
+        // --remove-destination: a file replaces a link the image has there (cp would write through it);
+        // a directory where the image has a link is refused by cp ("cannot overwrite non-directory")
+        await run(['cp', '-a', '--reflink=auto', '--remove-destination', '-T', src.path, root], `copying ${src.path}`);
         res = { layers: [] };
         break;
       case 'tarball': res = { layers: [{ file: src.path }] }; break;
