@@ -215,8 +215,15 @@ export class LayerApplier {
 
   /** A directory's owner and mode now, through a descriptor opened without following links; its mtime at finish(). */
   private dir(rel: string, h: tar.Header): void {
-    const fd = openBeneath(this.root, rel, constants.O_RDONLY | constants.O_DIRECTORY, undefined, { known: this.dirOk });
-    try { this.metaFd(fd, h); } finally { closeSync(fd); }
+    let fd: number | undefined;
+    try { fd = openBeneath(this.root, rel, constants.O_RDONLY | constants.O_DIRECTORY, undefined, { known: this.dirOk }); }
+    catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e; } // not root, and an earlier layer made it unreadable
+    if (fd !== undefined) { try { this.metaFd(fd, h); } finally { closeSync(fd); } }
+    else {
+      const p = rel ? join(this.root, rel) : this.root;
+      if (!lstatSync(p).isDirectory()) escapeError('is no longer a directory', h.name);
+      chmodSync(p, (h.mode ?? 0o644) & 0o7777); // not root: no owner to set
+    }
     this.dirTimes.set(rel, this.mtime(h));
   }
 

@@ -3,7 +3,7 @@
 // root is lstat'ed and must be a real directory — a symlink is refused, never followed — and the
 // last component is opened with O_NOFOLLOW (or only lstat'ed), so no write lands outside the root.
 // `rel` is a clean relative path (no '', '.', '..' components: callers check names first).
-import { closeSync, constants, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readFileSync, utimesSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { WulfError } from './errors.ts';
 
@@ -69,6 +69,14 @@ export function readBeneath(root: string, rel: string): Buffer | undefined {
 export function setDirTimesBeneath(root: string, rel: string, atime: number, mtime: number): boolean {
   let fd: number;
   try { fd = openBeneath(root, rel, constants.O_RDONLY | constants.O_DIRECTORY); }
-  catch (e) { if (e instanceof BeneathError || isMissing(e)) return false; throw e; }
+  catch (e) {
+    if (e instanceof BeneathError || isMissing(e)) return false;
+    if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
+    // not root and a directory without read permission: its parents were checked, it is no link
+    const p = rel ? join(root, rel) : root;
+    if (!lstatSync(p).isDirectory()) return false;
+    utimesSync(p, atime, mtime);
+    return true;
+  }
   try { futimesSync(fd, atime, mtime); return true; } finally { closeSync(fd); }
 }
