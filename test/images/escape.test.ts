@@ -85,6 +85,12 @@ describe('layer extraction never writes through a link', () => {
     });
   }
 
+  test('a hostile entry name cannot break the error line or drive the terminal', async () => {
+    const { root } = setup('esc-name');
+    const err = await apply(root, [{ name: '../\x1b[2J\x1b[31mok\nwulf: imported', body: 'x' }]).then(() => undefined, (e: Error) => e.message);
+    expect(err).toBe('layer entry "../\\x1b[2J\\x1b[31mok\\nwulf: imported" has a path with \'..\'; refusing to import');
+  });
+
   test('what the applied cases leave in the image', async () => {
     const { decoy, root } = setup('esc-ok');
     await apply(root, [
