@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BeneathError, lstatBeneath, openBeneath, parentsBeneath, setDirTimesBeneath } from '../lib/beneath.ts';
 import { WulfError } from '../lib/errors.ts';
+import { escapeControl } from '../lib/log.ts';
 import { lsetxattr, mknod } from './sysfs.ts';
 import { SparseError, writeSparse } from './sparse.ts';
 import { TarPrescan, type MemberInfo, type Xattrs } from './tar-prescan.ts';
@@ -15,12 +16,12 @@ import { TarPrescan, type MemberInfo, type Xattrs } from './tar-prescan.ts';
 export interface ApplyStats { entries: number; bytes: number; whiteouts: number; xattrs: number; skippedXattrs: number; xattrErrors: string[] }
 
 function escapeError(what: string, name: string): never {
-  throw new WulfError(`layer entry "${name}"${what.startsWith(':') ? '' : ' '}${what}; refusing to import`, { code: 'EESCAPE' });
+  throw new WulfError(`layer entry "${escapeControl(name)}"${what.startsWith(':') ? '' : ' '}${what}; refusing to import`, { code: 'EESCAPE' });
 }
 
 /** A member wulf cannot apply as it is (never dropped silently). */
 function layerError(what: string, name: string): never {
-  throw new WulfError(`layer entry "${name}"${what.startsWith(':') ? '' : ' '}${what}; refusing to import`, { code: 'ELAYER' });
+  throw new WulfError(`layer entry "${escapeControl(name)}"${what.startsWith(':') ? '' : ' '}${what}; refusing to import`, { code: 'ELAYER' });
 }
 
 const TYPE_NAMES: Record<string, string> = { D: 'a GNU incremental dump directory', M: 'a multi-volume continuation', S: 'GNU sparse', A: 'a Solaris ACL', E: 'a Solaris extended attribute', I: 'an inode-only member', X: 'a Solaris extended header' };
@@ -130,7 +131,10 @@ export class LayerApplier {
     if (sparse?.name) h = { ...h, name: sparse.name }; // PAX 0.1/1.0 store the member as …/GNUSparseFile.PID/NAME
     if (sparse) h = { ...h, type: 'file' };             // old GNU 'S' has no tar-stream type
     else if (info.typeflag === 'V') return;             // a volume label: not a file
-    else if (info.typeflag) layerError(`has tar type '${info.typeflag.replace(/[^\x21-\x7e]/g, '?')}' (${TYPE_NAMES[info.typeflag] ?? 'unknown'}), which wulf cannot import`, h.name);
+    else if (info.typeflag || h.type === null) {
+      const t = info.typeflag ?? '?';
+      layerError(`has tar type '${t.replace(/[^\x21-\x7e]/g, '?')}' (${TYPE_NAMES[t] ?? 'unknown'}), which wulf cannot import`, h.name);
+    }
     const rel = safeRel(h.name);
     this.stats.entries++;
     const base = rel.slice(rel.lastIndexOf('/') + 1);
@@ -192,7 +196,7 @@ export class LayerApplier {
         if (!target) escapeError('is a hardlink to the root', h.name);
         let st;
         try { st = lstatBeneath(this.root, target, this.dirOk); } catch (e) { throw this.refusal(e, h.name); }
-        if (!st) throw new WulfError(`layer entry "${h.name}" is a hardlink to missing "${h.linkname}"`, { code: 'ELAYER' });
+        if (!st) layerError(`is a hardlink to missing "${escapeControl(h.linkname ?? '')}"`, h.name);
         if (st.isDirectory()) escapeError('is a hardlink to a directory', h.name);
         if (target === rel) return;
         this.clear(rel, false);
