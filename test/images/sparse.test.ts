@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import tar from 'tar-stream';
 import { LayerApplier } from '../../src/images/extract.ts';
 import { makeTar, need, sh, tmp, wulf } from './peers.ts';
 
@@ -107,5 +108,16 @@ describe('GNU sparse members', () => {
     const root2 = join(w, 'label'); mkdirSync(root2);
     await new LayerApplier(root2).apply(Readable.from([v]));
     expect(readdirSync(root2)).toEqual(['b']);
+  });
+
+  test('a sparse file larger than the filesystem allows is one line, not an internal error', async () => {
+    const p = tar.pack();
+    const chunks: Buffer[] = [];
+    const done = (async () => { for await (const c of p) chunks.push(c as Buffer); })();
+    p.entry({ name: 'big', size: 1, pax: { 'GNU.sparse.size': String(2 ** 52), 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': `${2 ** 52 - 1},1` } }, 'x');
+    p.finalize();
+    await done;
+    const root = join(w, 'big'); mkdirSync(root);
+    await expect(new LayerApplier(root).apply(Readable.from([Buffer.concat(chunks)]))).rejects.toThrow(/^layer entry "big": sparse real size 4503599627370496 is more than the image's filesystem allows \(EFBIG\); refusing to import$/);
   });
 });
