@@ -134,6 +134,15 @@ class MapReader {
  * Returns the bytes written.
  */
 export async function writeSparse(fd: number, body: AsyncIterable<Buffer>, info: SparseInfo, stored: number): Promise<number> {
+  try { return await place(fd, body, info, stored); }
+  catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EFBIG' || code === 'EINVAL') throw new SparseError(`real size ${info.realSize} is more than the image's filesystem allows (${code})`);
+    throw e;
+  }
+}
+
+async function place(fd: number, body: AsyncIterable<Buffer>, info: SparseInfo, stored: number): Promise<number> {
   let runs: Run[] = info.runs ?? [];
   let map = info.format === '1.0' ? new MapReader() : undefined;
   if (!map) checkRuns(runs, info.realSize, stored);
