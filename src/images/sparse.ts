@@ -104,6 +104,8 @@ class MapReader {
   private nums: number[] = [];
   private digits = '';
   private used = 0;
+  /** padding bytes after the map, still to skip once it is complete */
+  skip = 0;
   /** Feed a chunk; returns the rest of the chunk after the padded map once it is complete. */
   feed(chunk: Buffer): Buffer | undefined {
     let i = 0;
@@ -118,11 +120,9 @@ class MapReader {
     }
     this.used += i;
     if (!this.done) return undefined;
-    const pad = Math.ceil(this.used / 512) * 512 - this.used;
-    this.skip = pad;
+    this.skip = this.bytes - this.used;
     return chunk.subarray(i);
   }
-  skip = 0;
   get done(): boolean { return this.nums.length > 0 && this.nums.length === 1 + 2 * this.nums[0]!; }
   get bytes(): number { return Math.ceil(this.used / 512) * 512; }
   runs(): Run[] { const r: Run[] = []; for (let i = 1; i < this.nums.length; i += 2) r.push({ offset: this.nums[i]!, size: this.nums[i + 1]! }); return r; }
