@@ -31,6 +31,9 @@ const CAP = 'security.capability';
 /** The text of a file directly under `root`, refusing symlinks and non-files on the way; '' when absent. */
 function readInImage(root: string, rel: string, label: string): string {
   const p = checkedPath(root, rel, label);
+  // a device node or fifo is not even opened (opening one has effects); a symlink is refused below
+  const st = lstatSync(p, { throwIfNoEntry: false });
+  if (st && !st.isFile() && !st.isSymbolicLink()) throw new WulfError(`image ${label}: ${rel} is not a regular file; refusing to use it`);
   let fd: number;
   try { fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); }
   catch (e) {

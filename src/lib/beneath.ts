@@ -57,12 +57,18 @@ export function openBeneath(root: string, rel: string, flags: number, mode?: num
   catch (e) { if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new BeneathError(rel, 'symlink'); throw e; }
 }
 
-/** The bytes of the regular file root/rel, never read through a link; undefined when it is missing or not a regular file. */
+/**
+ * The bytes of the regular file root/rel, never read through a link; undefined when it is missing
+ * or not a regular file (a device node or fifo is not even opened: opening one has effects).
+ */
 export function readBeneath(root: string, rel: string): Buffer | undefined {
-  let fd: number;
-  try { fd = openBeneath(root, rel, constants.O_RDONLY | constants.O_NONBLOCK); }
-  catch (e) { if (e instanceof BeneathError || isMissing(e)) return undefined; throw e; }
-  try { return fstatSync(fd).isFile() ? readFileSync(fd) : undefined; } finally { closeSync(fd); }
+  let st: Stats | undefined, fd: number;
+  try {
+    st = lstatBeneath(root, rel);
+    if (!st?.isFile()) return undefined;
+    fd = openBeneath(root, rel, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) { if (e instanceof BeneathError || isMissing(e)) return undefined; throw e; }
+  try { const now = fstatSync(fd); return now.isFile() && now.ino === st.ino ? readFileSync(fd) : undefined; } finally { closeSync(fd); }
 }
 
 /** Set the times of the directory root/rel if it still is a real directory reached through real ones; false otherwise. */
