@@ -1,6 +1,7 @@
 // Applies OCI/Docker layer tars onto a rootfs directory, safely: whiteouts (.wh.NAME and the
 // opaque .wh..wh..opq, applied at the end of the layer so a marker after new files works),
-// hardlinks, symlinks, devices, owners, setuid and mtimes; no entry may leave the root.
+// hardlinks, symlinks, devices, owners, setuid, mtimes and GNU sparse files; no entry may leave the
+// root and no write follows a link (src/lib/beneath.ts: directories lstat'ed one by one, O_NOFOLLOW).
 import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -54,7 +55,7 @@ export class LayerApplier {
 
   private refusal(e: unknown, name: string): unknown {
     if (!(e instanceof BeneathError)) return e;
-    return e.kind === 'symlink' ? escapeError(`would be written through the symlink /${e.at}`, name) : escapeError(`needs /${e.at} to be a directory but it is a file`, name);
+    return e.kind === 'symlink' ? escapeError(`would be written through the symlink /${escapeControl(e.at)}`, name) : escapeError(`needs /${escapeControl(e.at)} to be a directory but it is a file`, name);
   }
 
   /** Remove whatever is at rel (keeping a directory when keepDir); its parents are checked. Returns true if a dir stays. */
@@ -236,7 +237,7 @@ export class LayerApplier {
     let st;
     try { st = lstatBeneath(this.root, dir, this.dirOk); } catch (e) { throw this.refusal(e, name); }
     if (!st) return; // deleted by a whiteout of the same layer
-    if (!st.isDirectory()) escapeError(`: the opaque directory /${dir} is no longer a directory (a later entry replaced it)`, name);
+    if (!st.isDirectory()) escapeError(`: the opaque directory /${escapeControl(dir)} is no longer a directory (a later entry replaced it)`, name);
     const walk = (d: string) => {
       const abs = join(this.root, d);
       let names: string[];
