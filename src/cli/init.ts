@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
+import { ensureImageStore } from '../images/layout.ts';
 import { isIPv4, maskToPrefix, networkOf, parseIPv4, formatIPv4 } from '../lib/ip.ts';
 import type { Noun } from './command.ts';
 import { defaultRuntimeOverlays, defaultSystemOverlays } from '../overlays/defaults.ts';
@@ -115,7 +116,8 @@ export const noun: Noun = {
       const port = flags.port ? Number(flags.port) : undefined;
       if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new WulfError(`--port "${flags.port}" is not a port number`);
       const p = ctx.paths;
-      for (const dir of [p.confDir, p.stateDir, p.imagesDir, p.siteOverlaysDir, p.cacheDir, p.tftpRoot, p.runDir]) mkdirSync(dir, { recursive: true });
+      for (const dir of [p.confDir, p.stateDir, p.siteOverlaysDir, p.cacheDir, p.tftpRoot, p.runDir]) mkdirSync(dir, { recursive: true });
+      ensureImageStore(p); // 0700: image trees hold device nodes and setuid files
       const wrote: string[] = [];
       for (const [file, text] of [[p.wulfConf, defaultWulfConfText(d, { port })], [p.nodesConf, defaultNodesConfText()]] as const) {
         if (existsSync(file) && !flags.force) { ctx.out(`kept ${file} (exists; --force overwrites)`); continue; }

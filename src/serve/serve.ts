@@ -21,6 +21,7 @@ import { StatusBoard } from '../status/board.ts';
 import { readState, stateWriter } from '../state/state-file.ts';
 import { createOverlayService } from '../overlays/cache.ts';
 import { findKernel, imageArtifactPath } from '../images/service.ts';
+import { ensureImageStore } from '../images/layout.ts';
 import { startRouterAdvertisements } from './ra.ts';
 import { ensureTls, serverNames, serverTls } from './tls.ts';
 
@@ -95,6 +96,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     throw new WulfError(`another wulf serve${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''} is already running for ${paths.stateDir}`, { hint: 'stop it first (two servers must never both answer DHCP)' });
   }
   try { writeFileSync(pidFile, `${process.pid}\n`); } catch { /* informational only */ }
+  // an install from before the store was 0700: tighten it now (image trees hold device nodes and setuid files)
+  try { ensureImageStore(paths); } catch (e) { log.warn('images', `cannot make ${paths.imagesDir} 0700: ${errorLine(e)}`); }
   const stoppers: (() => Promise<void> | void)[] = [() => lock.release(), () => { try { unlinkSync(pidFile); } catch { /* gone */ } }];
   const stopAll = async () => { for (const s of stoppers.reverse()) { try { await s(); } catch { /* keep stopping */ } } };
   try {
