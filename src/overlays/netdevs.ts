@@ -15,6 +15,8 @@ export interface NetdevView {
   device: string | null;
   /** the kernel name wulf gives or expects: device; for bonds and VLANs a derived name; else null */
   ifname: string | null;
+  /** a config identifier for it: ifname, else wulf-<netdev> (ifupdown logical interface, netplan id) */
+  label: string;
   /** ethernet, infiniband or bond-slave: a NIC that exists by itself and is matched (by MAC, or by device) */
   physical: boolean;
   /** a stable UUID for this node and netdev (NetworkManager connections, ifcfg) */
@@ -23,10 +25,12 @@ export interface NetdevView {
   netmask: string | null; gateway: string | null; ipaddr6: string | null; prefixlen6: string | null;
   gateway6: string | null; mtu: string | null; tags: MapDrop; primary: boolean;
   prefix: number | null; ipCIDR: string | null; network: string | null; networkCIDR: string | null; ipCIDR6: string | null;
-  /** vlan: its id; parent (netdev name when the parent is one of the node's netdevs) and parentIfname (its kernel name, when known) */
-  vlanId: string | null; parent: string | null; parentIfname: string | null;
+  /** vlan: its id; parent (netdev name when the parent is one of the node's netdevs), its kernel name when known, its uuid */
+  vlanId: string | null; parent: string | null; parentIfname: string | null; parentUuid: string | null;
   /** bond-slave: the bond's netdev name (when one of the node's) and its interface name */
   master: string | null; masterIfname: string | null;
+  /** wulf can configure it: a NIC it can match (hwaddr or device), a bond, a VLAN with an id and a parent */
+  usable: boolean;
 }
 
 const s = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
@@ -57,13 +61,13 @@ function base(node: string, name: string, n: NetDev, primary: boolean): NetdevVi
   const type = (n.type || 'ethernet').toLowerCase();
   const device = s(n.device);
   return {
-    name, type, onboot: bool(n.onboot, true), device, ifname: device, physical: PHYSICAL.has(type), uuid: netdevUuid(node, name),
+    name, type, onboot: bool(n.onboot, true), device, ifname: device, label: device ?? `wulf-${name}`, physical: PHYSICAL.has(type), uuid: netdevUuid(node, name),
     hwaddr: s(n.hwaddr)?.toLowerCase() ?? null, ipaddr: ip ?? s(n.ipaddr), netmask: s(n.netmask), gateway: s(n.gateway),
     ipaddr6: ip6, prefixlen6: pl6, gateway6: s(n.gateway6), mtu: s(n.mtu), tags: new MapDrop(n.tags ?? {}), primary,
     prefix, ipCIDR: ip && prefix !== null ? `${ip}/${prefix}` : null, network,
     networkCIDR: network && prefix !== null ? `${network}/${prefix}` : null,
     ipCIDR6: ip6 ? `${ip6}/${pl6 ?? '64'}` : null,
-    vlanId: null, parent: null, parentIfname: null, master: null, masterIfname: null,
+    vlanId: null, parent: null, parentIfname: null, parentUuid: null, master: null, masterIfname: null, usable: false,
   };
 }
 
@@ -95,10 +99,15 @@ export function netdevViews(node: string, devs: Record<string, NetDev>, primary?
     const t = p ? find(p) : undefined;
     v.parent = t && t !== v ? t.name : null;
     v.parentIfname = t && t !== v ? t.ifname : p;
+    v.parentUuid = t && t !== v ? t.uuid : null;
     if (!v.ifname && v.vlanId) {
       const derived = v.parentIfname ? `${v.parentIfname}.${v.vlanId}` : '';
       v.ifname = derived && validIfname(derived) ? derived : `vlan${v.vlanId}`;
     }
+  }
+  for (const v of views) {
+    v.label = v.ifname ?? `wulf-${v.name}`;
+    v.usable = v.physical ? !!(v.hwaddr || v.device) : v.type === 'vlan' ? !!(v.vlanId && v.ifname && (v.parent || v.parentIfname)) : !!v.ifname;
   }
   return views;
 }
