@@ -3,9 +3,10 @@
 // per overlay, and what must hold whatever a golden file says — no interface is ever named after a
 // netdev, NICs without a device are matched by MAC, nothing is renamed without a device name, the
 // VLAN hangs off its parent however that is matched. ifupdown's file is parsed by Debian's own
-// ifquery when one is installed (or WULF_IFQUERY names one, e.g. from `apt-get download ifupdown`).
+// ifquery, and netplan's file by netplan's own generator, when they are installed (or WULF_IFQUERY and
+// WULF_NETPLAN_GENERATE name them, e.g. unpacked from `apt-get download ifupdown netplan.io libnetplan0`).
 import { test, expect, describe, afterAll } from 'bun:test';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pathsFor } from '../../src/config/paths.ts';
@@ -155,6 +156,25 @@ describe('no interface is named after a netdev; NICs without a device are matche
     expect(doc('r-dev').network.ethernets!.eno1).toMatchObject({ match: { macaddress: '52:54:00:00:00:03' }, 'set-name': 'eno1' });
     expect(doc('r-vlan').network.vlans!.vlan100).toMatchObject({ id: 100, link: 'wulf-data', addresses: ['192.168.100.4/24'] });
     expect(Object.keys(doc('r-vlan').network.ethernets!).sort()).toEqual(['wulf-data', 'wulf-default']);
+  });
+
+  // netplan's own generator (netplan.io; WULF_NETPLAN_GENERATE names one, e.g. from `apt-get download netplan.io libnetplan0`)
+  const generate = process.env.WULF_NETPLAN_GENERATE ?? ['/usr/libexec/netplan/generate', '/lib/netplan/generate'].find((p) => existsSync(p));
+  test.skipIf(!generate)('netplan: netplan generate turns the files into networkd files that match by MAC and name only the device', () => {
+    for (const [id, files] of render('netplan')) {
+      const d = join(tmp, `netplan-${id}`);
+      mkdirSync(join(d, 'etc/netplan'), { recursive: true });
+      writeFileSync(join(d, 'etc/netplan/50-wulf.yaml'), files.get('/etc/netplan/50-wulf.yaml')!, { mode: 0o600 });
+      const g = spawnSync(generate!, ['--root-dir', d], { encoding: 'utf8' });
+      expect([id, g.status, g.stderr]).toEqual([id, 0, '']);
+      const net = join(d, 'run/systemd/network');
+      const out = Object.fromEntries(readdirSync(net).map((f) => [f, readFileSync(join(net, f), 'utf8')]));
+      const links = Object.keys(out).filter((f) => f.endsWith('.link') && /^Name=/m.test(out[f]!));
+      expect([id, links]).toEqual([id, id === 'r-dev' ? ['10-netplan-eno1.link'] : []]);
+      const mac = rendererNodes[id]!.networkDevices!.default!.hwaddr!;
+      const main = Object.values(out).find((t) => t.includes(`PermanentMACAddress=${mac}`) && t.includes('[Network]'));
+      expect(main).toContain(`Address=${rendererNodes[id]!.networkDevices!.default!.ipaddr}/16`);
+    }
   });
 
   test('ifcfg: ifcfg-wulf-<netdev> with HWADDR= and no DEVICE= without a device; ifcfg-<device> with one', () => {
