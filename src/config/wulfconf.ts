@@ -15,6 +15,8 @@ export interface WulfConf {
     tls: boolean; tlsPort: number;
     /** overlays of a node served only to that node's address (default: as secure; off behind NAT) */
     secureAddress: boolean;
+    /** `overlay render timeout` (seconds): wall-clock limit of one overlay archive build; unset: 10 s + 2 ms per node + 5 s */
+    renderTimeoutMs?: number;
   };
   dhcp: { enabled: boolean; mode: 'full' | 'proxy' | 'off'; rangeStart?: string; rangeEnd?: string; interface?: string; port: number; leaseTime: number };
   tftp: { enabled: boolean; tftproot: string; port: number; ipxe: Record<string, string> };
@@ -65,6 +67,8 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
   const tlsPort = num(ww['tls port'], port + 1);
   if (!Number.isInteger(tlsPort) || tlsPort < 1 || tlsPort > 65535) throw new WulfError(`${file}: warewulf.tls port "${ww['tls port']}" is not a port number`);
   const secure = bool(ww.secure, false);
+  const rto = ww['overlay render timeout'];
+  if (rto != null && !(Number(rto) > 0 && Number(rto) <= 3600)) throw new WulfError(`${file}: warewulf.overlay render timeout "${rto}" is not a number of seconds (0 < s ≤ 3600)`);
   const mounts = (top['image mounts'] ?? top['container mounts'] ?? [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf' }]) as unknown[];
   return {
     ipaddr, netmask, network, ipaddr6: ip6, prefixlen6: pl6,
@@ -73,6 +77,7 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
       port, secure, updateInterval: num(ww['update interval'], 60) || 60,
       autobuildOverlays: bool(ww['autobuild overlays'], true), hostOverlay: bool(ww['host overlay'], true),
       tls: bool(ww.tls, true), tlsPort, secureAddress: bool(ww['secure address'], secure),
+      renderTimeoutMs: rto != null ? Math.round(Number(rto) * 1000) : undefined,
     },
     dhcp: {
       enabled: mode !== 'off', mode: mode as WulfConf['dhcp']['mode'],

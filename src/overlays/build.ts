@@ -128,6 +128,8 @@ export class Builder {
   private files = new Set<string>();
   /** every included file key seen so far (their changes start a new snapshot) */
   fileKeys(): Iterable<string> { return this.files; }
+  /** included files read by a build elsewhere (the build thread) */
+  addFileKeys(keys: Iterable<string>): void { for (const k of keys) this.files.add(k); }
   constructor(readonly opts: BuilderOptions) {
     this.env = {
       confDir: opts.paths.confDir, hostRoot: opts.paths.root, hostAllow: opts.hostAllow ?? DEFAULT_HOST_ALLOW,
