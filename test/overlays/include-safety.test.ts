@@ -12,7 +12,7 @@ import { renderTemplate } from '../../src/overlays/render.ts';
 import { readOverlay } from '../../src/overlays/sources.ts';
 
 const root = mkdtempSync('/tmp/wulf-incsafe-');
-const paths = pathsFor(root);
+const paths = pathsFor(root, root);
 mkdirSync(paths.confDir, { recursive: true });
 mkdirSync(join(root, 'etc/ssh'), { recursive: true });
 mkdirSync(join(root, 'etc/munge'), { recursive: true });
@@ -41,7 +41,7 @@ test('a FIFO in the config dir or an image is refused at once, not read (that hu
     const { Builder, defaultImageFile } = await import('./src/overlays/build.ts');
     const { renderTemplate } = await import('./src/overlays/render.ts');
     const { pathsFor } = await import('./src/config/paths.ts');
-    const b = new Builder({ paths: pathsFor(${JSON.stringify(root)}) });
+    const b = new Builder({ paths: pathsFor(${JSON.stringify(root)}, ${JSON.stringify(root)}) });
     try { renderTemplate('o', 't.ww', '{% include_file "fifo" %}', {}, b.env); console.log('read'); } catch (e) { console.log(e.message); }
     console.log('image:', String(defaultImageFile(${JSON.stringify(paths.imagesDir)})('img', '/etc/fifo')));`);
   expect(r.error).toBeUndefined();                 // no timeout
