@@ -23,7 +23,7 @@ function decodeValue(field: Field, v: unknown, where: string): unknown {
       for (const [k, x] of Object.entries(v)) if (x != null) out[k] = scalar(x);
       return out;
     }
-    case 'yaml': return v;
+    case 'yaml': return v && typeof v === 'object' ? structuredClone(v) : v; // never shared through a YAML alias
     default: return scalar(v);
   }
 }
