@@ -29,25 +29,27 @@ export interface Scan {
 }
 
 type Obj = Record<string, unknown>;
-interface Frame { col: number; map?: Obj; seq?: unknown[]; path: string; start: number; section?: Section }
+// `up` and `name` give a map's path for messages (`nodes.n1`), built only when one is needed
+interface Frame { col: number; map?: Obj; seq?: unknown[]; up?: Frame; name: string; start: number; section?: Section }
 /** A `key:` or `-` with nothing after it on its line: a nested block may follow below. */
-interface Slot { holder: Obj | unknown[]; key: string | number; col: number; isKey: boolean; path: string; section?: Section }
+interface Slot { holder: Obj | unknown[]; key: string | number; col: number; isKey: boolean; up: Frame; name: string; section?: Section }
 
 const SP = 32, TAB = 9, CR = 13;
 class Giveup extends Error { constructor(public why: string) { super(why); } }
 class Found extends Error {}          // a duplicate key: stop reading
 const DEFER = Symbol('defer');        // a value this reader leaves to Bun.YAML
 
-const INT = /^[-+]?[0-9]+$/, FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+const NUMBER = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/; // int or float, base 10
 /** A plain scalar as the YAML 1.2 core schema resolves it. */
 export function resolvePlain(s: string): unknown {
   const c = s.charCodeAt(0);
   if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
-    if (INT.test(s) || FLOAT.test(s)) return Number(s);
-    if (/^[-+]?\.(?:inf|Inf|INF)$/.test(s)) return s[0] === '-' ? -Infinity : Infinity;
-    if (/^\.(?:nan|NaN|NAN)$/.test(s)) return NaN;
-    if (/^0x[0-9a-fA-F]+$/.test(s)) return s.length <= 10 ? parseInt(s.slice(2), 16) : DEFER;
-    if (/^0o[0-7]+$/.test(s)) return s.length <= 12 ? parseInt(s.slice(2), 8) : DEFER;
+    if (NUMBER.test(s)) return Number(s);
+    const c1 = s.charCodeAt(1);
+    if (c === 48 && c1 === 120 && /^0x[0-9a-fA-F]+$/.test(s)) return s.length <= 10 ? parseInt(s.slice(2), 16) : DEFER;
+    if (c === 48 && c1 === 111 && /^0o[0-7]+$/.test(s)) return s.length <= 12 ? parseInt(s.slice(2), 8) : DEFER;
+    if (s.length <= 5 && /^[-+]?\.(?:inf|Inf|INF)$/.test(s)) return c === 45 ? -Infinity : Infinity;
+    if (s.length === 4 && /^\.(?:nan|NaN|NAN)$/.test(s)) return NaN;
     return s;
   }
   switch (s) {
@@ -62,7 +64,9 @@ const keyCache = new Map<string, string>();
 /** Key text → the property name it becomes (`01` and `1` are the same key). */
 function keyName(raw: string): string {
   const c = raw.charCodeAt(0);
-  if (!((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 126 || /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/.test(raw))) return raw;
+  const maybe = (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 126
+    || ((c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70) && /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/.test(raw));
+  if (!maybe) return raw;
   let k = keyCache.get(raw);
   if (k === undefined) {
     try { const o = Bun.YAML.parse(`${raw}: 0`); k = o && typeof o === 'object' ? Object.keys(o)[0] ?? raw : raw; } catch { k = raw; }
@@ -71,20 +75,23 @@ function keyName(raw: string): string {
   return k;
 }
 
+let escaped = false;                  // the last quoted scalar quoteEnd found has an escape ('' or \x)
 /** End (after the closing quote) of a quoted scalar starting at `i`, or -1 if it does not close on this line. */
 function quoteEnd(s: string, i: number, end: number): number {
   const q = s.charCodeAt(i);
+  escaped = false;
   for (let j = i + 1; j < end; j++) {
     const c = s.charCodeAt(j);
-    if (q === 34 && c === 92) { j++; continue; }
-    if (c === q) { if (q === 39 && s.charCodeAt(j + 1) === 39) { j++; continue; } return j + 1; }
+    if (q === 34 && c === 92) { escaped = true; j++; continue; }
+    if (c === q) { if (q === 39 && s.charCodeAt(j + 1) === 39) { escaped = true; j++; continue; } return j + 1; }
   }
   return -1;
 }
-function unquote(raw: string): unknown {
-  if (raw.charCodeAt(0) === 39) return raw.slice(1, -1).replace(/''/g, "'");
-  if (!raw.includes('\\')) return raw.slice(1, -1);
-  try { return JSON.parse(raw); } catch { return DEFER; }
+/** The value of the quoted scalar s[i, e) that quoteEnd just found. */
+function unquote(s: string, i: number, e: number): unknown {
+  if (!escaped) return s.slice(i + 1, e - 1);
+  if (s.charCodeAt(i) === 39) return s.slice(i + 1, e - 1).replace(/''/g, "'");
+  try { return JSON.parse(s.slice(i, e)); } catch { return DEFER; }
 }
 const keyText = (v: unknown) => (v === DEFER ? DEFER : String(v));
 /** obj[k] = v as an own property, `__proto__` included. */
@@ -108,7 +115,7 @@ function flow(s: string, i: number, end: number, cx: Ctx): [unknown, number] {
     if (c === 34 || c === 39) {
       const e = quoteEnd(s, j, end);
       if (e < 0) throw new Giveup('a quoted scalar that spans lines');
-      const v = unquote(s.slice(j, e)); j = e; return v;
+      const v = unquote(s, j, e); j = e; return v;
     }
     if (c === 38 || c === 42 || c === 33) {                     // &anchor, *alias, !tag
       if (c !== 33) cx.alias();
@@ -159,17 +166,29 @@ function flow(s: string, i: number, end: number, cx: Ctx): [unknown, number] {
   throw new Giveup('a flow collection that spans lines');
 }
 
-/** The key of a block mapping line starting at `i`: [name, index after the colon], or undefined. */
-function lineKey(s: string, i: number, end: number): [string, number] | undefined {
+let keyAfter = 0;                     // where lineKey's key ends: just after its colon
+/** The key of a block mapping line starting at `i` (keyAfter: the index after its colon), or undefined. */
+function lineKey(s: string, i: number, end: number): string | undefined {
+  // the usual line: a plain key starting with a letter, `: `, no comment before it
+  const c0 = s.charCodeAt(i);
+  if ((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90)) {
+    let k = i + 1;
+    for (; k < end; k++) { const d = s.charCodeAt(k); if (d === 58 || d === 35) break; }
+    if (k < end && s.charCodeAt(k) === 58 && (k + 1 === end || s.charCodeAt(k + 1) === SP)) {
+      keyAfter = k + 1;
+      return keyName(s.charCodeAt(k - 1) === SP ? s.slice(i, k).trimEnd() : s.slice(i, k));
+    }
+  }
   const c = s.charCodeAt(i);
   if (c === 34 || c === 39) {
     const e = quoteEnd(s, i, end);
     if (e < 0) throw new Giveup('a quoted scalar that spans lines');
     const k = skipSp(s, e, end);
     if (s.charCodeAt(k) !== 58 || (k + 1 < end && s.charCodeAt(k + 1) !== SP)) return undefined;
-    const name = keyText(unquote(s.slice(i, e)));
+    const name = keyText(unquote(s, i, e));
     if (name === DEFER) throw new Giveup('an escaped key');
-    return [name as string, k + 1];
+    keyAfter = k + 1;
+    return name as string;
   }
   if (c === 91 || c === 123 || c === 124 || c === 62 || c === 35) return undefined;
   if (c === 63 && (i + 1 === end || s.charCodeAt(i + 1) === SP)) throw new Giveup('a "?" complex key');
@@ -180,7 +199,8 @@ function lineKey(s: string, i: number, end: number): [string, number] | undefine
     if (d === 58 && (k + 1 === end || s.charCodeAt(k + 1) === SP)) {
       const raw = s.slice(i, k).trimEnd();
       if (!raw) throw new Giveup('an empty key');
-      return [raw === '<<' ? raw : keyName(raw), k + 1];
+      keyAfter = k + 1;
+      return raw === '<<' ? raw : keyName(raw);
     }
   }
   return undefined;
@@ -196,7 +216,7 @@ function firstLine(s: string, start: number, col: number, key: string): number {
     if (s.charCodeAt(end - 1) === CR) end--;
     let i = pos;
     while (i < end && (s.charCodeAt(i) === SP || (s.charCodeAt(i) === 45 && s.charCodeAt(i + 1) === SP))) i++;
-    if (i - pos === col) { try { if (lineKey(s, i, end)?.[0] === key) return line; } catch { /* not this line */ } }
+    if (i - pos === col) { try { if (lineKey(s, i, end) === key) return line; } catch { /* not this line */ } }
     pos = next;
   }
   return 0;
@@ -208,21 +228,23 @@ export function scanYaml(text: string): Scan {
   let root: Obj | unknown[] | null = null;
   let simple = true;                 // the value built here is the whole truth
   let slot: Slot | undefined;
+  const dashes: number[] = [];       // columns of this line's `- ` indicators
   let line = 0, pos = 0, lastSigEnd = 0;
   let scalarParent = -1;             // inside a block scalar of the node at this column: deeper lines are its text
   let plainParent = -1;              // after a one-line plain scalar: deeper lines would continue it
   let section: Section | undefined, entry: Entry | undefined;
   let frame: Frame | undefined;      // the frame of the current line's key or item
-  let flowPath = '';
+  let flowAt: Frame | undefined, flowName = '';
+  const flowPath = () => pathOf({ col: 0, up: flowAt, name: flowName, start: 0 });
   const len = text.length;
-  const join = (a: string, b: string) => (a ? `${a}.${b}` : b);
+  const pathOf = (f: Frame | undefined): string => { const parts: string[] = []; for (; f; f = f.up) if (f.name) parts.unshift(f.name); return parts.join('.').replace(/\.\[\]/g, '[]'); };
   const closeEntry = (at: number) => { if (entry) { entry.to = at; entry = undefined; } };
   const closeSection = (at: number) => { closeEntry(at); if (section) { section.to = at; section = undefined; } };
   const cx: Ctx = {
     alias: () => { simple = false; if (!scan.aliasLine) scan.aliasLine = line; },
     dup: (map, k) => {
       if (!Object.hasOwn(map, k)) return;
-      scan.dup = { key: k, path: flowPath, line, first: line };
+      scan.dup = { key: k, path: flowPath(), line, first: line };
       throw new Found();
     },
   };
@@ -232,7 +254,7 @@ export function scanYaml(text: string): Scan {
   };
   /** A new collection in the open slot (or as the root), with its frame. */
   const open = (col: number, start: number, v: Obj | unknown[]): Frame => {
-    const f: Frame = { col, path: slot?.path ?? '', start };
+    const f: Frame = { col, up: slot?.up, name: slot?.name ?? '', start };
     if (Array.isArray(v)) f.seq = v; else f.map = v;
     if (slot) {
       assign(slot.holder, slot.key, v);
@@ -268,17 +290,18 @@ export function scanYaml(text: string): Scan {
       const prevSigEnd = lastSigEnd;
       lastSigEnd = next;
 
-      const dashes: number[] = [];
+      dashes.length = 0;
       while (text.charCodeAt(i) === 45 && (i + 1 === end || text.charCodeAt(i + 1) === SP)) { dashes.push(i - start); i = skipSp(text, i + 1, end); }
       const first = dashes.length ? dashes[0]! : indent;
       if (text.charCodeAt(i) === 38) { cx.alias(); while (i < end && text.charCodeAt(i) !== SP) i++; i = skipSp(text, i, end); }
       const k = i < end ? lineKey(text, i, end) : undefined;
+      const kAfter = keyAfter;
       const kcol = i - start;
 
       if (slot) {                                                  // is this line the open slot's nested block?
         const deeper = first > slot.col || (dashes.length > 0 && first === slot.col && slot.isKey);
         if (!deeper) slot = undefined;
-        else if (!dashes.length && !k) { simple = false; scalarParent = slot.col; slot = undefined; continue; } // `key:` and its text below
+        else if (!dashes.length && k === undefined) { simple = false; scalarParent = slot.col; slot = undefined; continue; } // `key:` and its text below
       }
       if (!slot) {
         while (frames.length && frames[frames.length - 1]!.col > first) frames.pop();
@@ -290,10 +313,10 @@ export function scanYaml(text: string): Scan {
       if (dashes.length) {
         let f: Frame | undefined = slot || (!frames.length && root === null) ? open(first, start, []) : frames[frames.length - 1];
         if (!f?.seq || f.col !== first) throw new Giveup('a "-" where a key was expected');
-        for (let d = 1; d < dashes.length; d++) { const inner: unknown[] = []; f.seq!.push(inner); f = { col: dashes[d]!, seq: inner, path: `${f.path}[]`, start }; frames.push(f); }
-        if (k) { const m: Obj = {}; f.seq!.push(m); f = { col: kcol, map: m, path: `${f.path}[]`, start }; frames.push(f); holder = m; }
+        for (let d = 1; d < dashes.length; d++) { const inner: unknown[] = []; f.seq!.push(inner); f = { col: dashes[d]!, seq: inner, up: f, name: '[]', start }; frames.push(f); }
+        if (k !== undefined) { const m: Obj = {}; f.seq!.push(m); f = { col: kcol, map: m, up: f, name: '[]', start }; frames.push(f); holder = m; }
         else holder = f.seq!;
-      } else if (k) {
+      } else if (k !== undefined) {
         const f: Frame | undefined = slot || (!frames.length && root === null) ? open(kcol, start, {}) : frames[frames.length - 1];
         if (!f?.map || f.col !== kcol) throw new Giveup('a key at an unexpected indentation');
         holder = f.map;
@@ -304,12 +327,12 @@ export function scanYaml(text: string): Scan {
 
       let valueAt = i;
       let key: string | number;
-      if (k) {
-        const [name, after] = k;
+      if (k !== undefined) {
+        const name = k, after = kAfter;
         if (name === '__proto__') simple = false;
         if (name === '<<') cx.alias();
         if (Object.hasOwn(holder, name)) {
-          scan.dup = { key: name, path: frame.path, line, first: firstLine(text, frame.start, frame.col, name) };
+          scan.dup = { key: name, path: pathOf(frame), line, first: firstLine(text, frame.start, frame.col, name) };
           return scan;
         }
         key = name;
@@ -325,7 +348,7 @@ export function scanYaml(text: string): Scan {
           section.entries.push(entry);
         }
       } else key = (holder as unknown[]).length;
-      const ownSection = k && frames.length === 1 && holder === root ? section : undefined;
+      const ownSection = k !== undefined && frames.length === 1 && holder === root ? section : undefined;
 
       // the value after `key:` or `- `
       let v = skipSp(text, valueAt, end);
@@ -336,11 +359,11 @@ export function scanYaml(text: string): Scan {
         v = skipSp(text, v, end);
         vc = text.charCodeAt(v);
       }
-      const col = k ? kcol : dashes[dashes.length - 1]!;
+      const col = k !== undefined ? kcol : dashes[dashes.length - 1]!;
       if (v >= end || (vc === 35 && text.charCodeAt(v - 1) === SP)) {
         if (ownSection) ownSection.value = 'none';
         assign(holder, key, null);
-        slot = { holder, key, col, isKey: !!k, path: k ? join(frame.path, k[0]) : `${frame.path}[]`, section: ownSection };
+        slot = { holder, key, col, isKey: k !== undefined, up: frame, name: k ?? '[]', section: ownSection };
         continue;
       }
       let e = end;
@@ -354,14 +377,14 @@ export function scanYaml(text: string): Scan {
         scalarParent = col;
         continue;
       } else if (vc === 91 || vc === 123) {
-        flowPath = join(frame.path, k ? k[0] : '[]');
+        flowAt = frame; flowName = k ?? '[]';
         const [x, fe] = flow(text, v, end, cx);
         if (ownSection && /^\{\s*\}$/.test(text.slice(v, fe))) ownSection.value = 'empty-flow';
         assign(holder, key, x); e = fe;
       } else if (vc === 34 || vc === 39) {
         e = quoteEnd(text, v, end);
         if (e < 0) throw new Giveup('a quoted scalar that spans lines');
-        assign(holder, key, unquote(text.slice(v, e)));
+        assign(holder, key, unquote(text, v, e));
       } else {
         if ((vc === 45 || vc === 63 || vc === 58) && (v + 1 === end || text.charCodeAt(v + 1) === SP)) throw new Giveup('an indicator where a value was expected');
         if (vc === 64 || vc === 96 || vc === 37 || vc === 44 || vc === 93 || vc === 125) throw new Giveup('a reserved character at the start of a value');
