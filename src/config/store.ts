@@ -24,7 +24,7 @@ export const revisionOf = (text: string) => Bun.hash(text).toString(16).padStart
 
 const SECTIONS = [['nodeprofiles', 'profiles', 'profile'], ['nodes', 'nodes', 'node']] as const;
 
-function load(text: string, file: string): { conf: NodesConf; scan: Scan } {
+function load(text: string, file: string): { conf: NodesConf; scan: Scan; raw: Record<string, unknown> } {
   const { value, scan } = readYaml(text, file);
   const raw = value ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new WulfError(`${file}: expected "nodeprofiles:" and "nodes:" maps`);
@@ -40,7 +40,7 @@ function load(text: string, file: string): { conf: NodesConf; scan: Scan } {
     const out = conf[prop];
     for (const name of Object.keys(s)) out[name] = nodeFromYaml((s as Record<string, unknown>)[name], () => `${file}: ${kind} ${name}`);
   }
-  return { conf, scan };
+  return { conf, scan, raw: top };
 }
 
 /** Parse nodes.conf text (Warewulf 4.5–4.7 files accepted unchanged). */
@@ -99,7 +99,7 @@ export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf)
   try {
     removeStaleTemps(file);
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    const { conf: before, scan } = load(text, file);
+    const { conf: before, scan, raw } = load(text, file);
     if (opts.expectedRevision && opts.expectedRevision !== before.revision) {
       throw new WulfError(`${file} changed since it was read (revision ${opts.expectedRevision} → ${before.revision})`, { hint: 'nothing was written; read it again and redo the change', code: 'ESTALE' });
     }
@@ -119,13 +119,30 @@ export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf)
 
     let out: string | undefined;
     let aliasesExpanded = 0;
-    const spliced = text && canSplice(scan, changes) ? splice(text, scan, changes) : undefined;
-    if (spliced) {
-      for (const [c, r] of spliced.rendered) {
+    let spliced = text && canSplice(scan, changes) ? { changes } : undefined; // entry by entry, in place
+    if (spliced && scan.aliasLine) {
+      // entries with anchors, aliases or merge keys are written out as what they read as, each its own copy
+      const more: Change[] = [];
+      for (const [section, prop] of SECTIONS) {
+        const changed = new Set(changes.filter((c) => c.section === section).map((c) => c.name));
+        for (const e of scan.sections.get(section)?.entries ?? []) {
+          if (!e.alias) continue;
+          aliasesExpanded++;
+          if (changed.has(e.name)) continue;
+          const v = (raw[section] as Record<string, unknown> | undefined)?.[e.name];
+          if (!plain[prop][e.name]) { spliced = undefined; break; }
+          more.push({ section, name: e.name, value: v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {} });
+        }
+      }
+      if (spliced) spliced = { changes: [...changes, ...more] };
+    }
+    const done = spliced ? splice(text, scan, spliced.changes) : undefined;
+    if (done) {
+      for (const [c, r] of done.rendered) {
         const back = readYaml(`x:\n${r}`, file).value as { x: Record<string, unknown> };
         checkReadsBack(c, nodeFromYaml(back.x[c.name], c.name), file);
       }
-      out = spliced.text;
+      out = done.text;
     } else {
       const doc = parseFull(text || 'nodeprofiles: {}\nnodes: {}\n');
       if (doc.errors.length) throw new WulfError(`${file}: ${doc.errors[0]!.message.split('\n')[0]}`);

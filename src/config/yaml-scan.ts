@@ -7,7 +7,7 @@
 // `value` unset (the caller asks Bun.YAML), and what it cannot even follow (multi-line quoted or
 // flow scalars, `?` keys, documents, tabs) sets `complex`: the caller uses the full YAML library.
 
-export interface Entry { name: string; line: number; from: number; to: number } // [from, to): key line to last value line
+export interface Entry { name: string; line: number; from: number; to: number; alias?: boolean } // alias: has an anchor, alias or merge key // [from, to): key line to last value line
 export interface Section {
   key: string; line: number; from: number; to: number;
   /** offset just after the `:` of the key line, and just after that line's newline */
@@ -24,6 +24,7 @@ export interface Scan {
   value?: unknown;
   dup?: Duplicate;
   aliasLine: number;     // first line with an anchor, alias or merge key; 0: none
+  aliasOutside?: boolean; // one of them is not inside an entry of a section
   complex?: { line: number; why: string };
   sections: Map<string, Section>;
 }
@@ -241,7 +242,7 @@ export function scanYaml(text: string): Scan {
   const closeEntry = (at: number) => { if (entry) { entry.to = at; entry = undefined; } };
   const closeSection = (at: number) => { closeEntry(at); if (section) { section.to = at; section = undefined; } };
   const cx: Ctx = {
-    alias: () => { simple = false; if (!scan.aliasLine) scan.aliasLine = line; },
+    alias: () => { simple = false; if (!scan.aliasLine) scan.aliasLine = line; if (entry) entry.alias = true; else scan.aliasOutside = true; },
     dup: (map, k) => {
       if (!Object.hasOwn(map, k)) return;
       scan.dup = { key: k, path: flowPath(), line, first: line };
@@ -293,7 +294,7 @@ export function scanYaml(text: string): Scan {
       dashes.length = 0;
       while (text.charCodeAt(i) === 45 && (i + 1 === end || text.charCodeAt(i + 1) === SP)) { dashes.push(i - start); i = skipSp(text, i + 1, end); }
       const first = dashes.length ? dashes[0]! : indent;
-      if (text.charCodeAt(i) === 38) { cx.alias(); while (i < end && text.charCodeAt(i) !== SP) i++; i = skipSp(text, i, end); }
+      if (text.charCodeAt(i) === 38) { cx.alias(); scan.aliasOutside = true; while (i < end && text.charCodeAt(i) !== SP) i++; i = skipSp(text, i, end); }
       const k = i < end ? lineKey(text, i, end) : undefined;
       const kAfter = keyAfter;
       const kcol = i - start;
@@ -330,7 +331,7 @@ export function scanYaml(text: string): Scan {
       if (k !== undefined) {
         const name = k, after = kAfter;
         if (name === '__proto__') simple = false;
-        if (name === '<<') cx.alias();
+        if (name === '<<') { cx.alias(); if (frames.length <= 2) scan.aliasOutside = true; } // merged into a section or the file itself
         if (Object.hasOwn(holder, name)) {
           scan.dup = { key: name, path: pathOf(frame), line, first: firstLine(text, frame.start, frame.col, name) };
           return scan;

@@ -2,16 +2,19 @@
 // entry of `nodeprofiles:` and `nodes:` starts and ends; a changed entry's lines alone go through
 // the YAML library (comments, order, quoting kept) and are put back between the untouched bytes
 // of every other entry. One `node set` among 50,000 nodes so costs one entry, not the file.
-import { Document, isMap, parseDocument, YAMLMap, type Pair } from 'yaml';
+import { Document, isAlias, isMap, isNode, parseDocument, visit, YAMLMap, type Pair } from 'yaml';
 import type { Scan } from './yaml-scan.ts';
 import { makeNode, STRINGIFY, syncMap, type Change } from './yaml-doc.ts';
 
 type Obj = Record<string, unknown>;
 interface Edit { from: number; to: number; text: string }
 
-/** In place only for block-style (or empty) sections, in text without anchors or aliases that the scanner followed fully. */
+/**
+ * In place only for block-style (or empty) sections of text the scanner followed fully, with any
+ * anchors, aliases and merge keys inside entries (such entries are rewritten, expanded).
+ */
 export function canSplice(scan: Scan, changes: Change[]): boolean {
-  if (scan.complex || scan.aliasLine) return false;
+  if (scan.complex || scan.aliasOutside) return false;
   return changes.every((c) => { const s = scan.sections.get(c.section); return !!s && s.block && s.value !== 'other'; });
 }
 
@@ -28,6 +31,10 @@ export function renderEntry(name: string, value: Obj, old: string | undefined, i
     const pair = doc.contents.items[0] as Pair;
     if (isMap(pair.value) && !(pair.value.flow && !pair.value.items.length)) syncMap(doc, pair.value, value);
     else pair.value = makeNode(doc, value);
+    // aliases differ from the value they stand for, so syncMap has replaced each by a copy; anchors go
+    let alias = false;
+    visit(doc, (_k, n) => { if (isAlias(n)) alias = true; else if (isNode(n) && n.anchor) n.anchor = undefined; });
+    if (alias) return undefined;
   } else {
     doc = new Document();
     const map = new YAMLMap();

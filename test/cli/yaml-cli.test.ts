@@ -70,6 +70,18 @@ for (const mode of modes) {
       }, 60_000);
     }
 
+    test('node import reads with the same rules: a duplicate key names the file and line', () => {
+      writeFileSync(file, 'nodeprofiles:\n  default: {}\nnodes: {}\n');
+      const imp = join(t.dir, 'import.yaml');
+      writeFileSync(imp, 'n5:\n  comment: a\nn6:\n  comment: b\nn5:\n  comment: c\n');
+      const r = w('node', 'import', imp);
+      expect(r.code).toBe(1);
+      expect(r.err.split('\n')[0]).toBe(`wulf: ${imp}:5: duplicate key "n5" (first at line 1)`);
+      writeFileSync(imp, 'n5: &x\n  comment: a\nn6: *x\n');
+      expect(w('node', 'import', imp).code).toBe(0);
+      expect(readFileSync(file, 'utf8')).not.toContain('*x');
+    }, 30_000);
+
     test('an anchor shared by nodes is expanded on write: setting n1 leaves n2 and n3 as they were', () => {
       writeFileSync(file, ANCHORS);
       const before = JSON.parse(w('node', 'list', '-j').out);

@@ -135,9 +135,13 @@ test('random edits, in place and through the whole document, read back as the mo
         (node as Record<string, string>)[k!] = v!;
         model[name]![k!] = v!;
       });
-      if (withAlias && i % 10 === 0) {                                   // an anchor and an alias to expand on the next write
+      if (withAlias && i % 10 === 0) {   // an anchor and an alias inside entries: those entries are expanded in place
         writeFileSync(paths.nodesConf, `${readFileSync(paths.nodesConf, 'utf8')}  x${i}: &x${i} {comment: shared}\n  y${i}: *x${i}\n`);
         model[`x${i}`] = { comment: 'shared' }; model[`y${i}`] = { comment: 'shared' };
+      }
+      if (withAlias && i % 10 === 5) {   // a merge key into the nodes map itself: the whole document is rewritten
+        writeFileSync(paths.nodesConf, `${readFileSync(paths.nodesConf, 'utf8')}  <<: {y${i}: {comment: merged}}\n`);
+        model[`y${i}`] = { comment: 'merged' };
       }
       expect(readNodesConf(paths).nodes).toEqual(model as never);
     }
