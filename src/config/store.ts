@@ -24,7 +24,8 @@ export const revisionOf = (text: string) => Bun.hash(text).toString(16).padStart
 
 const SECTIONS = [['nodeprofiles', 'profiles', 'profile'], ['nodes', 'nodes', 'node']] as const;
 
-function load(text: string, file: string): { conf: NodesConf; scan: Scan; raw: Record<string, unknown> } {
+/** Parse and decode; the YAML-shaped values are let go as they are decoded unless `keepRaw` (less peak memory). */
+function load(text: string, file: string, keepRaw = false): { conf: NodesConf; scan: Scan; raw: Record<string, unknown> } {
   const { value, scan } = readYaml(text, file);
   const raw = value ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new WulfError(`${file}: expected "nodeprofiles:" and "nodes:" maps`);
@@ -38,7 +39,11 @@ function load(text: string, file: string): { conf: NodesConf; scan: Scan; raw: R
     if (s == null) continue;
     if (typeof s !== 'object' || Array.isArray(s)) throw new WulfError(`${file}: "${key}" must be a map`);
     const out = conf[prop];
-    for (const name of Object.keys(s)) out[name] = nodeFromYaml((s as Record<string, unknown>)[name], () => `${file}: ${kind} ${name}`);
+    const src = s as Record<string, unknown>;
+    for (const name of Object.keys(src)) {
+      out[name] = nodeFromYaml(src[name], () => `${file}: ${kind} ${name}`);
+      if (!keepRaw || !scan.aliasLine) src[name] = undefined; // a writer needs them only to expand aliases
+    }
   }
   return { conf, scan, raw: top };
 }
@@ -99,7 +104,7 @@ export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf)
   try {
     removeStaleTemps(file);
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    const { conf: before, scan, raw } = load(text, file);
+    const { conf: before, scan, raw } = load(text, file, true);
     if (opts.expectedRevision && opts.expectedRevision !== before.revision) {
       throw new WulfError(`${file} changed since it was read (revision ${opts.expectedRevision} → ${before.revision})`, { hint: 'nothing was written; read it again and redo the change', code: 'ESTALE' });
     }

@@ -2,7 +2,7 @@
 // style: make one entry's map equal the wanted value touching only what differs; expand anchors,
 // aliases and merge keys into plain copies (so no two entries share a node); and the whole-file
 // rewrite used when an entry cannot be replaced in place (see yaml-splice.ts).
-import { isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, Pair, Scalar, visit, YAMLMap, type Document, type Node } from 'yaml';
+import { isAlias, isCollection, isMap, isNode, isPair, isScalar, isSeq, Pair, Scalar, YAMLMap, type Document, type Node } from 'yaml';
 import { WulfError } from '../lib/errors.ts';
 
 type Obj = Record<string, unknown>;
@@ -10,6 +10,14 @@ const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.i
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5,19}$/i;
 
 export const STRINGIFY = { lineWidth: 0, flowCollectionPadding: false } as const;
+
+/** Every node under `root` (keys and values), depth first. (yaml's own visit freezes a path array per node: slow.) */
+export function eachNode(root: unknown, fn: (n: Node) => void): void {
+  if (!isNode(root)) return;
+  fn(root);
+  if (isMap(root)) for (const p of root.items) { eachNode(p.key, fn); eachNode(p.value, fn); }
+  else if (isSeq(root)) for (const x of root.items) eachNode(x, fn);
+}
 
 /** A section (`nodeprofiles` / `nodes`) entry to write: its YAML-shaped value, or undefined to delete it. */
 export interface Change { section: string; name: string; value?: Obj }
@@ -72,7 +80,7 @@ export function expandAliases(doc: Document): number {
       if (!target) throw new WulfError(`alias *${node.source} refers to no anchor before it`);
       count++;
       const copy = target.clone();                 // the target is already expanded
-      visit(copy as Node, (_k, n) => { if (isNode(n)) { n.comment = undefined; n.commentBefore = undefined; } }); // its notes stay with it
+      eachNode(copy, (n) => { n.comment = undefined; n.commentBefore = undefined; }); // its notes stay with it
       return copy;
     }
     if (isMap(node)) {
@@ -104,7 +112,7 @@ export function expandAliases(doc: Document): number {
     return node;
   };
   doc.contents = walk(doc.contents) as typeof doc.contents;
-  visit(doc, (_k, n) => { if (isNode(n) && n.anchor) n.anchor = undefined; });
+  eachNode(doc.contents, (n) => { if (n.anchor) n.anchor = undefined; });
   return count;
 }
 

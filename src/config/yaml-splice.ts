@@ -2,9 +2,9 @@
 // entry of `nodeprofiles:` and `nodes:` starts and ends; a changed entry's lines alone go through
 // the YAML library (comments, order, quoting kept) and are put back between the untouched bytes
 // of every other entry. One `node set` among 50,000 nodes so costs one entry, not the file.
-import { Document, isAlias, isMap, isNode, parseDocument, visit, YAMLMap, type Pair } from 'yaml';
+import { Document, isAlias, isMap, parseDocument, YAMLMap, type Pair } from 'yaml';
 import type { Scan } from './yaml-scan.ts';
-import { makeNode, STRINGIFY, syncMap, type Change } from './yaml-doc.ts';
+import { eachNode, makeNode, STRINGIFY, syncMap, type Change } from './yaml-doc.ts';
 
 type Obj = Record<string, unknown>;
 interface Edit { from: number; to: number; text: string }
@@ -23,7 +23,7 @@ const dedent = (text: string, n: number) => text.split('\n').map((l) => l.slice(
 const indentText = (text: string, n: number) => { const pad = ' '.repeat(n); return text.split('\n').map((l) => (l ? pad + l : l)).join('\n'); };
 
 /** One entry as text at `indent`: the old text edited to `value`, or a new entry. */
-export function renderEntry(name: string, value: Obj, old: string | undefined, indent: number): string | undefined {
+export function renderEntry(name: string, value: Obj, old: string | undefined, indent: number, aliases = false): string | undefined {
   let doc: Document;
   if (old !== undefined) {
     doc = parseDocument(dedent(old, indent), { uniqueKeys: false, keepSourceTokens: false });
@@ -32,9 +32,11 @@ export function renderEntry(name: string, value: Obj, old: string | undefined, i
     if (isMap(pair.value) && !(pair.value.flow && !pair.value.items.length)) syncMap(doc, pair.value, value);
     else pair.value = makeNode(doc, value);
     // aliases differ from the value they stand for, so syncMap has replaced each by a copy; anchors go
-    let alias = false;
-    visit(doc, (_k, n) => { if (isAlias(n)) alias = true; else if (isNode(n) && n.anchor) n.anchor = undefined; });
-    if (alias) return undefined;
+    if (aliases) {
+      let alias = false;
+      eachNode(doc.contents, (n) => { if (isAlias(n)) alias = true; else if (n.anchor) n.anchor = undefined; });
+      if (alias) return undefined;
+    }
   } else {
     doc = new Document();
     const map = new YAMLMap();
@@ -62,7 +64,7 @@ export function splice(text: string, scan: Scan, changes: Change[]): { text: str
     for (const c of list) {
       const e = byName.get(c.name);
       if (!c.value) { if (e) { edits.push({ from: e.from, to: e.to, text: '' }); remaining--; } continue; }
-      const r = renderEntry(c.name, c.value, e ? text.slice(e.from, e.to) : undefined, indent);
+      const r = renderEntry(c.name, c.value, e ? text.slice(e.from, e.to) : undefined, indent, e?.alias);
       if (r === undefined) return undefined;
       rendered.set(c, r);
       if (e) edits.push({ from: e.from, to: e.to, text: r });

@@ -146,4 +146,4 @@ test('random edits, in place and through the whole document, read back as the mo
       expect(readNodesConf(paths).nodes).toEqual(model as never);
     }
   }
-});
+}, 60_000);
