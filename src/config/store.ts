@@ -1,9 +1,10 @@
-// The one door for nodes.conf. Reads: Bun.YAML for the values plus a line scan that refuses
-// duplicate keys (yaml-read.ts). Writes take an exclusive lock, re-read, check the revision, let
-// the caller change a copy, validate the whole configuration, and rewrite only the entries that
-// changed (yaml-splice.ts; the whole YAML Document when the file has anchors/aliases or a shape
-// the scanner does not follow, with the aliases expanded), then replace the file atomically
-// keeping a backup. Comments and key order are kept either way.
+// The one door for nodes.conf. Reads go through yaml-read.ts: one scanner pass that refuses
+// duplicate keys (file and line) and builds the value (Bun.YAML when the text has anchors or block
+// scalars). Writes take an exclusive lock, re-read, check the revision, let the caller change the
+// entries it touches, validate the whole configuration, and rewrite only the entries that changed
+// (yaml-splice.ts; entries with anchors/aliases are expanded; the whole YAML Document only when the
+// file has a shape the scanner does not follow), then replace the file atomically keeping a backup.
+// Comments and key order are kept either way.
 import { existsSync, readFileSync } from 'node:fs';
 import { WulfError } from '../lib/errors.ts';
 import { acquireLock, removeStaleTemps, writeFileAtomic } from '../lib/atomic.ts';
