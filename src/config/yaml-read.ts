@@ -1,7 +1,8 @@
 // The one YAML reader for wulf's own files (nodes.conf, wulf.conf, `node edit`/`import` text), so
-// every command sees the same thing: values from Bun.YAML (YAML 1.2 core schema, anchors and merge
-// keys resolved as Warewulf's reader does), and a duplicate key anywhere is an error naming the
-// file and line — never a silent "last one wins".
+// every command sees the same thing: values as Bun.YAML gives them (YAML 1.2 core schema, anchors
+// and merge keys resolved as Warewulf's reader does; built by the scanner for plain text, by
+// Bun.YAML otherwise), and a duplicate key anywhere is an error naming the file and line — never
+// a silent "last one wins".
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { WulfError } from '../lib/errors.ts';
 import { scanYaml, type Scan } from './yaml-scan.ts';
