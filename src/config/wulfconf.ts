@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { WulfError } from '../lib/errors.ts';
 import { isIPv4, isIPv6, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
 import type { Paths } from './paths.ts';
+import { readYaml } from './yaml-read.ts';
 
 export interface ExportPath { path: string; exportOptions: string }
 export interface ImageMount { source: string; dest: string; readonly: boolean; copy: boolean }
@@ -49,10 +50,7 @@ export function defaultWulfConf(): WulfConf {
 }
 
 export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
-  let raw: unknown;
-  try { raw = text.trim() ? Bun.YAML.parse(text) : {}; }
-  catch (e) { throw new WulfError(`${file}: YAML syntax error: ${(e as Error).message.split('\n')[0]}`); }
-  const top = obj(raw);
+  const top = obj(readYaml(text, file).value);
   for (const k of Object.keys(top)) if (!KNOWN_TOP.has(k)) throw new WulfError(`${file}: unknown key "${k}"`);
   let ipaddr = String(top.ipaddr ?? '');
   let netmask = String(top.netmask ?? '');
