@@ -82,7 +82,7 @@ const importVerb: Verb = {
     nohttps: { type: 'boolean', help: 'talk plain HTTP to the registry' },
     username: { type: 'string', help: 'registry user (or WULF_OCI_USERNAME)' },
     password: { type: 'string', help: 'registry password (or WULF_OCI_PASSWORD)' },
-    syncuser: { type: 'boolean', help: 'sync the server users into the image after import' },
+    syncuser: { type: 'boolean', help: "merge the controller's users and groups into the image after import (see image syncuser)" },
     ...buildFlags,
   },
   async run(ctx, flags, [source, name]) {
@@ -97,7 +97,7 @@ const importVerb: Verb = {
       progress: progressFor(tty ? (s) => process.stderr.write(s) : (s) => ctx.err(s.replace(/\n$/, '')), tty),
     }));
     ctx.err(`imported ${meta.name}${meta.digest ? ' ' + meta.digest : ''} (${meta.layers.length} layer(s))`);
-    if (flags.syncuser) reportSync(ctx, syncUsers(rootfsDir(ctx.paths, meta.name), { write: true }));
+    if (flags.syncuser) runSync(ctx, meta.name, true);
     if (flags.build) await build(ctx, meta.name, flags);
     return 0;
   },
@@ -105,11 +105,18 @@ const importVerb: Verb = {
 
 const buildVerb: Verb = {
   name: 'build', summary: 'build the boot image (cpio.gz or cpio.zst) of images', usage: 'IMAGE...|-a',
-  flags: { all: { type: 'boolean', short: 'a', help: 'build all images' }, force: { type: 'boolean', short: 'f', help: 'rebuild even if unchanged' }, ...buildFlags },
+  flags: {
+    all: { type: 'boolean', short: 'a', help: 'build all images' }, force: { type: 'boolean', short: 'f', help: 'rebuild even if unchanged' },
+    syncuser: { type: 'boolean', help: "merge the controller's users and groups into each image first (see image syncuser)" }, ...buildFlags,
+  },
   async run(ctx, flags, names) {
     const list = flags.all ? listImageNames(ctx.paths) : names;
     if (!list.length) fail(flags.all ? 'no images to build' : 'name an image to build, or -a for all');
-    for (const n of list) { mustExist(ctx.paths, n); await build(ctx, n, flags); }
+    for (const n of list) {
+      mustExist(ctx.paths, n);
+      if (flags.syncuser) runSync(ctx, n, true);
+      await build(ctx, n, flags);
+    }
     return 0;
   },
 };
@@ -225,10 +232,15 @@ const deleteVerb: Verb = {
   },
 };
 
-function reportSync(ctx: Ctx, r: ReturnType<typeof syncUsers>) {
-  for (const c of r.conflicts) ctx.err(`conflict: ${c}`);
-  ctx.err(`syncuser: ${r.added.length} added, ${r.changed.length} id change(s), ${r.chowned} file(s) re-owned${r.written ? '' : ' (report only)'}`);
-  if (r.conflicts.length) throw new WulfError(`${r.conflicts.length} user/group conflict(s) between the server and the image`, { hint: 'resolve the ids by hand', code: 'ECONFLICT' });
+/** The controller's /etc (under --root/WULF_ROOT when relocated, as the syncuser overlay reads it). */
+const controllerEtc = (ctx: Ctx) => join(ctx.paths.root || '/', 'etc');
+
+function runSync(ctx: Ctx, name: string, write: boolean): void {
+  const r = syncUsers(rootfsDir(ctx.paths, name), { write, controllerEtc: controllerEtc(ctx), label: name });
+  for (const l of r.lines) ctx.err(`conflict: ${l}`);
+  const what = `${r.conflicts.length} conflict(s), ${r.added} user(s)/group(s) from the controller, ${r.chowned} file(s) ${write ? 're-owned' : 'to re-own'}`;
+  if (!write) ctx.err(`syncuser ${name}: ${what}; report only, nothing written${r.conflicts.length || r.added ? ` (run: wulf image syncuser ${name})` : ''}`);
+  else ctx.err(`syncuser ${name}: ${r.written ? what : 'already in sync'}`);
 }
 
 const bindFlags = {
@@ -250,7 +262,7 @@ async function session(ctx: Ctx, flags: FlagValues, name: string | undefined, cm
     return v.exit;
   }
   const code = await imageSession(ctx.paths, name, { cmd, binds: (flags.bind as string[] | undefined) ?? [], env: ctx.env, log: ctx.log, interactive: cmd.length === 0 });
-  if (code.changedUsers && flags.syncuser) reportSync(ctx, syncUsers(rootfsDir(ctx.paths, name), { write: true }));
+  if (code.changedUsers && flags.syncuser) runSync(ctx, name, true);
   if (!flags['no-build'] && existsSync(join(imageDir(ctx.paths, name), 'build', 'current'))) await build(ctx, name, { ...flags, force: false });
   else if (!flags['no-build']) await build(ctx, name, flags);
   return code.exit;
@@ -271,17 +283,21 @@ const execVerb: Verb = {
 
 const syncuserVerb: Verb = {
   name: 'syncuser', summary: "merge the server's users and groups into an image", usage: 'IMAGE',
-  flags: { 'no-write': { type: 'boolean', help: 'report only (same as --write=false)' }, build: { type: 'boolean', short: 'b', help: 'build the image afterwards' }, ...buildFlags },
+  flags: {
+    'no-write': { type: 'boolean', help: 'report the conflicts and files to re-own, change nothing (same as --write=false, --dry-run)' },
+    'dry-run': { type: 'boolean', short: 'n', help: 'same as --no-write' },
+    build: { type: 'boolean', short: 'b', help: 'build the image afterwards' }, ...buildFlags,
+  },
   preprocess: (argv) => argv.flatMap((a) => (a === '--write=false' ? ['--no-write'] : a === '--write=true' || a === '--write' ? [] : [a])),
   async run(ctx, flags, [name]) {
     if (!name) fail('usage: wulf image syncuser IMAGE');
     mustExist(ctx.paths, name);
-    reportSync(ctx, syncUsers(rootfsDir(ctx.paths, name), { write: !flags['no-write'], hostEtc: ctx.env.WULF_HOST_ETC }));
-    if (flags.build) await build(ctx, name, flags);
+    const write = !flags['no-write'] && !flags['dry-run'];
+    runSync(ctx, name, write);
+    if (flags.build && write) await build(ctx, name, flags);
     return 0;
   },
 };
-
 export const noun: Noun = {
   name: 'image', aliases: ['container', 'vnfs', 'images'], summary: 'import, build and manage node images',
   verbs: [importVerb, buildVerb, rollbackVerb, listVerb, showVerb, kernelsVerb, copyVerb, renameVerb, deleteVerb, shellVerb, execVerb, syncuserVerb],

@@ -1,5 +1,6 @@
 // `wulf node status`: what every node fetched last and when, from the running server's /status
-// (or the state file when no server answers), coloured like Warewulf; --timeline per stage.
+// (or the state file when no server answers), coloured like Warewulf, with a STATE column: up, booting,
+// late or lost by the time since the agent's last refresh (src/status/liveness.ts); --timeline per stage.
 import { readState } from '../state/state-file.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
 import { readNodesConf } from '../config/store.ts';
@@ -7,9 +8,10 @@ import { matchNodes } from '../lib/hostlist.ts';
 import { naturalCompare } from '../config/cascade.ts';
 import type { Ctx, Verb } from './command.ts';
 import { table } from './table.ts';
+import { liveness, type Liveness } from '../status/liveness.ts';
 
 interface Unknown { mac: string; ipaddr: string; via: string; lastSeen: number; count: number }
-interface Row { node: string; stage: string; sent: string; ipaddr: string; lastSeen: number; timeline: { stage: string; start: number; seconds?: number; bytes: number }[] }
+interface Row { node: string; stage: string; sent: string; ipaddr: string; lastSeen: number; lastAgent?: number; timeline: { stage: string; start: number; end?: number; seconds?: number; bytes: number }[] }
 
 async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: string; unknown: Unknown[] }> {
   const wulf = readWulfConf(ctx.paths);
@@ -17,31 +19,33 @@ async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: str
   try {
     const r = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1500) });
     const j = (await r.json()) as { nodes: Record<string, Record<string, unknown>>; unknown?: Record<string, Unknown> };
-    return { from: url, unknown: Object.values(j.unknown ?? {}), rows: Object.entries(j.nodes).map(([n, v]) => ({ node: n, stage: String(v.stage ?? ''), sent: String(v.sent ?? ''), ipaddr: String(v.ipaddr ?? ''), lastSeen: Number(v['last seen'] ?? 0), timeline: (v.timeline as Row['timeline']) ?? [] })) };
+    return { from: url, unknown: Object.values(j.unknown ?? {}), rows: Object.entries(j.nodes).map(([n, v]) => ({ node: n, stage: String(v.stage ?? ''), sent: String(v.sent ?? ''), ipaddr: String(v.ipaddr ?? ''), lastSeen: Number(v['last seen'] ?? 0), lastAgent: v['last agent'] === undefined || v['last agent'] === null ? undefined : Number(v['last agent']), timeline: (v.timeline as Row['timeline']) ?? [] })) };
   } catch {
     const st = readState(ctx.paths.stateFile);
     return { from: `${ctx.paths.stateFile} (no server answered at ${url})`, rows: Object.values(st.status).map((v) => v as Row), unknown: Object.values(st.unknown ?? {}) as Unknown[] };
   }
 }
 
-function render(ctx: Ctx, rows: Row[], names: string[], interval: number, timeline: boolean): string {
-  const now = Date.now() / 1000;
+const ago = (now: number, t: number | undefined) => (t ? String(Math.max(0, Math.round(now - t))) : '--');
+
+function render(ctx: Ctx, rows: Row[], names: string[], interval: number, timeline: boolean, now: number): string {
   const color = !ctx.env.NO_COLOR && process.stdout.isTTY;
   const by = new Map(rows.map((r) => [r.node, r]));
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const out: string[][] = [];
+  const states: Liveness[] = [];
   for (const n of names) {
     const r = by.get(n);
-    if (!r || !r.lastSeen) { out.push([n, '--', '--', '--']); continue; }
-    const age = Math.max(0, Math.round(now - r.lastSeen));
-    out.push([n, r.stage.toUpperCase(), r.sent, String(age)]);
+    const st = liveness(r, now, interval).state;
+    states.push(st);
+    if (!r || !r.lastSeen) { out.push([n, '--', '--', '--', '--', '--']); continue; }
+    out.push([n, r.stage.toUpperCase(), r.sent, ago(now, r.lastSeen), ago(now, r.lastAgent), st]);
   }
-  const lines = table(['NODENAME', 'STAGE', 'SENT', 'LASTSEEN (s)'], out).split('\n').map((line, i) => {
+  // Warewulf's columns, then the agent's last refresh and the state it gives (Warewulf's row colours)
+  const lines = table(['NODENAME', 'STAGE', 'SENT', 'LASTSEEN (s)', 'AGENT (s)', 'STATE'], out).split('\n').map((line, i) => {
     if (i < 2) return line;
-    const r = by.get(names[i - 2]!);
-    if (!r || !r.lastSeen) return paint('90', line);
-    const age = now - r.lastSeen;
-    return age >= 2 * interval ? paint('31', line) : age >= interval + 5 ? paint('33', line) : line;
+    const st = states[i - 2];
+    return st === 'never' ? paint('90', line) : st === 'lost' ? paint('31', line) : st === 'late' ? paint('33', line) : line;
   });
   if (timeline) {
     for (const n of names) {
@@ -65,7 +69,7 @@ function unknownText(list: Unknown[]): string {
 }
 
 export const status: Verb = {
-  name: 'status', summary: 'boot status of nodes: stage, file sent, seconds since last seen (--timeline per stage)', usage: '[PATTERN...]',
+  name: 'status', summary: 'boot status of nodes: stage, file sent, seconds since last seen and since the agent\'s last refresh, up/booting/late/lost (--timeline per stage)', usage: '[PATTERN...]',
   flags: {
     watch: { type: 'boolean', short: 'w', help: 'refresh every second' },
     timeline: { type: 'boolean', short: 't', help: 'per-stage timeline (DHCP → iPXE → kernel → image → system → runtime)' },
@@ -79,8 +83,13 @@ export const status: Verb = {
       const { rows, from, unknown } = await load(ctx, flags.server as string | undefined);
       const all = [...new Set([...Object.keys(conf.nodes), ...rows.map((r) => r.node)])].sort(naturalCompare);
       const names = pos.length ? matchNodes(pos, all) : all;
-      if (flags.json) { ctx.out(JSON.stringify(Object.fromEntries(rows.filter((r) => names.includes(r.node)).map((r) => [r.node, r])), null, 2)); return; }
-      let text = render(ctx, rows, names, interval, !!flags.timeline);
+      const now = Date.now() / 1000;
+      if (flags.json) {
+        const rec = (r: Row) => ({ ...r, lastAgent: r.lastAgent ?? null, state: liveness(r, now, interval).state });
+        ctx.out(JSON.stringify(Object.fromEntries(rows.filter((r) => names.includes(r.node)).map((r) => [r.node, rec(r)])), null, 2));
+        return;
+      }
+      let text = render(ctx, rows, names, interval, !!flags.timeline, now);
       if (!pos.length && unknown.length) text += `\n\n${unknownText(unknown)}`;
       if (!flags.watch) { ctx.out(text); return; }
       const h = (process.stdout.rows ?? 40) - 2;

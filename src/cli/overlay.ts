@@ -145,6 +145,7 @@ const info: Verb = {
         netdev: 'network devices by name', primary: 'the primary network device', allNodes: 'every node (read lazily)', server: 'the wulf server (wulf.conf)',
         build: 'build facts: host, time, unix, source, overlay', ipCIDR: 'address/prefix', prefix: 'prefix length', networkCIDR: 'network/prefix', argsString: 'kernel arguments joined',
       };
+      if (segs[0] === 'server' && segs[1] === 'syncuser') return `image syncuser's merge of the ${segs[2]} texts that follow (controller, image…)`;
       if (segs[0] === 'server') return 'wulf.conf: ' + segs.slice(1).join('.');
       const scoped = segs[0] === 'ipmi' || segs.length < 2 ? fields : [...fields.filter((x) => x.scope === 'netdev'), ...fields];
       const fld = fields.find((x) => x.scope === 'node' && x.path.join('.') === segs.join('.')) ?? scoped.find((x) => x.path[x.path.length - 1] === last);

@@ -49,7 +49,7 @@ export const noun: Noun = {
       if (agent > 0) {
         for (;;) {
           await Bun.sleep(agent * 1000);
-          await Promise.all(macs.map((m) => fetch(`http://${o.server}:${o.httpPort}/runtime/${m}`).then((r) => r.arrayBuffer(), () => undefined)));
+          await Promise.all(macs.map((m) => fetch(`http://${o.server}:${o.httpPort}/runtime/${m}?agent=wulf-sim`).then((r) => r.arrayBuffer(), () => undefined)));
         }
       }
       return results.length === ok.length ? 0 : 1;

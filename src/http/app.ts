@@ -77,9 +77,11 @@ export function createApp(p: Providers) {
       if (stage !== 'ipxe') return new Response('unknown node\n', { status: 404 });
       return bytesResponse(c.req.raw, new TextEncoder().encode(await liquid.parseAndRender(unconfiguredIpxe, { hwaddr: mac, authority: s.authority })), `unconfigured-${mac}`, 'text/plain');
     }
+    // the agent marks its periodic runtime fetches (?agent=…): they tell a live node from a dead one
+    const agent = stage === 'runtime' && c.req.query('agent') !== undefined;
     const want = node.data.assetKey;
     if (want && c.req.query('assetkey') !== want) {
-      p.status.record(node.id, stage, 'BAD_ASSET', ip);
+      p.status.record(node.id, stage, 'BAD_ASSET', ip, { agent });
       p.log.limited(`http-asset-${node.id}`, 'warn', 'http', 'wrong asset key', { node: node.id, ip });
       return new Response('wrong asset key\n', { status: 401 });
     }
@@ -104,15 +106,15 @@ export function createApp(p: Providers) {
       art = stage === 'kernel' ? p.kernel(node) : stage === 'image' ? p.image(node) : await p.overlay(node, stage as 'system' | 'runtime');
     } catch (e) {
       p.log.limited(`http-build-${node.id}-${stage}`, 'error', 'http', `${stage} for ${node.id} failed: ${(e as Error).message}`);
-      p.status.record(node.id, stage, 'ERROR', ip);
+      p.status.record(node.id, stage, 'ERROR', ip, { agent });
       return new Response(`${stage} not available: ${(e as Error).message.split('\n')[0]}\n`, { status: 500 });
     }
     if (!art) {
-      p.status.record(node.id, stage, 'NOT_FOUND', ip);
+      p.status.record(node.id, stage, 'NOT_FOUND', ip, { agent });
       return new Response(`no ${stage} for ${node.id}${stage === 'image' || stage === 'kernel' ? ` (image "${node.data.imageName ?? ''}" built?)` : ''}\n`, { status: 404 });
     }
     const res = fileResponse(c.req.raw, art.path, art.size, art.etag);
-    if (c.req.raw.method === 'GET' && res.status < 300) p.status.record(node.id, stage, art.path.split('/').pop() ?? stage, ip, { bytes: Number(res.headers.get('content-length') ?? 0) });
+    if (c.req.raw.method === 'GET' && res.status < 300) p.status.record(node.id, stage, art.path.split('/').pop() ?? stage, ip, { bytes: Number(res.headers.get('content-length') ?? 0), agent });
     return res;
   };
 

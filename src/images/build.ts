@@ -1,19 +1,17 @@
-// `image build`: rootfs → newc cpio → gzip or zstd, streamed in fixed-size chunks that are
-// compressed as independent members on the thread pool (both cores), written in order and
-// published atomically under the artifact's sha256 with a `current` and a `previous` pointer.
+// `image build`: rootfs → newc cpio → gzip or zstd, compressed in blocks on the thread pool (both
+// cores) in a form the kernel unpacks (compress.ts: one gzip member, or one zstd frame per
+// complete archive), written in order and published atomically under the artifact's sha256 with a
+// `current` and a `previous` pointer.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import type { Paths } from '../config/paths.ts';
 import { acquireLock, writeFileAtomic } from '../lib/atomic.ts';
 import { cpioHeader, cpioPadding, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK } from '../lib/cpio.ts';
 import { WulfError } from '../lib/errors.ts';
+import { FramedZstd, ParallelGzip, type Compressor } from './compress.ts';
 import { buildDir, currentFile, imageDir, mustExist, previousFile, readPointer, rootfsDir, type BuildPointer } from './layout.ts';
 import { devMajor, devMinor } from './sysfs.ts';
-
-const gzipAsync = promisify(zlib.gzip);
 
 /** The few stat fields the archive needs (a Stats object per entry costs several times more). */
 export interface EntryStat { mode: number; uid: number; gid: number; mtimeMs: number; nlink: number; size: number; rdev: number }
@@ -112,22 +110,14 @@ export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}):
     let size = 0, gcs = 0;
     const hash = createHash('sha256');
     try {
-      const compress = compression === 'zstd'
-        ? (b: Uint8Array) => Bun.zstdCompress(b, { level: o.level ?? 3 })
-        : (b: Uint8Array) => gzipAsync(b, { level: o.level ?? 6 });
-      // input buffers are pooled: memory stays at (inflight + 1) chunks plus their outputs
-      const queue: { out: Promise<Uint8Array>; buf: Buffer }[] = [];
-      const pool: Buffer[] = [];
-      const inflight = o.inflight ?? Math.max(2, navigator.hardwareConcurrency + 1);
-      const drainOne = async () => {
-        const item = queue.shift()!;
-        const out = await item.out;
-        pool.push(item.buf);
+      const rssBudget = o.rssBudget ?? 128 << 20;
+      let gcAt = rssBudget;
+      const sink = (out: Uint8Array) => {
         hash.update(out);
         let off = 0;
         while (off < out.length) off += writeSync(fd, out, off, out.length - off);
         size += out.length;
-        // Each member's compressed output is a fresh buffer the engine frees only at a full
+        // Each block's compressed output is a fresh buffer the engine frees only at a full
         // collection; left alone they pile up (peak RSS ~270-350 MB on a 1 GB tree). Collect when
         // the process grows past its budget, which keeps the peak near the budget whatever the size.
         if (process.memoryUsage.rss() > gcAt) {
@@ -135,55 +125,11 @@ export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}):
           gcAt = Math.max(rssBudget, process.memoryUsage.rss() + (32 << 20));
         }
       };
-      const rssBudget = o.rssBudget ?? 128 << 20;
-      let gcAt = rssBudget;
+      const inflight = o.inflight ?? Math.max(2, navigator.hardwareConcurrency + 1);
       const CH = o.chunkBytes ?? 4 << 20;
-      let buf: Buffer = Buffer.allocUnsafe(CH), used = 0;
-      const flush = async () => {
-        if (!used) return;
-        const p = compress(buf.subarray(0, used));
-        p.catch(() => {});
-        queue.push({ out: p, buf });
-        used = 0;
-        buf = pool.pop() ?? Buffer.allocUnsafe(CH);
-        while (queue.length >= inflight) await drainOne();
-      };
-      const put = async (b: Uint8Array) => {
-        let off = 0;
-        while (off < b.length) {
-          const n = Math.min(b.length - off, CH - used);
-          buf.set(b.subarray(off, off + n), used); used += n; off += n;
-          if (used === CH) await flush();
-        }
-      };
-      for (const e of entries) {
-        const st = e.st;
-        const type = st.mode & S_IFMT;
-        const isReg = type === S_IFREG;
-        const fileSize = isReg && e.data ? st.size : 0;
-        const target = e.target !== undefined ? Buffer.from(e.target) : undefined;
-        const bodySize = target ? target.length : fileSize;
-        const isDev = type === 0o020000 || type === 0o060000;
-        await put(cpioHeader({ name: e.rel, mode: st.mode, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), nlink: st.nlink,
-          ...(isDev ? { rdevmajor: devMajor(st.rdev), rdevminor: devMinor(st.rdev) } : {}) }, e.ino, bodySize));
-        if (target) await put(target);
-        else if (fileSize) {
-          const f = openSync(join(rootfsDir(paths, name), e.rel), 'r');
-          try {
-            let left = fileSize;
-            while (left > 0) {
-              if (used === CH) await flush();
-              const n = readSync(f, buf, used, Math.min(CH - used, left), null);
-              if (n === 0) throw new WulfError(`${e.rel} shrank while building image ${name}`, { hint: 'do not change the image during a build', code: 'ECHANGED' });
-              used += n; left -= n;
-            }
-          } finally { closeSync(f); }
-        }
-        await put(cpioPadding(bodySize));
-      }
-      await put(cpioHeader({ name: 'TRAILER!!!', mode: 0, nlink: 1, ino: 0 }, 0, 0));
-      await flush();
-      while (queue.length) await drainOne();
+      const comp: Compressor = compression === 'zstd' ? new FramedZstd(sink, o.level ?? 3, inflight, CH) : new ParallelGzip(sink, o.level ?? 6, inflight, CH);
+      await writeArchive(entries, root, name, comp);
+      await comp.end();
       fsyncSync(fd);
     } catch (e) {
       closeSync(fd); rmSync(tmp, { force: true });
@@ -200,6 +146,46 @@ export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}):
     prune(paths, name);
     return { skipped: false, pointer, path: join(bdir, file), seconds: (performance.now() - t0) / 1000, collections: gcs };
   } finally { session.release(); lock.release(); }
+}
+
+/** Hardlinked files: written last, together in one archive (the kernel forgets links at a trailer). */
+const linked = (e: TreeEntry) => (e.st.mode & S_IFMT) !== S_IFDIR && e.st.nlink > 1;
+const TRAILER = cpioHeader({ name: 'TRAILER!!!', mode: 0, nlink: 1, ino: 0 }, 0, 0);
+
+/**
+ * The tree as newc records, cut into complete archives (each ends on a trailer) wherever the
+ * compressor asks for it; parents always come before children, hardlinks share one archive.
+ */
+async function writeArchive(entries: TreeEntry[], root: string, name: string, comp: Compressor): Promise<void> {
+  const scratch = Buffer.allocUnsafe(1 << 20);
+  const ordered = [...entries.filter((e) => !linked(e)), ...entries.filter(linked)];
+  let inLinks = false;
+  for (const e of ordered) {
+    if (!inLinks && linked(e)) inLinks = true;
+    else if (!inLinks && comp.full) { await comp.put(TRAILER); await comp.cut(); }
+    const st = e.st;
+    const type = st.mode & S_IFMT;
+    const fileSize = type === S_IFREG && e.data ? st.size : 0;
+    const target = e.target !== undefined ? Buffer.from(e.target) : undefined;
+    const bodySize = target ? target.length : fileSize;
+    const isDev = type === 0o020000 || type === 0o060000;
+    await comp.put(cpioHeader({ name: e.rel, mode: st.mode, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000), nlink: st.nlink,
+      ...(isDev ? { rdevmajor: devMajor(st.rdev), rdevminor: devMinor(st.rdev) } : {}) }, e.ino, bodySize));
+    if (target) await comp.put(target);
+    else if (fileSize) {
+      const f = openSync(join(root, e.rel), 'r');
+      try {
+        let left = fileSize;
+        while (left > 0) {
+          const n = readSync(f, scratch, 0, Math.min(scratch.length, left), null);
+          if (n === 0) throw new WulfError(`${e.rel} shrank while building image ${name}`, { hint: 'do not change the image during a build', code: 'ECHANGED' });
+          await comp.put(scratch.subarray(0, n)); left -= n;
+        }
+      } finally { closeSync(f); }
+    }
+    await comp.put(cpioPadding(bodySize));
+  }
+  await comp.put(TRAILER);
 }
 
 /** Keep only the artifacts that current and previous point at. */

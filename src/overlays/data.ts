@@ -6,6 +6,7 @@ import { Drop } from 'liquidjs';
 import type { NodeData, NetDev } from '../config/schema.ts';
 import type { WulfConf } from '../config/wulfconf.ts';
 import { isIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../lib/ip.ts';
+import { mergeAccounts, mergeDb } from '../lib/idmerge.ts';
 
 /** A free-form map (tags, resources): a missing key reads as null instead of a strict-variable error. */
 export class MapDrop extends Drop {
@@ -82,7 +83,40 @@ export function nodeView(m: NodeInput): Record<string, unknown> {
   };
 }
 
+/**
+ * A function for templates, which can index but not call: each `[text]` adds an argument, and the
+ * `need`-th returns fn's result. Its result depends only on those texts, which the template read
+ * through tracked tags (include_file, include_image) or node values, so memo keys stay right.
+ */
+class ArgsDrop extends Drop {}
+function argsDrop(need: number, fn: (args: string[]) => string, args: string[] = []): Drop {
+  const d = new ArgsDrop();
+  // a closure, not fields: the first drop is reached through the read-tracking Proxy
+  d.liquidMethodMissing = (key: unknown) => {
+    const a = [...args, key === undefined || key === null ? '' : String(key)];
+    return a.length === need ? fn(a) : argsDrop(need, fn, a);
+  };
+  return d;
+}
+
+/**
+ * server.syncuser (not enumerable: not in `server | json`): the merge `wulf image syncuser` writes into an
+ * image (src/lib/idmerge.ts), so a node's passwd/group never give one id two names.
+ *   server.syncuser.passwd[ctl_passwd][image_passwd][ctl_group][image_group][extra_passwd_lines]
+ *   server.syncuser.group[ctl_group][image_group]
+ */
+const SYNCUSER = {
+  passwd: argsDrop(5, ([cp, ip, cg, ig, extra]) => mergeAccounts({ passwd: cp!, group: cg! }, { passwd: ip!, group: ig! }, { passwd: extra }).passwd.text),
+  group: argsDrop(2, ([cg, ig]) => mergeDb('group', cg!, ig!).text),
+};
+
 export function serverView(c: WulfConf): Record<string, unknown> {
+  const view = serverFields(c);
+  Object.defineProperty(view, 'syncuser', { value: SYNCUSER, enumerable: false, configurable: true }); // configurable: the read-tracking Proxy hands out wrapped values
+  return view;
+}
+
+function serverFields(c: WulfConf): Record<string, unknown> {
   const prefix = c.netmask && isNetmask(c.netmask) ? maskToPrefix(c.netmask) : null;
   return {
     ipaddr: c.ipaddr || null, netmask: c.netmask || null, network: c.network || null, prefix,

@@ -80,7 +80,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // state: leases and status survive restarts
     const saved = readState(paths.stateFile, log);
     let leases: LeaseTable = leasesFromJSON(saved.leases);
-    const status = new StatusBoard(() => writer.touch());
+    const status = new StatusBoard(() => writer.touch(), () => snap.wulf.warewulf.updateInterval);
     const writer = stateWriter(paths.stateFile, () => ({ version: 1, leases: leasesToJSON(leases), status: status.snapshot(), unknown: status.unknownSnapshot() }), log);
     status.load(saved.status);
     status.loadUnknown(saved.unknown ?? {});

@@ -3,6 +3,7 @@
 // binary over TFTP, asks DHCP again as iPXE, then follows the iPXE script it is served (kernel,
 // image, overlays over HTTP), like a real boot.
 import dgram from 'node:dgram';
+import { checkInitramfs, InitramfsError } from '../lib/initramfs.ts';
 import { decodePacket as decodeDhcp, encodePacket, macToChaddr, messageType, newPacket } from '../dhcp/packet.ts';
 import { encodeSubOptions, MessageType, Option } from '../dhcp/options.ts';
 import { decodePacket as decodeTftp, encodeAck, encodeRequest, Op } from '../tftp/packet.ts';
@@ -72,15 +73,32 @@ async function tftpGet(o: SimOptions, file: string, timeoutMs: number): Promise<
   } finally { sock.close(); }
 }
 
-async function httpGet(url: string, timeoutMs: number): Promise<number> {
+async function httpGet(url: string, timeoutMs: number, initrd = false): Promise<number> {
   const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  const n = (await r.arrayBuffer()).byteLength;
-  if (!r.ok) throw new Error(`${new URL(url).pathname.split('/')[1]}: HTTP ${r.status}`);
-  return n;
+  const body = new Uint8Array(await r.arrayBuffer());
+  const what = new URL(url).pathname.split('/')[1];
+  if (!r.ok) throw new Error(`${what}: HTTP ${r.status}`);
+  if (initrd) checkOnce(what ?? url, body);
+  return body.byteLength;
+}
+
+// Every initrd is checked the way the kernel unpacks it (each compressed stream a whole cpio
+// archive), once per distinct content: a boot storm fetches the same image a thousand times.
+const checked = new Map<string, string | undefined>();
+function checkOnce(what: string, body: Uint8Array): void {
+  const key = `${body.byteLength}:${Bun.hash(body)}`;
+  if (!checked.has(key)) {
+    let err: string | undefined;
+    try { checkInitramfs(body); } catch (e) { err = (e as Error).message; }
+    if (checked.size > 10_000) checked.clear();
+    checked.set(key, err);
+  }
+  const err = checked.get(key);
+  if (err) throw new InitramfsError(`${what}: the kernel would refuse this initramfs: ${err}`);
 }
 
 /** What a served iPXE script asks for: the chained script, or the kernel/initrd URLs in order. */
-export interface IpxePlan { files: { name: string; url: string; required: boolean }[]; chain?: string; message?: string }
+export interface IpxePlan { files: { name: string; url: string; required: boolean; initrd: boolean }[]; chain?: string; message?: string }
 
 /** Reads an iPXE script the way iPXE would for our templates: `set` variables, `kernel`/`initrd`
  *  URLs (required unless an `||` alternative other than `goto failed` follows), `chain URL`, and
@@ -106,7 +124,7 @@ export function planIpxeScript(script: string, vars: Record<string, string> = {}
         else if (w.startsWith('--name=')) name = w.slice(7);
         else if (!w.startsWith('-')) { url = expand(w); break; }
       }
-      if (url) plan.files.push({ name: name || url.split('/').pop()!, url, required: alts.some((a) => /goto\s+failed|reboot|exit/.test(a)) || alts.length === 0 });
+      if (url) plan.files.push({ name: name || url.split('/').pop()!, url, required: alts.some((a) => /goto\s+failed|reboot|exit/.test(a)) || alts.length === 0, initrd: cmd === 'initrd' });
       continue;
     }
     if (cmd === 'boot') return plan;
@@ -171,8 +189,8 @@ export async function bootNode(relay: Relay, o: SimOptions, mac: string): Promis
     for (const f of plan.files) {
       t = performance.now();
       const u = new URL(f.url);
-      try { await httpGet(`${base}${u.pathname}${u.search}`, timeout); mark(f.name, t); }
-      catch (e) { if (f.required) throw e; }
+      try { await httpGet(`${base}${u.pathname}${u.search}`, timeout, f.initrd); mark(f.name, t); }
+      catch (e) { if (f.required || e instanceof InitramfsError) throw e; }
     }
     return { mac, ok: true, ms: Math.round(performance.now() - t0), stages, ip: ack.yiaddr };
   } catch (e) {

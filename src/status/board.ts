@@ -1,6 +1,9 @@
 // Node boot status: what each node fetched last, when, from where, and a per-stage timeline
 // (dhcp → ipxe → kernel → image → system → runtime). Every DHCP/TFTP/HTTP event lands here;
 // listeners (the SSE stream) hear every change. JSON keeps Warewulf's /status field names.
+// The agent's periodic runtime fetches are not boot stages: they are recorded as stage "agent",
+// with their time in lastAgent, and leave the boot timeline alone (src/status/liveness.ts).
+import { liveness } from './liveness.ts';
 
 export const STAGES = ['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -15,8 +18,15 @@ export interface NodeStatus {
   sent: string;
   ipaddr: string;
   lastSeen: number;          // unix seconds
+  /** unix seconds of the last agent refresh of the runtime overlay, 0 for none; absent in state files
+   *  written before wulf told agent refreshes apart (src/status/liveness.ts then counts runtime fetches) */
+  lastAgent?: number;
   timeline: StageSpan[];
 }
+/** The stage an agent refresh is shown as. */
+export const AGENT_STAGE = 'agent';
+/** A runtime fetch this long after the boot's system overlay is an agent's even when unmarked (an older agent, wwclient). */
+const UNMARKED_AGENT_AFTER = 120;
 export interface StatusEvent { seq: number; time: number; node: string; stage: string; sent: string; ipaddr: string; bytes?: number }
 /** A MAC that asked for something but belongs to no node (candidates for `wulf node add --hwaddr`). */
 export interface UnknownMac { mac: string; ipaddr: string; via: string; firstSeen: number; lastSeen: number; count: number }
@@ -28,7 +38,8 @@ export class StatusBoard {
   private seq = 0;
   private unknown = new Map<string, UnknownMac>();
   readonly recent: StatusEvent[] = [];
-  constructor(private onChange: () => void = () => {}) {}
+  /** `interval`: the update interval in seconds (wulf.conf), read when states are computed. */
+  constructor(private onChange: () => void = () => {}, readonly interval: () => number = () => 60) {}
 
   load(saved: Record<string, unknown>): void {
     for (const [k, v] of Object.entries(saved)) {
@@ -38,10 +49,14 @@ export class StatusBoard {
   }
 
   /** Record an event for a node. A DHCP event of a node that was up starts a new timeline. */
-  record(node: string, stage: Stage | string, sent: string, ipaddr: string, opts: { bytes?: number; done?: boolean; now?: number } = {}): void {
+  record(node: string, stage: Stage | string, sent: string, ipaddr: string, opts: { bytes?: number; done?: boolean; now?: number; agent?: boolean } = {}): void {
     const now = opts.now ?? Date.now() / 1000;
     let s = this.nodes.get(node);
-    if (!s) { s = { node, stage: '', sent: '', ipaddr: '', lastSeen: 0, timeline: [] }; this.nodes.set(node, s); }
+    if (!s) { s = { node, stage: '', sent: '', ipaddr: '', lastSeen: 0, lastAgent: 0, timeline: [] }; this.nodes.set(node, s); }
+    if (stage === 'runtime' && (opts.agent || this.unmarkedAgent(s, now))) {
+      s.lastAgent = now;
+      stage = AGENT_STAGE;
+    }
     const known = (STAGES as readonly string[]).includes(stage);
     // DHCP after the overlays were fetched a while ago is a new boot: start a new timeline. (The
     // node's own Linux DHCP seconds after the kernel starts is part of the same boot.)
@@ -77,6 +92,12 @@ export class StatusBoard {
     this.onChange();
   }
 
+  /** A runtime fetch not marked as the agent's, with no system overlay fetched in this boot shortly before: an agent's. */
+  private unmarkedAgent(s: NodeStatus, now: number): boolean {
+    const sys = s.timeline.find((t) => t.stage === 'system');
+    return !!s.lastSeen && (!sys || now - (sys.end ?? sys.start) > UNMARKED_AGENT_AFTER);
+  }
+
   /** Remember an unknown MAC (DHCP or HTTP); the oldest are forgotten past 1000. */
   seenUnknown(mac: string, ipaddr: string, via: string, now = Date.now() / 1000): void {
     const u = this.unknown.get(mac);
@@ -103,14 +124,18 @@ export class StatusBoard {
   snapshot(): Record<string, NodeStatus> { return Object.fromEntries(this.nodes); }
 
   /** Warewulf-shaped JSON, with wulf's timeline added (and, for the whole board, the unknown MACs seen). */
-  static toJSON(s: NodeStatus) {
-    return { 'node name': s.node, stage: s.stage, sent: s.sent, ipaddr: s.ipaddr, 'last seen': Math.floor(s.lastSeen), timeline: s.timeline };
+  /** `state` is as of `now` (clients with a clock recompute it from "last seen", "last agent" and the timeline). */
+  static toJSON(s: NodeStatus, now: number, interval: number) {
+    return {
+      'node name': s.node, stage: s.stage, sent: s.sent, ipaddr: s.ipaddr, 'last seen': Math.floor(s.lastSeen),
+      'last agent': s.lastAgent === undefined ? null : Math.floor(s.lastAgent), state: liveness(s, now, interval).state, timeline: s.timeline,
+    };
   }
-  json(names?: string[]) {
+  json(names?: string[], now = Date.now() / 1000) {
     const out: Record<string, unknown> = {};
     for (const n of names ?? [...this.nodes.keys()]) {
       const s = this.nodes.get(n);
-      out[n] = s ? StatusBoard.toJSON(s) : { 'node name': n, stage: '', sent: '', ipaddr: '', 'last seen': 0, timeline: [] };
+      out[n] = s ? StatusBoard.toJSON(s, now, this.interval()) : { 'node name': n, stage: '', sent: '', ipaddr: '', 'last seen': 0, 'last agent': 0, state: 'never', timeline: [] };
     }
     return names ? { nodes: out } : { nodes: out, unknown: this.unknownSnapshot() };
   }

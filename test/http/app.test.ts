@@ -221,9 +221,29 @@ describe('other routes and refusals', () => {
   test('GET /status is Warewulf-shaped with a timeline', async () => {
     const j = (await (await get('/status')).json()) as { nodes: Record<string, Record<string, unknown>> };
     const n1 = j.nodes.n1!;
-    expect(Object.keys(n1)).toEqual(['node name', 'stage', 'sent', 'ipaddr', 'last seen', 'timeline']);
+    expect(Object.keys(n1)).toEqual(['node name', 'stage', 'sent', 'ipaddr', 'last seen', 'last agent', 'state', 'timeline']);
     expect(n1['node name']).toBe('n1');
     expect(typeof n1['last seen']).toBe('number');
+  });
+  test('the agent\'s runtime fetch (?agent=) is recorded apart from iPXE\'s: stage agent, last agent, state up; errors too', async () => {
+    const board = () => status.get('n1')!;
+    expect((await get(`/system/${MAC}`)).status).toBe(200);
+    expect((await get(`/runtime/${MAC}?assetkey=&uuid=u`)).status).toBe(200);   // iPXE, booting
+    const boot = board().timeline.find((t) => t.stage === 'runtime')!.start;
+    expect([board().stage, board().lastAgent]).toEqual(['runtime', 0]);
+    expect((await (await get('/status')).json() as { nodes: Record<string, { state: string }> }).nodes.n1!.state).toBe('booting');
+    expect((await get(`/runtime/${MAC}?assetkey=&compress=gz&agent=wulf-agent`)).status).toBe(200);
+    expect(board().stage).toBe('agent');
+    expect(board().lastAgent).toBeGreaterThan(0);
+    expect(board().timeline.find((t) => t.stage === 'runtime')!.start).toBe(boot);           // the boot timeline stays
+    const j = (await (await get('/status')).json()) as { nodes: Record<string, Record<string, unknown>> };
+    expect(j.nodes.n1).toMatchObject({ stage: 'agent', sent: 'runtime', state: 'up' });
+    expect(j.nodes.n1!['last agent']).toBe(Math.floor(board().lastAgent!));
+    // the agent param on another stage means nothing; an agent that gets a 401 is still an agent
+    expect((await get(`/kernel/${MAC}?agent=x`)).status).toBe(200);
+    expect(board().stage).toBe('kernel');
+    expect((await get(`/runtime/${MAC_KEY}?assetkey=wrong&agent=wulf-agent`)).status).toBe(401);
+    expect([status.get('n2')!.stage, status.get('n2')!.sent, status.get('n2')!.lastAgent! > 0]).toEqual(['agent', 'BAD_ASSET', true]);
   });
   test('GET /status/events sends a snapshot, then one event per change', async () => {
     const r = await get('/status/events');

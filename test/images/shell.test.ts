@@ -1,12 +1,11 @@
 // image exec/shell: namespaces + chroot (PID 1, own hostname), binds (ro, copy), the resolv.conf
-// image mount leaving no trace, one session per image, exit script, rebuild only on change; syncuser.
+// image mount leaving no trace, one session per image, exit script, rebuild only on change (syncuser: syncuser.test.ts).
 import { compiledBin } from '../helpers/cli.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, chownSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathsFor } from '../../src/config/paths.ts';
 import { imageArtifactPath } from '../../src/images/service.ts';
-import { syncUsers } from '../../src/images/syncuser.ts';
 import { makeRootfs, need, tmp, wulf } from './peers.ts';
 
 let w: string, root: string;
@@ -117,32 +116,5 @@ describe('image exec --node (read-only view with the node overlays)', () => {
     const r = await wulf(nr, ['image', 'exec', 'bb', '--node', 'nope', '--', '/bin/true']);
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('node "nope" does not exist');
-  });
-});
-
-describe('syncuser', () => {
-  test('server users win, image-only users stay, files re-owned, conflicts reported', () => {
-    const img = join(w, 'sync'); makeRootfs(img);
-    const hostEtc = join(w, 'hostetc'); mkdirSync(hostEtc);
-    writeFileSync(join(img, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\nalice:x:1500:1500::/home/alice:/bin/sh\nimgonly:x:4242:4242::/:/bin/sh\n');
-    writeFileSync(join(img, 'etc/group'), 'root:x:0:\nalice:x:1500:\nimgonly:x:4242:\n');
-    writeFileSync(join(img, 'home-file'), 'a');
-    chownSync(join(img, 'home-file'), 1500, 1500);
-    writeFileSync(join(hostEtc, 'passwd'), 'root:x:0:0::/root:/bin/bash\nalice:x:2001:2001::/home/alice:/bin/bash\n');
-    writeFileSync(join(hostEtc, 'group'), 'root:x:0:\nalice:x:2001:\n');
-    const report = syncUsers(img, { write: false, hostEtc });
-    expect(report.changed).toEqual(['user alice: 1500 → 2001', 'group alice: 1500 → 2001']);
-    expect(report.written).toBe(false);
-    const r = syncUsers(img, { write: true, hostEtc });
-    expect(r.conflicts).toEqual([]);
-    expect(r.chowned).toBe(1);
-    expect(statSync(join(img, 'home-file')).uid).toBe(2001);
-    const pw = readFileSync(join(img, 'etc/passwd'), 'utf8');
-    expect(pw).toContain('alice:x:2001:2001');
-    expect(pw).toContain('imgonly:x:4242');
-    writeFileSync(join(hostEtc, 'passwd'), 'root:x:0:0::/root:/bin/bash\nbob:x:4242:4242::/:/bin/sh\n');
-    const c = syncUsers(img, { write: true, hostEtc });
-    expect(c.conflicts.length).toBeGreaterThan(0);
-    expect(c.written).toBe(false);
   });
 });

@@ -42,14 +42,14 @@ function setup(name: string) {
   const conf = (): NodesConf => ({ profiles: {}, nodes: { n1: { runtimeOverlay: ['rt'], assetKey: 'k y&z',
     networkDevices: { default: { hwaddr: '02:00:00:00:00:01', ipaddr: '127.0.0.1', netmask: '255.0.0.0' } } } }, revision: `r${rev}` });
   const svc = createOverlayService({ paths, getConf: conf, getWulfConf: () => wulfConf, log: silentLogger, recheckMs: 0 });
-  const hits: { port: number; assetkey: string | null }[] = [];
+  const hits: { port: number; assetkey: string | null; agent: string | null }[] = [];
   const server = Bun.serve({
     hostname: '127.0.0.1', port: 0,
     async fetch(req, srv) {
       const u = new URL(req.url);
       const m = /^\/runtime\/([0-9a-f:]+)$/.exec(u.pathname);
       if (!m || m[1] !== '02:00:00:00:00:01') return new Response('no', { status: 404 });
-      hits.push({ port: srv.requestIP(req)!.port, assetkey: u.searchParams.get('assetkey') });
+      hits.push({ port: srv.requestIP(req)!.port, assetkey: u.searchParams.get('assetkey'), agent: u.searchParams.get('agent') });
       if (u.searchParams.get('assetkey') !== 'k y&z') return new Response('bad asset', { status: 401 });
       const a = await svc.archive('n1', 'runtime');
       return new Response(Bun.file(a.path));
@@ -81,6 +81,7 @@ test('agent (busybox sh + curl): applies files, keeps modes and symlinks, SIGHUP
     expect(readlinkSync(join(s.target, 'etc/motd.link'))).toBe('/etc/motd');
     expect(s.hits.length).toBe(1);
     expect(s.hits[0]!.assetkey).toBe('k y&z');
+    expect(s.hits[0]!.agent).toBe('wulf-agent');               // the server tells it from iPXE's fetch
     expect(s.hits[0]!.port).toBeLessThan(1024);              // privileged source port via curl --local-port
     // change the overlay; the interval is an hour, so only SIGHUP can bring the update
     writeFileSync(join(s.ov, 'etc/motd'), 'hello v2\n');
@@ -109,4 +110,5 @@ test('agent (busybox wget, no curl) --once: one update without a privileged port
   expect(`${code} ${err}`).toStartWith('0 ');
   expect(readFileSync(join(s.target, 'etc/motd'), 'utf8')).toBe('hello v1\n');
   expect(s.hits.length).toBe(1);
+  expect(s.hits[0]!.agent).toBe('wulf-agent');
 }, 30_000);

@@ -97,3 +97,43 @@ test('unknown MACs: counted, newest kept, bounded to 1000, forgotten once they a
   expect(b.unknownSnapshot()['02:00:00:00:03:ec']).toBeUndefined();
   expect(changes).toBe(1007);
 });
+
+test('agent refreshes: stage "agent" with lastAgent, the boot timeline left alone; JSON carries "last agent" and the state', () => {
+  const b = new StatusBoard(() => {}, () => 60);
+  for (const [stage, t] of [['dhcp', 1000], ['ipxe', 1001], ['kernel', 1002], ['image', 1003], ['system', 1006], ['runtime', 1007]] as const) b.record('n1', stage, `${stage}.x`, '10.0.0.1', { now: t });
+  // the boot-time fetch of the runtime overlay is a boot stage, not a sign of life
+  expect(b.json(undefined, 1008).nodes.n1).toMatchObject({ stage: 'runtime', 'last agent': 0, state: 'booting' });
+  expect(b.json(undefined, 1007 + 65).nodes.n1).toMatchObject({ state: 'late' });
+  b.record('n1', 'runtime', 'runtime.img.gz', '10.0.0.1', { now: 1040, agent: true, bytes: 10 });
+  b.record('n1', 'runtime', 'runtime.img.gz', '10.0.0.1', { now: 1100, agent: true, bytes: 10 });
+  const s = b.get('n1')!;
+  expect([s.stage, s.lastAgent, s.lastSeen]).toEqual(['agent', 1100, 1100]);
+  expect(s.timeline.map((x) => [x.stage, x.start])).toEqual([['dhcp', 1000], ['ipxe', 1001], ['kernel', 1002], ['image', 1003], ['system', 1006], ['runtime', 1007]]);
+  expect(b.recent.at(-1)).toMatchObject({ stage: 'agent', time: 1100 });
+  const at = (now: number) => (b.json(['n1'], now).nodes.n1 as { state: string }).state;
+  expect([at(1100), at(1164), at(1165), at(1220)]).toEqual(['up', 'up', 'late', 'lost']);
+  // a DHCP renewal 150 s later: seen, but the agent is silent: still lost
+  b.record('n1', 'dhcp', 'ACK', '10.0.0.1', { now: 1250 });
+  expect(b.json(['n1'], 1251).nodes.n1).toMatchObject({ stage: 'dhcp', 'last seen': 1250, 'last agent': 1100, state: 'lost' });
+  // an unmarked runtime fetch long after the boot's system overlay (an older agent, wwclient) is an agent's too
+  const c = new StatusBoard();
+  c.record('n2', 'system', 's', '', { now: 100 });
+  c.record('n2', 'runtime', 'r', '', { now: 101 });
+  c.record('n2', 'runtime', 'r', '', { now: 400 });
+  expect([c.get('n2')!.stage, c.get('n2')!.lastAgent, c.get('n2')!.timeline.find((x) => x.stage === 'runtime')!.start]).toEqual(['agent', 400, 101]);
+});
+
+test('a state file from before agent refreshes were told apart still loads; lastAgent survives the CBOR round trip', () => {
+  const file = join(dir, 'old.cbor');
+  // what an older wulf wrote: no lastAgent, the agent's polls recorded as runtime
+  writeState(file, { version: 1, leases: [], status: { n1: { node: 'n1', stage: 'runtime', sent: 'r.img.gz', ipaddr: '10.0.0.1', lastSeen: 5000, timeline: [{ stage: 'runtime', start: 5000, end: 5000, seconds: 0, bytes: 9 }] } } });
+  const b = new StatusBoard(() => {}, () => 60);
+  b.load(readState(file).status);
+  expect(b.json(undefined, 5010).nodes.n1).toMatchObject({ stage: 'runtime', 'last agent': null, state: 'up' });
+  expect(b.json(undefined, 5200).nodes.n1).toMatchObject({ state: 'lost' });
+  b.record('n1', 'runtime', 'r.img.gz', '10.0.0.1', { now: 5300, agent: true });
+  writeState(file, { version: 1, leases: [], status: b.snapshot() });
+  const c = new StatusBoard(() => {}, () => 60);
+  c.load(readState(file).status);
+  expect(c.json(undefined, 5301).nodes.n1).toMatchObject({ stage: 'agent', 'last agent': 5300, state: 'up' });
+});

@@ -27,11 +27,22 @@ describe('status', () => {
   test('state colours follow the update-interval thresholds', () => {
     const now = 1000;
     expect(classify(undefined, now, 60)).toBe('never');
-    expect(classify(st('a', { stage: 'ipxe', lastSeen: 990 }), now, 60)).toBe('booting');
-    expect(classify(st('a', { stage: 'runtime', lastSeen: 990 }), now, 60)).toBe('up');
-    expect(classify(st('a', { stage: 'runtime', lastSeen: now - 64 }), now, 60)).toBe('up');
-    expect(classify(st('a', { stage: 'runtime', lastSeen: now - 65 }), now, 60)).toBe('late');
-    expect(classify(st('a', { stage: 'runtime', lastSeen: now - 120 }), now, 60)).toBe('lost');
+    expect(classify(st('a', { stage: 'ipxe', lastSeen: 990, lastAgent: 0 }), now, 60)).toBe('booting');
+    // iPXE's fetch of the runtime overlay is a boot stage: up takes the agent's refresh
+    expect(classify(st('a', { stage: 'runtime', lastSeen: 990, lastAgent: 0, timeline: [{ stage: 'runtime', start: 990 }] }), now, 60)).toBe('booting');
+    expect(classify(st('a', { stage: 'agent', lastSeen: 990, lastAgent: 990, timeline: [{ stage: 'runtime', start: 950 }] }), now, 60)).toBe('up');
+    expect(classify(st('a', { stage: 'agent', lastSeen: now - 64, lastAgent: now - 64 }), now, 60)).toBe('up');
+    expect(classify(st('a', { stage: 'agent', lastSeen: now - 65, lastAgent: now - 65 }), now, 60)).toBe('late');
+    expect(classify(st('a', { stage: 'agent', lastSeen: now - 120, lastAgent: now - 120 }), now, 60)).toBe('lost');
+    // a renewal does not make a silent agent alive
+    expect(classify(st('a', { stage: 'dhcp', lastSeen: now - 1, lastAgent: now - 130 }), now, 60)).toBe('lost');
+    // a Warewulf server (no "last agent"): RUNTIME_OVERLAY means its client polls, as Warewulf reads it
+    const [ww] = parseStatusDoc({ nodes: { a: { 'node name': 'a', stage: 'RUNTIME_OVERLAY', sent: 'x', 'last seen': 990 } } });
+    expect([ww!.lastAgent, classify(ww, now, 60)]).toEqual([undefined, 'up']);
+    const [wulf] = parseStatusDoc({ nodes: { a: { 'node name': 'a', stage: 'runtime', sent: 'x', 'last seen': 990, 'last agent': 0 } } });
+    expect([wulf!.lastAgent, classify(wulf, now, 60)]).toEqual([0, 'booting']);
+    const [agent] = parseStatusDoc({ 'node name': 'a', stage: 'agent', 'last seen': 990, 'last agent': 990 });
+    expect([agent!.lastAgent, classify(agent, now, 60)]).toEqual([990, 'up']);
     expect(classify(st('a', { sent: 'BAD_ASSET', lastSeen: now }), now, 60)).toBe('bad-asset');
   });
   test('waterfall: stage order, offsets, rates', () => {
@@ -46,10 +57,10 @@ describe('status', () => {
 });
 
 describe('nodes table', () => {
-  const statuses = new Map([['n0002', st('n0002', { stage: 'runtime', lastSeen: 995 })], ['n0003', st('n0003', { stage: 'kernel', lastSeen: 800 })]]);
+  const statuses = new Map([['n0002', st('n0002', { stage: 'agent', lastSeen: 995, lastAgent: 995 })], ['n0003', st('n0003', { stage: 'kernel', lastSeen: 800, lastAgent: 0 })]]);
   const rows = buildRows(merged, statuses, 1000, 60);
   test('rows join config and status; counts per state', () => {
-    expect(rows[1]).toMatchObject({ name: 'n0002', profiles: 'default', image: 'rocky-9', ip: '10.0.1.3', stage: 'runtime', state: 'up' });
+    expect(rows[1]).toMatchObject({ name: 'n0002', profiles: 'default', image: 'rocky-9', ip: '10.0.1.3', stage: 'agent', state: 'up' });
     expect(rows[9]).toMatchObject({ name: 'n0010', profiles: 'default,gpu', image: 'rocky-9-gpu' });
     expect(countStates(rows)).toEqual({ up: 1, booting: 0, late: 0, lost: 1, never: 28, 'bad-asset': 0 });
   });

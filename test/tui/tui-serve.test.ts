@@ -1,6 +1,7 @@
 // The compiled TUI in tmux against the real compiled `wulf serve` on loopback (unprivileged ports),
-// with nodes booted by `wulf sim`: a node's row changes live from never seen to its boot stage and
-// up, from the server's own status stream, while a node that did not boot stays never seen.
+// with nodes booted by `wulf sim`: a node's row changes live from never seen to its boot stage (booting
+// after iPXE's runtime fetch) and to up at its agent's first refresh, from the server's own status stream,
+// while a node that did not boot stays never seen.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -55,6 +56,13 @@ async function sim(nodes: string): Promise<{ code: number; out: string; err: str
   return { code, out, err };
 }
 
+/** What the node agent does every update interval: fetch the runtime overlay, marked as its own. */
+async function agent(mac: string): Promise<void> {
+  const r = await fetch(`http://127.0.0.1:${ports.http}/runtime/${mac}?assetkey=&compress=gz&agent=wulf-agent`);
+  expect(r.status).toBe(200);
+  await r.arrayBuffer();
+}
+
 const row = (screen: string, node: string) => screen.split('\n').find((l) => new RegExp(`^[ *]{2}${node}\\s`).test(l)) ?? '';
 
 describe('wulf tui against wulf serve (both compiled), nodes booted by wulf sim', () => {
@@ -70,23 +78,28 @@ describe('wulf tui against wulf serve (both compiled), nodes booted by wulf sim'
     expect(r1.err).toBe('');
     expect(r1.code).toBe(0);
     expect(r1.out).toContain('1 nodes: 1 booted, 0 errors');
-    // the row follows the server's status stream: stage and state change without a key press
-    s = await pane.waitFor((x) => /\bruntime\s+\d+s\s+up\s*$/.test(row(x, 't1')), 15_000);
+    // the row follows the server's status stream: stage and state change without a key press; iPXE's
+    // fetch of the runtime overlay leaves the node booting until its agent refreshes it
+    s = await pane.waitFor((x) => /\bruntime\s+\d+s\s+booting\s*$/.test(row(x, 't1')), 15_000);
     expect(row(s, 't1')).toContain('127.0.40.1');
     expect(row(s, 't2')).toMatch(/never seen\s*$/);
     expect(s).toContain(`live: ${server}`);
+    expect(s).toMatch(/2 nodes: up 0 booting 1 late 0 lost 0 never seen 1/);
+    await agent('52:54:00:7e:00:01');
+    s = await pane.waitFor((x) => /\bagent\s+\d+s\s+up\s*$/.test(row(x, 't1')), 15_000);
     expect(s).toMatch(/2 nodes: up 1 booting 0 late 0 lost 0 never seen 1/);
 
     const r2 = await sim('t2');
     expect(r2.code).toBe(0);
-    s = await pane.waitFor((x) => /\bruntime\s+\d+s\s+up\s*$/.test(row(x, 't2')), 15_000);
+    await agent('52:54:00:7e:00:02');
+    s = await pane.waitFor((x) => /\bagent\s+\d+s\s+up\s*$/.test(row(x, 't2')), 15_000);
     expect(s).toMatch(/2 nodes: up 2 booting 0 late 0 lost 0 never seen 0/);
 
     // the log view lists the boot stages the server reported, in order, for each node
     pane.keys('5');
-    s = await pane.waitFor((x) => x.includes('wulf · Log') && /t2\b.*runtime/.test(x), 10_000);
-    const stages = s.split('\n').filter((l) => /\bt1\b/.test(l)).map((l) => /\b(dhcp|ipxe|kernel|image|system|runtime)\b/.exec(l)?.[1]).filter(Boolean);
-    expect(stages.filter((x, i) => stages.indexOf(x) === i)).toEqual(['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime']);
+    s = await pane.waitFor((x) => x.includes('wulf · Log') && /t2\b.*agent/.test(x), 10_000);
+    const stages = s.split('\n').filter((l) => /\bt1\b/.test(l)).map((l) => /\b(dhcp|ipxe|kernel|image|system|runtime|agent)\b/.exec(l)?.[1]).filter(Boolean);
+    expect(stages.filter((x, i) => stages.indexOf(x) === i)).toEqual(['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime', 'agent']);
     pane.keys('q', 'q');
     await pane.waitFor('EXIT=0', 10_000);
   }, 90_000);

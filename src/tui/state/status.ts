@@ -1,6 +1,7 @@
 // Node boot status as the TUI sees it: lenient parsing of the server's /status JSON and SSE events,
 // the state colour of a node (booting / up / late / lost / never seen / bad asset key) and the
 // per-stage boot waterfall. Pure: no sockets, no clock (callers pass `now` in unix seconds).
+import { liveness } from '../../status/liveness.ts';
 
 export type NodeState = 'booting' | 'up' | 'late' | 'lost' | 'never' | 'bad-asset';
 export const STATES: NodeState[] = ['up', 'booting', 'late', 'lost', 'never', 'bad-asset'];
@@ -18,6 +19,8 @@ export interface NodeStatus {
   ipaddr?: string;
   /** unix seconds */
   lastSeen?: number;
+  /** unix seconds of the agent's last refresh of the runtime overlay */
+  lastAgent?: number;
   timeline: StageSpan[];
 }
 export interface LogEvent { seq: number; time: number; node: string; stage: string; sent: string; ipaddr: string }
@@ -36,6 +39,8 @@ export function toUnixSeconds(v: unknown): number | undefined {
   const t = Date.parse(String(v));
   return Number.isNaN(t) ? undefined : t / 1000;
 }
+
+const agentSeconds = (v: unknown) => (v === 0 || v === '0' ? 0 : toUnixSeconds(v));
 
 /** Normalise stage names from either spelling (Warewulf's RUNTIME_OVERLAY, wulf's runtime). */
 export function normStage(s: unknown): string | undefined {
@@ -79,6 +84,8 @@ export function parseStatusEntry(name: string, raw: unknown, prev?: NodeStatus):
     sent: has('sent') ? str(o.sent) : prev?.sent,
     ipaddr: has('ipaddr') || has('ip') ? str(o.ipaddr ?? o.ip) : prev?.ipaddr,
     lastSeen: has('last seen') || has('lastSeen') || has('last_seen') ? toUnixSeconds(o['last seen'] ?? o.lastSeen ?? o.last_seen) : prev?.lastSeen,
+    // 0: no agent refresh yet; null or absent (Warewulf, older wulf): not told apart from boot fetches
+    lastAgent: has('last agent') || has('lastAgent') ? agentSeconds(o['last agent'] ?? o.lastAgent) : prev?.lastAgent,
     timeline: tl !== undefined ? parseTimeline(tl) : prev?.timeline ?? [],
   };
 }
@@ -104,15 +111,14 @@ export function parseStatusDoc(doc: unknown, prev?: Map<string, NodeStatus>): No
   return n ? [parseStatusEntry(n, o.status && typeof o.status === 'object' ? o.status : o, prev?.get(n))] : [];
 }
 
-/** The state colour of a node, with Warewulf's thresholds: late ≥ interval+5 s, lost ≥ 2×interval. */
+/**
+ * The state colour of a node, with Warewulf's thresholds (late ≥ interval+5 s, lost ≥ 2×interval),
+ * counted from the agent's last refresh once the node is up (src/status/liveness.ts).
+ */
 export function classify(s: NodeStatus | undefined, now: number, interval: number): NodeState {
   if (!s) return 'never';
   if (s.sent === 'BAD_ASSET') return 'bad-asset';
-  if (s.lastSeen === undefined) return 'never';
-  const ago = now - s.lastSeen;
-  if (ago >= 2 * interval) return 'lost';
-  if (ago >= interval + 5) return 'late';
-  return s.stage === 'runtime' ? 'up' : 'booting';
+  return liveness(s, now, interval).state;
 }
 
 export interface WaterfallRow { stage: string; start?: number; offset?: number; seconds?: number; bytes?: number; rate?: number }

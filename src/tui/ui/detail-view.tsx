@@ -51,6 +51,7 @@ export function DetailView(p: DetailProps) {
   const listH = detailListHeight(p.width, p.height);
   const st = classify(p.status, p.now, p.interval);
   const ago = p.status?.lastSeen !== undefined ? fmtAgo(p.now - p.status.lastSeen) : '--';
+  const agentAgo = p.status?.lastAgent ? fmtAgo(p.now - p.status.lastAgent) : '--';
   const titleW = Math.min(30, Math.floor(leftW * 0.38));
   const originW = Math.min(16, Math.floor(leftW * 0.2));
   const valW = Math.max(4, leftW - titleW - originW - 2);
@@ -87,7 +88,7 @@ export function DetailView(p: DetailProps) {
         <Text bold>{`Node ${p.node}`}</Text>
         {p.exists ? '' : ' (not in nodes.conf)'}{'  state '}
         <Text color={c(p.theme, STATE_COLOR[st])}>{STATE_LABEL[st]}</Text>
-        {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  ${p.status?.ipaddr ?? ''}`}
+        {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  agent ${agentAgo}  ${p.status?.ipaddr ?? ''}`}
       </Text>
       {wide ? <Box flexDirection="row">{fieldsBox}<Text> </Text>{side}</Box> : <>{fieldsBox}{side}</>}
     </Box>
