@@ -31,6 +31,7 @@ EOF
         [ -d "$kdir/kernel" ] || continue
         rm -rf "$kdir/kernel/sound" "$kdir/kernel/drivers/gpu" "$kdir/kernel/drivers/media" \
             "$kdir/kernel/drivers/net/wireless" "$kdir/kernel/drivers/staging" "$kdir/kernel/drivers/bluetooth" \
+            "$kdir/kernel/drivers/iio" "$kdir/kernel/drivers/comedi" "$kdir/kernel/drivers/isdn" \
             "$kdir/kernel/net/wireless" "$kdir/kernel/net/mac80211" "$kdir/kernel/net/bluetooth"
         in_root "$dir" depmod -a "${kdir##*/}" || return 1
     done
@@ -53,7 +54,10 @@ ExecStartPre=/usr/bin/ssh-keygen -A
 EOF
     # a serial console for `wulf node console` and the login prompt on ttyS0
     in_root "$dir" systemctl enable serial-getty@ttyS0.service >/dev/null 2>&1 || return 1
+    # a node's software changes in the image, not on the node: no apt runs on it
+    in_root "$dir" systemctl disable apt-daily.timer apt-daily-upgrade.timer >/dev/null 2>&1 || return 1
     printf 'wulf-node\n' > "$dir/etc/hostname"
+    printf 'LANG=C.UTF-8\n' > "$dir/etc/default/locale"
     rm -f "$dir/etc/resolv.conf"; : > "$dir/etc/resolv.conf"   # the build host's; wulf's resolv overlay writes it
     printf '# the root is a RAM filesystem; wulf'"'"'s fstab overlay writes this file\n' > "$dir/etc/fstab"
     # the image keeps its apt sources so a site can `wulf image shell` and apt-get install more
