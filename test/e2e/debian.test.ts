@@ -6,7 +6,7 @@
 // on the NIC nodes.conf names (predictable name, no DHCP client), ping, ssh with the key the
 // ssh.authorized_keys overlay delivered and the host key wulf generated, /etc/hosts, /home over NFS,
 // the agent as a systemd service bringing a new user within an update interval, `wulf node status`,
-// a hardware reset, a second NIC, and a 600+ MiB image on BIOS and UEFI.
+// a power cycle, a second NIC, and a 600+ MiB image on BIOS and UEFI.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -111,8 +111,8 @@ afterAll(() => {
   serve?.kill('SIGTERM');
   nfs?.stop();
   ns?.destroy();
-  t.cleanup();
-});
+  t.cleanup(); // a few GB of imported images
+}, 300_000);
 
 // images are imported and built once, on first use, one at a time (each build uses both cores)
 let imageChain: Promise<unknown> = Promise.resolve();
@@ -197,7 +197,7 @@ for (const n of NODES) {
     // no DHCP client for it: no dhclient/dhcpcd/udhcpc process, no lease kept by networkd or NetworkManager
     const procs = ssh.out(n.ip, 'ps -e -o comm=').split('\n').map((s) => s.trim());
     expect(procs.filter((p) => /^(dhclient|dhcpcd|udhcpc|dhcpd|pump)$/.test(p))).toEqual([]);
-    expect(ssh.out(n.ip, `ls /run/systemd/netif/leases/ /var/lib/NetworkManager/ /var/lib/dhcp/ 2>/dev/null | grep -i -e lease -e '^[0-9]' || true`).trim()).toBe('');
+    expect(ssh.out(n.ip, 'find /run/systemd/netif/leases /var/lib/NetworkManager /var/lib/dhcp /run/NetworkManager -type f \\( -path "*/leases/*" -o -name "*lease*" \\) 2>/dev/null; true').trim()).toBe('');
     console.log(`${n.name}: ${ifname} static, DHCP clients: none`);
     // reachable from the controller: ping, and ssh with the key the overlay delivered
     ns.exec(['ping', '-c', '2', '-W', '3', n.ip]);
@@ -264,19 +264,20 @@ test('wulf node status shows the running nodes as up, at the runtime stage, refr
   }
 }, LOGIN_MS + 60_000);
 
-test('d1: a hardware reset (QEMU system_reset) boots it again, with the same host key, hostname and addresses', async () => {
+test('d1: a power cycle (QEMU killed and started again, as a BMC does it) boots it again, with the same host key, hostname and addresses', async () => {
+  // A power cycle rather than QEMU's system_reset: under TCG a warm reset booted ~4x slower here
+  // (626 s vs 157 s to the login prompt; the unpack stalls with soft lockups), presumably because
+  // every page the previous boot ran code from stays write-protected for TCG's translated code.
   const n = NODES[0]!;
   await up(n);
   const vm = vms.get(n.name)!;
   const bootId = ssh.out(n.ip, 'cat /proc/sys/kernel/random/boot_id').trim();
-  const from = vm.serial().length;
-  await vm.reset();
-  const t0 = Date.now();
-  const ok = await vm.waitSerial(new RegExp(`\\n${n.name} login:`), LOGIN_MS, from);
-  if (!ok) console.log(`--- ${n.name} serial tail after the reset:\n${vm.tail(3000)}`);
+  await vm.powerCycle();
+  const ok = await vm.waitSerial(new RegExp(`\\n${n.name} login:`), LOGIN_MS);
+  if (!ok) console.log(`--- ${n.name} serial tail after the power cycle:\n${vm.tail(3000)}`);
   expect(ok).toBe(true);
   expect((await ssh.waitUp(n.ip, 120_000)).code).toBe(0);
-  console.log(`${n.name}: reset → login prompt ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`${n.name}: power cycle → login prompt ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s`);
   expect(ssh.out(n.ip, 'cat /proc/sys/kernel/random/boot_id').trim()).not.toBe(bootId); // it did boot again
   expect(fingerprint(ns.exec(['ssh-keyscan', '-t', 'ed25519', n.ip]))).toBe(fingerprint(readFileSync(join(t.dir, 'etc/wulf/keys/ssh_host_ed25519_key.pub'), 'utf8')));
   expect(ssh.out(n.ip, 'hostname').trim()).toBe(n.name);
