@@ -13,7 +13,9 @@ import defaultIpxe from './ipxe/default.ipxe' with { type: 'text' };
 import unconfiguredIpxe from './ipxe/unconfigured.ipxe' with { type: 'text' };
 import localdiskIpxe from './ipxe/localdisk.ipxe' with { type: 'text' };
 
-const BUILTIN: Record<string, string> = { default: defaultIpxe, unconfigured: unconfiguredIpxe, localdisk: localdiskIpxe };
+// Maps, not plain objects: a peer's word (a stage in the path) or a template name must never find
+// Object.prototype members (`constructor`, `__proto__`, `toString`…).
+const BUILTIN = new Map<string, string>([['default', defaultIpxe], ['unconfigured', unconfiguredIpxe], ['localdisk', localdiskIpxe]]);
 
 export interface Artifact { path: string; size: number; etag: string }
 export interface Peer { address: string; port: number }
@@ -30,9 +32,9 @@ export interface Providers {
 }
 
 const liquid = new Liquid({ strictVariables: false });
-const STAGE_ROUTES: Record<string, Stage> = {
-  ipxe: 'ipxe', kernel: 'kernel', image: 'image', container: 'image', system: 'system', 'overlay-system': 'system', runtime: 'runtime', 'overlay-runtime': 'runtime',
-};
+const STAGE_ROUTES = new Map<string, Stage>([
+  ['ipxe', 'ipxe'], ['kernel', 'kernel'], ['image', 'image'], ['container', 'image'], ['system', 'system'], ['overlay-system', 'system'], ['runtime', 'runtime'], ['overlay-runtime', 'runtime'],
+]);
 
 export function createApp(p: Providers) {
   const app = new Hono<{ Bindings: { peer?: Peer } }>();
@@ -64,7 +66,7 @@ export function createApp(p: Providers) {
   });
 
   const serveStage = async (c: { req: { raw: Request; query(k: string): string | undefined }; env: { peer?: Peer } | undefined }, routeStage: string, rawMac: string): Promise<Response> => {
-    const stage = STAGE_ROUTES[routeStage];
+    const stage = STAGE_ROUTES.get(routeStage);
     const mac = normalizeMac(rawMac);
     const peer = c.env?.peer;
     const ip = peer?.address?.replace(/^::ffff:/, '') ?? '';
@@ -72,7 +74,7 @@ export function createApp(p: Providers) {
     const node = await p.nodeByMac(mac);
     const s = p.settings();
     if (!node) {
-      p.log.limited(`http-unknown-${mac}`, 'info', 'http', `unknown MAC asked for ${stage}`, { mac, ip });
+      p.log.limited(`http-unknown-${ip}`, 'info', 'http', `unknown MAC asked for ${stage}`, { mac, ip });
       p.status.seenUnknown(mac, ip, `http ${stage}`);
       if (stage !== 'ipxe') return new Response('unknown node\n', { status: 404 });
       return bytesResponse(c.req.raw, new TextEncoder().encode(await liquid.parseAndRender(unconfiguredIpxe, { hwaddr: mac, authority: s.authority })), `unconfigured-${mac}`, 'text/plain');
@@ -92,7 +94,7 @@ export function createApp(p: Providers) {
     if (stage === 'ipxe') {
       const name = node.data.ipxeTemplate || 'default';
       const site = join(s.confDir, 'ipxe', `${name}.ipxe`);
-      const tpl = /^[A-Za-z0-9._-]+$/.test(name) && existsSync(site) ? readFileSync(site, 'utf8') : BUILTIN[name] ?? BUILTIN.default!;
+      const tpl = /^[A-Za-z0-9._-]+$/.test(name) && existsSync(site) ? readFileSync(site, 'utf8') : BUILTIN.get(name) ?? defaultIpxe;
       const text = await liquid.parseAndRender(tpl, {
         id: node.id, hostname: node.id, hwaddr: mac, authority: s.authority, secure: s.secure, image: node.data.imageName ?? '',
         kernelArgs: (node.data.kernel?.args ?? []).join(' '), kernelVersion: node.data.kernel?.version ?? '', cluster: node.data.clusterName ?? '',
@@ -103,7 +105,7 @@ export function createApp(p: Providers) {
     }
     let art: Artifact | undefined;
     try {
-      art = stage === 'kernel' ? p.kernel(node) : stage === 'image' ? p.image(node) : await p.overlay(node, stage as 'system' | 'runtime');
+      art = stage === 'kernel' ? p.kernel(node) : stage === 'image' ? p.image(node) : stage === 'system' || stage === 'runtime' ? await p.overlay(node, stage) : undefined;
     } catch (e) {
       p.log.limited(`http-build-${node.id}-${stage}`, 'error', 'http', `${stage} for ${node.id} failed: ${(e as Error).message}`);
       p.status.record(node.id, stage, 'ERROR', ip, { agent });

@@ -25,6 +25,12 @@ import { checkOverlayName, locateOverlay, readOverlay, treeSignature, type Overl
 export type Kind = 'system' | 'runtime';
 export const KINDS: Kind[] = ['system', 'runtime'];
 
+/** Exactly 'system' or 'runtime' (a kind may come from a peer's request: no other value picks an overlay list). */
+export function checkKind(kind: unknown): Kind {
+  if (kind === 'system' || kind === 'runtime') return kind;
+  throw new WulfError(`unknown overlay kind ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 40)) : typeof kind} (system or runtime)`);
+}
+
 export interface Entry {
   rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number;
   data?: Uint8Array; target?: string; hash: string;
@@ -95,7 +101,7 @@ export class Snapshot implements MemoSnapshot {
   overlayList(id: string, kind: Kind): string[] {
     const v = this.view(id);
     if (!v) throw new WulfError(`node "${id}" does not exist`);
-    return (kind === 'system' ? v.systemOverlay : v.runtimeOverlay) as string[];
+    return (checkKind(kind) === 'system' ? v.systemOverlay : v.runtimeOverlay) as string[];
   }
   /** Template data for one node: its view plus server, build and a lazy allNodes. */
   rootFor(id: string): Record<string, unknown> {

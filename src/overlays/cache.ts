@@ -8,7 +8,7 @@ import type { Paths } from '../config/paths.ts';
 import type { Logger } from '../lib/log.ts';
 import { compiled } from '../lib/assets.ts';
 import { errorLine } from '../lib/errors.ts';
-import { Builder, KINDS, type Entry, type Kind, type SharedRender, type Snapshot } from './build.ts';
+import { Builder, KINDS, checkKind, type Entry, type Kind, type SharedRender, type Snapshot } from './build.ts';
 import { markServed, pruneArchives, servedHash, writeArchive, type ArchiveInfo } from './archive-file.ts';
 import { distOverlaysDir, treeSignature } from './sources.ts';
 import { FILE_PREFIX } from './track.ts';
@@ -85,6 +85,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
   }
 
   async function archive(node: string, kind: Kind): Promise<ArchiveInfo> {
+    checkKind(kind);
     const key = `${node}\0${kind}`;
     const s = current();
     const have = index.get(key);
@@ -123,6 +124,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
   }
 
   async function buildMany(nodeIds: string[], kinds: Kind[] = KINDS, workers?: number): Promise<BuildManyResult> {
+    kinds.forEach(checkKind);
     const t0 = performance.now();
     const s = current();
     const n = Math.max(1, Math.min(workers ?? navigator.hardwareConcurrency ?? 1, 16, Math.ceil(nodeIds.length / 200)));
@@ -157,7 +159,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
 
   return {
     archive, buildMany,
-    entries: (node, kind) => builder.entries(current(), node, kind),
+    entries: (node, kind) => builder.entries(current(), node, checkKind(kind)),
     invalidate() { snap = undefined; checkedAt = 0; },
     stats: () => ({ renders: builder.renders, memoHits: builder.memo.hits, memoMisses: builder.memo.misses, snapshots }),
   };

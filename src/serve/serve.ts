@@ -2,10 +2,11 @@
 // it when the files change (keeping the last good one when a new one is invalid), keeps the
 // runtime state (leases, node status) in the CBOR file, and logs one line per boot event.
 import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { acquireLock, type Lock } from '../lib/atomic.ts';
 import { ipxeBinary } from '../lib/assets.ts';
-import type { Logger } from '../lib/log.ts';
+import { escapeControl, type Logger } from '../lib/log.ts';
 import type { Paths } from '../config/paths.ts';
 import { mergeAll, type MergedNode, type NodesConf } from '../config/cascade.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
@@ -24,12 +25,14 @@ import { startRouterAdvertisements } from './ra.ts';
 
 export interface ServeOptions {
   paths: Paths; log: Logger;
-  address?: string; interface?: string;
+  address?: string;
+  /** provisioning interface(s), comma-separated: DHCP listens and answers there only; RAs go there (default dhcp.interface, else the one holding the address) */
+  interface?: string;
   httpPort?: number; dhcpPort?: number; tftpPort?: number;
   /** where replies to relay agents go (67; the loopback simulator uses another port) */
   dhcpRelayPort?: number;
   dhcp?: boolean; tftp?: boolean;
-  /** send IPv6 router advertisements on `interface` (default: when root and an interface is given) */
+  /** send IPv6 router advertisements on the provisioning interfaces but lo (default: when root) */
   ra?: boolean;
 }
 export interface RunningServer {
@@ -58,12 +61,27 @@ function index(conf: NodesConf, wulf: WulfConf): Snapshot {
   return { conf, wulf, byMac, reservations };
 }
 
+/** Named interfaces (a comma- or space-separated list, or a YAML list), else the one holding the server address. */
+export function provisioningInterfaces(named: string | undefined, serverIp: string): string[] {
+  const list = (named ?? '').split(/[\s,]+/).filter(Boolean);
+  if (list.length) return list;
+  for (const [name, addrs] of Object.entries(networkInterfaces())) if ((addrs ?? []).some((a) => a.family === 'IPv4' && a.address === serverIp)) return [name];
+  return [];
+}
+
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const { paths, log } = o;
   let lock: Lock;
   const pidFile = `${paths.runDir}/serve.pid`;
-  try { lock = await acquireLock(`${paths.runDir}/serve.lock`, 0); }
-  catch {
+  const lockFile = `${paths.runDir}/serve.lock`;
+  try { lock = await acquireLock(lockFile, 0); }
+  catch (e) {
+    // only a lock held by someone else means another server; a read-only or foreign state directory is said as such
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ELOCKED') {
+      const m = /^([A-Z]+): ([^,]+)/.exec((e as Error).message ?? '');
+      throw new WulfError(`cannot create ${lockFile}: ${m ? `${m[2]} (${m[1]})` : errorLine(e)}`, { code: code ?? 'EIO' });
+    }
     let pid = '';
     try { pid = readFileSync(pidFile, 'utf8').trim(); } catch { /* none */ }
     throw new WulfError(`another wulf serve${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''} is already running for ${paths.stateDir}`, { hint: 'stop it first (two servers must never both answer DHCP)' });
@@ -182,18 +200,21 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         onEvent: (e) => {
           const ip = e.client.split(':')[0]!;
           const node = ipOwner(ip);
-          if (node && (e.kind === 'done' || e.kind === 'start')) status.record(node, 'ipxe', e.file, ip, { bytes: e.kind === 'done' ? e.bytes : 0, done: e.kind === 'done' });
-          if (e.kind === 'error') log.limited(`tftp-${ip}-${e.file}`, 'warn', 'tftp', `${e.file}: ${e.error}`, { ip });
+          if (node && (e.kind === 'done' || e.kind === 'start')) status.record(node, 'ipxe', escapeControl(e.file), ip, { bytes: e.kind === 'done' ? e.bytes : 0, done: e.kind === 'done' });
+          if (e.kind === 'error') log.limited(`tftp-${ip}`, 'warn', 'tftp', `${e.file}: ${e.error}`, { ip }); // per address: the peer picks the names
         },
       });
       await tftp.start();
       stoppers.push(() => tftp.stop());
     }
+    // the provisioning interfaces: DHCP listens and answers there only, router advertisements go there
+    const serverIp = address === '0.0.0.0' ? snap.wulf.ipaddr : address;
+    const ifaces = provisioningInterfaces(o.interface ?? snap.wulf.dhcp.interface, serverIp);
     if (o.dhcp !== false && snap.wulf.dhcp.mode !== 'off') {
-      const serverIp = address === '0.0.0.0' ? snap.wulf.ipaddr : address;
       if (!serverIp) throw new WulfError('DHCP needs the server address', { hint: 'set ipaddr in wulf.conf or pass --address' });
       const dhcp: DhcpServer = createDhcpServer({
         port: o.dhcpPort ?? snap.wulf.dhcp.port, log, ...(o.dhcpRelayPort ? { relayPort: o.dhcpRelayPort } : {}),
+        ...(ifaces.length ? { interfaces: ifaces } : {}),
         getContext: (): PolicyContext => ({
           serverIp, netmask: snap.wulf.netmask || '255.255.255.0', mode: snap.wulf.dhcp.mode === 'proxy' ? 'proxy' : 'full',
           reservations: snap.reservations, leases, now: Date.now(), httpBase: `http://${serverIp}:${httpPort}`,
@@ -207,13 +228,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         },
         ...(snap.wulf.dhcp.mode === 'proxy' ? { bootServerPort: 4011 } : {}),
       });
+      if (!ifaces.length) log.warn('dhcp', `no provisioning interface: set dhcp.interface in wulf.conf (no interface holds ${serverIp}); answering on every interface`);
       await dhcp.start();
       stoppers.push(() => dhcp.stop());
     }
-    const iface = o.interface ?? snap.wulf.dhcp.interface;
-    if (iface && iface !== 'lo' && (o.ra ?? process.getuid?.() === 0)) {
-      const ra = startRouterAdvertisements(iface, log);
-      if (ra) stoppers.push(() => ra.stop());
+    if (o.ra ?? process.getuid?.() === 0) {
+      for (const i of ifaces.filter((x) => x !== 'lo')) {
+        const ra = startRouterAdvertisements(i, log);
+        if (ra) stoppers.push(() => ra.stop());
+      }
     }
     log.info('serve', `serving on ${address}: HTTP ${httpPort}${o.tftp !== false && snap.wulf.tftp.enabled ? `, TFTP ${o.tftpPort ?? snap.wulf.tftp.port}` : ''}${o.dhcp !== false && snap.wulf.dhcp.mode !== 'off' ? `, DHCP ${o.dhcpPort ?? snap.wulf.dhcp.port} (${snap.wulf.dhcp.mode})` : ''}; ${snap.byMac.size} known MACs`);
     return { httpPort: http.port ?? httpPort, status, stop: stopAll, reload };

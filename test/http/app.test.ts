@@ -12,7 +12,7 @@ import type { NodeData } from '../../src/config/schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wulf-http-'));
 const confDir = join(dir, 'etc');
-const MAC_GONE = '52:54:00:aa:10:05', MAC_NOIMG = '52:54:00:aa:10:06';
+const MAC_GONE = '52:54:00:aa:10:05', MAC_NOIMG = '52:54:00:aa:10:06', MAC_PROTO = '52:54:00:aa:10:07';
 const MAC = '52:54:00:aa:10:01', MAC_KEY = '52:54:00:aa:10:02', MAC_DISK = '52:54:00:aa:10:03', MAC_SITE = '52:54:00:aa:10:04';
 const files: Record<string, Artifact> = {};
 let secure = false;
@@ -27,6 +27,7 @@ const nodes: Record<string, NodeData> = {
   n4: { imageName: 'rocky', ipxeTemplate: 'site', networkDevices: { eth0: { hwaddr: MAC_SITE } } },
   n5: { imageName: 'gone', networkDevices: { eth0: { hwaddr: MAC_GONE } } },
   n6: { networkDevices: { eth0: { hwaddr: MAC_NOIMG } } },
+  n7: { imageName: 'rocky', ipxeTemplate: 'constructor', networkDevices: { eth0: { hwaddr: MAC_PROTO } } },
 };
 
 beforeAll(() => {
@@ -213,6 +214,25 @@ describe('other routes and refusals', () => {
     expect((await get(`/bogus/${MAC}`)).status).toBe(400);
     expect((await get('/a/b/c')).status).toBe(404);
     expect((await get(`/kernel/${MAC}`, { method: 'POST' })).status).toBe(404);
+  });
+  test('Object.prototype names are no stage: 400 before any lookup, nothing recorded (secure or not)', async () => {
+    const asked: unknown[] = [];
+    const spy = createApp({
+      log: silentLogger, status: new StatusBoard(), nodeByMac: async (mac) => { asked.push(mac); return mergeAll({ profiles: {}, nodes }).find((m) => m.id === 'n1'); },
+      kernel: () => files.kernel, image: () => files.image, ipxeBinary: () => undefined,
+      overlay: async (_n, kind) => { asked.push(kind); return kind === 'system' ? files.system : files.runtime; }, // the builder's old rule
+      settings: () => ({ authority: 'a:1', secure: true, confDir }),
+    });
+    for (const st of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__lookupGetter__']) {
+      expect((await spy.request(`/${st}/${MAC}`, {}, { peer: { address: '10.0.0.1', port: 40000 } })).status).toBe(400);
+      expect((await spy.request(`/provision/${MAC}?stage=${st}`, {}, { peer: { address: '10.0.0.1', port: 40000 } })).status).toBe(400);
+    }
+    expect(asked).toEqual([]);
+  });
+  test('an ipxe template named like an Object.prototype member is no template: the default script', async () => {
+    const r = await get(`/ipxe/${MAC_PROTO}`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain('kernel --name kernel');
   });
   test('saneRequestPath refuses .., ., and encoded slashes or dots before routing', () => {
     for (const bad of ['/image/../etc/passwd', '/image/./x', '/ipxe/..%2f..%2fetc', '/ipxe/a%2Fb', '/ipxe/a%5cb', '/ipxe/%2e%2e/x', 'http://h:1/image/..']) expect(saneRequestPath(bad)).toBe(false);
