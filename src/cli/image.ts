@@ -9,7 +9,7 @@ import { table, toJsonText, toYamlText } from './table.ts';
 import { importImage } from '../images/import.ts';
 import { progressFor } from '../images/progress.ts';
 import { buildImage, rollbackImage } from '../images/build.ts';
-import { imageDir, listImageNames, mustExist, readMeta, readPointer, previousFile, rootfsDir } from '../images/layout.ts';
+import { ensureImageStore, imageDir, listImageNames, mustExist, readMeta, readPointer, previousFile, rootfsDir } from '../images/layout.ts';
 import { imageArtifactPath, listImages } from '../images/service.ts';
 import { listKernels, pickKernel } from '../images/kernels.ts';
 import { copyImage, deleteImage, renameImage } from '../images/manage.ts';
@@ -236,6 +236,7 @@ const deleteVerb: Verb = {
 const controllerEtc = (ctx: Ctx) => join(ctx.paths.root || '/', 'etc');
 
 function runSync(ctx: Ctx, name: string, write: boolean): void {
+  if (write) ensureImageStore(ctx.paths);
   const r = syncUsers(rootfsDir(ctx.paths, name), { write, controllerEtc: controllerEtc(ctx), label: name });
   for (const l of r.lines) ctx.err(`conflict: ${l}`);
   const what = `${r.conflicts.length} conflict(s), ${r.added} user(s)/group(s) from the controller, ${r.chowned} file(s) ${write ? 're-owned' : 'to re-own'}`;

@@ -9,7 +9,13 @@ export interface ExportPath { path: string; exportOptions: string }
 export interface ImageMount { source: string; dest: string; readonly: boolean; copy: boolean }
 export interface WulfConf {
   ipaddr: string; netmask: string; network: string; ipaddr6?: string; prefixlen6?: number; fqdn?: string; comment?: string;
-  warewulf: { port: number; secure: boolean; updateInterval: number; autobuildOverlays: boolean; hostOverlay: boolean };
+  warewulf: {
+    port: number; secure: boolean; updateInterval: number; autobuildOverlays: boolean; hostOverlay: boolean;
+    /** HTTPS listener for the runtime overlay (the agent pins wulf's CA); default on */
+    tls: boolean; tlsPort: number;
+    /** overlays of a node served only to that node's address (default: as secure; off behind NAT) */
+    secureAddress: boolean;
+  };
   dhcp: { enabled: boolean; mode: 'full' | 'proxy' | 'off'; rangeStart?: string; rangeEnd?: string; interface?: string; port: number; leaseTime: number };
   tftp: { enabled: boolean; tftproot: string; port: number; ipxe: Record<string, string> };
   nfs: { enabled: boolean; exportPaths: ExportPath[] };
@@ -56,13 +62,17 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
   }
   const port = num(ww.port, 9873);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new WulfError(`${file}: warewulf.port "${ww.port}" is not a port number`);
+  const tlsPort = num(ww['tls port'], port + 1);
+  if (!Number.isInteger(tlsPort) || tlsPort < 1 || tlsPort > 65535) throw new WulfError(`${file}: warewulf.tls port "${ww['tls port']}" is not a port number`);
+  const secure = bool(ww.secure, false);
   const mounts = (top['image mounts'] ?? top['container mounts'] ?? [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf' }]) as unknown[];
   return {
     ipaddr, netmask, network, ipaddr6: ip6, prefixlen6: pl6,
     fqdn: top.fqdn ? String(top.fqdn) : undefined, comment: top.comment ? String(top.comment) : undefined,
     warewulf: {
-      port, secure: bool(ww.secure, false), updateInterval: num(ww['update interval'], 60) || 60,
+      port, secure, updateInterval: num(ww['update interval'], 60) || 60,
       autobuildOverlays: bool(ww['autobuild overlays'], true), hostOverlay: bool(ww['host overlay'], true),
+      tls: bool(ww.tls, true), tlsPort, secureAddress: bool(ww['secure address'], secure),
     },
     dhcp: {
       enabled: mode !== 'off', mode: mode as WulfConf['dhcp']['mode'],

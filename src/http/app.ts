@@ -28,7 +28,25 @@ export interface Providers {
   image(node: MergedNode): Artifact | undefined;
   overlay(node: MergedNode, kind: 'system' | 'runtime'): Promise<Artifact | undefined>;
   ipxeBinary(name: string): Uint8Array | undefined;
-  settings(): { authority: string; secure: boolean; confDir: string };
+  /** the addresses a node holds: its nodes.conf addresses and its MACs' current DHCP leases */
+  nodeAddresses?(node: MergedNode): string[];
+  settings(): Settings;
+}
+export interface Settings {
+  authority: string; secure: boolean; confDir: string;
+  /** system and runtime overlays only to an address the node holds (nodeAddresses) */
+  secureAddress?: boolean;
+  /** an HTTPS listener runs on tlsPort: in secure mode the runtime overlay is served there only */
+  tls?: boolean; tlsPort?: number;
+}
+/** What the listener tells the app about a request. */
+export interface Bindings { peer?: Peer; tls?: boolean }
+
+/** An address in one spelling: no IPv4-mapped prefix, IPv6 compressed and lower case. */
+export function canonicalIp(a: string): string {
+  const v = a.trim().toLowerCase().replace(/^::ffff:(?=\d+\.)/, '').replace(/^\[|\]$/g, '');
+  if (!v.includes(':')) return v;
+  try { return new URL(`http://[${v}]/`).hostname.slice(1, -1); } catch { return v; }
 }
 
 const liquid = new Liquid({ strictVariables: false });
@@ -37,7 +55,7 @@ const STAGE_ROUTES = new Map<string, Stage>([
 ]);
 
 export function createApp(p: Providers) {
-  const app = new Hono<{ Bindings: { peer?: Peer } }>();
+  const app = new Hono<{ Bindings: Bindings }>();
 
   app.get('/status', (c) => c.json(p.status.json()));
   app.get('/status/events', (c) => {
@@ -65,7 +83,7 @@ export function createApp(p: Providers) {
     return data ? bytesResponse(c.req.raw, data, `${name}-${data.length}`) : c.text('not found\n', 404);
   });
 
-  const serveStage = async (c: { req: { raw: Request; query(k: string): string | undefined }; env: { peer?: Peer } | undefined }, routeStage: string, rawMac: string): Promise<Response> => {
+  const serveStage = async (c: { req: { raw: Request; query(k: string): string | undefined }; env: Bindings | undefined }, routeStage: string, rawMac: string): Promise<Response> => {
     const stage = STAGE_ROUTES.get(routeStage);
     const mac = normalizeMac(rawMac);
     const peer = c.env?.peer;
@@ -81,11 +99,26 @@ export function createApp(p: Providers) {
     }
     // the agent marks its periodic runtime fetches (?agent=…): they tell a live node from a dead one
     const agent = stage === 'runtime' && c.req.query('agent') !== undefined;
+    // A node's overlays go to that node only: checked before the asset key, so another machine learns
+    // nothing about the key either. (Warewulf trusts the MAC in the URL.)
+    if ((stage === 'system' || stage === 'runtime') && s.secureAddress) {
+      const mine = new Set((p.nodeAddresses?.(node) ?? []).map(canonicalIp));
+      if (!ip || !mine.has(canonicalIp(ip))) {
+        p.status.record(node.id, stage, 'WRONG_ADDRESS', ip, { refused: true });
+        p.log.limited(`http-addr-${node.id}`, 'warn', 'http', `${stage} overlay of ${node.id} refused: the request came from an address the node does not hold`, { node: node.id, ip });
+        return new Response(`the ${stage} overlay of ${node.id} is served only to the node's own address\n`, { status: 403 });
+      }
+    }
     const want = node.data.assetKey;
     if (want && c.req.query('assetkey') !== want) {
       p.status.record(node.id, stage, 'BAD_ASSET', ip, { agent });
       p.log.limited(`http-asset-${node.id}`, 'warn', 'http', 'wrong asset key', { node: node.id, ip });
       return new Response('wrong asset key\n', { status: 401 });
+    }
+    if (stage === 'runtime' && s.secure && s.tls && !c.env?.tls) {
+      p.status.record(node.id, stage, 'HTTPS_ONLY', ip, { refused: true });
+      p.log.limited(`http-plain-${node.id}`, 'warn', 'http', `runtime overlay of ${node.id} refused over plain HTTP (secure mode serves it over HTTPS only)`, { node: node.id, ip });
+      return new Response(`runtime overlay over HTTPS only (port ${s.tlsPort ?? ''})\n`, { status: 403 });
     }
     if (stage === 'runtime' && s.secure && !(peer && peer.port < 1024)) {
       p.log.limited(`http-secure-${node.id}`, 'warn', 'http', 'runtime overlay refused: source port is not privileged', { node: node.id, ip, port: peer?.port });

@@ -125,6 +125,7 @@ function serverFields(c: WulfConf): Record<string, unknown> {
     ipaddr6: c.ipaddr6 ?? null, prefixlen6: c.prefixlen6 ?? null,
     ipCIDR6: c.ipaddr6 ? `${c.ipaddr6}/${c.prefixlen6 ?? 64}` : null,
     fqdn: c.fqdn ?? null, port: c.warewulf.port, secure: c.warewulf.secure, updateInterval: c.warewulf.updateInterval,
+    tls: c.warewulf.tls, tlsPort: c.warewulf.tlsPort,
     dhcp: { ...c.dhcp, rangeStart: c.dhcp.rangeStart ?? null, rangeEnd: c.dhcp.rangeEnd ?? null, interface: c.dhcp.interface ?? null },
     tftp: { ...c.tftp }, nfs: { enabled: c.nfs.enabled, exportPaths: c.nfs.exportPaths.map((e) => ({ ...e })) },
     ssh: { keyTypes: [...c.ssh.keyTypes] },

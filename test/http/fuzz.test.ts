@@ -29,10 +29,11 @@ let port = 0;
 
 beforeAll(async () => {
   mkdirSync(paths.confDir, { recursive: true });
-  writeFileSync(paths.wulfConf, 'ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  secure: true\ndhcp:\n  mode: off\ntftp:\n  enabled: false\n');
+  // plain HTTP carries the runtime overlay here (tls: false); n1 holds 127.0.0.1, where the fuzz comes from
+  writeFileSync(paths.wulfConf, 'ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  secure: true\n  tls: false\ndhcp:\n  mode: off\ntftp:\n  enabled: false\n');
   writeFileSync(paths.nodesConf, [
     'nodeprofiles:', '  default:', '    runtime overlay: [secret]', '    system overlay: [public]',
-    'nodes:', '  n1:', '    profiles: [default]', '    network devices:', '      default:', `        hwaddr: ${MAC}`,
+    'nodes:', '  n1:', '    profiles: [default]', '    network devices:', '      default:', `        hwaddr: ${MAC}`, '        ipaddr: 127.0.0.1',
     '  n9:', '    profiles: [default]', '    discoverable: "true"', ''].join('\n'));
   for (const [name, file, text] of [['secret', 'etc/secret', SECRET], ['public', 'etc/public', 'public bytes']] as const) {
     mkdirSync(join(paths.siteOverlaysDir, name, 'rootfs', 'etc'), { recursive: true });
