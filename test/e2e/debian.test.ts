@@ -6,23 +6,25 @@
 // on the NIC nodes.conf names (predictable name, no DHCP client), ping, ssh with the key the
 // ssh.authorized_keys overlay delivered and the host key wulf generated, /etc/hosts, /home over NFS,
 // the agent as a systemd service bringing a new user within an update interval, `wulf node status`,
-// a power cycle, a second NIC, and a 600+ MiB image on BIOS and UEFI.
+// `wulf power cycle` through a simulated BMC, a second NIC, and a 600+ MiB image on BIOS and UEFI.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledBin, requireCompiled, tempRoot } from '../helpers/cli.ts';
 import { Netns, run } from '../helpers/netns.ts';
-import { OVMF_CODE, Vm } from '../helpers/qemu.ts';
+import { BMC_HOOK, bmcQemuScript, OVMF_CODE, Vm } from '../helpers/qemu.ts';
+import { startSim, type Sim } from '../power/helpers/ipmi-sim.ts';
 import { debianRootfs, fingerprint, Ganesha, NodeSsh, writePadding } from '../helpers/debian-nodes.ts';
 
 const INTERVAL = 5;              // wulf.conf update interval for this test (seconds)
 const LOGIN_MS = 900_000;        // one TCG boot of a systemd image: ~1-3 min, more on a loaded machine
 const BIG_MIB = 600;             // the big image's uncompressed size at least
 
-interface NodeDef { name: string; image: string; what: string; fw: 'bios' | 'uefi'; nic: string; mac: string; ip: string; memMiB: number; second?: { mac: string; ip: string } }
+interface NodeDef { name: string; image: string; what: string; fw: 'bios' | 'uefi'; nic: string; mac: string; ip: string; memMiB: number; second?: { mac: string; ip: string }; bmc?: boolean }
 const NODES: NodeDef[] = [
-  { name: 'd1', image: 'deb-networkd', what: 'systemd-networkd, BIOS, two NICs', fw: 'bios', nic: 'e1000', mac: '52:54:00:de:00:01', ip: '10.99.0.41', memMiB: 2048, second: { mac: '52:54:00:de:01:01', ip: '10.99.1.41' } },
+  // d1's power is switched by `wulf power` through a simulated IPMI BMC (ipmi_sim) whose hook starts and kills its QEMU
+  { name: 'd1', image: 'deb-networkd', what: 'systemd-networkd, BIOS, two NICs', fw: 'bios', nic: 'e1000', mac: '52:54:00:de:00:01', ip: '10.99.0.41', memMiB: 2048, second: { mac: '52:54:00:de:01:01', ip: '10.99.1.41' }, bmc: true },
   { name: 'd2', image: 'deb-nm', what: 'NetworkManager, UEFI', fw: 'uefi', nic: 'e1000', mac: '52:54:00:de:00:02', ip: '10.99.0.42', memMiB: 2048 },
   { name: 'd3', image: 'deb-ifupdown', what: 'ifupdown, BIOS, virtio', fw: 'bios', nic: 'virtio-net-pci', mac: '52:54:00:de:00:03', ip: '10.99.0.43', memMiB: 2048 },
 ];
@@ -49,6 +51,7 @@ let serveLog = '';
 const homeDir = join(t.dir, 'export-home');
 const rootfs: Record<string, string> = {};
 const vms = new Map<string, Vm>();
+const bmcs = new Map<string, Sim>();
 const wulf = (...a: string[]) => run([compiledBin, ...a], { env });
 const wulfNs = (...a: string[]) => ns.exec([compiledBin, ...a], { env });
 let padSha = '';
@@ -67,7 +70,8 @@ beforeAll(async () => {
   ns.bridge('br0', '10.99.0.1/24');
   ns.bridge('br1', '10.99.1.1/24'); // the second NIC's network
   for (const n of ALL) {
-    vms.set(n.name, new Vm({ name: n.name, fw: n.fw, memMiB: n.memMiB, dir: t.dir, netnsArgv: (c) => ns.argv(c), nics: [
+    const bmcDir = join(t.dir, `bmc-${n.name}`);
+    vms.set(n.name, new Vm({ name: n.name, fw: n.fw, memMiB: n.memMiB, dir: t.dir, netnsArgv: (c) => ns.argv(c), ...(n.bmc ? { pidFile: join(bmcDir, 'qemu.pid') } : {}), nics: [
       { mac: n.mac, tap: ns.tap(`t${n.name}p${process.pid % 100000}`, 'br0'), model: n.nic },
       ...(n.second ? [{ mac: n.second.mac, tap: ns.tap(`t${n.name}s${process.pid % 100000}`, 'br1'), model: n.nic, boot: false }] : []),
     ] }));
@@ -87,6 +91,14 @@ beforeAll(async () => {
 
   for (const n of ALL) {
     wulf('node', 'add', n.name, '--image', n.image, '--hwaddr', n.mac, '--ipaddr', n.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0');
+    if (n.bmc) {
+      const dir = join(t.dir, `bmc-${n.name}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'qemu.sh'), bmcQemuScript(vms.get(n.name)!));
+      const sim = await startSim(dir, { hook: BMC_HOOK, password: 'bmc-secret' });
+      bmcs.set(n.name, sim);
+      wulf('node', 'set', n.name, '--ipmiaddr', '127.0.0.1', '--ipmiport', String(sim.port), '--ipmiuser', 'admin', '--ipmipass', 'bmc-secret', '--yes');
+    }
     if (n.second) wulf('node', 'set', n.name, '--netname', 'data', '--hwaddr', n.second.mac, '--ipaddr', n.second.ip, '--netmask', '255.255.255.0', '--yes');
   }
   wulf('overlay', 'build');
@@ -106,7 +118,8 @@ beforeAll(async () => {
   if (!serveLog.includes('serving on 10.99.0.1')) throw new Error(`wulf serve did not start: ${serveLog}`);
 }, 2_400_000);
 
-afterAll(() => {
+afterAll(async () => {
+  for (const b of bmcs.values()) await b.stop();
   for (const v of vms.values()) v.stop();
   serve?.kill('SIGTERM');
   nfs?.stop();
@@ -125,8 +138,9 @@ function image(name: string): Promise<void> {
       wulf('image', 'import', rootfs[def.flavour]!, name);
       if (def.padMiB !== undefined) {
         const root = wulf('image', 'show', name).trim();
-        const have = Number(run(['du', '-sm', '--exclude=./boot', root]).split('\t')[0]);
-        padSha = writePadding(join(root, 'opt/pad'), Math.max(64, BIG_MIB + 16 - have));
+        // the archive holds the tree's apparent size minus /boot (excluded): pad past BIG_MIB with a margin
+        const mib = (p: string) => Number(run(['du', '-s', '--apparent-size', '--block-size=1M', p]).split('\t')[0]);
+        padSha = writePadding(join(root, 'opt/pad'), Math.max(64, BIG_MIB + 32 - (mib(root) - mib(join(root, 'boot')))));
       }
       wulf('image', 'build', '--compress', def.compress, name);
       console.log(`image ${name}: imported and built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${wulf('image', 'list').split('\n').find((l) => l.startsWith(name + ' '))?.replace(/\s+/g, ' ')}`);
@@ -144,7 +158,7 @@ function up(n: NodeDef): Promise<number> {
     booted.set(n.name, (async () => {
       await image(n.image);
       const vm = vms.get(n.name)!;
-      vm.start();
+      if (n.bmc) { wulf('power', 'on', n.name); vm.startedAt = Date.now(); } else vm.start();
       const ok = await vm.waitSerial(new RegExp(`\\n${n.name} login:`), LOGIN_MS);
       const secs = (Date.now() - vm.startedAt) / 1000;
       if (!ok) throw new Error(`${n.name} (${n.what}): no login prompt after ${secs.toFixed(0)} s; serial tail:\n${vm.tail()}\n--- serve log tail:\n${serveLog.slice(-1500)}`);
@@ -264,20 +278,28 @@ test('wulf node status shows the running nodes as up, at the runtime stage, refr
   }
 }, LOGIN_MS + 60_000);
 
-test('d1: a power cycle (QEMU killed and started again, as a BMC does it) boots it again, with the same host key, hostname and addresses', async () => {
+test('d1: wulf power cycle (IPMI to a simulated BMC that kills and starts its QEMU) boots it again, with the same host key, hostname and addresses', async () => {
   // A power cycle rather than QEMU's system_reset: under TCG a warm reset booted ~4x slower here
   // (626 s vs 157 s to the login prompt; the unpack stalls with soft lockups), presumably because
   // every page the previous boot ran code from stays write-protected for TCG's translated code.
   const n = NODES[0]!;
   await up(n);
   const vm = vms.get(n.name)!;
+  expect(wulf('power', 'status', n.name)).toMatch(/\bon\b/i);
   const bootId = ssh.out(n.ip, 'cat /proc/sys/kernel/random/boot_id').trim();
-  await vm.powerCycle();
+  const oldPid = vm.daemonPid();
+  wulf('power', 'cycle', n.name);
+  const t0 = Date.now();
+  // the BMC powers it off, and on again a second later (a new QEMU, a new console log)
+  while (Date.now() - t0 < 30_000 && (vm.daemonPid() === undefined || vm.daemonPid() === oldPid)) await Bun.sleep(200);
+  expect(vm.daemonPid()).toBeDefined();
+  expect(vm.daemonPid()).not.toBe(oldPid);
+  console.log(`${n.name}: BMC hook calls: ${readFileSync(join(t.dir, `bmc-${n.name}`, 'hook.log'), 'utf8').trim().split('\n').slice(-4).join('; ')}`);
   const ok = await vm.waitSerial(new RegExp(`\\n${n.name} login:`), LOGIN_MS);
   if (!ok) console.log(`--- ${n.name} serial tail after the power cycle:\n${vm.tail(3000)}`);
   expect(ok).toBe(true);
   expect((await ssh.waitUp(n.ip, 120_000)).code).toBe(0);
-  console.log(`${n.name}: power cycle → login prompt ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s`);
+  console.log(`${n.name}: wulf power cycle → login prompt ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   expect(ssh.out(n.ip, 'cat /proc/sys/kernel/random/boot_id').trim()).not.toBe(bootId); // it did boot again
   expect(fingerprint(ns.exec(['ssh-keyscan', '-t', 'ed25519', n.ip]))).toBe(fingerprint(readFileSync(join(t.dir, 'etc/wulf/keys/ssh_host_ed25519_key.pub'), 'utf8')));
   expect(ssh.out(n.ip, 'hostname').trim()).toBe(n.name);

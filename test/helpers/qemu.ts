@@ -1,15 +1,19 @@
 // A QEMU/TCG VM that network-boots inside a test's namespace: SeaBIOS or OVMF, one or more NICs on
-// taps (the first boots through qemu's iPXE ROM), the serial console to a file. A power cycle kills
-// the QEMU process and starts it again (its UEFI variables kept), as a BMC's power off/on would.
+// taps (the first boots through qemu's iPXE ROM), the serial console to a file. Started by the test,
+// or daemonized by a simulated BMC's power hook (bmcHook: wulf power on/off/cycle drive it).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
 export interface Nic { mac: string; tap: string; model?: string; boot?: boolean }
-export interface VmSpec { name: string; fw: 'bios' | 'uefi'; memMiB: number; nics: Nic[]; dir: string; netnsArgv: (cmd: string[]) => string[] }
+export interface VmSpec {
+  name: string; fw: 'bios' | 'uefi'; memMiB: number; nics: Nic[]; dir: string; netnsArgv: (cmd: string[]) => string[];
+  /** set: QEMU is started by someone else (a BMC's power hook) with argv(true), daemonized, and tracked by this pid file */
+  pidFile?: string;
+}
 
 export class Vm {
   readonly log: string;
@@ -19,15 +23,22 @@ export class Vm {
     this.log = join(spec.dir, `${spec.name}.serial.log`);
   }
 
-  start(): void {
+  /** The QEMU command line; daemon: detached, its pid in spec.pidFile (no -nographic, so the console starts at Linux). */
+  argv(daemon = false): string[] {
     const s = this.spec;
     const fw = s.fw === 'uefi'
       ? (() => { const vars = join(s.dir, `${s.name}.vars.fd`); if (!existsSync(vars)) copyFileSync(OVMF_VARS, vars); return ['-M', 'q35', '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`]; })()
       : ['-M', 'pc', '-boot', 'n'];
     const nics = s.nics.flatMap((n, i) => ['-netdev', `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`,
       '-device', `${n.model ?? 'e1000'},netdev=n${i},mac=${n.mac}${n.boot === false ? ',romfile=' : `,bootindex=${i + 1}`}`]);
-    const argv = s.netnsArgv(['qemu-system-x86_64', '-accel', 'tcg', '-m', String(s.memMiB), '-smp', '1', '-nodefaults', '-nographic',
+    return s.netnsArgv(['qemu-system-x86_64', '-accel', 'tcg', '-m', String(s.memMiB), '-smp', '1', '-nodefaults',
+      ...(daemon ? ['-display', 'none', '-daemonize', '-pidfile', s.pidFile!] : ['-nographic']),
       '-serial', `file:${this.log}`, '-monitor', 'none', ...fw, ...nics]);
+  }
+
+  start(): void {
+    const argv = this.argv();
+    const s = this.spec;
     this.proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     this.proc.stderr!.on('data', (d) => { err += String(d); });
@@ -37,7 +48,19 @@ export class Vm {
 
   serial(): string { return existsSync(this.log) ? readFileSync(this.log, 'latin1') : ''; }
 
-  running(): boolean { return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null; }
+  /** The pid a BMC-started QEMU wrote, while that process lives (a zombie does not count). */
+  daemonPid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(this.spec.pidFile!, 'utf8').trim());
+      const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      return state && state !== 'Z' ? pid : undefined;
+    } catch { return undefined; }
+  }
+
+  running(): boolean {
+    if (this.spec.pidFile) return this.daemonPid() !== undefined;
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
 
   /** Wait until the serial console, from character offset `from`, matches re. */
   async waitSerial(re: RegExp, ms: number, from = 0): Promise<boolean> {
@@ -50,20 +73,41 @@ export class Vm {
     return false;
   }
 
-  /** Power off (the QEMU process killed) and on again; the earlier console log is kept as LOG.<n>. */
-  async powerCycle(offMs = 2000): Promise<void> {
-    const p = this.proc!;
-    this.stop();
-    if (p.exitCode === null && p.signalCode === null) await new Promise((r) => p.once('exit', r));
-    let i = 1;
-    while (existsSync(`${this.log}.${i}`)) i++;
-    if (existsSync(this.log)) renameSync(this.log, `${this.log}.${i}`);
-    await Bun.sleep(offMs);
-    this.start();
+  stop(): void {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+    const pid = this.spec.pidFile ? this.daemonPid() : undefined;
+    if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   }
-
-  stop(): void { if (this.running()) this.proc!.kill('SIGKILL'); }
 
   /** The last n characters of the serial log, for a failure message. */
   tail(n = 2000): string { return this.serial().slice(-n); }
+}
+
+/**
+ * ipmi_sim chassis_control hook for one QEMU node: `HOOK DIR get|set WHAT [VALUE]`. Power on runs
+ * DIR/qemu.sh (the VM daemonized, its pid in DIR/qemu.pid); power off kills it. Calls are serialized
+ * (ipmitool resends a command the hook is slow to answer) and idempotent.
+ */
+export const BMC_HOOK = `#!/bin/sh
+d="$1"; shift
+exec 9>"$d/hook.lock"; flock 9
+echo "$(date +%T) $*" >> "$d/hook.log"
+alive() { p=$(cat "$d/qemu.pid" 2>/dev/null) && s=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1) && [ -n "$s" ] && [ "$s" != Z ]; }
+off() { alive || return 0; kill -9 "$p"; i=0; while alive && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done; }
+on() { alive && return 0; sh "$d/qemu.sh" >> "$d/qemu.err" 2>&1; }
+case "$1 $2" in
+  "get power") if alive; then echo power:1; else echo power:0; fi ;;
+  "set power") if [ "$3" = 1 ]; then on; else off; fi ;;
+  "set reset") off; on ;;
+  "set shutdown") off ;;
+  "get boot") echo "boot:$(cat "$d/boot" 2>/dev/null || echo default)" ;;
+  "set boot") echo "$3" > "$d/boot" ;;
+esac
+exit 0
+`;
+
+/** DIR/qemu.sh for BMC_HOOK: keeps the previous power-on's console log as LOG.<time>, then starts the VM. */
+export function bmcQemuScript(vm: Vm): string {
+  const q = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+  return `#!/bin/sh\n[ -f ${q(vm.log)} ] && mv ${q(vm.log)} ${q(vm.log)}.$(date +%s%N)\nexec ${vm.argv(true).map(q).join(' ')}\n`;
 }
