@@ -61,6 +61,19 @@ export class NodeSsh {
   }
 }
 
+/** The node's ed25519 host key as ssh-keyscan sees it (a loaded TCG guest may need more than one try). */
+export async function keyscan(ns: Netns, ip: string): Promise<string> {
+  let last = '';
+  for (let i = 0; i < 3; i++) {
+    const a = ns.argv(['ssh-keyscan', '-T', '20', '-t', 'ed25519', ip]);
+    const r = spawnSync(a[0]!, a.slice(1), { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.includes('ssh-ed25519')) return r.stdout;
+    last = `exit ${r.status}: ${r.stderr.trim()}`;
+    await Bun.sleep(2000);
+  }
+  throw new Error(`ssh-keyscan ${ip}: ${last}`);
+}
+
 /** The ed25519 fingerprint (SHA256:…) of a public key file or of ssh-keyscan output. */
 export function fingerprint(pubKeyText: string): string {
   const r = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', '-'], { input: pubKeyText, encoding: 'utf8' });

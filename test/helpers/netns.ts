@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 
 export function run(cmd: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): string {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env: opts.env ?? process.env, input: opts.input ?? '' });
-  if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')}: exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout || (r.error ? String(r.error) : '')).trim()}`);
   return r.stdout;
 }
 

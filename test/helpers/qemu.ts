@@ -85,22 +85,26 @@ export class Vm {
 
 /**
  * ipmi_sim chassis_control hook for one QEMU node: `HOOK DIR get|set WHAT [VALUE]`. Power on runs
- * DIR/qemu.sh (the VM daemonized, its pid in DIR/qemu.pid); power off kills it. Calls are serialized
- * (ipmitool resends a command the hook is slow to answer) and idempotent.
+ * DIR/qemu.sh (the VM daemonized, its pid in DIR/qemu.pid); power off kills it. Power changes are
+ * serialized (ipmitool resends a command the hook is slow to answer) and idempotent.
  */
 export const BMC_HOOK = `#!/bin/sh
+# few processes: a loaded host must still answer within ipmitool's 1 s timeout
 d="$1"; shift
-exec 9>"$d/hook.lock"; flock 9
-echo "$(date +%T) $*" >> "$d/hook.log"
-alive() { p=$(cat "$d/qemu.pid" 2>/dev/null) && s=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1) && [ -n "$s" ] && [ "$s" != Z ]; }
+echo "$*" >> "$d/hook.log"
+alive() {
+  [ -r "$d/qemu.pid" ] && read -r p < "$d/qemu.pid" && [ -r "/proc/$p/stat" ] && read -r st < "/proc/$p/stat" || return 1
+  st=\${st##*) }; [ "\${st%% *}" != Z ]
+}
 off() { alive || return 0; kill -9 "$p"; i=0; while alive && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done; }
-on() { alive && return 0; sh "$d/qemu.sh" >> "$d/qemu.err" 2>&1; }
+# QEMU must keep neither the lock (fd 9) nor ipmi_sim's pipe (stdout): the next call would hang on them
+on() { alive && return 0; sh "$d/qemu.sh" >> "$d/qemu.err" 2>&1 9>&- </dev/null; }
 case "$1 $2" in
   "get power") if alive; then echo power:1; else echo power:0; fi ;;
-  "set power") if [ "$3" = 1 ]; then on; else off; fi ;;
-  "set reset") off; on ;;
-  "set shutdown") off ;;
-  "get boot") echo "boot:$(cat "$d/boot" 2>/dev/null || echo default)" ;;
+  "set power") exec 9>"$d/hook.lock"; flock 9; if [ "$3" = 1 ]; then on; else off; fi ;;
+  "set reset") exec 9>"$d/hook.lock"; flock 9; off; on ;;
+  "set shutdown") exec 9>"$d/hook.lock"; flock 9; off ;;
+  "get boot") if [ -r "$d/boot" ]; then read -r b < "$d/boot"; echo "boot:$b"; else echo boot:default; fi ;;
   "set boot") echo "$3" > "$d/boot" ;;
 esac
 exit 0
