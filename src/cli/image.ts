@@ -232,8 +232,8 @@ const deleteVerb: Verb = {
   },
 };
 
-/** The controller's /etc (under --root/WULF_ROOT when relocated, as the syncuser overlay reads it). */
-const controllerEtc = (ctx: Ctx) => join(ctx.paths.root || '/', 'etc');
+/** The controller's /etc, where the syncuser overlay reads it too: the real host's, or WULF_HOST_ROOT/etc. */
+const controllerEtc = (ctx: Ctx) => join(ctx.paths.hostRoot || '/', 'etc');
 
 function runSync(ctx: Ctx, name: string, write: boolean): void {
   if (write) ensureImageStore(ctx.paths);

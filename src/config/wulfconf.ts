@@ -1,8 +1,9 @@
 // wulf.conf: the server's own settings. Accepts Warewulf 4.5–4.7 warewulf.conf files unchanged
-// (same keys; `container mounts` alias); wulf's additions are dhcp.mode/interface and ports.
+// (same keys; `container mounts` alias); wulf's additions are dhcp.mode/interface, ports and dns
+// (the name servers and search domains nodes get when their network tags name none).
 import { existsSync, readFileSync } from 'node:fs';
 import { WulfError } from '../lib/errors.ts';
-import { isIPv4, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
+import { isIPv4, isIPv6, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
 import type { Paths } from './paths.ts';
 
 export interface ExportPath { path: string; exportOptions: string }
@@ -20,16 +21,19 @@ export interface WulfConf {
   tftp: { enabled: boolean; tftproot: string; port: number; ipxe: Record<string, string> };
   nfs: { enabled: boolean; exportPaths: ExportPath[] };
   ssh: { keyTypes: string[] };
+  /** name servers and search domains for nodes (the resolv overlay); empty: the controller's own */
+  dns: { servers: string[]; search: string[] };
   imageMounts: ImageMount[];
   revision: string;
 }
 
 const KNOWN_TOP = new Set(['WW_INTERNAL', 'ipaddr', 'netmask', 'network', 'ipaddr6', 'prefixlen6', 'fqdn', 'comment',
-  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore']);
+  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'dns', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore']);
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const bool = (v: unknown, d: boolean) => (v === undefined || v === null ? d : v === true || v === 'true' || v === 'yes');
+const words = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : String(v).split(/[\s,]+/)).filter((x) => x);
 const num = (v: unknown, d: number) => (v === undefined || v === null || v === '' ? d : Number(v));
 
 export function defaultWulfConf(): WulfConf {
@@ -48,7 +52,9 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
   if (ipaddr && !isIPv4(ipaddr)) throw new WulfError(`${file}: ipaddr "${ipaddr}" is not an IPv4 address`);
   if (netmask && !isNetmask(netmask)) throw new WulfError(`${file}: netmask "${netmask}" is not a netmask`);
   const network = String(top.network ?? (ipaddr && netmask ? networkOf(ipaddr, netmask) : ''));
-  const ww = obj(top.warewulf), dh = obj(top.dhcp), tf = obj(top.tftp), nf = obj(top.nfs), ss = obj(top.ssh);
+  const ww = obj(top.warewulf), dh = obj(top.dhcp), tf = obj(top.tftp), nf = obj(top.nfs), ss = obj(top.ssh), dn = obj(top.dns);
+  const dnsServers = words(dn.servers ?? dn.nameservers);
+  for (const a of dnsServers) if (!isIPv4(a) && !isIPv6(a)) throw new WulfError(`${file}: dns.servers "${a}" is not an IP address`);
   let ip6 = top.ipaddr6 ? String(top.ipaddr6) : undefined;
   let pl6 = top.prefixlen6 !== undefined ? Number(top.prefixlen6) : undefined;
   if (ip6?.includes('/')) { const [a, p] = ip6.split('/'); ip6 = a; pl6 ??= Number(p); }
@@ -90,6 +96,7 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
       }),
     },
     ssh: { keyTypes: Array.isArray(ss['key types']) ? ss['key types'].map(String) : ['ed25519', 'ecdsa', 'rsa'] },
+    dns: { servers: dnsServers, search: words(dn.search) },
     imageMounts: (Array.isArray(mounts) ? mounts : []).map((m) => {
       const o = obj(m); return { source: String(o.source ?? ''), dest: String(o.dest ?? o.source ?? ''), readonly: bool(o.readonly, false), copy: bool(o.copy, false) };
     }),

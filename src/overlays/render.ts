@@ -179,6 +179,10 @@ function makeLiquid(): Liquid {
     systemd_escape_path: (s: unknown) => systemdEscape(String(s), true),
     basename: (s: unknown) => posix.basename(String(s)),
     dirname: (s: unknown) => posix.dirname(String(s)),
+    // "a, b  c" → [a, b, c]: lists from tags and captured text
+    words: (s: unknown) => (Array.isArray(s) ? s.map(String) : String(s ?? '').split(/[\s,]+/)).filter((x) => x),
+    // the values of resolv.conf lines (nameserver: addresses, loopback ones left out; search/domain: domains)
+    resolv_values: (text: unknown, key: unknown) => resolvValues(String(text ?? ''), String(key)),
     inc: (n: unknown) => num(n) + 1,
     dec: (n: unknown) => num(n) - 1,
     shell_quote: (s: unknown) => PURE_FILTERS.shell_quote!(String(s ?? '')),
@@ -285,6 +289,20 @@ export function fillSlots(r: RenderResult, data: object): RenderedFile[] {
     return out;
   };
   return r.marked.map((f) => ({ ...f, data: fill(f.data) }));
+}
+
+/** Values of a resolv.conf key: nameserver addresses (loopback ones, such as systemd-resolved's 127.0.0.53 stub, left out: on a node they would be the node itself) or search domains. */
+export function resolvValues(text: string, key: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    if (f[0] !== key || f.length < 2) continue;
+    for (const v of key === 'nameserver' ? [f[1]!] : f.slice(1)) {
+      if (key === 'nameserver' && (/^127\./.test(v) || v === '::1' || v === '0.0.0.0')) continue;
+      if (!out.includes(v)) out.push(v);
+    }
+  }
+  return out;
 }
 
 /** Keep the first line for each value of field `idx` (lines split on `sep`); blank lines dropped. */
