@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { WulfError } from '../lib/errors.ts';
 import { isIPv4, isIPv6, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
 import type { Paths } from './paths.ts';
+import { readYaml } from './yaml-read.ts';
 
 export interface ExportPath { path: string; exportOptions: string }
 export interface ImageMount { source: string; dest: string; readonly: boolean; copy: boolean }
@@ -16,6 +17,10 @@ export interface WulfConf {
     tls: boolean; tlsPort: number;
     /** overlays of a node served only to that node's address (default: as secure; off behind NAT) */
     secureAddress: boolean;
+    /** `overlay render timeout` (seconds): wall-clock limit of one overlay archive build; unset: 10 s + 2 ms per node + 5 s */
+    renderTimeoutMs?: number;
+    /** `overlay include paths`: absolute controller files (a trailing / for a directory) include_file may read besides the config dir */
+    includePaths: string[];
   };
   dhcp: { enabled: boolean; mode: 'full' | 'proxy' | 'off'; rangeStart?: string; rangeEnd?: string; interface?: string; port: number; leaseTime: number };
   tftp: { enabled: boolean; tftproot: string; port: number; ipxe: Record<string, string> };
@@ -30,6 +35,10 @@ export interface WulfConf {
 const KNOWN_TOP = new Set(['WW_INTERNAL', 'ipaddr', 'netmask', 'network', 'ipaddr6', 'prefixlen6', 'fqdn', 'comment',
   'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'dns', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore']);
 
+/** include_file's default allow list; private keys among them only when listed by full path. */
+export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone', '/etc/hosts', '/etc/exports',
+  '/etc/resolv.conf', '/run/systemd/resolve/resolv.conf', '/etc/munge/munge.key', '/etc/slurm/'];
+
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const bool = (v: unknown, d: boolean) => (v === undefined || v === null ? d : v === true || v === 'true' || v === 'yes');
@@ -41,10 +50,7 @@ export function defaultWulfConf(): WulfConf {
 }
 
 export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
-  let raw: unknown;
-  try { raw = text.trim() ? Bun.YAML.parse(text) : {}; }
-  catch (e) { throw new WulfError(`${file}: YAML syntax error: ${(e as Error).message.split('\n')[0]}`); }
-  const top = obj(raw);
+  const top = obj(readYaml(text, file).value);
   for (const k of Object.keys(top)) if (!KNOWN_TOP.has(k)) throw new WulfError(`${file}: unknown key "${k}"`);
   let ipaddr = String(top.ipaddr ?? '');
   let netmask = String(top.netmask ?? '');
@@ -71,6 +77,12 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
   const tlsPort = num(ww['tls port'], port + 1);
   if (!Number.isInteger(tlsPort) || tlsPort < 1 || tlsPort > 65535) throw new WulfError(`${file}: warewulf.tls port "${ww['tls port']}" is not a port number`);
   const secure = bool(ww.secure, false);
+  const inc = ww['overlay include paths'];
+  if (inc != null && (!Array.isArray(inc) || inc.some((x) => typeof x !== 'string' || !x.startsWith('/') || x.split('/').includes('..')))) {
+    throw new WulfError(`${file}: warewulf.overlay include paths must be a list of absolute paths (a trailing / for a directory)`);
+  }
+  const rto = ww['overlay render timeout'];
+  if (rto != null && !(Number(rto) > 0 && Number(rto) <= 3600)) throw new WulfError(`${file}: warewulf.overlay render timeout "${rto}" is not a number of seconds (0 < s ≤ 3600)`);
   const mounts = (top['image mounts'] ?? top['container mounts'] ?? [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf' }]) as unknown[];
   return {
     ipaddr, netmask, network, ipaddr6: ip6, prefixlen6: pl6,
@@ -79,6 +91,8 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
       port, secure, updateInterval: num(ww['update interval'], 60) || 60,
       autobuildOverlays: bool(ww['autobuild overlays'], true), hostOverlay: bool(ww['host overlay'], true),
       tls: bool(ww.tls, true), tlsPort, secureAddress: bool(ww['secure address'], secure),
+      renderTimeoutMs: rto != null ? Math.round(Number(rto) * 1000) : undefined,
+      includePaths: Array.isArray(inc) ? inc.map(String) : DEFAULT_HOST_ALLOW,
     },
     dhcp: {
       enabled: mode !== 'off', mode: mode as WulfConf['dhcp']['mode'],

@@ -5,7 +5,7 @@
 // trailer]. The shared segments are deflated once (sync-flushed, so they can be followed) and
 // reused; the gzip trailer's CRC is combined from the segments' CRCs.
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync } from 'node:fs';
+import { readBeneath } from '../lib/beneath.ts';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { crc32Combine } from '../lib/crc32.ts';
@@ -15,6 +15,7 @@ import type { WulfConf } from '../config/wulfconf.ts';
 import type { Paths } from '../config/paths.ts';
 import { S_IFDIR, S_IFLNK, S_IFREG, cpioHeader, cpioPadding } from '../lib/cpio.ts';
 import { WulfError } from '../lib/errors.ts';
+import { DEFAULT_HOST_ALLOW } from '../config/wulfconf.ts';
 import { buildView, nodeView, serverView } from './data.ts';
 import { TemplateMemo, type MemoSnapshot } from './memo.ts';
 import { fileSig, fillSlots, renderTemplate, type RenderEnv, type RenderResult, type RenderedFile } from './render.ts';
@@ -50,8 +51,7 @@ const GZIP_HEADER = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3);
 /** A render that read only build-wide data (server, build, allNodes, controller files): the same for every node of a snapshot. */
 export interface SharedRender { key: string; files: RenderedFile[]; nobackup: boolean }
 
-export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone', '/etc/hosts', '/etc/exports',
-  '/etc/resolv.conf', '/run/systemd/resolve/resolv.conf'];
+export { DEFAULT_HOST_ALLOW } from '../config/wulfconf.ts';
 
 const enc = new TextEncoder();
 const sha = (s: string | Uint8Array) => createHash('sha1').update(s).digest('hex');
@@ -62,12 +62,9 @@ export function defaultImageFile(imagesDir: string) {
     if (!/^[A-Za-z0-9._:-]+$/.test(image) || image === '.' || image === '..') return undefined;
     const parts = path.split('/').filter((x) => x && x !== '.');
     if (parts.includes('..')) return undefined;
-    let p = join(imagesDir, image, 'rootfs');
-    for (const seg of parts) {
-      p = join(p, seg);
-      try { if (lstatSync(p).isSymbolicLink()) return undefined; } catch { return undefined; }
-    }
-    try { return readFileSync(p); } catch { return undefined; }
+    if (!parts.length) return undefined;
+    // no link followed, and only a regular file opened (a device node would read the controller's disk, a FIFO hangs)
+    try { return readBeneath(join(imagesDir, image, 'rootfs'), parts.join('/')); } catch { return undefined; }
   };
 }
 
@@ -131,6 +128,8 @@ export class Builder {
   private files = new Set<string>();
   /** every included file key seen so far (their changes start a new snapshot) */
   fileKeys(): Iterable<string> { return this.files; }
+  /** included files read by a build elsewhere (the build thread) */
+  addFileKeys(keys: Iterable<string>): void { for (const k of keys) this.files.add(k); }
   constructor(readonly opts: BuilderOptions) {
     this.env = {
       confDir: opts.paths.confDir, hostRoot: opts.paths.hostRoot, hostAllow: opts.hostAllow ?? DEFAULT_HOST_ALLOW,
@@ -138,7 +137,11 @@ export class Builder {
     };
   }
 
-  snapshot(conf: NodesConf, wulf: WulfConf): Snapshot { return new Snapshot(conf, wulf, this); }
+  /** A snapshot; the include allow list is wulf.conf's (`overlay include paths`) unless given to the Builder. */
+  snapshot(conf: NodesConf, wulf: WulfConf): Snapshot {
+    this.env.hostAllow = this.opts.hostAllow ?? wulf.warewulf.includePaths ?? DEFAULT_HOST_ALLOW;
+    return new Snapshot(conf, wulf, this);
+  }
 
   // node views kept across snapshots: a node whose YAML data and profiles are unchanged keeps its view
   private views = new Map<string, { json: string; view: Record<string, unknown> }>();
@@ -280,12 +283,13 @@ export class Builder {
     const ok = sha(own.map((e) => e.hash).join('\n'));
     const d = this.member('d' + dk, () => segment(dirList, false));
     const s = this.member('s' + sk, () => segment(shared, false));
-    // the node's own files: small and made for every node, where level 1 costs a third of level 6 for ~10 % more bytes
+    // the node's own files: small and made for every node, where level 1 costs a third of level 6 for ~10 % more bytes;
+    // the last segment, so libdeflate's final block (several times faster than node:zlib here) may end the stream
     const ownRaw = segment(own, true);
     const tail = Buffer.alloc(8);
     tail.writeUInt32LE(crc32Combine(crc32Combine(d.crc, s.crc, s.len), Bun.hash.crc32(ownRaw) >>> 0, ownRaw.length), 0);
     tail.writeUInt32LE((d.len + s.len + ownRaw.length) >>> 0, 4);
-    const members = [GZIP_HEADER, d.z, s.z, zlib.deflateRawSync(ownRaw, { level: 1 }), tail];
+    const members = [GZIP_HEADER, d.z, s.z, Bun.deflateSync(ownRaw as Uint8Array<ArrayBuffer>, { level: 1 }), tail];
     const hash = sha(`${dk}\n${sk}\n${ok}`).slice(0, 24);
     return { members, hash, size: members.reduce((n, m) => n + m.length, 0) };
   }

@@ -53,8 +53,9 @@ export interface Meta { mode?: string | number; uid?: number; gid?: number }
 
 export function distOverlaysDir(): string { return assetPath('overlays'); }
 
-function rootOf(dir: string): string {
+function rootOf(dir: string, site = false): string {
   const r = join(dir, 'rootfs');
+  if (site && lstatSync(r, { throwIfNoEntry: false })?.isSymbolicLink()) throw new WulfError(`site overlay ${dir}: rootfs is a symlink; an overlay's files must be under its own directory`);
   return existsSync(r) ? r : dir;
 }
 
@@ -62,7 +63,9 @@ function rootOf(dir: string): string {
 export function locateOverlay(siteDir: string, name: string): { dir: string; root: string; site: boolean } | undefined {
   checkOverlayName(name);
   const site = join(siteDir, name);
-  if (existsSync(site)) return { dir: site, root: rootOf(site), site: true };
+  // a symlinked overlay directory would pack whatever it points to: refused, not followed
+  if (lstatSync(site, { throwIfNoEntry: false })?.isSymbolicLink()) throw new WulfError(`site overlay ${site} is a symlink; make it a real directory`);
+  if (existsSync(site)) return { dir: site, root: rootOf(site, true), site: true };
   const dist = join(distOverlaysDir(), name);
   if (existsSync(dist)) return { dir: dist, root: rootOf(dist), site: false };
   return undefined;

@@ -2,12 +2,14 @@
 // blocking loop — recv the ACK, send the next block — with no event loop between the two. This is
 // what makes lock-step transfers (what every PXE ROM does) as fast as tftpd-hpa's process per
 // transfer. The protocol itself is the shared state machine in transfer.ts.
-//
-// When the client answers within microseconds (loopback, a fast LAN), waiting for its ACK with a
-// short run of non-blocking reads avoids a sleep and wake-up per block; the run is halved each
-// time it finds nothing (down to a few reads), so a slower client costs almost no spinning.
+// How it waits for each ACK — a short spin only while spinning pays off, else a sleep in recv —
+// is ackwait.ts. The thread asks the kernel for a short time slice (100 µs): on a busy machine a
+// thread that sleeps for every ACK then runs as soon as the ACK wakes it, instead of after the
+// slice of whatever holds the CPU, and its share of the CPU stays the same.
 import { ptr, type Pointer } from 'bun:ffi';
-import { connectUdp4, MSG_DONTWAIT } from '../lib/udp-libc.ts';
+import { requestShortSlice } from '../lib/sched-libc.ts';
+import { connectUdp4 } from '../lib/udp-libc.ts';
+import { AckWaiter } from './ackwait.ts';
 import { Op } from './packet.ts';
 import { bufferFile, fdFile } from './providers.ts';
 import { ackBlock, fillData, Transfer, type Step } from './transfer.ts';
@@ -25,7 +27,6 @@ export interface OffloadResult {
 }
 
 const SLICE_MS = 100;  // a blocking recv wakes this often to look at the abort flag and the deadline
-const SPIN_MAX = 256, SPIN_MIN = 8; // non-blocking reads tried before sleeping in recv
 
 export function serveTransfer(job: OffloadJob): OffloadResult {
   const base = { id: job.id, bytes: 0, retransmits: 0, ignored: 0 };
@@ -40,7 +41,8 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
   const rx = new Uint8Array(2048);
   const rxAt = ptr(rx);
   const oackAt = job.oack ? ptr(job.oack) : 0;
-  let ignored = 0, spin = SPIN_MAX;
+  const waiter = new AckWaiter((flags) => sock.recv(rxAt, rx.length, flags));
+  let ignored = 0;
   let deadline = performance.now() + job.timeoutMs;
   let step: Step = t.begin();
   try {
@@ -57,10 +59,7 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
         deadline = performance.now() + job.timeoutMs;
       }
       if (Atomics.load(job.abort, 0) !== 0) { step = t.end('abort', 'server stopping'); continue; }
-      let n = -1;
-      for (let k = 0; k < spin && n < 0; k++) n = sock.recv(rxAt, rx.length, MSG_DONTWAIT);
-      if (n >= 0) spin = Math.min(SPIN_MAX, spin * 2);
-      else { spin = Math.max(SPIN_MIN, spin >> 1); n = sock.recv(rxAt, rx.length); }
+      const n = waiter.wait();
       if (n < 0) { // nothing within a slice (or an ICMP error): time out at the deadline
         step = performance.now() >= deadline ? t.onTimeout() : { kind: 'wait' };
         continue;
@@ -82,6 +81,7 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
 
 declare const self: Worker;
 if (!Bun.isMainThread) { // offload.ts starts this file as a worker; imported elsewhere it only exports
+  requestShortSlice(100); // best effort: Linux 6.12+ (EEVDF custom slices), ignored elsewhere
   self.onmessage = (ev: MessageEvent<OffloadJob>) => {
     let r: OffloadResult;
     try { r = serveTransfer(ev.data); } catch (e) { r = { id: ev.data.id, result: 'abort', error: (e as Error).message, bytes: 0, retransmits: 0, ignored: 0 }; }
