@@ -38,7 +38,8 @@ exec 9>"$cache/.debian12.lock"
 flock 9
 
 tmp=
-trap 'if [ -n "$tmp" ]; then rm -rf "$tmp" "$tmp".*.log; fi' EXIT
+# a failed build's tree goes; its log stays (named in the error) until the next build of that tree
+trap 'if [ -n "$tmp" ]; then rm -rf "$tmp"; fi' EXIT
 trap 'exit 130' INT TERM
 
 # ensure NAME KEY STEP ARGS...: the cached tree NAME-KEY, built by "STEP TMPDIR ARGS..." when missing
