@@ -2,7 +2,7 @@
 // (until `wulf serve` wires it). Prints "READY" once bound, JSON events with --events, stops on SIGTERM.
 // Usage: bun bench/dhcp-server.ts --server-ip 10.77.0.1 [--netmask 255.255.255.0] [--range A-B]
 //          [--reserve mac=ip[=hostname]]... [--port 67] [--lease-time 3600] [--proxy] [--events] [--log debug]
-//          [--broadcast 255.255.255.255]
+//          [--broadcast 255.255.255.255] [--interface IF]...
 import { createLogger } from '../src/lib/log.ts';
 import { emptyLeases } from '../src/dhcp/leases.ts';
 import type { PolicyContext, Reservation } from '../src/dhcp/policy.ts';
@@ -33,6 +33,7 @@ const server = createDhcpServer({
   port: Number(get('--port') ?? 67),
   bootServerPort: argv.includes('--proxy') ? 4011 : undefined,
   broadcastAddress: get('--broadcast'),
+  ...(all('--interface').length ? { interfaces: all('--interface') } : {}),
   getContext: () => ({ ...base, now: Date.now() }),
   log,
   onEvent: events ? (e) => process.stdout.write(JSON.stringify(e) + '\n') : undefined,

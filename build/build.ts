@@ -1,8 +1,10 @@
 // Builds dist/wulf: one Bun-compiled executable with overlays/ and the iPXE binaries embedded.
-// The iPXE binaries are taken at build time from Debian's ipxe package (/usr/lib/ipxe), with
-// their licence notice. Never strip the result: strip removes the embedded program.
+// The iPXE binaries are taken at build time from Debian's ipxe package, with their licence notice:
+// installed (/usr/lib/ipxe) or fetched by the build itself (build/ipxe.ts); none is an error.
+// Never strip the result: strip removes the embedded program.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { findIpxe } from './ipxe.ts';
 
 const release = !process.argv.includes('--dev');
 const out = process.env.WULF_OUT ?? 'dist/wulf';
@@ -10,18 +12,15 @@ const assets = 'build/assets';
 
 rmSync(assets, { recursive: true, force: true });
 mkdirSync(`${assets}/ipxe`, { recursive: true });
-const ipxeSrc = process.env.WULF_IPXE_DIR ?? '/usr/lib/ipxe';
-const ipxeFiles = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
+const ipxe = findIpxe();
+if (typeof ipxe === 'string') {
+  console.error(`build: no iPXE binaries to embed: ${ipxe}; apt-get install ipxe, or set WULF_IPXE_DIR`);
+  process.exit(1);
+}
 const found: string[] = [];
-for (const f of ipxeFiles) {
-  if (existsSync(`${ipxeSrc}/${f}`)) { cpSync(`${ipxeSrc}/${f}`, `${assets}/ipxe/${f}`, { dereference: true }); found.push(f); }
-}
-const licence = '/usr/share/doc/ipxe/copyright';
-writeFileSync(`${assets}/ipxe/COPYING`, existsSync(licence) ? readFileSync(licence) :
+for (const [f, p] of ipxe.files) { cpSync(p, `${assets}/ipxe/${f}`, { dereference: true }); found.push(f); }
+writeFileSync(`${assets}/ipxe/COPYING`, ipxe.licence ? readFileSync(ipxe.licence) :
   'iPXE binaries from Debian\'s ipxe package: GPL-2.0-or-later with UBDL. See https://ipxe.org/licensing\n');
-if (found.length < ipxeFiles.length) {
-  console.warn(`build: warning: iPXE binaries missing from ${ipxeSrc} (${ipxeFiles.filter((f) => !found.includes(f)).join(', ')}); apt-get install ipxe`);
-}
 writeFileSync(`${assets}/build-info.json`, JSON.stringify({
   version: JSON.parse(readFileSync('package.json', 'utf8')).version,
   commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'unknown',
@@ -39,4 +38,4 @@ if (release) args.push('--minify', '--bytecode', '--format=esm');
 const t0 = performance.now();
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
 if (r.status !== 0) { console.error('build: bun build failed'); process.exit(r.status ?? 1); }
-console.log(`build: ${out} ${(statSync(out).size / 1048576).toFixed(1)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s (iPXE: ${found.join(', ') || 'none'})`);
+console.log(`build: ${out} ${(statSync(out).size / 1048576).toFixed(1)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s (iPXE from ${ipxe.from})`);

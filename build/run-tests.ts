@@ -1,7 +1,9 @@
-// The README's test command: build dist/wulf, type-check, run bun:test, and end with the plain
+// The README's test command: install the Debian packages the tests need (as root; otherwise name
+// the missing ones and stop), build dist/wulf, type-check, run bun:test, and end with the plain
 // "N passed, N failed" line that CI reads (bun:test's own summary is not in that form).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { ensureTestPackages } from './test-deps.ts';
 
 const bun = process.execPath;
 const step = (name: string, cmd: string[], env: Record<string, string> = {}) => {
@@ -10,6 +12,8 @@ const step = (name: string, cmd: string[], env: Record<string, string> = {}) => 
   return r.status ?? 1;
 };
 
+const depsError = ensureTestPackages();
+if (depsError) { console.log(`npm test: ${depsError}`); console.log('0 passed, 1 failed'); process.exit(1); }
 if (step('build', [bun, 'build/build.ts']) !== 0) { console.log('0 passed, 1 failed'); process.exit(1); }
 const tsc = existsSync('node_modules/.bin/tsc') ? 'node_modules/.bin/tsc' : 'tsc';
 const typeOk = step('typecheck', [tsc, '--noEmit', '-p', '.']) === 0;

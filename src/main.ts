@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
     rest.push(a);
   }
   if (process.env.WULF_DEBUG === '1') debug = true;
-  const paths = pathsFor(resolveRoot(root, process.env, process.execPath));
+  const paths = pathsFor(resolveRoot(root, process.env, process.execPath), process.env.WULF_HOST_ROOT);
   const log = createLogger({ format: logFormat, level: debug ? 'debug' : 'info' });
   const ctx: Ctx = {
     paths, log, env: process.env, debug, logFormat,

@@ -55,7 +55,7 @@ export const noun: Noun = {
     async run(ctx, flags) {
       const n = Math.max(1, Math.min(200, Number(flags.nodes ?? 8) || 8));
       const root = ctx.paths.root && ctx.paths.root !== '' && ctx.env.WULF_ROOT ? ctx.paths.root : mkdtempSync(join(tmpdir(), 'wulf-demo-'));
-      const [http, dhcp, tftp, relay] = [await freeTcpPort(), await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
+      const [http, https, dhcp, tftp, relay] = [await freeTcpPort(), await freeTcpPort(), await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
       ctx.out(`wulf demo: a throw-away cluster in ${root}`);
       step(ctx, root, ['init', '--address', '127.0.0.1/8', '--interface', 'lo', '--port', String(http)]);
       step(ctx, root, ['image', 'import', demoRootfs(root), 'demo']);
@@ -68,7 +68,7 @@ export const noun: Noun = {
       const kids: ChildProcess[] = [];
       const stopAll = () => { for (const k of kids) { try { k.kill('SIGTERM'); } catch { /* gone */ } } };
       process.on('exit', stopAll);
-      const serve = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'serve', '--address', '127.0.0.1', '--http-port', String(http), '--dhcp-port', String(dhcp), '--tftp-port', String(tftp), '--dhcp-relay-port', String(relay)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const serve = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'serve', '--address', '127.0.0.1', '--http-port', String(http), '--tls-port', String(https), '--dhcp-port', String(dhcp), '--tftp-port', String(tftp), '--dhcp-relay-port', String(relay)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       kids.push(serve);
       let serveErr = '';
       serve.stderr!.on('data', (d) => { serveErr += String(d); });

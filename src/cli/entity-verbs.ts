@@ -4,13 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { WulfError } from '../lib/errors.ts';
 import { compressHostlist, expandHostlist, matchNodes } from '../lib/hostlist.ts';
 import { addIPv4 } from '../lib/ip.ts';
 import { mergeData, mergeNode, naturalCompare, leavesOf, type MergedNode, type NodesConf } from '../config/cascade.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
 import { nodeFromYaml } from '../config/node-yaml.ts';
+import { readYaml } from '../config/yaml-read.ts';
 import { checkName } from '../config/validate.ts';
 import type { NodeData } from '../config/schema.ts';
 import type { Ctx, FlagValues, Verb } from './command.ts';
@@ -194,7 +194,7 @@ export function entityVerbs(kind: Kind): Verb[] {
       if (pos.length !== 1) throw new WulfError('name one file to import (or - for stdin)');
       const text = pos[0] === '-' ? readFileSync(0, 'utf8') : readFileSync(pos[0]!, 'utf8');
       let raw: unknown;
-      try { raw = parseYaml(text); } catch (e) { throw new WulfError(`${pos[0]}: YAML syntax error: ${(e as Error).message.split('\n')[0]}`); }
+      raw = readYaml(text, pos[0] === '-' ? 'stdin' : pos[0]!).value; // the same reader as nodes.conf: duplicate keys refused
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new WulfError(`${pos[0]}: expected a map of ${kind} names`);
       const incoming = Object.entries(raw as Record<string, unknown>).map(([n, v]) => [n, nodeFromYaml(v, `${pos[0]}: ${kind} ${n}`)] as const);
       const existing = readNodesConf(ctx.paths)[sec];
@@ -218,7 +218,7 @@ export function entityVerbs(kind: Kind): Verb[] {
       if (r.status !== 0) throw new WulfError(`editor "${editor}" failed; nothing changed (your text is in ${file})`);
       const text = readFileSync(file, 'utf8');
       let raw: unknown;
-      try { raw = parseYaml(text) ?? {}; } catch (e) { throw new WulfError(`YAML syntax error: ${(e as Error).message.split('\n')[0]}; nothing changed (your text is in ${file})`); }
+      try { raw = readYaml(text, file).value ?? {}; } catch (e) { throw new WulfError(`${(e as Error).message}; nothing changed (your text is in ${file})`); }
       const edited = Object.entries(raw as Record<string, unknown>).map(([n, v]) => [n, nodeFromYaml(v, `${kind} ${n}`)] as const);
       try {
         await updateNodesConf(ctx.paths, (c) => { for (const [n, d] of edited) { checkName(kind, n); c[sec][n] = d; } }, { expectedRevision: conf.revision });

@@ -9,7 +9,7 @@ import { table, toJsonText, toYamlText } from './table.ts';
 import { importImage } from '../images/import.ts';
 import { progressFor } from '../images/progress.ts';
 import { buildImage, rollbackImage } from '../images/build.ts';
-import { imageDir, listImageNames, mustExist, readMeta, readPointer, previousFile, rootfsDir } from '../images/layout.ts';
+import { ensureImageStore, imageDir, listImageNames, mustExist, readMeta, readPointer, previousFile, rootfsDir } from '../images/layout.ts';
 import { imageArtifactPath, listImages } from '../images/service.ts';
 import { listKernels, pickKernel } from '../images/kernels.ts';
 import { copyImage, deleteImage, renameImage } from '../images/manage.ts';
@@ -232,10 +232,11 @@ const deleteVerb: Verb = {
   },
 };
 
-/** The controller's /etc (under --root/WULF_ROOT when relocated, as the syncuser overlay reads it). */
-const controllerEtc = (ctx: Ctx) => join(ctx.paths.root || '/', 'etc');
+/** The controller's /etc, where the syncuser overlay reads it too: the real host's, or WULF_HOST_ROOT/etc. */
+const controllerEtc = (ctx: Ctx) => join(ctx.paths.hostRoot || '/', 'etc');
 
 function runSync(ctx: Ctx, name: string, write: boolean): void {
+  if (write) ensureImageStore(ctx.paths);
   const r = syncUsers(rootfsDir(ctx.paths, name), { write, controllerEtc: controllerEtc(ctx), label: name });
   for (const l of r.lines) ctx.err(`conflict: ${l}`);
   const what = `${r.conflicts.length} conflict(s), ${r.added} user(s)/group(s) from the controller, ${r.chowned} file(s) ${write ? 're-owned' : 'to re-own'}`;

@@ -1,12 +1,15 @@
 // `wulf init`: write wulf.conf and nodes.conf with defaults (a `default` profile like Warewulf's),
 // detecting the provisioning interface and address, and create the state folders.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { WulfError } from '../lib/errors.ts';
+import { WulfError, errorLine } from '../lib/errors.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
+import { ensureImageStore } from '../images/layout.ts';
 import { isIPv4, maskToPrefix, networkOf, parseIPv4, formatIPv4 } from '../lib/ip.ts';
 import type { Noun } from './command.ts';
 import { defaultRuntimeOverlays, defaultSystemOverlays } from '../overlays/defaults.ts';
+import { parseWulfConf } from '../config/wulfconf.ts';
+import { ensureTls, serverNames } from '../serve/tls.ts';
 
 interface Detected { iface: string; ipaddr: string; netmask: string }
 
@@ -38,6 +41,9 @@ network: ${net}
 warewulf:
   port: ${opts.port ?? 9873}
   secure: false
+  # HTTPS for the agents' runtime overlay fetches, with the cluster CA under tls/ (docs/security.md)
+  tls: true
+  tls port: ${(opts.port ?? 9873) === 65535 ? 65534 : (opts.port ?? 9873) + 1}
   update interval: 60
   autobuild overlays: true
 dhcp:
@@ -95,7 +101,7 @@ export const noun: Noun = {
       port: { type: 'string', help: 'HTTP port (default 9873)', arg: 'PORT' },
       force: { type: 'boolean', short: 'f', help: 'overwrite existing files' },
     },
-    run(ctx, flags) {
+    async run(ctx, flags) {
       let d: Detected | undefined;
       if (flags.address) {
         const [ip, p] = String(flags.address).split('/');
@@ -110,7 +116,8 @@ export const noun: Noun = {
       const port = flags.port ? Number(flags.port) : undefined;
       if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new WulfError(`--port "${flags.port}" is not a port number`);
       const p = ctx.paths;
-      for (const dir of [p.confDir, p.stateDir, p.imagesDir, p.siteOverlaysDir, p.cacheDir, p.tftpRoot, p.runDir]) mkdirSync(dir, { recursive: true });
+      for (const dir of [p.confDir, p.stateDir, p.siteOverlaysDir, p.cacheDir, p.tftpRoot, p.runDir]) mkdirSync(dir, { recursive: true });
+      ensureImageStore(p); // 0700: image trees hold device nodes and setuid files
       const wrote: string[] = [];
       for (const [file, text] of [[p.wulfConf, defaultWulfConfText(d, { port })], [p.nodesConf, defaultNodesConfText()]] as const) {
         if (existsSync(file) && !flags.force) { ctx.out(`kept ${file} (exists; --force overwrites)`); continue; }
@@ -118,6 +125,14 @@ export const noun: Noun = {
         wrote.push(file);
       }
       for (const f of wrote) ctx.out(`wrote ${f}`);
+      // the cluster CA and the server certificate (kept when present; re-issued for a new address)
+      const conf = parseWulfConf(readFileSync(p.wulfConf, 'utf8'), p.wulfConf);
+      if (conf.warewulf.tls) {
+        let made: string | undefined;
+        try { made = await ensureTls(p.confDir, serverNames(conf)); }
+        catch (e) { throw new WulfError(`cannot create the TLS files in ${p.confDir}/tls: ${errorLine(e)}`); }
+        if (made) ctx.out(made);
+      }
       ctx.out(`provisioning on ${d.iface} ${d.ipaddr}/${maskToPrefix(d.netmask)}`);
     },
   },

@@ -141,7 +141,8 @@ const info: Verb = {
       const segs = v.split('.');
       const last = segs[segs.length - 1]!;
       const extra: Record<string, string> = {
-        id: 'the node name', hostname: 'the node name', netdevs: 'the network devices (list; each has primary, prefix, ipCIDR, network, networkCIDR, ipCIDR6)',
+        id: 'the node name', hostname: 'the node name', netdevs: 'the network devices (list; each has primary, prefix, ipCIDR, network, networkCIDR, ipCIDR6, ifname, label, uuid, physical, usable, vlanId, parent, parentIfname, parentUuid, master, masterIfname)',
+        ifname: 'the interface name: device; bondN / parent.id / vlanID for bonds and VLANs without one; else null (match by hwaddr)', label: 'ifname, else wulf-<netdev>', uuid: 'a stable UUID for node and netdev',
         netdev: 'network devices by name', primary: 'the primary network device', allNodes: 'every node (read lazily)', server: 'the wulf server (wulf.conf)',
         build: 'build facts: host, time, unix, source, overlay', ipCIDR: 'address/prefix', prefix: 'prefix length', networkCIDR: 'network/prefix', argsString: 'kernel arguments joined',
       };

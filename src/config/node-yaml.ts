@@ -11,20 +11,24 @@ function scalar(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-function decodeValue(field: Field, v: unknown, where: string): unknown {
+/** Where a value is, for error messages; a function so that the text is built only for an error. */
+type Where = string | (() => string);
+const at = (w: Where) => (typeof w === 'string' ? w : w());
+
+function decodeValue(field: Field, v: unknown, where: Where): unknown {
   switch (field.kind) {
     case 'list':
-      if (Array.isArray(v)) return v.filter((x) => x != null).map(scalar);
+      if (Array.isArray(v)) { const out: string[] = []; for (const x of v) if (x != null) out.push(scalar(x)); return out; }
       if (typeof v === 'string') return field.path.join('.') === 'kernel.args' ? v.split(/\s+/).filter(Boolean) : v.split(',').map((s) => s.trim()).filter(Boolean);
       return [scalar(v)];
     case 'map': {
-      if (!isObj(v)) throw new WulfError(`${where}: "${field.yaml.join('.')}" must be a map of key: value`);
+      if (!isObj(v)) throw new WulfError(`${at(where)}: "${field.yaml.join('.')}" must be a map of key: value`);
       const out: Record<string, string> = {};
       for (const [k, x] of Object.entries(v)) if (x != null) out[k] = scalar(x);
       return out;
     }
-    case 'yaml': return v;
-    default: return scalar(v);
+    case 'yaml': return v && typeof v === 'object' ? structuredClone(v) : v; // never shared through a YAML alias
+    default: return typeof v === 'string' ? v : scalar(v);
   }
 }
 
@@ -45,48 +49,51 @@ function indexOf(scope: Scope): ScopeIndex {
   return ix;
 }
 
-function decodeEntity(scope: Scope, obj: unknown, where: string): Obj {
+function put(out: Obj, field: Field, v: unknown, where: Where): void {
+  if (v == null) return;
+  let cur = out;
+  const path = field.path, last = path.length - 1;
+  for (let i = 0; i < last; i++) cur = (cur[path[i]!] ??= {}) as Obj;
+  const key = path[last]!;
+  if (cur[key] !== undefined && field.yamlAliases?.length) return; // the current spelling wins over an alias
+  cur[key] = decodeValue(field, v, where);
+}
+
+function decodeEntity(scope: Scope, obj: unknown, where: Where): Obj {
   const out: Obj = {};
   if (obj == null) return out;
-  if (!isObj(obj)) throw new WulfError(`${where}: expected a map of fields`);
+  if (!isObj(obj)) throw new WulfError(`${at(where)}: expected a map of fields`);
   const ix = indexOf(scope);
-  const put = (field: Field, v: unknown) => {
-    if (v == null) return;
-    let cur = out;
-    for (const k of field.path.slice(0, -1)) cur = (cur[k] ??= {}) as Obj;
-    const key = field.path[field.path.length - 1]!;
-    if (cur[key] !== undefined && field.yamlAliases?.length) return; // the current spelling wins over an alias
-    cur[key] = decodeValue(field, v, where);
-  };
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
     if (v == null) continue;
     const coll = ix.colls.get(k);
     if (coll) {
-      if (!isObj(v)) throw new WulfError(`${where}: "${k}" must be a map of names`);
+      if (!isObj(v)) throw new WulfError(`${at(where)}: "${k}" must be a map of names`);
       const items: Obj = {};
-      for (const [name, sub] of Object.entries(v)) items[name] = decodeEntity(coll.scope, sub, `${where} ${coll.yaml} ${name}`);
+      for (const name of Object.keys(v)) items[name] = decodeEntity(coll.scope, v[name], () => `${at(where)} ${coll.yaml} ${name}`);
       out[coll.key] = items;
       continue;
     }
     if (scope === 'netdev' && k === 'primary') { if (String(v) === 'true') out.__primary = true; continue; }
     const direct = ix.direct.get(k);
-    if (direct) { put(direct, v); continue; }
+    if (direct) { put(out, direct, v, where); continue; }
     const group = ix.groups.get(k);
     if (group && isObj(v)) {
-      for (const [sk, sv] of Object.entries(v)) {
+      for (const sk of Object.keys(v)) {
         const fld = group.get(sk);
-        if (!fld) throw new WulfError(`${where}: unknown field "${k}.${sk}"`, { hint: "see 'wulf node set --help' for the fields" });
-        put(fld, sv);
+        if (!fld) throw new WulfError(`${at(where)}: unknown field "${k}.${sk}"`, { hint: "see 'wulf node set --help' for the fields" });
+        put(out, fld, v[sk], where);
       }
       continue;
     }
-    throw new WulfError(`${where}: unknown field "${k}"`, { hint: "see 'wulf node set --help' for the fields" });
+    throw new WulfError(`${at(where)}: unknown field "${k}"`, { hint: "see 'wulf node set --help' for the fields" });
   }
   return out;
 }
 
-/** YAML-shaped node or profile → NodeData. `where` names it in errors, e.g. `node n01`. */
-export function nodeFromYaml(obj: unknown, where: string): NodeData {
+/** YAML-shaped node or profile → NodeData. `where` names it in errors, e.g. `node n01` (or makes that text). */
+export function nodeFromYaml(obj: unknown, where: Where): NodeData {
   const data = decodeEntity('node', obj, where) as NodeData & Obj;
   const nets = data.networkDevices as Record<string, Obj> | undefined;
   if (nets) for (const [name, nd] of Object.entries(nets)) {

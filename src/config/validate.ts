@@ -1,8 +1,8 @@
 // Whole-config checks run before every write: each value against the field table, unknown
 // profiles, and duplicate hwaddr / ipaddr across nodes. Errors name the node and the field.
 import { WulfError } from '../lib/errors.ts';
-import { checkValue, type NodeData } from './schema.ts';
-import { leavesOf, type NodesConf } from './cascade.ts';
+import { checkValue, collections, fields, type Field, type NodeData, type Scope } from './schema.ts';
+import type { NodesConf } from './cascade.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
@@ -10,17 +10,45 @@ export function checkName(kind: 'node' | 'profile', name: string): void {
   if (!NAME.test(name)) throw new WulfError(`${kind} name "${name}" is not valid`, { hint: 'use letters, digits, ".", "_" and "-" (max 63)' });
 }
 
-function checkEntity(kind: 'node' | 'profile', name: string, data: NodeData, profiles: Record<string, NodeData>): void {
-  for (const leaf of leavesOf(data)) {
-    const f = leaf.field;
-    if (f.kind === 'yaml' || f.kind === 'map') continue;
-    const vals = f.kind === 'list' ? (leaf.value as string[]) : [String(leaf.value)];
-    for (const v of vals) {
-      if (f.kind === 'list') { if (/[\n\0]/.test(v)) throw new WulfError(`${kind} ${name}: ${leaf.title} has a line break`); continue; }
-      const r = checkValue(f, v);
-      if ('error' in r) throw new WulfError(`${kind} ${name}: ${leaf.title} ${r.error}`);
+type Obj = Record<string, unknown>;
+/** Per scope, the fields to check (maps and free YAML are not checked) and the sub-collections. */
+const CHECKED = new Map<Scope, Field[]>();
+const COLLS = new Map<Scope, (typeof collections)[number][]>();
+for (const sc of ['node', 'netdev', 'disk', 'partition', 'filesystem'] as Scope[]) {
+  CHECKED.set(sc, fields.filter((f) => f.scope === sc && f.kind !== 'yaml' && f.kind !== 'map'));
+  COLLS.set(sc, collections.filter((c) => c.parent === sc));
+}
+// values in their usual form pass without the general check (which normalises and allocates)
+const QUICK: Partial<Record<Field['kind'], RegExp>> = {
+  mac: /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/,
+  ipv4: /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/,
+  string: /^[^\n\r\0]*$/,
+};
+
+/** Every set value of one node/profile against the field table; errors name the field as `node list -a` does. */
+function checkFields(who: string, scope: Scope, obj: Obj, title: string): void {
+  for (const f of CHECKED.get(scope)!) {
+    let v: unknown = obj;
+    for (const k of f.path) v = v && typeof v === 'object' ? (v as Obj)[k] : undefined;
+    if (v === undefined || v === null || v === '') continue;
+    if (f.kind === 'list') {
+      if (Array.isArray(v)) for (const x of v) if (/[\n\0]/.test(String(x))) throw new WulfError(`${who}: ${title}${f.title} has a line break`);
+      continue;
     }
+    const str = String(v);
+    const quick = QUICK[f.kind];
+    if (quick && !f.enumValues && quick.test(str)) continue;
+    const r = checkValue(f, str);
+    if ('error' in r) throw new WulfError(`${who}: ${title}${f.title} ${r.error}`);
   }
+  for (const coll of COLLS.get(scope)!) {
+    const items = obj[coll.key] as Record<string, Obj> | undefined;
+    if (items && typeof items === 'object') for (const name of Object.keys(items)) checkFields(who, coll.scope, items[name] ?? {}, `${title}${coll.title}[${name}].`);
+  }
+}
+
+function checkEntity(kind: 'node' | 'profile', name: string, data: NodeData, profiles: Record<string, NodeData>): void {
+  checkFields(`${kind} ${name}`, 'node', data as Obj, '');
   for (const p of data.profiles ?? []) {
     const pn = p.startsWith('~') ? p.slice(1) : p;
     if (!profiles[pn]) throw new WulfError(`${kind} ${name}: unknown profile "${pn}"`, { hint: "see 'wulf profile list'" });

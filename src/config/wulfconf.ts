@@ -1,29 +1,48 @@
 // wulf.conf: the server's own settings. Accepts Warewulf 4.5–4.7 warewulf.conf files unchanged
-// (same keys; `container mounts` alias); wulf's additions are dhcp.mode/interface and ports.
+// (same keys; `container mounts` alias); wulf's additions are dhcp.mode/interface, ports and dns
+// (the name servers and search domains nodes get when their network tags name none).
 import { existsSync, readFileSync } from 'node:fs';
 import { WulfError } from '../lib/errors.ts';
-import { isIPv4, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
+import { isIPv4, isIPv6, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
 import type { Paths } from './paths.ts';
+import { readYaml } from './yaml-read.ts';
 
 export interface ExportPath { path: string; exportOptions: string }
 export interface ImageMount { source: string; dest: string; readonly: boolean; copy: boolean }
 export interface WulfConf {
   ipaddr: string; netmask: string; network: string; ipaddr6?: string; prefixlen6?: number; fqdn?: string; comment?: string;
-  warewulf: { port: number; secure: boolean; updateInterval: number; autobuildOverlays: boolean; hostOverlay: boolean };
+  warewulf: {
+    port: number; secure: boolean; updateInterval: number; autobuildOverlays: boolean; hostOverlay: boolean;
+    /** HTTPS listener for the runtime overlay (the agent pins wulf's CA); default on */
+    tls: boolean; tlsPort: number;
+    /** overlays of a node served only to that node's address (default: as secure; off behind NAT) */
+    secureAddress: boolean;
+    /** `overlay render timeout` (seconds): wall-clock limit of one overlay archive build; unset: 10 s + 2 ms per node + 5 s */
+    renderTimeoutMs?: number;
+    /** `overlay include paths`: absolute controller files (a trailing / for a directory) include_file may read besides the config dir */
+    includePaths: string[];
+  };
   dhcp: { enabled: boolean; mode: 'full' | 'proxy' | 'off'; rangeStart?: string; rangeEnd?: string; interface?: string; port: number; leaseTime: number };
   tftp: { enabled: boolean; tftproot: string; port: number; ipxe: Record<string, string> };
   nfs: { enabled: boolean; exportPaths: ExportPath[] };
   ssh: { keyTypes: string[] };
+  /** name servers and search domains for nodes (the resolv overlay); empty: the controller's own */
+  dns: { servers: string[]; search: string[] };
   imageMounts: ImageMount[];
   revision: string;
 }
 
 const KNOWN_TOP = new Set(['WW_INTERNAL', 'ipaddr', 'netmask', 'network', 'ipaddr6', 'prefixlen6', 'fqdn', 'comment',
-  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore']);
+  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'dns', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore']);
+
+/** include_file's default allow list; private keys among them only when listed by full path. */
+export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone', '/etc/hosts', '/etc/exports',
+  '/etc/resolv.conf', '/run/systemd/resolve/resolv.conf', '/etc/munge/munge.key', '/etc/slurm/'];
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
 const bool = (v: unknown, d: boolean) => (v === undefined || v === null ? d : v === true || v === 'true' || v === 'yes');
+const words = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : String(v).split(/[\s,]+/)).filter((x) => x);
 const num = (v: unknown, d: number) => (v === undefined || v === null || v === '' ? d : Number(v));
 
 export function defaultWulfConf(): WulfConf {
@@ -31,10 +50,7 @@ export function defaultWulfConf(): WulfConf {
 }
 
 export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
-  let raw: unknown;
-  try { raw = text.trim() ? Bun.YAML.parse(text) : {}; }
-  catch (e) { throw new WulfError(`${file}: YAML syntax error: ${(e as Error).message.split('\n')[0]}`); }
-  const top = obj(raw);
+  const top = obj(readYaml(text, file).value);
   for (const k of Object.keys(top)) if (!KNOWN_TOP.has(k)) throw new WulfError(`${file}: unknown key "${k}"`);
   let ipaddr = String(top.ipaddr ?? '');
   let netmask = String(top.netmask ?? '');
@@ -42,7 +58,9 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
   if (ipaddr && !isIPv4(ipaddr)) throw new WulfError(`${file}: ipaddr "${ipaddr}" is not an IPv4 address`);
   if (netmask && !isNetmask(netmask)) throw new WulfError(`${file}: netmask "${netmask}" is not a netmask`);
   const network = String(top.network ?? (ipaddr && netmask ? networkOf(ipaddr, netmask) : ''));
-  const ww = obj(top.warewulf), dh = obj(top.dhcp), tf = obj(top.tftp), nf = obj(top.nfs), ss = obj(top.ssh);
+  const ww = obj(top.warewulf), dh = obj(top.dhcp), tf = obj(top.tftp), nf = obj(top.nfs), ss = obj(top.ssh), dn = obj(top.dns);
+  const dnsServers = words(dn.servers ?? dn.nameservers);
+  for (const a of dnsServers) if (!isIPv4(a) && !isIPv6(a)) throw new WulfError(`${file}: dns.servers "${a}" is not an IP address`);
   let ip6 = top.ipaddr6 ? String(top.ipaddr6) : undefined;
   let pl6 = top.prefixlen6 !== undefined ? Number(top.prefixlen6) : undefined;
   if (ip6?.includes('/')) { const [a, p] = ip6.split('/'); ip6 = a; pl6 ??= Number(p); }
@@ -56,13 +74,25 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
   }
   const port = num(ww.port, 9873);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new WulfError(`${file}: warewulf.port "${ww.port}" is not a port number`);
+  const tlsPort = num(ww['tls port'], port + 1);
+  if (!Number.isInteger(tlsPort) || tlsPort < 1 || tlsPort > 65535) throw new WulfError(`${file}: warewulf.tls port "${ww['tls port']}" is not a port number`);
+  const secure = bool(ww.secure, false);
+  const inc = ww['overlay include paths'];
+  if (inc != null && (!Array.isArray(inc) || inc.some((x) => typeof x !== 'string' || !x.startsWith('/') || x.split('/').includes('..')))) {
+    throw new WulfError(`${file}: warewulf.overlay include paths must be a list of absolute paths (a trailing / for a directory)`);
+  }
+  const rto = ww['overlay render timeout'];
+  if (rto != null && !(Number(rto) > 0 && Number(rto) <= 3600)) throw new WulfError(`${file}: warewulf.overlay render timeout "${rto}" is not a number of seconds (0 < s ≤ 3600)`);
   const mounts = (top['image mounts'] ?? top['container mounts'] ?? [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf' }]) as unknown[];
   return {
     ipaddr, netmask, network, ipaddr6: ip6, prefixlen6: pl6,
     fqdn: top.fqdn ? String(top.fqdn) : undefined, comment: top.comment ? String(top.comment) : undefined,
     warewulf: {
-      port, secure: bool(ww.secure, false), updateInterval: num(ww['update interval'], 60) || 60,
+      port, secure, updateInterval: num(ww['update interval'], 60) || 60,
       autobuildOverlays: bool(ww['autobuild overlays'], true), hostOverlay: bool(ww['host overlay'], true),
+      tls: bool(ww.tls, true), tlsPort, secureAddress: bool(ww['secure address'], secure),
+      renderTimeoutMs: rto != null ? Math.round(Number(rto) * 1000) : undefined,
+      includePaths: Array.isArray(inc) ? inc.map(String) : DEFAULT_HOST_ALLOW,
     },
     dhcp: {
       enabled: mode !== 'off', mode: mode as WulfConf['dhcp']['mode'],
@@ -80,6 +110,7 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
       }),
     },
     ssh: { keyTypes: Array.isArray(ss['key types']) ? ss['key types'].map(String) : ['ed25519', 'ecdsa', 'rsa'] },
+    dns: { servers: dnsServers, search: words(dn.search) },
     imageMounts: (Array.isArray(mounts) ? mounts : []).map((m) => {
       const o = obj(m); return { source: String(o.source ?? ''), dest: String(o.dest ?? o.source ?? ''), readonly: bool(o.readonly, false), copy: bool(o.copy, false) };
     }),

@@ -1,7 +1,9 @@
 // The DHCP socket edge: receive on udp/67 (and optionally the PXE boot server port 4011), decode,
 // ask policy.decide, apply lease changes, send the reply. Bad packets are dropped, never fatal.
+// With `interfaces`, one socket per interface (SO_BINDTODEVICE) receives and answers there only.
 import dgram from 'node:dgram';
 import { WulfError } from '../lib/errors.ts';
+import { closeFd, deviceUdpSocket } from '../lib/udp-device.ts';
 import type { Logger } from '../lib/log.ts';
 import { applyLeaseChanges, type LeaseChange, type LeaseTable } from './leases.ts';
 import { decodePacket, encodePacket, type DhcpPacket } from './packet.ts';
@@ -24,6 +26,12 @@ export interface DhcpServerOptions {
   port?: number;
   /** Bind address; default 0.0.0.0 (needed to receive 255.255.255.255 broadcasts). */
   address?: string;
+  /**
+   * Receive and answer on these interfaces only (a socket each, bound to the device): a request that
+   * came in through any other interface is never seen, and a reply leaves through the interface its
+   * request came in on. Default: every interface.
+   */
+  interfaces?: string[];
   /** Also answer PXE boot server REQUESTs on this port (4011); off when undefined or 0. */
   bootServerPort?: number;
   /** Port replies go to on clients (68) and relays (67); tests may change them. */
@@ -70,6 +78,14 @@ const OUT_KIND: Record<number, DhcpEventKind | undefined> = {
   [MessageType.Offer]: 'offer', [MessageType.Ack]: 'ack', [MessageType.Nak]: 'nak',
 };
 
+function deviceError(e: NodeJS.ErrnoException, port: number, iface: string): WulfError {
+  if (e.code === 'ENODEV') return new WulfError(`dhcp: no network interface ${iface}`, { code: 'ENODEV', hint: 'check dhcp.interface in wulf.conf or --interface' });
+  if ((e.code === 'EPERM' || e.code === 'EACCES') && e.syscall?.startsWith('SO_BINDTODEVICE')) {
+    return new WulfError(`dhcp: not permitted to listen on interface ${iface} only`, { code: e.code, hint: 'run as root (Linux before 5.7 needs CAP_NET_RAW for this)' });
+  }
+  return bindError(e, port, `0.0.0.0 (${iface})`);
+}
+
 function bindError(e: NodeJS.ErrnoException, port: number, address: string): WulfError {
   if (e.code === 'EADDRINUSE') {
     return new WulfError(`dhcp: udp port ${port} on ${address} is already in use`, {
@@ -102,7 +118,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
       case 'source': return [rinfo.address, rinfo.port];
       default: {
         if (opts.broadcastAddress) return [opts.broadcastAddress, clientPort];
-        if (sendSock) return ['255.255.255.255', clientPort];
+        if (sendSock || opts.interfaces) return ['255.255.255.255', clientPort]; // a device-bound socket broadcasts on its device
         const m = ipNum(ctx.netmask) >>> 0;
         return [numIp(((ipNum(ctx.serverIp) & m) | ~m) >>> 0), clientPort];
       }
@@ -154,16 +170,21 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
     if (outKind && opts.onEvent) opts.onEvent({ mac: rc.mac, kind: outKind, ip: dec.ip, node: rc.node, ipxe: rc.ipxe, arch: rc.arch });
   }
 
-  async function open(p: number, bootServer: boolean, bindAddr = address, reuse = opts.reuseAddr ?? false): Promise<dgram.Socket> {
+  async function open(p: number, bootServer: boolean, bindAddr = address, reuse = opts.reuseAddr ?? false, iface?: string): Promise<dgram.Socket> {
+    let fd: number | undefined;
+    if (iface) {
+      try { fd = deviceUdpSocket(iface, bindAddr, p); } catch (e) { throw deviceError(e as NodeJS.ErrnoException, p, iface); }
+    }
     const sock = dgram.createSocket({ type: 'udp4', reuseAddr: reuse });
     await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error) => { try { sock.close(); } catch { /* not open */ } reject(bindError(e as NodeJS.ErrnoException, p, bindAddr)); };
+      const onErr = (e: Error) => { try { sock.close(); } catch { if (fd !== undefined) closeFd(fd); } reject(bindError(e as NodeJS.ErrnoException, p, bindAddr)); };
       sock.once('error', onErr);
-      sock.bind(p, bindAddr, () => {
+      const bound = () => {
         sock.off('error', onErr);
         try { sock.setBroadcast(true); } catch { /* not fatal: broadcast replies will fail and be logged */ }
         resolve();
-      });
+      };
+      if (fd !== undefined) sock.bind({ fd }, bound); else sock.bind(p, bindAddr, bound);
     });
     sock.on('error', (e) => log.limited('dhcp-sock', 'warn', 'dhcp', 'socket error', { error: e.message }));
     sock.on('message', (msg, rinfo) => {
@@ -188,6 +209,18 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
 
   return {
     async start() {
+      if (opts.interfaces) {
+        // one socket per interface and port; a reply goes out of the socket its request came in on
+        if (!opts.interfaces.length) throw new WulfError('dhcp: no provisioning interface given');
+        try {
+          for (const i of opts.interfaces) {
+            await open(port, false, address, false, i);
+            if (opts.bootServerPort) await open(opts.bootServerPort, true, address, false, i);
+          }
+        } catch (e) { await this.stop(); throw e; }
+        log.info('dhcp', `listening on ${opts.interfaces.join(', ')} only, port ${port}${opts.bootServerPort ? ` and ${opts.bootServerPort}` : ''}`);
+        return;
+      }
       const split = address === '0.0.0.0' && !opts.broadcastAddress;
       if (split && !opts.reuseAddr) await probe(port);
       await open(port, false, address, split || (opts.reuseAddr ?? false));

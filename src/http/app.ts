@@ -13,7 +13,9 @@ import defaultIpxe from './ipxe/default.ipxe' with { type: 'text' };
 import unconfiguredIpxe from './ipxe/unconfigured.ipxe' with { type: 'text' };
 import localdiskIpxe from './ipxe/localdisk.ipxe' with { type: 'text' };
 
-const BUILTIN: Record<string, string> = { default: defaultIpxe, unconfigured: unconfiguredIpxe, localdisk: localdiskIpxe };
+// Maps, not plain objects: a peer's word (a stage in the path) or a template name must never find
+// Object.prototype members (`constructor`, `__proto__`, `toString`…).
+const BUILTIN = new Map<string, string>([['default', defaultIpxe], ['unconfigured', unconfiguredIpxe], ['localdisk', localdiskIpxe]]);
 
 export interface Artifact { path: string; size: number; etag: string }
 export interface Peer { address: string; port: number }
@@ -26,16 +28,34 @@ export interface Providers {
   image(node: MergedNode): Artifact | undefined;
   overlay(node: MergedNode, kind: 'system' | 'runtime'): Promise<Artifact | undefined>;
   ipxeBinary(name: string): Uint8Array | undefined;
-  settings(): { authority: string; secure: boolean; confDir: string };
+  /** the addresses a node holds: its nodes.conf addresses and its MACs' current DHCP leases */
+  nodeAddresses?(node: MergedNode): string[];
+  settings(): Settings;
+}
+export interface Settings {
+  authority: string; secure: boolean; confDir: string;
+  /** system and runtime overlays only to an address the node holds (nodeAddresses) */
+  secureAddress?: boolean;
+  /** an HTTPS listener runs on tlsPort: in secure mode the runtime overlay is served there only */
+  tls?: boolean; tlsPort?: number;
+}
+/** What the listener tells the app about a request. */
+export interface Bindings { peer?: Peer; tls?: boolean }
+
+/** An address in one spelling: no IPv4-mapped prefix, IPv6 compressed and lower case. */
+export function canonicalIp(a: string): string {
+  const v = a.trim().toLowerCase().replace(/^::ffff:(?=\d+\.)/, '').replace(/^\[|\]$/g, '');
+  if (!v.includes(':')) return v;
+  try { return new URL(`http://[${v}]/`).hostname.slice(1, -1); } catch { return v; }
 }
 
 const liquid = new Liquid({ strictVariables: false });
-const STAGE_ROUTES: Record<string, Stage> = {
-  ipxe: 'ipxe', kernel: 'kernel', image: 'image', container: 'image', system: 'system', 'overlay-system': 'system', runtime: 'runtime', 'overlay-runtime': 'runtime',
-};
+const STAGE_ROUTES = new Map<string, Stage>([
+  ['ipxe', 'ipxe'], ['kernel', 'kernel'], ['image', 'image'], ['container', 'image'], ['system', 'system'], ['overlay-system', 'system'], ['runtime', 'runtime'], ['overlay-runtime', 'runtime'],
+]);
 
 export function createApp(p: Providers) {
-  const app = new Hono<{ Bindings: { peer?: Peer } }>();
+  const app = new Hono<{ Bindings: Bindings }>();
 
   app.get('/status', (c) => c.json(p.status.json()));
   app.get('/status/events', (c) => {
@@ -63,8 +83,8 @@ export function createApp(p: Providers) {
     return data ? bytesResponse(c.req.raw, data, `${name}-${data.length}`) : c.text('not found\n', 404);
   });
 
-  const serveStage = async (c: { req: { raw: Request; query(k: string): string | undefined }; env: { peer?: Peer } | undefined }, routeStage: string, rawMac: string): Promise<Response> => {
-    const stage = STAGE_ROUTES[routeStage];
+  const serveStage = async (c: { req: { raw: Request; query(k: string): string | undefined }; env: Bindings | undefined }, routeStage: string, rawMac: string): Promise<Response> => {
+    const stage = STAGE_ROUTES.get(routeStage);
     const mac = normalizeMac(rawMac);
     const peer = c.env?.peer;
     const ip = peer?.address?.replace(/^::ffff:/, '') ?? '';
@@ -72,18 +92,33 @@ export function createApp(p: Providers) {
     const node = await p.nodeByMac(mac);
     const s = p.settings();
     if (!node) {
-      p.log.limited(`http-unknown-${mac}`, 'info', 'http', `unknown MAC asked for ${stage}`, { mac, ip });
+      p.log.limited(`http-unknown-${ip}`, 'info', 'http', `unknown MAC asked for ${stage}`, { mac, ip });
       p.status.seenUnknown(mac, ip, `http ${stage}`);
       if (stage !== 'ipxe') return new Response('unknown node\n', { status: 404 });
       return bytesResponse(c.req.raw, new TextEncoder().encode(await liquid.parseAndRender(unconfiguredIpxe, { hwaddr: mac, authority: s.authority })), `unconfigured-${mac}`, 'text/plain');
     }
     // the agent marks its periodic runtime fetches (?agent=…): they tell a live node from a dead one
     const agent = stage === 'runtime' && c.req.query('agent') !== undefined;
+    // A node's overlays go to that node only: checked before the asset key, so another machine learns
+    // nothing about the key either. (Warewulf trusts the MAC in the URL.)
+    if ((stage === 'system' || stage === 'runtime') && s.secureAddress) {
+      const mine = new Set((p.nodeAddresses?.(node) ?? []).map(canonicalIp));
+      if (!ip || !mine.has(canonicalIp(ip))) {
+        p.status.record(node.id, stage, 'WRONG_ADDRESS', ip, { refused: true });
+        p.log.limited(`http-addr-${node.id}`, 'warn', 'http', `${stage} overlay of ${node.id} refused: the request came from an address the node does not hold`, { node: node.id, ip });
+        return new Response(`the ${stage} overlay of ${node.id} is served only to the node's own address\n`, { status: 403 });
+      }
+    }
     const want = node.data.assetKey;
     if (want && c.req.query('assetkey') !== want) {
       p.status.record(node.id, stage, 'BAD_ASSET', ip, { agent });
       p.log.limited(`http-asset-${node.id}`, 'warn', 'http', 'wrong asset key', { node: node.id, ip });
       return new Response('wrong asset key\n', { status: 401 });
+    }
+    if (stage === 'runtime' && s.secure && s.tls && !c.env?.tls) {
+      p.status.record(node.id, stage, 'HTTPS_ONLY', ip, { refused: true });
+      p.log.limited(`http-plain-${node.id}`, 'warn', 'http', `runtime overlay of ${node.id} refused over plain HTTP (secure mode serves it over HTTPS only)`, { node: node.id, ip });
+      return new Response(`runtime overlay over HTTPS only (port ${s.tlsPort ?? ''})\n`, { status: 403 });
     }
     if (stage === 'runtime' && s.secure && !(peer && peer.port < 1024)) {
       p.log.limited(`http-secure-${node.id}`, 'warn', 'http', 'runtime overlay refused: source port is not privileged', { node: node.id, ip, port: peer?.port });
@@ -92,7 +127,7 @@ export function createApp(p: Providers) {
     if (stage === 'ipxe') {
       const name = node.data.ipxeTemplate || 'default';
       const site = join(s.confDir, 'ipxe', `${name}.ipxe`);
-      const tpl = /^[A-Za-z0-9._-]+$/.test(name) && existsSync(site) ? readFileSync(site, 'utf8') : BUILTIN[name] ?? BUILTIN.default!;
+      const tpl = /^[A-Za-z0-9._-]+$/.test(name) && existsSync(site) ? readFileSync(site, 'utf8') : BUILTIN.get(name) ?? defaultIpxe;
       const text = await liquid.parseAndRender(tpl, {
         id: node.id, hostname: node.id, hwaddr: mac, authority: s.authority, secure: s.secure, image: node.data.imageName ?? '',
         kernelArgs: (node.data.kernel?.args ?? []).join(' '), kernelVersion: node.data.kernel?.version ?? '', cluster: node.data.clusterName ?? '',
@@ -103,7 +138,7 @@ export function createApp(p: Providers) {
     }
     let art: Artifact | undefined;
     try {
-      art = stage === 'kernel' ? p.kernel(node) : stage === 'image' ? p.image(node) : await p.overlay(node, stage as 'system' | 'runtime');
+      art = stage === 'kernel' ? p.kernel(node) : stage === 'image' ? p.image(node) : stage === 'system' || stage === 'runtime' ? await p.overlay(node, stage) : undefined;
     } catch (e) {
       p.log.limited(`http-build-${node.id}-${stage}`, 'error', 'http', `${stage} for ${node.id} failed: ${(e as Error).message}`);
       p.status.record(node.id, stage, 'ERROR', ip, { agent });

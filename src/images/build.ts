@@ -3,29 +3,32 @@
 // complete archive), written in order and published atomically under the artifact's sha256 with a
 // `current` and a `previous` pointer.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { acquireLock, writeFileAtomic } from '../lib/atomic.ts';
+import { readBeneath } from '../lib/beneath.ts';
 import { cpioHeader, cpioPadding, S_IFMT, S_IFREG, S_IFDIR, S_IFLNK } from '../lib/cpio.ts';
 import { WulfError } from '../lib/errors.ts';
 import { FramedZstd, ParallelGzip, type Compressor } from './compress.ts';
-import { buildDir, currentFile, imageDir, mustExist, previousFile, readPointer, rootfsDir, type BuildPointer } from './layout.ts';
+import { resolveInRoot } from './kernels.ts';
+import { buildDir, currentFile, ensureImageStore, imageDir, mustExist, previousFile, readPointer, rootfsDir, type BuildPointer } from './layout.ts';
 import { devMajor, devMinor } from './sysfs.ts';
 
 /** The few stat fields the archive needs (a Stats object per entry costs several times more). */
 export interface EntryStat { mode: number; uid: number; gid: number; mtimeMs: number; nlink: number; size: number; rdev: number }
 export interface TreeEntry { rel: string; st: EntryStat; target?: string; ino: number; data: boolean }
 
-/** Exclude patterns from the image's /etc/warewulf/excludes and /etc/wulf/excludes. */
+/**
+ * Exclude patterns from the image's /etc/warewulf/excludes and /etc/wulf/excludes, found as the node
+ * would find them: the image's own links are followed inside the image, never out of it.
+ */
 export function readExcludes(root: string): string[] {
   const out: string[] = [];
   for (const f of ['etc/warewulf/excludes', 'etc/wulf/excludes']) {
-    try {
-      const p = join(root, f);
-      if (!lstatSync(p).isFile()) continue; // never follow a symlink out of the image
-      for (const l of readFileSync(p, 'utf8').split('\n')) { const t = l.trim(); if (t && !t.startsWith('#')) out.push(t); }
-    } catch { /* none */ }
+    const rel = resolveInRoot(root, f);
+    const text = rel ? readBeneath(root, rel)?.toString('utf8') : undefined;
+    for (const l of text?.split('\n') ?? []) { const t = l.trim(); if (t && !t.startsWith('#')) out.push(t); }
   }
   return out;
 }
@@ -85,6 +88,7 @@ export interface BuildResult { skipped: boolean; pointer: BuildPointer; path: st
 /** Build (or skip) the image artifact. */
 export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}): Promise<BuildResult> {
   mustExist(paths, name);
+  ensureImageStore(paths);
   const t0 = performance.now();
   const compression = o.compression ?? 'gzip';
   const root = rootfsDir(paths, name);
@@ -173,8 +177,10 @@ async function writeArchive(entries: TreeEntry[], root: string, name: string, co
       ...(isDev ? { rdevmajor: devMajor(st.rdev), rdevminor: devMinor(st.rdev) } : {}) }, e.ino, bodySize));
     if (target) await comp.put(target);
     else if (fileSize) {
-      const f = openSync(join(root, e.rel), 'r');
+      // the walk lstat'ed every directory on the way; the file itself is opened without following a link
+      const f = openSync(join(root, e.rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       try {
+        if (!fstatSync(f).isFile()) throw new WulfError(`${e.rel} changed type while building image ${name}`, { hint: 'do not change the image during a build', code: 'ECHANGED' });
         let left = fileSize;
         while (left > 0) {
           const n = readSync(f, scratch, 0, Math.min(scratch.length, left), null);
@@ -199,6 +205,7 @@ function prune(paths: Paths, name: string): void {
 /** Swap current and previous. */
 export async function rollbackImage(paths: Paths, name: string): Promise<BuildPointer> {
   mustExist(paths, name);
+  ensureImageStore(paths);
   const lock = await acquireLock(join(imageDir(paths, name), 'build.lock'), 60_000);
   try {
     const prev = readPointer(previousFile(paths, name));

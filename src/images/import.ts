@@ -6,7 +6,7 @@ import type { Paths } from '../config/paths.ts';
 import { WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { LayerApplier } from './extract.ts';
-import { imageDir, imageExists, checkImageName, type ImageMeta, readMeta } from './layout.ts';
+import { ensureImageStore, imageDir, imageExists, checkImageName, type ImageMeta, readMeta } from './layout.ts';
 import { openLayer } from './layer-stream.ts';
 import { checkLayers, MT, parseDockerRef, parsePlatform, pickPlatform, RegistryClient } from './registry.ts';
 import { defaultName, parseSource, platformOf, resolveDockerArchive, resolveOciLayout, type Resolved, type Source } from './sources.ts';
@@ -28,7 +28,9 @@ async function run(cmd: string[], what: string): Promise<void> {
   const p = Bun.spawn(cmd, { stdout: 'ignore', stderr: 'pipe' });
   const err = await new Response(p.stderr).text();
   if ((await p.exited) !== 0) {
-    const line = err.trim().split('\n').pop() ?? '';
+    // the first error tar names a member in, not its closing "Exiting with failure status"
+    const lines = err.trim().split('\n').filter((l) => l && !/Exiting with failure status|Removing leading/.test(l));
+    const line = lines[0] ?? err.trim().split('\n').pop() ?? '';
     throw new WulfError(`${what} failed: ${line}`, { code: /No space left/.test(err) ? 'ENOSPC' : 'EIO' });
   }
 }
@@ -95,7 +97,7 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
   if (exists && !o.force && !o.update) throw new WulfError(`image "${name}" already exists`, { hint: 'use --force to replace it or --update to add files to it', code: 'EEXIST' });
   if (o.update && !exists) throw new WulfError(`image "${name}" does not exist, nothing to update`, { code: 'ENOENT' });
   if (src.kind === 'dir' && !existsSync(join(src.path, 'bin', 'sh'))) throw new WulfError(`${src.path} has no /bin/sh: not a root filesystem`, { code: 'EFORMAT' });
-  mkdirSync(paths.imagesDir, { recursive: true });
+  ensureImageStore(paths);
   removeStaleImports(paths);
   const prog = o.progress ?? quietProgress;
   const tmp = tmpName(paths, 'import', name);
@@ -110,7 +112,9 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
     switch (src.kind) {
       case 'dir':
         prog.line(`copying ${src.path}`);
-        await run(['cp', '-a', '--reflink=auto', '-T', src.path, root], `copying ${src.path}`);
+        // --remove-destination: a file replaces a link the image has there (cp would write through it);
+        // a directory where the image has a link is refused by cp ("cannot overwrite non-directory")
+        await run(['cp', '-a', '--reflink=auto', '--remove-destination', '-T', src.path, root], `copying ${src.path}`);
         res = { layers: [] };
         break;
       case 'tarball': res = { layers: [{ file: src.path }] }; break;
@@ -119,7 +123,8 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
         const x = join(tmp, 'src');
         mkdirSync(x);
         prog.line(`unpacking ${src.path}`);
-        await run(['tar', '-xf', src.path, '-C', x], `unpacking ${src.path}`);
+        // GNU tar refuses members through links and '..'; no owners, setuid bits or umask-free modes from it
+        await run(['tar', '--no-same-owner', '--no-same-permissions', '-xf', src.path, '-C', x], `unpacking ${src.path}`);
         res = src.kind === 'oci-archive' ? resolveOciLayout(x, src.ref, platform) : resolveDockerArchive(x, src.ref);
         break;
       }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { acquireLock } from '../lib/atomic.ts';
 import { WulfError } from '../lib/errors.ts';
-import { checkImageName, imageDir, imageExists, metaFile, mustExist, readMeta } from './layout.ts';
+import { checkImageName, ensureImageStore, imageDir, imageExists, metaFile, mustExist, readMeta } from './layout.ts';
 
 function notExisting(paths: Paths, name: string) {
   checkImageName(name);
@@ -17,6 +17,7 @@ const tmpOf = (paths: Paths, kind: string, name: string) => join(paths.imagesDir
 export async function copyImage(paths: Paths, src: string, dst: string): Promise<void> {
   mustExist(paths, src);
   notExisting(paths, dst);
+  ensureImageStore(paths);
   const tmp = tmpOf(paths, 'import', dst);
   try {
     mkdirSync(tmp, { mode: 0o700 });
@@ -34,6 +35,7 @@ export async function copyImage(paths: Paths, src: string, dst: string): Promise
 export async function renameImage(paths: Paths, src: string, dst: string): Promise<void> {
   mustExist(paths, src);
   notExisting(paths, dst);
+  ensureImageStore(paths);
   const lock = await acquireLock(join(imageDir(paths, src), 'build.lock'), 10_000);
   try {
     renameSync(imageDir(paths, src), imageDir(paths, dst));
@@ -44,6 +46,7 @@ export async function renameImage(paths: Paths, src: string, dst: string): Promi
 
 export async function deleteImage(paths: Paths, name: string): Promise<void> {
   mustExist(paths, name);
+  ensureImageStore(paths);
   const lock = await acquireLock(join(imageDir(paths, name), 'session.lock'), 0).catch(() => {
     throw new WulfError(`image "${name}" has a shell/exec session open or a build running`, { hint: "try again when it has ended", code: "EBUSY" });
   });

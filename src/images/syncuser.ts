@@ -9,6 +9,7 @@
 // etc/passwd could point at the controller's own.
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { BeneathError, parentsBeneath } from '../lib/beneath.ts';
 import { WulfError } from '../lib/errors.ts';
 import { conflictLine, mergeAccounts, type DbMerge, type IdConflict } from '../lib/idmerge.ts';
 import { lgetxattr, lsetxattr } from './sysfs.ts';
@@ -30,6 +31,9 @@ const CAP = 'security.capability';
 /** The text of a file directly under `root`, refusing symlinks and non-files on the way; '' when absent. */
 function readInImage(root: string, rel: string, label: string): string {
   const p = checkedPath(root, rel, label);
+  // a device node or fifo is not even opened (opening one has effects); a symlink is refused below
+  const st = lstatSync(p, { throwIfNoEntry: false });
+  if (st && !st.isFile() && !st.isSymbolicLink()) throw new WulfError(`image ${label}: ${rel} is not a regular file; refusing to use it`);
   let fd: number;
   try { fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); }
   catch (e) {
@@ -49,17 +53,12 @@ const symlinkRefusal = (label: string, rel: string) =>
 
 /** root/rel after checking that no directory on the way is a symlink (the last part is opened with O_NOFOLLOW). */
 function checkedPath(root: string, rel: string, label: string): string {
-  const parts = rel.split('/');
-  let p = root;
-  for (const [i, seg] of parts.entries()) {
-    p = join(p, seg);
-    if (i === parts.length - 1) break;
-    let st: Stats;
-    try { st = lstatSync(p); } catch { return join(root, rel); }
-    if (st.isSymbolicLink()) throw symlinkRefusal(label, parts.slice(0, i + 1).join('/'));
-    if (!st.isDirectory()) throw new WulfError(`image ${label}: ${parts.slice(0, i + 1).join('/')} is not a directory`);
+  try { parentsBeneath(root, rel); }
+  catch (e) {
+    if (!(e instanceof BeneathError)) throw e;
+    throw e.kind === 'symlink' ? symlinkRefusal(label, e.at) : new WulfError(`image ${label}: ${e.at} is not a directory`);
   }
-  return p;
+  return join(root, rel);
 }
 
 /** Replace root/rel with `text` (temp file + rename: the old file, never a link target, is replaced), keeping its mode and owner. */

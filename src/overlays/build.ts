@@ -5,7 +5,7 @@
 // trailer]. The shared segments are deflated once (sync-flushed, so they can be followed) and
 // reused; the gzip trailer's CRC is combined from the segments' CRCs.
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync } from 'node:fs';
+import { readBeneath } from '../lib/beneath.ts';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { crc32Combine } from '../lib/crc32.ts';
@@ -15,18 +15,27 @@ import type { WulfConf } from '../config/wulfconf.ts';
 import type { Paths } from '../config/paths.ts';
 import { S_IFDIR, S_IFLNK, S_IFREG, cpioHeader, cpioPadding } from '../lib/cpio.ts';
 import { WulfError } from '../lib/errors.ts';
+import { DEFAULT_HOST_ALLOW } from '../config/wulfconf.ts';
 import { buildView, nodeView, serverView } from './data.ts';
 import { TemplateMemo, type MemoSnapshot } from './memo.ts';
 import { fileSig, fillSlots, renderTemplate, type RenderEnv, type RenderResult, type RenderedFile } from './render.ts';
 import { newReads } from './track.ts';
 import { FILE_PREFIX } from './track.ts';
-import { checkOverlayName, locateOverlay, readOverlay, treeSignature, type OverlaySource } from './sources.ts';
+import { checkOverlayName, defaultDirMode, locateOverlay, readOverlay, treeSignature, type OverlaySource } from './sources.ts';
 
 export type Kind = 'system' | 'runtime';
 export const KINDS: Kind[] = ['system', 'runtime'];
 
+/** Exactly 'system' or 'runtime' (a kind may come from a peer's request: no other value picks an overlay list). */
+export function checkKind(kind: unknown): Kind {
+  if (kind === 'system' || kind === 'runtime') return kind;
+  throw new WulfError(`unknown overlay kind ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 40)) : typeof kind} (system or runtime)`);
+}
+
 export interface Entry {
   rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number;
+  /** seconds: the source file's (a rendered file: its template's); a made-up parent dir: its newest entry's */
+  mtime: number;
   data?: Uint8Array; target?: string; hash: string;
   /** true when the bytes depend on this node (else the same for every node of the snapshot) */
   local: boolean;
@@ -42,7 +51,7 @@ const GZIP_HEADER = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3);
 /** A render that read only build-wide data (server, build, allNodes, controller files): the same for every node of a snapshot. */
 export interface SharedRender { key: string; files: RenderedFile[]; nobackup: boolean }
 
-export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone', '/etc/hosts', '/etc/exports'];
+export { DEFAULT_HOST_ALLOW } from '../config/wulfconf.ts';
 
 const enc = new TextEncoder();
 const sha = (s: string | Uint8Array) => createHash('sha1').update(s).digest('hex');
@@ -53,12 +62,9 @@ export function defaultImageFile(imagesDir: string) {
     if (!/^[A-Za-z0-9._:-]+$/.test(image) || image === '.' || image === '..') return undefined;
     const parts = path.split('/').filter((x) => x && x !== '.');
     if (parts.includes('..')) return undefined;
-    let p = join(imagesDir, image, 'rootfs');
-    for (const seg of parts) {
-      p = join(p, seg);
-      try { if (lstatSync(p).isSymbolicLink()) return undefined; } catch { return undefined; }
-    }
-    try { return readFileSync(p); } catch { return undefined; }
+    if (!parts.length) return undefined;
+    // no link followed, and only a regular file opened (a device node would read the controller's disk, a FIFO hangs)
+    try { return readBeneath(join(imagesDir, image, 'rootfs'), parts.join('/')); } catch { return undefined; }
   };
 }
 
@@ -95,7 +101,7 @@ export class Snapshot implements MemoSnapshot {
   overlayList(id: string, kind: Kind): string[] {
     const v = this.view(id);
     if (!v) throw new WulfError(`node "${id}" does not exist`);
-    return (kind === 'system' ? v.systemOverlay : v.runtimeOverlay) as string[];
+    return (checkKind(kind) === 'system' ? v.systemOverlay : v.runtimeOverlay) as string[];
   }
   /** Template data for one node: its view plus server, build and a lazy allNodes. */
   rootFor(id: string): Record<string, unknown> {
@@ -122,14 +128,20 @@ export class Builder {
   private files = new Set<string>();
   /** every included file key seen so far (their changes start a new snapshot) */
   fileKeys(): Iterable<string> { return this.files; }
+  /** included files read by a build elsewhere (the build thread) */
+  addFileKeys(keys: Iterable<string>): void { for (const k of keys) this.files.add(k); }
   constructor(readonly opts: BuilderOptions) {
     this.env = {
-      confDir: opts.paths.confDir, hostRoot: opts.paths.root, hostAllow: opts.hostAllow ?? DEFAULT_HOST_ALLOW,
+      confDir: opts.paths.confDir, hostRoot: opts.paths.hostRoot, hostAllow: opts.hostAllow ?? DEFAULT_HOST_ALLOW,
       imageFile: opts.imageFile ?? defaultImageFile(opts.paths.imagesDir),
     };
   }
 
-  snapshot(conf: NodesConf, wulf: WulfConf): Snapshot { return new Snapshot(conf, wulf, this); }
+  /** A snapshot; the include allow list is wulf.conf's (`overlay include paths`) unless given to the Builder. */
+  snapshot(conf: NodesConf, wulf: WulfConf): Snapshot {
+    this.env.hostAllow = this.opts.hostAllow ?? wulf.warewulf.includePaths ?? DEFAULT_HOST_ALLOW;
+    return new Snapshot(conf, wulf, this);
+  }
 
   // node views kept across snapshots: a node whose YAML data and profiles are unchanged keeps its view
   private views = new Map<string, { json: string; view: Record<string, unknown> }>();
@@ -217,15 +229,15 @@ export class Builder {
             let h = (o as { hash?: string }).hash;
             // bytes and hash are kept on the output object: shared by every node a memoised render serves
             const bytes = o.symlink ? undefined : ((o as { bytes?: Uint8Array }).bytes ??= enc.encode(o.data));
-            if (!h) { h = sha(`${o.rel}\0${f.mode}\0${f.uid}\0${f.gid}\0${o.symlink ?? ''}\0${o.data}`); (o as { hash?: string }).hash = h; }
+            if (!h) { h = sha(`${o.rel}\0${f.mode}\0${f.uid}\0${f.gid}\0${f.mtime}\0${o.symlink ?? ''}\0${o.data}`); (o as { hash?: string }).hash = h; }
             out.delete(o.rel);
             out.set(o.rel, o.symlink
-              ? { rel: o.rel, type: 'symlink', mode: 0o777, uid: f.uid, gid: f.gid, target: o.symlink, hash: h, local, origin: `${name}/${f.rel}` }
-              : { rel: o.rel, type: 'file', mode: f.mode, uid: f.uid, gid: f.gid, data: bytes, hash: h, local, origin: `${name}/${f.rel}` });
+              ? { rel: o.rel, type: 'symlink', mode: 0o777, uid: f.uid, gid: f.gid, mtime: f.mtime, target: o.symlink, hash: h, local, origin: `${name}/${f.rel}` }
+              : { rel: o.rel, type: 'file', mode: f.mode, uid: f.uid, gid: f.gid, mtime: f.mtime, data: bytes, hash: h, local, origin: `${name}/${f.rel}` });
           }
         } else {
           out.delete(f.rel);
-          out.set(f.rel, { rel: f.rel, type: f.type, mode: f.mode, uid: f.uid, gid: f.gid, data: f.data, target: f.target, hash: f.hash, local: false, origin: `${name}/${f.rel}` });
+          out.set(f.rel, { rel: f.rel, type: f.type, mode: f.mode, uid: f.uid, gid: f.gid, mtime: f.mtime, data: f.data, target: f.target, hash: f.hash, local: false, origin: `${name}/${f.rel}` });
         }
       }
     }
@@ -245,32 +257,39 @@ export class Builder {
   /** Pack entries as one gzip member: [dirs][shared files][node files + trailer] deflate segments. */
   pack(entries: Map<string, Entry>): Packed {
     const dirs = new Map<string, Entry>();
+    const made = new Map<string, Entry>();
     const shared: Entry[] = [], own: Entry[] = [];
     for (const e of entries.values()) {
       if (e.type === 'dir') { dirs.set(e.rel, e); continue; }
       (e.local ? own : shared).push(e);
-      // synthesise missing parents
+      // synthesise missing parents (sane modes: /root 0700…; the newest mtime below them)
       let i = e.rel.lastIndexOf('/');
       while (i > 0) {
         const d = e.rel.slice(0, i);
-        if (!dirs.has(d) && !entries.has(d)) dirs.set(d, { rel: d, type: 'dir', mode: 0o755, uid: 0, gid: 0, hash: '', local: false, origin: '' });
+        if (!entries.has(d)) {
+          const have = made.get(d);
+          if (!have) made.set(d, { rel: d, type: 'dir', mode: defaultDirMode(d), uid: 0, gid: 0, mtime: e.mtime, hash: '', local: false, origin: '' });
+          else if (have.mtime < e.mtime) have.mtime = e.mtime;
+        }
         i = d.lastIndexOf('/');
       }
     }
+    for (const [d, e] of made) if (!dirs.has(d)) dirs.set(d, e);
     const dirList = [...dirs.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
     shared.sort((a, b) => (a.rel < b.rel ? -1 : 1));
     own.sort((a, b) => (a.rel < b.rel ? -1 : 1));
-    const dk = sha(dirList.map((d) => `${d.rel}\0${d.mode}\0${d.uid}\0${d.gid}`).join('\n'));
+    const dk = sha(dirList.map((d) => `${d.rel}\0${d.mode}\0${d.uid}\0${d.gid}\0${d.mtime}`).join('\n'));
     const sk = sha(shared.map((e) => e.hash).join('\n'));
     const ok = sha(own.map((e) => e.hash).join('\n'));
     const d = this.member('d' + dk, () => segment(dirList, false));
     const s = this.member('s' + sk, () => segment(shared, false));
-    // the node's own files: small and made for every node, where level 1 costs a third of level 6 for ~10 % more bytes
+    // the node's own files: small and made for every node, where level 1 costs a third of level 6 for ~10 % more bytes;
+    // the last segment, so libdeflate's final block (several times faster than node:zlib here) may end the stream
     const ownRaw = segment(own, true);
     const tail = Buffer.alloc(8);
     tail.writeUInt32LE(crc32Combine(crc32Combine(d.crc, s.crc, s.len), Bun.hash.crc32(ownRaw) >>> 0, ownRaw.length), 0);
     tail.writeUInt32LE((d.len + s.len + ownRaw.length) >>> 0, 4);
-    const members = [GZIP_HEADER, d.z, s.z, zlib.deflateRawSync(ownRaw, { level: 1 }), tail];
+    const members = [GZIP_HEADER, d.z, s.z, Bun.deflateSync(ownRaw as Uint8Array<ArrayBuffer>, { level: 1 }), tail];
     const hash = sha(`${dk}\n${sk}\n${ok}`).slice(0, 24);
     return { members, hash, size: members.reduce((n, m) => n + m.length, 0) };
   }
@@ -289,7 +308,7 @@ export function segment(entries: Entry[], trailer: boolean): Uint8Array {
   for (const e of entries) {
     const type = e.type === 'dir' ? S_IFDIR : e.type === 'symlink' ? S_IFLNK : S_IFREG;
     const data = e.type === 'symlink' ? enc.encode(e.target!) : e.type === 'file' ? e.data ?? new Uint8Array(0) : new Uint8Array(0);
-    push(cpioHeader({ name: e.rel, mode: type | (e.type === 'symlink' ? 0o777 : e.mode), uid: e.uid, gid: e.gid, ino: ino(e.rel) }, 0, data.length));
+    push(cpioHeader({ name: e.rel, mode: type | (e.type === 'symlink' ? 0o777 : e.mode), uid: e.uid, gid: e.gid, mtime: e.mtime, ino: ino(e.rel) }, 0, data.length));
     push(data); push(cpioPadding(data.length));
   }
   if (trailer) push(cpioHeader({ name: 'TRAILER!!!', mode: 0, nlink: 1, ino: 0 }, 0, 0));

@@ -1,6 +1,8 @@
 // The overlay service the HTTP server calls: archive(node, kind) returns a ready file, rebuilt only
 // when something it depends on changed (config, overlay sources, included files, other nodes a
 // template read). One build per node/kind at a time; a failed render keeps the last good archive.
+// Builds run on the build thread (thread.ts) with a hard wall-clock limit, never on the caller's
+// event loop (the server's DHCP, TFTP and HTTP); only `entries` (show/diff) renders in-thread.
 import { statSync } from 'node:fs';
 import type { NodesConf } from '../config/cascade.ts';
 import type { WulfConf } from '../config/wulfconf.ts';
@@ -8,10 +10,12 @@ import type { Paths } from '../config/paths.ts';
 import type { Logger } from '../lib/log.ts';
 import { compiled } from '../lib/assets.ts';
 import { errorLine } from '../lib/errors.ts';
-import { Builder, KINDS, type Entry, type Kind, type SharedRender, type Snapshot } from './build.ts';
+import { Builder, KINDS, checkKind, type Entry, type Kind, type SharedRender, type Snapshot } from './build.ts';
 import { markServed, pruneArchives, servedHash, writeArchive, type ArchiveInfo } from './archive-file.ts';
 import { distOverlaysDir, treeSignature } from './sources.ts';
 import { FILE_PREFIX } from './track.ts';
+import { renderLimitMs } from './render.ts';
+import { BuildThread } from './thread.ts';
 
 export type { ArchiveInfo } from './archive-file.ts';
 export type { Kind } from './build.ts';
@@ -44,9 +48,20 @@ export interface OverlayService {
 
 const FAILURE_RETRY_MS = 60_000;
 
+/**
+ * The hard wall-clock limit of one archive build: wulf.conf `warewulf: overlay render timeout`
+ * (seconds), else Liquid's own per-template limit (10 s + 2 ms per node) plus 5 s, so that the
+ * in-template check, which names the line, normally fires first and the stop catches the rest.
+ */
+export function buildLimitMs(wulf: WulfConf, nodes: number): number {
+  return wulf.warewulf.renderTimeoutMs ?? renderLimitMs(nodes) + 5000;
+}
+
 export function createOverlayService(opts: OverlayServiceOptions): OverlayService {
   const { paths, log } = opts;
   const builder = new Builder({ paths, imageFile: opts.imageFile, hostAllow: opts.hostAllow });
+  // a custom imageFile (a function: tests) cannot go to a worker; such a service builds in-thread
+  const thread = opts.imageFile ? undefined : new BuildThread(paths, opts.hostAllow, (keys) => builder.addFileKeys(keys));
   const recheck = opts.recheckMs ?? 200;
   let snap: Snapshot | undefined;
   let snapSig = '';
@@ -79,12 +94,14 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     return snap;
   }
 
-  function buildNow(node: string, kind: Kind, s: Snapshot): ArchiveInfo {
-    const info = writeArchive(paths, node, kind, builder.pack(builder.entries(s, node, kind)));
-    return info;
+  /** Build one archive: on the build thread, stopped past the wall-clock limit (see buildLimitMs). */
+  async function buildNow(node: string, kind: Kind, s: Snapshot): Promise<ArchiveInfo> {
+    if (thread) return thread.build(s, node, kind, buildLimitMs(s.wulf, Object.keys(s.conf.nodes).length));
+    return writeArchive(paths, node, kind, builder.pack(builder.entries(s, node, kind)));
   }
 
   async function archive(node: string, kind: Kind): Promise<ArchiveInfo> {
+    checkKind(kind);
     const key = `${node}\0${kind}`;
     const s = current();
     const have = index.get(key);
@@ -100,7 +117,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     const p = (async () => {
       await null;
       try {
-        const info = buildNow(node, kind, s);
+        const info = await buildNow(node, kind, s);
         const prev = index.get(key);
         index.set(key, { snap: s.id, info });
         failures.delete(key);
@@ -123,6 +140,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
   }
 
   async function buildMany(nodeIds: string[], kinds: Kind[] = KINDS, workers?: number): Promise<BuildManyResult> {
+    kinds.forEach(checkKind);
     const t0 = performance.now();
     const s = current();
     const n = Math.max(1, Math.min(workers ?? navigator.hardwareConcurrency ?? 1, 16, Math.ceil(nodeIds.length / 200)));
@@ -130,7 +148,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     let built = 0;
     if (n <= 1 || opts.imageFile) {
       for (const node of nodeIds) for (const kind of kinds) {
-        try { const info = buildNow(node, kind, s); index.set(`${node}\0${kind}`, { snap: s.id, info }); built++; }
+        try { const info = await buildNow(node, kind, s); index.set(`${node}\0${kind}`, { snap: s.id, info }); built++; }
         catch (e) { failed.push({ node, kind, error: errorLine(e) }); }
       }
       return { built, failed, ms: performance.now() - t0 };
@@ -157,9 +175,12 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
 
   return {
     archive, buildMany,
-    entries: (node, kind) => builder.entries(current(), node, kind),
+    entries: (node, kind) => builder.entries(current(), node, checkKind(kind)),
     invalidate() { snap = undefined; checkedAt = 0; },
-    stats: () => ({ renders: builder.renders, memoHits: builder.memo.hits, memoMisses: builder.memo.misses, snapshots }),
+    stats: () => {
+      const t = thread?.stats() ?? { renders: 0, hits: 0, misses: 0 };
+      return { renders: builder.renders + t.renders, memoHits: builder.memo.hits + t.hits, memoMisses: builder.memo.misses + t.misses, snapshots };
+    },
   };
 }
 

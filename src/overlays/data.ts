@@ -2,63 +2,26 @@
 // ones null so strict variables catch typos but `{% if x %}` works), netdevs with CIDR helpers,
 // the server (wulf.conf), build facts, and allNodes loaded lazily on first read.
 import { hostname as osHostname } from 'node:os';
-import { Drop } from 'liquidjs';
-import type { NodeData, NetDev } from '../config/schema.ts';
+import type { NodeData } from '../config/schema.ts';
 import type { WulfConf } from '../config/wulfconf.ts';
-import { isIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../lib/ip.ts';
+import { Drop } from 'liquidjs';
+import { isNetmask, maskToPrefix, prefixToMask } from '../lib/ip.ts';
 import { mergeAccounts, mergeDb } from '../lib/idmerge.ts';
+import { MapDrop, deepDrop } from './drops.ts';
+import { netdevViews, type NetdevView } from './netdevs.ts';
 
-/** A free-form map (tags, resources): a missing key reads as null instead of a strict-variable error. */
-export class MapDrop extends Drop {
-  constructor(entries: Record<string, unknown>) { super(); Object.assign(this, entries); }
-  override liquidMethodMissing(): null { return null; }
-}
-
-/** Free-form YAML (resources, disks): every nested map reads missing keys as null. */
-export function deepDrop(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(deepDrop);
-  if (v && typeof v === 'object') {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = deepDrop(x);
-    return new MapDrop(o);
-  }
-  return v;
-}
-
-export interface NetdevView {
-  name: string; type: string; onboot: boolean; device: string; hwaddr: string | null; ipaddr: string | null;
-  netmask: string | null; gateway: string | null; ipaddr6: string | null; prefixlen6: string | null;
-  gateway6: string | null; mtu: string | null; tags: MapDrop; primary: boolean;
-  prefix: number | null; ipCIDR: string | null; network: string | null; networkCIDR: string | null; ipCIDR6: string | null;
-}
+export { MapDrop, deepDrop };
+export type { NetdevView };
 
 const s = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
 const bool = (v: string | undefined, d: boolean) => (v === undefined || v === '' ? d : v === 'true');
-
-export function netdevView(name: string, n: NetDev, primary: boolean): NetdevView {
-  const mask = n.netmask && isNetmask(n.netmask) ? n.netmask : null;
-  const ip = n.ipaddr && isIPv4(n.ipaddr) ? n.ipaddr : null;
-  const prefix = mask ? maskToPrefix(mask) : null;
-  const network = ip && mask ? networkOf(ip, mask) : null;
-  let ip6 = s(n.ipaddr6), pl6 = s(n.prefixlen6);
-  if (ip6?.includes('/')) { const [a, p] = ip6.split('/'); ip6 = a!; pl6 ??= p!; }
-  return {
-    name, type: n.type || 'ethernet', onboot: bool(n.onboot, true), device: n.device || name,
-    hwaddr: s(n.hwaddr), ipaddr: ip ?? s(n.ipaddr), netmask: s(n.netmask), gateway: s(n.gateway),
-    ipaddr6: ip6, prefixlen6: pl6, gateway6: s(n.gateway6), mtu: s(n.mtu), tags: new MapDrop(n.tags ?? {}), primary,
-    prefix, ipCIDR: ip && prefix !== null ? `${ip}/${prefix}` : null, network,
-    networkCIDR: network && prefix !== null ? `${network}/${prefix}` : null,
-    ipCIDR6: ip6 ? `${ip6}/${pl6 ?? '64'}` : null,
-  };
-}
 
 export interface NodeInput { id: string; data: NodeData; primary?: string }
 
 /** The node part of the template data (also each allNodes entry). */
 export function nodeView(m: NodeInput): Record<string, unknown> {
   const d = m.data;
-  const names = Object.keys(d.networkDevices ?? {}).sort();
-  const netdevs = names.map((n) => netdevView(n, d.networkDevices![n]!, n === m.primary));
+  const netdevs = netdevViews(m.id, d.networkDevices ?? {}, m.primary);
   const byName: Record<string, NetdevView> = {};
   for (const nd of netdevs) byName[nd.name] = nd;
   const ipmi = d.ipmi ?? {};
@@ -125,9 +88,10 @@ function serverFields(c: WulfConf): Record<string, unknown> {
     ipaddr6: c.ipaddr6 ?? null, prefixlen6: c.prefixlen6 ?? null,
     ipCIDR6: c.ipaddr6 ? `${c.ipaddr6}/${c.prefixlen6 ?? 64}` : null,
     fqdn: c.fqdn ?? null, port: c.warewulf.port, secure: c.warewulf.secure, updateInterval: c.warewulf.updateInterval,
+    tls: c.warewulf.tls, tlsPort: c.warewulf.tlsPort,
     dhcp: { ...c.dhcp, rangeStart: c.dhcp.rangeStart ?? null, rangeEnd: c.dhcp.rangeEnd ?? null, interface: c.dhcp.interface ?? null },
     tftp: { ...c.tftp }, nfs: { enabled: c.nfs.enabled, exportPaths: c.nfs.exportPaths.map((e) => ({ ...e })) },
-    ssh: { keyTypes: [...c.ssh.keyTypes] },
+    ssh: { keyTypes: [...c.ssh.keyTypes] }, dns: { servers: [...c.dns.servers], search: [...c.dns.search] },
   };
 }
 

@@ -1,6 +1,7 @@
 // The server-side `host` overlay (Warewulf's `wwctl overlay build -H` / `configure hostfile`):
 // renders its files for the controller itself and writes them into the controller's root — `/`,
-// or the relocation root with --root DIR (so tests never touch the real /etc). Every template is
+// WULF_HOST_ROOT when set, else the relocation root with --root DIR (so a relocated wulf never
+// writes the real /etc unless told to). Its templates read the files they rewrite from there too. Every template is
 // rendered before anything is written: a template error leaves every file as it was. Each file is
 // written as temp + rename; a file it replaces keeps its mode and owner, and the first version it
 // replaces is kept as FILE.wwbackup unless the template says {% nobackup %}. Unchanged files are
@@ -23,12 +24,14 @@ export const BACKUP_SUFFIX = '.wwbackup';
 export interface HostFile { rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number; data?: Uint8Array; target?: string; backup: boolean; origin: string }
 export interface HostResult { path: string; type: HostFile['type']; action: 'written' | 'unchanged' | 'created'; backup?: string }
 
-/** The controller root files are written under: the relocation root, else `/`. */
-export function hostTarget(paths: Paths): string { return paths.root || '/'; }
+/** The controller root files are written under: WULF_HOST_ROOT, else the relocation root, else `/`. */
+export function hostTarget(paths: Paths): string { return paths.hostRoot || paths.root || '/'; }
 
 /** Render the host overlay for the controller (nothing written). Throws on the first template error. */
 export function renderHostOverlay(paths: Paths, conf: NodesConf, wulf: WulfConf, overlay = HOST_OVERLAY): HostFile[] {
-  const b = new Builder({ paths });
+  // the files it keeps the admin's lines of (/etc/hosts, /etc/exports) are read where they are written
+  const target = hostTarget(paths);
+  const b = new Builder({ paths: { ...paths, hostRoot: target === '/' ? '' : target } });
   const c = conf.nodes[HOST_NODE] ? conf : { ...conf, nodes: { ...conf.nodes, [HOST_NODE]: {} } };
   const snap = b.snapshot(c, wulf);
   const src = b.overlay(overlay, snap);

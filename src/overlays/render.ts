@@ -1,7 +1,7 @@
 // Renders `.ww` templates with liquidjs, synchronously: parsed once per source hash, strict
 // variables, bounded time/memory/output. Custom tags switch the output file, make symlinks, abort,
 // include controller or image files; filters do IP math, passwd merging and systemd escaping.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, posix } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Context, Liquid, Output, Tag, TokenKind, Value, evalToken, isTruthy, toValue, toValueSync, type TagToken, type TopLevelToken, type Emitter, type Template } from 'liquidjs';
@@ -54,12 +54,36 @@ let cur: Cur | undefined;
 
 const hashOf = (b: Uint8Array | string) => createHash('sha1').update(b).digest('hex');
 
+const PRIVATE_NAME = /(^|\/)etc\/ssh\/.*(_key|\.key|\.pem)$/;
+const PRIVATE_TEXT = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/**
+ * The bytes of a regular file, never of a FIFO, device or socket (opening one blocks or has
+ * effects): opened with O_NONBLOCK|O_NOFOLLOW and checked with fstat. Throws a one-line Error.
+ */
+export function readRegular(p: string): Buffer {
+  const st = lstatSync(p);
+  if (!st.isFile()) throw new Error(`${p} is not a regular file`);
+  const fd = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  try {
+    const now = fstatSync(fd);
+    if (!now.isFile() || now.ino !== st.ino) throw new Error(`${p} is not a regular file`);
+    return readFileSync(fd);
+  } finally { closeSync(fd); }
+}
+
+const under = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
+const realOr = (p: string) => { try { return realpathSync(p); } catch { return undefined; } };
+
 function readHostFile(path: string, optional: boolean): string {
   const c = cur!;
+  const realConf = realOr(c.env.confDir) ?? c.env.confDir;
   let abs: string;
+  let listed = false;
   if (isAbsolute(path)) {
     const n = normalize(path);
     const inConf = n.startsWith(c.env.confDir + '/');
+    listed = c.env.hostAllow.includes(n);
     if (!inConf && !c.env.hostAllow.some((a) => n === a || (a.endsWith('/') && n.startsWith(a)))) {
       throw new Error(`include_file "${path}": only files under ${c.env.confDir} or ${c.env.hostAllow.join(', ')} may be included`);
     }
@@ -69,18 +93,24 @@ function readHostFile(path: string, optional: boolean): string {
     if (!normalize(abs).startsWith(c.env.confDir + '/')) throw new Error(`include_file "${path}" leaves ${c.env.confDir}`);
   }
   const key = FILE_PREFIX + 'c' + abs;
-  if (!existsSync(abs)) {
+  const real = realOr(abs);
+  if (real === undefined) {
     c.reads.global.set(key, 'missing');
     if (optional) return '';
     throw new Error(`include_file "${path}": ${abs} does not exist`);
   }
-  // a symlink in confDir must not lead out of it
-  if (!isAbsolute(path)) {
-    const real = realpathSync(abs);
-    const realConf = realpathSync(c.env.confDir);
-    if (!real.startsWith(realConf + '/')) throw new Error(`include_file "${path}" resolves outside ${c.env.confDir}`);
+  // where the path really leads (every symlink resolved) must itself be allowed: the config dir, or
+  // an allowed entry's own real place (so /etc/localtime may be a link into /usr/share/zoneinfo)
+  const inConf = under(real, realConf + '/');
+  if (!inConf && !c.env.hostAllow.some((a) => { const ra = realOr(c.env.hostRoot + a); return ra !== undefined && (a.endsWith('/') ? under(real, ra + '/') : real === ra); })) {
+    throw new Error(`include_file "${path}" resolves to ${real}, outside ${c.env.confDir} and the allowed paths`);
   }
-  const buf = readFileSync(abs);
+  let buf: Buffer;
+  try { buf = readRegular(real); } catch (e) { throw new Error(`include_file "${path}": ${(e as Error).message.split('\n')[0]}`); }
+  // private keys on the controller only when wulf.conf lists the file by its full path
+  if (!inConf && !listed && (PRIVATE_NAME.test(real) || PRIVATE_TEXT.test(buf.toString('latin1')))) {
+    throw new Error(`include_file "${path}": a private key; list its full path in wulf.conf (warewulf: overlay include paths) to include it`);
+  }
   c.reads.global.set(key, hashOf(buf));
   return buf.toString('utf8');
 }
@@ -103,7 +133,7 @@ function readImageFile(path: string, optional: boolean, image: unknown): string 
 export function fileSig(key: string, env: RenderEnv): string {
   const kind = key[FILE_PREFIX.length];
   const rest = key.slice(FILE_PREFIX.length + 1);
-  if (kind === 'c') { try { return hashOf(readFileSync(rest)); } catch { return 'missing'; } }
+  if (kind === 'c') { try { return hashOf(readRegular(realpathSync(rest))); } catch { return 'missing'; } }
   const [img, rel] = rest.split(SEP) as [string, string];
   const buf = env.imageFile?.(img, '/' + rel);
   return buf ? hashOf(buf) : 'missing';
@@ -179,6 +209,10 @@ function makeLiquid(): Liquid {
     systemd_escape_path: (s: unknown) => systemdEscape(String(s), true),
     basename: (s: unknown) => posix.basename(String(s)),
     dirname: (s: unknown) => posix.dirname(String(s)),
+    // "a, b  c" → [a, b, c]: lists from tags and captured text
+    words: (s: unknown) => (Array.isArray(s) ? s.map(String) : String(s ?? '').split(/[\s,]+/)).filter((x) => x),
+    // the values of resolv.conf lines (nameserver: addresses, loopback ones left out; search/domain: domains)
+    resolv_values: (text: unknown, key: unknown) => resolvValues(String(text ?? ''), String(key)),
     inc: (n: unknown) => num(n) + 1,
     dec: (n: unknown) => num(n) - 1,
     shell_quote: (s: unknown) => PURE_FILTERS.shell_quote!(String(s ?? '')),
@@ -285,6 +319,20 @@ export function fillSlots(r: RenderResult, data: object): RenderedFile[] {
     return out;
   };
   return r.marked.map((f) => ({ ...f, data: fill(f.data) }));
+}
+
+/** Values of a resolv.conf key: nameserver addresses (loopback ones, such as systemd-resolved's 127.0.0.53 stub, left out: on a node they would be the node itself) or search domains. */
+export function resolvValues(text: string, key: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    if (f[0] !== key || f.length < 2) continue;
+    for (const v of key === 'nameserver' ? [f[1]!] : f.slice(1)) {
+      if (key === 'nameserver' && (/^127\./.test(v) || v === '::1' || v === '0.0.0.0')) continue;
+      if (!out.includes(v)) out.push(v);
+    }
+  }
+  return out;
 }
 
 /** Keep the first line for each value of field `idx` (lines split on `sep`); blank lines dropped. */

@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { assetPath } from '../lib/assets.ts';
+import { assetPath, buildInfo, compiled } from '../lib/assets.ts';
 import { WulfError } from '../lib/errors.ts';
 
 export const NAME_RE = /^[A-Za-z0-9._:-]+$/;
@@ -36,6 +36,7 @@ export interface SourceFile {
   gid: number;
   data?: Uint8Array;                 // file content
   target?: string;                   // symlink target
+  mtime: number;                     // seconds: the file's own (site), wulf's build time (shipped, compiled)
   hash: string;                      // content + meta
 }
 
@@ -52,8 +53,9 @@ export interface Meta { mode?: string | number; uid?: number; gid?: number }
 
 export function distOverlaysDir(): string { return assetPath('overlays'); }
 
-function rootOf(dir: string): string {
+function rootOf(dir: string, site = false): string {
   const r = join(dir, 'rootfs');
+  if (site && lstatSync(r, { throwIfNoEntry: false })?.isSymbolicLink()) throw new WulfError(`site overlay ${dir}: rootfs is a symlink; an overlay's files must be under its own directory`);
   return existsSync(r) ? r : dir;
 }
 
@@ -61,7 +63,9 @@ function rootOf(dir: string): string {
 export function locateOverlay(siteDir: string, name: string): { dir: string; root: string; site: boolean } | undefined {
   checkOverlayName(name);
   const site = join(siteDir, name);
-  if (existsSync(site)) return { dir: site, root: rootOf(site), site: true };
+  // a symlinked overlay directory would pack whatever it points to: refused, not followed
+  if (lstatSync(site, { throwIfNoEntry: false })?.isSymbolicLink()) throw new WulfError(`site overlay ${site} is a symlink; make it a real directory`);
+  if (existsSync(site)) return { dir: site, root: rootOf(site, true), site: true };
   const dist = join(distOverlaysDir(), name);
   if (existsSync(dist)) return { dir: dist, root: rootOf(dist), site: false };
   return undefined;
@@ -83,6 +87,27 @@ export function listOverlayNames(siteDir: string): { name: string; site: boolean
   scan(distOverlaysDir(), false);
   scan(siteDir, true);
   return [...names.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * Modes of directories no overlay gives one (parents made implicitly, shipped dirs without a
+ * meta.json entry): the initramfs unpacker applies a directory's mode even where the image has
+ * the directory already, so /root must stay 0700 and the sticky temp dirs 1777.
+ */
+export function defaultDirMode(rel: string): number {
+  if (rel === 'root' || rel === 'etc/NetworkManager/system-connections' || /(^|\/)\.ssh$/.test(rel)) return 0o700;
+  if (rel === 'tmp' || rel === 'var/tmp') return 0o1777;
+  return 0o755;
+}
+
+/** The mtime shipped overlay files get: wulf's build time when compiled (the embedded files have none), else undefined (the file's own). */
+let shippedTime: number | null | undefined;
+function shippedMtime(): number | null {
+  if (shippedTime === undefined) {
+    const t = compiled ? Date.parse(buildInfo().built) : NaN;
+    shippedTime = Number.isFinite(t) && t > 0 ? Math.floor(t / 1000) : null;
+  }
+  return shippedTime;
 }
 
 function parseMode(m: string | number | undefined, dflt: number): number {
@@ -135,7 +160,7 @@ export function readOverlay(siteDir: string, name: string): OverlaySource {
         const target = readlinkSync(full);
         files.push(mk(r, 'symlink', 0o777, st, m, undefined, target, loc.site));
       } else if (st.isDirectory()) {
-        files.push(mk(r, 'dir', 0o755, st, m, undefined, undefined, loc.site));
+        files.push(mk(r, 'dir', defaultDirMode(r), st, m, undefined, undefined, loc.site));
         walk(r);
       } else if (st.isFile()) {
         files.push(mk(r, 'file', 0o644, st, m, readFileSync(full), undefined, loc.site));
@@ -148,12 +173,13 @@ export function readOverlay(siteDir: string, name: string): OverlaySource {
   return { name, site: loc.site, dir: loc.dir, root: loc.root, files, hash: h.digest('hex').slice(0, 32) };
 }
 
-function mk(rel: string, type: SourceFile['type'], dflt: number, st: { mode: number; uid: number; gid: number },
+function mk(rel: string, type: SourceFile['type'], dflt: number, st: { mode: number; uid: number; gid: number; mtimeMs: number },
   m: Meta | undefined, data: Uint8Array | undefined, target: string | undefined, site: boolean): SourceFile {
   const mode = site ? st.mode & 0o7777 : parseMode(m?.mode, type === 'file' && (st.mode & 0o111) ? 0o755 : dflt);
   const uid = site ? st.uid : m?.uid ?? 0;
   const gid = site ? st.gid : m?.gid ?? 0;
-  const h = createHash('sha256').update(`${rel}\0${type}\0${mode}\0${uid}\0${gid}\0${target ?? ''}\0`);
+  const mtime = (site ? null : shippedMtime()) ?? Math.max(0, Math.floor(st.mtimeMs / 1000));
+  const h = createHash('sha256').update(`${rel}\0${type}\0${mode}\0${uid}\0${gid}\0${target ?? ''}\0${mtime}\0`);
   if (data) h.update(data);
-  return { rel, type, mode, uid, gid, data, target, hash: h.digest('hex').slice(0, 32) };
+  return { rel, type, mode, uid, gid, data, target, mtime, hash: h.digest('hex').slice(0, 32) };
 }

@@ -2,50 +2,62 @@
 // it when the files change (keeping the last good one when a new one is invalid), keeps the
 // runtime state (leases, node status) in the CBOR file, and logs one line per boot event.
 import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { acquireLock, type Lock } from '../lib/atomic.ts';
 import { ipxeBinary } from '../lib/assets.ts';
-import type { Logger } from '../lib/log.ts';
+import { escapeControl, type Logger } from '../lib/log.ts';
 import type { Paths } from '../config/paths.ts';
 import { mergeAll, type MergedNode, type NodesConf } from '../config/cascade.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
 import { readWulfConf, type WulfConf } from '../config/wulfconf.ts';
 import { createDhcpServer, type DhcpServer } from '../dhcp/server.ts';
 import type { PolicyContext, Reservation } from '../dhcp/policy.ts';
-import { leasesFromJSON, leasesToJSON, type LeaseTable } from '../dhcp/leases.ts';
+import { leaseOfMac, leasesFromJSON, leasesToJSON, type LeaseTable } from '../dhcp/leases.ts';
 import { createTftpServer, type TftpServer } from '../tftp/server.ts';
 import { bufferProvider, chainProviders, rootProvider } from '../tftp/providers.ts';
-import { createApp, saneRequestPath, statArtifact } from '../http/app.ts';
+import { createApp, saneRequestPath, statArtifact, type Bindings } from '../http/app.ts';
 import { StatusBoard } from '../status/board.ts';
 import { readState, stateWriter } from '../state/state-file.ts';
 import { createOverlayService } from '../overlays/cache.ts';
 import { findKernel, imageArtifactPath } from '../images/service.ts';
+import { ensureImageStore } from '../images/layout.ts';
 import { startRouterAdvertisements } from './ra.ts';
+import { ensureTls, serverNames, serverTls } from './tls.ts';
 
 export interface ServeOptions {
   paths: Paths; log: Logger;
-  address?: string; interface?: string;
+  address?: string;
+  /** provisioning interface(s), comma-separated: DHCP listens and answers there only; RAs go there (default dhcp.interface, else the one holding the address) */
+  interface?: string;
   httpPort?: number; dhcpPort?: number; tftpPort?: number;
+  /** HTTPS port (default warewulf.tls port; HTTP port + 1 when httpPort is given, 0 with 0) */
+  tlsPort?: number;
   /** where replies to relay agents go (67; the loopback simulator uses another port) */
   dhcpRelayPort?: number;
   dhcp?: boolean; tftp?: boolean;
-  /** send IPv6 router advertisements on `interface` (default: when root and an interface is given) */
+  /** send IPv6 router advertisements on the provisioning interfaces but lo (default: when root) */
   ra?: boolean;
 }
 export interface RunningServer {
   httpPort: number; status: StatusBoard;
+  /** the HTTPS port, undefined when TLS is off */
+  tlsPort?: number;
   stop(): Promise<void>;
   /** re-read the configuration now (SIGHUP); a no-op when the revisions did not change */
   reload(): void;
 }
 
-interface Snapshot { conf: NodesConf; wulf: WulfConf; byMac: Map<string, MergedNode>; reservations: Map<string, Reservation> }
+interface Snapshot { conf: NodesConf; wulf: WulfConf; byMac: Map<string, MergedNode>; reservations: Map<string, Reservation>; addresses: Map<string, string[]> }
 
 function index(conf: NodesConf, wulf: WulfConf): Snapshot {
   const byMac = new Map<string, MergedNode>();
   const reservations = new Map<string, Reservation>();
+  const addresses = new Map<string, string[]>();
   for (const m of mergeAll(conf)) {
     for (const [, nd] of Object.entries(m.data.networkDevices ?? {})) {
+      // every address nodes.conf gives the node (any network device): what its requests may come from
+      for (const a of [nd.ipaddr, nd.ipaddr6?.split('/')[0]]) if (a) addresses.set(m.id, [...(addresses.get(m.id) ?? []), a]);
       if (!nd.hwaddr) continue;
       const mac = nd.hwaddr.toLowerCase();
       byMac.set(mac, m);
@@ -55,20 +67,37 @@ function index(conf: NodesConf, wulf: WulfConf): Snapshot {
       }
     }
   }
-  return { conf, wulf, byMac, reservations };
+  return { conf, wulf, byMac, reservations, addresses };
+}
+
+/** Named interfaces (a comma- or space-separated list, or a YAML list), else the one holding the server address. */
+export function provisioningInterfaces(named: string | undefined, serverIp: string): string[] {
+  const list = (named ?? '').split(/[\s,]+/).filter(Boolean);
+  if (list.length) return list;
+  for (const [name, addrs] of Object.entries(networkInterfaces())) if ((addrs ?? []).some((a) => a.family === 'IPv4' && a.address === serverIp)) return [name];
+  return [];
 }
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const { paths, log } = o;
   let lock: Lock;
   const pidFile = `${paths.runDir}/serve.pid`;
-  try { lock = await acquireLock(`${paths.runDir}/serve.lock`, 0); }
-  catch {
+  const lockFile = `${paths.runDir}/serve.lock`;
+  try { lock = await acquireLock(lockFile, 0); }
+  catch (e) {
+    // only a lock held by someone else means another server; a read-only or foreign state directory is said as such
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ELOCKED') {
+      const m = /^([A-Z]+): ([^,]+)/.exec((e as Error).message ?? '');
+      throw new WulfError(`cannot create ${lockFile}: ${m ? `${m[2]} (${m[1]})` : errorLine(e)}`, { code: code ?? 'EIO' });
+    }
     let pid = '';
     try { pid = readFileSync(pidFile, 'utf8').trim(); } catch { /* none */ }
     throw new WulfError(`another wulf serve${/^\d+$/.test(pid) ? ` (pid ${pid})` : ''} is already running for ${paths.stateDir}`, { hint: 'stop it first (two servers must never both answer DHCP)' });
   }
   try { writeFileSync(pidFile, `${process.pid}\n`); } catch { /* informational only */ }
+  // an install from before the store was 0700: tighten it now (image trees hold device nodes and setuid files)
+  try { ensureImageStore(paths); } catch (e) { log.warn('images', `cannot make ${paths.imagesDir} 0700: ${errorLine(e)}`); }
   const stoppers: (() => Promise<void> | void)[] = [() => lock.release(), () => { try { unlinkSync(pidFile); } catch { /* gone */ } }];
   const stopAll = async () => { for (const s of stoppers.reverse()) { try { await s(); } catch { /* keep stopping */ } } };
   try {
@@ -76,6 +105,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const address = o.address ?? (snap.wulf.ipaddr || '0.0.0.0');
     const httpPort = o.httpPort ?? snap.wulf.warewulf.port;
     const authority = `${address === '0.0.0.0' ? '127.0.0.1' : address}:${httpPort}`;
+    // --http-port moves the HTTPS port along (HTTP + 1) unless it is given too
+    const tlsPort = o.tlsPort ?? (o.httpPort === undefined ? snap.wulf.warewulf.tlsPort : o.httpPort === 0 ? 0 : o.httpPort + 1);
 
     // state: leases and status survive restarts
     const saved = readState(paths.stateFile, log);
@@ -117,6 +148,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const poll = setInterval(reload, 5000); // fs.watch misses some editors' renames: poll as well
     stoppers.push(() => { watcher?.close(); clearInterval(poll); clearTimeout(pending); });
 
+    const tlsOn = snap.wulf.warewulf.tls;
+    let https: ReturnType<typeof Bun.serve> | undefined;
+
     // recheckMs 0: every archive request re-checks the overlay sources and the controller files its
     // templates read (a few stats), so an edit is never answered with the archive from before it
     const overlays = createOverlayService({ paths, getConf: () => snap.conf, getWulfConf: () => snap.wulf, log, recheckMs: 0 });
@@ -156,23 +190,53 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       image: (n) => { const a = n.data.imageName ? imageArtifactPath(paths, n.data.imageName) : undefined; return a ? { path: a.path, size: a.size, etag: a.digest } : undefined; },
       overlay: async (n, kind) => { const a = await overlays.archive(n.id, kind); return { path: a.path, size: a.size, etag: a.hash }; },
       ipxeBinary,
-      settings: () => ({ authority, secure: snap.wulf.warewulf.secure, confDir: paths.confDir }),
+      nodeAddresses: (n) => {
+        const now = Date.now();
+        const held = [...(snap.addresses.get(n.id) ?? [])];
+        for (const nd of Object.values(n.data.networkDevices ?? {})) {
+          const l = nd.hwaddr ? leaseOfMac(leases, nd.hwaddr.toLowerCase(), now) : undefined;
+          if (l) held.push(l.ip);
+        }
+        return held;
+      },
+      settings: () => ({
+        authority, secure: snap.wulf.warewulf.secure, confDir: paths.confDir, secureAddress: snap.wulf.warewulf.secureAddress,
+        tls: tlsOn, tlsPort: https?.port ?? tlsPort,
+      }),
     });
+    const handler = (tls: boolean) => (req: Request, server: { requestIP(r: Request): { address: string; port: number } | null }) => {
+      if (!saneRequestPath(req.url)) { log.limited('http-badpath', 'warn', 'http', `refused path ${new URL(req.url).pathname.slice(0, 80)}`); return new Response('bad path\n', { status: 400 }); }
+      const peer = server.requestIP(req) ?? undefined;
+      const env: Bindings = { peer: peer ? { address: peer.address, port: peer.port } : undefined, tls };
+      return app.fetch(req, env);
+    };
+    const onError = (e: Error) => { log.limited('http-error', 'error', 'http', errorLine(e)); return new Response('internal error\n', { status: 500 }); };
     let http: ReturnType<typeof Bun.serve>;
     try {
       http = Bun.serve({
-        port: httpPort, hostname: address, idleTimeout: 120,
-        fetch(req, server) {
-          if (!saneRequestPath(req.url)) { log.limited('http-badpath', 'warn', 'http', `refused path ${new URL(req.url).pathname.slice(0, 80)}`); return new Response('bad path\n', { status: 400 }); }
-          const peer = server.requestIP(req) ?? undefined;
-          return app.fetch(req, { peer: peer ? { address: peer.address, port: peer.port } : undefined });
-        },
-        error(e) { log.limited('http-error', 'error', 'http', errorLine(e)); return new Response('internal error\n', { status: 500 }); },
+        port: httpPort, hostname: address, idleTimeout: 120, fetch: handler(false), error: onError,
       });
     } catch (e) {
       throw new WulfError(`HTTP port ${httpPort} on ${address} is not available: ${errorLine(e)}`, { hint: 'another web server or wulf is using it; pick --http-port' });
     }
     stoppers.push(() => http.stop(true));
+    if (tlsOn) {
+      // the CA and server certificate are made here when missing (installs older than TLS, a deleted
+      // file) and the certificate re-issued when an address it must name is missing
+      try {
+        const made = await ensureTls(paths.confDir, serverNames(snap.wulf, [address]));
+        if (made) log.info('tls', made);
+      } catch (e) {
+        throw new WulfError(`cannot set up TLS in ${paths.confDir}/tls: ${errorLine(e)}`, { hint: 'fix the files or the permissions, or set warewulf.tls: false in wulf.conf' });
+      }
+      try {
+        https = Bun.serve({ port: tlsPort, hostname: address, idleTimeout: 120, tls: serverTls(paths.confDir), fetch: handler(true), error: onError });
+      } catch (e) {
+        throw new WulfError(`HTTPS port ${tlsPort} on ${address} is not available: ${errorLine(e)}`, { hint: 'pick --tls-port or warewulf.tls port, or set warewulf.tls: false' });
+      }
+      const h = https;
+      stoppers.push(() => h.stop(true));
+    }
 
     const ipOwner = (ip: string) => { for (const r of snap.reservations.values()) if (r.ipaddr === ip) return r.node; return undefined; };
     if (o.tftp !== false && snap.wulf.tftp.enabled) {
@@ -182,18 +246,21 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         onEvent: (e) => {
           const ip = e.client.split(':')[0]!;
           const node = ipOwner(ip);
-          if (node && (e.kind === 'done' || e.kind === 'start')) status.record(node, 'ipxe', e.file, ip, { bytes: e.kind === 'done' ? e.bytes : 0, done: e.kind === 'done' });
-          if (e.kind === 'error') log.limited(`tftp-${ip}-${e.file}`, 'warn', 'tftp', `${e.file}: ${e.error}`, { ip });
+          if (node && (e.kind === 'done' || e.kind === 'start')) status.record(node, 'ipxe', escapeControl(e.file), ip, { bytes: e.kind === 'done' ? e.bytes : 0, done: e.kind === 'done' });
+          if (e.kind === 'error') log.limited(`tftp-${ip}`, 'warn', 'tftp', `${e.file}: ${e.error}`, { ip }); // per address: the peer picks the names
         },
       });
       await tftp.start();
       stoppers.push(() => tftp.stop());
     }
+    // the provisioning interfaces: DHCP listens and answers there only, router advertisements go there
+    const serverIp = address === '0.0.0.0' ? snap.wulf.ipaddr : address;
+    const ifaces = provisioningInterfaces(o.interface ?? snap.wulf.dhcp.interface, serverIp);
     if (o.dhcp !== false && snap.wulf.dhcp.mode !== 'off') {
-      const serverIp = address === '0.0.0.0' ? snap.wulf.ipaddr : address;
       if (!serverIp) throw new WulfError('DHCP needs the server address', { hint: 'set ipaddr in wulf.conf or pass --address' });
       const dhcp: DhcpServer = createDhcpServer({
         port: o.dhcpPort ?? snap.wulf.dhcp.port, log, ...(o.dhcpRelayPort ? { relayPort: o.dhcpRelayPort } : {}),
+        ...(ifaces.length ? { interfaces: ifaces } : {}),
         getContext: (): PolicyContext => ({
           serverIp, netmask: snap.wulf.netmask || '255.255.255.0', mode: snap.wulf.dhcp.mode === 'proxy' ? 'proxy' : 'full',
           reservations: snap.reservations, leases, now: Date.now(), httpBase: `http://${serverIp}:${httpPort}`,
@@ -207,16 +274,18 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         },
         ...(snap.wulf.dhcp.mode === 'proxy' ? { bootServerPort: 4011 } : {}),
       });
+      if (!ifaces.length) log.warn('dhcp', `no provisioning interface: set dhcp.interface in wulf.conf (no interface holds ${serverIp}); answering on every interface`);
       await dhcp.start();
       stoppers.push(() => dhcp.stop());
     }
-    const iface = o.interface ?? snap.wulf.dhcp.interface;
-    if (iface && iface !== 'lo' && (o.ra ?? process.getuid?.() === 0)) {
-      const ra = startRouterAdvertisements(iface, log);
-      if (ra) stoppers.push(() => ra.stop());
+    if (o.ra ?? process.getuid?.() === 0) {
+      for (const i of ifaces.filter((x) => x !== 'lo')) {
+        const ra = startRouterAdvertisements(i, log);
+        if (ra) stoppers.push(() => ra.stop());
+      }
     }
-    log.info('serve', `serving on ${address}: HTTP ${httpPort}${o.tftp !== false && snap.wulf.tftp.enabled ? `, TFTP ${o.tftpPort ?? snap.wulf.tftp.port}` : ''}${o.dhcp !== false && snap.wulf.dhcp.mode !== 'off' ? `, DHCP ${o.dhcpPort ?? snap.wulf.dhcp.port} (${snap.wulf.dhcp.mode})` : ''}; ${snap.byMac.size} known MACs`);
-    return { httpPort: http.port ?? httpPort, status, stop: stopAll, reload };
+    log.info('serve', `serving on ${address}: HTTP ${httpPort}${https ? `, HTTPS ${https.port}` : ''}${o.tftp !== false && snap.wulf.tftp.enabled ? `, TFTP ${o.tftpPort ?? snap.wulf.tftp.port}` : ''}${o.dhcp !== false && snap.wulf.dhcp.mode !== 'off' ? `, DHCP ${o.dhcpPort ?? snap.wulf.dhcp.port} (${snap.wulf.dhcp.mode})` : ''}; ${snap.byMac.size} known MACs`);
+    return { httpPort: http.port ?? httpPort, tlsPort: https?.port, status, stop: stopAll, reload };
   } catch (e) {
     await stopAll();
     throw e;

@@ -49,7 +49,7 @@ export class Relay {
   }
 }
 
-async function tftpGet(o: SimOptions, file: string, timeoutMs: number): Promise<number> {
+export async function tftpGet(o: SimOptions, file: string, timeoutMs: number): Promise<number> {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   let bytes = 0;
@@ -138,7 +138,7 @@ function asIpxe(o: ReturnType<typeof newPacket>['options']): void {
   o.set(Option.IpxeEncap, encodeSubOptions([[19, Uint8Array.of(1)]], false)); // a feature flag; any 175 marks iPXE
 }
 
-async function dora(relay: Relay, o: SimOptions, mac: string, ipxe: boolean): Promise<ReturnType<typeof newPacket>> {
+export async function dora(relay: Relay, o: SimOptions, mac: string, ipxe: boolean): Promise<ReturnType<typeof newPacket>> {
   const xid = (Math.random() * 2 ** 32) >>> 0;
   const offer = await relay.exchange(mac, MessageType.Discover, xid, (opt) => { if (ipxe) asIpxe(opt); });
   if (messageType(offer) !== MessageType.Offer) throw new Error('DHCP: no OFFER');

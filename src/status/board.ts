@@ -49,11 +49,13 @@ export class StatusBoard {
   }
 
   /** Record an event for a node. A DHCP event of a node that was up starts a new timeline. */
-  record(node: string, stage: Stage | string, sent: string, ipaddr: string, opts: { bytes?: number; done?: boolean; now?: number; agent?: boolean } = {}): void {
+  /** `refused`: a request turned away before any check of the node's own (WRONG_ADDRESS, HTTPS_ONLY): shown as
+   *  the node's last event, but it is no boot stage and no agent refresh (another machine may have sent it). */
+  record(node: string, stage: Stage | string, sent: string, ipaddr: string, opts: { bytes?: number; done?: boolean; now?: number; agent?: boolean; refused?: boolean } = {}): void {
     const now = opts.now ?? Date.now() / 1000;
     let s = this.nodes.get(node);
     if (!s) { s = { node, stage: '', sent: '', ipaddr: '', lastSeen: 0, lastAgent: 0, timeline: [] }; this.nodes.set(node, s); }
-    if (stage === 'runtime' && (opts.agent || this.unmarkedAgent(s, now))) {
+    if (stage === 'runtime' && !opts.refused && (opts.agent || this.unmarkedAgent(s, now))) {
       s.lastAgent = now;
       stage = AGENT_STAGE;
     }
@@ -61,7 +63,7 @@ export class StatusBoard {
     // DHCP after the overlays were fetched a while ago is a new boot: start a new timeline. (The
     // node's own Linux DHCP seconds after the kernel starts is part of the same boot.)
     if (stage === 'dhcp' && s.timeline.some((t) => (t.stage === 'system' || t.stage === 'runtime') && now - (t.end ?? t.start) > 30)) s.timeline = [];
-    if (known && sent !== 'BAD_ASSET' && sent !== 'NOT_FOUND') {
+    if (known && !opts.refused && sent !== 'BAD_ASSET' && sent !== 'NOT_FOUND') {
       let span = s.timeline.find((t) => t.stage === stage);
       if (!span || (stage === 'runtime' && span.end)) {
         if (span && stage === 'runtime') s.timeline = s.timeline.filter((t) => t !== span);

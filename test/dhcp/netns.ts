@@ -106,3 +106,43 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<bo
   while (Date.now() < end) { if (cond()) return true; await Bun.sleep(20); }
   return cond();
 }
+
+export interface NsStar {
+  srv: string;                          // server netns
+  legs: { cli: string; srvIf: string; cliIf: string; net: string }[];
+  exec(ns: string, cmd: string[]): string[];
+  teardown(): void;
+}
+
+/**
+ * A server netns with one veth leg per network to its own client netns: wdi-s<tag>, wdi-<i><tag>;
+ * the server holds <net>.1/24 on wi<tag><i>s, the client's end wi<tag><i>c has no address.
+ */
+export function createNsStar(tag: string, nets: string[]): NsStar {
+  const srv = `wdi-s${tag}`;
+  const legs = nets.map((net, i) => ({ cli: `wdi-${i}${tag}`, srvIf: `wi${tag}${i}s`, cliIf: `wi${tag}${i}c`, net }));
+  const star: NsStar = {
+    srv, legs,
+    exec: (ns, cmd) => ['ip', 'netns', 'exec', ns, ...cmd],
+    teardown() {
+      for (const ns of [srv, ...legs.map((l) => l.cli)]) {
+        const pids = spawnSync(['ip', 'netns', 'pids', ns], { stdout: 'pipe', stderr: 'pipe' }).stdout.toString().split(/\s+/).filter(Boolean);
+        for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
+        spawnSync(['ip', 'netns', 'del', ns], { stderr: 'pipe' });
+      }
+    },
+  };
+  star.teardown();
+  requireTool('ip', 'iproute2');
+  sh(['ip', 'netns', 'add', srv]);
+  sh(star.exec(srv, ['ip', 'link', 'set', 'lo', 'up']));
+  for (const l of legs) {
+    sh(['ip', 'netns', 'add', l.cli]);
+    sh(['ip', 'link', 'add', l.srvIf, 'netns', srv, 'type', 'veth', 'peer', 'name', l.cliIf, 'netns', l.cli]);
+    sh(star.exec(srv, ['ip', 'addr', 'add', `${l.net}.1/24`, 'dev', l.srvIf]));
+    sh(star.exec(srv, ['ip', 'link', 'set', l.srvIf, 'up']));
+    sh(star.exec(l.cli, ['ip', 'link', 'set', 'lo', 'up']));
+    sh(star.exec(l.cli, ['ip', 'link', 'set', l.cliIf, 'up']));
+  }
+  return star;
+}

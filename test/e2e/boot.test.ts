@@ -13,7 +13,7 @@ import { compiledBin, repoRoot, requireCompiled, tempRoot } from '../helpers/cli
 const NS = `we2e-${process.pid}`;
 const FUZZ_NS = `${NS}-fuzz`; // a hostile machine on the same bridge
 const t = tempRoot('wulf-e2e-');
-const env = { ...process.env, WULF_ROOT: t.dir };
+const env = { ...process.env, WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir }; // the controller's passwd: ROOT/etc/passwd
 const sh = (cmd: string[]) => { const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env }); if (r.status !== 0) throw new Error(`${cmd.join(' ')}: ${r.stderr || r.stdout}`); return r.stdout; };
 const wulf = (...a: string[]) => sh([compiledBin, ...a]);
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd', OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
@@ -150,7 +150,7 @@ test('runtime overlay: a user added to the controller passwd reaches the running
   const until = async (re: RegExp, ms: number) => { const end = Date.now() + ms; while (Date.now() < end) { if (re.test(read())) return true; await Bun.sleep(500); } return false; };
   expect(await until(new RegExp(`WULF-NODE-UP n5 ${HOLD.ip.replace(/\./g, '\\.')}`), 240_000)).toBe(true);
   expect(read()).not.toContain(USER);
-  // with a relocated root (WULF_ROOT) the controller's passwd is ROOT/etc/passwd
+  // with WULF_HOST_ROOT=ROOT the controller's passwd is ROOT/etc/passwd
   appendFileSync(join(t.dir, 'etc/passwd'), `${USER}:x:4242:4242:e2e user:/home/${USER}:/bin/sh\n`);
   const t0 = Date.now();
   const reached = await until(new RegExp(`WULF-USERS .*${USER}`), 60_000);

@@ -20,13 +20,14 @@ export interface RunResult { code: number; out: string; err: string }
 
 export function runWulf(mode: Mode, root: string, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): RunResult {
   const r = spawnSync(mode.argv[0]!, [...mode.argv.slice(1), ...args], {
-    encoding: 'utf8', input: opts.input ?? '', env: { ...process.env, WULF_ROOT: root, NO_COLOR: '1', ...opts.env },
+    // WULF_HOST_ROOT: the controller's own files (passwd, root's keys, resolv.conf) from the temp root too
+    encoding: 'utf8', input: opts.input ?? '', env: { ...process.env, WULF_ROOT: root, WULF_HOST_ROOT: root, NO_COLOR: '1', ...opts.env },
   });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 export function spawnWulf(mode: Mode, root: string, args: string[]) {
-  return spawn(mode.argv[0]!, [...mode.argv.slice(1), ...args], { env: { ...process.env, WULF_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(mode.argv[0]!, [...mode.argv.slice(1), ...args], { env: { ...process.env, WULF_ROOT: root, WULF_HOST_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function tempRoot(prefix = 'wulf-test-'): { dir: string; cleanup: () => void } {

@@ -12,10 +12,10 @@ import type { NodeData } from '../../src/config/schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wulf-http-'));
 const confDir = join(dir, 'etc');
-const MAC_GONE = '52:54:00:aa:10:05', MAC_NOIMG = '52:54:00:aa:10:06';
+const MAC_GONE = '52:54:00:aa:10:05', MAC_NOIMG = '52:54:00:aa:10:06', MAC_PROTO = '52:54:00:aa:10:07';
 const MAC = '52:54:00:aa:10:01', MAC_KEY = '52:54:00:aa:10:02', MAC_DISK = '52:54:00:aa:10:03', MAC_SITE = '52:54:00:aa:10:04';
 const files: Record<string, Artifact> = {};
-let secure = false;
+let secure = false, secureAddress = false, tls = false;
 let status: StatusBoard;
 let app: ReturnType<typeof createApp>;
 const ipxeBins: Record<string, Uint8Array<ArrayBuffer>> = { 'undionly.kpxe': new Uint8Array(4096).fill(7) };
@@ -27,6 +27,7 @@ const nodes: Record<string, NodeData> = {
   n4: { imageName: 'rocky', ipxeTemplate: 'site', networkDevices: { eth0: { hwaddr: MAC_SITE } } },
   n5: { imageName: 'gone', networkDevices: { eth0: { hwaddr: MAC_GONE } } },
   n6: { networkDevices: { eth0: { hwaddr: MAC_NOIMG } } },
+  n7: { imageName: 'rocky', ipxeTemplate: 'constructor', networkDevices: { eth0: { hwaddr: MAC_PROTO } } },
 };
 
 beforeAll(() => {
@@ -47,7 +48,8 @@ beforeAll(() => {
     image: (n) => (n.data.imageName === 'rocky' ? files.image : undefined),
     overlay: async (_n, kind) => files[kind],
     ipxeBinary: (name) => ipxeBins[name],
-    settings: () => ({ authority: '10.0.0.254:9873', secure, confDir }),
+    nodeAddresses: (n) => (n.id === 'n1' ? ['10.0.0.1', 'fd00:0:0::1'] : n.id === 'n2' ? ['10.0.0.2'] : []),
+    settings: () => ({ authority: '10.0.0.254:9873', secure, confDir, secureAddress, tls, tlsPort: 9874 }),
   });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -181,6 +183,52 @@ describe('artifacts', () => {
     } finally { secure = false; }
     expect((await get(`/runtime/${MAC}`)).status).toBe(200);
   });
+  test('secure address: a node\'s overlays (every route) only to an address it holds; 403 and WRONG_ADDRESS otherwise', async () => {
+    secureAddress = true;
+    try {
+      const n2 = { address: '10.0.0.2', port: 40000 };
+      const before = structuredClone(status.get('n1')!);
+      for (const r of ['/system/M', '/runtime/M', '/overlay-system/M', '/overlay-runtime/M', '/provision/M?stage=system', '/provision/M?stage=runtime']) {
+        const res = await get(r.replace('M', MAC) + (r.includes('?') ? '&' : '?') + 'agent=wulf-agent', {}, n2);
+        expect([r, res.status]).toEqual([r, 403]);
+        expect(await res.text()).toContain('only to the node\'s own address');
+        expect(status.get('n1')).toMatchObject({ sent: 'WRONG_ADDRESS', ipaddr: '10.0.0.2' });
+      }
+      expect(status.get('n1')!.stage).toBe('runtime');                      // not "agent": the request was not the node's
+      expect(status.get('n1')!.lastAgent).toBe(before.lastAgent);           // a refused request keeps no node alive
+      expect(status.get('n1')!.timeline).toEqual(before.timeline);          // and starts no boot stage
+      expect((await get(`/runtime/${MAC}`, {}, { address: '10.0.0.2', port: 987 })).status).toBe(403);  // privileged port or not
+      expect((await app.request(`/system/${MAC}`)).status).toBe(403);      // no peer known
+      // its own addresses, in any spelling; artifacts that are no overlay are not affected
+      for (const a of ['10.0.0.1', '::ffff:10.0.0.1', 'fd00::1', 'FD00:0000::0:1']) expect([a, (await get(`/system/${MAC}`, {}, { address: a, port: 40000 })).status]).toEqual([a, 200]);
+      expect(status.get('n1')!.sent).toBe('system');
+      expect((await get(`/runtime/${MAC}`, {}, { address: '10.0.0.1', port: 40000 })).status).toBe(200);
+      expect((await get(`/kernel/${MAC}`, {}, n2)).status).toBe(200);
+      // checked before the asset key: from the wrong address nothing tells whether a key was right
+      expect((await get(`/system/${MAC_KEY}?assetkey=TAG-2`, {}, { address: '10.0.0.1', port: 40000 })).status).toBe(403);
+      expect(status.get('n2')!.sent).toBe('WRONG_ADDRESS');
+      expect((await get(`/system/${MAC_KEY}?assetkey=WRONG`, {}, n2)).status).toBe(401);
+      expect((await get(`/system/${MAC_KEY}?assetkey=TAG-2`, {}, n2)).status).toBe(200);
+      // a node without any address gets no overlay at all in this mode
+      expect((await get(`/system/${MAC_DISK}`, {}, { address: '10.0.0.1', port: 40000 })).status).toBe(403);
+    } finally { secureAddress = false; }
+    expect((await get(`/system/${MAC}`, {}, { address: '10.0.0.2', port: 40000 })).status).toBe(200);
+  });
+  test('secure + TLS: the runtime overlay over HTTPS only (403 HTTPS_ONLY over plain HTTP); the system overlay stays on HTTP', async () => {
+    secure = true; tls = true;
+    try {
+      const plain = await get(`/runtime/${MAC}?agent=wulf-agent`, {}, { address: '10.0.0.1', port: 987 });
+      expect(plain.status).toBe(403);
+      expect(await plain.text()).toContain('HTTPS only (port 9874)');
+      expect(status.get('n1')!.sent).toBe('HTTPS_ONLY');
+      const over = (path: string, port: number) => app.request(path, {}, { peer: { address: '10.0.0.1', port }, tls: true });
+      expect((await over(`/runtime/${MAC}`, 987)).status).toBe(200);
+      expect((await over(`/runtime/${MAC}`, 40000)).status).toBe(403);       // still a privileged port over TLS
+      expect((await get(`/system/${MAC}`, {}, { address: '10.0.0.1', port: 40000 })).status).toBe(200);
+      secure = false;
+      expect((await get(`/runtime/${MAC}`)).status).toBe(200);                  // not secure: HTTP too (iPXE fetches it at boot)
+    } finally { secure = false; tls = false; }
+  });
   test('status records the stage, file, bytes and the client address', async () => {
     await get(`/system/${MAC}`, {}, { address: '::ffff:10.0.0.7', port: 40001 });
     const s = status.get('n1')!;
@@ -213,6 +261,25 @@ describe('other routes and refusals', () => {
     expect((await get(`/bogus/${MAC}`)).status).toBe(400);
     expect((await get('/a/b/c')).status).toBe(404);
     expect((await get(`/kernel/${MAC}`, { method: 'POST' })).status).toBe(404);
+  });
+  test('Object.prototype names are no stage: 400 before any lookup, nothing recorded (secure or not)', async () => {
+    const asked: unknown[] = [];
+    const spy = createApp({
+      log: silentLogger, status: new StatusBoard(), nodeByMac: async (mac) => { asked.push(mac); return mergeAll({ profiles: {}, nodes }).find((m) => m.id === 'n1'); },
+      kernel: () => files.kernel, image: () => files.image, ipxeBinary: () => undefined,
+      overlay: async (_n, kind) => { asked.push(kind); return kind === 'system' ? files.system : files.runtime; }, // the builder's old rule
+      settings: () => ({ authority: 'a:1', secure: true, confDir }),
+    });
+    for (const st of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__lookupGetter__']) {
+      expect((await spy.request(`/${st}/${MAC}`, {}, { peer: { address: '10.0.0.1', port: 40000 } })).status).toBe(400);
+      expect((await spy.request(`/provision/${MAC}?stage=${st}`, {}, { peer: { address: '10.0.0.1', port: 40000 } })).status).toBe(400);
+    }
+    expect(asked).toEqual([]);
+  });
+  test('an ipxe template named like an Object.prototype member is no template: the default script', async () => {
+    const r = await get(`/ipxe/${MAC_PROTO}`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain('kernel --name kernel');
   });
   test('saneRequestPath refuses .., ., and encoded slashes or dots before routing', () => {
     for (const bad of ['/image/../etc/passwd', '/image/./x', '/ipxe/..%2f..%2fetc', '/ipxe/a%2Fb', '/ipxe/a%5cb', '/ipxe/%2e%2e/x', 'http://h:1/image/..']) expect(saneRequestPath(bad)).toBe(false);

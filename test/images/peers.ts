@@ -200,7 +200,8 @@ export function faultProxy(target: string, fault: Fault): Peer & { log: { method
 }
 
 export async function wulf(root: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([compiledBin, ...args], { env: { ...process.env, WULF_ROOT: root, NO_COLOR: '1', ...env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' });
+  // WULF_HOST_ROOT: the controller's passwd/group (overlays, image syncuser) from the temp root too
+  const p = Bun.spawn([compiledBin, ...args], { env: { ...process.env, WULF_ROOT: root, WULF_HOST_ROOT: root, NO_COLOR: '1', ...env }, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' });
   const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   return { code: await p.exited, out, err };
 }

@@ -1,4 +1,4 @@
-// image syncuser on a real tree, as root: a controller (WULF_ROOT/etc) and a Debian-like image whose ids
+// image syncuser on a real tree, as root: a controller (WULF_HOST_ROOT/etc, the temp root) and a Debian-like image whose ids
 // collide (uid 100 is messagebus on the controller, sshd in the image; gid 105 docker-registry vs the
 // image's setgid ssh-agent). The report, the dry run, the merged files, the re-owned files (setgid bit
 // and file capabilities kept, symlinks re-owned themselves, nothing on another mount touched), the

@@ -3,6 +3,7 @@
 import { test, expect, describe, afterAll } from 'bun:test';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { pathsFor } from '../../src/config/paths.ts';
@@ -25,15 +26,15 @@ function dump(b: Builder, snap: ReturnType<Builder['snapshot']>, id: string, kin
   for (const x of e) {
     const head = `== /${x.rel} ${x.type} ${x.mode.toString(8)} ${x.uid}:${x.gid}${x.target ? ' -> ' + x.target : ''} (${x.origin})`;
     if (x.type !== 'file') { out.push(head); continue; }
-    // shipped scripts are checked by content hash; rendered files in full
-    out.push(x.origin.endsWith('.ww') ? `${head}\n${new TextDecoder().decode(x.data)}` : `${head} sha1=${x.hash.slice(0, 12)}`);
+    // shipped scripts are checked by a hash of their content (not of the entry: that has the checkout's mtime); rendered files in full
+    out.push(x.origin.endsWith('.ww') ? `${head}\n${new TextDecoder().decode(x.data)}` : `${head} sha1=${createHash('sha1').update(x.data!).digest('hex').slice(0, 12)}`);
   }
   return out.join('\n') + '\n';
 }
 
 describe('golden renders of the shipped overlays', () => {
   const root = join(tmp, 'golden');
-  const paths = pathsFor(root);
+  const paths = pathsFor(root, root);  // the controller's passwd and group: ROOT/etc
   mkdirSync(join(paths.confDir, 'keys'), { recursive: true });
   writeFileSync(join(paths.confDir, 'keys/ssh_host_ed25519_key'), '-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----\n');
   writeFileSync(join(paths.confDir, 'keys/ssh_host_ed25519_key.pub'), 'ssh-ed25519 AAAAtest root@wulf\n');

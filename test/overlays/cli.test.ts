@@ -13,7 +13,7 @@ import type { Ctx } from '../../src/cli/command.ts';
 
 const root = mkdtempSync('/tmp/woverlay-cli-');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const paths = pathsFor(root);
+const paths = pathsFor(root, root);
 mkdirSync(paths.confDir, { recursive: true });
 const nodesConf = (ip: string) => writeFileSync(paths.nodesConf, `nodeprofiles:
   default:
@@ -28,7 +28,7 @@ nodes:
 nodesConf('10.0.0.11');
 
 function wulf(...args: string[]) {
-  const r = Bun.spawnSync([compiledBin, '--root', root, ...args], { stdout: 'pipe', stderr: 'pipe' });
+  const r = Bun.spawnSync([compiledBin, '--root', root, ...args], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, WULF_HOST_ROOT: root } });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 

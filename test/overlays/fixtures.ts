@@ -53,3 +53,22 @@ export function bigConf(n: number): NodesConf {
   }
   return { profiles: { default: defaultProfile }, nodes, revision: `big-${n}` };
 }
+
+/**
+ * Sample nodes for the network renderers' golden tests, each as `wulf node add` makes them: one NIC
+ * with no device (the README's `node add n1 --hwaddr … --ipaddr … --netmask …`); two NICs, no
+ * devices (a gateway, a route, IPv6, MTU); one NIC with its device set; a VLAN on the second NIC.
+ */
+export const rendererNodes: Record<string, NodeData> = {
+  'r-one': { networkDevices: { default: { hwaddr: '52:54:00:00:00:01', ipaddr: '10.0.1.1', netmask: '255.255.0.0' } } },
+  'r-two': { networkDevices: {
+    default: { hwaddr: '52:54:00:00:00:02', ipaddr: '10.0.1.2', netmask: '255.255.0.0', gateway: '10.0.0.1', ipaddr6: 'fd00::2', prefixlen6: '64', tags: { route1: '172.16.0.0/12,10.0.0.254', DNS1: '10.0.0.53' } },
+    data: { hwaddr: '52:54:00:00:01:02', ipaddr: '10.1.1.2', netmask: '255.255.255.0', mtu: '9000' },
+  } },
+  'r-dev': { networkDevices: { default: { device: 'eno1', hwaddr: '52:54:00:00:00:03', ipaddr: '10.0.1.3', netmask: '255.255.0.0', gateway: '10.0.0.1' } } },
+  'r-vlan': { networkDevices: {
+    default: { hwaddr: '52:54:00:00:00:04', ipaddr: '10.0.1.4', netmask: '255.255.0.0' },
+    data: { hwaddr: '52:54:00:00:01:04' },
+    vlan100: { type: 'vlan', ipaddr: '192.168.100.4', netmask: '255.255.255.0', tags: { vlan_id: '100', parent: 'data' } },
+  } },
+};

@@ -1,6 +1,6 @@
 // The first frame written before ink loads (ui/frame.ts) must be the frame ink draws on its first
 // render, line for line and style for style: ink draws over it without clearing.
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, setSystemTime, test } from 'bun:test';
 import { EventEmitter } from 'node:events';
 import { createElement } from 'react';
 import { render } from 'ink';
@@ -64,6 +64,8 @@ describe('first frame', () => {
   for (const [n, cols, rows, color, statuses] of [[2000, 80, 24, true, true], [2000, 120, 30, false, false], [5, 100, 20, true, true], [0, 80, 24, true, false]] as const) {
     test(`${n} nodes, ${cols}×${rows}, ${color ? 'colour' : 'NO_COLOR'}${statuses ? ', some status' : ''}: the frame ink draws`, async () => {
       const { dir, cleanup } = tempRoot('wulf-tui-frame-');
+      // one clock for both frames: a second ticking between them changed "0s" to "1s" on a loaded machine
+      setSystemTime(new Date(Math.floor(Date.now() / 1000) * 1000 + 200));
       try {
         writeRoot(dir, n, 9, 60);
         const paths = pathsFor(dir);
@@ -78,7 +80,7 @@ describe('first frame', () => {
         expect(lines.length).toBe(rows);
         const ink = await inkFrame({ paths, config, feed, server, theme }, cols, rows);
         expect(cells(lines.join('\n'), rows)).toEqual(cells(ink, rows));
-      } finally { cleanup(); }
+      } finally { setSystemTime(); cleanup(); }
     });
   }
   test('no first frame where ink must measure or the screen is not the table', () => {

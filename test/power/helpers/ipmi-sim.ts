@@ -35,14 +35,15 @@ esac
 exit 0
 `;
 
-/** `sol`: where the simulated BMC's serial over LAN goes, e.g. `tcp:127.0.0.1:PORT` (ipmi_sim connects to it). */
-export async function startSim(dir: string, opts: { user?: string; password?: string; sol?: string } = {}): Promise<Sim> {
+/** `sol`: where the simulated BMC's serial over LAN goes, e.g. `tcp:127.0.0.1:PORT` (ipmi_sim connects to it).
+ *  `hook`: a chassis_control script of the caller's (called as `HOOK DIR get|set WHAT [VALUE]`) instead of the file-keeping one. */
+export async function startSim(dir: string, opts: { user?: string; password?: string; sol?: string; hook?: string } = {}): Promise<Sim> {
   requireTool('ipmi_sim', 'openipmi');
   requireTool('ipmitool', 'ipmitool');
   mkdirSync(join(dir, 'state'), { recursive: true });
   const port = await freeUdpPort();
   const hook = join(dir, 'hook.sh');
-  writeFileSync(hook, HOOK); chmodSync(hook, 0o755);
+  writeFileSync(hook, opts.hook ?? HOOK); chmodSync(hook, 0o755);
   writeFileSync(join(dir, 'sim.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n');
   const auths = 'none md2 md5 straight';
   writeFileSync(join(dir, 'lan.conf'), [
