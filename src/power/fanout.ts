@@ -34,7 +34,8 @@ export async function fanout<T, R>(
   const width = Math.max(1, Math.min(Math.floor(opts.fanout) || 1, items.length));
   const stagger = Math.max(0, opts.staggerMs ?? 0);
   let next = 0;
-  let nextStart = 0;
+  let gate: Promise<void> = Promise.resolve();
+  let lastStart = -Infinity;
 
   async function runOne(item: T, index: number): Promise<void> {
     const ac = new AbortController();
@@ -66,10 +67,15 @@ export async function fanout<T, R>(
       const index = next++;
       if (index >= items.length) return;
       if (stagger > 0) {
-        const now = performance.now();
-        const at = Math.max(now, nextStart);
-        nextStart = at + stagger;
-        if (at > now) await sleep(at - now);
+        // starts pass one gate in turn, each at least `stagger` after the previous one actually
+        // started (slots booked ahead bunched up when a loaded machine fired one timer late)
+        const turn = gate.then(async () => {
+          const wait = lastStart + stagger - performance.now();
+          if (wait > 0) await sleep(wait);
+          lastStart = performance.now();
+        });
+        gate = turn;
+        await turn;
       }
       await runOne(items[index]!, index);
     }

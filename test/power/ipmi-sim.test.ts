@@ -40,7 +40,8 @@ describe('ipmitool against ipmi_sim', () => {
     // cycle: the sim runs `set power 0`, waits ~1 s, then `set power 1`
     r = await runPower([ts[1]!], 'cycle', { drivers });
     expect(r.results[0]!.detail).toContain('Cycle');
-    for (let i = 0; i < 60 && !sims[1]!.log().slice(-1)[0]?.startsWith('set power 1'); i++) await Bun.sleep(50);
+    // the sim logs the command, then writes its power state: wait for both (a loaded machine read the state between)
+    for (let i = 0; i < 200 && !(sims[1]!.log().slice(-1)[0]?.startsWith('set power 1') && sims[1]!.power() === '1'); i++) await Bun.sleep(50);
     expect(sims[1]!.log().filter((l) => l.startsWith('set power'))).toEqual(['set power 1', 'set power 0', 'set power 1']);
     expect(sims[1]!.power()).toBe('1');
   }, 30_000);
