@@ -243,7 +243,7 @@ for (const n of NODES) {
   }, LOGIN_MS + 300_000);
 }
 
-test(`a user added on the controller reaches every running node within an update interval (${INTERVAL} s), through the wulf-agent service`, async () => {
+test(`a user added on the controller reaches every running node through the wulf-agent service (update interval ${INTERVAL} s; the time is printed)`, async () => {
   await Promise.all(NODES.map((n) => up(n)));
   const user = `wdeb${process.pid % 100000}`;
   // on each node a loop that reports the moment the user appears (started before the user is added)
