@@ -37,9 +37,15 @@ flavour_key=$( (cd "$here" && cat common.sh base.sh flavour.sh && echo "$flavour
 exec 9>"$cache/.debian12.lock"
 flock 9
 
+# remove a tree, never what is mounted inside it (a killed debootstrap can leave its /proc and /sys mounted)
+remove_tree() {
+    for m in $(awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
+    rm -rf --one-file-system "$1"
+}
+
 tmp=
 # a failed build's tree goes; its log stays (named in the error) until the next build of that tree
-trap 'if [ -n "$tmp" ]; then rm -rf "$tmp"; fi' EXIT
+trap 'if [ -n "$tmp" ]; then remove_tree "$tmp"; fi' EXIT
 trap 'exit 130' INT TERM
 
 # ensure NAME KEY STEP ARGS...: the cached tree NAME-KEY, built by "STEP TMPDIR ARGS..." when missing
@@ -47,7 +53,10 @@ ensure() {
     name=$1 k=$2 step=$3; shift 3
     final="$cache/$name-$k"
     [ -d "$final" ] && return 0
-    rm -rf "$cache/.tmp-$name-"*        # left by a build that was killed (we hold the lock)
+    for stale in "$cache/.tmp-$name-"*; do   # left by a build that was killed (we hold the lock)
+        [ -e "$stale" ] || continue
+        if [ -d "$stale" ]; then remove_tree "$stale"; else rm -f "$stale"; fi
+    done
     tmp="$cache/.tmp-$name-$k-$$"
     t0=$(date +%s)
     echo "debian12: building $name (key $k) in $tmp" >&2
@@ -56,7 +65,7 @@ ensure() {
     tmp=
     echo "debian12: $name built in $(( $(date +%s) - t0 )) s: $final ($(du -sm "$final" | cut -f1) MB)" >&2
     for old in "$cache/$name"-*; do
-        [ "$old" = "$final" ] || case "${old#"$cache/$name"-}" in *[!0-9a-f]*) ;; *) rm -rf "$old" ;; esac
+        [ "$old" = "$final" ] || case "${old#"$cache/$name"-}" in *[!0-9a-f]*) ;; *) remove_tree "$old" ;; esac
     done
 }
 

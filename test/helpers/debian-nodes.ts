@@ -97,12 +97,13 @@ export class Ganesha {
   async start(exportDir: string, pseudo: string, clients: string, options: string): Promise<void> {
     const recovery = join(this.dir, 'ganesha-recovery');
     mkdirSync(recovery, { recursive: true });
+    // exports(5) defaults: root squashed to nobody unless no_root_squash; rw or ro
     const squash = /no_root_squash/.test(options) ? 'No_Root_Squash' : 'Root_Squash';
     const access = /(^|,)ro(,|$)/.test(options) ? 'RO' : 'RW';
     const conf = join(this.dir, 'ganesha.conf');
     writeFileSync(conf, `NFS_CORE_PARAM { Protocols = 4; Enable_NLM = false; Enable_RQUOTA = false; }
 NFSV4 { RecoveryBackend = fs; RecoveryRoot = ${recovery}; Grace_Period = 5; Lease_Lifetime = 10; }
-EXPORT { Export_Id = 1; Path = ${exportDir}; Pseudo = ${pseudo}; Protocols = 4; SecType = sys; Access_Type = None; Squash = ${squash};
+EXPORT { Export_Id = 1; Path = ${exportDir}; Pseudo = ${pseudo}; Protocols = 4; SecType = sys; Access_Type = None; Squash = ${squash}; Anonymous_Uid = 65534; Anonymous_Gid = 65534;
   CLIENT { Clients = ${clients}; Access_Type = ${access}; } FSAL { Name = VFS; } }
 `);
     this.proc = Bun.spawn(this.ns.argv(['ganesha.nfsd', '-F', '-f', conf, '-L', this.log, '-p', this.pidFile]), { stdout: 'ignore', stderr: 'ignore' });
