@@ -19,6 +19,7 @@ import { renderTemplate } from '../overlays/render.ts';
 import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
 import { buildView } from '../overlays/data.ts';
 import { table } from './table.ts';
+import { compiled } from '../lib/assets.ts';
 
 const service = (ctx: Ctx) => createOverlayService({ paths: ctx.paths, getConf: () => readNodesConf(ctx.paths), getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
 
@@ -72,35 +73,50 @@ function notLink(p: string, file: string, what: string): string {
   return p;
 }
 
+/** Where an overlay's files are: its site directory, the source tree's, or the binary for shipped ones. */
+function overlayPath(ctx: Ctx, name: string): string {
+  const loc = locateOverlay(ctx.paths.siteOverlaysDir, name);
+  if (!loc) return '--';
+  return !loc.site && compiled ? '(in the wulf binary)' : loc.dir;
+}
+
 const list: Verb = {
   name: 'list', aliases: ['ls'], summary: 'list overlays (-a: their files, -l: with mode and owner)', usage: '[OVERLAY...]',
-  flags: { all: { type: 'boolean', short: 'a', help: 'list files' }, long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' } },
+  flags: {
+    all: { type: 'boolean', short: 'a', help: 'list files' }, long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' },
+    path: { type: 'boolean', short: 'p', help: "a PATH column: the overlay's directory (shipped ones: inside the wulf binary)" },
+  },
   run(ctx, flags, pos) {
     const all = listOverlayNames(ctx.paths.siteOverlaysDir);
     const missing = pos.filter((p) => !all.some((o) => o.name === p));
     if (missing.length) fail(`no overlay named ${missing.join(', ')}`, "see 'wulf overlay list'");
     const names = all.filter((o) => !pos.length || pos.includes(o.name));
+    const where = (o: (typeof names)[number]) => (flags.path ? overlayPath(ctx, o.name) : o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped');
     if (!flags.all && !flags.long) {
-      const rows = names.map((o) => [o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length), o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped']);
+      const rows = names.map((o) => [o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length), where(o)]);
       const w = Math.max(12, ...rows.map((r) => r[0]!.length)) + 2;
-      ctx.out([`${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  SOURCE`, ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`)].join('\n'));
+      ctx.out([`${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  ${flags.path ? 'PATH' : 'SOURCE'}`, ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`)].join('\n'));
       return 0;
     }
     const rows: string[][] = [];
     for (const o of names) {
       for (const f of readOverlay(ctx.paths.siteOverlaysDir, o.name).files) {
         const path = '/' + f.rel + (f.type === 'dir' ? '/' : '') + (f.target ? ` -> ${f.target}` : '');
-        rows.push(flags.long ? [f.mode.toString(8).padStart(4, '0'), String(f.uid), String(f.gid), o.name, path] : [o.name, path]);
+        const loc = flags.path ? [where(o)] : [];
+        rows.push(flags.long ? [f.mode.toString(8).padStart(4, '0'), String(f.uid), String(f.gid), o.name, path, ...loc] : [o.name, path, ...loc]);
       }
     }
-    ctx.out(table(flags.long ? ['PERM MODE', 'UID', 'GID', 'OVERLAY', 'FILE PATH'] : ['OVERLAY', 'FILE PATH'], rows));
+    ctx.out(table([...(flags.long ? ['PERM MODE', 'UID', 'GID', 'OVERLAY', 'FILE PATH'] : ['OVERLAY', 'FILE PATH']), ...(flags.path ? ['PATH'] : [])], rows));
     return 0;
   },
 };
 
 const show: Verb = {
   name: 'show', aliases: ['cat'], summary: 'print an overlay file, or render it for a node', usage: 'OVERLAY FILE',
-  flags: { render: { type: 'string', short: 'r', arg: 'NODE', help: 'render the template for this node' } },
+  flags: {
+    render: { type: 'string', short: 'r', arg: 'NODE', help: 'render the template for this node' },
+    quiet: { type: 'boolean', short: 'q', help: 'only the rendered text: no "# ----" line naming each file, link or abort' },
+  },
   run(ctx, flags, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay show OVERLAY FILE [--render NODE]');
     const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
@@ -119,7 +135,7 @@ const show: Verb = {
     root.build = buildView(name, `${name}/${f.rel}`);
     const r = renderTemplate(name, f.rel, new TextDecoder().decode(f.data), root, b.env);
     for (const o of r.files) {
-      if (r.files.length > 1 || o.symlink || o.abort) ctx.out(`# ---- /${o.rel}${o.symlink ? ` -> ${o.symlink}` : ''}${o.abort ? ' (aborted: not written)' : ''}`);
+      if (!flags.quiet && (r.files.length > 1 || o.symlink || o.abort)) ctx.out(`# ---- /${o.rel}${o.symlink ? ` -> ${o.symlink}` : ''}${o.abort ? ' (aborted: not written)' : ''}`);
       if (!o.symlink) ctx.out(o.data);
     }
     return 0;
