@@ -12,6 +12,9 @@ export const TEST_PACKAGES = [
   // test/e2e/debian.test.ts: Debian node images (images/debian12), ping and ssh to the nodes, and a
   // userspace NFS server for their /home (this kernel has no nfsd; see that test)
   'debootstrap', 'iputils-ping', 'nfs-ganesha', 'nfs-ganesha-vfs',
+  // test/cli/ssh.test.ts: a real sshd for `wulf ssh`; test/cli/configure-cli.test.ts: the kernel server's
+  // exportfs for `wulf configure nfs` (this kernel has no nfsd: the export table is what can be checked)
+  'openssh-server', 'nfs-kernel-server',
 ];
 
 /** Packages of the list that dpkg does not have installed. */
