@@ -50,8 +50,10 @@ export function ensureTestPackages(): string | undefined {
     return `apt-get install failed (log: /tmp/wulf-test-apt.log): ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
   }
   // on a machine run by systemd the package starts its own NFS server; the test runs one in its namespace
-  if (missing.includes('nfs-ganesha') && spawnSync('systemctl', ['is-system-running']).stdout?.length) {
-    spawnSync('systemctl', ['disable', '--now', 'nfs-ganesha.service'], { stdio: 'ignore' });
+  // (and sshd, the kernel NFS server: the tests run their own sshd; none should listen because of them)
+  const units: Record<string, string> = { 'nfs-ganesha': 'nfs-ganesha.service', 'openssh-server': 'ssh.service', 'nfs-kernel-server': 'nfs-server.service' };
+  if (spawnSync('systemctl', ['is-system-running']).stdout?.length) {
+    for (const [pkg, unit] of Object.entries(units)) if (missing.includes(pkg)) spawnSync('systemctl', ['disable', '--now', unit], { stdio: 'ignore' });
   }
   const still = missingPackages();
   return still.length ? `still missing after apt-get install: ${still.join(' ')}` : undefined;
