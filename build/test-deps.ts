@@ -15,6 +15,8 @@ export const TEST_PACKAGES = [
   // test/cli/ssh.test.ts: a real sshd for `wulf ssh`; test/cli/configure-cli.test.ts: the kernel server's
   // exportfs for `wulf configure nfs` (this kernel has no nfsd: the export table is what can be checked)
   'openssh-server', 'nfs-kernel-server',
+  // test/cli/completion.test.ts: completion in an interactive zsh (bash is always there)
+  'zsh',
 ];
 
 /** Packages of the list that dpkg does not have installed. */
