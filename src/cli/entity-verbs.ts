@@ -69,6 +69,9 @@ async function confirmOrFail(ctx: Ctx, flags: FlagValues, question: string): Pro
   if (!(await ctx.confirm(question))) throw new WulfError('cancelled; nothing changed', { exitCode: 1 });
 }
 
+/** wwctl's -f/--force on set and unset: deprecated there, it never had an effect; accepted and ignored. */
+const wwForce = { force: { type: 'boolean' as const, short: 'f', hidden: true, help: 'accepted for wwctl; no effect' } };
+
 /** --all changes every node or profile: asked on a terminal, refused without one unless --yes. */
 async function confirmAll(ctx: Ctx, flags: FlagValues, kind: Kind, what: string): Promise<void> {
   if (!flags.all) return;
@@ -110,7 +113,7 @@ export function entityVerbs(kind: Kind): Verb[] {
   };
   const set: Verb = {
     name: 'set', aliases: ['modify'], summary: `change fields of ${kind}s (UNSET clears a field); prints a before/after diff`,
-    usage: 'PATTERN...', preprocess: normalizeBoolArgs, flags: { ...setFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask before changing every one (--all)' } },
+    usage: 'PATTERN...', preprocess: normalizeBoolArgs, flags: { ...setFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask before changing every one (--all)' }, ...wwForce },
     async run(ctx, flags, pos) {
       await confirmAll(ctx, flags, kind, 'change');
       let diff: string[] = [];
@@ -127,7 +130,7 @@ export function entityVerbs(kind: Kind): Verb[] {
   };
   const unset: Verb = {
     name: 'unset', summary: `clear fields of ${kind}s (e.g. --image --kernelargs; --netname alone deletes that network)`,
-    usage: 'PATTERN...', flags: { ...unsetFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask before clearing every one (--all)' } },
+    usage: 'PATTERN...', flags: { ...unsetFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask before clearing every one (--all)' }, ...wwForce },
     async run(ctx, flags, pos) {
       await confirmAll(ctx, flags, kind, 'clear fields of');
       let diff: string[] = [];

@@ -61,9 +61,18 @@ const BOOL_WORD = /^(true|false|yes|no|y|n|on|off|1|0|unset|undef|delete|nil)$/i
 export function normalizeBoolArgs(argv: string[]): string[] {
   const bools = new Set(fields.filter((f) => f.kind === 'bool' && f.flag).flatMap((f) => [`--${f.flag}`, ...(f.short ? [`-${f.short}`] : [])]));
   const out: string[] = [];
+  // wwctl's `--netdel NAME` (a name, not a switch) when --netname is not given; the same for disks, partitions, filesystems
+  const named = (c: (typeof collections)[number]) => argv.some((x) => x === `--${c.nameFlag}` || x.startsWith(`--${c.nameFlag}=`));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') { out.push(...argv.slice(i)); break; }
+    const del = collections.find((c) => a === `--${c.delFlag}` || a.startsWith(`--${c.delFlag}=`));
+    if (del && !named(del)) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(eq + 1) : argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-') ? argv[++i] : undefined;
+      out.push(`--${del.delFlag}`, ...(name !== undefined ? [`--${del.nameFlag}=${name}`] : []));
+      continue;
+    }
     if (bools.has(a)) {
       const next = argv[i + 1];
       if (next !== undefined && BOOL_WORD.test(next)) { out.push(`${a}=${next}`); i++; }

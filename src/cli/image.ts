@@ -86,6 +86,8 @@ const importVerb: Verb = {
     username: { type: 'string', help: 'registry user (or WULF_OCI_USERNAME, WAREWULF_OCI_USERNAME)' },
     password: { type: 'string', help: 'registry password (or WULF_OCI_PASSWORD, WAREWULF_OCI_PASSWORD)' },
     syncuser: { type: 'boolean', help: "merge the controller's users and groups into the image after import (see image syncuser)" },
+    passwd: { type: 'string', hidden: true, help: "wwctl's hidden spelling of --password" },
+    arch: { type: 'string', hidden: true, help: "wwctl's hidden spelling of --platform" },
     ...buildFlags,
   },
   async run(ctx, flags, [source, name]) {
@@ -93,10 +95,10 @@ const importVerb: Verb = {
     const tty = !!process.stderr.isTTY;
     const meta = await withInterrupt((signal) => importImage(ctx.paths, {
       source, name, force: !!flags.force, update: !!flags.update, signal, log: ctx.log,
-      platform: str(flags.platform) ?? ociEnv(ctx, 'PLATFORM'),
+      platform: str(flags.platform) ?? str(flags.arch) ?? ociEnv(ctx, 'PLATFORM'),
       nohttps: !!flags.nohttps || /^(true|1|yes)$/i.test(ociEnv(ctx, 'NOHTTPS') ?? ''),
       username: str(flags.username) ?? ociEnv(ctx, 'USERNAME'),
-      password: str(flags.password) ?? ociEnv(ctx, 'PASSWORD'),
+      password: str(flags.password) ?? str(flags.passwd) ?? ociEnv(ctx, 'PASSWORD'),
       progress: progressFor(tty ? (s) => process.stderr.write(s) : (s) => ctx.err(s.replace(/\n$/, '')), tty),
     }));
     ctx.err(`imported ${meta.name}${meta.digest ? ' ' + meta.digest : ''} (${meta.layers.length} layer(s))`);
@@ -265,7 +267,7 @@ const bindFlags = {
   'bind-b': { type: 'string' as const, short: 'b', multiple: true, hidden: true, help: "wwctl's -b: the same as --bind" },
   'no-build': { type: 'boolean' as const, help: 'do not rebuild on exit (same as --build=false)' },
   syncuser: { type: 'boolean' as const, help: 'run syncuser on exit if passwd/group changed' },
-  node: { type: 'string' as const, arg: 'NODE', help: "read-only view of the image with that node's system and runtime overlays (no rebuild)" },
+  node: { type: 'string' as const, short: 'n', arg: 'NODE', help: "read-only view of the image with that node's system and runtime overlays (no rebuild)" },
   ...buildFlags,
 };
 const buildEq = (argv: string[]) => argv.flatMap((a) => (a === '--build=false' ? ['--no-build'] : a === '--build=true' || a === '--build' ? [] : [a]));

@@ -1,6 +1,6 @@
 // `wulf overlay`: list, show/render, document, edit and build overlays. Writing to a shipped
 // (distribution) overlay first clones it into the site overlay dir, which then shadows it.
-import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { analyzeSync, Liquid } from 'liquidjs';
@@ -175,7 +175,7 @@ const info: Verb = {
   },
 };
 
-const create: Verb = { name: 'create', aliases: ['mk'], summary: 'create an empty site overlay', usage: 'NAME', run(ctx, _f, [name]) {
+const create: Verb = { name: 'create', aliases: ['new', 'add', 'mk'], summary: 'create an empty site overlay', usage: 'NAME', run(ctx, _f, [name]) {
   if (!name) fail('usage: wulf overlay create NAME');
   checkOverlayName(name);
   if (locateOverlay(ctx.paths.siteOverlaysDir, name)) fail(`overlay "${name}" already exists`);
@@ -185,7 +185,10 @@ const create: Verb = { name: 'create', aliases: ['mk'], summary: 'create an empt
 
 const del: Verb = {
   name: 'delete', aliases: ['rm', 'remove', 'del'], summary: 'delete a site overlay, or files in it', usage: 'NAME [FILE...]',
-  flags: { force: { type: 'boolean', short: 'f', help: 'delete a non-empty overlay or directory' } },
+  flags: {
+    force: { type: 'boolean', short: 'f', help: 'delete a non-empty overlay or directory' },
+    parents: { type: 'boolean', short: 'p', help: 'also remove the directories left empty above each deleted file' },
+  },
   run(ctx, flags, [name, ...files]) {
     if (!name) fail('usage: wulf overlay delete NAME [FILE...]');
     const loc = mustExist(ctx, name);
@@ -200,6 +203,7 @@ const del: Verb = {
       const p = fileIn(root, f);
       if (!existsSync(p) && !lstatSync(p, { throwIfNoEntry: false })) fail(`overlay ${name} has no file ${f}`);
       rmSync(p, { recursive: !!flags.force });
+      if (flags.parents) for (let d = dirname(p); d.length > root.length && readdirSync(d).length === 0; d = dirname(d)) rmdirSync(d);
     }
     return 0;
   },
@@ -231,7 +235,7 @@ const chownVerb: Verb = { name: 'chown', summary: 'set the owner of an overlay f
 } };
 
 const importVerb: Verb = {
-  name: 'import', aliases: ['add'], summary: 'copy a host file into an overlay', usage: 'OVERLAY SRC [DEST]',
+  name: 'import', aliases: ['cp'], summary: 'copy a host file into an overlay', usage: 'OVERLAY SRC [DEST]',
   flags: { overwrite: { type: 'boolean', short: 'o', help: 'replace an existing file' }, parents: { type: 'boolean', short: 'p', help: 'create missing directories' } },
   run(ctx, flags, [name, src, dest]) {
     if (!name || !src) fail('usage: wulf overlay import OVERLAY SRC [DEST]');

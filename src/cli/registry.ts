@@ -19,7 +19,7 @@ export const nouns: NounEntry[] = [
   { name: 'clean', summary: 'remove caches and overlay archives of deleted nodes and images', load: async () => (await import('./clean.ts')).noun },
   { name: 'sim', summary: 'simulated nodes booting against a running server (demo, load tests)', load: async () => (await import('./sim.ts')).noun },
   { name: 'demo', summary: 'run the cluster demo on loopback: server, simulated nodes booting, the TUI', load: async () => (await import('./demo.ts')).noun },
-  { name: 'version', summary: 'print the version', load: async () => (await import('./version.ts')).noun },
+  { name: 'version', aliases: ['vers'], summary: 'print the version', load: async () => (await import('./version.ts')).noun },
 ];
 
 export function findNoun(name: string): NounEntry | undefined {

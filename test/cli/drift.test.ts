@@ -162,3 +162,25 @@ test('help texts: tui --help names the command once; profile add --help has no h
   expect(p).toContain('--ipaddr');
   expect(w('node', 'add', '--help').out).toContain('auto-increment');
 });
+
+test("wwctl spellings: set/unset -f (a no-op there), --netdel NAME, overlay add (= create) and cp (= import), overlay delete -p, version alias vers", () => {
+  expect(w('node', 'set', '-f', 'n1', '--comment', 'forced').code).toBe(0);
+  expect(w('profile', 'unset', '--force', 'default', '--comment').code).toBe(0);
+  expect(w('node', 'set', 'n3', '--netname', 'ib', '--ipaddr', '10.8.0.3').code).toBe(0);
+  expect(Object.keys(own('n3')['network devices'] as object).sort()).toEqual(['default', 'ib']);
+  const del = w('node', 'set', '--netdel', 'ib', 'n3'); // wwctl: the name follows --netdel; n3 stays the pattern
+  expect([del.code, del.err]).toEqual([0, '']);
+  expect(Object.keys(own('n3')['network devices'] as object)).toEqual(['default']);
+  expect(w('node', 'set', 'n3', '--netdel=nosuch').err).toContain('there is no netdev "nosuch"');
+  expect(w('node', 'set', 'n3', '--netdel').err).toContain('--netdel needs --netname'); // wulf's switch form still says what it needs
+  expect(w('overlay', 'add', 'viaadd').code).toBe(0);
+  const src = join(t.dir, 'motd.txt');
+  writeFileSync(src, 'hi\n');
+  expect(w('overlay', 'cp', 'viaadd', src, 'etc/deep/er/motd').code).not.toBe(0); // no parents without -p
+  expect(w('overlay', 'cp', '-p', 'viaadd', src, 'etc/deep/er/motd').code).toBe(0);
+  const ov = join(t.dir, 'var/lib/wulf/overlays/viaadd/rootfs');
+  expect(readFileSync(join(ov, 'etc/deep/er/motd'), 'utf8')).toBe('hi\n');
+  expect(w('overlay', 'delete', '-p', 'viaadd', 'etc/deep/er/motd').code).toBe(0);
+  expect(Bun.spawnSync(['find', ov, '-mindepth', '1']).stdout.toString()).toBe(''); // the emptied etc/deep/er went too, the overlay root stays
+  expect(w('vers').out).toMatch(/^wulf \d+\.\d+\.\d+/);
+});
