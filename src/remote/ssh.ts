@@ -46,6 +46,8 @@ export function clusterHostKeys(paths: Paths): string[] {
  * a password prompt that fan-out would interleave.
  */
 export function sshArgv(rsh: string, t: SshTarget, cmd: string[], extra: { knownHosts?: string; identities: string[] }): string[] {
+  // another remote shell (--rsh rsh, a wrapper) gets wwctl's plain `RSH ADDRESS CMD...`
+  if (!/(^|\/)ssh$/.test(rsh)) return [rsh, t.address!, ...cmd];
   const opts = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10'];
   if (extra.knownHosts) opts.push('-o', `UserKnownHostsFile=${extra.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', `HostKeyAlias=${t.node}`);
   for (const i of extra.identities) opts.push('-i', i);

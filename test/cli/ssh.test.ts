@@ -102,6 +102,10 @@ describe('wulf ssh', () => {
     expect(dry.code).toBe(0);
     expect(dry.out).toMatch(/^n1: ssh .*-o BatchMode=yes .*10\.77\.0\.1 uptime$/m);
     expect(dry.out).toMatch(/^n2: ssh .* 10\.77\.0\.2 uptime$/m);
+    // another remote shell gets wwctl's plain `RSH ADDRESS CMD...`
+    const echo = wulf(['ssh', '--rsh', '/bin/echo', 'n[1-2]', '--', 'hello', 'there']);
+    expect(echo.code).toBe(0);
+    expect(echo.out.trim().split('\n').sort()).toEqual(['n1: 10.77.0.1 hello there', 'n2: 10.77.0.2 hello there']);
     const none = wulf(['ssh', 'x[1-2]', '--', 'true']);
     expect([none.code, none.err.split('\n')[0]]).toEqual([1, 'wulf: no node matches x[1-2]']);
     const usage = wulf(['ssh', 'n1']);
