@@ -56,10 +56,10 @@ const ssh: Verb = {
   async run(ctx, flags, pos) {
     const [pattern, ...cmd] = pos;
     if (!pattern || !cmd.length) throw new WulfError('usage: wulf ssh NODES [--] CMD [ARGS...]', { hint: "e.g. wulf ssh 'n[01-04]' -- uptime", exitCode: 2 });
+    const fan = num(flags, 'fanout', 1), sleepS = num(flags, 'sleep', 0), timeoutS = num(flags, 'timeout', 0);
     const conf = readNodesConf(ctx.paths);
     const names = selectNames(conf, 'node', [pattern]);
     const targets = names.map((n) => targetOf(mergeNode(conf, n)));
-    const fan = num(flags, 'fanout', 1), sleepS = num(flags, 'sleep', 0), timeoutS = num(flags, 'timeout', 0);
     const rsh = String(flags.rsh);
     if (flags.dryrun) {
       for (const t of targets) ctx.out(`${t.node}: ${t.address ? sshArgv(rsh, t, cmd, { identities: [] }).join(' ') : '(no address)'}`);
