@@ -1,12 +1,14 @@
 // `wulf overlay`: list, show/render, document, edit and build overlays. Writing to a shipped
 // (distribution) overlay first clones it into the site overlay dir, which then shadows it.
-import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { analyzeSync, Liquid } from 'liquidjs';
 import type { Ctx, Noun, Verb } from './command.ts';
 import { fail } from '../lib/errors.ts';
 import { readCpio } from '../lib/cpio.ts';
+import { readdirSync, rmdirSync } from 'node:fs';
+import { compiled } from '../lib/assets.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { readNodesConf } from '../config/store.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
@@ -19,7 +21,6 @@ import { renderTemplate } from '../overlays/render.ts';
 import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
 import { buildView } from '../overlays/data.ts';
 import { table } from './table.ts';
-import { compiled } from '../lib/assets.ts';
 
 const service = (ctx: Ctx) => createOverlayService({ paths: ctx.paths, getConf: () => readNodesConf(ctx.paths), getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
 
