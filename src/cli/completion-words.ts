@@ -1,17 +1,18 @@
 // What TAB offers, computed by the binary itself (`wulf completion complete CWORD -- WORDS...`, which
 // the bash and zsh scripts call): nouns, verbs and flags from the command tree, and the names of
-// nodes, profiles, images, overlays and overlay files read from the store — for positionals and for
+// nodes, profiles, images, overlays, overlay files and the images' kernel versions read from the store — for positionals and for
 // the flags that take them (--profile, --image, -O/-R, overlay show --render, image shell --node),
 // comma lists included (`n1,n<TAB>`). Nothing here writes; any error gives no candidates.
 import { readNodesConf } from '../config/store.ts';
 import { pathsFor, resolveRoot, type Paths } from '../config/paths.ts';
 import { naturalCompare } from '../config/cascade.ts';
-import { listImageNames } from '../images/layout.ts';
+import { listImageNames, rootfsDir } from '../images/layout.ts';
+import { listKernels } from '../images/kernels.ts';
 import { listOverlayNames, readOverlay } from '../overlays/sources.ts';
 import { findNoun, nouns } from './registry.ts';
 import { findVerb, type Verb } from './command.ts';
 
-type Kind = 'nodes' | 'profiles' | 'images' | 'overlays' | 'files';
+type Kind = 'nodes' | 'profiles' | 'images' | 'overlays' | 'files' | 'kernels';
 
 /** Names of one kind from the store (sorted); `overlay` names the overlay whose files are wanted. */
 export function storeNames(paths: Paths, kind: Kind, overlay?: string): string[] {
@@ -21,6 +22,7 @@ export function storeNames(paths: Paths, kind: Kind, overlay?: string): string[]
       case 'profiles': return Object.keys(readNodesConf(paths).profiles).sort(naturalCompare);
       case 'images': return listImageNames(paths);
       case 'overlays': return listOverlayNames(paths.siteOverlaysDir).map((o) => o.name);
+      case 'kernels': return [...new Set(listImageNames(paths).flatMap((i) => listKernels(rootfsDir(paths, i)).map((k) => k.version)))].sort();
       case 'files': return overlay ? readOverlay(paths.siteOverlaysDir, overlay).files.filter((f) => f.type !== 'dir').map((f) => f.rel) : [];
     }
   } catch { return []; }
@@ -29,6 +31,7 @@ export function storeNames(paths: Paths, kind: Kind, overlay?: string): string[]
 /** Flags whose value is a name (comma lists where the field is a list). */
 const FLAG_KIND: Record<string, Kind> = {
   profile: 'profiles', image: 'images', container: 'images', 'system-overlays': 'overlays', 'runtime-overlays': 'overlays',
+  kernelversion: 'kernels',
 };
 
 /** What the Nth positional of a verb names. */
@@ -90,7 +93,7 @@ export async function completeWords(words: string[], cword: number, env: Record<
     const name = nameOf(flag);
     const kind = name === undefined ? undefined
       : FLAG_KIND[name] ?? ((name === 'render' && entry.name === 'overlay') || (name === 'node' && entry.name === 'image') ? 'nodes' : undefined);
-    return kind ? matching(storeNames(paths, kind), typed, kind !== 'images').map((c) => prefix + c) : [];
+    return kind ? matching(storeNames(paths, kind), typed, kind !== 'images' && kind !== 'kernels').map((c) => prefix + c) : [];
   };
   const prev = words[cword - 1] ?? '';
   if (prev === '=' && cword - 2 >= start) return valueFor(words[cword - 2]!, cur);

@@ -2,7 +2,7 @@
 // names read from the store: the binary's `completion complete` answers, bash's _wulf with COMP_WORDS, and
 // real interactive bash and zsh in tmux pressing TAB.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledBin, modes, requireCompiled, runWulf, tempRoot } from '../helpers/cli.ts';
 import { Pane } from '../tui/tmux.ts';
@@ -21,7 +21,9 @@ beforeAll(() => {
   expect(w('node', 'add', 'n[1-3]', 'rack1').code).toBe(0);
   expect(w('profile', 'add', 'gpu').code).toBe(0);
   expect(w('overlay', 'create', 'mysite').code).toBe(0);
-  mkdirSync(join(t.dir, 'var/lib/wulf/images/rocky9/rootfs'), { recursive: true }); // an image as the store lists it
+  mkdirSync(join(t.dir, 'var/lib/wulf/images/rocky9/rootfs/boot'), { recursive: true }); // an image as the store lists it, with two kernels
+  writeFileSync(join(t.dir, 'var/lib/wulf/images/rocky9/rootfs/boot/vmlinuz-5.14.0-427.el9.x86_64'), 'k');
+  writeFileSync(join(t.dir, 'var/lib/wulf/images/rocky9/rootfs/boot/vmlinuz-5.14.0-503.el9.x86_64'), 'k');
 });
 afterAll(t.cleanup);
 
@@ -45,6 +47,8 @@ describe('completion complete (what the scripts call)', () => {
     expect(complete('node', 'set', '--profile', '=', 'g')).toEqual(['gpu']);      // bash splits at =
     expect(complete('node', 'set', '--image', '')).toEqual(['rocky9']);
     expect(complete('image', 'shell', 'r')).toEqual(['rocky9']);
+    expect(complete('node', 'set', '--kernelversion', '5.14.0-5')).toEqual(['5.14.0-503.el9.x86_64']);
+    expect(complete('profile', 'set', '--kernelversion', '')).toEqual(['5.14.0-427.el9.x86_64', '5.14.0-503.el9.x86_64']);
     expect(complete('image', 'shell', 'rocky9', '--node', 'n')).toEqual(['n1', 'n2', 'n3']);
     expect(complete('node', 'set', '-O', 'wwinit,host')).toEqual(['wwinit,host', 'wwinit,hostname', 'wwinit,hosts']);
     expect(complete('overlay', 'list', 'my')).toEqual(['mysite']);
