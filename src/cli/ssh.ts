@@ -5,7 +5,7 @@ import { WulfError } from '../lib/errors.ts';
 import { compressHostlist } from '../lib/hostlist.ts';
 import { mergeNode } from '../config/cascade.ts';
 import { readNodesConf } from '../config/store.ts';
-import { sshArgv, sshFanout, succeeded, targetOf, type SshOutcome } from '../remote/ssh.ts';
+import { clusterHostKeys, sshArgv, sshFanout, succeeded, targetOf, type SshOutcome } from '../remote/ssh.ts';
 import type { FlagValues, Noun, Verb } from './command.ts';
 import { selectNames } from './entity-verbs.ts';
 
@@ -66,6 +66,9 @@ const ssh: Verb = {
       return 0;
     }
     if (!Bun.which(rsh)) throw new WulfError(`${rsh}: not found`, { hint: 'apt-get install openssh-client, or --rsh PATH' });
+    if (/(^|\/)ssh$/.test(rsh) && !clusterHostKeys(ctx.paths).length) {
+      ctx.err("ssh: no cluster host keys (wulf configure ssh makes them): the nodes' keys are checked against your own known_hosts, and an unknown one fails (BatchMode)");
+    }
     const ac = new AbortController();
     const stop = () => ac.abort();
     process.on('SIGINT', stop); process.on('SIGTERM', stop);
