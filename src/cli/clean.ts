@@ -7,7 +7,7 @@ import type { Noun, Verb } from './command.ts';
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
 const direct: Verb = {
-  name: '', summary: 'remove caches and overlay archives of deleted nodes and images, and leftovers of interrupted imports and builds',
+  name: '', summary: 'remove the registry blob cache, the overlay archives of deleted nodes, and leftovers of interrupted imports and builds',
   flags: { 'dry-run': { type: 'boolean', short: 'n', help: 'say what would be removed, remove nothing' } },
   run(ctx, flags) {
     const nodes = new Set(Object.keys(readNodesConf(ctx.paths).nodes));
