@@ -33,6 +33,11 @@ export function kernelHasNfsd(): boolean {
   return !!Bun.which('modprobe') && run(['modprobe', '-n', '-q', 'nfsd']).code === 0;
 }
 
+/** Threads the kernel NFS server runs (0: not started, or nfsd's filesystem not mounted). */
+function nfsdThreads(): number {
+  try { return Number(readFileSync('/proc/fs/nfsd/threads', 'utf8').trim()) || 0; } catch { return 0; }
+}
+
 /**
  * `exportfs -ra` after /etc/exports was written, then what the kernel does with it. With systemd running
  * and nfsd available but not started, the NFS server unit is enabled and started (as wwctl does).
@@ -47,7 +52,7 @@ export function exportNfs(paths: Paths, unit = 'nfs-server'): NfsState {
   const v = run([exportfs, '-s']);
   const exports = v.code === 0 ? v.out.split('\n').map((l) => l.trim()).filter(Boolean) : [];
   const warnings = r.err.trim();
-  if (existsSync('/proc/fs/nfsd/exports')) return { kind: 'exported', exports, warnings, server: 'running' };
+  if (nfsdThreads() > 0) return { kind: 'exported', exports, warnings, server: 'running' };
   if (!kernelHasNfsd()) return { kind: 'exported', exports, warnings, server: 'no-nfsd' };
   if (existsSync('/run/systemd/system') && Bun.which('systemctl')) {
     const s = run(['systemctl', 'enable', '--now', unit]);
