@@ -9,6 +9,7 @@ import { WulfError } from '../lib/errors.ts';
 import { addIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../lib/ip.ts';
 import { FILE_PREFIX, SEP, compilePath, isGlobalPath, newReads, settle, tracked, valueAt, type Capture, type CompiledPath, type Pending, type Reads } from './track.ts';
 import { cleanRel } from './sources.ts';
+import { GO_FILTERS } from './gotemplate/filters.ts';
 
 /**
  * Bounds of one template run. The time limit grows with the cluster (renderMsPerNode for each node
@@ -139,21 +140,26 @@ export function fileSig(key: string, env: RenderEnv): string {
   return buf ? hashOf(buf) : 'missing';
 }
 
-function argTag(name: string, run: (v: unknown, optional: boolean, ctx: Context) => string) {
+function argTag(name: string, run: (v: unknown, optional: boolean, ctx: Context) => string, words: string[] = []) {
   return class extends Tag {
     private value: Value | undefined;
     private optional = false;
+    private chomp = false;
     constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
       super(token, remain, liquid);
       let args = token.args.trim();
-      const m = /^(.*?)[\s,]+optional$/.exec(args);
-      if (m) { this.optional = true; args = m[1]!; }
+      // trailing words: `optional` (a missing file reads as empty) and, for includes, `chomp` (one final newline dropped, as Warewulf's Include does)
+      for (let m; (m = /^(.*?)[\s,]+(optional|chomp)$/.exec(args)) && (m[2] === 'optional' || words.includes(m[2]!));) {
+        if (m[2] === 'optional') this.optional = true; else this.chomp = true;
+        args = m[1]!;
+      }
       if (args) this.value = new Value(args, liquid);
       else if (name !== 'abort' && name !== 'nobackup') throw new Error(`{% ${name} %} needs an argument`);
     }
     *render(ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
       const v = this.value ? yield this.value.value(ctx, false) : undefined;
-      emitter.write(run(v, this.optional, ctx));
+      const out = run(v, this.optional, ctx);
+      emitter.write(this.chomp && out.endsWith('\n') ? out.slice(0, -1) : out);
     }
   };
 }
@@ -177,8 +183,8 @@ function makeLiquid(): Liquid {
   liquid.registerTag('softlink', argTag('softlink', (v) => `${MARK}L${String(v)}\u0000`));
   liquid.registerTag('abort', argTag('abort', () => `${MARK}A\u0000`));
   liquid.registerTag('nobackup', argTag('nobackup', () => `${MARK}N\u0000`));
-  liquid.registerTag('include_file', argTag('include_file', (v, opt) => readHostFile(String(v), opt)));
-  liquid.registerTag('include_image', argTag('include_image', (v, opt, ctx) => readImageFile(String(v), opt, ctx.getSync(['imageName']))));
+  liquid.registerTag('include_file', argTag('include_file', (v, opt) => readHostFile(String(v), opt), ['chomp']));
+  liquid.registerTag('include_image', argTag('include_image', (v, opt, ctx) => readImageFile(String(v), opt, ctx.getSync(['imageName'])), ['chomp']));
   // Liquid's own file tags would look for partials in the working directory: say what to use instead
   for (const name of ['include', 'render', 'layout']) {
     liquid.registerTag(name, class extends Tag {
@@ -217,7 +223,7 @@ function makeLiquid(): Liquid {
     dec: (n: unknown) => num(n) - 1,
     shell_quote: (s: unknown) => PURE_FILTERS.shell_quote!(String(s ?? '')),
   };
-  for (const [k, f] of Object.entries(filters)) liquid.registerFilter(k, f);
+  for (const [k, f] of Object.entries({ ...GO_FILTERS, ...filters })) liquid.registerFilter(k, f);
   liquid.registerTag('if', truthTag(liquid.tags['if'] as unknown as TagClass));
   liquid.registerTag('unless', truthTag(liquid.tags['unless'] as unknown as TagClass));
   return liquid;
