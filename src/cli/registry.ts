@@ -15,6 +15,7 @@ export const nouns: NounEntry[] = [
   { name: 'power', summary: 'power nodes on/off/cycle and read their power state (IPMI or Redfish)', load: async () => (await import('./power.ts')).noun },
   { name: 'serve', aliases: ['server'], summary: 'run DHCP, TFTP and HTTP provisioning in one process', load: async () => (await import('./serve.ts')).noun },
   { name: 'configure', summary: 'set up the controller: systemd unit, ssh keys', load: async () => (await import('./configure.ts')).noun },
+  { name: 'import-warewulf', summary: 'move a Warewulf site to wulf: config, nodes, overlays, iPXE templates, ssh keys, images', load: async () => (await import('./import-warewulf.ts')).noun },
   { name: 'upgrade', summary: 'upgrade older Warewulf 4 config files (warewulf.conf, nodes.conf) to the current format', load: async () => (await import('./upgrade.ts')).noun },
   { name: 'sim', summary: 'simulated nodes booting against a running server (demo, load tests)', load: async () => (await import('./sim.ts')).noun },
   { name: 'demo', summary: 'run the cluster demo on loopback: server, simulated nodes booting, the TUI', load: async () => (await import('./demo.ts')).noun },
