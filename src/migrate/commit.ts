@@ -4,7 +4,7 @@
 // undo step each: the replaced image/overlay directory moves to <state>/import-backup/<time>/, a
 // replaced file keeps its previous bytes in memory, nodes.conf goes through the store's locked,
 // validated write. If any step fails every earlier one is undone, in reverse, and nothing changed.
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
@@ -62,6 +62,29 @@ function writeTree(dir: string, entries: TreeEntry[]): void {
   for (const e of [...entries].reverse()) if (e.type !== 'symlink') utimesSync(join(root, e.rel), e.mtime, e.mtime); // dirs after their contents
 }
 
+const kept: string[] = [];
+/**
+ * Undo for a file about to be replaced: a hard link to it now (same inode, bytes, mode and mtime),
+ * renamed back on undo; a file that did not exist is removed on undo.
+ */
+function keepAside(path: string, undo: (() => void)[]): void {
+  if (existsSync(path)) {
+    const aside = `${path}.import-undo-${process.pid}`;
+    rmSync(aside, { force: true });
+    linkSync(path, aside);
+    kept.push(aside);
+    undo.push(() => renameSync(aside, path));
+  } else undo.push(() => { let st; try { st = lstatSync(path); } catch { return; } if (!st.isDirectory()) rmSync(path); });
+}
+/** mkdir -p whose undo removes the directories it made. */
+function makeDirs(dir: string, undo: (() => void)[]): void {
+  let top: string | undefined;
+  for (let d = dir; !existsSync(d); d = dirname(d)) top = d;
+  if (!top) return;
+  mkdirSync(dir, { recursive: true });
+  undo.push(() => rmSync(top!, { recursive: true, force: true }));
+}
+
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 
 /** Apply the changes; returns what was done. All or nothing. */
@@ -80,7 +103,7 @@ export async function commitPlan(plan: Plan, paths: Paths, changes: Action[], sa
   };
   const place = (from: string, to: string, kind: string, name: string) => {
     if (existsSync(to)) moveAside(to, kind, name);
-    mkdirSync(dirname(to), { recursive: true });
+    makeDirs(dirname(to), undo);
     renameSync(from, to);
     undo.push(() => rmSync(to, { recursive: true, force: true }));
   };
@@ -112,27 +135,19 @@ export async function commitPlan(plan: Plan, paths: Paths, changes: Action[], sa
     const files = [...(want('wulf.conf', paths.wulfConf) ? [{ dest: paths.wulfConf, data: Buffer.from(plan.wulfConf), mode: 0o640, backup: `${paths.wulfConf}.bak` }] : []),
       ...plan.files.filter((f) => want('file', f.dest)).map((f) => ({ ...f, backup: undefined as string | undefined }))];
     for (const f of files) {
-      const prev = readOr(f.dest);
-      const prevMode = prev ? lstatSync(f.dest).mode & 0o7777 : 0;
-      const prevBak = f.backup ? readOr(f.backup) : undefined;
-      writeFileAtomic(f.dest, f.data, { mode: f.mode, ...(f.backup && prev ? { backup: f.backup } : {}) });
+      makeDirs(dirname(f.dest), undo);
+      keepAside(f.dest, undo);
+      if (f.backup) keepAside(f.backup, undo);
+      writeFileAtomic(f.dest, f.data, { mode: f.mode, ...(f.backup && existsSync(f.dest) ? { backup: f.backup } : {}) });
       chmodSync(f.dest, f.mode);
-      undo.push(() => {
-        if (prev) { writeFileAtomic(f.dest, prev, { mode: prevMode }); chmodSync(f.dest, prevMode); } else unlinkSync(f.dest);
-        if (f.backup) { if (prevBak) writeFileAtomic(f.backup, prevBak); else rmSync(f.backup, { force: true }); }
-      });
       say(`${f.dest}: written`);
     }
     if (changes.some((c) => c.kind === 'nodes.conf')) {
-      const prev = readOr(paths.nodesConf);
-      const prevBak = readOr(`${paths.nodesConf}.bak`);
+      keepAside(paths.nodesConf, undo);
+      keepAside(`${paths.nodesConf}.bak`, undo);
       await updateNodesConf(paths, (conf) => {
         for (const [n, d] of Object.entries(plan.profiles)) if (canonical(conf.profiles[n]) !== canonical(d)) conf.profiles[n] = d;
         for (const [n, d] of Object.entries(plan.nodes)) if (canonical(conf.nodes[n]) !== canonical(d)) conf.nodes[n] = d;
-      });
-      undo.push(() => {
-        if (prev) writeFileAtomic(paths.nodesConf, prev, { mode: 0o640 }); else unlinkSync(paths.nodesConf);
-        if (prevBak) writeFileAtomic(`${paths.nodesConf}.bak`, prevBak); else rmSync(`${paths.nodesConf}.bak`, { force: true });
       });
       say(`${paths.nodesConf}: written`);
     }
@@ -140,11 +155,13 @@ export async function commitPlan(plan: Plan, paths: Paths, changes: Action[], sa
     const failed: string[] = [];
     for (const u of undo.reverse()) { try { u(); } catch (x) { failed.push(errorLine(x)); } }
     for (const s of staged) rmSync(s, { recursive: true, force: true });
+    if (!failed.length) for (const k of kept) rmSync(k, { force: true });
     if (!failed.length) rmSync(backupDir, { recursive: true, force: true });
     const why = errorLine(e);
     if (failed.length) throw new WulfError(`import failed: ${why}; undoing it failed too (${failed[0]}): the replaced files are in ${backupDir}`);
     throw new WulfError(`import failed: ${why}; nothing was changed`, { hint: e instanceof WulfError ? e.hint : undefined });
   }
   for (const s of staged) rmSync(s, { recursive: true, force: true });
+  for (const k of kept) rmSync(k, { force: true });
   return backedUp ? { backup: backupDir } : {};
 }

@@ -8,7 +8,7 @@ export interface ParsedYaml { doc: Document.Parsed; lines: LineCounter; value: u
 /** Parse `text`; a syntax error or an alias bomb is a one-line error naming `file` and the line. */
 export function parseYamlDoc(text: string, file: string): ParsedYaml {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, lineCounter: lines, prettyErrors: true });
   const err = doc.errors[0];
   if (err) {
     const line = err.linePos?.[0]?.line;
