@@ -10,6 +10,7 @@ import { addIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../li
 import { FILE_PREFIX, SEP, compilePath, isGlobalPath, newReads, settle, tracked, valueAt, type Capture, type CompiledPath, type Pending, type Reads } from './track.ts';
 import { cleanRel } from './sources.ts';
 import { GO_FILTERS } from './gotemplate/filters.ts';
+import { findGoSyntax } from './gotemplate/index.ts';
 
 /**
  * Bounds of one template run. The time limit grows with the cluster (renderMsPerNode for each node
@@ -381,6 +382,9 @@ export function parseTemplate(overlay: string, file: string, source: string): Te
   let t = parsed.get(key);
   if (t) return t;
   liquid ??= makeLiquid();
+  // a Warewulf template copied in as it is: say so, rather than a Liquid parse error or a half-rendered file
+  const go = findGoSyntax(source);
+  if (go) throw new TemplateError(overlay, file, go.line, `Go template syntax (${go.text}); wulf templates are Liquid: convert it with wulf overlay convert FILE`);
   try { t = liquid.parse(source); }
   catch (e) { throw templateError(overlay, file, e); }
   if (parsed.size > 5000) parsed.clear();

@@ -10,7 +10,7 @@ export interface ConvertProblem { line: number; message: string }
 /** A Liquid value: an expression (a path or literal, maybe with filters) and its Go type. */
 interface Val { liq: string; ty: Ty; simple: boolean; lit?: string }
 /** A condition: comparison atoms joined by and/or. */
-type Cond = { k: 'atom'; l: string; op?: string; r?: string } | { k: 'and' | 'or'; xs: Cond[] };
+type Cond = { k: 'atom'; l: string; op?: string; r?: string } | { k: 'and' | 'or'; xs: Cond[]; vals?: Val[] };
 
 class Unconvertible extends Error { constructor(readonly line: number, msg: string) { super(msg); } }
 
@@ -52,6 +52,8 @@ export class Converter {
     return name;
   }
   private tmp(): string { return this.fresh(`tmp${++this.n}`); }
+  /** Append Liquid; the argument is evaluated first, so temporaries it assigns come before it. */
+  private emit(s: string) { this.out += s; }
 
   private nodes(ns: Node[]) {
     for (const n of ns) {
@@ -65,15 +67,15 @@ export class Converter {
 
   private text(s: string) {
     if (!s) return;
-    if (s.includes('{{') || s.includes('{%')) { this.out += `{% raw %}${s}{% endraw %}`; return; }
+    if (s.includes('{{') || s.includes('{%')) { this.emit(`{% raw %}${s}{% endraw %}`); return; }
     // a "{" right before the next tag would make "{{{" or "{{%": keep it literal
-    this.out += s.endsWith('{') ? `${s.slice(0, -1)}{% raw %}{{% endraw %}` : s;
+    this.emit(s.endsWith('{') ? `${s.slice(0, -1)}{% raw %}{{% endraw %}` : s);
   }
 
   private node(n: Node) {
     switch (n.k) {
       case 'text': return this.text(n.v);
-      case 'break': case 'continue': this.out += `{% ${n.k} %}`; return;
+      case 'break': case 'continue': this.emit(`{% ${n.k} %}`); return;
       case 'unsupported': throw new Unconvertible(n.line, n.why);
       case 'out': return this.action(n.pipe);
       case 'if': return this.ifNode(n.branches, n.els);
@@ -98,11 +100,11 @@ export class Converter {
   private declare(name: string, v: Val, line: number, assign: boolean) {
     if (assign) {
       const old = this.lookup(name, line);
-      this.out += `{% assign ${old.liq} = ${this.valueText(v)} %}`;
+      this.emit(`{% assign ${old.liq} = ${this.valueText(v)} %}`);
       return;
     }
     const liq = this.fresh(name || 'v');
-    this.out += `{% assign ${liq} = ${this.valueText(v)} %}`;
+    this.emit(`{% assign ${liq} = ${this.valueText(v)} %}`);
     this.scopes[this.scopes.length - 1]!.set(name, { liq, ty: v.ty, simple: true });
   }
 
@@ -124,11 +126,11 @@ export class Converter {
   private print(v: Val, line: number) {
     if (v.lit !== undefined) return this.text(v.lit);
     switch (v.ty.k) {
-      case 'list': this.out += `{{ ${this.operand(v, line)} | join: " " | prepend: "[" | append: "]" }}`; return;
+      case 'list': this.emit(`{{ ${this.operand(v, line)} | join: " " | prepend: "[" | append: "]" }}`); return;
       case 'map': case 'netdevs': case 'netdev': case 'node': case 'root': case 'struct':
         throw new Unconvertible(line, 'printing a whole map or struct (Go prints map[...]/{...}) has no Liquid equivalent');
     }
-    this.out += `{{ ${v.liq || 'nil'} }}`;
+    this.emit(`{{ ${v.liq || 'nil'} }}`);
   }
 
   /** Functions that are Liquid tags (file, softlink, abort, nobackup, Include…) written where they stand. */
@@ -140,12 +142,12 @@ export class Converter {
       case 'file': case 'softlink': {
         const a = args();
         if (a.length !== 1) throw new Unconvertible(line, `${name} takes one argument`);
-        this.out += `{% ${name} ${this.operand(a[0]!, line)} %}`; return true;
+        this.emit(`{% ${name} ${this.operand(a[0]!, line)} %}`); return true;
       }
       case 'abort': case 'nobackup':
         if (cmd.length > 1 || extra) throw new Unconvertible(line, `${name} takes no argument`);
-        this.out += `{% ${name} %}`; return true;
-      case 'Include': case 'IncludeFrom': this.out += this.includeTag(name, args(), line); return true;
+        this.emit(`{% ${name} %}`); return true;
+      case 'Include': case 'IncludeFrom': this.emit(this.includeTag(name, args(), line)); return true;
     }
     return false;
   }
@@ -167,7 +169,7 @@ export class Converter {
     if (v.ty.k === 'netdevs') return join(v.liq, 'netdevs');
     if (v.simple) return v.liq || 'nil';
     const t = this.tmp();
-    this.out += `{% assign ${t} = ${v.liq} %}`;
+    this.emit(`{% assign ${t} = ${v.liq} %}`);
     return t;
   }
 
@@ -175,7 +177,7 @@ export class Converter {
     const q = quote(s);
     if (q !== undefined && !s.includes('\n')) return { liq: q, ty: STR, simple: true, lit: s };
     const t = this.tmp();
-    this.out += `{% capture ${t} %}${s.includes('{{') || s.includes('{%') ? `{% raw %}${s}{% endraw %}` : s}{% endcapture %}`;
+    this.emit(`{% capture ${t} %}${s.includes('{{') || s.includes('{%') ? `{% raw %}${s}{% endraw %}` : s}{% endcapture %}`);
     void line;
     return { liq: t, ty: STR, simple: true, lit: s };
   }
@@ -248,10 +250,20 @@ export class Converter {
 
   private isCond(x: Val | Cond): x is Cond { return 'k' in x; }
 
-  private asVal(x: Val | Cond, _line: number): Val {
+  private asVal(x: Val | Cond, line: number): Val {
     if (!this.isCond(x)) return x;
+    if (x.k === 'or' && x.vals) {
+      const [a, ...rest] = x.vals;
+      return { liq: [this.operand(a!, line), ...rest.map((v) => `default: ${this.operand(v, line)}`)].join(' | '), ty: a!.ty, simple: !rest.length };
+    }
+    if (x.k === 'and' && x.vals && x.vals.length > 1) throw new Unconvertible(line, 'and used as a value (Go returns its first empty argument or its last) has no Liquid equivalent');
+    return this.boolTemp(x);
+  }
+
+  /** A condition's truth in a temporary (true/false). */
+  private boolTemp(c: Cond): Val {
     const t = this.tmp();
-    this.out += `{% if ${this.condText(x)} %}{% assign ${t} = true %}{% else %}{% assign ${t} = false %}{% endif %}`;
+    this.emit(`{% if ${this.condText(c)} %}{% assign ${t} = true %}{% else %}{% assign ${t} = false %}{% endif %}`);
     return { liq: t, ty: BOOL, simple: true };
   }
 
@@ -268,8 +280,8 @@ export class Converter {
     const c = cond as Extract<Cond, { k: 'atom' }>;
     if (c.op && NEG[c.op]) return { k: 'atom', l: c.l, op: NEG[c.op], r: c.r };
     if (!c.op && (c.l === 'true' || c.l === 'false')) return { k: 'atom', l: c.l === 'true' ? 'false' : 'true' };
-    const t = this.asVal(c, line);
-    return { k: 'atom', l: t.liq, op: '==', r: 'false' };
+    void line;
+    return { k: 'atom', l: this.boolTemp(c).liq, op: '==', r: 'false' };
   }
 
   /** Liquid condition text: and/or chains evaluate right to left, so only the last operand may be a chain of the other kind. */
@@ -282,7 +294,7 @@ export class Converter {
     const parts = simple.map((x) => this.condText(x));
     compound.forEach((x, i) => {
       if (i === compound.length - 1) parts.push(this.condText(x));
-      else parts.push(this.asVal(x, 0).liq);
+      else parts.push(this.boolTemp(x).liq);
     });
     return parts.join(` ${c.k} `);
   }
@@ -311,7 +323,9 @@ export class Converter {
       case 'and': case 'or': {
         const xs = [...raw.map((a) => this.argAny(a, line)), ...(extra ? [extra] : [])];
         if (xs.length < 1) throw new Unconvertible(line, `${name} needs arguments`);
-        return { k: name, xs: xs.map((x) => this.cond(x, line)) };
+        // Go's and/or return one of their arguments: kept for a use as a value (or → default chain)
+        const vals = xs.every((x) => !this.isCond(x)) ? (xs as Val[]) : undefined;
+        return { k: name, xs: xs.map((x) => this.cond(x, line)), ...(vals ? { vals } : {}) };
       }
       case 'not': {
         const xs = [...raw.map((a) => this.argAny(a, line)), ...(extra ? [extra] : [])];
@@ -324,7 +338,7 @@ export class Converter {
       case 'hasPrefix': case 'hasSuffix': case 'regexMatch': {
         const [p, s] = need(args(), 2);
         const t = this.tmp();
-        this.out += `{% assign ${t} = ${filter(s!, name === 'regexMatch' ? 'regex_match' : name === 'hasPrefix' ? 'has_prefix' : 'has_suffix', p!).liq} %}`;
+        this.emit(`{% assign ${t} = ${filter(s!, name === 'regexMatch' ? 'regex_match' : name === 'hasPrefix' ? 'has_prefix' : 'has_suffix', p!).liq} %}`);
         return { k: 'atom', l: t };
       }
       case 'len': return { ...simple1('size'), ty: NUM };
@@ -385,13 +399,13 @@ export class Converter {
       case 'regexReplaceAll': { const [re, s, rep] = need(args(), 3); return filter(s!, 'regex_replace', re!, rep!); }
       case 'Include': case 'IncludeFrom': {
         const t = this.tmp();
-        this.out += `{% capture ${t} %}${this.includeTag(name, args(), line)}{% endcapture %}`;
+        this.emit(`{% capture ${t} %}${this.includeTag(name, args(), line)}{% endcapture %}`);
         return { liq: t, ty: STR, simple: true };
       }
       case 'IncludeBlock': {
         const [p, mark] = need(args(), 2);
         const t = this.tmp();
-        this.out += `{% capture ${t} %}{% include_file ${this.operand(p!, line)} optional %}{% endcapture %}`;
+        this.emit(`{% capture ${t} %}{% include_file ${this.operand(p!, line)} optional %}{% endcapture %}`);
         return filter({ liq: t, ty: STR, simple: true }, 'lines_before_match', mark!, mark!);
       }
       case 'file': case 'softlink': case 'abort': case 'nobackup':
@@ -436,8 +450,9 @@ export class Converter {
     }
     if (pieces.every((p) => p.lit !== undefined)) return this.literal(pieces.map((p) => p.lit).join(''), line);
     const [first, ...rest] = pieces;
-    const head = first!.simple ? first!.liq : this.operand(first!, line);
-    return { liq: [head === 'nil' ? '""' : `${head} | append: ""`, ...rest.map((p) => `append: ${this.operand(p, line)}`)].join(' | '), ty: STR, simple: false };
+    // a literal head is a string already; a value head may be nil or a number: append "" makes it text
+    const head = first!.lit !== undefined && first!.ty.k === 'str' ? first!.liq : `${this.operand(first!, line)} | append: ""`;
+    return { liq: [head, ...rest.map((p) => `append: ${this.operand(p, line)}`)].join(' | '), ty: STR, simple: false };
   }
 
   // ---- blocks ----
@@ -445,7 +460,7 @@ export class Converter {
   private ifNode(branches: { pipe: Pipe; body: Node[]; line: number }[], els: Node[] | undefined, nested = false) {
     const [b, ...more] = branches;
     const cond = this.condText(this.cond(this.pipeAny(this.noDecl(b!.pipe)), b!.line));
-    this.out += `{% if ${cond} %}`;
+    this.emit(`{% if ${cond} %}`);
     this.scoped(() => this.nodes(b!.body));
     if (more.length) {
       // an else-if condition that needs temporaries is evaluated in its else branch, as Go does
@@ -457,16 +472,16 @@ export class Converter {
       const pre = this.out;
       this.out = saved;
       if (!pre) {
-        this.out += `{% elsif ${c2} %}`;
+        this.emit(`{% elsif ${c2} %}`);
         this.scoped(() => this.nodes(more[0]!.body));
         const rest = more.slice(1);
-        if (rest.length) { this.out += '{% else %}'; this.ifNode(rest, els, true); } else if (els) { this.out += '{% else %}'; this.scoped(() => this.nodes(els)); }
+        if (rest.length) { this.emit('{% else %}'); this.ifNode(rest, els, true); } else if (els) { this.emit('{% else %}'); this.scoped(() => this.nodes(els)); }
       } else {
-        this.out += '{% else %}';
+        this.emit('{% else %}');
         this.ifNode(more, els, true);
       }
-    } else if (els) { this.out += '{% else %}'; this.scoped(() => this.nodes(els)); }
-    this.out += '{% endif %}';
+    } else if (els) { this.emit('{% else %}'); this.scoped(() => this.nodes(els)); }
+    this.emit('{% endif %}');
     void nested;
   }
 
@@ -480,10 +495,10 @@ export class Converter {
     let v = this.pipeVal({ ...b.pipe, decl: [] });
     if (b.pipe.decl.length) { this.declare(b.pipe.decl[0]!, v, line, b.pipe.assign); v = this.lookup(b.pipe.decl[0]!, line); }
     if (!v.simple) v = { ...v, liq: this.operand(v, line), simple: true };
-    this.out += `{% if ${this.condText(this.truth(v, line))} %}`;
+    this.emit(`{% if ${this.condText(this.truth(v, line))} %}`);
     this.scoped(() => this.nodes(b.body), v);
-    if (els) { this.out += '{% else %}'; this.scoped(() => this.nodes(els)); }
-    this.out += '{% endif %}';
+    if (els) { this.emit('{% else %}'); this.scoped(() => this.nodes(els)); }
+    this.emit('{% endif %}');
   }
 
   private rangeNode(p: Pipe, body: Node[], els: Node[] | undefined, line: number) {
@@ -501,10 +516,10 @@ export class Converter {
     } else if (ty.k === 'map' || ty.k === 'any') {
       // Go ranges over a map in key order: `entries` gives {key, value} sorted by key (a list's items with their index)
       const t = this.tmp();
-      this.out += `{% assign ${t} = ${this.operand(coll, line)} | entries %}`;
+      this.emit(`{% assign ${t} = ${this.operand(coll, line)} | entries %}`);
       listExpr = t; elem = ty.k === 'map' ? ty.of : ANY;
-      const item = this.fresh(vName ?? 'entry');
-      this.out += `{% for ${item} in ${listExpr} %}`;
+      const item = this.fresh('entry');
+      this.emit(`{% for ${item} in ${listExpr} %}`);
       this.scoped(() => {
         const scope = this.scopes[this.scopes.length - 1]!;
         const value: Val = { liq: `${item}.value`, ty: elem, simple: true };
@@ -516,7 +531,7 @@ export class Converter {
       return this.endFor(els);
     } else throw new Unconvertible(line, `range over a ${ty.k === 'node' || ty.k === 'root' || ty.k === 'struct' || ty.k === 'netdev' ? 'struct' : ty.k}`);
     const item = this.fresh(vName ?? (elem === NODE ? 'node' : elem === NETDEV ? 'nd' : 'item'));
-    this.out += `{% for ${item} in ${listExpr} %}`;
+    this.emit(`{% for ${item} in ${listExpr} %}`);
     this.scoped(() => {
       const scope = this.scopes[this.scopes.length - 1]!;
       const value: Val = { liq: item, ty: elem, simple: true };
@@ -525,7 +540,7 @@ export class Converter {
         if (k) scope.set(kName, k);
         else {
           const iv = this.fresh(kName || 'i');
-          this.out += `{% assign ${iv} = forloop.index0 %}`;
+          this.emit(`{% assign ${iv} = forloop.index0 %}`);
           scope.set(kName, { liq: iv, ty: NUM, simple: true });
         }
       }
@@ -537,8 +552,8 @@ export class Converter {
   }
 
   private endFor(els: Node[] | undefined) {
-    if (els) { this.out += '{% else %}'; this.scoped(() => this.nodes(els)); }
-    this.out += '{% endfor %}';
+    if (els) { this.emit('{% else %}'); this.scoped(() => this.nodes(els)); }
+    this.emit('{% endfor %}');
   }
 }
 

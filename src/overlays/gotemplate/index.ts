@@ -49,3 +49,9 @@ function isGo(body: string, _spacedTrim: boolean): boolean {
   if (call && !/^[A-Za-z_][A-Za-z0-9_]*\s+(\||==|!=|<|>|and\b|or\b|contains\b)/.test(body)) return true;
   return false;
 }
+
+/** One line naming file and line when `source` (meant to be Liquid) holds Go template syntax, else undefined. */
+export function goSyntaxError(file: string, source: string): string | undefined {
+  const g = findGoSyntax(source);
+  return g ? `${file}:${g.line}: Go template syntax (${g.text}); wulf templates are Liquid: convert it with wulf overlay convert ${file}` : undefined;
+}
