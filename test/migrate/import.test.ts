@@ -85,6 +85,24 @@ test('the import writes the wulf equivalents; nodes read as Warewulf meant them;
   expect(snapshot(root)).toEqual(before); // same bytes, modes, mtimes and inodes: nothing rewritten, no image copied again
 });
 
+test("wulf's own entries the site does not have stay; an import into a root never initialised works too", () => {
+  const { root, w, imp } = fresh();
+  expect(w('node', 'add', 'w1', '--hwaddr', '52:54:00:aa:00:01', '--ipaddr', '10.0.1.77').code).toBe(0);
+  expect(w('profile', 'add', 'wulfonly').code).toBe(0);
+  expect(imp().code).toBe(0);
+  const l = w('node', 'list', '-j');
+  expect(Object.keys(JSON.parse(l.out)).sort()).toEqual(['n1', 'n2', 'w1']);
+  expect(w('profile', 'list').out).toContain('wulfonly');
+  expect(readFileSync(join(root, 'etc/wulf/wulf.conf.bak'), 'utf8')).toContain('mode: full'); // wulf init's file, kept
+  const bare = join(t.dir, 'bare');
+  const site = join(t.dir, `case${n}`, 'site');
+  const r = runWulf(bin, bare, ['import-warewulf', '--site-root', site]);
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  expect(Object.keys(JSON.parse(runWulf(bin, bare, ['node', 'list', '-j']).out)).sort()).toEqual(['n1', 'n2']);
+  expect(readFileSync(join(bare, 'etc/wulf/wulf.conf'), 'utf8')).toContain('secure: false');
+});
+
 test('a failure midway (an unwritable target) undoes every earlier step: the wulf config is exactly as it was', () => {
   const { root, imp } = fresh();
   writeFileSync(join(root, 'etc/wulf/ipxe'), 'in the way\n'); // the iPXE dir cannot be made: fails after images, overlays, wulf.conf and keys were put in place

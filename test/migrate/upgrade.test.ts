@@ -57,6 +57,18 @@ test('wulf upgrade nodes rewrites it (the old file kept as nodes.conf-old), vali
   expect(again.out).toContain('is already in the current format: nothing written');
 });
 
+test('a Warewulf 4.4 node export (keys:, kernel args) imports with node import as its upgrade', () => {
+  const f = join(t.dir, 'export.yaml');
+  writeFileSync(f, 'x1:\n  keys: {gpu: a100}\n  kernel args: quiet splash\n  network devices:\n    eth0: {hwaddr: "52:54:00:00:00:bb", ipcidr: 10.9.0.5/24}\n');
+  const r = w('node', 'import', f, '-y');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  const x1 = JSON.parse(w('node', 'list', '-j', 'x1').out).x1;
+  expect(x1.tags).toEqual({ gpu: 'a100' });
+  expect(x1['network devices'].eth0).toMatchObject({ ipaddr: '10.9.0.5', netmask: '255.255.255.0' });
+  expect(w('node', 'delete', 'x1', '-y').code).toBe(0);
+});
+
 test('wulf upgrade nodes -o - prints the upgrade; --add-defaults fills the default profile; a nodes.conf that would not validate is refused', () => {
   const f = join(t.dir, 'old.conf');
   writeFileSync(f, 'nodes:\n  c1:\n    keys: {a: b}\n    network devices:\n      eth0: {hwaddr: 52:54:00:00:00:aa, default: "true"}\n');
