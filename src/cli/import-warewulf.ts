@@ -23,6 +23,7 @@ export const noun: Noun = {
       'dist-overlays': { type: 'string', help: "Warewulf's distribution overlay dir (default /usr/share/warewulf/overlays)", arg: 'DIR' },
       'warewulf-conf': { type: 'string', help: 'the warewulf.conf (default DIR/warewulf.conf)', arg: 'FILE' },
       'nodes-conf': { type: 'string', help: 'the nodes.conf (default DIR/nodes.conf)', arg: 'FILE' },
+      'replace-shipped': { type: 'boolean', help: "import a site overlay even when wulf ships one of that name (Warewulf 4.5 and older kept wwinit, hosts... there)" },
       'site-root': { type: 'string', help: "a copy of a whole site's files: every default path above is read under it", arg: 'DIR' },
     },
     async run(ctx, flags, positionals) {
@@ -30,7 +31,7 @@ export const noun: Noun = {
         dir: positionals[0], siteRoot: s(flags['site-root']), stateDir: s(flags['state-dir']), overlays: s(flags.overlays), chroots: s(flags.chroots),
         distOverlays: s(flags['dist-overlays']), wwConf: s(flags['warewulf-conf']), nodesConf: s(flags['nodes-conf']),
       });
-      const plan = makePlan(site, ctx.paths, convertGoTemplate);
+      const plan = makePlan(site, ctx.paths, convertGoTemplate, { replaceShipped: !!flags['replace-shipped'] });
       const changes = changesOf(plan, ctx.paths);
       const dry = !!flags['dry-run'];
       if (!changes.length) ctx.out('nothing to change: wulf already has this site');

@@ -55,7 +55,9 @@ function mentionLine(text: string, name: string): number {
   return i + 1;
 }
 
-export function makePlan(site: Site, paths: Paths, convert: Convert): Plan {
+export interface PlanOpts { /** import a site overlay even when wulf ships one of that name (it then shadows wulf's) */ replaceShipped?: boolean }
+
+export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanOpts = {}): Plan {
   const problems: Problem[] = [];
   const files: FileOut[] = [];
   // warewulf.conf → wulf.conf
@@ -83,7 +85,13 @@ export function makePlan(site: Site, paths: Paths, convert: Convert): Plan {
   // site overlays (Go templates converted) and the files their templates include
   const includes = new Set<string>();
   const overlays: Plan['overlays'] = [];
+  const shipped = new Set(listOverlayNames(paths.siteOverlaysDir).filter((o) => o.dist).map((o) => o.name));
   for (const name of overlayNames(site.overlaysDir, problems)) {
+    if (shipped.has(name) && !opts.replaceShipped) {
+      // Warewulf ≤ 4.5 kept every overlay here (wwinit, hosts...): wulf's own do those jobs for wulf
+      problems.push({ file: join(site.overlaysDir, name), line: 0, why: `wulf ships its own "${name}" overlay: the site's is not imported (--replace-shipped imports it over wulf's)` });
+      continue;
+    }
     const entries = readTree(join(site.overlaysDir, name), problems, { fn: convert, confDirName: site.confDirName, includes });
     if (entries) overlays.push({ name, entries });
   }

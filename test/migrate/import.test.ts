@@ -39,7 +39,10 @@ test('--dry-run lists every write and every line it cannot carry over (file:line
   // every problem line names the file and line
   for (const want of [/warewulf\.conf:24: tftp\.tftproot: no effect in wulf/, /warewulf\.conf:26: tftp\.ipxe: no effect in wulf/, /warewulf\.conf:13: warewulf\.syslog: obsolete/,
     /nodes\.conf:80: node n1: network devices\.ib0\.prefix: obsolete: dropped/, /nodes\.conf:64: node n1: keys: became tags/,
-    /nodes\.conf:12: overlay "wwclient" is a Warewulf distribution overlay wulf does not have/]) expect(r.out).toMatch(want);
+    /nodes\.conf:12: overlay "wwclient" is a Warewulf distribution overlay wulf does not have/,
+    /overlays\/hostname: wulf ships its own "hostname" overlay: the site's is not imported \(--replace-shipped imports it over wulf's\)/]) expect(r.out).toMatch(want);
+  expect(r.out).not.toContain('would write overlay hostname');
+  expect(imp('--dry-run', '--replace-shipped').out).toContain('would write overlay hostname');
   expect(snapshot(root)).toEqual(before);
 });
 
