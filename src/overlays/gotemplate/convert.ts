@@ -3,7 +3,7 @@
 // false, nil are false: `!= blank`); sub-expressions Liquid cannot nest become `assign`/`capture`
 // temporaries. Whatever has no faithful equivalent is reported with its line, never guessed.
 import type { Arg, Node, Pipe } from './parse.ts';
-import { ANY, BOOL, NETDEV, NETDEV_FIELDS, NODE, NODE_FIELDS, NUM, ROOT_FIELDS, ROOT_KEYS, STR, type Field, type Ty } from './fields.ts';
+import { ANY, BOOL, IPXE_BMC_KEYS, MISSING_WHY, NETDEV, NETDEV_FIELDS, NODE, NODE_FIELDS, NUM, ROOT_FIELDS, ROOT_KEYS, ROOT_TY, STR, type Field, type TemplateKind, type Ty } from './fields.ts';
 
 export interface ConvertProblem { line: number; message: string }
 
@@ -36,9 +36,15 @@ export class Converter {
   problems: ConvertProblem[] = [];
   private out = '';
   private n = 0;
-  private used = new Set<string>(ROOT_KEYS);
-  private scopes: Map<string, Val>[] = [new Map([['', { liq: '', ty: { k: 'root' }, simple: true }]])];
-  private dot: Val = { liq: '', ty: { k: 'root' }, simple: true };
+  private used: Set<string>;
+  private scopes: Map<string, Val>[];
+  private dot: Val;
+
+  constructor(kind: TemplateKind = 'overlay') {
+    this.used = new Set([...ROOT_KEYS, ...(kind === 'overlay' ? [] : IPXE_BMC_KEYS)]);
+    this.dot = { liq: '', ty: ROOT_TY[kind], simple: true };
+    this.scopes = [new Map([['', this.dot]])];
+  }
 
   convert(nodes: Node[]): string {
     this.nodes(nodes);
@@ -193,12 +199,13 @@ export class Converter {
       case 'node': table = NODE_FIELDS; break;
       case 'netdev': table = NETDEV_FIELDS; break;
       case 'struct': table = v.ty.fields; break;
+      case 'bool': if (v.ty.methods?.includes(name)) return v; break;
       case 'netdevs': return { liq: join(join(v.liq, 'netdev'), name), ty: NETDEV, simple: true };
       case 'map': return { liq: join(this.operand(v, line), name), ty: v.ty.of, simple: true };
       case 'any': return { liq: join(this.operand(v, line), name), ty: ANY, simple: true };
     }
     const f = table?.[name];
-    if (!f) throw new Unconvertible(line, `.${name} is not a field wulf's template data has here`);
+    if (!f) throw new Unconvertible(line, `.${name}: ${MISSING_WHY[name] ?? "not a field wulf's template data has here"}`);
     return this.at(v, f);
   }
 
