@@ -305,6 +305,35 @@ func main() {
 			}
 			return out
 		},
+		"list": func(v ...interface{}) []interface{} { return v },
+		"append": func(l interface{}, v interface{}) []interface{} {
+			out := []interface{}{}
+			r := reflect.ValueOf(l)
+			if r.IsValid() && (r.Kind() == reflect.Slice || r.Kind() == reflect.Array) {
+				for i := 0; i < r.Len(); i++ {
+					out = append(out, r.Index(i).Interface())
+				}
+			}
+			return append(out, v)
+		},
+		"without": func(l interface{}, omit ...interface{}) []interface{} {
+			out := []interface{}{}
+			r := reflect.ValueOf(l)
+			for i := 0; r.IsValid() && i < r.Len(); i++ {
+				e := r.Index(i).Interface()
+				keep := true
+				for _, o := range omit {
+					if reflect.DeepEqual(e, o) {
+						keep = false
+					}
+				}
+				if keep {
+					out = append(out, e)
+				}
+			}
+			return out
+		},
+		"regexSplit": func(re, s string, n int) []string { return regexp.MustCompile(re).Split(s, n) },
 		"sortAlpha": func(v interface{}) []string { l := strList(v); sort.Strings(l); return l },
 		"toString":  func(v interface{}) string { return fmt.Sprint(v) },
 	}

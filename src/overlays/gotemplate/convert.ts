@@ -210,6 +210,7 @@ export class Converter {
   }
 
   private at(v: Val, [key, ty]: Field): Val {
+    if (key.startsWith('"')) return this.literal(key.slice(1), 0);
     const base = v.simple ? v.liq : this.operand(v, 0);
     return { liq: join(base, key), ty, simple: true };
   }
@@ -399,6 +400,23 @@ export class Converter {
         return v;
       }
       case 'printf': case 'print': return this.format(name, args(), line);
+      case 'list': {
+        const a = args();
+        return { liq: ['nil', ...a.map((x) => `push: ${this.operand(x, line)}`)].join(' | '), ty: { k: 'list', of: a[0]?.ty ?? ANY }, simple: !a.length };
+      }
+      case 'append': {
+        const [l, x] = need(args(), 2);
+        return { liq: `${this.operand(chainOn(l!), line)} | push: ${this.operand(x!, line)}`, ty: l!.ty.k === 'list' ? l!.ty : { k: 'list', of: x!.ty }, simple: false };
+      }
+      case 'without': {
+        const [l, ...xs] = args();
+        if (!l || !xs.length) throw new Unconvertible(line, 'without takes a list and values');
+        return { ...filter(chainOn(l), 'without', ...xs), ty: l.ty.k === 'list' ? l.ty : { k: 'list', of: ANY } };
+      }
+      case 'regexSplit': {
+        const [re, s, n] = need(args(), 3);
+        return { ...filter(s!, 'regex_split', re!, n!), ty: { k: 'list', of: STR } };
+      }
       case 'UniqueField': {
         const [sep, idx, text] = need(args(), 3);
         return filter(text!, 'dedupe_field', sep!, idx!);

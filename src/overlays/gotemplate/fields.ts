@@ -11,7 +11,7 @@ export type Ty =
   | { k: 'list'; of: Ty }
   | { k: 'str' } | { k: 'bool'; methods?: string[] } | { k: 'num' } | { k: 'any' };
 
-/** Liquid key relative to the value's own path, or (leading '=') an absolute path from the data root. */
+/** Liquid key relative to the value's own path, (leading '=') an absolute path from the data root, or (leading '"') a constant string. */
 export type Field = [string, Ty];
 
 export const STR: Ty = { k: 'str' };
@@ -59,6 +59,8 @@ export const ROOT_FIELDS: Record<string, Field> = {
   Warewulf: ['=', { k: 'struct', fields: { Port: ['=server.port', STR], Secure: ['=server.secure', BOOL], UpdateInterval: ['=server.updateInterval', STR] } }],
   Dhcp: ['=', { k: 'struct', fields: { Enabled: ['=server.dhcp.enabled', BOOL], RangeStart: ['=server.dhcp.rangeStart', STR], RangeEnd: ['=server.dhcp.rangeEnd', STR] } }],
   Nfs: ['=', { k: 'struct', fields: { Enabled: ['=server.nfs.enabled', BOOL] } }],
+  // the controller's configuration dir: wulf reads the controller's own files (passwd, group…) from its /etc
+  Paths: ['=', { k: 'struct', fields: { Sysconfdir: ['"/etc', STR] } }],
 };
 
 /** Warewulf's iPXE template variables → wulf's iPXE template data (src/http/app.ts). */
