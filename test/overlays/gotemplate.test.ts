@@ -17,6 +17,7 @@ const TEMPLATES = readdirSync(DIR).filter((f) => f.endsWith('.ww')).sort();
 const conf = goldenConf();
 // tags the syncuser-style fixture reads (root without password, an extra group)
 conf.nodes['n-ipv6']!.tags = { PasswordlessRoot: 'TRUE', group_wheel: '10', group_staff: '50' };
+conf.nodes['n-multi']!.resources = { localusers: [{ name: 'svc', uid: 500, gid: 500, home: '/srv/svc', shell: '/bin/false' }, { name: 'ops', uid: 501, gid: 100, gecos: 'Operators', home: '/home/ops', shell: '/bin/bash' }] };
 const NODES = Object.keys(conf.nodes).sort();
 
 let tmp: string, sysconf: string, images: string, env: RenderEnv;
@@ -82,6 +83,9 @@ describe('converted stock-style templates render byte for byte as Go renders the
     expect(goFiles('abort.ww', 'n-multi').length).toBe(1);
     expect(goFiles('abort.ww', 'n-static').length).toBe(0);
     expect(goFiles('link.ww', 'n-multi')[0]!.symlink).toBe('/usr/share/zoneinfo/Europe/Paris');
+    expect(goFiles('functions.ww', 'n-multi')[0]!.data).toContain('user ops:x:501:100:Operators:/home/ops:/bin/bash\n');
+    expect(goFiles('group.ww', 'n-ipv6')[0]!.data).toStartWith('root::0:\n');
+    expect(goFiles('group.ww', 'n-ipv6')[0]!.data).toContain('staff:x:50:');
   });
 });
 

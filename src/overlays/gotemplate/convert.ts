@@ -400,6 +400,24 @@ export class Converter {
         return v;
       }
       case 'printf': case 'print': return this.format(name, args(), line);
+      case 'cat': {
+        // Sprig's cat: the values joined by single spaces (nil ones left out)
+        const a = args();
+        if (!a.length) throw new Unconvertible(line, 'cat needs arguments');
+        const parts: Val[] = [];
+        a.forEach((x, i) => { if (i) parts.push({ liq: '" "', ty: STR, simple: true, lit: ' ' }); parts.push(x); });
+        if (a.some((x) => x.liq === 'nil')) throw new Unconvertible(line, 'cat with a nil argument');
+        return this.concat(parts, line);
+      }
+      case 'ternary': {
+        const xs = [...raw.map((a) => this.argAny(a, line)), ...(extra ? [extra] : [])];
+        if (xs.length !== 3) throw new Unconvertible(line, 'ternary takes three arguments');
+        const [a, b] = [this.asVal(xs[0]!, line), this.asVal(xs[1]!, line)];
+        const c = this.condText(this.cond(xs[2]!, line));
+        const t = this.tmp();
+        this.emit(`{% if ${c} %}{% assign ${t} = ${this.operand(a, line)} %}{% else %}{% assign ${t} = ${this.operand(b, line)} %}{% endif %}`);
+        return { liq: t, ty: a.ty, simple: true };
+      }
       case 'list': {
         const a = args();
         return { liq: ['nil', ...a.map((x) => `push: ${this.operand(x, line)}`)].join(' | '), ty: { k: 'list', of: a[0]?.ty ?? ANY }, simple: !a.length };
@@ -473,6 +491,11 @@ export class Converter {
       if (lit) pieces.push(this.literal(lit, line));
       if (i !== a.length) throw new Unconvertible(line, 'printf has more arguments than verbs');
     }
+    return this.concat(pieces, line);
+  }
+
+  /** The pieces' texts one after the other. */
+  private concat(pieces: Val[], line: number): Val {
     if (pieces.every((p) => p.lit !== undefined)) return this.literal(pieces.map((p) => p.lit).join(''), line);
     const [first, ...rest] = pieces;
     // a literal head is a string already; a value head may be nil or a number: append "" makes it text
