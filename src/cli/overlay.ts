@@ -256,13 +256,16 @@ const convert: Verb = {
     output: { type: 'string', short: 'o', arg: 'OUT', help: 'write the Liquid to OUT instead of stdout' },
     write: { type: 'boolean', short: 'w', help: 'convert FILE in place; the Go original is kept as FILE.go-orig' },
     force: { type: 'boolean', short: 'f', help: 'with -o: replace an existing OUT' },
+    kind: { type: 'string', arg: 'KIND', help: "the template's data: overlay, ipxe or bmc (default: ipxe for *.ipxe, bmc for *.tmpl, else overlay)" },
   },
   run(ctx, flags, [file, ...rest]) {
     if (!file || rest.length) fail('usage: wulf overlay convert FILE [-o OUT | --write]');
     if (flags.output && flags.write) fail('-o and --write exclude each other');
     let src: string;
     try { src = readFileSync(file, 'utf8'); } catch (e) { fail(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`); }
-    const r = convertGoTemplate(src);
+    const kind = String(flags.kind ?? (file.endsWith('.ipxe') ? 'ipxe' : file.endsWith('.tmpl') ? 'bmc' : 'overlay'));
+    if (kind !== 'overlay' && kind !== 'ipxe' && kind !== 'bmc') fail(`--kind "${kind}" is not one of overlay, ipxe, bmc`);
+    const r = convertGoTemplate(src, { kind });
     if (r.problems.length) {
       // nothing is written or printed: a half-converted template would render something else than the original
       for (const p of r.problems) ctx.err(`${file}:${p.line}: ${p.message}`);

@@ -10,6 +10,7 @@ import type { MergedNode } from '../config/cascade.ts';
 import type { StatusBoard, Stage } from '../status/board.ts';
 import { bytesResponse, fileResponse } from './files.ts';
 import { goSyntaxError } from '../overlays/gotemplate/index.ts';
+import { GO_FILTERS } from '../overlays/gotemplate/filters.ts';
 import defaultIpxe from './ipxe/default.ipxe' with { type: 'text' };
 import unconfiguredIpxe from './ipxe/unconfigured.ipxe' with { type: 'text' };
 import localdiskIpxe from './ipxe/localdisk.ipxe' with { type: 'text' };
@@ -51,6 +52,8 @@ export function canonicalIp(a: string): string {
 }
 
 const liquid = new Liquid({ strictVariables: false });
+// the filters templates converted from Go use (wulf overlay convert)
+for (const [k, f] of Object.entries(GO_FILTERS)) liquid.registerFilter(k, f);
 const STAGE_ROUTES = new Map<string, Stage>([
   ['ipxe', 'ipxe'], ['kernel', 'kernel'], ['image', 'image'], ['container', 'image'], ['system', 'system'], ['overlay-system', 'system'], ['runtime', 'runtime'], ['overlay-runtime', 'runtime'],
 ]);

@@ -143,6 +143,26 @@ func systemdEscape(s string, isPath bool) string {
 	return string(out)
 }
 
+func ints(v interface{}) interface{} {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return int(i)
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]interface{}:
+		for k, e := range x {
+			x[k] = ints(e)
+		}
+	case []interface{}:
+		for i, e := range x {
+			x[i] = ints(e)
+		}
+	}
+	return v
+}
+
 func main() {
 	tplPath := flag.String("template", "", "template file")
 	dataPath := flag.String("data", "", "JSON data file")
@@ -155,11 +175,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	// numbers decode as int when whole (YAML integers in resources reach Warewulf's templates as int)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var data interface{}
-	if err := json.Unmarshal(raw, &data); err != nil {
+	if err := dec.Decode(&data); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	data = ints(data)
 
 	res := &result{WriteFile: true, BackupFile: true, Files: []*renderedFile{{}}}
 	w := &writer{cur: &res.Files[0].buf}
@@ -305,6 +329,50 @@ func main() {
 			}
 			return out
 		},
+		"cat": func(v ...interface{}) string {
+			out := []string{}
+			for _, x := range v {
+				if x != nil {
+					out = append(out, fmt.Sprint(x))
+				}
+			}
+			return strings.Join(out, " ")
+		},
+		"ternary": func(a, b interface{}, c bool) interface{} {
+			if c {
+				return a
+			}
+			return b
+		},
+		"list": func(v ...interface{}) []interface{} { return v },
+		"append": func(l interface{}, v interface{}) []interface{} {
+			out := []interface{}{}
+			r := reflect.ValueOf(l)
+			if r.IsValid() && (r.Kind() == reflect.Slice || r.Kind() == reflect.Array) {
+				for i := 0; i < r.Len(); i++ {
+					out = append(out, r.Index(i).Interface())
+				}
+			}
+			return append(out, v)
+		},
+		"without": func(l interface{}, omit ...interface{}) []interface{} {
+			out := []interface{}{}
+			r := reflect.ValueOf(l)
+			for i := 0; r.IsValid() && i < r.Len(); i++ {
+				e := r.Index(i).Interface()
+				keep := true
+				for _, o := range omit {
+					if reflect.DeepEqual(e, o) {
+						keep = false
+					}
+				}
+				if keep {
+					out = append(out, e)
+				}
+			}
+			return out
+		},
+		"regexSplit": func(re, s string, n int) []string { return regexp.MustCompile(re).Split(s, n) },
 		"sortAlpha": func(v interface{}) []string { l := strList(v); sort.Strings(l); return l },
 		"toString":  func(v interface{}) string { return fmt.Sprint(v) },
 	}

@@ -52,7 +52,7 @@ function goValue(ty: Ty, v: unknown, root: unknown): unknown {
 function goStruct(fields: Record<string, Field>, v: unknown, root: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, [key, ty]] of Object.entries(fields)) {
-    const value = key.startsWith('=') ? at(root, key.slice(1)) : key ? at(v, key) : v;
+    const value = key.startsWith('"') ? key.slice(1) : key.startsWith('=') ? at(root, key.slice(1)) : key ? at(v, key) : v;
     out[name] = goValue(ty, value, root);
   }
   return out;

@@ -15,6 +15,9 @@ import { goRoot, wulfData } from './gotemplate-data.ts';
 const DIR = join(import.meta.dir, 'gotemplates');
 const TEMPLATES = readdirSync(DIR).filter((f) => f.endsWith('.ww')).sort();
 const conf = goldenConf();
+// tags the syncuser-style fixture reads (root without password, an extra group)
+conf.nodes['n-ipv6']!.tags = { PasswordlessRoot: 'TRUE', group_wheel: '10', group_staff: '50' };
+conf.nodes['n-multi']!.resources = { localusers: [{ name: 'svc', uid: 500, gid: 500, home: '/srv/svc', shell: '/bin/false' }, { name: 'ops', uid: 501, gid: 100, gecos: 'Operators', home: '/home/ops', shell: '/bin/bash' }] };
 const NODES = Object.keys(conf.nodes).sort();
 
 let tmp: string, sysconf: string, images: string, env: RenderEnv;
@@ -27,9 +30,10 @@ beforeAll(() => {
   writeFileSync(join(sysconf, 'passwd.site'), 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n\nbob:x:1001:1001::/home/bob:/bin/sh\n');
   writeFileSync(join(sysconf, 'hosts.local'), '10.9.9.9 printer\n10.9.9.10 nas # mine\n# wulf managed below\n10.0.0.1 old\n');
   mkdirSync(join(images, 'rocky-9', 'rootfs', 'etc'), { recursive: true });
+  writeFileSync(join(images, 'rocky-9', 'rootfs', 'etc', 'group'), 'root:x:0:\nwheel:x:10:alice\nimage-only:x:900:\n');
   writeFileSync(join(images, 'rocky-9', 'rootfs', 'etc', 'passwd'), 'root:x:0:0:image root:/root:/bin/sh\ndaemon:x:2:2::/:/sbin/nologin\nalice:x:1500:1500::/home/alice:/bin/sh\n');
   env = {
-    confDir: sysconf, hostRoot: '', hostAllow: [],
+    confDir: sysconf, hostRoot: '', hostAllow: ['/etc/group'], // the controller's own /etc/group, as Go's Include reads it
     imageFile: (img, p) => { try { return readFileSync(join(images, img, 'rootfs', p)); } catch { return undefined; } },
   };
 });
@@ -79,6 +83,9 @@ describe('converted stock-style templates render byte for byte as Go renders the
     expect(goFiles('abort.ww', 'n-multi').length).toBe(1);
     expect(goFiles('abort.ww', 'n-static').length).toBe(0);
     expect(goFiles('link.ww', 'n-multi')[0]!.symlink).toBe('/usr/share/zoneinfo/Europe/Paris');
+    expect(goFiles('functions.ww', 'n-multi')[0]!.data).toContain('user ops:x:501:100:Operators:/home/ops:/bin/bash\n');
+    expect(goFiles('group.ww', 'n-ipv6')[0]!.data).toStartWith('root::0:\n');
+    expect(goFiles('group.ww', 'n-ipv6')[0]!.data).toContain('staff:x:50:');
   });
 });
 

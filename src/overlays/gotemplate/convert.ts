@@ -3,7 +3,7 @@
 // false, nil are false: `!= blank`); sub-expressions Liquid cannot nest become `assign`/`capture`
 // temporaries. Whatever has no faithful equivalent is reported with its line, never guessed.
 import type { Arg, Node, Pipe } from './parse.ts';
-import { ANY, BOOL, NETDEV, NETDEV_FIELDS, NODE, NODE_FIELDS, NUM, ROOT_FIELDS, ROOT_KEYS, STR, type Field, type Ty } from './fields.ts';
+import { ANY, BOOL, IPXE_BMC_KEYS, MISSING_WHY, NETDEV, NETDEV_FIELDS, NODE, NODE_FIELDS, NUM, ROOT_FIELDS, ROOT_KEYS, ROOT_TY, STR, type Field, type TemplateKind, type Ty } from './fields.ts';
 
 export interface ConvertProblem { line: number; message: string }
 
@@ -36,9 +36,15 @@ export class Converter {
   problems: ConvertProblem[] = [];
   private out = '';
   private n = 0;
-  private used = new Set<string>(ROOT_KEYS);
-  private scopes: Map<string, Val>[] = [new Map([['', { liq: '', ty: { k: 'root' }, simple: true }]])];
-  private dot: Val = { liq: '', ty: { k: 'root' }, simple: true };
+  private used: Set<string>;
+  private scopes: Map<string, Val>[];
+  private dot: Val;
+
+  constructor(kind: TemplateKind = 'overlay') {
+    this.used = new Set([...ROOT_KEYS, ...(kind === 'overlay' ? [] : IPXE_BMC_KEYS)]);
+    this.dot = { liq: '', ty: ROOT_TY[kind], simple: true };
+    this.scopes = [new Map([['', this.dot]])];
+  }
 
   convert(nodes: Node[]): string {
     this.nodes(nodes);
@@ -193,16 +199,18 @@ export class Converter {
       case 'node': table = NODE_FIELDS; break;
       case 'netdev': table = NETDEV_FIELDS; break;
       case 'struct': table = v.ty.fields; break;
+      case 'bool': if (v.ty.methods?.includes(name)) return v; break;
       case 'netdevs': return { liq: join(join(v.liq, 'netdev'), name), ty: NETDEV, simple: true };
       case 'map': return { liq: join(this.operand(v, line), name), ty: v.ty.of, simple: true };
       case 'any': return { liq: join(this.operand(v, line), name), ty: ANY, simple: true };
     }
     const f = table?.[name];
-    if (!f) throw new Unconvertible(line, `.${name} is not a field wulf's template data has here`);
+    if (!f) throw new Unconvertible(line, `.${name}: ${MISSING_WHY[name] ?? "not a field wulf's template data has here"}`);
     return this.at(v, f);
   }
 
   private at(v: Val, [key, ty]: Field): Val {
+    if (key.startsWith('"')) return this.literal(key.slice(1), 0);
     const base = v.simple ? v.liq : this.operand(v, 0);
     return { liq: join(base, key), ty, simple: true };
   }
@@ -392,6 +400,41 @@ export class Converter {
         return v;
       }
       case 'printf': case 'print': return this.format(name, args(), line);
+      case 'cat': {
+        // Sprig's cat: the values joined by single spaces (nil ones left out)
+        const a = args();
+        if (!a.length) throw new Unconvertible(line, 'cat needs arguments');
+        const parts: Val[] = [];
+        a.forEach((x, i) => { if (i) parts.push({ liq: '" "', ty: STR, simple: true, lit: ' ' }); parts.push(x); });
+        if (a.some((x) => x.liq === 'nil')) throw new Unconvertible(line, 'cat with a nil argument');
+        return this.concat(parts, line);
+      }
+      case 'ternary': {
+        const xs = [...raw.map((a) => this.argAny(a, line)), ...(extra ? [extra] : [])];
+        if (xs.length !== 3) throw new Unconvertible(line, 'ternary takes three arguments');
+        const [a, b] = [this.asVal(xs[0]!, line), this.asVal(xs[1]!, line)];
+        const c = this.condText(this.cond(xs[2]!, line));
+        const t = this.tmp();
+        this.emit(`{% if ${c} %}{% assign ${t} = ${this.operand(a, line)} %}{% else %}{% assign ${t} = ${this.operand(b, line)} %}{% endif %}`);
+        return { liq: t, ty: a.ty, simple: true };
+      }
+      case 'list': {
+        const a = args();
+        return { liq: ['nil', ...a.map((x) => `push: ${this.operand(x, line)}`)].join(' | '), ty: { k: 'list', of: a[0]?.ty ?? ANY }, simple: !a.length };
+      }
+      case 'append': {
+        const [l, x] = need(args(), 2);
+        return { liq: `${this.operand(chainOn(l!), line)} | push: ${this.operand(x!, line)}`, ty: l!.ty.k === 'list' ? l!.ty : { k: 'list', of: x!.ty }, simple: false };
+      }
+      case 'without': {
+        const [l, ...xs] = args();
+        if (!l || !xs.length) throw new Unconvertible(line, 'without takes a list and values');
+        return { ...filter(chainOn(l), 'without', ...xs), ty: l.ty.k === 'list' ? l.ty : { k: 'list', of: ANY } };
+      }
+      case 'regexSplit': {
+        const [re, s, n] = need(args(), 3);
+        return { ...filter(s!, 'regex_split', re!, n!), ty: { k: 'list', of: STR } };
+      }
       case 'UniqueField': {
         const [sep, idx, text] = need(args(), 3);
         return filter(text!, 'dedupe_field', sep!, idx!);
@@ -448,6 +491,11 @@ export class Converter {
       if (lit) pieces.push(this.literal(lit, line));
       if (i !== a.length) throw new Unconvertible(line, 'printf has more arguments than verbs');
     }
+    return this.concat(pieces, line);
+  }
+
+  /** The pieces' texts one after the other. */
+  private concat(pieces: Val[], line: number): Val {
     if (pieces.every((p) => p.lit !== undefined)) return this.literal(pieces.map((p) => p.lit).join(''), line);
     const [first, ...rest] = pieces;
     // a literal head is a string already; a value head may be nil or a number: append "" makes it text

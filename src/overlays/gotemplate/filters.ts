@@ -60,6 +60,26 @@ export const GO_FILTERS: Record<string, (...a: any[]) => unknown> = {
   has_prefix: (s: unknown, p: unknown) => str(s).startsWith(str(p)),
   has_suffix: (s: unknown, p: unknown) => str(s).endsWith(str(p)),
   regex_match: (s: unknown, re: unknown) => regex(str(re)).test(str(s)),
+  // Sprig's without: the list less every item equal to one of the values
+  without: (l: unknown, ...xs: unknown[]) => (Array.isArray(l) ? l : []).filter((x) => !xs.some((y) => y === x)),
+  // Sprig's regexSplit: n < 0 all parts, else at most n (the last one holding the rest)
+  regex_split: (s: unknown, re: unknown, n: unknown) => regexSplit(str(s), str(re), Number(n)),
   // Go's $1 / ${1} expansion matches JavaScript's for the common forms
   regex_replace: (s: unknown, re: unknown, rep: unknown) => str(s).replace(regex(str(re), 'g'), str(rep).replace(/\$\{(\w+)\}/g, '$$$1')),
 };
+
+/** Go's Regexp.Split: n < 0 every part; n == 0 none; n > 0 at most n parts, the last the unsplit rest. */
+export function regexSplit(s: string, re: string, n: number): string[] {
+  if (n === 0) return [];
+  const r = regex(re, 'g');
+  const out: string[] = [];
+  let last = 0;
+  for (const m of s.matchAll(r)) {
+    if (n > 0 && out.length === n - 1) break;
+    if (m[0] === '' && (m.index === 0 || m.index === s.length)) continue;
+    out.push(s.slice(last, m.index));
+    last = m.index! + m[0].length;
+  }
+  out.push(s.slice(last));
+  return out;
+}

@@ -3,18 +3,23 @@
 import { Converter, type ConvertProblem } from './convert.ts';
 import { GoSyntaxError, parseGoTemplate } from './parse.ts';
 
-export type { ConvertProblem };
+import type { TemplateKind } from './fields.ts';
+
+export type { ConvertProblem, TemplateKind };
 export interface ConvertResult { liquid: string; problems: ConvertProblem[] } // problems non-empty → do not use liquid
 
-/** Convert a Go template (Warewulf's data names) to Liquid over wulf's overlay template data. */
-export function convertGoTemplate(source: string): ConvertResult {
+/**
+ * Convert a Go template (Warewulf's data names) to Liquid over wulf's template data: an overlay
+ * template (default), an iPXE script template or a BMC command template (opts.kind).
+ */
+export function convertGoTemplate(source: string, opts: { kind?: TemplateKind } = {}): ConvertResult {
   let tree;
   try { tree = parseGoTemplate(source); }
   catch (e) {
     if (e instanceof GoSyntaxError) return { liquid: '', problems: [{ line: e.line, message: `Go template syntax: ${e.message}` }] };
     throw e;
   }
-  const c = new Converter();
+  const c = new Converter(opts.kind);
   const liquid = c.convert(tree);
   return { liquid, problems: c.problems.sort((a, b) => a.line - b.line) };
 }

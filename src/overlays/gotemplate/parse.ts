@@ -82,7 +82,8 @@ function split(src: string): Raw[] {
   return out;
 }
 
-type Tok = { t: 'str' | 'num' | 'ident' | 'field' | 'var' | 'op' | 'bool' | 'nil'; v: string };
+/** `adj`: the token follows the previous one without white space ($x.A, (pipe).A) */
+type Tok = { t: 'str' | 'num' | 'ident' | 'field' | 'var' | 'op' | 'bool' | 'nil'; v: string; adj?: boolean };
 
 function tokenize(s: string, line: number): Tok[] {
   const toks: Tok[] = [];
@@ -112,7 +113,7 @@ function tokenize(s: string, line: number): Tok[] {
     m = /^\$[A-Za-z0-9_]*/.exec(s.slice(i));
     if (m) { toks.push({ t: 'var', v: m[0] }); i += m[0].length; continue; }
     m = /^(\.[A-Za-z_][A-Za-z0-9_]*)+/.exec(s.slice(i));
-    if (m) { toks.push({ t: 'field', v: m[0] }); i += m[0].length; continue; }
+    if (m) { toks.push({ t: 'field', v: m[0], adj: i > 0 && !SPACE.test(s[i - 1]!) }); i += m[0].length; continue; }
     if (c === '.') { toks.push({ t: 'field', v: '.' }); i++; continue; }
     m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i));
     if (m) {
@@ -167,14 +168,14 @@ function parsePipe(toks: Tok[], line: number): Pipe {
       case 'var': {
         const [name, ...rest] = t.v.slice(1).split('.');
         const v: Arg = { k: 'var', name: name!, names: rest };
-        if (toks[pos]?.t === 'field' && toks[pos]!.v !== '.') v.names.push(...chain(toks[pos++]!.v));
+        if (toks[pos]?.t === 'field' && toks[pos]!.v !== '.' && toks[pos]!.adj) v.names.push(...chain(toks[pos++]!.v));
         return v;
       }
       case 'op':
         if (t.v === '(') {
           const inner = pipe();
           if (toks[pos++]?.v !== ')') bad('missing ")"');
-          const names = toks[pos]?.t === 'field' && toks[pos]!.v !== '.' ? chain(toks[pos++]!.v) : [];
+          const names = toks[pos]?.t === 'field' && toks[pos]!.v !== '.' && toks[pos]!.adj ? chain(toks[pos++]!.v) : [];
           return { k: 'pipe', pipe: inner, names };
         }
     }
