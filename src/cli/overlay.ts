@@ -310,9 +310,11 @@ const build: Verb = {
       ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
       if (r.failed.length) code = 1;
     } else if (pos.length) fail('--host takes no NODES', 'wulf overlay build --host');
-    if (flags.host || !pos.length) {
+    const wulf = flags.host || !pos.length ? readWulfConf(ctx.paths) : undefined;
+    if (wulf && !wulf.warewulf.hostOverlay && !flags.host) ctx.out('host overlay: not written (warewulf.host overlay: false in wulf.conf; --host writes it anyway)');
+    else if (wulf) {
       // every template is rendered before any file is written: an error leaves the controller's files as they were
-      const res = buildHostOverlay(ctx.paths, conf, readWulfConf(ctx.paths));
+      const res = buildHostOverlay(ctx.paths, conf, wulf);
       const files = res.filter((x) => x.type !== 'dir');
       for (const x of files) if (x.action !== 'unchanged') ctx.out(`${x.action} ${x.path}${x.backup ? ` (previous kept as ${x.backup})` : ''}`);
       ctx.out(`host overlay: ${files.filter((x) => x.action !== 'unchanged').length} of ${files.length} files written to ${hostTarget(ctx.paths)}`);

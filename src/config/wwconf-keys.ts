@@ -28,7 +28,7 @@ export const WWCONF_KEYS: KeyFate[] = [
   k('warewulf.tls', 'honoured', ''), k('warewulf.update interval', 'honoured', ''),
   k('warewulf.secure files', 'no effect', 'wulf has no /files/ route', () => false),
   k('warewulf.autobuild overlays', 'no effect', 'wulf always rebuilds a node\'s overlays when their inputs change (content hashes)', truthy),
-  k('warewulf.host overlay', 'no effect', "wulf writes the host overlay on 'wulf overlay build'", truthy),
+  k('warewulf.host overlay', 'honoured', "false: 'wulf overlay build' leaves the controller's /etc/hosts and /etc/exports alone (--host writes them)"),
   k('warewulf.grubboot', 'no effect', 'wulf boots through iPXE only (no shim/GRUB)', falsy),
   k('warewulf.systemd name', 'no effect', "wulf runs as wulf.service ('wulf configure systemd')", () => false),
   k('warewulf.syslog', 'upgraded', 'obsolete since Warewulf 4.6 (logs go to stdout/stderr)'),

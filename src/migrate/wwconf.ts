@@ -83,7 +83,7 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
       del(doc, path);
     }
     // no-effect keys whose value wulf already matches go too: they would only say what wulf does anyway
-    for (const path of [['warewulf', 'autobuild overlays'], ['warewulf', 'host overlay'], ['warewulf', 'grubboot'], ['dhcp', 'template'], ['wwclient', 'port'], ['api'], ['paths']]) {
+    for (const path of [['warewulf', 'autobuild overlays'], ['warewulf', 'grubboot'], ['dhcp', 'template'], ['wwclient', 'port'], ['api'], ['paths']]) {
       if (doc.hasIn(path)) del(doc, path);
     }
     // Warewulf's secure defaults to true when the file does not say (wulf's to false)

@@ -105,6 +105,23 @@ test('warewulf.conf keys without effect are named once each, one line per key; w
   writeFileSync(conf, before);
 });
 
+test('warewulf.host overlay: false is honoured: overlay build leaves the controller files alone unless --host', () => {
+  const conf = join(t.dir, 'etc/wulf/wulf.conf');
+  const before = readFileSync(conf, 'utf8');
+  writeFileSync(nodesConf, 'nodeprofiles: {}\nnodes: {}\n');
+  writeFileSync(conf, 'ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  host overlay: false\n');
+  const hosts = join(t.dir, 'etc/hosts');
+  writeFileSync(hosts, '127.0.0.1 mine\n');
+  const r = w('overlay', 'build');
+  expect(r.err).toBe('');
+  expect(r.out).toContain('host overlay: not written (warewulf.host overlay: false in wulf.conf; --host writes it anyway)');
+  expect(readFileSync(hosts, 'utf8')).toBe('127.0.0.1 mine\n');
+  const h = w('overlay', 'build', '--host');
+  expect(h.code).toBe(0);
+  expect(readFileSync(hosts, 'utf8')).toContain('# written by wulf (wulf overlay build --host)');
+  writeFileSync(conf, before);
+});
+
 test('the legacy upgrade in memory: ipmi, kernel, netdev and overlay spellings (unit)', () => {
   const up = upgradeNodes({
     nodeprofiles: { p: { 'kernel args': 'a b', 'kernel override': '6.1', 'system overlay': 'wwinit,x', 'ipxe template': 'dracut', 'asset key': 'k' } },
