@@ -37,7 +37,7 @@ test('--dry-run lists every write and every line it cannot carry over (file:line
     expect(r.out).toContain(want);
   }
   // every problem line names the file and line
-  for (const want of [/warewulf\.conf:24: tftp\.tftproot: no effect in wulf/, /warewulf\.conf:26: tftp\.ipxe: no effect in wulf/, /warewulf\.conf:13: warewulf\.syslog: obsolete/,
+  for (const want of [/warewulf\.conf:21: dhcp\.systemd name: no effect in wulf/, /warewulf\.conf:25: tftp\.systemd name: no effect in wulf/, /warewulf\.conf:13: warewulf\.syslog: obsolete/,
     /nodes\.conf:80: node n1: network devices\.ib0\.prefix: obsolete: dropped/, /nodes\.conf:64: node n1: keys: became tags/,
     /nodes\.conf:12: overlay "wwclient" is a Warewulf distribution overlay wulf does not have/,
     /overlays\/hostname: wulf ships its own "hostname" overlay: the site's is not imported \(--replace-shipped imports it over wulf's\)/]) expect(r.out).toMatch(want);
@@ -65,8 +65,8 @@ test('the import writes the wulf equivalents; nodes read as Warewulf meant them;
   expect(n1['image name']).toBe('tiny');
   // wulf.conf: no-effect keys left out, wulf's own interface kept, the upgrade's renames done
   const conf = readFileSync(join(root, 'etc/wulf/wulf.conf'), 'utf8');
-  for (const gone of ['tftproot', 'systemd name', 'syslog', 'WW_INTERNAL', 'container mounts', '00:07']) expect(conf).not.toContain(gone);
-  for (const kept of ['ipaddr: 10.0.1.250', 'range start: 10.0.1.100', 'interface: lo', 'image mounts:', '# the site\'s warewulf.conf']) expect(conf).toContain(kept);
+  for (const gone of ['systemd name', 'syslog', 'WW_INTERNAL', 'container mounts', 'template: default']) expect(conf).not.toContain(gone);
+  for (const kept of ['tftproot: /var/lib/tftpboot', '"00:07": ipxe-snponly-x86_64.efi', 'ipaddr: 10.0.1.250', 'range start: 10.0.1.100', 'interface: lo', 'image mounts:', '# the site\'s warewulf.conf']) expect(conf).toContain(kept);
   // keys, 0600; overlays converted to Liquid; the iPXE template with wulf's iPXE names
   const key = join(root, 'etc/wulf/keys/ssh_host_ed25519_key');
   expect(lstatSync(key).mode & 0o777).toBe(0o600);
