@@ -6,6 +6,7 @@ import { changesOf, commitPlan } from '../migrate/commit.ts';
 import { makePlan } from '../migrate/plan.ts';
 import { locateSite } from '../migrate/site.ts';
 import { problemLine } from '../migrate/wwconf.ts';
+import { showChanges } from '../migrate/show.ts';
 import type { Noun } from './command.ts';
 
 const s = (v: unknown) => (v === undefined ? undefined : String(v));
@@ -17,6 +18,7 @@ export const noun: Noun = {
     summary: "read a Warewulf site (DIR: its config dir, default /etc/warewulf) and write the wulf equivalents, all or nothing; a second run changes nothing",
     flags: {
       'dry-run': { type: 'boolean', short: 'n', help: 'print what would be written and every line that cannot be carried over; write nothing' },
+      show: { type: 'boolean', help: 'also print the text of what would be written: wulf.conf, the nodes.conf entries, each converted template' },
       'state-dir': { type: 'string', help: "Warewulf's state dir: overlays/ and chroots/ (default /var/lib/warewulf, or warewulf.conf paths)", arg: 'DIR' },
       overlays: { type: 'string', help: 'the site overlay dir (default <state-dir>/overlays)', arg: 'DIR' },
       chroots: { type: 'string', help: 'the image chroot dir (default <state-dir>/chroots)', arg: 'DIR' },
@@ -37,9 +39,10 @@ export const noun: Noun = {
       if (!changes.length) ctx.out('nothing to change: wulf already has this site');
       for (const c of changes) ctx.out(`${dry ? 'would write' : 'writing'} ${c.kind} ${c.kind === 'overlay' || c.kind === 'image' ? c.target + ': ' : ''}${c.kind === 'overlay' || c.kind === 'image' ? '' : c.target + ': '}${c.detail}`);
       if (plan.problems.length) {
-        ctx.out(`not carried over (${plan.problems.length}):`);
+        ctx.out(`not carried over as they are (${plan.problems.length}):`);
         for (const p of plan.problems) ctx.out(`  ${problemLine(p)}`);
       }
+      if (flags.show && changes.length) ctx.out(showChanges(plan, ctx.paths, changes));
       if (dry || !changes.length) return 0;
       const r = await commitPlan(plan, ctx.paths, changes, (line) => ctx.log.debug('import', line));
       ctx.out(`imported: ${changes.length} change(s)${r.backup ? `; what was replaced is kept in ${r.backup}` : ''}`);

@@ -36,10 +36,15 @@ export function scanChroot(name: string, rootfs: string): Chroot {
 }
 
 /** The chroots of a Warewulf site: <dir>/<name>/rootfs with a valid wulf image name. */
-export function listChroots(dir: string, check: (name: string) => boolean): string[] {
+export function listChroots(dir: string, check: (name: string) => boolean, bad: (path: string, why: string) => void): string[] {
   let names: string[];
   try { names = readdirSync(dir).sort(); } catch { return []; }
-  return names.filter((n) => check(n) && lstatSync(join(dir, n, 'rootfs'), { throwIfNoEntry: false })?.isDirectory());
+  return names.filter((n) => {
+    const rootfs = lstatSync(join(dir, n, 'rootfs'), { throwIfNoEntry: false });
+    if (!rootfs?.isDirectory()) { if (rootfs) bad(join(dir, n, 'rootfs'), 'not a directory (a symlink?): image left out'); return false; }
+    if (!check(n)) { bad(join(dir, n), 'not a valid wulf image name (letters, digits, . _ + -): image left out'); return false; }
+    return true;
+  });
 }
 
 /** Copy a chroot into `stageDir/rootfs` (cp -a keeps owners, modes, links, times) and write the image metadata. */

@@ -4,11 +4,11 @@
 // undo step each: the replaced image/overlay directory moves to <state>/import-backup/<time>/, a
 // replaced file keeps its previous bytes in memory, nodes.conf goes through the store's locked,
 // validated write. If any step fails every earlier one is undone, in reverse, and nothing changed.
-import { chmodSync, existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
-import { writeFileAtomic } from '../lib/atomic.ts';
+import { acquireLock, writeFileAtomic } from '../lib/atomic.ts';
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { ensureImageStore, imageDir } from '../images/layout.ts';
 import { removeStaleImports } from '../images/import.ts';
@@ -85,6 +85,15 @@ function makeDirs(dir: string, undo: (() => void)[]): void {
   undo.push(() => rmSync(top!, { recursive: true, force: true }));
 }
 
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } };
+/** Staging dirs of imports that were killed (their process is gone). */
+function removeStaleStaging(stateDir: string): void {
+  for (const n of readdirSync(stateDir)) {
+    const m = /^\.import-staging-(\d+)-[a-z0-9]+$/.exec(n);
+    if (m && !alive(Number(m[1]))) rmSync(join(stateDir, n), { recursive: true, force: true });
+  }
+}
+
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 
 /** Apply the changes; returns what was done. All or nothing. */
@@ -108,6 +117,9 @@ export async function commitPlan(plan: Plan, paths: Paths, changes: Action[], sa
     undo.push(() => rmSync(to, { recursive: true, force: true }));
   };
   const stageRoot = join(paths.stateDir, `.import-staging-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(paths.stateDir, { recursive: true });
+  const lock = await acquireLock(join(paths.runDir, 'import.lock')); // one import at a time
+  removeStaleStaging(paths.stateDir);
   try {
     // stage: the slow part, nothing visible yet
     const images = plan.images.filter((c) => want('image', c.name));
@@ -161,6 +173,7 @@ export async function commitPlan(plan: Plan, paths: Paths, changes: Action[], sa
     if (failed.length) throw new WulfError(`import failed: ${why}; undoing it failed too (${failed[0]}): the replaced files are in ${backupDir}`);
     throw new WulfError(`import failed: ${why}; nothing was changed`, { hint: e instanceof WulfError ? e.hint : undefined });
   }
+  finally { lock.release(); }
   for (const s of staged) rmSync(s, { recursive: true, force: true });
   for (const k of kept) rmSync(k, { force: true });
   return backedUp ? { backup: backupDir } : {};

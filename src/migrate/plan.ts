@@ -125,6 +125,7 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
     problems.push({ file: site.nodesConf, line: mentionLine(nodesText, o), why: `overlay "${o}" ${distWw.has(o) ? 'is a Warewulf distribution overlay wulf does not have' : 'exists in neither the site nor wulf'}: kept in the node list (its nodes' overlays fail to build until it exists)` });
   }
   // image chroots
-  const images = listChroots(site.chrootsDir, (n) => { try { checkImageName(n); return true; } catch { return false; } }).map((n) => scanChroot(n, join(site.chrootsDir, n, 'rootfs')));
+  const images = listChroots(site.chrootsDir, (n) => { try { checkImageName(n); return true; } catch { return false; } }, (file, why) => problems.push({ file, line: 0, why }))
+    .map((n) => scanChroot(n, join(site.chrootsDir, n, 'rootfs')));
   return { wulfConf: conf.text, profiles, nodes, files, overlays, images, problems };
 }

@@ -43,6 +43,10 @@ test('--dry-run lists every write and every line it cannot carry over (file:line
     /overlays\/hostname: wulf ships its own "hostname" overlay: the site's is not imported \(--replace-shipped imports it over wulf's\)/]) expect(r.out).toMatch(want);
   expect(r.out).not.toContain('would write overlay hostname');
   expect(imp('--dry-run', '--replace-shipped').out).toContain('would write overlay hostname');
+  const show = imp('--dry-run', '--show').out;
+  expect(show).toContain(`----- ${join(root, 'etc/wulf/nodes.conf')} (the entries that change)\nnodeprofiles:\n  default:`);
+  expect(show).toContain('set base http://{{ authority }}');
+  expect(show).toContain(`----- ${join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/motd.ww')}\nWelcome to {{ id }}`);
   expect(snapshot(root)).toEqual(before);
 });
 
@@ -109,12 +113,12 @@ test("wulf's own entries the site does not have stay; an import into a root neve
 test('a failure midway (an unwritable target) undoes every earlier step: the wulf config is exactly as it was', () => {
   const { root, imp } = fresh();
   writeFileSync(join(root, 'etc/wulf/ipxe'), 'in the way\n'); // the iPXE dir cannot be made: fails after images, overlays, wulf.conf and keys were put in place
-  const before = snapshot(root);
+  const before = snapshot(root, ['var/lib/wulf/run']); // run/: the import's lock file, not config
   const r = imp();
   expect(r.code).not.toBe(0);
   expect(r.err).toMatch(/^wulf: import failed: .*ipxe.*; nothing was changed\n$/);
   expect(r.err).not.toContain('    at ');
-  expect(snapshot(root)).toEqual(before);
+  expect(snapshot(root, ['var/lib/wulf/run'])).toEqual(before);
   expect(readdirSync(join(root, 'var/lib/wulf')).filter((x) => x.startsWith('.import'))).toEqual([]);
 });
 
