@@ -3,7 +3,7 @@
 // and, converted, by wulf's overlay renderer, for every fixture node; the files must be equal byte
 // for byte. Plus what the converter refuses (line, why) and how Go syntax is found in Liquid.
 import { describe, expect, test, beforeAll, afterAll } from 'bun:test';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertGoTemplate, findGoSyntax } from '../../src/overlays/gotemplate/index.ts';
@@ -89,6 +89,27 @@ describe('converted stock-style templates render byte for byte as Go renders the
   });
 });
 
+describe('links on the controller (ImportLink, readlink)', () => {
+  test('the converted template links to, and prints, where the controller link leads, as Go does', () => {
+    const links = join(tmp, 'links');
+    mkdirSync(join(links, 'zoneinfo', 'Europe'), { recursive: true });
+    writeFileSync(join(links, 'zoneinfo', 'Europe', 'Paris'), 'TZif');
+    rmSync(join(links, 'localtime'), { force: true });
+    symlinkSync(join(links, 'zoneinfo', 'Europe', 'Paris'), join(links, 'localtime'));
+    const file = join(tmp, 'localtime.ww');
+    writeFileSync(file, `{{- /* the zone this controller uses */ -}}\n{{ ImportLink "${links}/localtime" }}zone {{ readlink "${links}/localtime" | base }}\n`.replace('| base', '| basename'));
+    const { liquid, problems } = convertGoTemplate(readFileSync(file, 'utf8'));
+    expect(problems).toEqual([]);
+    const data = wulfData(conf, wulfConf, 'n-multi', 'site', 'localtime.ww');
+    const go = renderGoFull(file, goRoot(data));
+    const r = renderTemplate('site', 'localtime.ww', liquid, data, { ...env, hostAllow: [`${links}/`] });
+    expect(go.files[0]!.target).toBe(join(links, 'zoneinfo', 'Europe', 'Paris'));
+    expect(r.files.map((f) => ({ data: f.data, symlink: f.symlink }))).toEqual([{ data: go.files[0]!.data, symlink: go.files[0]!.target }]);
+    // a path wulf.conf does not allow is refused, not read
+    expect(() => renderTemplate('site', 'localtime.ww', liquid, data, env)).toThrow('may be included');
+  });
+});
+
 describe('convertGoTemplate', () => {
   test('reports what it cannot convert, with the line, and converts nothing silently', () => {
     const src = [
@@ -97,7 +118,7 @@ describe('convertGoTemplate', () => {
       '{{ .NoSuchField }}',
       '{{ quote .Id }}',
       '{{ printf "%5s" .Id }}',
-      '{{ ImportLink "/etc/localtime" }}',
+      '{{ $x := ImportLink "/etc/localtime" }}',
       '{{ .Tags }}',
       '{{ range $i, $x := .Id }}{{ end }}',
     ].join('\n');

@@ -154,6 +154,11 @@ export class Converter {
         if (cmd.length > 1 || extra) throw new Unconvertible(line, `${name} takes no argument`);
         this.emit(`{% ${name} %}`); return true;
       case 'Include': case 'IncludeFrom': this.emit(this.includeTag(name, args(), line)); return true;
+      case 'ImportLink': case 'readlink': {
+        const a = args();
+        if (a.length !== 1) throw new Unconvertible(line, `${name} takes one argument`);
+        this.emit(`{% ${name === 'ImportLink' ? 'import_link' : 'readlink'} ${this.operand(a[0]!, line)} %}`); return true;
+      }
     }
     return false;
   }
@@ -453,8 +458,13 @@ export class Converter {
       }
       case 'file': case 'softlink': case 'abort': case 'nobackup':
         throw new Unconvertible(line, `${name} converts only as an action of its own ({{ ${name} … }})`);
-      case 'ImportLink': case 'readlink':
-        throw new Unconvertible(line, `${name} reads a link on the controller: wulf has no template equivalent yet; write the link into the overlay (wulf overlay import) instead`);
+      case 'ImportLink': throw new Unconvertible(line, 'ImportLink converts only as an action of its own ({{ ImportLink PATH }})');
+      case 'readlink': {
+        const [p] = need(args(), 1);
+        const t = this.tmp();
+        this.emit(`{% capture ${t} %}{% readlink ${this.operand(p!, line)} %}{% endcapture %}`);
+        return { liq: t, ty: STR, simple: true };
+      }
       case 'IgnitionJson': throw new Unconvertible(line, 'IgnitionJson: wulf has no ignition support in templates');
     }
     throw new Unconvertible(line, `function ${name} has no Liquid equivalent in wulf`);
