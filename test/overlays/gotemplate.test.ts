@@ -129,10 +129,16 @@ describe('convertGoTemplate', () => {
     expect(r.problems[3]!.message).toContain('%5');
   });
 
+  test('a Liquid template is not converted again; plain text is kept as it is', () => {
+    expect(convertGoTemplate('hello\n{{ id }} {% if x %}y{% endif %}\n').problems).toEqual([{ line: 2, message: expect.stringContaining('Liquid already') }]);
+    expect(convertGoTemplate('no templates here\n')).toEqual({ liquid: 'no templates here\n', problems: [] });
+    expect(convertGoTemplate('{{ printf "%v" .Kernel.Args }}').problems[0]!.message).toContain('whole list');
+  });
+
   test('a Go syntax error is one problem with its line', () => {
     const r = convertGoTemplate('a\nb {{ if .Id }}\nc\n');
     expect(r.problems).toEqual([{ line: 2, message: expect.stringContaining('{{end}}') }]);
-    expect(convertGoTemplate('x\n{{ .Id ').problems[0]!.line).toBe(2);
+    expect(convertGoTemplate('x\n{{ .Id ').problems).toEqual([{ line: 2, message: 'Go template syntax: unclosed action (no "}}")' }]);
   });
 
   test('trim markers are applied in the conversion; text that looks like Liquid stays literal', () => {

@@ -478,6 +478,8 @@ export class Converter {
 
   /** printf/print as concatenation: %s %v %d and %% only. */
   private format(name: string, a: Val[], line: number): Val {
+    const whole = a.find((x, i) => (name === 'print' || i > 0) && ['list', 'map', 'netdevs', 'netdev', 'node', 'root', 'struct'].includes(x.ty.k));
+    if (whole) throw new Unconvertible(line, `${name} of a whole list or map (Go prints [a b] / map[k:v]) has no Liquid equivalent`);
     const pieces: Val[] = [];
     if (name === 'print') {
       for (const x of a) if (x.ty.k !== 'str' && x.lit === undefined && x.ty.k !== 'any') throw new Unconvertible(line, 'print of non-string values (Go puts spaces between them)'); else pieces.push(x);

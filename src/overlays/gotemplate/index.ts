@@ -19,6 +19,12 @@ export function convertGoTemplate(source: string, opts: { kind?: TemplateKind } 
     if (e instanceof GoSyntaxError) return { liquid: '', problems: [{ line: e.line, message: `Go template syntax: ${e.message}` }] };
     throw e;
   }
+  // a Liquid template given by mistake would convert into nonsense (its {{ id }} read as a call of "id")
+  const tag = /\{%[\s\S]*?%\}|\{\{[\s\S]*?\}\}/;
+  if (!findGoSyntax(source) && tag.test(source)) {
+    const line = source.slice(0, source.search(tag)).split('\n').length;
+    return { liquid: '', problems: [{ line, message: 'no Go template syntax here: the file looks like Liquid already' }] };
+  }
   const c = new Converter(opts.kind);
   const liquid = c.convert(tree);
   return { liquid, problems: c.problems.sort((a, b) => a.line - b.line) };
