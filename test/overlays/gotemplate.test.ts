@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertGoTemplate, findGoSyntax } from '../../src/overlays/gotemplate/index.ts';
 import { renderTemplate, type RenderEnv } from '../../src/overlays/render.ts';
+import { Builder } from '../../src/overlays/build.ts';
+import { pathsFor } from '../../src/config/paths.ts';
 import { goRenderer, renderGoFull } from '../helpers/gorender.ts';
 import { goldenConf, wulfConf } from './fixtures.ts';
 import { goRoot, wulfData } from './gotemplate-data.ts';
@@ -48,12 +50,16 @@ function wulfFiles(file: string, liquid: string, node: string): Out[] {
 }
 
 function goFiles(file: string, node: string): Out[] {
-  const data = wulfData(conf, wulfConf, node, 'site', file);
-  const r = renderGoFull(join(DIR, file), goRoot(data), { sysconf, images });
+  return goFilesFor(join(DIR, file), wulfData(conf, wulfConf, node, 'site', file));
+}
+
+function goFilesFor(path: string, data: Record<string, unknown>): Out[] {
+  const file = path.slice(path.lastIndexOf('/') + 1);
+  const r = renderGoFull(path, goRoot(data), { sysconf, images });
   if (!r.writeFile) return [];
   // wulf's one rule of its own: a template that can switch files (calls file) writes no default file
   // that holds only whitespace, even when this node never switched (Warewulf writes it, e.g. "\n")
-  const named = r.files.length > 1 || /\{\{-?\s*file\s/.test(readFileSync(join(DIR, file), 'utf8'));
+  const named = r.files.length > 1 || /\{\{-?\s*file\s/.test(readFileSync(path, 'utf8'));
   return r.files
     // as wulf (and Warewulf's overlay build) does: a template's default file that holds only whitespace is not written once it names files
     .filter((f, i) => !(i === 0 && named && !f.data.trim() && !f.symlink))
@@ -86,6 +92,38 @@ describe('converted stock-style templates render byte for byte as Go renders the
     expect(goFiles('functions.ww', 'n-multi')[0]!.data).toContain('user ops:x:501:100:Operators:/home/ops:/bin/bash\n');
     expect(goFiles('group.ww', 'n-ipv6')[0]!.data).toStartWith('root::0:\n');
     expect(goFiles('group.ww', 'n-ipv6')[0]!.data).toContain('staff:x:50:');
+  });
+});
+
+describe('converted templates in a real overlay build (memoised renders shared between nodes)', () => {
+  test('every node\'s archive entries equal what Go renders for that node', () => {
+    const root = join(tmp, 'build');
+    const paths = pathsFor(root, root);
+    const files = ['hosts.ww', 'network.ww', 'issue.ww', 'functions.ww', 'abort.ww', 'link.ww'];
+    const dirOf = join(paths.siteOverlaysDir, 'gosite', 'rootfs', 'etc', 'go');
+    mkdirSync(dirOf, { recursive: true });
+    for (const f of files) {
+      const { liquid, problems } = convertGoTemplate(readFileSync(join(DIR, f), 'utf8'));
+      expect(problems).toEqual([]);
+      writeFileSync(join(dirOf, f), liquid);
+    }
+    const c = structuredClone(conf);
+    for (const n of Object.values(c.nodes)) { n.systemOverlay = ['gosite']; n.runtimeOverlay = []; }
+    const b = new Builder({ paths });
+    const snap = b.snapshot(c, { ...wulfConf });
+    let compared = 0;
+    for (const id of NODES) {
+      const got = new Map([...b.entries(snap, id, 'system').values()].filter((e) => e.type !== 'dir' && e.origin.startsWith('gosite/')).map((e) => [e.rel, e.type === 'symlink' ? `-> ${e.target}` : new TextDecoder().decode(e.data)]));
+      const want = new Map<string, string>();
+      for (const f of files) {
+        const data = wulfData(c, wulfConf, id, 'gosite', `etc/go/${f}`);
+        (data.build as { time: string }).time = (snap as unknown as { created: Date }).created.toISOString();
+        for (const o of goFilesFor(join(DIR, f), data)) want.set(join('etc/go', o.name), o.symlink ? `-> ${o.symlink}` : o.data);
+      }
+      expect({ id, files: Object.fromEntries([...got].sort()) }).toEqual({ id, files: Object.fromEntries([...want].sort()) });
+      compared += want.size;
+    }
+    expect(compared).toBeGreaterThan(30);
   });
 });
 
