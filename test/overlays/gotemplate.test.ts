@@ -201,6 +201,7 @@ describe('findGoSyntax', () => {
     expect(findGoSyntax('{{ end }}')).not.toBeNull();
     expect(findGoSyntax('{{ Include "x" }}')).not.toBeNull();
     expect(findGoSyntax('ipmitool -H {{ printf "%s" .Ipmi.Ipaddr }}')).not.toBeNull();
+    expect(findGoSyntax('{{ (index .Tags "x") }}')).not.toBeNull();
   });
 
   test('leaves Liquid alone', () => {
@@ -208,7 +209,7 @@ describe('findGoSyntax', () => {
       '{{ id }} {{ hwaddr | upcase }} {{- authority -}} {{ a.b["c"] }} {{ "x" }} {{ 1 }}',
       '{% if secure %}x{% endif %}{{ kernelArgs }}',
       '{% raw %}{{ .Go }}{% endraw %}',
-      '{{ interface | default: "lanplus" }} {{ a == b }}',
+      '{{ interface | default: "lanplus" }} {{ a == b }} {{ x.size > 0 }} {{ (1..n) | join: "," }} {{ tags["x"] }}',
       'no tags at all ${base}/kernel',
     ]) expect(findGoSyntax(s)).toBeNull();
   });

@@ -52,7 +52,9 @@ export function findGoSyntax(source: string): { line: number; text: string } | n
 function isGo(body: string, _spacedTrim: boolean): boolean {
   if (!body) return false;
   // .Field or . (Liquid expressions never start with a dot), $var, /* comment */, a keyword
-  if (/^\.([A-Za-z_]|\s|$)/.test(body) || body.startsWith('$') || body.startsWith('/*') || body.startsWith('(')) return true;
+  if (/^\.([A-Za-z_]|\s|$)/.test(body) || body.startsWith('$') || body.startsWith('/*')) return true;
+  // a parenthesised pipeline; Liquid has only ranges in parentheses, (1..5)
+  if (body.startsWith('(') && !/^\(\s*[\w.]+\s*\.\.\s*[\w.]+\s*\)/.test(body)) return true;
   const w = GO_WORDS.exec(body);
   if (w && (body === w[1] || /^\s/.test(body.slice(w[1]!.length)))) return true;
   // a function call: WORD ARG (Liquid output is WORD, WORD.path, WORD | filter or a comparison)
