@@ -153,6 +153,8 @@ export function createApp(p: Providers) {
         id: node.id, hostname: node.id, hwaddr: mac, authority: s.authority, secure: s.secure, image: node.data.imageName ?? '',
         kernelArgs: (node.data.kernel?.args ?? []).join(' '), kernelVersion: node.data.kernel?.version ?? '', cluster: node.data.clusterName ?? '',
         ipaddr: node.primary ? node.data.networkDevices?.[node.primary]?.ipaddr ?? '' : '',
+        // what Warewulf's iPXE templates also read (.Tags, .Root, .TLS, .Port), for templates converted from them
+        tags: node.data.tags ?? {}, root: node.data.root || 'initramfs', tls: !!s.tls, port: s.authority.slice(s.authority.lastIndexOf(':') + 1),
       });
       p.status.record(node.id, 'ipxe', `${name}.ipxe`, ip);
       return bytesResponse(c.req.raw, new TextEncoder().encode(text), `${node.id}-${Bun.hash(text).toString(16)}`, 'text/plain');

@@ -77,23 +77,39 @@ export function readRegular(p: string): Buffer {
 const under = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 const realOr = (p: string) => { try { return realpathSync(p); } catch { return undefined; } };
 
-function readHostFile(path: string, optional: boolean): string {
-  const c = cur!;
-  const realConf = realOr(c.env.confDir) ?? c.env.confDir;
-  let abs: string;
-  let listed = false;
+/** Where a controller path a template names is read: relative ones in the config dir, absolute ones only when allowed. */
+function hostPath(c: Cur, path: string, tag: string): { abs: string; listed: boolean } {
   if (isAbsolute(path)) {
     const n = normalize(path);
     const inConf = n.startsWith(c.env.confDir + '/');
-    listed = c.env.hostAllow.includes(n);
     if (!inConf && !c.env.hostAllow.some((a) => n === a || (a.endsWith('/') && n.startsWith(a)))) {
-      throw new Error(`include_file "${path}": only files under ${c.env.confDir} or ${c.env.hostAllow.join(', ')} may be included`);
+      throw new Error(`${tag} "${path}": only files under ${c.env.confDir} or ${c.env.hostAllow.join(', ')} may be included`);
     }
-    abs = inConf ? n : c.env.hostRoot + n;
-  } else {
-    abs = join(c.env.confDir, path);
-    if (!normalize(abs).startsWith(c.env.confDir + '/')) throw new Error(`include_file "${path}" leaves ${c.env.confDir}`);
+    return { abs: inConf ? n : c.env.hostRoot + n, listed: c.env.hostAllow.includes(n) };
   }
+  const abs = join(c.env.confDir, path);
+  if (!normalize(abs).startsWith(c.env.confDir + '/')) throw new Error(`${tag} "${path}" leaves ${c.env.confDir}`);
+  return { abs, listed: false };
+}
+
+/**
+ * Where a controller path leads, every link resolved (Warewulf's readlink, and ImportLink's target),
+ * as the node sees it (without the WULF_HOST_ROOT prefix). Recorded so a changed link rebuilds.
+ */
+function resolveHostLink(path: string, tag: string): string {
+  const c = cur!;
+  const { abs } = hostPath(c, path, tag);
+  const real = realOr(abs);
+  c.reads.global.set(FILE_PREFIX + 'l' + abs, real ?? 'missing');
+  if (real === undefined) throw new Error(`${tag} "${path}": ${abs} does not exist`);
+  const root = c.env.hostRoot ? realOr(c.env.hostRoot) ?? c.env.hostRoot : '';
+  return root && real.startsWith(root + '/') ? real.slice(root.length) : real;
+}
+
+function readHostFile(path: string, optional: boolean): string {
+  const c = cur!;
+  const realConf = realOr(c.env.confDir) ?? c.env.confDir;
+  const { abs, listed } = hostPath(c, path, 'include_file');
   const key = FILE_PREFIX + 'c' + abs;
   const real = realOr(abs);
   if (real === undefined) {
@@ -136,6 +152,7 @@ export function fileSig(key: string, env: RenderEnv): string {
   const kind = key[FILE_PREFIX.length];
   const rest = key.slice(FILE_PREFIX.length + 1);
   if (kind === 'c') { try { return hashOf(readRegular(realpathSync(rest))); } catch { return 'missing'; } }
+  if (kind === 'l') return realOr(rest) ?? 'missing';
   const [img, rel] = rest.split(SEP) as [string, string];
   const buf = env.imageFile?.(img, '/' + rel);
   return buf ? hashOf(buf) : 'missing';
@@ -185,6 +202,9 @@ function makeLiquid(): Liquid {
   liquid.registerTag('abort', argTag('abort', () => `${MARK}A\u0000`));
   liquid.registerTag('nobackup', argTag('nobackup', () => `${MARK}N\u0000`));
   liquid.registerTag('include_file', argTag('include_file', (v, opt) => readHostFile(String(v), opt), ['chomp']));
+  // Warewulf's ImportLink (the output becomes a link to where a controller link leads) and readlink
+  liquid.registerTag('import_link', argTag('import_link', (v) => `${MARK}L${resolveHostLink(String(v), 'import_link')}\u0000`));
+  liquid.registerTag('readlink', argTag('readlink', (v) => resolveHostLink(String(v), 'readlink')));
   liquid.registerTag('include_image', argTag('include_image', (v, opt, ctx) => readImageFile(String(v), opt, ctx.getSync(['imageName'])), ['chomp']));
   // Liquid's own file tags would look for partials in the working directory: say what to use instead
   for (const name of ['include', 'render', 'layout']) {

@@ -24,7 +24,7 @@ function goData(fields: Record<string, Field>, wulf: Record<string, unknown>): R
   const out: Record<string, unknown> = {};
   for (const [name, [key, ty]] of Object.entries(fields)) {
     const v = wulf[key];
-    out[name] = ty.k === 'map' ? { ...(v as object ?? {}) } : v === undefined || v === null ? '' : v;
+    out[name] = ty.k === 'map' ? { ...(v as object ?? {}) } : ty.k === 'bool' ? !!v : v === undefined || v === null ? '' : v;
   }
   return out;
 }
@@ -32,7 +32,7 @@ function goData(fields: Record<string, Field>, wulf: Record<string, unknown>): R
 describe('iPXE template', () => {
   const AUTH = '10.0.0.254:9873';
   const nodes: Record<string, NodeData> = {
-    full: { imageName: 'rocky-9', clusterName: 'lab', kernel: { args: ['quiet', 'console=ttyS0'], version: '6.1.0-9' }, networkDevices: { eth0: { hwaddr: '52:54:00:aa:30:01', ipaddr: '10.0.0.31' } } },
+    full: { imageName: 'rocky-9', clusterName: 'lab', root: 'tmpfs', tags: { IPXEMenuEntry: 'dracut' }, kernel: { args: ['quiet', 'console=ttyS0'], version: '6.1.0-9' }, networkDevices: { eth0: { hwaddr: '52:54:00:aa:30:01', ipaddr: '10.0.0.31' } } },
     noimage: { networkDevices: { eth0: { hwaddr: '52:54:00:aa:30:02' } } },
     plain: { imageName: 'deb', networkDevices: { eth0: { hwaddr: '52:54:00:aa:30:03', ipaddr: '10.0.0.33' } } },
   };
@@ -57,16 +57,16 @@ describe('iPXE template', () => {
       const r = await app.request(`/ipxe/${mac}`, {}, { peer: { address: '10.0.0.1', port: 40000 } });
       expect(r.status).toBe(200);
       // wulf's iPXE data for the node (as src/http/app.ts builds it), under Warewulf's names
-      const wulfView = { id, hostname: id, hwaddr: mac, authority: AUTH, image: nd.imageName ?? '', kernelArgs: (nd.kernel?.args ?? []).join(' '), kernelVersion: nd.kernel?.version ?? '', cluster: nd.clusterName ?? '', ipaddr: nd.networkDevices!.eth0!.ipaddr ?? '' };
+      const wulfView = { id, hostname: id, hwaddr: mac, authority: AUTH, image: nd.imageName ?? '', kernelArgs: (nd.kernel?.args ?? []).join(' '), kernelVersion: nd.kernel?.version ?? '', cluster: nd.clusterName ?? '', ipaddr: nd.networkDevices!.eth0!.ipaddr ?? '', tags: nd.tags ?? {}, root: nd.root ?? 'initramfs', tls: false, port: '9873' };
       const want = renderGoFull(join(OTHER, 'site.ipxe'), goData(IPXE_FIELDS, wulfView)).files[0]!.data;
       expect(await r.text()).toBe(want);
     });
   }
 
   test('Warewulf iPXE variables wulf does not have are reported, not guessed', () => {
-    const r = convertGoTemplate('#!ipxe\n{{ if not (eq .TLS true) }}initrd runtime{{ end }}\nset p {{ .Port }}\n', { kind: 'ipxe' });
+    const r = convertGoTemplate('#!ipxe\n{{ range .NetDevs }}ifname={{ .Device }}{{ end }}\nset t {{ .Ipxe }}\n', { kind: 'ipxe' });
     expect(r.problems.map((p) => p.line)).toEqual([2, 3]);
-    expect(r.problems[0]!.message).toContain('secure');
+    expect(r.problems[0]!.message).toContain('.NetDevs');
   });
 });
 

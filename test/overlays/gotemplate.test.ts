@@ -3,11 +3,13 @@
 // and, converted, by wulf's overlay renderer, for every fixture node; the files must be equal byte
 // for byte. Plus what the converter refuses (line, why) and how Go syntax is found in Liquid.
 import { describe, expect, test, beforeAll, afterAll } from 'bun:test';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertGoTemplate, findGoSyntax } from '../../src/overlays/gotemplate/index.ts';
 import { renderTemplate, type RenderEnv } from '../../src/overlays/render.ts';
+import { Builder } from '../../src/overlays/build.ts';
+import { pathsFor } from '../../src/config/paths.ts';
 import { goRenderer, renderGoFull } from '../helpers/gorender.ts';
 import { goldenConf, wulfConf } from './fixtures.ts';
 import { goRoot, wulfData } from './gotemplate-data.ts';
@@ -48,12 +50,16 @@ function wulfFiles(file: string, liquid: string, node: string): Out[] {
 }
 
 function goFiles(file: string, node: string): Out[] {
-  const data = wulfData(conf, wulfConf, node, 'site', file);
-  const r = renderGoFull(join(DIR, file), goRoot(data), { sysconf, images });
+  return goFilesFor(join(DIR, file), wulfData(conf, wulfConf, node, 'site', file));
+}
+
+function goFilesFor(path: string, data: Record<string, unknown>): Out[] {
+  const file = path.slice(path.lastIndexOf('/') + 1);
+  const r = renderGoFull(path, goRoot(data), { sysconf, images });
   if (!r.writeFile) return [];
   // wulf's one rule of its own: a template that can switch files (calls file) writes no default file
   // that holds only whitespace, even when this node never switched (Warewulf writes it, e.g. "\n")
-  const named = r.files.length > 1 || /\{\{-?\s*file\s/.test(readFileSync(join(DIR, file), 'utf8'));
+  const named = r.files.length > 1 || /\{\{-?\s*file\s/.test(readFileSync(path, 'utf8'));
   return r.files
     // as wulf (and Warewulf's overlay build) does: a template's default file that holds only whitespace is not written once it names files
     .filter((f, i) => !(i === 0 && named && !f.data.trim() && !f.symlink))
@@ -89,6 +95,59 @@ describe('converted stock-style templates render byte for byte as Go renders the
   });
 });
 
+describe('converted templates in a real overlay build (memoised renders shared between nodes)', () => {
+  test('every node\'s archive entries equal what Go renders for that node', () => {
+    const root = join(tmp, 'build');
+    const paths = pathsFor(root, root);
+    const files = ['hosts.ww', 'network.ww', 'issue.ww', 'functions.ww', 'abort.ww', 'link.ww'];
+    const dirOf = join(paths.siteOverlaysDir, 'gosite', 'rootfs', 'etc', 'go');
+    mkdirSync(dirOf, { recursive: true });
+    for (const f of files) {
+      const { liquid, problems } = convertGoTemplate(readFileSync(join(DIR, f), 'utf8'));
+      expect(problems).toEqual([]);
+      writeFileSync(join(dirOf, f), liquid);
+    }
+    const c = structuredClone(conf);
+    for (const n of Object.values(c.nodes)) { n.systemOverlay = ['gosite']; n.runtimeOverlay = []; }
+    const b = new Builder({ paths });
+    const snap = b.snapshot(c, { ...wulfConf });
+    let compared = 0;
+    for (const id of NODES) {
+      const got = new Map([...b.entries(snap, id, 'system').values()].filter((e) => e.type !== 'dir' && e.origin.startsWith('gosite/')).map((e) => [e.rel, e.type === 'symlink' ? `-> ${e.target}` : new TextDecoder().decode(e.data)]));
+      const want = new Map<string, string>();
+      for (const f of files) {
+        const data = wulfData(c, wulfConf, id, 'gosite', `etc/go/${f}`);
+        (data.build as { time: string }).time = (snap as unknown as { created: Date }).created.toISOString();
+        for (const o of goFilesFor(join(DIR, f), data)) want.set(join('etc/go', o.name), o.symlink ? `-> ${o.symlink}` : o.data);
+      }
+      expect({ id, files: Object.fromEntries([...got].sort()) }).toEqual({ id, files: Object.fromEntries([...want].sort()) });
+      compared += want.size;
+    }
+    expect(compared).toBeGreaterThan(30);
+  });
+});
+
+describe('links on the controller (ImportLink, readlink)', () => {
+  test('the converted template links to, and prints, where the controller link leads, as Go does', () => {
+    const links = join(tmp, 'links');
+    mkdirSync(join(links, 'zoneinfo', 'Europe'), { recursive: true });
+    writeFileSync(join(links, 'zoneinfo', 'Europe', 'Paris'), 'TZif');
+    rmSync(join(links, 'localtime'), { force: true });
+    symlinkSync(join(links, 'zoneinfo', 'Europe', 'Paris'), join(links, 'localtime'));
+    const file = join(tmp, 'localtime.ww');
+    writeFileSync(file, `{{- /* the zone this controller uses */ -}}\n{{ ImportLink "${links}/localtime" }}zone {{ readlink "${links}/localtime" | base }}\n`.replace('| base', '| basename'));
+    const { liquid, problems } = convertGoTemplate(readFileSync(file, 'utf8'));
+    expect(problems).toEqual([]);
+    const data = wulfData(conf, wulfConf, 'n-multi', 'site', 'localtime.ww');
+    const go = renderGoFull(file, goRoot(data));
+    const r = renderTemplate('site', 'localtime.ww', liquid, data, { ...env, hostAllow: [`${links}/`] });
+    expect(go.files[0]!.target).toBe(join(links, 'zoneinfo', 'Europe', 'Paris'));
+    expect(r.files.map((f) => ({ data: f.data, symlink: f.symlink }))).toEqual([{ data: go.files[0]!.data, symlink: go.files[0]!.target }]);
+    // a path wulf.conf does not allow is refused, not read
+    expect(() => renderTemplate('site', 'localtime.ww', liquid, data, env)).toThrow('may be included');
+  });
+});
+
 describe('convertGoTemplate', () => {
   test('reports what it cannot convert, with the line, and converts nothing silently', () => {
     const src = [
@@ -97,7 +156,7 @@ describe('convertGoTemplate', () => {
       '{{ .NoSuchField }}',
       '{{ quote .Id }}',
       '{{ printf "%5s" .Id }}',
-      '{{ ImportLink "/etc/localtime" }}',
+      '{{ $x := ImportLink "/etc/localtime" }}',
       '{{ .Tags }}',
       '{{ range $i, $x := .Id }}{{ end }}',
     ].join('\n');
@@ -108,10 +167,16 @@ describe('convertGoTemplate', () => {
     expect(r.problems[3]!.message).toContain('%5');
   });
 
+  test('a Liquid template is not converted again; plain text is kept as it is', () => {
+    expect(convertGoTemplate('hello\n{{ id }} {% if x %}y{% endif %}\n').problems).toEqual([{ line: 2, message: expect.stringContaining('Liquid already') }]);
+    expect(convertGoTemplate('no templates here\n')).toEqual({ liquid: 'no templates here\n', problems: [] });
+    expect(convertGoTemplate('{{ printf "%v" .Kernel.Args }}').problems[0]!.message).toContain('whole list');
+  });
+
   test('a Go syntax error is one problem with its line', () => {
     const r = convertGoTemplate('a\nb {{ if .Id }}\nc\n');
     expect(r.problems).toEqual([{ line: 2, message: expect.stringContaining('{{end}}') }]);
-    expect(convertGoTemplate('x\n{{ .Id ').problems[0]!.line).toBe(2);
+    expect(convertGoTemplate('x\n{{ .Id ').problems).toEqual([{ line: 2, message: 'Go template syntax: unclosed action (no "}}")' }]);
   });
 
   test('trim markers are applied in the conversion; text that looks like Liquid stays literal', () => {
@@ -136,6 +201,7 @@ describe('findGoSyntax', () => {
     expect(findGoSyntax('{{ end }}')).not.toBeNull();
     expect(findGoSyntax('{{ Include "x" }}')).not.toBeNull();
     expect(findGoSyntax('ipmitool -H {{ printf "%s" .Ipmi.Ipaddr }}')).not.toBeNull();
+    expect(findGoSyntax('{{ (index .Tags "x") }}')).not.toBeNull();
   });
 
   test('leaves Liquid alone', () => {
@@ -143,7 +209,7 @@ describe('findGoSyntax', () => {
       '{{ id }} {{ hwaddr | upcase }} {{- authority -}} {{ a.b["c"] }} {{ "x" }} {{ 1 }}',
       '{% if secure %}x{% endif %}{{ kernelArgs }}',
       '{% raw %}{{ .Go }}{% endraw %}',
-      '{{ interface | default: "lanplus" }} {{ a == b }}',
+      '{{ interface | default: "lanplus" }} {{ a == b }} {{ x.size > 0 }} {{ (1..n) | join: "," }} {{ tags["x"] }}',
       'no tags at all ${base}/kernel',
     ]) expect(findGoSyntax(s)).toBeNull();
   });

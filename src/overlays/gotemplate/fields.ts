@@ -67,7 +67,7 @@ export const ROOT_FIELDS: Record<string, Field> = {
 export const IPXE_FIELDS: Record<string, Field> = {
   Id: ['id', STR], Hostname: ['hostname', STR], Fqdn: ['id', STR], Cluster: ['cluster', STR], ImageName: ['image', STR],
   Hwaddr: ['hwaddr', STR], Ipaddr: ['ipaddr', STR], Authority: ['authority', STR], KernelArgs: ['kernelArgs', STR],
-  KernelVersion: ['kernelVersion', STR],
+  KernelVersion: ['kernelVersion', STR], Tags: ['tags', TAGS], Root: ['root', STR], TLS: ['tls', BOOL], Port: ['port', STR],
 };
 
 /** Warewulf's BMC template variables (IpmiConf and .Cmd) → wulf's command template data (src/power/ipmitool-template.ts). */
@@ -86,11 +86,10 @@ export const ROOT_TY: Record<TemplateKind, Ty> = {
 /** Why a Warewulf variable wulf does not give a template of this kind is missing (else the generic message). */
 export const MISSING_WHY: Record<string, string> = {
   Password: "the BMC password is not a template variable in wulf: use -E (ipmitool reads IPMI_PASSWORD) or {{ passwordfile }}",
-  TLS: "wulf's iPXE data has no TLS flag (the runtime overlay is skipped in secure mode: {% unless secure %})",
 };
 
 /** Top-level names of wulf's template data: Go variables are renamed so they never shadow these. */
-export const IPXE_BMC_KEYS = ['hwaddr', 'authority', 'secure', 'image', 'kernelArgs', 'kernelVersion', 'cluster', 'ipaddr', 'cmd', 'port',
+export const IPXE_BMC_KEYS = ['hwaddr', 'authority', 'secure', 'image', 'kernelArgs', 'kernelVersion', 'cluster', 'ipaddr', 'tls', 'cmd', 'port',
   'username', 'interface', 'escapechar', 'gateway', 'netmask', 'haspassword', 'passwordfile', 'node'];
 export const ROOT_KEYS = new Set([
   'id', 'hostname', 'comment', 'clusterName', 'imageName', 'ipxeTemplate', 'profiles', 'runtimeOverlay', 'systemOverlay',

@@ -19,6 +19,12 @@ export function convertGoTemplate(source: string, opts: { kind?: TemplateKind } 
     if (e instanceof GoSyntaxError) return { liquid: '', problems: [{ line: e.line, message: `Go template syntax: ${e.message}` }] };
     throw e;
   }
+  // a Liquid template given by mistake would convert into nonsense (its {{ id }} read as a call of "id")
+  const tag = /\{%[\s\S]*?%\}|\{\{[\s\S]*?\}\}/;
+  if (!findGoSyntax(source) && tag.test(source)) {
+    const line = source.slice(0, source.search(tag)).split('\n').length;
+    return { liquid: '', problems: [{ line, message: 'no Go template syntax here: the file looks like Liquid already' }] };
+  }
   const c = new Converter(opts.kind);
   const liquid = c.convert(tree);
   return { liquid, problems: c.problems.sort((a, b) => a.line - b.line) };
@@ -46,7 +52,9 @@ export function findGoSyntax(source: string): { line: number; text: string } | n
 function isGo(body: string, _spacedTrim: boolean): boolean {
   if (!body) return false;
   // .Field or . (Liquid expressions never start with a dot), $var, /* comment */, a keyword
-  if (/^\.([A-Za-z_]|\s|$)/.test(body) || body.startsWith('$') || body.startsWith('/*') || body.startsWith('(')) return true;
+  if (/^\.([A-Za-z_]|\s|$)/.test(body) || body.startsWith('$') || body.startsWith('/*')) return true;
+  // a parenthesised pipeline; Liquid has only ranges in parentheses, (1..5)
+  if (body.startsWith('(') && !/^\(\s*[\w.]+\s*\.\.\s*[\w.]+\s*\)/.test(body)) return true;
   const w = GO_WORDS.exec(body);
   if (w && (body === w[1] || /^\s/.test(body.slice(w[1]!.length)))) return true;
   // a function call: WORD ARG (Liquid output is WORD, WORD.path, WORD | filter or a comparison)
