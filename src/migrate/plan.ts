@@ -15,7 +15,6 @@ import { checkImageName } from '../images/layout.ts';
 import { listOverlayNames } from '../overlays/sources.ts';
 import { listChroots, scanChroot, type Chroot } from './chroots.ts';
 import { upgradeNodesText } from './nodes-text.ts';
-import { convertIpxe } from './ipxe.ts';
 import type { Site } from './site.ts';
 import { convertTemplate, overlayNames, readTree, type Convert, type TreeEntry } from './trees.ts';
 import { upgradeConfText, type Problem } from './wwconf.ts';
@@ -105,7 +104,7 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
     if (!/^[A-Za-z0-9._-]+$/.test(name)) { problems.push({ file, line: 0, why: 'not a valid template name: left out' }); continue; }
     const src = regularFile(file, problems);
     if (!src) continue;
-    const liquid = convertTemplate(file, src.toString('utf8'), (x) => convertIpxe(x, convert), site.confDirName, includes, problems);
+    const liquid = convertTemplate(file, src.toString('utf8'), (x) => convert(x, { kind: 'ipxe' }), site.confDirName, includes, problems);
     if (liquid !== undefined) files.push({ dest: join(paths.confDir, 'ipxe', n), data: Buffer.from(liquid), mode: 0o644, from: file });
   }
   for (const rel of [...includes].sort()) {

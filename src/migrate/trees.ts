@@ -8,7 +8,8 @@ import { NAME_RE } from '../overlays/sources.ts';
 import type { Problem } from './wwconf.ts';
 
 export interface ConvertProblem { line: number; message: string }
-export type Convert = (source: string) => { liquid: string; problems: ConvertProblem[] };
+/** src/overlays/gotemplate's convertGoTemplate: an overlay template, or (kind ipxe) an iPXE script with Warewulf's iPXE data names */
+export type Convert = (source: string, opts?: { kind?: 'overlay' | 'ipxe' }) => { liquid: string; problems: ConvertProblem[] };
 
 export interface TreeEntry {
   rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number; mtime: number;
