@@ -57,6 +57,17 @@ afterAll(async () => {
   t.cleanup();
 });
 
+// Warewulf's template data for the fixture's nodes (what Warewulf builds from the same nodes.conf)
+const netdev = (o: Record<string, string>) => ({ Type: '', OnBoot: 'true', Device: '', Hwaddr: '', Ipaddr: '', Netmask: '', Gateway: '', Ipaddr6: '', PrefixLen6: '', Gateway6: '', MTU: '', Tags: {}, Primary: false, ...o });
+const nodes = {
+  n1: { Id: 'n1', Hostname: 'n1', Tags: { rack: 'r01', scheduler: 'slurm', role: 'login' }, NetDevs: {
+    eth0: netdev({ Hwaddr: MAC.n1, Ipaddr: IP.n1, Netmask: '255.255.255.0', Gateway: '10.0.1.254', Primary: true as unknown as string }),
+    ib0: netdev({ Type: 'infiniband', Ipaddr: '10.10.1.1', Netmask: '255.255.0.0' }) } },
+  n2: { Id: 'n2', Hostname: 'n2', Tags: { rack: 'r01', scheduler: 'slurm', role: 'compute' }, NetDevs: {
+    eth0: netdev({ Hwaddr: MAC.n2, Ipaddr: IP.n2, Netmask: '255.255.255.0', Gateway: '10.0.1.254', Primary: true as unknown as string }) } },
+};
+const dataFor = (n: 'n1' | 'n2') => ({ ...nodes[n], AllNodes: [nodes.n1, nodes.n2], BuildHost: 'head' });
+
 test('the import reports the stock overlays wulf does not have, and keeps them in the profile it wrote', () => {
   for (const o of missing) expect(importOut).toMatch(new RegExp(`nodes\\.conf:\\d+: overlay "${o.replace('.', '\\.')}" is a Warewulf distribution overlay wulf does not have: kept`));
 });
@@ -70,18 +81,14 @@ test('wulf sim boots the imported nodes through the imported (Go-syntax) iPXE te
   const script = await (await fetch(`${base}/ipxe/${MAC.n1}`)).text();
   expect(script).toContain(`#!ipxe\necho n1 boots over port ${ports.http} (TLS on), rack r01\necho Site boot of n1 (${MAC.n1})\nset base http://127.0.0.1:${ports.http}\nkernel --name kernel`);
   expect(script).toContain(`wwid=${MAC.n1} quiet crashkernel=no net.ifnames=1 console=ttyS0,115200 mitigations=off || goto fail`);
+  // and it is what Warewulf renders from the Go original with its iPXE data
+  const goScript = renderGoFull(join(site, 'etc/warewulf/ipxe/site.ipxe'), {
+    Id: 'n1', Hostname: 'n1', Fqdn: 'n1', Hwaddr: MAC.n1, Authority: `127.0.0.1:${ports.http}`, Port: String(ports.http), TLS: true, ImageName: 'tiny',
+    KernelArgs: 'quiet crashkernel=no net.ifnames=1 console=ttyS0,115200 mitigations=off', Tags: nodes.n1.Tags, Cluster: '', Root: 'initramfs',
+  }).files[0]!.data;
+  expect(script).toBe(goScript);
 }, 60_000);
 
-// Warewulf's template data for the fixture's nodes (what Warewulf builds from the same nodes.conf)
-const netdev = (o: Record<string, string>) => ({ Type: '', OnBoot: 'true', Device: '', Hwaddr: '', Ipaddr: '', Netmask: '', Gateway: '', Ipaddr6: '', PrefixLen6: '', Gateway6: '', MTU: '', Tags: {}, Primary: false, ...o });
-const nodes = {
-  n1: { Id: 'n1', Hostname: 'n1', Tags: { rack: 'r01', scheduler: 'slurm', role: 'login' }, NetDevs: {
-    eth0: netdev({ Hwaddr: MAC.n1, Ipaddr: IP.n1, Netmask: '255.255.255.0', Gateway: '10.0.1.254', Primary: true as unknown as string }),
-    ib0: netdev({ Type: 'infiniband', Ipaddr: '10.10.1.1', Netmask: '255.255.0.0' }) } },
-  n2: { Id: 'n2', Hostname: 'n2', Tags: { rack: 'r01', scheduler: 'slurm', role: 'compute' }, NetDevs: {
-    eth0: netdev({ Hwaddr: MAC.n2, Ipaddr: IP.n2, Netmask: '255.255.255.0', Gateway: '10.0.1.254', Primary: true as unknown as string }) } },
-};
-const dataFor = (n: 'n1' | 'n2') => ({ ...nodes[n], AllNodes: [nodes.n1, nodes.n2], BuildHost: 'head' });
 
 async function archive(stage: 'system' | 'runtime', mac: string): Promise<Map<string, { mode: number; data: string }>> {
   const r = await fetch(`${base}/${stage}/${mac}`);
