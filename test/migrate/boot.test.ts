@@ -39,7 +39,7 @@ beforeAll(async () => {
   // the stock profile names Warewulf distribution overlays other branches bring to wulf (wwclient,
   // wicked, ignition); while one is missing its nodes' system overlay cannot build, so it is taken
   // out of the default profile here — the import itself keeps it and reports it (asserted below)
-  const have = new Set(w('overlay', 'list').out.split('\n').slice(2).map((l) => l.split(/\s+/)[0]).filter(Boolean));
+  const have = new Set(w('overlay', 'list').out.split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter(Boolean));
   const sys = (JSON.parse(w('profile', 'list', '-j', 'default').out).default['system overlay'] as string[]);
   for (const o of sys) if (!have.has(o)) missing.push(o);
   if (missing.length) ok(w('profile', 'set', 'default', '--system-overlays', sys.filter((o) => have.has(o)).join(','), '-y'), 'profile set');
