@@ -114,6 +114,16 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
     if (data) files.push({ dest: join(paths.confDir, rel), data, mode: lstatSync(src).mode & 0o777, from: src });
     else if (!existsSync(src)) problems.push({ file: src, line: 0, why: 'included by a template but missing: the template includes nothing there' });
   }
+  // the rest of the config dir: said, not silently skipped
+  const used = new Set(['warewulf.conf', 'nodes.conf', 'ipxe', 'keys', ...[...includes].map((r) => r.split('/')[0]!)]);
+  const WHY: Record<string, string> = {
+    'auth.conf': 'REST API users: wulf has no REST API', tls: "Warewulf's TLS keys: wulf makes its own CA and server certificate (wulf init, wulf serve)",
+    grub: 'GRUB boot: wulf boots through iPXE only', examples: "Warewulf's example templates", 'warewulf.conf-old': 'a wwctl upgrade backup', 'nodes.conf-old': 'a wwctl upgrade backup',
+  };
+  for (const n of readdirSync(site.confDir).sort()) {
+    if (used.has(n) || join(site.confDir, n) === site.wwConf || join(site.confDir, n) === site.nodesConf) continue;
+    problems.push({ file: join(site.confDir, n), line: 0, why: `${WHY[n] ?? 'no template includes it'}: not carried over` });
+  }
   // overlay names the nodes use that neither the site nor wulf has
   const have = new Set([...overlays.map((o) => o.name), ...listOverlayNames(paths.siteOverlaysDir).map((o) => o.name)]);
   const distWw = new Set(existsSync(site.distOverlaysDir) ? readdirSync(site.distOverlaysDir) : []);

@@ -47,6 +47,9 @@ test('--dry-run lists every write and every line it cannot carry over (file:line
     if (have.has(o)) expect(r.out).not.toMatch(said); else expect(r.out).toMatch(said);
   }
   expect(r.out).not.toContain('would write overlay hostname');
+  expect(r.out).toMatch(/etc\/warewulf\/auth\.conf: REST API users: wulf has no REST API: not carried over/);
+  expect(r.out).toMatch(/etc\/warewulf\/grub: GRUB boot: wulf boots through iPXE only: not carried over/);
+  expect(r.out).not.toMatch(/etc\/warewulf\/(site|keys|ipxe)[:/].*not carried over/); // included, copied, converted
   expect(imp('--dry-run', '--replace-shipped').out).toContain('would write overlay hostname');
   const show = imp('--dry-run', '--show').out;
   expect(show).toContain(`----- ${join(root, 'etc/wulf/nodes.conf')} (the entries that change)\nnodeprofiles:\n  default:`);
