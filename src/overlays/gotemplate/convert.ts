@@ -57,11 +57,15 @@ export class Converter extends Values {
 
   /** Bind Go variable `name` to a Liquid variable holding v (assigned here). */
   private declare(name: string, v: Val, line: number, assign: boolean) {
+    // the data root, a struct of root fields, or a netdevs map have no Liquid value of their own: the variable names the same place
+    const alias = v.liq === '' || v.ty.k === 'netdevs';
     if (assign) {
       const old = this.lookup(name, line);
+      if (alias || old.liq === '' || old.ty.k === 'netdevs') throw new Unconvertible(line, `$${name} = …: a variable holding the data root or a map of netdevs cannot be reassigned in Liquid`);
       this.emit(`{% assign ${old.liq} = ${this.valueText(v)} %}`);
       return;
     }
+    if (alias) { this.scopes[this.scopes.length - 1]!.set(name, v); return; }
     const liq = this.fresh(name || 'v');
     this.emit(`{% assign ${liq} = ${this.valueText(v)} %}`);
     this.scopes[this.scopes.length - 1]!.set(name, { liq, ty: v.ty, simple: true });
