@@ -118,7 +118,8 @@ export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | u
     }
     case 'list': {
       const a = args();
-      return { liq: ['nil', ...a.map((x) => `push: ${c.operand(x, line)}`)].join(' | '), ty: { k: 'list', of: a[0]?.ty ?? ANY }, simple: !a.length };
+      // an empty list to start from ("" split is []; Liquid's nil literal is a drop that never equals blank)
+      return { liq: ['"" | split: ","', ...a.map((x) => `push: ${c.operand(x, line)}`)].join(' | '), ty: { k: 'list', of: a[0]?.ty ?? ANY }, simple: false };
     }
     case 'append': {
       const [l, x] = need(args(), 2);

@@ -113,9 +113,12 @@ export abstract class Values {
     return this.at(v, f);
   }
 
-  /** One netdev of a netdevs map by name, nil when there is none (Go's missing map entry; wulf's `netdev` map is strict). */
+  /**
+   * One netdev of a netdevs map by name, false when there is none (Go's nil for a missing map entry;
+   * wulf's `netdev` map is strict, and Liquid's `nil` literal is a drop that never equals blank).
+   */
   netdevNamed(v: Val, name: Val, line: number): Val {
-    return { liq: `${join(v.liq, 'netdevs')} | where: "name", ${this.operand(name, line)} | first | default: nil`, ty: NETDEV, simple: false };
+    return { liq: `${join(v.liq, 'netdevs')} | where: "name", ${this.operand(name, line)} | first | default: false`, ty: NETDEV, simple: false };
   }
 
   at(v: Val, [key, ty]: Field): Val {
@@ -189,7 +192,7 @@ export abstract class Values {
     if (v.ty.k === 'netdevs') return { k: 'atom', l: join(v.liq, 'netdevs'), op: '!=', r: 'blank' };
     // a struct is never empty in Go; a netdev (a pointer in its map) is when it is missing
     if (v.ty.k === 'root' || v.ty.k === 'struct' || v.ty.k === 'node') return { k: 'atom', l: 'true' };
-    if (v.ty.k === 'netdev') return { k: 'atom', l: this.operand(v, line), op: '!=', r: 'nil' };
+    if (v.liq === 'nil') return { k: 'atom', l: 'false' };
     return { k: 'atom', l: this.operand(v, line), op: '!=', r: 'blank' };
   }
 
