@@ -44,8 +44,8 @@ export interface Slot { path: CompiledPath; filters: string[] }
 export interface RenderResult { files: RenderedFile[]; nobackup: boolean; reads: Reads; slots: Slot[]; marked?: RenderedFile[] }
 
 export class TemplateError extends WulfError {
-  constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string) {
-    super(`overlay ${overlay}: ${file}${line ? `:${line}` : ''}: ${msg}`, { code: 'ETEMPLATE', hint: `wulf overlay show ${overlay} ${file}` });
+  constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string, hint = `wulf overlay show ${overlay} ${file}`) {
+    super(`overlay ${overlay}: ${file}${line ? `:${line}` : ''}: ${msg}`, { code: 'ETEMPLATE', hint });
   }
 }
 
@@ -404,7 +404,7 @@ export function parseTemplate(overlay: string, file: string, source: string): Te
   liquid ??= makeLiquid();
   // a Warewulf template copied in as it is: say so, rather than a Liquid parse error or a half-rendered file
   const go = findGoSyntax(source);
-  if (go) throw new TemplateError(overlay, file, go.line, `Go template syntax (${go.text}); wulf templates are Liquid: convert it with wulf overlay convert FILE`);
+  if (go) throw new TemplateError(overlay, file, go.line, `Go template syntax (${go.text}); wulf templates are Liquid: convert it with wulf overlay convert FILE`, `wulf overlay convert --write <the overlay's rootfs>/${file} (the Go original is kept beside it as .go-orig)`);
   try { t = liquid.parse(source); }
   catch (e) { throw templateError(overlay, file, e); }
   if (parsed.size > 5000) parsed.clear();
