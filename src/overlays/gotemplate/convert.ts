@@ -11,6 +11,9 @@ import { Unconvertible, Values, join, type Cond, type ConvertProblem, type Val }
 export type { ConvertProblem };
 
 export class Converter extends Values {
+  /** the template calls file somewhere */
+  switchesFiles = false;
+
   convert(nodes: Node[]): string {
     this.nodes(nodes);
     return this.out;
@@ -109,7 +112,8 @@ export class Converter extends Values {
       }
       case 'abort': case 'nobackup':
         if (cmd.length > 1 || extra) throw new Unconvertible(line, `${name} takes no argument`);
-        this.emit(`{% ${name} %}`); return true;
+        // Warewulf's abort writes none of the template's files: in a template that switches files, say so
+        this.emit(name === 'abort' && this.switchesFiles ? '{% abort all %}' : `{% ${name} %}`); return true;
       case 'Include': case 'IncludeFrom': this.emit(this.includeTag(name, args(), line)); return true;
       case 'ImportLink': case 'readlink': {
         const a = args();
