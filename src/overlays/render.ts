@@ -44,8 +44,8 @@ export interface Slot { path: CompiledPath; filters: string[] }
 export interface RenderResult { files: RenderedFile[]; nobackup: boolean; reads: Reads; slots: Slot[]; marked?: RenderedFile[] }
 
 export class TemplateError extends WulfError {
-  constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string) {
-    super(`overlay ${overlay}: ${file}${line ? `:${line}` : ''}: ${msg}`, { code: 'ETEMPLATE', hint: `wulf overlay show ${overlay} ${file}` });
+  constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string, hint = `wulf overlay show ${overlay} ${file}`) {
+    super(`overlay ${overlay}: ${file}${line ? `:${line}` : ''}: ${msg}`, { code: 'ETEMPLATE', hint });
   }
 }
 
@@ -171,11 +171,14 @@ function argTag(name: string, run: (v: unknown, optional: boolean, ctx: Context)
         if (m[2] === 'optional') this.optional = true; else this.chomp = true;
         args = m[1]!;
       }
+      // {% abort all %}: none of the template's files is written (Warewulf's abort), not only the current one
+      if (name === 'abort' && args === 'all') { this.all = true; args = ''; }
       if (args) this.value = new Value(args, liquid);
       else if (name !== 'abort' && name !== 'nobackup') throw new Error(`{% ${name} %} needs an argument`);
     }
+    private all = false;
     *render(ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
-      const v = this.value ? yield this.value.value(ctx, false) : undefined;
+      const v = this.all ? 'all' : this.value ? yield this.value.value(ctx, false) : undefined;
       const out = run(v, this.optional, ctx);
       emitter.write(this.chomp && out.endsWith('\n') ? out.slice(0, -1) : out);
     }
@@ -199,7 +202,7 @@ function makeLiquid(): Liquid {
   });
   liquid.registerTag('file', argTag('file', (v) => `${MARK}F${String(v)}\u0000`));
   liquid.registerTag('softlink', argTag('softlink', (v) => `${MARK}L${String(v)}\u0000`));
-  liquid.registerTag('abort', argTag('abort', () => `${MARK}A\u0000`));
+  liquid.registerTag('abort', argTag('abort', (v) => `${MARK}A${v === 'all' ? '*' : ''}\u0000`));
   liquid.registerTag('nobackup', argTag('nobackup', () => `${MARK}N\u0000`));
   liquid.registerTag('include_file', argTag('include_file', (v, opt) => readHostFile(String(v), opt), ['chomp']));
   // Warewulf's ImportLink (the output becomes a link to where a controller link leads) and readlink
@@ -404,7 +407,7 @@ export function parseTemplate(overlay: string, file: string, source: string): Te
   liquid ??= makeLiquid();
   // a Warewulf template copied in as it is: say so, rather than a Liquid parse error or a half-rendered file
   const go = findGoSyntax(source);
-  if (go) throw new TemplateError(overlay, file, go.line, `Go template syntax (${go.text}); wulf templates are Liquid: convert it with wulf overlay convert FILE`);
+  if (go) throw new TemplateError(overlay, file, go.line, `Go template syntax (${go.text}); wulf templates are Liquid: convert it with wulf overlay convert FILE`, `wulf overlay convert --write <the overlay's rootfs>/${file} (the Go original is kept beside it as .go-orig)`);
   try { t = liquid.parse(source); }
   catch (e) { throw templateError(overlay, file, e); }
   if (parsed.size > 5000) parsed.clear();
@@ -464,7 +467,7 @@ export function renderTemplate(overlay: string, rel: string, source: string, dat
 
 function splitOutput(overlay: string, rel: string, text: string, multi: boolean): { files: RenderedFile[]; nobackup: boolean } {
   const files: RenderedFile[] = [];
-  let nobackup = false;
+  let nobackup = false, abortAll = false;
   let f: RenderedFile = { rel: rel.replace(/\.ww$/, ''), data: '' };
   const dir = dirname(rel) === '.' ? '' : dirname(rel);
   const parts = text.split(MARK);
@@ -482,11 +485,12 @@ function splitOutput(overlay: string, rel: string, text: string, multi: boolean)
       continue;
     }
     if (op === 'L') f.symlink = arg;
-    else if (op === 'A') f.abort = true;
+    else if (op === 'A') { f.abort = true; if (arg === '*') abortAll = true; }
     else if (op === 'N') nobackup = true;
     f.data += rest;
   }
   files.push(f);
+  if (abortAll) for (const x of files) x.abort = true;
   // in a template that uses {% file %}, the default file is dropped when it holds only whitespace
   const out = files.filter((x, i) => !(i === 0 && multi && !x.data.trim() && !x.symlink));
   return { files: out, nobackup };

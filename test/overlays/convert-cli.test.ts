@@ -42,6 +42,18 @@ describe('wulf overlay convert', () => {
     expect(missing.err.trim().split('\n').length).toBe(1);
   });
 
+  test('the kind follows the name (*.ipxe: iPXE data, *.tmpl: BMC data) unless --kind says', () => {
+    writeFileSync(join(dir, 'site.ipxe'), '#!ipxe\nkernel http://{{.Authority}}/kernel/{{.Hwaddr}}\n');
+    const r = runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'site.ipxe')]);
+    expect({ code: r.code, out: r.out, err: r.err }).toEqual({ code: 0, out: '#!ipxe\nkernel http://{{ authority }}/kernel/{{ hwaddr }}\n', err: '' });
+    const asOverlay = runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'site.ipxe'), '--kind', 'overlay']);
+    expect(asOverlay.code).toBe(1);
+    expect(asOverlay.err).toContain(`${join(dir, 'site.ipxe')}:2: .Authority`);
+    writeFileSync(join(dir, 'power.tmpl'), 'ipmitool -H {{.Ipaddr}} -U {{.UserName}} -E {{ if eq .Cmd "PowerOn" }}chassis power on{{ end }}');
+    expect(runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'power.tmpl')]).out).toBe('ipmitool -H {{ ipaddr }} -U {{ username }} -E {% if cmd == "PowerOn" %}chassis power on{% endif %}');
+    expect(runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'power.tmpl'), '--kind', 'grub']).err).toContain('--kind "grub"');
+  });
+
   test('-o OUT writes the file (an existing OUT only with --force); --write converts in place and keeps the original', () => {
     const f = join(dir, 'motd.ww');
     writeFileSync(f, GO);

@@ -88,6 +88,8 @@ describe('converted stock-style templates render byte for byte as Go renders the
     expect(Math.min(...net)).toBe(0);
     expect(goFiles('abort.ww', 'n-multi').length).toBe(1);
     expect(goFiles('abort.ww', 'n-static').length).toBe(0);
+    expect(goFiles('abortfiles.ww', 'n-multi').map((f) => f.name)).toEqual(['a.conf', 'b.conf']);
+    expect(goFiles('abortfiles.ww', 'n-bare')).toEqual([]);
     expect(goFiles('link.ww', 'n-multi')[0]!.symlink).toBe('/usr/share/zoneinfo/Europe/Paris');
     expect(goFiles('functions.ww', 'n-multi')[0]!.data).toContain('user ops:x:501:100:Operators:/home/ops:/bin/bash\n');
     expect(goFiles('group.ww', 'n-ipv6')[0]!.data).toStartWith('root::0:\n');
@@ -99,7 +101,7 @@ describe('converted templates in a real overlay build (memoised renders shared b
   test('every node\'s archive entries equal what Go renders for that node', () => {
     const root = join(tmp, 'build');
     const paths = pathsFor(root, root);
-    const files = ['hosts.ww', 'network.ww', 'issue.ww', 'functions.ww', 'abort.ww', 'link.ww'];
+    const files = ['hosts.ww', 'network.ww', 'issue.ww', 'functions.ww', 'abort.ww', 'abortfiles.ww', 'link.ww'];
     const dirOf = join(paths.siteOverlaysDir, 'gosite', 'rootfs', 'etc', 'go');
     mkdirSync(dirOf, { recursive: true });
     for (const f of files) {

@@ -11,6 +11,9 @@ import { Unconvertible, Values, join, type Cond, type ConvertProblem, type Val }
 export type { ConvertProblem };
 
 export class Converter extends Values {
+  /** the template calls file somewhere */
+  switchesFiles = false;
+
   convert(nodes: Node[]): string {
     this.nodes(nodes);
     return this.out;
@@ -57,11 +60,15 @@ export class Converter extends Values {
 
   /** Bind Go variable `name` to a Liquid variable holding v (assigned here). */
   private declare(name: string, v: Val, line: number, assign: boolean) {
+    // the data root, a struct of root fields, or a netdevs map have no Liquid value of their own: the variable names the same place
+    const alias = v.liq === '' || v.ty.k === 'netdevs';
     if (assign) {
       const old = this.lookup(name, line);
+      if (alias || old.liq === '' || old.ty.k === 'netdevs') throw new Unconvertible(line, `$${name} = …: a variable holding the data root or a map of netdevs cannot be reassigned in Liquid`);
       this.emit(`{% assign ${old.liq} = ${this.valueText(v)} %}`);
       return;
     }
+    if (alias) { this.scopes[this.scopes.length - 1]!.set(name, v); return; }
     const liq = this.fresh(name || 'v');
     this.emit(`{% assign ${liq} = ${this.valueText(v)} %}`);
     this.scopes[this.scopes.length - 1]!.set(name, { liq, ty: v.ty, simple: true });
@@ -105,7 +112,8 @@ export class Converter extends Values {
       }
       case 'abort': case 'nobackup':
         if (cmd.length > 1 || extra) throw new Unconvertible(line, `${name} takes no argument`);
-        this.emit(`{% ${name} %}`); return true;
+        // Warewulf's abort writes none of the template's files: in a template that switches files, say so
+        this.emit(name === 'abort' && this.switchesFiles ? '{% abort all %}' : `{% ${name} %}`); return true;
       case 'Include': case 'IncludeFrom': this.emit(this.includeTag(name, args(), line)); return true;
       case 'ImportLink': case 'readlink': {
         const a = args();

@@ -1,7 +1,7 @@
 // Go template functions (text/template built-ins, Warewulf's, Sprig's) → Liquid filters, tags,
 // operators and temporaries. A function with no faithful equivalent is reported, never guessed.
 import type { Arg } from './parse.ts';
-import { ANY, NETDEV, NUM, STR, type Ty } from './fields.ts';
+import { ANY, NUM, STR, type Ty } from './fields.ts';
 import { CMP, Unconvertible, join, type Cond, type Val, type Values } from './values.ts';
 
 /** Convert the call `name raw... [extra]` (extra: the value piped in). */
@@ -89,7 +89,7 @@ export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | u
       if (a.length < 2) throw new Unconvertible(line, 'index needs a collection and a key');
       let v = a[0]!;
       for (const k of a.slice(1)) {
-        if (v.ty.k === 'netdevs') v = { liq: `${join(v.liq, 'netdev')}[${c.operand(k, line)}]`, ty: NETDEV, simple: true };
+        if (v.ty.k === 'netdevs') v = c.netdevNamed(v, k, line);
         else if (k.lit !== undefined && k.ty.k === 'str' && !['node', 'root', 'netdev', 'struct'].includes(v.ty.k)) v = c.field(v, k.lit, line);
         else if (v.ty.k === 'list' || v.ty.k === 'map' || v.ty.k === 'any') v = { liq: `${c.operand(v, line)}[${c.operand(k, line)}]`, ty: v.ty.k === 'any' ? ANY : v.ty.of, simple: true };
         else if (k.lit !== undefined) v = c.field(v, k.lit, line);
@@ -118,7 +118,8 @@ export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | u
     }
     case 'list': {
       const a = args();
-      return { liq: ['nil', ...a.map((x) => `push: ${c.operand(x, line)}`)].join(' | '), ty: { k: 'list', of: a[0]?.ty ?? ANY }, simple: !a.length };
+      // an empty list to start from ("" split is []; Liquid's nil literal is a drop that never equals blank)
+      return { liq: ['"" | split: ","', ...a.map((x) => `push: ${c.operand(x, line)}`)].join(' | '), ty: { k: 'list', of: a[0]?.ty ?? ANY }, simple: false };
     }
     case 'append': {
       const [l, x] = need(args(), 2);

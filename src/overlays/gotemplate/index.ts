@@ -26,6 +26,7 @@ export function convertGoTemplate(source: string, opts: { kind?: TemplateKind } 
     return { liquid: '', problems: [{ line, message: 'no Go template syntax here: the file looks like Liquid already' }] };
   }
   const c = new Converter(opts.kind);
+  c.switchesFiles = /\{\{-?\s*file[\s(]/.test(source);
   const liquid = c.convert(tree);
   return { liquid, problems: c.problems.sort((a, b) => a.line - b.line) };
 }

@@ -104,13 +104,21 @@ export abstract class Values {
       case 'netdev': table = NETDEV_FIELDS; break;
       case 'struct': table = v.ty.fields; break;
       case 'bool': if (v.ty.methods?.includes(name)) return v; break;
-      case 'netdevs': return { liq: join(join(v.liq, 'netdev'), name), ty: NETDEV, simple: true };
+      case 'netdevs': return this.netdevNamed(v, this.literal(name, line), line);
       case 'map': return { liq: join(this.operand(v, line), name), ty: v.ty.of, simple: true };
       case 'any': return { liq: join(this.operand(v, line), name), ty: ANY, simple: true };
     }
     const f = table?.[name];
     if (!f) throw new Unconvertible(line, `.${name}: ${MISSING_WHY[name] ?? "not a field wulf's template data has here"}`);
     return this.at(v, f);
+  }
+
+  /**
+   * One netdev of a netdevs map by name, false when there is none (Go's nil for a missing map entry;
+   * wulf's `netdev` map is strict, and Liquid's `nil` literal is a drop that never equals blank).
+   */
+  netdevNamed(v: Val, name: Val, line: number): Val {
+    return { liq: `${join(v.liq, 'netdevs')} | where: "name", ${this.operand(name, line)} | first | default: false`, ty: NETDEV, simple: false };
   }
 
   at(v: Val, [key, ty]: Field): Val {
@@ -182,6 +190,9 @@ export abstract class Values {
   truth(v: Val, line: number): Cond {
     if (v.lit !== undefined) return { k: 'atom', l: v.ty.k === 'str' ? (v.lit === '' ? 'false' : 'true') : v.lit === '0' || v.lit === 'false' ? 'false' : 'true' };
     if (v.ty.k === 'netdevs') return { k: 'atom', l: join(v.liq, 'netdevs'), op: '!=', r: 'blank' };
+    // a struct is never empty in Go; a netdev (a pointer in its map) is when it is missing
+    if (v.ty.k === 'root' || v.ty.k === 'struct' || v.ty.k === 'node') return { k: 'atom', l: 'true' };
+    if (v.liq === 'nil') return { k: 'atom', l: 'false' };
     return { k: 'atom', l: this.operand(v, line), op: '!=', r: 'blank' };
   }
 
