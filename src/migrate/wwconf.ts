@@ -47,8 +47,9 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
   const ww = isObj(top.warewulf) ? top.warewulf : {};
   if (ww.syslog !== undefined) { note(['warewulf', 'syslog'], 'obsolete (logs go to stdout/stderr): dropped'); del(doc, ['warewulf', 'syslog']); }
   if (ww.datastore !== undefined) {
-    note(['warewulf', 'datastore'], 'obsolete: became paths.datadir');
-    if (doc.getIn(['paths', 'datadir']) === undefined) doc.setIn(['paths', 'datadir'], ww.datastore);
+    // paths has no effect in wulf: for wulf.conf the key just goes
+    note(['warewulf', 'datastore'], opts.forWulf ? 'obsolete (paths.datadir since Warewulf 4.5; no effect in wulf): dropped' : 'obsolete: became paths.datadir');
+    if (!opts.forWulf && doc.getIn(['paths', 'datadir']) === undefined) doc.setIn(['paths', 'datadir'], ww.datastore);
     del(doc, ['warewulf', 'datastore']);
   }
   if (top.ipv6net !== undefined) {
@@ -64,6 +65,12 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
     del(doc, ['container mounts']);
   }
   const nfs = isObj(top.nfs) ? top.nfs : undefined;
+  if (opts.forWulf && nfs && Array.isArray(nfs['export paths'])) {
+    // per-export mount keys: their lines now, before the list may be rebuilt below
+    nfs['export paths'].forEach((e, i) => {
+      for (const k of ['mount', 'mount options']) if (isObj(e) && e[k] !== undefined) note(['nfs', 'export paths', i, k], "node mounts belong in the default profile's fstab resource (the import moved them there)");
+    });
+  }
   if (nfs && Array.isArray(nfs.exports)) {
     const ext = Array.isArray(nfs['export paths']) ? nfs['export paths'] : [];
     doc.setIn(['nfs', 'export paths'], doc.createNode([...nfs.exports.map((p) => ({ path: String(p) })), ...ext]));
@@ -71,11 +78,7 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
   }
   if (opts.forWulf) {
     const exports = doc.getIn(['nfs', 'export paths'], true);
-    if (isSeq(exports)) exports.items.forEach((e, i) => {
-      for (const k of ['mount', 'mount options']) {
-        if (isMap(e) && e.has(k)) { note(['nfs', 'export paths', i, k], "node mounts belong in the default profile's fstab resource (the import moved them there)"); e.delete(k); }
-      }
-    });
+    if (isSeq(exports)) for (const e of exports.items) for (const k of ['mount', 'mount options']) if (isMap(e)) e.delete(k);
     for (const n of ineffectiveKeys(doc.toJS())) {
       if (n.key.includes('[]')) continue;
       const path = n.key === 'api' || n.key === 'paths' ? [n.key] : n.key.split(/\.(?=[^.]+$)/);
