@@ -193,6 +193,8 @@ export abstract class Values {
     // a struct is never empty in Go; a netdev (a pointer in its map) is when it is missing
     if (v.ty.k === 'root' || v.ty.k === 'struct' || v.ty.k === 'node') return { k: 'atom', l: 'true' };
     if (v.liq === 'nil') return { k: 'atom', l: 'false' };
+    // a number is false when 0 (Liquid's 0 is truthy and not blank)
+    if (v.ty.k === 'num') return { k: 'atom', l: this.operand(v, line), op: '!=', r: '0' };
     return { k: 'atom', l: this.operand(v, line), op: '!=', r: 'blank' };
   }
 
