@@ -37,18 +37,25 @@ function generate(seed: number): string {
   const strExpr = (nd: string | undefined, depth: number): string => {
     const base = pick(strs(nd));
     if (depth > 1 || r() < 0.45) return base;
-    switch (Math.floor(r() * 7)) {
+    switch (Math.floor(r() * 14)) {
       case 0: return `(lower ${base})`;
       case 1: return `(default ${pick(lits)} ${base})`;
       case 2: return `(printf "%s-%s" ${base} ${strExpr(nd, depth + 1)})`;
       case 3: return `(${base} | upper)`;
       case 4: return `(replace "-" "_" ${base})`;
       case 5: return `(trimPrefix "n-" ${base})`;
-      default: return `(${base} | default "none" | printf "<%s>")`;
+      case 6: return `(${base} | default "none" | printf "<%s>")`;
+      case 7: return `(coalesce ${base} ${pick(strs(nd))} "z")`;
+      case 8: return `(cat ${base} ${pick(lits)})`;
+      case 9: return `(ternary "yes" "no" (eq ${pick(strs(nd))} ${pick(lits)}))`;
+      case 10: return `(index $.Tags ${pick(['"DNS1"', '"localtime"', '"nope"'])} | default "-")`;
+      case 11: return `(printf "%d/%s" (len $.NetDevs) ${base})`;
+      case 12: return `(join "+" (list ${base} ${pick(lits)}))`;
+      default: return `(substr 0 4 ${base})`;
     }
   };
   const cond = (nd: string | undefined, depth: number): string => {
-    switch (Math.floor(r() * (depth > 1 ? 4 : 8))) {
+    switch (Math.floor(r() * (depth > 1 ? 4 : 12))) {
       case 0: return pick(strs(nd));
       case 1: return `eq ${strExpr(nd, 1)} ${pick(lits)}`;
       case 2: return `ne ${pick(strs(nd))} ${pick(lits)}`;
@@ -56,7 +63,11 @@ function generate(seed: number): string {
       case 4: return `and (${cond(nd, depth + 1)}) (${cond(nd, depth + 1)})`;
       case 5: return `or (${cond(nd, depth + 1)}) (${cond(nd, depth + 1)})${r() < 0.5 ? ` (${cond(nd, depth + 1)})` : ''}`;
       case 6: return `not (${cond(nd, depth + 1)})`;
-      default: return `gt (len $.NetDevs) ${Math.floor(r() * 3)}`;
+      case 7: return `gt (len $.NetDevs) ${Math.floor(r() * 3)}`;
+      case 8: return `contains "o" ${pick(strs(nd))}`;
+      case 9: return `hasKey $.Tags ${pick(['"DNS1"', '"localtime"', '"nope"'])}`;
+      case 10: return `empty ${pick(strs(nd))}`;
+      default: return `le (len $.Kernel.Args) ${Math.floor(r() * 3)}`;
     }
   };
   let vars = 0;
@@ -68,7 +79,10 @@ function generate(seed: number): string {
       const k = Math.floor(r() * (depth > 2 ? 3 : 8));
       if (k === 0) out += `${open()}${strExpr(nd, 0)}${close()}`;
       else if (k === 1) out += pick(['{{/* comment */}}', '{{- /* comment */ -}}', '{{- /* comment */}}', '{{/* comment */ -}}']);
-      else if (k === 2) { const v = `$v${vars++}`; out += `${open()}${v} := ${strExpr(nd, 0)}${close()}[${open()}${v}${close()}]`; }
+      else if (k === 2) {
+        const v = `$v${vars++}`;
+        out += `${open()}${v} := ${strExpr(nd, 0)}${close()}${open()}if ${cond(nd, 1)}${close()}${open()}${v} = ${strExpr(nd, 1)}${close()}${open()}end${close()}[${open()}${v}${close()}]`;
+      }
       else if (k === 3) out += `${open()}if ${cond(nd, 0)}${close()}${block(nd, depth + 1)}${r() < 0.5 ? `${open()}else if ${cond(nd, 0)}${close()}${block(nd, depth + 1)}` : ''}${r() < 0.5 ? `${open()}else${close()}${block(nd, depth + 1)}` : ''}${open()}end${close()}`;
       else if (k === 4 && !nd) { const d = `$nd${depth}`; out += `${open()}range $name${depth}, ${d} := $.NetDevs${close()}{{ $name${depth} }}:${block(d, depth + 1)}${open()}end${close()}`; }
       else if (k === 5) out += `${open()}range $k, $v := ${pick(['$.Tags', '$.Ipmi.Tags', nd ? `${nd}.Tags` : '$.Tags'])}${close()}{{ $k }}={{ $v }};${open()}end${close()}`;
