@@ -25,6 +25,7 @@ function quote(s: string): string | undefined {
   return undefined;
 }
 
+/** A Liquid path: base + key (a field-table key: '=' absolute, '' the base itself; odd names in brackets). */
 export function join(base: string, key: string): string {
   if (key.startsWith('=')) return key.slice(1);
   if (!key) return base;
@@ -32,6 +33,7 @@ export function join(base: string, key: string): string {
   return !base ? k : k.startsWith('[') ? base + k : `${base}.${k}`;
 }
 
+/** The state of one conversion (output so far, names in use, variable scopes, the dot) and value compilation. */
 export abstract class Values {
   problems: ConvertProblem[] = [];
   protected out = '';
@@ -61,7 +63,7 @@ export abstract class Values {
     throw new Unconvertible(line, `undefined variable $${name}`);
   }
 
-
+  /** Include/IncludeFrom as wulf's include tags: optional (Warewulf reads a missing file as empty), chomp (it drops one final newline). */
   includeTag(name: string, a: Val[], line: number): string {
     if (name === 'Include') {
       if (a.length !== 1) throw new Unconvertible(line, 'Include takes one argument');
