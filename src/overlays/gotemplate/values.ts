@@ -18,8 +18,9 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NEG: Record<string, string> = { '==': '!=', '!=': '==', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
 export const CMP: Record<string, string> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
 
-/** A Liquid string literal for s, or undefined when none can hold it. */
+/** A Liquid string literal for s, or undefined when none can hold it (Liquid reads backslash escapes in literals). */
 function quote(s: string): string | undefined {
+  if (s.includes('\\')) return undefined;
   if (!s.includes('"')) return `"${s}"`;
   if (!s.includes("'")) return `'${s}'`;
   return undefined;
