@@ -33,7 +33,7 @@ function generate(seed: number): string {
   // root fields through $ (inside range and with the dot is something else)
   const strs = (nd?: string) => ['$.Id', '$.ClusterName', '$.Comment', '$.ImageName', '$.Init', '$.Root', '$.Kernel.Version', '$.Ipmi.Ipaddr', '$.Ipmi.UserName', '$.Hostname', '$.BuildSource',
     ...(nd ? [`${nd}.Device`, `${nd}.Hwaddr`, `${nd}.Ipaddr`, `${nd}.Netmask`, `${nd}.Gateway`, `${nd}.MTU`, `${nd}.Type`, `${nd}.Ipaddr6`] : [])];
-  const lits = ['"n-bond"', '"c1"', '"eth0"', '"ethernet"', '"bond"', '""', '"x"'];
+  const lits = ['"n-bond"', '"c1"', '"eth0"', '"ethernet"', '"bond"', '""', '"x"', '"a\\\\b"', '"it\'s"', '"say \\"hi\\""', '`raw {%`', '"{{"'];
   const strExpr = (nd: string | undefined, depth: number): string => {
     const base = pick(strs(nd));
     if (depth > 1 || r() < 0.45) return base;
