@@ -75,7 +75,8 @@ function generate(seed: number): string {
     let out = '';
     const n = 1 + Math.floor(r() * 4);
     for (let i = 0; i < n; i++) {
-      out += pick(['\n', ' ', 'text ', '\n  ', '']);
+      // (never a "{" right before an action: Go reads "{{{" as an action starting with "{")
+      out += pick(['\n', ' ', 'text ', '\n  ', '', '{ ', '} ', '{% not a tag %} ', 'a{ ', '}}', '%}']);
       const k = Math.floor(r() * (depth > 2 ? 3 : 8));
       if (k === 0) out += `${open()}${strExpr(nd, 0)}${close()}`;
       else if (k === 1) out += pick(['{{/* comment */}}', '{{- /* comment */ -}}', '{{- /* comment */}}', '{{/* comment */ -}}']);
