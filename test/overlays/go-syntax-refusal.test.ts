@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { createApp } from '../../src/http/app.ts';
 import { StatusBoard } from '../../src/status/board.ts';
 import { mergeAll, type MergedNode } from '../../src/config/cascade.ts';
-import { silentLogger } from '../../src/lib/log.ts';
+import { createLogger, silentLogger } from '../../src/lib/log.ts';
+import { pathsFor } from '../../src/config/paths.ts';
+import { createOverlayService } from '../../src/overlays/cache.ts';
+import type { NodesConf } from '../../src/config/cascade.ts';
+import { wulfConf } from './fixtures.ts';
 import { renderTemplate } from '../../src/overlays/render.ts';
 import { createIpmitoolDriver } from '../../src/power/ipmitool.ts';
 
@@ -66,6 +70,25 @@ describe('BMC template', () => {
 });
 
 describe('overlay template', () => {
+  test('turned into Go syntax while served: the last good archive keeps serving, one error names file and line', async () => {
+    const root = join(dir, 'svc');
+    const paths = pathsFor(root, root);
+    const tdir = join(paths.siteOverlaysDir, 'motd', 'rootfs', 'etc');
+    mkdirSync(tdir, { recursive: true });
+    writeFileSync(join(tdir, 'motd.ww'), 'Welcome to {{ id }}\n');
+    const conf: NodesConf = { profiles: {}, nodes: { m1: { systemOverlay: ['motd'], runtimeOverlay: [], networkDevices: { eth0: { hwaddr: '52:54:00:aa:40:01' } } } }, revision: 'r1' };
+    const lines: string[] = [];
+    const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => wulfConf, log: createLogger({ write: (l) => lines.push(l) }), recheckMs: 0 });
+    const good = await svc.archive('m1', 'system');
+    writeFileSync(join(tdir, 'motd.ww'), 'Welcome to {{ .Id }}\n');
+    svc.invalidate();
+    const after = await svc.archive('m1', 'system');
+    expect(after.hash).toBe(good.hash);
+    const err = lines.filter((l) => l.includes('Go template syntax'));
+    expect(err.length).toBe(1);
+    expect(err[0]).toContain('overlay motd: etc/motd.ww:1: Go template syntax ({{ .Id }})');
+  });
+
   test('in Go syntax: one error naming overlay, file and line', () => {
     const env = { confDir: dir, hostRoot: '', hostAllow: [] };
     expect(() => renderTemplate('site', 'etc/motd.ww', 'Welcome\n\n{{ range .NetDevs }}{{ .Ipaddr }}{{ end }}\n', { id: 'n1' }, env))

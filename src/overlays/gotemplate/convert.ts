@@ -14,9 +14,38 @@ export class Converter extends Values {
   /** the template calls file somewhere */
   switchesFiles = false;
 
+  /** named templates ({{define}}, {{block}}): inlined where {{template}} invokes them */
+  private defines = new Map<string, Node[]>();
+  private depth = 0;
+
   convert(nodes: Node[]): string {
+    const collect = (ns: Node[]) => {
+      for (const n of ns) {
+        if (n.k === 'define') { this.defines.set(n.name, n.body); collect(n.body); }
+        else if (n.k === 'if' || n.k === 'with') { n.branches.forEach((b) => collect(b.body)); if (n.els) collect(n.els); }
+        else if (n.k === 'range') { collect(n.body); if (n.els) collect(n.els); }
+      }
+    };
+    collect(nodes);
     this.nodes(nodes);
     return this.out;
+  }
+
+  /** {{template "name" pipeline}}: the named body, inlined with the pipeline's value as its dot and $ (and none of the caller's variables). */
+  private invoke(name: string, pipe: Pipe | undefined, line: number) {
+    const body = this.defines.get(name);
+    if (!body) throw new Unconvertible(line, `no template named "${name}"`);
+    if (this.depth >= 8) throw new Unconvertible(line, `template "${name}" invoked recursively`);
+    let dot: Val = { liq: 'nil', ty: ANY, simple: true };
+    if (pipe) {
+      const v = this.pipeVal({ ...pipe, decl: [] });
+      dot = v.simple || v.ty.k === 'netdevs' ? v : { ...v, liq: this.operand(v, line), simple: true };
+    }
+    const [scopes, saved] = [this.scopes, this.dot];
+    this.scopes = [new Map([['', dot]])];
+    this.dot = dot;
+    this.depth++;
+    try { this.nodes(body); } finally { this.scopes = scopes; this.dot = saved; this.depth--; }
   }
 
   call(name: string, raw: Arg[], extra: Val | undefined, line: number): Val | Cond { return callFunction(this, name, raw, extra, line); }
@@ -43,6 +72,8 @@ export class Converter extends Values {
       case 'text': return this.text(n.v);
       case 'break': case 'continue': this.emit(`{% ${n.k} %}`); return;
       case 'unsupported': throw new Unconvertible(n.line, n.why);
+      case 'define': return;
+      case 'template': return this.invoke(n.name, n.pipe, n.line);
       case 'out': return this.action(n.pipe);
       case 'if': return this.ifNode(n.branches, n.els);
       case 'with': return this.withNode(n.branches[0]!, n.branches.length > 1, n.els, n.line);

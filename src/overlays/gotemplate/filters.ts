@@ -60,6 +60,10 @@ export const GO_FILTERS: Record<string, (...a: any[]) => unknown> = {
   has_prefix: (s: unknown, p: unknown) => str(s).startsWith(str(p)),
   has_suffix: (s: unknown, p: unknown) => str(s).endsWith(str(p)),
   regex_match: (s: unknown, re: unknown) => regex(str(re)).test(str(s)),
+  // Go's strings.Split: every field, empty ones too (Sprig's splitList)
+  split_exact: (s: unknown, sep: unknown) => str(s).split(str(sep)),
+  // Sprig's split: a map _0, _1… of the fields
+  split_map: (s: unknown, sep: unknown) => Object.fromEntries(str(s).split(str(sep)).map((x, i) => [`_${i}`, x])),
   // Sprig's without: the list less every item equal to one of the values
   without: (l: unknown, ...xs: unknown[]) => (Array.isArray(l) ? l : []).filter((x) => !xs.some((y) => y === x)),
   // Sprig's regexSplit: n < 0 all parts, else at most n (the last one holding the rest)

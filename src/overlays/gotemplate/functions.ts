@@ -63,9 +63,11 @@ export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | u
     case 'replace': { const [o, nw, s] = need(args(), 3); return filter(s!, 'replace', o!, nw!); }
     case 'join': { const [sep, l] = need(args(), 2); return filter(chainOn(l!), 'join', sep!); }
     case 'splitList': case 'split': {
+      // Go's strings.Split keeps empty fields (Liquid's split drops trailing ones); Sprig's split is a
+      // map _0, _1… which range visits in string order (_10 before _2), as `entries` does
       const [sep, s] = need(args(), 2);
-      if (name === 'split') throw new Unconvertible(line, 'split returns a map keyed _0, _1… ranged in string order (_10 before _2): use splitList');
-      return { ...filter(s!, 'split', sep!), ty: { k: 'list', of: STR } };
+      if (name === 'split') return { ...filter(s!, 'split_map', sep!), ty: { k: 'map', of: STR } };
+      return { ...filter(s!, 'split_exact', sep!), ty: { k: 'list', of: STR } };
     }
     case 'trimPrefix': case 'trimSuffix': { const [p, s] = need(args(), 2); return filter(s!, name === 'trimPrefix' ? 'trim_prefix' : 'trim_suffix', p!); }
     case 'squote': { const [x] = need(args(), 1); return { liq: `${c.operand(x!, line)} | prepend: "'" | append: "'"`, ty: STR, simple: false }; }

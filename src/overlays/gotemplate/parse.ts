@@ -22,6 +22,8 @@ export type Node =
   | { k: 'if' | 'with'; branches: { pipe: Pipe; body: Node[]; line: number }[]; els?: Node[]; line: number }
   | { k: 'range'; pipe: Pipe; body: Node[]; els?: Node[]; line: number }
   | { k: 'break' | 'continue'; line: number }
+  | { k: 'define'; name: string; body: Node[]; line: number }
+  | { k: 'template'; name: string; pipe?: Pipe; line: number }
   | { k: 'unsupported'; line: number; why: string };
 
 export class GoSyntaxError extends Error { constructor(readonly line: number, msg: string) { super(msg); } }
@@ -239,8 +241,20 @@ export function parseGoTemplate(src: string): Node[] {
       }
       if (word === 'break' || word === 'continue') { nodes.push({ k: word, line }); continue; }
       if (word === 'define' || word === 'block' || word === 'template') {
-        nodes.push({ k: 'unsupported', line, why: `{{${word}}}: named templates have no Liquid equivalent here` });
-        if (word !== 'template') { const b = block(true); if (b.stop?.word !== 'end') throw new GoSyntaxError(line, `{{${word}}} without {{end}}`); }
+        // "name" [pipeline]: a define names a body; template invokes one; block is both at once
+        const m = /^("(?:[^"\\]|\\.)*"|`[^`]*`)\s*([\s\S]*)$/.exec(rest);
+        if (!m) throw new GoSyntaxError(line, `{{${word}}} needs a quoted template name`);
+        const name = m[1]!.startsWith('`') ? m[1]!.slice(1, -1) : JSON.parse(m[1]!) as string;
+        const pipe = m[2]!.trim() ? parsePipe(tokenize(m[2]!, line), line) : undefined;
+        if (word === 'define' && pipe) throw new GoSyntaxError(line, '{{define}} takes only a name');
+        if (word === 'block' && !pipe) throw new GoSyntaxError(line, '{{block}} needs a pipeline');
+        if (word !== 'template') {
+          if (inside && word === 'define') throw new GoSyntaxError(line, '{{define}} only at the top level');
+          const b = block(true);
+          if (b.stop?.word !== 'end') throw new GoSyntaxError(line, `{{${word}}} without {{end}}`);
+          nodes.push({ k: 'define', name, body: b.nodes, line });
+        }
+        if (word !== 'define') nodes.push({ k: 'template', name, pipe, line });
         continue;
       }
       nodes.push({ k: 'out', pipe: parsePipe(tokenize(a, line), line), line });

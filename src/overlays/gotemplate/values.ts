@@ -18,13 +18,15 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NEG: Record<string, string> = { '==': '!=', '!=': '==', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
 export const CMP: Record<string, string> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
 
-/** A Liquid string literal for s, or undefined when none can hold it. */
+/** A Liquid string literal for s, or undefined when none can hold it (Liquid reads backslash escapes in literals). */
 function quote(s: string): string | undefined {
+  if (s.includes('\\')) return undefined;
   if (!s.includes('"')) return `"${s}"`;
   if (!s.includes("'")) return `'${s}'`;
   return undefined;
 }
 
+/** A Liquid path: base + key (a field-table key: '=' absolute, '' the base itself; odd names in brackets). */
 export function join(base: string, key: string): string {
   if (key.startsWith('=')) return key.slice(1);
   if (!key) return base;
@@ -32,6 +34,7 @@ export function join(base: string, key: string): string {
   return !base ? k : k.startsWith('[') ? base + k : `${base}.${k}`;
 }
 
+/** The state of one conversion (output so far, names in use, variable scopes, the dot) and value compilation. */
 export abstract class Values {
   problems: ConvertProblem[] = [];
   protected out = '';
@@ -61,7 +64,7 @@ export abstract class Values {
     throw new Unconvertible(line, `undefined variable $${name}`);
   }
 
-
+  /** Include/IncludeFrom as wulf's include tags: optional (Warewulf reads a missing file as empty), chomp (it drops one final newline). */
   includeTag(name: string, a: Val[], line: number): string {
     if (name === 'Include') {
       if (a.length !== 1) throw new Unconvertible(line, 'Include takes one argument');
@@ -193,6 +196,8 @@ export abstract class Values {
     // a struct is never empty in Go; a netdev (a pointer in its map) is when it is missing
     if (v.ty.k === 'root' || v.ty.k === 'struct' || v.ty.k === 'node') return { k: 'atom', l: 'true' };
     if (v.liq === 'nil') return { k: 'atom', l: 'false' };
+    // a number is false when 0 (Liquid's 0 is truthy and not blank)
+    if (v.ty.k === 'num') return { k: 'atom', l: this.operand(v, line), op: '!=', r: '0' };
     return { k: 'atom', l: this.operand(v, line), op: '!=', r: 'blank' };
   }
 
