@@ -12,6 +12,9 @@ export const TEST_PACKAGES = [
   // test/e2e/debian.test.ts: Debian node images (images/debian12), ping and ssh to the nodes, and a
   // userspace NFS server for their /home (this kernel has no nfsd; see that test)
   'debootstrap', 'iputils-ping', 'nfs-ganesha', 'nfs-ganesha-vfs',
+  // its controller-side VLAN interface (test/helpers/vlan-peer.py: this kernel has no 802.1Q), and the
+  // network overlays' files checked by their own stacks' parsers (test/overlays/renderers.test.ts)
+  'python3', 'ifupdown', 'netplan.io', 'network-manager',
 ];
 
 /** Packages of the list that dpkg does not have installed. */
