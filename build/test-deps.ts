@@ -14,7 +14,7 @@ export const TEST_PACKAGES = [
   'debootstrap', 'iputils-ping', 'nfs-ganesha', 'nfs-ganesha-vfs',
   // its controller-side VLAN interface (test/helpers/vlan-peer.py: this kernel has no 802.1Q), and the
   // network overlays' files checked by their own stacks' parsers (test/overlays/renderers.test.ts)
-  'python3', 'ifupdown', 'netplan.io', 'network-manager',
+  'python3', 'ifupdown', 'netplan.io', 'network-manager', 'libxml2-utils',
 ];
 
 /** Packages of the list that dpkg does not have installed. */
