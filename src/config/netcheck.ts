@@ -39,8 +39,9 @@ export function checkNodeNetwork(who: string, devs: Record<string, NetDev>): voi
       if (nd.ipaddr || nd.ipaddr6) throw new WulfError(`${who}: network ${r.name}: a bond member has no address of its own (set it on ${m.name})`);
       for (const id of [nd.hwaddr ? `mac:${nd.hwaddr.toLowerCase()}` : '', r.device ? `dev:${r.device}` : ''].filter(Boolean)) {
         const other = memberOf.get(id);
-        if (other && !other.endsWith(`(${m.name})`)) throw new WulfError(`${who}: network ${r.name}: ${id.slice(4)} is already a member of another bond: ${other}`);
-        memberOf.set(id, `${r.name} (${m.name})`);
+        const mine = `${m.ifname ?? m.name} (as ${r.name})`;
+        if (other && other.split(' ')[0] !== mine.split(' ')[0]) throw new WulfError(`${who}: network ${r.name}: ${id.slice(4)} is already a member of ${other}`);
+        memberOf.set(id, mine);
       }
     }
   }
