@@ -110,6 +110,13 @@ describe('a Warewulf nodes.conf with a bond and a VLAN', () => {
     expect(nets.tagged!.tags).toEqual({ vlan_id: '902', parent_device: 'bond0', route1: '192.168.1.0/24,192.168.9.254' });
     expect(nets.en1!.tags).toEqual({ master: 'bond0' });
   });
+
+  test('a route tag\'s comma stays in its value (--nettagadd route2=DEST,GW as Warewulf writes it)', () => {
+    expect(wulf('node', 'set', 'n1', '--netname', 'tagged', '--nettagadd', 'route2=10.9.0.0/16,192.168.9.253,DNS1=10.0.0.53', '--yes').code).toBe(0);
+    const j = JSON.parse(wulf('node', 'list', '-j', 'n1').out) as Record<string, { 'network devices': Record<string, { tags?: Record<string, string> }> }>;
+    expect(j.n1!['network devices'].tagged!.tags).toMatchObject({ route2: '10.9.0.0/16,192.168.9.253', DNS1: '10.0.0.53' });
+    expect(wulf('node', 'set', 'n1', '--netname', 'tagged', '--nettagdel', 'route2,DNS1', '--yes').code).toBe(0);
+  });
 });
 
 describe('bad network input is refused at node set: one line, nothing written', () => {
