@@ -5,7 +5,7 @@
 // Warewulf wrote is read as it is and only what is being changed must be right.
 import { WulfError } from '../lib/errors.ts';
 import { expandProfiles, mergeData, type NodesConf } from './cascade.ts';
-import { checkNetTag, type NetDev, type NodeData } from './schema.ts';
+import { checkNetTag, netTagOf, type NetDev, type NodeData } from './schema.ts';
 import { resolveNetdevs } from './netmodel.ts';
 
 /** The tag values of each netdev of one node or profile (no cross references). */
@@ -49,7 +49,7 @@ export function checkNodeNetwork(who: string, devs: Record<string, NetDev>): voi
 
 /** Whether a netdev set has anything these checks look at (most nodes: one plain NIC). */
 const interesting = (devs: Record<string, NetDev> | undefined) =>
-  !!devs && Object.values(devs).some((nd) => nd && (nd.type || (nd.tags && Object.keys(nd.tags).length)));
+  !!devs && Object.values(devs).some((nd) => nd && (nd.type || (nd.device?.includes('.')) || Object.keys(nd.tags ?? {}).some((k) => netTagOf(k))));
 
 /** Check the changed nodes, and every node that takes a changed profile. */
 export function checkNetworks(conf: Pick<NodesConf, 'profiles' | 'nodes'>, nodes: string[], profiles: string[]): void {

@@ -7,11 +7,10 @@
 // plain values (bond options with their defaults, routes, DNS servers), so templates only lay them out.
 import { createHash } from 'node:crypto';
 import type { NetDev } from '../config/schema.ts';
-import { netTag, resolveNetdevs, validIfname } from '../config/netmodel.ts';
+import { netTag, resolveNetdevs } from '../config/netmodel.ts';
 import { isIPv4, isNetmask, maskToPrefix, networkOf } from '../lib/ip.ts';
 import { MapDrop } from './drops.ts';
 
-export { validIfname };
 
 export interface BondView {
   mode: string; miimon: string; updelay: string | null; downdelay: string | null; xmitHashPolicy: string | null;
