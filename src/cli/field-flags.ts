@@ -138,7 +138,8 @@ function parseFieldValue(field: Field, raw: string, who: string): unknown {
     return items;
   }
   const r = checkValue(field, raw);
-  if ('error' in r) throw new WulfError(`${who}: ${field.title} ${r.error}`, { hint: `--${field.flag}: ${field.help}` });
+  // a value outside a list already names the values it may take
+  if ('error' in r) throw new WulfError(`${who}: ${field.title} ${r.error}`, field.enumValues ? {} : { hint: `--${field.flag}: ${field.help}` });
   return r.value;
 }
 
