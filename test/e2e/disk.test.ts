@@ -122,9 +122,10 @@ function expectMountedAndSwapOn(): void {
   expect(sh('findmnt -n -o FSTYPE,SOURCE,OPTIONS /scratch').trim()).toMatch(/^ext4\s+\/dev\/vda1\s+\S*noatime/);
   expect(sh('swapon --show=NAME,TYPE --noheadings').trim().split(/\s+/)).toEqual(['/dev/vda2', 'partition']);
   expect(sh('systemctl is-active wulf-disks.service scratch.mount').trim().split('\n')).toEqual(['active', 'active']);
-  const failed = sh('systemctl --failed --no-legend --plain --full').trim();
-  if (failed) console.log(`failed units:\n${failed}`);
-  expect(failed).toBe('');
+  // home.mount: the default profile's NFS /home, which no server exports in this test (nofail: the boot goes on)
+  const failed = sh('systemctl --failed --no-legend --plain --full').trim().split('\n').filter((l) => l && !l.startsWith('home.mount'));
+  if (failed.length) console.log(`failed units:\n${failed.join('\n')}`);
+  expect(failed).toEqual([]);
 }
 const journal = () => sh('journalctl -b -o cat -u wulf-disks.service --no-pager');
 
