@@ -160,15 +160,24 @@ const DEVICE = /^\/dev\/[^\s]+$/;
 export function checkStorage(d: NodeData): string | undefined {
   for (const [dev, disk] of Object.entries(d.disks ?? {})) {
     if (!DEVICE.test(dev)) return `Disks[${dev}] is not a block device path (/dev/...)`;
+    const numbers = new Map<string, string>();
     for (const [label, p] of Object.entries(disk?.partitions ?? {})) {
       const t = `Disks[${dev}].Partitions[${label}]`;
+      const n = p?.number && Number(p.number) ? String(Number(p.number)) : '';
+      if (n && numbers.has(n)) return `Disks[${dev}]: partitions ${numbers.get(n)} and ${label} both have number ${n}`;
+      if (n) numbers.set(n, label);
       if (!PART_LABEL.test(label)) return `${t}: a partition name is its GPT label: 1-36 letters, digits, ".", "_" or "-"`;
       if (p?.typeGuid && !GUID.test(p.typeGuid)) return `${t}.TypeGuid "${p.typeGuid}" is not a GUID`;
       if (p?.guid && !GUID.test(p.guid)) return `${t}.Guid "${p.guid}" is not a GUID`;
     }
   }
+  const mounts = new Map<string, string>();
   for (const [dev, fs] of Object.entries(d.filesystems ?? {})) {
     const t = `FileSystems[${dev}]`;
+    if (fs?.path?.startsWith('/') && fs.format !== 'swap') {
+      if (mounts.has(fs.path)) return `FileSystems[${mounts.get(fs.path)}] and ${t} both mount on ${fs.path}`;
+      mounts.set(fs.path, dev);
+    }
     if (!DEVICE.test(dev)) return `${t} is not a block device path (/dev/..., or --fsname equal to --partname for /dev/disk/by-partlabel/NAME)`;
     const path = fs?.path;
     if (path && !(path === 'swap' || path === 'none' || (path.startsWith('/') && !/\s/.test(path) && !path.split('/').includes('..')))) {

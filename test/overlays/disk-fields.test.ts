@@ -69,6 +69,8 @@ const refused: [string, string[], RegExp][] = [
   ['a disk that is not a device path', ['--diskname', 'vda', '--diskwipe'], /^wulf: node n1: Disks\[vda\] is not a block device path \(\/dev\/\.\.\.\)$/],
   ['a partition label that is not a GPT name', ['--diskname', '/dev/vda', '--partname', 'my data', '--partsize', '10'], /^wulf: node n1: Disks\[\/dev\/vda\]\.Partitions\[my data\]: a partition name is its GPT label: 1-36 letters, digits, "\.", "_" or "-"$/],
   ['a type GUID that is not a GUID', ['--diskname', '/dev/vda', '--partname', 'data', '--parttype', 'linux'], /^wulf: node n1: Disks\[\/dev\/vda\]\.Partitions\[data\]\.TypeGuid "linux" is not a GUID$/],
+  ['two partitions with one number on a disk', ['--diskname', '/dev/vda', '--partname', 'other', '--partnumber', '1'], /^wulf: node n1: Disks\[\/dev\/vda\]: partitions scratch and other both have number 1$/],
+  ['two filesystems on one mount point', ['--fsname', '/dev/sdc1', '--fsformat', 'ext4', '--fspath', '/scratch'], /^wulf: node n1: FileSystems\[\/dev\/disk\/by-partlabel\/scratch\] and FileSystems\[\/dev\/sdc1\] both mount on \/scratch$/],
   ['a partition size that is not a number', ['--diskname', '/dev/vda', '--partname', 'data', '--partsize', '1G'], /^wulf: node n1: SizeMiB "1G" is not a whole number$/m],
 ];
 for (const [what, args, re] of refused) {
