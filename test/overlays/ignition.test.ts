@@ -159,11 +159,11 @@ What=/dev/disk/by-partlabel/swap
 const have = ['sfdisk', 'blkid', 'wipefs', 'mkfs.ext4', 'mkswap'].filter((t) => !Bun.which(t, { PATH: `/usr/sbin:/sbin:${process.env.PATH}` }));
 function sparse(p: string, mib: number): string { const fd = openSync(p, 'w'); ftruncateSync(fd, mib * 2 ** 20); closeSync(fd); return p; }
 /** Render the plan for these fields and run wulf-disks on it; returns exit code and output. */
-function runDisks(data: NodeData, dir: string): { code: number; out: string } {
+function runDisks(data: NodeData, dir: string, shell = ['sh']): { code: number; out: string } {
   const plan = render(data).files.get('/warewulf/disks');
   if (!plan) throw new Error('no plan rendered');
   writeFileSync(join(dir, 'plan'), plan);
-  const r = spawnSync('sh', [SCRIPT], { encoding: 'utf8', env: { ...process.env, WULF_DISKS_PLAN: join(dir, 'plan'), WULF_DISKS_RUN: join(dir, 'run'), WULF_DISKS_WAIT: '2' } });
+  const r = spawnSync(shell[0]!, [...shell.slice(1), SCRIPT], { encoding: 'utf8', env: { ...process.env, WULF_DISKS_PLAN: join(dir, 'plan'), WULF_DISKS_RUN: join(dir, 'run'), WULF_DISKS_WAIT: '2' } });
   return { code: r.status ?? -1, out: (r.stdout ?? '') + (r.stderr ?? '') };
 }
 const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8', env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH}` } });
@@ -256,6 +256,16 @@ describe('wulf-disks on sparse files', () => {
     expect(table(disk).map((l) => l.split(' ').pop())).toEqual(['a', 'c']);
     expect(runDisks(gone, dir).out).toContain('partition 3 "site": absent, as should_exist false says');
   }, 120_000);
+
+  test("busybox's sh runs it the same (an image whose /bin/sh is busybox)", () => {
+    expect(Bun.which('busybox')).not.toBeNull();
+    const dir = mkdtempSync(join(tmp, 'busybox-'));
+    const disk = sparse(join(dir, 'disk.img'), 100);
+    const data: NodeData = { disks: { [disk]: { partitions: { a: { number: '1', sizeMib: '20' }, b: { number: '2' } } } } };
+    expect(runDisks(data, dir, ['busybox', 'sh'])).toEqual({ code: 0, out: [`${disk}: no partition table: a GPT is made`, `${disk} partition 1 "a": created`, `${disk} partition 2 "b": created`].map((l) => `wulf-disks: ${l}\n`).join('') });
+    expect(runDisks(data, dir, ['busybox', 'sh']).out).toContain(`${disk}: partition table as configured: kept`);
+    expect(table(disk).map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual([`1 ${MiB}`, `2 ${21 * MiB}`]);
+  }, 60_000);
 
   test('a disk with an MBR (dos) table is left alone without wipe_table, replaced with it', () => {
     const dir = mkdtempSync(join(tmp, 'dos-'));
