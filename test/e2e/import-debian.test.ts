@@ -7,16 +7,18 @@
 // files give (10.0.1.1 on 10.0.1.0/24, the controller 10.0.1.250), through the converted iPXE
 // template, with the stock default profile's overlay list (wwinit, wwclient, …, wicked, ignition).
 // From the controller's side: the login prompt on the serial console, ssh as root (host key: the
-// site's own, imported), the imported hostname and static address, and the site overlays' files on
+// site's own, imported), the imported hostname and static address, the stock overlays at work (no
+// failed unit, the agent under Warewulf's name wwclient, /etc/hosts, /home over NFS from the
+// profile's fstab resource, served by NFS-Ganesha), and the site overlays' files on
 // the running node byte for byte what Warewulf's Go templates render for n1 (test/gorender).
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledBin, requireCompiled, tempRoot } from '../helpers/cli.ts';
 import { Netns, run } from '../helpers/netns.ts';
 import { Vm } from '../helpers/qemu.ts';
-import { debianRootfs, fingerprint, keyscan, NodeSsh } from '../helpers/debian-nodes.ts';
+import { debianRootfs, fingerprint, Ganesha, keyscan, NodeSsh } from '../helpers/debian-nodes.ts';
 import { renderGoFull } from '../helpers/gorender.ts';
 import { copySite } from '../migrate/site.ts';
 
@@ -33,6 +35,8 @@ const site = join(t.dir, 'site');
 const env = { ...process.env, WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir, NO_COLOR: '1' };
 let ns: Netns | undefined;
 let ssh: NodeSsh;
+let nfs: Ganesha | undefined;
+const homeDir = join(t.dir, 'export-home');
 let vm: Vm | undefined;
 let serve: ChildProcess | undefined;
 let serveLog = '';
@@ -42,7 +46,7 @@ const wulf = (...a: string[]) => run([compiledBin, ...a], { env });
 beforeAll(async () => {
   requireCompiled();
   if (process.getuid?.() !== 0) throw new Error('the import e2e test needs root (debootstrap, network namespaces, taps)');
-  for (const tool of ['qemu-system-x86_64', 'debootstrap', 'ssh', 'ssh-keyscan', 'curl', 'go', 'busybox']) {
+  for (const tool of ['qemu-system-x86_64', 'debootstrap', 'ganesha.nfsd', 'ssh', 'ssh-keyscan', 'curl', 'go', 'busybox']) {
     if (!Bun.which(tool)) throw new Error(`${tool} missing (npm test installs the test packages, see build/test-deps.ts)`);
   }
   const rootfs = await debianRootfs('networkd');
@@ -76,6 +80,17 @@ beforeAll(async () => {
   ] });
   ssh = new NodeSsh(ns, join(t.dir, 'root/.ssh/id_ed25519'), join(site, 'etc/warewulf/keys/ssh_host_ed25519_key.pub'), t.dir);
 
+  // /home over NFS as the site's warewulf.conf exports it (the host overlay's /etc/exports) and the
+  // stock default profile's fstab mounts it; this kernel has no nfsd: Ganesha, as in debian.test.ts
+  const exp = readFileSync(join(t.dir, 'etc/exports'), 'utf8').split('\n').find((l) => l.startsWith('/home '));
+  if (!exp) throw new Error(`wulf overlay build wrote no /home export:\n${readFileSync(join(t.dir, 'etc/exports'), 'utf8')}`);
+  const [, clients, options] = /^\/home\s+(\S+)\((.*)\)$/.exec(exp.trim())!;
+  mkdirSync(homeDir, { recursive: true });
+  chownSync(homeDir, 65534, 65534); // rw, root squashed (see debian.test.ts)
+  writeFileSync(join(homeDir, 'from-controller'), 'served by the controller\n');
+  nfs = new Ganesha(ns, t.dir);
+  await nfs.start(homeDir, '/home', clients!, options!);
+
   serve = spawn('ip', ['netns', 'exec', ns.name, compiledBin, 'serve', '--address', CONTROLLER, '--interface', 'br0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => { serveLog += String(d); });
   for (let i = 0; i < 100 && !serveLog.includes('serving on'); i++) await Bun.sleep(100);
@@ -85,6 +100,7 @@ beforeAll(async () => {
 afterAll(async () => {
   vm?.stop();
   serve?.kill('SIGTERM');
+  nfs?.stop();
   ns?.destroy();
   t.cleanup();
 }, 120_000);
@@ -160,8 +176,24 @@ test('n1: ssh as root with the site\'s host key, the imported hostname and stati
   expect(a ? `${a.local}/${a.prefixlen}` : 'none').toBe(`${N1.ip}/24`);
   expect(a!.dynamic ?? false).toBe(false);
   expect(a!.valid_life_time).toBe(4294967295); // static, not a lease
+  console.log(`n1: ${l!.ifname} ${a!.local}/${a!.prefixlen}`);
+}, LOGIN_MS + 120_000);
+
+test('n1: the stock overlays do their part: no failed units, wwclient (wulf-agent) running, /etc/hosts, NFS /home from the fstab resource', async () => {
+  await up();
   const failed = ssh.out(N1.ip, 'systemctl --failed --no-legend --plain --full').trim();
-  console.log(`n1: ${l!.ifname} ${a!.local}/${a!.prefixlen}; failed units: ${failed || 'none'}`);
+  if (failed) console.log(`n1 failed units:\n${failed}\n${ssh.run(N1.ip, `for u in $(systemctl --failed --no-legend --plain | cut -d' ' -f1); do journalctl -b -u "$u" --no-pager | tail -n 8; done`).out}`);
+  expect(failed).toBe('');
+  // wwclient in the stock list is wulf's agent (Warewulf's name, an alias)
+  expect(ssh.out(N1.ip, 'systemctl is-active wulf-agent').trim()).toBe('active');
+  // hosts: every imported node, and the controller as warewulf
+  const hosts = ssh.out(N1.ip, 'cat /etc/hosts');
+  expect(hosts).toMatch(/^10\.0\.1\.1\s+n1\b/m);
+  expect(hosts).toMatch(/^10\.0\.1\.2\s+n2\b/m);
+  expect(hosts).toMatch(/^10\.0\.1\.250\s.*\bwarewulf\b/m);
+  // fstab: the resource the site's profile has (warewulf:/home, nfs, defaults,nofail)
+  expect(ssh.out(N1.ip, 'findmnt -n -o FSTYPE,SOURCE /home').trim().split(/\s+/)).toEqual(['nfs4', 'warewulf:/home']);
+  expect(ssh.out(N1.ip, 'cat /home/from-controller')).toBe('served by the controller\n');
 }, LOGIN_MS + 120_000);
 
 test('n1: the site overlays\' files on the running node are byte for byte what Warewulf\'s Go templates render', async () => {
