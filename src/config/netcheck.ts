@@ -4,7 +4,7 @@
 // bonds. Run on the merged node (profiles + node) for the entries a write changes, so a file that
 // Warewulf wrote is read as it is and only what is being changed must be right.
 import { WulfError } from '../lib/errors.ts';
-import { expandProfiles, mergeData, type NodesConf } from './cascade.ts';
+import { expandProfiles, type NodesConf } from './cascade.ts';
 import { checkNetTag, netTagOf, type NetDev, type NodeData } from './schema.ts';
 import { resolveNetdevs } from './netmodel.ts';
 
@@ -47,6 +47,22 @@ export function checkNodeNetwork(who: string, devs: Record<string, NetDev>): voi
   }
 }
 
+/** A node's netdevs merged with its profiles' as the cascade merges them (scalars: the last wins; tags: per key). */
+function mergedNetdevs(chain: string[], conf: Pick<NodesConf, 'profiles'>, d: NodeData): Record<string, NetDev> {
+  const out: Record<string, NetDev> = {};
+  for (const devs of [...chain.map((p) => conf.profiles[p]?.networkDevices), d.networkDevices]) {
+    for (const [name, nd] of Object.entries(devs ?? {})) {
+      const cur = (out[name] ??= {});
+      for (const [k, v] of Object.entries(nd ?? {})) {
+        if (v === undefined || v === null || v === '') continue;
+        if (k === 'tags') cur.tags = { ...cur.tags, ...(v as Record<string, string>) };
+        else (cur as Record<string, unknown>)[k] = v;
+      }
+    }
+  }
+  return out;
+}
+
 /** Whether a netdev set has anything these checks look at (most nodes: one plain NIC). */
 const interesting = (devs: Record<string, NetDev> | undefined) =>
   !!devs && Object.values(devs).some((nd) => nd && (nd.type || (nd.device?.includes('.')) || Object.keys(nd.tags ?? {}).some((k) => netTagOf(k))));
@@ -54,15 +70,24 @@ const interesting = (devs: Record<string, NetDev> | undefined) =>
 /** Check the changed nodes, and every node that takes a changed profile. */
 export function checkNetworks(conf: Pick<NodesConf, 'profiles' | 'nodes'>, nodes: string[], profiles: string[]): void {
   for (const p of profiles) if (conf.profiles[p]) checkTags(`profile ${p}`, conf.profiles[p]!.networkDevices ?? {});
+  // per distinct profile list (most nodes share a few): does its chain take a changed profile, has it netdevs to check
+  const chains = new Map<string, { chain: string[]; takesChanged: boolean; interesting: boolean }>();
+  const changed = new Set(profiles);
+  const chainOf = (d: NodeData) => {
+    const key = (d.profiles ?? []).join('\0');
+    let c = chains.get(key);
+    if (!c) {
+      const chain = expandProfiles(d.profiles ?? [], conf.profiles);
+      c = { chain, takesChanged: chain.some((p) => changed.has(p)), interesting: chain.some((p) => interesting(conf.profiles[p]?.networkDevices)) };
+      chains.set(key, c);
+    }
+    return c;
+  };
   const todo = new Set(nodes.filter((n) => conf.nodes[n]));
-  if (profiles.length) {
-    const changed = new Set(profiles);
-    for (const [n, d] of Object.entries(conf.nodes)) if (!todo.has(n) && expandProfiles(d.profiles ?? [], conf.profiles).some((p) => changed.has(p))) todo.add(n);
-  }
+  if (profiles.length) for (const n in conf.nodes) if (!todo.has(n) && chainOf(conf.nodes[n]!).takesChanged) todo.add(n);
   for (const n of todo) {
     const d: NodeData = conf.nodes[n]!;
-    const chain = expandProfiles(d.profiles ?? [], conf.profiles);
-    if (!interesting(d.networkDevices) && !chain.some((p) => interesting(conf.profiles[p]?.networkDevices))) continue;
-    checkNodeNetwork(`node ${n}`, mergeData(conf.profiles, n, d).data.networkDevices ?? {});
+    if (!interesting(d.networkDevices) && !chainOf(d).interesting) continue;
+    checkNodeNetwork(`node ${n}`, mergedNetdevs(chainOf(d).chain, conf, d));
   }
 }

@@ -146,6 +146,7 @@ export const netTags: NetTag[] = [
   { key: 'vlan_id', kind: 'uint', help: 'VLAN id (1-4094)', min: 1, max: 4094 },
   { key: 'parent_device', kind: 'string', help: 'VLAN: the device it is on (netdev or interface name)', legacy: 'parent' },
   { key: 'type', kind: 'string', help: 'device type when the type field cannot say it (bond, infiniband, ethernet)' },
+  { key: 'ipv6_method', kind: 'string', help: 'NetworkManager: IPv6 method of a device without ipaddr6 (default ignore)', enumValues: ['auto', 'dhcp', 'link-local', 'ignore', 'disabled'] },
   { key: 'transport_mode', kind: 'string', help: 'InfiniBand (wulf): IPoIB mode, datagram (default) or connected', enumValues: ['datagram', 'connected'] },
   { key: 'route', kind: 'route', help: 'route<N>: "destination/prefix,gateway" (IPv4 or IPv6; the gateway may be left out)' },
 ];

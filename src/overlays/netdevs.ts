@@ -47,6 +47,12 @@ export interface NetdevView {
   vlans: string[];
   /** tags route<N> in order, the gateways as routes to default; DNS<N> tags in order; cloned-mac-address */
   routes: RouteView[]; dns: string[]; clonedMac: string | null;
+  /**
+   * The MAC address the device has on every boot: cloned-mac-address; a NIC's hwaddr; a bond's first member's
+   * (what the kernel gives a bond); a VLAN its parent's. Renderers that would otherwise derive one from the
+   * machine id (systemd-networkd, netplan) set it, since a stateless node gets a new machine id at each boot.
+   */
+  mac: string | null;
   /** wulf can configure it: a NIC it can match (hwaddr or device), a bond, a VLAN with an id and a parent */
   usable: boolean;
 }
@@ -107,9 +113,16 @@ export function netdevViews(node: string, devs: Record<string, NetDev>, primary?
       },
       vlans: refs.filter((v) => v.kind === 'vlan' && v.parent === r.name).map((v) => v.name),
       routes: routesOf(n), dns, clonedMac: netTag(n, 'cloned-mac-address')?.toLowerCase() ?? null,
-      usable: false,
+      mac: null, usable: false,
     };
   });
+  const byView = new Map(views.map((v) => [v.name, v]));
+  for (const v of views) if (v.physical) v.mac = v.clonedMac ?? (v.type === 'ethernet' ? v.hwaddr : null);
+  for (const v of views) {
+    if (v.type !== 'bond') continue;
+    v.mac = v.clonedMac ?? v.bond!.members.map((m) => byView.get(m)!).find((m) => m.type === 'ethernet' && m.hwaddr)?.hwaddr ?? null;
+  }
+  for (let pass = 0; pass < 2; pass++) for (const v of views) if (v.type === 'vlan') v.mac = v.clonedMac ?? (v.parent ? byView.get(v.parent)!.mac : null);
   for (const v of views) {
     v.usable = v.physical ? !!(v.hwaddr || v.device) : v.type === 'vlan' ? !!(v.vlanId && v.ifname && v.parent) : !!v.ifname;
   }

@@ -119,6 +119,20 @@ describe('a Warewulf nodes.conf with a bond and a VLAN', () => {
   });
 });
 
+describe('the checks see the node merged with its profiles', () => {
+  test('a member may name a bond its profile defines; the profile cannot then drop that bond', () => {
+    expect(wulf('profile', 'set', 'default', '--netname', 'bond9', '--type', 'bond', '--netdev', 'bond9', '--nettagadd', 'mode=active-backup', '--yes').code).toBe(0);
+    expect(wulf('node', 'set', 'n2', '--netname', 'en9', '--netdev', 'en9', '--nettagadd', 'master=bond9', '--yes').code).toBe(0);
+    const before = readFileSync(conf, 'utf8');
+    const r = wulf('profile', 'set', 'default', '--netname', 'bond9', '--netdel', '--yes');
+    expect(r.code).not.toBe(0);
+    expect(r.err.split('\n')[0]).toBe('wulf: node n2: network en9: master "bond9" is not one of the node\'s network devices');
+    expect(readFileSync(conf, 'utf8')).toBe(before);
+    expect(wulf('node', 'set', 'n2', '--netname', 'en9', '--netdel', '--yes').code).toBe(0);
+    expect(wulf('profile', 'set', 'default', '--netname', 'bond9', '--netdel', '--yes').code).toBe(0);
+  });
+});
+
 describe('bad network input is refused at node set: one line, nothing written', () => {
   const cases: [string, string[], RegExp][] = [
     ['a VLAN whose parent does not exist', ['--netname', 'v7', '--type', 'vlan', '--nettagadd', 'vlan_id=7,parent_device=eth9'], /^wulf: node n1: network v7: VLAN parent "eth9" is not one of the node's network devices/],

@@ -229,6 +229,10 @@ function expectBond(n: NodeDef, b: Bond): void {
   };
   expect(addr('bond0')).toEqual([`${b.ip}/24`]);
   expect(addr(`bond0.${b.vlan}`)).toEqual([`${b.vlanIp}/24`]);
+  // the same MAC on every boot (the first member's, as the kernel gives a bond), not one derived from the
+  // machine id, which this stateless node draws anew at each boot: the controller's ARP entry stays right
+  const mac = (dev: string) => (JSON.parse(ssh.out(n.ip, `ip -j link show dev ${dev}`)) as { address: string }[])[0]!.address;
+  expect([mac('bond0'), mac(`bond0.${b.vlan}`)]).toEqual([b.macs[0], b.macs[0]]);
   const bonding = ssh.out(n.ip, 'cat /proc/net/bonding/bond0');
   expect(bonding).toContain('Bonding Mode: fault-tolerance (active-backup)');
   // both NICs enslaved (by their predictable names), each found by its permanent MAC, link up

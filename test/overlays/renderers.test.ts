@@ -99,7 +99,7 @@ describe('no interface is named after a netdev; NICs without a device are matche
     expect(v.get('/etc/systemd/network/50-wulf-default.network')).toContain('[Match]\nPermanentMACAddress=52:54:00:00:00:04\nType=ether\n');
     expect(v.get('/etc/systemd/network/50-wulf-data.network')).toContain('PermanentMACAddress=52:54:00:00:01:04\nType=ether\n');
     expect(v.get('/etc/systemd/network/50-wulf-data.network')).toContain('[Network]\nVLAN=vlan100\n');
-    expect(v.get('/etc/systemd/network/50-wulf-vlan100.netdev')).toContain('[NetDev]\nName=vlan100\nKind=vlan\n\n[VLAN]\nId=100\n');
+    expect(v.get('/etc/systemd/network/50-wulf-vlan100.netdev')).toContain('[NetDev]\nName=vlan100\nKind=vlan\nMACAddress=52:54:00:00:01:04\n\n[VLAN]\nId=100\n');
     expect(v.get('/etc/systemd/network/50-wulf-vlan100.network')).toContain('[Match]\nName=vlan100\n');
   });
 
@@ -188,8 +188,9 @@ describe('no interface is named after a netdev; NICs without a device are matche
       const main = Object.values(out).find((t) => t.includes(`PermanentMACAddress=${mac}`) && t.includes('[Network]'));
       expect(main).toContain(`Address=${rendererNodes[id]!.networkDevices!.default!.ipaddr}/16`);
       if (id !== 'r-full') continue;
-      // the bond with Warewulf's options, the members found by MAC joining it, the VLAN on it, IPoIB, routes, IPv6
-      expect(out['10-netplan-bond0.netdev']).toContain('[NetDev]\nName=bond0\nMTUBytes=9000\nKind=bond\n\n[Bond]\nMode=802.3ad\nMIIMonitorSec=100ms\nTransmitHashPolicy=layer3+4\nUpDelaySec=200ms\nDownDelaySec=200ms\n');
+      // the bond with Warewulf's options and its first member's MAC (not a machine-id one: new at each stateless
+      // boot), the members found by MAC joining it, the VLAN on it, IPoIB, routes, IPv6
+      expect(out['10-netplan-bond0.netdev']).toContain('[NetDev]\nName=bond0\nMACAddress=52:54:00:00:01:05\nMTUBytes=9000\nKind=bond\n\n[Bond]\nMode=802.3ad\nMIIMonitorSec=100ms\nTransmitHashPolicy=layer3+4\nUpDelaySec=200ms\nDownDelaySec=200ms\n');
       for (const m of ['52:54:00:00:01:05', '52:54:00:00:02:05']) expect(Object.values(out).find((t) => t.includes(`PermanentMACAddress=${m}`))).toContain('Bond=bond0\n');
       expect(out['10-netplan-bond0.200.netdev']).toContain('Kind=vlan\n\n[VLAN]\nId=200\n');
       expect(out['10-netplan-bond0.network']).toContain('VLAN=bond0.200\n');
