@@ -9,9 +9,15 @@ export const TEST_PACKAGES = [
   'udhcpc', 'isc-dhcp-client', 'atftp', 'tftp-hpa',
   'docker-registry', 'skopeo', 'umoci', 'apache2-utils',
   'openipmi', 'ipmitool', 'redfishtool', 'openssh-client', 'nmap',
+  'golang-go', // test/gorender: the reference Go text/template renderer for the template converter's tests
   // test/e2e/debian.test.ts: Debian node images (images/debian12), ping and ssh to the nodes, and a
   // userspace NFS server for their /home (this kernel has no nfsd; see that test)
   'debootstrap', 'iputils-ping', 'nfs-ganesha', 'nfs-ganesha-vfs',
+  // test/cli/ssh.test.ts: a real sshd for `wulf ssh`; test/cli/configure-cli.test.ts: the kernel server's
+  // exportfs for `wulf configure nfs` (this kernel has no nfsd: the export table is what can be checked)
+  'openssh-server', 'nfs-kernel-server',
+  // test/cli/completion.test.ts: completion in an interactive zsh (bash is always there)
+  'zsh',
 ];
 
 /** Packages of the list that dpkg does not have installed. */
@@ -47,8 +53,10 @@ export function ensureTestPackages(): string | undefined {
     return `apt-get install failed (log: /tmp/wulf-test-apt.log): ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
   }
   // on a machine run by systemd the package starts its own NFS server; the test runs one in its namespace
-  if (missing.includes('nfs-ganesha') && spawnSync('systemctl', ['is-system-running']).stdout?.length) {
-    spawnSync('systemctl', ['disable', '--now', 'nfs-ganesha.service'], { stdio: 'ignore' });
+  // (and sshd, the kernel NFS server: the tests run their own sshd; none should listen because of them)
+  const units: Record<string, string> = { 'nfs-ganesha': 'nfs-ganesha.service', 'openssh-server': 'ssh.service', 'nfs-kernel-server': 'nfs-server.service' };
+  if (spawnSync('systemctl', ['is-system-running']).stdout?.length) {
+    for (const [pkg, unit] of Object.entries(units)) if (missing.includes(pkg)) spawnSync('systemctl', ['disable', '--now', unit], { stdio: 'ignore' });
   }
   const still = missingPackages();
   return still.length ? `still missing after apt-get install: ${still.join(' ')}` : undefined;

@@ -1,57 +1,47 @@
-// `wulf completion bash|zsh`: completion scripts generated from the command tree, so they list
-// every noun, verb and flag the binary has.
+// `wulf completion bash|zsh`: completion scripts. Both are thin: at each TAB they ask the binary that
+// is being completed (`wulf completion complete CWORD -- WORDS...`, completion-words.ts), which knows
+// every noun, verb and flag, and reads node, profile, image and overlay names from the store.
 import { WulfError } from '../lib/errors.ts';
 import type { Noun } from './command.ts';
-import { nouns } from './registry.ts';
+import { completeWords } from './completion-words.ts';
 
-async function tree(): Promise<{ noun: string; verbs: { name: string; flags: string[] }[] }[]> {
-  const out = [];
-  for (const n of nouns) {
-    if (n.name === 'completion') { out.push({ noun: n.name, verbs: [{ name: 'bash', flags: [] }, { name: 'zsh', flags: [] }] }); continue; }
-    const noun = await n.load();
-    const flagsOf = (v: Noun['verbs'][number]) => Object.entries(v.flags ?? {}).filter(([, f]) => !f.hidden).map(([k]) => `--${k}`);
-    out.push({ noun: n.name, verbs: noun.direct ? [{ name: '', flags: flagsOf(noun.direct) }] : noun.verbs.map((v) => ({ name: v.name, flags: flagsOf(v) })) });
-  }
-  return out;
-}
-
-function bash(t: Awaited<ReturnType<typeof tree>>): string {
-  const cases = t.map((n) => {
-    const verbCases = n.verbs.map((v) => `        ${v.name || '""'}) opts="${v.flags.join(' ')}" ;;`).join('\n');
-    return `    ${n.noun})\n      case "$verb" in\n${verbCases}\n        *) opts="${n.verbs.map((v) => v.name).filter(Boolean).join(' ')}" ;;\n      esac ;;`;
-  }).join('\n');
+function bash(): string {
   return `# bash completion for wulf: source <(wulf completion bash)
 _wulf() {
-  local cur noun verb opts
-  cur="\${COMP_WORDS[COMP_CWORD]}"
-  noun="\${COMP_WORDS[1]}"; verb="\${COMP_WORDS[2]}"
-  if [ "$COMP_CWORD" -eq 1 ]; then COMPREPLY=( $(compgen -W "${t.map((n) => n.noun).join(' ')}" -- "$cur") ); return; fi
-  if [ "$COMP_CWORD" -eq 2 ] && [[ "$cur" != -* ]]; then verb=""; fi
-  case "$noun" in
-${cases}
-  esac
-  COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
+  local IFS=$'\\n'
+  COMPREPLY=( $("\${COMP_WORDS[0]}" completion complete "$COMP_CWORD" -- "\${COMP_WORDS[@]}" 2>/dev/null) )
 }
-complete -F _wulf wulf
+complete -o default -F _wulf wulf
 `;
 }
 
-function zsh(t: Awaited<ReturnType<typeof tree>>): string {
+function zsh(): string {
   return `#compdef wulf
-# zsh completion for wulf: wulf completion zsh > "\${fpath[1]}/_wulf"
-autoload -U bashcompinit && bashcompinit
-${bash(t)}`;
+# zsh completion for wulf: wulf completion zsh > "\${fpath[1]}/_wulf" (or: source <(wulf completion zsh) after compinit)
+_wulf() {
+  local -a reply
+  reply=( \${(f)"$(\${words[1]} completion complete $((CURRENT - 1)) -- "\${words[@]}" 2>/dev/null)"} )
+  if (( \${#reply} )); then compadd -Q -- "\${reply[@]}"; else _files; fi
+}
+if [[ "\${funcstack[1]}" == _wulf ]]; then _wulf "$@"; else compdef _wulf wulf; fi
+`;
 }
 
 export const noun: Noun = {
   name: 'completion', summary: 'print a bash or zsh completion script', verbs: [],
   direct: {
-    name: '', summary: 'print a completion script: wulf completion bash|zsh', usage: 'bash|zsh',
+    name: '', summary: 'print a completion script: wulf completion bash|zsh (it completes node, profile, image and overlay names from the store)', usage: 'bash|zsh',
     async run(ctx, _f, pos) {
+      if (pos[0] === 'complete') {
+        // called by the scripts: complete CWORD WORDS... (the words after `--`)
+        const cword = Number(pos[1]);
+        if (!Number.isInteger(cword) || cword < 1) return 0;
+        for (const c of await completeWords(pos.slice(2), cword, ctx.env)) ctx.out(c);
+        return 0;
+      }
       const shell = pos[0] ?? 'bash';
       if (shell !== 'bash' && shell !== 'zsh') throw new WulfError(`no completion for "${shell}"`, { hint: 'bash or zsh' });
-      const t = await tree();
-      ctx.out(shell === 'bash' ? bash(t) : zsh(t));
+      ctx.out(shell === 'bash' ? bash() : zsh());
     },
   },
 };

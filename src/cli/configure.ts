@@ -1,10 +1,16 @@
-// `wulf configure`: set up the controller — a systemd unit for `wulf serve`, cluster ssh keys.
+// `wulf configure`: set up the controller — /etc/hosts, NFS exports (exportfs), cluster ssh keys, a
+// systemd unit for `wulf serve`; `-a` runs them all, as wwctl configure -a does.
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.ts';
 import { compiled } from '../lib/assets.ts';
-import type { Noun, Verb } from './command.ts';
+import { errorLine, WulfError } from '../lib/errors.ts';
+import type { Ctx, FlagValues, Noun, Verb } from './command.ts';
 import { ssh } from './configure-ssh.ts';
+import { readNodesConf } from '../config/store.ts';
+import { readWulfConf } from '../config/wulfconf.ts';
+import { exportNfs, writeHostFile } from '../maint/configure.ts';
+import type { HostResult } from '../overlays/host.ts';
 
 export function unitText(binary: string, root: string): string {
   return `[Unit]
@@ -39,4 +45,59 @@ const systemd: Verb = {
   },
 };
 
-export const noun: Noun = { name: 'configure', summary: 'set up the controller: systemd unit, ssh keys', verbs: [systemd, ssh] };
+function said(ctx: Ctx, r: HostResult): void {
+  ctx.out(r.action === 'unchanged' ? `${r.path} unchanged` : `${r.action === 'created' ? 'created' : 'wrote'} ${r.path}${r.backup ? ` (previous kept as ${r.backup})` : ''}`);
+}
+
+const hostfile: Verb = {
+  name: 'hostfile', summary: "write the controller's /etc/hosts from the host overlay (every node; your own lines above the marker are kept)",
+  run(ctx) {
+    said(ctx, writeHostFile(ctx.paths, readNodesConf(ctx.paths), readWulfConf(ctx.paths), 'etc/hosts'));
+    return 0;
+  },
+};
+
+const nfs: Verb = {
+  name: 'nfs', summary: 'write /etc/exports from wulf.conf nfs export paths and run exportfs -ra (needs nfs-kernel-server)',
+  run(ctx) {
+    const wulf = readWulfConf(ctx.paths);
+    said(ctx, writeHostFile(ctx.paths, readNodesConf(ctx.paths), wulf, 'etc/exports'));
+    if (!wulf.nfs.enabled) ctx.out('nfs.enabled is false in wulf.conf: no paths exported');
+    const st = exportNfs(ctx.paths);
+    switch (st.kind) {
+      case 'relocated':
+        ctx.out(`exportfs not run: it reads /etc/exports only, and this wulf writes the controller's files to ${st.file} (--root / WULF_HOST_ROOT)`);
+        return 0;
+      case 'no-exportfs':
+        ctx.out('exportfs not run: nfs-kernel-server is not installed (apt-get install nfs-kernel-server); the exports are written, nothing is exported');
+        return 0;
+      case 'failed':
+        throw new WulfError(`exportfs -ra failed: ${st.error}`, { hint: '/etc/exports is written; fix the line exportfs names and run wulf configure nfs again' });
+      case 'exported':
+        if (st.warnings) ctx.err(st.warnings);
+        ctx.out(`exportfs -ra: ${st.exports.length} export${st.exports.length === 1 ? '' : 's'} in the table${st.exports.length ? `: ${st.exports.join('; ')}` : ''}`);
+        if (st.started) ctx.out(st.started);
+        if (st.server === 'no-nfsd') ctx.out('this kernel has no NFS server (no nfsd in /proc/filesystems, no nfsd module): the export table is updated, but nothing is served until a kernel with nfsd runs (or use a userspace NFS server)');
+        else if (st.server === 'not-running') ctx.out('the NFS server is not running: start it (systemctl enable --now nfs-server) to serve these exports');
+        return 0;
+    }
+  },
+};
+
+/** `configure -a`: every step in wwctl's order, each reported; one failing does not stop the others. */
+const all: Verb = {
+  name: 'all', aliases: ['-a', '--all'], summary: 'run every step: systemd, nfs, ssh, hostfile (also: wulf configure -a)',
+  async run(ctx) {
+    let failed = 0;
+    const steps: [string, Verb, FlagValues][] = [['systemd', systemd, {}], ['nfs', nfs, {}], ['ssh', ssh, {}], ['hostfile', hostfile, {}]];
+    for (const [name, verb, flags] of steps) {
+      ctx.out(`== configure ${name}`);
+      try { if ((await verb.run(ctx, flags, [])) ?? 0) failed++; }
+      catch (e) { failed++; ctx.err(`wulf: configure ${name}: ${e instanceof WulfError ? e.message : errorLine(e)}`); }
+    }
+    if (failed) ctx.err(`configure -a: ${failed} of ${steps.length} steps failed`);
+    return failed ? 1 : 0;
+  },
+};
+
+export const noun: Noun = { name: 'configure', summary: 'set up the controller: hosts, NFS exports, ssh keys, systemd unit (-a: all)', verbs: [all, hostfile, nfs, ssh, systemd] };

@@ -15,7 +15,7 @@ import { checkName } from '../config/validate.ts';
 import type { NodeData } from '../config/schema.ts';
 import type { Ctx, FlagValues, Verb } from './command.ts';
 import { outputFlags } from './command.ts';
-import { applySetFlags, applyUnsetFlags, normalizeBoolArgs, setFlags, unsetFlags } from './field-flags.ts';
+import { applySetFlags, applyUnsetFlags, isUnsetWord, normalizeBoolArgs, setFlags, unsetFlags } from './field-flags.ts';
 import { allView, dataMap, defaultView, ipmiView, longView, networkView, ownMap } from './node-views.ts';
 import { table, toJsonText, toYamlText } from './table.ts';
 
@@ -69,14 +69,27 @@ async function confirmOrFail(ctx: Ctx, flags: FlagValues, question: string): Pro
   if (!(await ctx.confirm(question))) throw new WulfError('cancelled; nothing changed', { exitCode: 1 });
 }
 
+/** wwctl's -f/--force on set and unset: deprecated there, it never had an effect; accepted and ignored. */
+const wwForce = { force: { type: 'boolean' as const, short: 'f', hidden: true, help: 'accepted for wwctl; no effect' } };
+
+/** --all changes every node or profile: asked on a terminal, refused without one unless --yes. */
+async function confirmAll(ctx: Ctx, flags: FlagValues, kind: Kind, what: string): Promise<void> {
+  if (!flags.all) return;
+  if (flags.yes) return;
+  const n = names(readNodesConf(ctx.paths), kind).length;
+  await confirmOrFail(ctx, flags, `${what} every ${kind} (${n} ${kind}${n === 1 ? '' : 's'})?`);
+}
+
 export function entityVerbs(kind: Kind): Verb[] {
   const sec = section(kind);
   const add: Verb = {
-    name: 'add', aliases: ['new', 'create'], summary: `add ${kind}s (a hostlist such as n[01-64] adds many; --ipaddr/--ipmiaddr auto-increment)`,
+    name: 'add', aliases: ['new', 'create'],
+    summary: kind === 'node' ? 'add nodes (a hostlist such as n[01-64] adds many; --ipaddr/--ipmiaddr auto-increment)' : 'add profiles, each with the fields given (a node names them with --profile)',
     usage: 'NAME...', flags: setFlags(kind), preprocess: normalizeBoolArgs,
     async run(ctx, flags, pos) {
       if (!pos.length) throw new WulfError(`name the ${kind}s to add`);
-      const toAdd = pos.flatMap((p) => expandHostlist(p));
+      // node names may be hostlists; a profile name is taken as written
+      const toAdd = kind === 'node' ? pos.flatMap((p) => expandHostlist(p)) : pos;
       for (const n of toAdd) checkName(kind, n);
       const { result } = await updateNodesConf(ctx.paths, (conf) => {
         for (const [i, n] of toAdd.entries()) {
@@ -86,7 +99,7 @@ export function entityVerbs(kind: Kind): Verb[] {
           const overrides: Record<string, string> = {};
           for (const k of ['ipaddr', 'ipmiaddr'] as const) {
             const base = flags[k] as string | undefined;
-            if (base && i > 0 && !/^(UNSET|UNDEF)$/i.test(base)) {
+            if (base && i > 0 && !isUnsetWord(base)) {
               try { overrides[k] = addIPv4(base, i); } catch (e) { throw new WulfError(`${kind} ${n}: --${k}: ${(e as Error).message}`); }
             }
           }
@@ -100,8 +113,9 @@ export function entityVerbs(kind: Kind): Verb[] {
   };
   const set: Verb = {
     name: 'set', aliases: ['modify'], summary: `change fields of ${kind}s (UNSET clears a field); prints a before/after diff`,
-    usage: 'PATTERN...', preprocess: normalizeBoolArgs, flags: { ...setFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask when changing many' } },
+    usage: 'PATTERN...', preprocess: normalizeBoolArgs, flags: { ...setFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask before changing every one (--all)' }, ...wwForce },
     async run(ctx, flags, pos) {
+      await confirmAll(ctx, flags, kind, 'change');
       let diff: string[] = [];
       const res = await updateNodesConf(ctx.paths, (conf) => {
         const sel = selectNames(conf, kind, pos, !!flags.all);
@@ -116,8 +130,9 @@ export function entityVerbs(kind: Kind): Verb[] {
   };
   const unset: Verb = {
     name: 'unset', summary: `clear fields of ${kind}s (e.g. --image --kernelargs; --netname alone deletes that network)`,
-    usage: 'PATTERN...', flags: { ...unsetFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask' } },
+    usage: 'PATTERN...', flags: { ...unsetFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask before clearing every one (--all)' }, ...wwForce },
     async run(ctx, flags, pos) {
+      await confirmAll(ctx, flags, kind, 'clear fields of');
       let diff: string[] = [];
       const res = await updateNodesConf(ctx.paths, (conf) => {
         const sel = selectNames(conf, kind, pos, !!flags.all);
@@ -206,12 +221,13 @@ export function entityVerbs(kind: Kind): Verb[] {
   };
   const edit: Verb = {
     name: 'edit', summary: `edit ${kind}s as YAML in $EDITOR (validated; a concurrent change is detected)`, usage: 'PATTERN...',
-    async run(ctx, _flags, pos) {
+    flags: { noheader: { type: 'boolean', help: 'no explanatory comment at the top of the file' } },
+    async run(ctx, flags, pos) {
       const conf = readNodesConf(ctx.paths);
       const sel = selectNames(conf, kind, pos);
       const dir = mkdtempSync(join(tmpdir(), 'wulf-edit-'));
       const file = join(dir, `${kind}s.yaml`);
-      const header = `# Edit the ${kind}s below; save and quit to apply. Delete an entry to leave it unchanged.\n`;
+      const header = flags.noheader ? '' : `# Edit the ${kind}s below; save and quit to apply. Delete an entry to leave it unchanged.\n`;
       writeFileSync(file, header + toYamlText(ownMap(sel.map((n) => [n, conf[sec][n]!]))));
       const editor = ctx.env.VISUAL || ctx.env.EDITOR || 'vi';
       const r = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, 'sh', file], { stdio: 'inherit' });

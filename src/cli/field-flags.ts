@@ -17,7 +17,9 @@ export function setFlags(kind: 'node' | 'profile'): Flags {
       continue;
     }
     const where = f.scope === 'node' ? '' : ` [${f.scope}]`;
-    out[f.flag!] = { type: 'string', ...(f.short ? { short: f.short } : {}), help: f.help + where, arg: f.kind === 'list' ? 'A,B' : f.kind.toUpperCase() };
+    // profiles are never auto-incremented (node add does that for a hostlist)
+    const help = kind === 'profile' ? f.help.replace(/ \(auto-incremented by node add\)/, '') : f.help;
+    out[f.flag!] = { type: 'string', ...(f.short ? { short: f.short } : {}), help: help + where, arg: f.kind === 'list' ? 'A,B' : f.kind.toUpperCase() };
     for (const a of f.flagAliases ?? []) out[a] = { type: 'string', help: `deprecated: --${f.flag}`, hidden: true };
   }
   for (const c of collections) {
@@ -38,16 +40,42 @@ export function unsetFlags(kind: 'node' | 'profile'): Flags {
   return out;
 }
 
-/** Bare boolean-field flags (`--discoverable`) become `--discoverable=true` before parsing. */
+/**
+ * Words that clear a field, as wwctl reads them: unset, undef, delete, nil and `--`, in any case
+ * (wwctl lower-cases them), and 0.0.0.0 for an address field.
+ */
+export function isUnsetWord(raw: string, field?: Field): boolean {
+  const t = raw.trim();
+  if (UNSET_WORDS.has(t) || /^(unset|undef|delete|nil|--)$/i.test(t)) return true;
+  return t === '0.0.0.0' && (field?.kind === 'ipv4' || field?.kind === 'netmask');
+}
+
+/** The words a bare boolean flag takes as its value when they follow it (`--onboot nil`, `--onboot false`). */
+const BOOL_WORD = /^(true|false|yes|no|y|n|on|off|1|0|unset|undef|delete|nil)$/i;
+
+/**
+ * Bare boolean-field flags (`--discoverable`) become `--discoverable=true` before parsing; a following
+ * boolean or unset word is the flag's value, never a node pattern. `--` after one stays the end of
+ * the flags (write `--onboot=--` to clear with that word).
+ */
 export function normalizeBoolArgs(argv: string[]): string[] {
   const bools = new Set(fields.filter((f) => f.kind === 'bool' && f.flag).flatMap((f) => [`--${f.flag}`, ...(f.short ? [`-${f.short}`] : [])]));
   const out: string[] = [];
+  // wwctl's `--netdel NAME` (a name, not a switch) when --netname is not given; the same for disks, partitions, filesystems
+  const named = (c: (typeof collections)[number]) => argv.some((x) => x === `--${c.nameFlag}` || x.startsWith(`--${c.nameFlag}=`));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') { out.push(...argv.slice(i)); break; }
+    const del = collections.find((c) => a === `--${c.delFlag}` || a.startsWith(`--${c.delFlag}=`));
+    if (del && !named(del)) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(eq + 1) : argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-') ? argv[++i] : undefined;
+      out.push(`--${del.delFlag}`, ...(name !== undefined ? [`--${del.nameFlag}=${name}`] : []));
+      continue;
+    }
     if (bools.has(a)) {
       const next = argv[i + 1];
-      if (next !== undefined && /^(true|false|yes|no|on|off|1|0|unset|undef|UNSET|UNDEF)$/i.test(next)) { out.push(`${a}=${next}`); i++; }
+      if (next !== undefined && BOOL_WORD.test(next)) { out.push(`${a}=${next}`); i++; }
       else out.push(`${a}=true`);
       continue;
     }
@@ -131,7 +159,7 @@ export function tidy(o: Obj, keepEmpty = false): void {
 
 /** The value for one field, checked; UNSET words give undefined (clear). */
 function parseFieldValue(field: Field, raw: string, who: string): unknown {
-  if (UNSET_WORDS.has(raw.trim())) return undefined;
+  if (isUnsetWord(raw, field)) return undefined;
   if (field.kind === 'list') {
     const items = splitList(raw);
     for (const it of items) if (/[\n\0]/.test(it)) throw new WulfError(`${who}: ${field.title} has a line break`);

@@ -72,6 +72,9 @@ async function build(ctx: Ctx, name: string, flags: FlagValues): Promise<void> {
   else ctx.err(`image ${name}: built ${r.pointer.file} ${mib(r.pointer.size)}, ${r.pointer.entries} entries in ${r.seconds.toFixed(1)} s`);
 }
 
+/** WULF_OCI_<KEY>, else Warewulf's WAREWULF_OCI_<KEY> (USERNAME, PASSWORD, NOHTTPS, PLATFORM). */
+const ociEnv = (ctx: Ctx, key: string): string | undefined => ctx.env[`WULF_OCI_${key}`] || ctx.env[`WAREWULF_OCI_${key}`] || undefined;
+
 const importVerb: Verb = {
   name: 'import', aliases: ['pull'], summary: 'import an image from a registry, OCI layout/archive, docker-archive, directory or tarball', usage: 'SOURCE [NAME]',
   flags: {
@@ -79,10 +82,12 @@ const importVerb: Verb = {
     update: { type: 'boolean', short: 'u', help: 'apply the source onto the existing image' },
     build: { type: 'boolean', short: 'b', help: 'build the image after import' },
     platform: { type: 'string', arg: 'OS/ARCH', help: 'platform to pull from a multi-arch index (default: this host)' },
-    nohttps: { type: 'boolean', help: 'talk plain HTTP to the registry' },
-    username: { type: 'string', help: 'registry user (or WULF_OCI_USERNAME)' },
-    password: { type: 'string', help: 'registry password (or WULF_OCI_PASSWORD)' },
+    nohttps: { type: 'boolean', help: 'talk plain HTTP to the registry (or WULF_OCI_NOHTTPS, WAREWULF_OCI_NOHTTPS=true)' },
+    username: { type: 'string', help: 'registry user (or WULF_OCI_USERNAME, WAREWULF_OCI_USERNAME)' },
+    password: { type: 'string', help: 'registry password (or WULF_OCI_PASSWORD, WAREWULF_OCI_PASSWORD)' },
     syncuser: { type: 'boolean', help: "merge the controller's users and groups into the image after import (see image syncuser)" },
+    passwd: { type: 'string', hidden: true, help: "wwctl's hidden spelling of --password" },
+    arch: { type: 'string', hidden: true, help: "wwctl's hidden spelling of --platform" },
     ...buildFlags,
   },
   async run(ctx, flags, [source, name]) {
@@ -90,10 +95,10 @@ const importVerb: Verb = {
     const tty = !!process.stderr.isTTY;
     const meta = await withInterrupt((signal) => importImage(ctx.paths, {
       source, name, force: !!flags.force, update: !!flags.update, signal, log: ctx.log,
-      platform: str(flags.platform) ?? ctx.env.WULF_OCI_PLATFORM,
-      nohttps: !!flags.nohttps || ctx.env.WULF_OCI_NOHTTPS === 'true',
-      username: str(flags.username) ?? ctx.env.WULF_OCI_USERNAME,
-      password: str(flags.password) ?? ctx.env.WULF_OCI_PASSWORD,
+      platform: str(flags.platform) ?? str(flags.arch) ?? ociEnv(ctx, 'PLATFORM'),
+      nohttps: !!flags.nohttps || /^(true|1|yes)$/i.test(ociEnv(ctx, 'NOHTTPS') ?? ''),
+      username: str(flags.username) ?? ociEnv(ctx, 'USERNAME'),
+      password: str(flags.password) ?? str(flags.passwd) ?? ociEnv(ctx, 'PASSWORD'),
       progress: progressFor(tty ? (s) => process.stderr.write(s) : (s) => ctx.err(s.replace(/\n$/, '')), tty),
     }));
     ctx.err(`imported ${meta.name}${meta.digest ? ' ' + meta.digest : ''} (${meta.layers.length} layer(s))`);
@@ -133,19 +138,32 @@ const rollbackVerb: Verb = {
 
 const listVerb: Verb = {
   name: 'list', aliases: ['ls'], summary: 'list images', usage: '[IMAGE...]',
-  flags: { long: { type: 'boolean', short: 'l', help: 'more columns' }, size: { type: 'boolean', short: 's', help: 'include the unpacked size' }, ...outputFlags },
+  flags: {
+    long: { type: 'boolean', short: 'l', help: 'more columns' }, size: { type: 'boolean', short: 's', help: 'include the unpacked size' },
+    kernel: { type: 'boolean', short: 'k', help: 'only name, nodes and kernel version' },
+    chroot: { type: 'boolean', short: 'c', help: 'name, nodes and the unpacked (chroot) size' },
+    compressed: { type: 'boolean', help: 'name, nodes and the size of the built (compressed) image' }, ...outputFlags,
+  },
   async run(ctx, flags, names) {
     const { byImage } = await nodeCounts(ctx);
     const imgs = listImages(ctx.paths).filter((i) => !names.length || names.includes(i.name));
+    const du = flags.size || flags.chroot;
     const rows = imgs.map((i) => ({ name: i.name, nodes: byImage.get(i.name)?.length ?? 0, kernel: i.defaultKernel ?? '', created: i.created, imported: i.imported,
       // digest: the registry manifest's; none for a directory or tarball (built.digest is the artifact's)
-      digest: i.digest ?? null, source: i.source, ...(flags.size ? { rootfsBytes: duBytes(rootfsDir(ctx.paths, i.name)) } : {}),
+      digest: i.digest ?? null, source: i.source, ...(du ? { rootfsBytes: duBytes(rootfsDir(ctx.paths, i.name)) } : {}),
       built: i.artifact ? { file: i.artifact.path, bytes: i.artifact.size, digest: i.artifact.digest, compression: i.artifact.compression } : null }));
     if (flags.json) { ctx.out(toJsonText(rows)); return 0; }
     if (flags.yaml) { ctx.out(toYamlText(rows)); return 0; }
-    const hdr = ['IMAGE NAME', 'NODES', 'KERNEL VERSION', 'CREATION TIME', 'BUILT SIZE', ...(flags.size ? ['ROOTFS SIZE'] : []), ...(flags.long ? ['DIGEST', 'SOURCE'] : [])];
-    ctx.out(table(hdr, rows.map((r) => [r.name, String(r.nodes), r.kernel, r.created.replace(/\.\d+Z$/, 'Z'), r.built ? `${mib(r.built.bytes)} ${r.built.compression}` : '(not built)',
-      ...(flags.size ? [mib(r.rootfsBytes ?? 0)] : []), ...(flags.long ? [r.digest?.slice(0, 19) ?? '--', r.source] : [])])));
+    const builtSize = (r: (typeof rows)[number]) => (r.built ? `${mib(r.built.bytes)} ${r.built.compression}` : '(not built)');
+    // wwctl's narrow views: -k the kernel, -c the chroot's size, --compressed the built image's
+    if (!flags.long && (flags.kernel || flags.chroot || flags.compressed)) {
+      const hdr = ['IMAGE NAME', 'NODES', ...(flags.kernel ? ['KERNEL VERSION'] : []), ...(flags.chroot ? ['CHROOT SIZE'] : []), ...(flags.compressed ? ['COMPRESSED SIZE'] : [])];
+      ctx.out(table(hdr, rows.map((r) => [r.name, String(r.nodes), ...(flags.kernel ? [r.kernel] : []), ...(flags.chroot ? [mib(r.rootfsBytes ?? 0)] : []), ...(flags.compressed ? [builtSize(r)] : [])])));
+      return 0;
+    }
+    const hdr = ['IMAGE NAME', 'NODES', 'KERNEL VERSION', 'CREATION TIME', 'BUILT SIZE', ...(du ? ['ROOTFS SIZE'] : []), ...(flags.long ? ['DIGEST', 'SOURCE'] : [])];
+    ctx.out(table(hdr, rows.map((r) => [r.name, String(r.nodes), r.kernel, r.created.replace(/\.\d+Z$/, 'Z'), builtSize(r),
+      ...(du ? [mib(r.rootfsBytes ?? 0)] : []), ...(flags.long ? [r.digest?.slice(0, 19) ?? '--', r.source] : [])])));
     return 0;
   },
 };
@@ -245,24 +263,27 @@ function runSync(ctx: Ctx, name: string, write: boolean): void {
 }
 
 const bindFlags = {
-  bind: { type: 'string' as const, short: 'B', multiple: true, arg: 'SRC[:DST[:ro|copy]]', help: 'bind a host path into the image' },
+  bind: { type: 'string' as const, short: 'B', multiple: true, arg: 'SRC[:DST[:ro|copy]]', help: 'bind a host path into the image (-b too, as wwctl spells it)' },
+  'bind-b': { type: 'string' as const, short: 'b', multiple: true, hidden: true, help: "wwctl's -b: the same as --bind" },
   'no-build': { type: 'boolean' as const, help: 'do not rebuild on exit (same as --build=false)' },
   syncuser: { type: 'boolean' as const, help: 'run syncuser on exit if passwd/group changed' },
-  node: { type: 'string' as const, arg: 'NODE', help: "read-only view of the image with that node's system and runtime overlays (no rebuild)" },
+  node: { type: 'string' as const, short: 'n', arg: 'NODE', help: "read-only view of the image with that node's system and runtime overlays (no rebuild)" },
   ...buildFlags,
 };
 const buildEq = (argv: string[]) => argv.flatMap((a) => (a === '--build=false' ? ['--no-build'] : a === '--build=true' || a === '--build' ? [] : [a]));
+/** --bind and wwctl's -b, in the order given. */
+const bindsOf = (flags: FlagValues) => [...((flags.bind as string[] | undefined) ?? []), ...((flags['bind-b'] as string[] | undefined) ?? [])];
 
 async function session(ctx: Ctx, flags: FlagValues, name: string | undefined, cmd: string[]): Promise<number> {
   if (!name) fail('name an image');
   mustExist(ctx.paths, name);
   const node = str(flags.node);
   if (node) {
-    const v = await nodeViewSession(ctx.paths, name, { node, cmd, binds: (flags.bind as string[] | undefined) ?? [], env: ctx.env, log: ctx.log,
+    const v = await nodeViewSession(ctx.paths, name, { node, cmd, binds: bindsOf(flags), env: ctx.env, log: ctx.log,
       noOverlayfs: ctx.env.WULF_VIEW_NO_OVERLAYFS === '1' });
     return v.exit;
   }
-  const code = await imageSession(ctx.paths, name, { cmd, binds: (flags.bind as string[] | undefined) ?? [], env: ctx.env, log: ctx.log, interactive: cmd.length === 0 });
+  const code = await imageSession(ctx.paths, name, { cmd, binds: bindsOf(flags), env: ctx.env, log: ctx.log, interactive: cmd.length === 0 });
   if (code.changedUsers && flags.syncuser) runSync(ctx, name, true);
   if (!flags['no-build'] && existsSync(join(imageDir(ctx.paths, name), 'build', 'current'))) await build(ctx, name, { ...flags, force: false });
   else if (!flags['no-build']) await build(ctx, name, flags);

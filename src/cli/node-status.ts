@@ -6,7 +6,8 @@ import { readWulfConf } from '../config/wulfconf.ts';
 import { readNodesConf } from '../config/store.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { naturalCompare } from '../config/cascade.ts';
-import type { Ctx, Verb } from './command.ts';
+import type { Ctx, FlagValues, Verb } from './command.ts';
+import { WulfError } from '../lib/errors.ts';
 import { table } from './table.ts';
 import { liveness, type Liveness } from '../status/liveness.ts';
 
@@ -68,6 +69,14 @@ function unknownText(list: Unknown[]): string {
   return `unknown MACs (add one with: wulf node add NAME --hwaddr MAC)\n${table(['HWADDR', 'IPADDR', 'ASKED FOR', 'COUNT', 'LASTSEEN (s)'], rows)}${more}`;
 }
 
+/** wwctl's -u (never seen only), -l (most recently seen first) and -r (reversed). */
+function order(names: string[], rows: Row[], flags: FlagValues): string[] {
+  const seen = new Map(rows.map((r) => [r.node, r.lastSeen || 0]));
+  let out = flags.unknown ? names.filter((n) => !seen.get(n)) : [...names];
+  if (flags.last) out = out.sort((a, b) => (seen.get(b) ?? 0) - (seen.get(a) ?? 0) || naturalCompare(a, b));
+  return flags.reverse ? out.reverse() : out;
+}
+
 export const status: Verb = {
   name: 'status', summary: 'boot status of nodes: stage, file sent, seconds since last seen and since the agent\'s last refresh, up/booting/late/lost (--timeline per stage)', usage: '[PATTERN...]',
   flags: {
@@ -75,18 +84,27 @@ export const status: Verb = {
     timeline: { type: 'boolean', short: 't', help: 'per-stage timeline (DHCP → iPXE → kernel → image → system → runtime)' },
     server: { type: 'string', help: 'server URL (default from wulf.conf)', arg: 'URL' },
     json: { type: 'boolean', short: 'j', help: 'JSON output' },
+    last: { type: 'boolean', short: 'l', help: 'sort by last seen, the most recent first' },
+    reverse: { type: 'boolean', short: 'r', help: 'reverse the order' },
+    unknown: { type: 'boolean', short: 'u', help: 'only nodes never seen (unknown status)' },
+    update: { type: 'string', short: 'U', arg: 'MS', help: 'refresh interval of --watch in milliseconds', default: '500' },
   },
   async run(ctx, flags, pos) {
+    const every = Number(flags.update);
+    if (!Number.isInteger(every) || every < 50) throw new WulfError(`--update ${String(flags.update)}: give milliseconds, at least 50`);
     const conf = readNodesConf(ctx.paths);
     const interval = readWulfConf(ctx.paths).warewulf.updateInterval;
     for (;;) {
       const { rows, from, unknown } = await load(ctx, flags.server as string | undefined);
       const all = [...new Set([...Object.keys(conf.nodes), ...rows.map((r) => r.node)])].sort(naturalCompare);
-      const names = pos.length ? matchNodes(pos, all) : all;
       const now = Date.now() / 1000;
+      const names = order(pos.length ? matchNodes(pos, all) : all, rows, flags);
       if (flags.json) {
         const rec = (r: Row) => ({ ...r, lastAgent: r.lastAgent ?? null, state: liveness(r, now, interval).state });
-        ctx.out(JSON.stringify(Object.fromEntries(rows.filter((r) => names.includes(r.node)).map((r) => [r.node, rec(r)])), null, 2));
+        const by = new Map(rows.map((r) => [r.node, r]));
+        // in the order the server (or state file) gives them, unless -l or -r asks for one
+        const keys = flags.last || flags.reverse ? names.filter((n) => by.has(n)) : rows.map((r) => r.node).filter((n) => names.includes(n));
+        ctx.out(JSON.stringify(Object.fromEntries(keys.map((n) => [n, rec(by.get(n)!)])), null, 2));
         return;
       }
       let text = render(ctx, rows, names, interval, !!flags.timeline, now);
@@ -94,7 +112,7 @@ export const status: Verb = {
       if (!flags.watch) { ctx.out(text); return; }
       const h = (process.stdout.rows ?? 40) - 2;
       process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()}  ${from}\n${text.split('\n').slice(0, h).join('\n')}\n`);
-      await Bun.sleep(1000);
+      await Bun.sleep(every);
     }
   },
 };

@@ -1,12 +1,14 @@
 // `wulf overlay`: list, show/render, document, edit and build overlays. Writing to a shipped
 // (distribution) overlay first clones it into the site overlay dir, which then shadows it.
-import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { analyzeSync, Liquid } from 'liquidjs';
 import type { Ctx, Noun, Verb } from './command.ts';
 import { fail } from '../lib/errors.ts';
 import { readCpio } from '../lib/cpio.ts';
+import { readdirSync, rmdirSync } from 'node:fs';
+import { compiled } from '../lib/assets.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { readNodesConf } from '../config/store.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
@@ -19,6 +21,8 @@ import { renderTemplate } from '../overlays/render.ts';
 import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
 import { buildView } from '../overlays/data.ts';
 import { table } from './table.ts';
+import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
+import { writeFileAtomic } from '../lib/atomic.ts';
 
 const service = (ctx: Ctx) => createOverlayService({ paths: ctx.paths, getConf: () => readNodesConf(ctx.paths), getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
 
@@ -72,36 +76,51 @@ function notLink(p: string, file: string, what: string): string {
   return p;
 }
 
+/** Where an overlay's files are: its site directory, the source tree's, or the binary for shipped ones. */
+function overlayPath(ctx: Ctx, name: string): string {
+  const loc = locateOverlay(ctx.paths.siteOverlaysDir, name);
+  if (!loc) return '--';
+  return !loc.site && compiled ? '(in the wulf binary)' : loc.dir;
+}
+
 const list: Verb = {
   name: 'list', aliases: ['ls'], summary: 'list overlays (-a: their files, -l: with mode and owner)', usage: '[OVERLAY...]',
-  flags: { all: { type: 'boolean', short: 'a', help: 'list files' }, long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' } },
+  flags: {
+    all: { type: 'boolean', short: 'a', help: 'list files' }, long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' },
+    path: { type: 'boolean', short: 'p', help: "a PATH column: the overlay's directory (shipped ones: inside the wulf binary)" },
+  },
   run(ctx, flags, pos) {
     const all = listOverlayNames(ctx.paths.siteOverlaysDir);
     const missing = pos.filter((p) => !all.some((o) => o.name === p));
     if (missing.length) fail(`no overlay named ${missing.join(', ')}`, "see 'wulf overlay list'");
     const names = all.filter((o) => !pos.length || pos.includes(o.name));
+    const where = (o: (typeof names)[number]) => (flags.path ? overlayPath(ctx, o.name)
+      : o.alias ? `alias of ${o.alias} (Warewulf's name)` : o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped');
     if (!flags.all && !flags.long) {
-      const rows = names.map((o) => [o.alias ? `${o.name} → ${o.alias}` : o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length),
-        o.alias ? `alias of ${o.alias} (Warewulf's name)` : o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped']);
+      const rows = names.map((o) => [o.alias ? `${o.name} → ${o.alias}` : o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length), where(o)]);
       const w = Math.max(12, ...rows.map((r) => r[0]!.length)) + 2;
-      ctx.out([`${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  SOURCE`, ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`)].join('\n'));
+      ctx.out([`${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  ${flags.path ? 'PATH' : 'SOURCE'}`, ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`)].join('\n'));
       return 0;
     }
     const rows: string[][] = [];
     for (const o of names) {
       for (const f of readOverlay(ctx.paths.siteOverlaysDir, o.name).files) {
         const path = '/' + f.rel + (f.type === 'dir' ? '/' : '') + (f.target ? ` -> ${f.target}` : '');
-        rows.push(flags.long ? [f.mode.toString(8).padStart(4, '0'), String(f.uid), String(f.gid), o.name, path] : [o.name, path]);
+        const loc = flags.path ? [where(o)] : [];
+        rows.push(flags.long ? [f.mode.toString(8).padStart(4, '0'), String(f.uid), String(f.gid), o.name, path, ...loc] : [o.name, path, ...loc]);
       }
     }
-    ctx.out(table(flags.long ? ['PERM MODE', 'UID', 'GID', 'OVERLAY', 'FILE PATH'] : ['OVERLAY', 'FILE PATH'], rows));
+    ctx.out(table([...(flags.long ? ['PERM MODE', 'UID', 'GID', 'OVERLAY', 'FILE PATH'] : ['OVERLAY', 'FILE PATH']), ...(flags.path ? ['PATH'] : [])], rows));
     return 0;
   },
 };
 
 const show: Verb = {
   name: 'show', aliases: ['cat'], summary: 'print an overlay file, or render it for a node', usage: 'OVERLAY FILE',
-  flags: { render: { type: 'string', short: 'r', arg: 'NODE', help: 'render the template for this node' } },
+  flags: {
+    render: { type: 'string', short: 'r', arg: 'NODE', help: 'render the template for this node' },
+    quiet: { type: 'boolean', short: 'q', help: 'only the rendered text: no "# ----" line naming each file, link or abort' },
+  },
   run(ctx, flags, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay show OVERLAY FILE [--render NODE]');
     const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
@@ -120,7 +139,7 @@ const show: Verb = {
     root.build = buildView(name, `${name}/${f.rel}`);
     const r = renderTemplate(name, f.rel, new TextDecoder().decode(f.data), root, b.env);
     for (const o of r.files) {
-      if (r.files.length > 1 || o.symlink || o.abort) ctx.out(`# ---- /${o.rel}${o.symlink ? ` -> ${o.symlink}` : ''}${o.abort ? ' (aborted: not written)' : ''}`);
+      if (!flags.quiet && (r.files.length > 1 || o.symlink || o.abort)) ctx.out(`# ---- /${o.rel}${o.symlink ? ` -> ${o.symlink}` : ''}${o.abort ? ' (aborted: not written)' : ''}`);
       if (!o.symlink) ctx.out(o.data);
     }
     return 0;
@@ -160,7 +179,7 @@ const info: Verb = {
   },
 };
 
-const create: Verb = { name: 'create', aliases: ['mk'], summary: 'create an empty site overlay', usage: 'NAME', run(ctx, _f, [name]) {
+const create: Verb = { name: 'create', aliases: ['new', 'add', 'mk'], summary: 'create an empty site overlay', usage: 'NAME', run(ctx, _f, [name]) {
   if (!name) fail('usage: wulf overlay create NAME');
   checkOverlayName(name);
   if (locateOverlay(ctx.paths.siteOverlaysDir, name)) fail(`overlay "${name}" already exists`);
@@ -170,7 +189,10 @@ const create: Verb = { name: 'create', aliases: ['mk'], summary: 'create an empt
 
 const del: Verb = {
   name: 'delete', aliases: ['rm', 'remove', 'del'], summary: 'delete a site overlay, or files in it', usage: 'NAME [FILE...]',
-  flags: { force: { type: 'boolean', short: 'f', help: 'delete a non-empty overlay or directory' } },
+  flags: {
+    force: { type: 'boolean', short: 'f', help: 'delete a non-empty overlay or directory' },
+    parents: { type: 'boolean', short: 'p', help: 'also remove the directories left empty above each deleted file' },
+  },
   run(ctx, flags, [name, ...files]) {
     if (!name) fail('usage: wulf overlay delete NAME [FILE...]');
     const loc = mustExist(ctx, name);
@@ -185,6 +207,7 @@ const del: Verb = {
       const p = fileIn(root, f);
       if (!existsSync(p) && !lstatSync(p, { throwIfNoEntry: false })) fail(`overlay ${name} has no file ${f}`);
       rmSync(p, { recursive: !!flags.force });
+      if (flags.parents) for (let d = dirname(p); d.length > root.length && readdirSync(d).length === 0; d = dirname(d)) rmdirSync(d);
     }
     return 0;
   },
@@ -216,7 +239,7 @@ const chownVerb: Verb = { name: 'chown', summary: 'set the owner of an overlay f
 } };
 
 const importVerb: Verb = {
-  name: 'import', aliases: ['add'], summary: 'copy a host file into an overlay', usage: 'OVERLAY SRC [DEST]',
+  name: 'import', aliases: ['cp'], summary: 'copy a host file into an overlay', usage: 'OVERLAY SRC [DEST]',
   flags: { overwrite: { type: 'boolean', short: 'o', help: 'replace an existing file' }, parents: { type: 'boolean', short: 'p', help: 'create missing directories' } },
   run(ctx, flags, [name, src, dest]) {
     if (!name || !src) fail('usage: wulf overlay import OVERLAY SRC [DEST]');
@@ -225,6 +248,11 @@ const importVerb: Verb = {
     if (had && !flags.overwrite) fail(`${dest ?? src} exists in overlay ${name}`, 'use --overwrite');
     if (had?.isSymbolicLink()) rmSync(p); // replace the link, never write through it
     if (!existsSync(dirname(p))) { if (!flags.parents) fail(`the directory of ${dest ?? src} does not exist in overlay ${name}`, 'use --parents'); mkdirSync(dirname(p), { recursive: true }); }
+    // a Warewulf template copied in as it is would fail every build: refused here, with the way out
+    if (p.endsWith('.ww') && statSync(src).isFile()) {
+      const go = goSyntaxError(src, readFileSync(src, 'utf8'));
+      if (go) fail(go);
+    }
     cpSync(src, p, { preserveTimestamps: true });
     return 0;
   },
@@ -241,6 +269,48 @@ const edit: Verb = {
     const editor = ctx.env.EDITOR || ctx.env.VISUAL || 'vi';
     const r = Bun.spawnSync(['sh', '-c', `${editor} "$1"`, 'sh', p], { stdio: ['inherit', 'inherit', 'inherit'] });
     return r.exitCode ?? 1;
+  },
+};
+
+const convert: Verb = {
+  name: 'convert', summary: "convert a Warewulf (Go text/template) template to wulf's Liquid", usage: 'FILE',
+  flags: {
+    output: { type: 'string', short: 'o', arg: 'OUT', help: 'write the Liquid to OUT instead of stdout' },
+    write: { type: 'boolean', short: 'w', help: 'convert FILE in place; the Go original is kept as FILE.go-orig' },
+    force: { type: 'boolean', short: 'f', help: 'with -o: replace an existing OUT' },
+    kind: { type: 'string', arg: 'KIND', help: "the template's data: overlay, ipxe or bmc (default: ipxe for *.ipxe, bmc for *.tmpl, else overlay)" },
+  },
+  run(ctx, flags, [file, ...rest]) {
+    if (!file || rest.length) fail('usage: wulf overlay convert FILE [-o OUT | --write]');
+    if (flags.output && flags.write) fail('-o and --write exclude each other');
+    let src: string;
+    try { src = readFileSync(file, 'utf8'); } catch (e) { fail(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`); }
+    const kind = String(flags.kind ?? (file.endsWith('.ipxe') ? 'ipxe' : file.endsWith('.tmpl') ? 'bmc' : 'overlay'));
+    if (kind !== 'overlay' && kind !== 'ipxe' && kind !== 'bmc') fail(`--kind "${kind}" is not one of overlay, ipxe, bmc`);
+    const r = convertGoTemplate(src, { kind });
+    if (r.problems.length) {
+      // nothing is written or printed: a half-converted template would render something else than the original
+      for (const p of r.problems) ctx.err(`${file}:${p.line}: ${p.message}`);
+      ctx.err(`${file}: ${r.problems.length} construct${r.problems.length === 1 ? '' : 's'} not converted; nothing written`);
+      return 1;
+    }
+    const mode = statSync(file).mode & 0o7777;
+    if (flags.write) {
+      const orig = `${file}.go-orig`;
+      if (existsSync(orig)) fail(`${orig} exists (an earlier conversion's original): move it away first`);
+      writeFileAtomic(orig, src, { mode });
+      writeFileAtomic(file, r.liquid, { mode });
+      ctx.err(`${file}: converted; the Go original is ${orig}${/\.ww$/.test(file) ? ' (move it out of the overlay, or it is shipped to the nodes)' : ''}`);
+      return 0;
+    }
+    if (flags.output) {
+      const out = String(flags.output);
+      if (existsSync(out) && !flags.force) fail(`${out} exists`, 'use --force to replace it');
+      writeFileAtomic(out, r.liquid, { mode });
+      return 0;
+    }
+    process.stdout.write(r.liquid);
+    return 0;
   },
 };
 
@@ -262,9 +332,11 @@ const build: Verb = {
       ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
       if (r.failed.length) code = 1;
     } else if (pos.length) fail('--host takes no NODES', 'wulf overlay build --host');
-    if (flags.host || !pos.length) {
+    const wulf = flags.host || !pos.length ? readWulfConf(ctx.paths) : undefined;
+    if (wulf && !wulf.warewulf.hostOverlay && !flags.host) ctx.out('host overlay: not written (warewulf.host overlay: false in wulf.conf; --host writes it anyway)');
+    else if (wulf) {
       // every template is rendered before any file is written: an error leaves the controller's files as they were
-      const res = buildHostOverlay(ctx.paths, conf, readWulfConf(ctx.paths));
+      const res = buildHostOverlay(ctx.paths, conf, wulf);
       const files = res.filter((x) => x.type !== 'dir');
       for (const x of files) if (x.action !== 'unchanged') ctx.out(`${x.action} ${x.path}${x.backup ? ` (previous kept as ${x.backup})` : ''}`);
       ctx.out(`host overlay: ${files.filter((x) => x.action !== 'unchanged').length} of ${files.length} files written to ${hostTarget(ctx.paths)}`);
@@ -318,5 +390,5 @@ const diff: Verb = {
 
 export const noun: Noun = {
   name: 'overlay', aliases: ['overlays'], summary: 'list, show, edit and build overlays',
-  verbs: [list, show, info, edit, create, del, importVerb, mkdirVerb, chmodVerb, chownVerb, build, diff],
+  verbs: [list, show, info, edit, create, del, importVerb, mkdirVerb, chmodVerb, chownVerb, build, diff, convert],
 };

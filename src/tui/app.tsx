@@ -13,7 +13,8 @@ import { detailLines, ownValue } from './state/detail.ts';
 import { followKey } from './state/list.ts';
 import { STATE_LABEL, STATES } from './state/status.ts';
 import { NodesView } from './ui/nodes-view.tsx';
-import { DetailView, detailListHeight } from './ui/detail-view.tsx';
+import { DetailView, detailListHeight, type DetailAddress } from './ui/detail-view.tsx';
+import type { MergedNode } from '../config/cascade.ts';
 import { ImagesView, imageRows, LogView, ProfilesView, profileRows } from './ui/other-views.tsx';
 import { OverlaysView, treeHeight } from './ui/overlays-view.tsx';
 import { Help } from './ui/help.tsx';
@@ -33,6 +34,12 @@ const toKeyIn = (input: string, k: Key): KeyIn => ({
 const charKey = (ch: string): KeyIn =>
   ch === '\r' || ch === '\n' ? { input: '', enter: true } : ch === '\t' ? { input: '', tab: true } : ch === '\x7f' || ch === '\b' ? { input: '', backspace: true }
     : ch === '\x1b' ? { input: '', escape: true } : ch < ' ' ? { input: String.fromCharCode(ch.charCodeAt(0) + 96), ctrl: true } : { input: ch };
+
+/** The primary network device's address and MAC (merged through the profiles). */
+function addressOf(m: MergedNode | undefined): DetailAddress | undefined {
+  const nd = m?.primary ? m.data.networkDevices?.[m.primary] : undefined;
+  return m?.primary ? { netdev: m.primary, ipaddr: nd?.ipaddr, hwaddr: nd?.hwaddr } : undefined;
+}
 
 export function App({ paths, config, feed, server, theme }: AppProps) {
   const { exit } = useApp();
@@ -163,7 +170,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   let body;
   if (state.help) body = <Help width={columns} height={bodyH} />;
   else if (v === 'nodes') body = <NodesView rows={shown} list={list} height={listH.nodes} width={columns} now={now} sortCol={state.sortCol} sortDesc={state.sortDesc} selected={state.selected} theme={theme} />;
-  else if (v === 'detail') body = <DetailView node={detailNode ?? ''} exists={!!merged} lines={lines} list={list} status={detailNode ? feed.statuses.get(detailNode) : undefined} events={nodeEvents} width={columns} height={bodyH} now={now} interval={interval} theme={theme} />;
+  else if (v === 'detail') body = <DetailView node={detailNode ?? ''} exists={!!merged} address={addressOf(merged)} lines={lines} list={list} status={detailNode ? feed.statuses.get(detailNode) : undefined} events={nodeEvents} width={columns} height={bodyH} now={now} interval={interval} theme={theme} />;
   else if (v === 'profiles') body = <ProfilesView rows={profiles} list={list} height={listH.profiles} width={columns} theme={theme} />;
   else if (v === 'images') body = <ImagesView rows={images.rows} error={images.error} list={list} height={listH.images + 1} width={columns} theme={theme} />;
   else if (v === 'overlays') body = <OverlaysView items={tree.items} error={tree.error} list={list} height={bodyH} width={columns} theme={theme} node={previewNode} diff={state.overlayDiff} pane={pane.lines} busy={pane.busy} />;

@@ -139,7 +139,7 @@ for (const mode of modes) {
       expect(w('node', 'set', '--help').out).toContain('--kernelargs');
       expect(w('--help').out).toContain('Commands:');
       expect(w('version').out).toMatch(/^wulf \d+\.\d+\.\d+/);
-      expect(w('completion', 'bash').out).toContain('complete -F _wulf wulf');
+      expect(w('completion', 'bash').out).toContain('complete -o default -F _wulf wulf');
       expect(w('completion', 'zsh').out).toContain('#compdef wulf');
       expect(w('nosuch').err).toContain("unknown command 'nosuch'");
     });

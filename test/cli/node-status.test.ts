@@ -90,3 +90,27 @@ test('from a server\'s /status: wulf\'s "last agent", and a Warewulf server that
     expect(Number(late.at(-3))).toBeGreaterThanOrEqual(26);
   } finally { server.stop(true); }
 });
+
+test("wwctl's -l (last seen first), -r (reversed), -u (never seen only), -U (watch interval in ms)", async () => {
+  const order = (out: string) => out.split('\n').slice(2).map((l) => l.split(/\s+/)[0]).filter(Boolean);
+  const byName = await wulf('node', 'status', ...OFFLINE);
+  expect(order(byName.out)).toEqual(['boot1', 'late1', 'lost1', 'never1', 'old1', 'renew1', 'up1']);
+  expect(order((await wulf('node', 'status', ...OFFLINE, '-r')).out)).toEqual(['up1', 'renew1', 'old1', 'never1', 'lost1', 'late1', 'boot1']);
+  // seen 2, 3, 4, 5, 30, 300 s ago, then never
+  expect(order((await wulf('node', 'status', ...OFFLINE, '-l')).out)).toEqual(['renew1', 'up1', 'old1', 'boot1', 'late1', 'lost1', 'never1']);
+  expect(order((await wulf('node', 'status', ...OFFLINE, '-l', '-r')).out)).toEqual(['never1', 'lost1', 'late1', 'boot1', 'old1', 'up1', 'renew1']);
+  expect(order((await wulf('node', 'status', ...OFFLINE, '-u')).out)).toEqual(['never1']);
+  expect(Object.keys(JSON.parse((await wulf('node', 'status', ...OFFLINE, '-j', '-l')).out))).toEqual(['renew1', 'up1', 'old1', 'boot1', 'late1', 'lost1']);
+  const bad = await wulf('node', 'status', ...OFFLINE, '-U', 'often');
+  expect([bad.code, bad.err.split('\n')[0]]).toEqual([1, 'wulf: --update often: give milliseconds, at least 50']);
+  // -w -U 150 for 1.6 s: about ten screens (the default 500 ms gives about three)
+  const watch = async (extra: string[]) => {
+    const p = Bun.spawn([compiledBin, 'node', 'status', ...OFFLINE, '-w', ...extra], { env: { ...process.env, WULF_ROOT: t.dir, NO_COLOR: '1' }, stdout: 'pipe', stderr: 'ignore' });
+    setTimeout(() => p.kill(), 1600);
+    return ((await new Response(p.stdout).text()).match(/NODENAME/g) ?? []).length;
+  };
+  const fast = await watch(['-U', '150']), slow = await watch([]);
+  expect(fast).toBeGreaterThanOrEqual(5);
+  expect(slow).toBeLessThanOrEqual(4);
+  expect(fast).toBeGreaterThan(slow);
+}, 30_000);

@@ -84,9 +84,8 @@ beforeAll(async () => {
   wulf('configure', 'ssh');
   copyFileSync('/etc/passwd', join(t.dir, 'etc/passwd'));
   copyFileSync('/etc/group', join(t.dir, 'etc/group'));
-  // root's key on the (relocated) controller: the ssh.authorized_keys overlay puts it on every node
-  mkdirSync(join(t.dir, 'root/.ssh'), { recursive: true, mode: 0o700 });
-  run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'wulf e2e', '-f', join(t.dir, 'root/.ssh/id_ed25519')]);
+  // root's key on the (relocated) controller, made by `configure ssh` above as wwctl's does: the
+  // ssh.authorized_keys overlay puts it on every node
   ssh = new NodeSsh(ns, join(t.dir, 'root/.ssh/id_ed25519'), join(t.dir, 'etc/wulf/keys/ssh_host_ed25519_key.pub'), t.dir);
 
   for (const n of ALL) {

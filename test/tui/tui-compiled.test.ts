@@ -91,6 +91,30 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     expect(pane.info('#{cursor_flag}')).toBe('1');
   }, 60_000);
 
+  test('detail header at 80×24 shows the address and MAC unscrolled; q quits at once after the detail and help views', async () => {
+    const { pane } = start('header', 12, 1); // port 1: files mode, the status feed retrying in the background
+    await pane.waitFor('n0012');
+    for (let i = 0; i < 8; i++) pane.keys('Down');
+    pane.keys('Enter');
+    const s = await pane.waitFor('Node n0009');
+    const head = s.split('\n').slice(2, 4).join('\n'); // the two lines under the title bar
+    expect(head).toContain('ipaddr 10.0.1.10'); // ipOf(9), merged netdev "default"
+    expect(head).toContain('hwaddr 52:54:00:00:00:09');
+    expect(head).toMatch(/state never seen/);
+    expect(s.split('\n').length).toBeLessThanOrEqual(25);
+    pane.keys('q');
+    await pane.waitFor('NAME▲');
+    pane.keys('?');
+    await pane.waitFor('Keys — press any key to close');
+    pane.keys('x');
+    await pane.waitFor('NAME▲');
+    await Bun.sleep(500); // the feed is in its retry pause now (3 s): quitting must not wait for it
+    const t0 = Date.now();
+    pane.keys('q');
+    await pane.waitFor('EXIT=0', 5000);
+    expect(Date.now() - t0).toBeLessThan(1200);
+  }, 60_000);
+
   test('edit in the detail form lands in nodes.conf; invalid input is refused inline; a concurrent CLI edit is detected', async () => {
     const { pane, dir, nodesConf } = start('edit', 5, 1);
     await pane.waitFor('n0005');

@@ -50,6 +50,16 @@ export class StatusFeed {
   start(): void { void this.loop(); }
   stop(): void { this.stopped = true; this.abort.abort(); }
 
+  /** A pause that ends at once, its timer cleared, when the feed stops (a plain sleep held the exit for up to retryMs). */
+  private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(t); this.abort.signal.removeEventListener('abort', done); resolve(); };
+      const t = setTimeout(done, ms);
+      this.abort.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
   /** Merge a JSON document of status records (exported for tests and the file reader). */
   apply(doc: unknown, log: boolean): number {
     const recs = parseStatusDoc(doc, this.statuses);
@@ -92,13 +102,14 @@ export class StatusFeed {
         this.setMode('files', `server unreachable (${shortReason(e)})`);
         this.readFiles();
       }
-      await Bun.sleep(this.opts.retryMs ?? 3000);
+      await this.pause(this.opts.retryMs ?? 3000);
     }
   }
 
   private async poll(base: string): Promise<void> {
     while (!this.stopped) {
-      await Bun.sleep(this.opts.pollMs ?? 1000);
+      await this.pause(this.opts.pollMs ?? 1000);
+      if (this.stopped) return;
       const r = await this.fetch(`${base}/status`, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(2000)]) });
       if (!r.ok) throw new Error(`GET /status: HTTP ${r.status}`);
       this.apply(await r.json(), true);

@@ -7,15 +7,20 @@ import type { ListState } from '../state/list.ts';
 import { classify, fmtAgo, fmtBytes, STATE_LABEL, waterfall, type LogEvent, type NodeStatus } from '../state/status.ts';
 import { c, STATE_COLOR, type Theme } from './theme.ts';
 
+/** The node's primary network device as nodes.conf gives it (shown in the header). */
+export interface DetailAddress { netdev?: string; ipaddr?: string; hwaddr?: string }
+
 export interface DetailProps {
-  node: string; exists: boolean; lines: readonly DetailLine[]; list: ListState; status?: NodeStatus; events: LogEvent[];
+  node: string; exists: boolean; address?: DetailAddress; lines: readonly DetailLine[]; list: ListState; status?: NodeStatus; events: LogEvent[];
   width: number; height: number; now: number; interval: number; theme: Theme;
 }
 
 /** Rows the field list gets (the rest goes to the waterfall and events), for the reducer's paging. */
 export function detailListHeight(width: number, height: number): number {
-  return width >= 120 ? Math.max(3, height - 1) : Math.max(3, height - 1 - 8 - 3);
+  return width >= 120 ? Math.max(3, height - HEADER) : Math.max(3, height - HEADER - 8 - 3);
 }
+/** Header lines: the node with its address and MAC, then its state. */
+const HEADER = 2;
 
 const clock = (t: number) => new Date(t * 1000).toTimeString().slice(0, 8);
 
@@ -50,6 +55,7 @@ export function DetailView(p: DetailProps) {
   const rightW = wide ? p.width - leftW - 1 : p.width;
   const listH = detailListHeight(p.width, p.height);
   const st = classify(p.status, p.now, p.interval);
+  const a = p.address;
   const ago = p.status?.lastSeen !== undefined ? fmtAgo(p.now - p.status.lastSeen) : '--';
   const agentAgo = p.status?.lastAgent ? fmtAgo(p.now - p.status.lastAgent) : '--';
   const titleW = Math.min(30, Math.floor(leftW * 0.38));
@@ -71,7 +77,7 @@ export function DetailView(p: DetailProps) {
       })}
     </Box>
   );
-  const evRows = wide ? Math.max(1, p.height - 1 - 8 - 1) : Math.max(1, p.height - 1 - listH - 8 - 1);
+  const evRows = wide ? Math.max(1, p.height - HEADER - 8 - 1) : Math.max(1, p.height - HEADER - listH - 8 - 1);
   const events = p.events.slice(-evRows);
   const side = (
     <Box flexDirection="column" width={rightW}>
@@ -86,9 +92,13 @@ export function DetailView(p: DetailProps) {
     <Box flexDirection="column" height={p.height}>
       <Text wrap="truncate">
         <Text bold>{`Node ${p.node}`}</Text>
-        {p.exists ? '' : ' (not in nodes.conf)'}{'  state '}
+        {p.exists ? '' : ' (not in nodes.conf)'}
+        {`  ipaddr ${a?.ipaddr ?? '--'}  hwaddr ${a?.hwaddr ?? '--'}${a?.netdev && a.netdev !== 'default' ? `  (${a.netdev})` : ''}`}
+      </Text>
+      <Text wrap="truncate">
+        {'state '}
         <Text color={c(p.theme, STATE_COLOR[st])}>{STATE_LABEL[st]}</Text>
-        {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  agent ${agentAgo}  ${p.status?.ipaddr ?? ''}`}
+        {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  agent ${agentAgo}${p.status?.ipaddr && p.status.ipaddr !== a?.ipaddr ? `  from ${p.status.ipaddr}` : ''}`}
       </Text>
       {wide ? <Box flexDirection="row">{fieldsBox}<Text> </Text>{side}</Box> : <>{fieldsBox}{side}</>}
     </Box>
