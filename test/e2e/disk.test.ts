@@ -129,6 +129,22 @@ function expectMountedAndSwapOn(): void {
 }
 const journal = () => sh('journalctl -b -o cat -u wulf-disks.service --no-pager');
 
+/** wulf-disks.service ran to its end before /scratch was mounted and the swap turned on; returns how long it ran (s). */
+function expectDisksFirst(): number {
+  const mono = (unit: string, prop: string) => Number(sh(`systemctl show -p ${prop} --value '${unit}'`).trim());
+  const start = mono('wulf-disks.service', 'ExecMainStartTimestampMonotonic');
+  const end = mono('wulf-disks.service', 'ExecMainExitTimestampMonotonic');
+  const mounted = mono('scratch.mount', 'ActiveEnterTimestampMonotonic');
+  const swapOn = mono('dev-disk-by\\x2dpartlabel-swap.swap', 'ActiveEnterTimestampMonotonic');
+  expect(start).toBeGreaterThan(0);
+  expect(end).toBeGreaterThanOrEqual(start);
+  expect(mounted).toBeGreaterThan(end);
+  expect(swapOn).toBeGreaterThan(end);
+  const secs = (end - start) / 1e6;
+  console.log(`${N.name}: wulf-disks.service ran ${secs.toFixed(2)} s; /scratch mounted ${((mounted - end) / 1e6).toFixed(2)} s and swap on ${((swapOn - end) / 1e6).toFixed(2)} s after it ended`);
+  return secs;
+}
+
 let first: Disk;
 const token = `kept across boots ${process.pid}-${Date.now()}`;
 
@@ -145,8 +161,9 @@ test('first boot: the blank disk gets a GPT with the two partitions, /scratch is
   expect(j).toContain('/dev/vda: partition table written (wipe_table): 2 partitions');
   expect(j).toContain('/dev/disk/by-partlabel/scratch: ext4 made');
   expect(j).toContain('/dev/disk/by-partlabel/swap: swap made');
-  // the partitioning ran before the local mounts: the unit is ordered before local-fs-pre.target
+  // the partitioning ran before the local mounts: the unit is ordered before local-fs-pre.target, and ended before they began
   expect(sh('systemctl show -p Before --value wulf-disks.service')).toContain('local-fs-pre.target');
+  expectDisksFirst();
   // wwclient is Warewulf's name for the agent overlay: the profile names it and the agent runs
   expect(sh('systemctl is-active wulf-agent').trim()).toBe('active');
   sh(`echo '${token}' > /scratch/keep && sync`);
@@ -167,6 +184,7 @@ test('second boot (QEMU restarted on the same disk): the file is still there and
   expect(j).toMatch(/\/dev\/disk\/by-partlabel\/scratch: ext4 found \(UUID \S+\): kept/);
   expect(j).toMatch(/\/dev\/disk\/by-partlabel\/swap: swap found \(UUID \S+\): kept/);
   expect(j).not.toContain(' made');
+  expectDisksFirst();
 }, LOGIN_MS + 300_000);
 
 test('node set --fswipe: the next boot makes /scratch anew (file gone, new UUID); the swap is kept', async () => {
@@ -184,4 +202,5 @@ test('node set --fswipe: the next boot makes /scratch anew (file gone, new UUID)
   console.log(`wulf-disks.service:\n${j.trim()}`);
   expect(j).toContain('/dev/disk/by-partlabel/scratch: ext4 made');
   expect(j).toMatch(/\/dev\/disk\/by-partlabel\/swap: swap found \(UUID \S+\): kept/);
+  expectDisksFirst();
 }, LOGIN_MS + 300_000);

@@ -152,12 +152,12 @@ test('bad input: a template that cannot be converted and a link out of a site ov
   const { root, site, imp } = fresh();
   symlinkSync('../../../../../../etc/shadow', join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/shadow-link'));
   symlinkSync('/usr/share/zoneinfo/UTC', join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/tz-link'));
-  writeFileSync(join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/odd.ww'), 'line one\n{{ .Frobnicate }}\n{{ define "x" }}a{{ end }}\n');
+  writeFileSync(join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/odd.ww'), 'line one\n{{ .Frobnicate }}\n{{ toJson .Tags }}\n');
   const d = imp('--dry-run');
   expect(d.code).toBe(0);
   // a template the converter cannot convert: each construct with its line, and the template left out (never guessed)
   expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:2: \.Frobnicate: not a field wulf's template data has here; template left out/);
-  expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:3: \{\{define\}\}: named templates have no Liquid equivalent here; template left out/);
+  expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:3: function toJson has no Liquid equivalent in wulf; template left out/);
   expect(d.out).toMatch(/site-motd\/rootfs\/etc\/shadow-link: a symlink to \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow, which leaves the overlay: left out/);
   const before = snapshot(root);
   mkdirSync(join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev'), { recursive: true });
