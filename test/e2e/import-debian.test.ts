@@ -158,6 +158,13 @@ test('n1 boots the real Debian image through the imported Go-syntax iPXE templat
   }).files[0]!.data;
   expect(script).toBe(goScript);
   expect(script).toContain(`echo Site boot of n1 (${N1.mac})`);
+  // n1's iPXE ran it: its echo lines are on the serial console, before the kernel's download
+  const console_ = vm!.serial().replace(/\r/g, '');
+  const echoes = script.split('\n').filter((l) => l.startsWith('echo ')).map((l) => l.slice(5));
+  expect(echoes).toEqual([`n1 boots over port ${PORT} (TLS on), rack r01`, `Site boot of n1 (${N1.mac})`]);
+  const at = echoes.map((e) => console_.indexOf(`\n${e}\n`));
+  expect(at.every((i) => i > 0)).toBe(true);
+  expect(console_.indexOf(`/kernel/`, at[1])).toBeGreaterThan(at[1]!);
   // and it is what booted: the node's kernel command line is the template's
   const cmdline = ssh.out(N1.ip, 'cat /proc/cmdline').trim();
   expect(cmdline).toContain(`wwid=${N1.mac} ${kernelArgs}`);
