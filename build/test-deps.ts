@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 
 export const TEST_PACKAGES = [
-  'cpio', 'pigz', 'zstd', 'xz-utils', 'curl', 'iproute2', 'openssl', 'jq', 'tmux', 'busybox', 'systemd', 'util-linux',
+  'cpio', 'pigz', 'zstd', 'xz-utils', 'curl', 'iproute2', 'openssl', 'jq', 'tmux', 'busybox', 'systemd', 'util-linux', 'fdisk',
   'qemu-system-x86', 'ipxe', 'ipxe-qemu', 'ovmf', 'linux-image-amd64',
   'udhcpc', 'isc-dhcp-client', 'atftp', 'tftp-hpa',
   'docker-registry', 'skopeo', 'umoci', 'apache2-utils',

@@ -6,6 +6,10 @@
 #   build_flavour DIR FLAVOUR    (DIR: a copy of the base)
 
 FLAVOURS="networkd networkmanager ifupdown"
+# in every flavour: sfdisk (Debian 12 ships it in fdisk, not util-linux), which the ignition overlay
+# partitions local disks with (wipefs, blkid, mkfs.ext4 and mkswap are in the base already). Installed
+# here rather than in the base so that the debootstrap base, the slow step, stays as it was.
+FLAVOUR_COMMON_PACKAGES="fdisk"
 
 flavour_packages() {
     case "$1" in
@@ -19,6 +23,7 @@ flavour_packages() {
 build_flavour() {
     dir=$1 flavour=$2
     pkgs=$(flavour_packages "$flavour") || { echo "recipe: unknown flavour \"$flavour\" (one of: $FLAVOURS)" >&2; return 1; }
+    pkgs="$FLAVOUR_COMMON_PACKAGES${pkgs:+ $pkgs}"
     if [ -n "$pkgs" ]; then
         echo "recipe: $flavour: apt-get install $pkgs"
         rm -f "$dir/etc/resolv.conf"; cp -L /etc/resolv.conf "$dir/etc/resolv.conf"   # only while apt runs

@@ -98,10 +98,27 @@ export function splitList(s: string): string[] {
   return out.filter(Boolean);
 }
 
+/**
+ * The filesystem --fsname names. As wwctl: a block device path, or the name given to --partname,
+ * which stands for that partition's /dev/disk/by-partlabel/ link (an existing entry of either
+ * spelling is found by the short name too).
+ */
+function fsName(data: Obj, flags: FlagValues): string | undefined {
+  const name = flags.fsname as string | undefined;
+  if (name === undefined || name.startsWith('/dev')) return name;
+  const byLabel = `/dev/disk/by-partlabel/${name}`;
+  if (name === flags.partname || (data.filesystems as Obj | undefined)?.[byLabel]) return byLabel;
+  throw new WulfError(`--fsname ${name}: a filesystem is named by its block device (/dev/...), or by the partition named with --partname`);
+}
+
+function collName(data: Obj, coll: (typeof collections)[number], flags: FlagValues): string | undefined {
+  return coll.scope === 'filesystem' ? fsName(data, flags) : (flags[coll.nameFlag] as string | undefined) ?? coll.defaultName;
+}
+
 function entityFor(data: Obj, scope: Scope, flags: FlagValues, create: boolean): Obj | undefined {
   if (scope === 'node') return data;
   const coll = collections.find((c) => c.scope === scope)!;
-  const name = (flags[coll.nameFlag] as string | undefined) ?? coll.defaultName;
+  const name = collName(data, coll, flags);
   if (!name) throw new WulfError(`--${coll.nameFlag} is needed with ${scope} flags`);
   let parent: Obj = data;
   if (coll.parent === 'disk') {
@@ -149,7 +166,8 @@ function parseFieldValue(field: Field, raw: string, who: string): unknown {
     return items;
   }
   const r = checkValue(field, raw);
-  if ('error' in r) throw new WulfError(`${who}: ${field.title} ${r.error}`, { hint: `--${field.flag}: ${field.help}` });
+  // a value outside a list already names the values it may take
+  if ('error' in r) throw new WulfError(`${who}: ${field.title} ${r.error}`, field.enumValues ? {} : { hint: `--${field.flag}: ${field.help}` });
   return r.value;
 }
 
@@ -161,7 +179,7 @@ export function applySetFlags(data: NodeData, flags: FlagValues, who: string, ov
   const d = data as Obj;
   for (const c of collections) {
     if (flags[c.delFlag]) {
-      const name = flags[c.nameFlag] as string | undefined;
+      const name = collName(d, c, flags);
       if (!name) throw new WulfError(`--${c.delFlag} needs --${c.nameFlag}`);
       const parent = c.parent === 'disk' ? (getIn(d, ['disks', String(flags.diskname ?? '')]) as Obj | undefined) : d;
       const items = parent?.[c.key] as Obj | undefined;
@@ -220,7 +238,7 @@ export function applyUnsetFlags(data: NodeData, flags: FlagValues, who: string):
     } else if (getIn(ent, f.path) !== undefined) { setIn(ent, f.path, undefined); n++; }
   }
   for (const c of collections) {
-    const name = flags[c.nameFlag] as string | undefined;
+    const name = flags[c.nameFlag] === undefined ? undefined : collName(d, c, flags);
     if (!name || scoped.has(c.scope) || (c.scope === 'disk' && (flags.partname || scoped.has('partition')))) continue;
     const parent = c.parent === 'disk' ? (getIn(d, ['disks', String(flags.diskname ?? '')]) as Obj | undefined) : d;
     const items = parent?.[c.key] as Obj | undefined;

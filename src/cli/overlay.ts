@@ -94,9 +94,10 @@ const list: Verb = {
     const missing = pos.filter((p) => !all.some((o) => o.name === p));
     if (missing.length) fail(`no overlay named ${missing.join(', ')}`, "see 'wulf overlay list'");
     const names = all.filter((o) => !pos.length || pos.includes(o.name));
-    const where = (o: (typeof names)[number]) => (flags.path ? overlayPath(ctx, o.name) : o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped');
+    const where = (o: (typeof names)[number]) => (flags.path ? overlayPath(ctx, o.name)
+      : o.alias ? `alias of ${o.alias} (Warewulf's name)` : o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped');
     if (!flags.all && !flags.long) {
-      const rows = names.map((o) => [o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length), where(o)]);
+      const rows = names.map((o) => [o.alias ? `${o.name} → ${o.alias}` : o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length), where(o)]);
       const w = Math.max(12, ...rows.map((r) => r[0]!.length)) + 2;
       ctx.out([`${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  ${flags.path ? 'PATH' : 'SOURCE'}`, ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`)].join('\n'));
       return 0;

@@ -63,6 +63,9 @@ export const collections = [
 const f = (scope: Scope, path: string, yaml: string, kind: Kind, title: string, help: string, extra: Partial<Field> = {}): Field =>
   ({ scope, path: path.split('.'), yaml: yaml.split('.'), kind, title, help, ...extra });
 
+/** Filesystem formats the ignition overlay makes (with mkfs.<format> or mkswap from the image). */
+export const FS_FORMATS = ['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'vfat', 'swap'];
+
 export const fields: Field[] = [
   f('node', 'profiles', 'profiles', 'list', 'Profiles', 'profiles, in order; ~name removes an inherited profile', { flag: 'profile', short: 'P' }),
   f('node', 'comment', 'comment', 'string', 'Comment', 'a free-form comment (not inherited)', { flag: 'comment', noInherit: true }),
@@ -112,8 +115,8 @@ export const fields: Field[] = [
   f('partition', 'wipePartitionEntry', 'wipe_partition_entry', 'bool', 'WipePartitionEntry', 'wipe the partition entry', { flag: 'partwipe' }),
   f('partition', 'shouldExist', 'should_exist', 'bool', 'ShouldExist', 'create the partition if missing', { flag: 'partcreate' }),
   f('partition', 'resize', 'resize', 'bool', 'Resize', 'resize the partition', { flag: 'partresize' }),
-  f('filesystem', 'format', 'format', 'string', 'Format', 'filesystem type (ext4, xfs, btrfs, swap)', { flag: 'fsformat' }),
-  f('filesystem', 'path', 'path', 'string', 'Path', 'mount point', { flag: 'fspath' }),
+  f('filesystem', 'format', 'format', 'string', 'Format', 'filesystem type (ext4, xfs, btrfs, swap, ...: what the image can make)', { flag: 'fsformat', enumValues: FS_FORMATS }),
+  f('filesystem', 'path', 'path', 'string', 'Path', 'mount point: an absolute path (swap: "swap" or none)', { flag: 'fspath' }),
   f('filesystem', 'wipeFilesystem', 'wipe_filesystem', 'bool', 'WipeFileSystem', 'wipe the filesystem', { flag: 'fswipe' }),
   f('filesystem', 'label', 'label', 'string', 'Label', 'filesystem label', { flag: 'fslabel' }),
   f('filesystem', 'uuid', 'uuid', 'string', 'Uuid', 'filesystem UUID', { flag: 'fsuuid' }),
@@ -212,6 +215,46 @@ export function checkValue(field: Field, raw: string): { value: string } | { err
       if (/[\n\r\0]/.test(v)) return { error: 'value contains a line break' };
       return { value: v };
   }
+}
+
+const GUID = /^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/;
+const PART_LABEL = /^[A-Za-z0-9._-]{1,36}$/;   // a GPT name, also a /dev/disk/by-partlabel/ link
+const DEVICE = /^\/dev\/[^\s]+$/;
+
+/**
+ * What the disk fields must hold beyond each value's own kind, checked on every write: disks and
+ * filesystems are named by their block device, a partition by its GPT label; GUIDs are GUIDs; a
+ * mount point is an absolute path (swap takes none, or Warewulf's "swap"). Returns one line, or undefined.
+ */
+export function checkStorage(d: NodeData): string | undefined {
+  for (const [dev, disk] of Object.entries(d.disks ?? {})) {
+    if (!DEVICE.test(dev)) return `Disks[${dev}] is not a block device path (/dev/...)`;
+    const numbers = new Map<string, string>();
+    for (const [label, p] of Object.entries(disk?.partitions ?? {})) {
+      const t = `Disks[${dev}].Partitions[${label}]`;
+      const n = p?.number && Number(p.number) ? String(Number(p.number)) : '';
+      if (n && numbers.has(n)) return `Disks[${dev}]: partitions ${numbers.get(n)} and ${label} both have number ${n}`;
+      if (n) numbers.set(n, label);
+      if (!PART_LABEL.test(label)) return `${t}: a partition name is its GPT label: 1-36 letters, digits, ".", "_" or "-"`;
+      if (p?.typeGuid && !GUID.test(p.typeGuid)) return `${t}.TypeGuid "${p.typeGuid}" is not a GUID`;
+      if (p?.guid && !GUID.test(p.guid)) return `${t}.Guid "${p.guid}" is not a GUID`;
+    }
+  }
+  const mounts = new Map<string, string>();
+  for (const [dev, fs] of Object.entries(d.filesystems ?? {})) {
+    const t = `FileSystems[${dev}]`;
+    if (fs?.path?.startsWith('/') && fs.format !== 'swap') {
+      if (mounts.has(fs.path)) return `FileSystems[${mounts.get(fs.path)}] and ${t} both mount on ${fs.path}`;
+      mounts.set(fs.path, dev);
+    }
+    if (!DEVICE.test(dev)) return `${t} is not a block device path (/dev/..., or --fsname equal to --partname for /dev/disk/by-partlabel/NAME)`;
+    const path = fs?.path;
+    if (path && !(path === 'swap' || path === 'none' || (path.startsWith('/') && !/\s/.test(path) && !path.split('/').includes('..')))) {
+      return `${t}.Path "${path}" is not an absolute path${fs?.format === 'swap' ? ' (or "swap")' : ''}`;
+    }
+    if (fs?.uuid && fs.format !== 'vfat' && !GUID.test(fs.uuid)) return `${t}.Uuid "${fs.uuid}" is not a UUID`;
+  }
+  return undefined;
 }
 
 export function fieldsOf(scope: Scope): Field[] { return fields.filter((x) => x.scope === scope); }

@@ -1,7 +1,7 @@
 // Whole-config checks run before every write: each value against the field table, unknown
 // profiles, and duplicate hwaddr / ipaddr across nodes. Errors name the node and the field.
 import { WulfError } from '../lib/errors.ts';
-import { checkValue, collections, fields, type Field, type NodeData, type Scope } from './schema.ts';
+import { checkStorage, checkValue, collections, fields, type Field, type NodeData, type Scope } from './schema.ts';
 import type { NodesConf } from './cascade.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -49,6 +49,8 @@ function checkFields(who: string, scope: Scope, obj: Obj, title: string): void {
 
 function checkEntity(kind: 'node' | 'profile', name: string, data: NodeData, profiles: Record<string, NodeData>): void {
   checkFields(`${kind} ${name}`, 'node', data as Obj, '');
+  const storage = checkStorage(data);
+  if (storage) throw new WulfError(`${kind} ${name}: ${storage}`);
   for (const p of data.profiles ?? []) {
     const pn = p.startsWith('~') ? p.slice(1) : p;
     if (!profiles[pn]) throw new WulfError(`${kind} ${name}: unknown profile "${pn}"`, { hint: "see 'wulf profile list'" });

@@ -59,7 +59,17 @@ function rootOf(dir: string, site = false): string {
   return existsSync(r) ? r : dir;
 }
 
-/** The dir of an overlay by name: site first, then distribution; undefined when neither exists. */
+/**
+ * Warewulf's names for what wulf ships under another name: a profile that names one (Warewulf's stock
+ * default profile names wwclient and ignition; its docs name the others) gets wulf's overlay. A site
+ * overlay of the alias's own name still shadows it.
+ */
+export const OVERLAY_ALIASES: Record<string, string> = {
+  wwclient: 'wulf-agent',
+  sfdisk: 'ignition', mkfs: 'ignition', mkswap: 'ignition', 'systemd.mount': 'ignition', 'systemd.swap': 'ignition',
+};
+
+/** The dir of an overlay by name: site first, then distribution, then an alias's; undefined when none exists. */
 export function locateOverlay(siteDir: string, name: string): { dir: string; root: string; site: boolean } | undefined {
   checkOverlayName(name);
   const site = join(siteDir, name);
@@ -68,11 +78,12 @@ export function locateOverlay(siteDir: string, name: string): { dir: string; roo
   if (existsSync(site)) return { dir: site, root: rootOf(site, true), site: true };
   const dist = join(distOverlaysDir(), name);
   if (existsSync(dist)) return { dir: dist, root: rootOf(dist), site: false };
-  return undefined;
+  const alias = OVERLAY_ALIASES[name];
+  return alias ? locateOverlay(siteDir, alias) : undefined;
 }
 
-export function listOverlayNames(siteDir: string): { name: string; site: boolean; dist: boolean }[] {
-  const names = new Map<string, { name: string; site: boolean; dist: boolean }>();
+export function listOverlayNames(siteDir: string): { name: string; site: boolean; dist: boolean; alias?: string }[] {
+  const names = new Map<string, { name: string; site: boolean; dist: boolean; alias?: string }>();
   const scan = (d: string, site: boolean) => {
     let ents: string[] = [];
     try { ents = readdirSync(d); } catch { return; }
@@ -86,6 +97,9 @@ export function listOverlayNames(siteDir: string): { name: string; site: boolean
   };
   scan(distOverlaysDir(), false);
   scan(siteDir, true);
+  for (const [alias, target] of Object.entries(OVERLAY_ALIASES)) {
+    if (!names.has(alias) && names.has(target)) names.set(alias, { name: alias, site: false, dist: false, alias: target });
+  }
   return [...names.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
