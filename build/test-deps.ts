@@ -17,6 +17,8 @@ export const TEST_PACKAGES = [
   'openssh-server', 'nfs-kernel-server',
   // test/cli/completion.test.ts: completion in an interactive zsh (bash is always there)
   'zsh',
+  // test/store/: a throw-away PostgreSQL cluster (initdb in a temp dir, unix socket) for the PostgreSQL store
+  'postgresql',
 ];
 
 /** Packages of the list that dpkg does not have installed. */

@@ -1,0 +1,16 @@
+// The file backend: nodes.conf exactly as before (src/config/store.ts: lock, fresh read, revision
+// check, whole validation, in-place splice, atomic rename with a backup). This only adapts it.
+import { readNodesConf, updateNodesConf } from '../config/store.ts';
+import type { Paths } from '../config/paths.ts';
+import type { ConfigStore, Mutate } from './store.ts';
+
+export function fileStore(paths: Paths): ConfigStore {
+  return {
+    kind: 'files',
+    where: paths.nodesConf,
+    read: async () => readNodesConf(paths),
+    update: <T>(mutate: Mutate<T>, opts?: { expectedRevision?: string }) => updateNodesConf(paths, mutate, opts),
+    schemaVersion: async () => undefined,
+    close: async () => {},
+  };
+}
