@@ -54,8 +54,8 @@ export function ensureTestPackages(): string | undefined {
     return `apt-get install failed (log: /tmp/wulf-test-apt.log): ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
   }
   // on a machine run by systemd the package starts its own NFS server; the test runs one in its namespace
-  // (and sshd, the kernel NFS server: the tests run their own sshd; none should listen because of them)
-  const units: Record<string, string> = { 'nfs-ganesha': 'nfs-ganesha.service', 'openssh-server': 'ssh.service', 'nfs-kernel-server': 'nfs-server.service' };
+  // (and sshd, the kernel NFS server, PostgreSQL: the tests run their own sshd and PostgreSQL; none should listen because of them)
+  const units: Record<string, string> = { 'nfs-ganesha': 'nfs-ganesha.service', 'openssh-server': 'ssh.service', 'nfs-kernel-server': 'nfs-server.service', 'postgresql': 'postgresql.service' };
   if (spawnSync('systemctl', ['is-system-running']).stdout?.length) {
     for (const [pkg, unit] of Object.entries(units)) if (missing.includes(pkg)) spawnSync('systemctl', ['disable', '--now', unit], { stdio: 'ignore' });
   }

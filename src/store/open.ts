@@ -1,6 +1,7 @@
 // Opening the store a command should use: WULF_STORE, else `store:` in wulf.conf, else the files.
 import type { Paths } from '../config/paths.ts';
-import { readWulfConf } from '../config/wulfconf.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { readYaml } from '../config/yaml-read.ts';
 import type { ConfigStore } from './store.ts';
 import { fileStore } from './files.ts';
 import { PostgresStore } from './postgres.ts';
@@ -8,7 +9,11 @@ import { parseStoreSpec, type StoreSpec } from './spec.ts';
 
 export function configuredSpec(paths: Paths, env: Record<string, string | undefined>): StoreSpec {
   if (env.WULF_STORE) return parseStoreSpec(env.WULF_STORE, 'WULF_STORE');
-  return parseStoreSpec(readWulfConf(paths).store ?? 'files', paths.wulfConf);
+  // only the one key: a node command does not start validating the server's settings
+  if (!existsSync(paths.wulfConf)) return { kind: 'files' };
+  const top = readYaml(readFileSync(paths.wulfConf, 'utf8'), paths.wulfConf).value as Record<string, unknown> | null;
+  const v = top && typeof top === 'object' ? top.store : undefined;
+  return v == null ? { kind: 'files' } : parseStoreSpec(String(v), paths.wulfConf);
 }
 
 export function storeFor(spec: StoreSpec, paths: Paths): ConfigStore {
