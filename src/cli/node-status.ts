@@ -3,7 +3,7 @@
 // late or lost by the time since the agent's last refresh (src/status/liveness.ts); --timeline per stage.
 import { readState } from '../state/state-file.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
-import { readNodesConf } from '../config/store.ts';
+import { readConfigured } from '../store/open.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { naturalCompare } from '../config/cascade.ts';
 import type { Ctx, FlagValues, Verb } from './command.ts';
@@ -92,7 +92,7 @@ export const status: Verb = {
   async run(ctx, flags, pos) {
     const every = Number(flags.update);
     if (!Number.isInteger(every) || every < 50) throw new WulfError(`--update ${String(flags.update)}: give milliseconds, at least 50`);
-    const conf = readNodesConf(ctx.paths);
+    const conf = await readConfigured(ctx.paths, ctx.env);
     const interval = readWulfConf(ctx.paths).warewulf.updateInterval;
     for (;;) {
       const { rows, from, unknown } = await load(ctx, flags.server as string | undefined);

@@ -5,6 +5,7 @@ import type { Ctx, FlagValues, Flags, Noun, Verb } from './command.ts';
 import { WulfError, fail } from '../lib/errors.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { readNodesConf } from '../config/store.ts';
+import { requireFileStore } from '../store/open.ts';
 import { mergeNode, naturalCompare } from '../config/cascade.ts';
 import { join } from 'node:path';
 import type { PowerAction, PowerTarget } from '../power/driver.ts';
@@ -23,6 +24,7 @@ export const runFlags: Flags = {
 /** Merged nodes matching the patterns, as power targets (the CLI's glue to src/power). */
 export function loadTargets(ctx: Ctx, patterns: string[], opts: { requirePattern?: boolean } = {}): PowerTarget[] {
   if (opts.requirePattern && patterns.length === 0) fail('give a node pattern (e.g. n[01-04]); use "*" for all nodes');
+  requireFileStore(ctx.paths, ctx.env, 'wulf power');
   const conf = readNodesConf(ctx.paths);
   const names = Object.keys(conf.nodes).sort(naturalCompare);
   const matched = matchNodes(patterns, names);

@@ -1,6 +1,7 @@
 // `wulf serve`: run DHCP, TFTP and HTTP provisioning in the foreground until SIGINT/SIGTERM.
 import { WulfError } from '../lib/errors.ts';
 import type { Noun } from './command.ts';
+import { requireFileStore } from '../store/open.ts';
 
 const port = (v: unknown, name: string) => {
   if (v === undefined) return undefined;
@@ -27,6 +28,7 @@ export const noun: Noun = {
       'no-tftp': { type: 'boolean', help: 'do not run the TFTP server' },
     },
     async run(ctx, flags) {
+      requireFileStore(ctx.paths, ctx.env, 'wulf serve');
       const { startServer } = await import('../serve/serve.ts');
       const srv = await startServer({
         paths: ctx.paths, log: ctx.log, address: flags.address as string | undefined, interface: flags.interface as string | undefined,

@@ -10,6 +10,7 @@ export const noun: Noun = {
     flags: { server: { type: 'string', arg: 'URL', help: 'the running server (default: wulf.conf ipaddr and port)' } },
     async run(ctx, flags) {
       if (!ctx.isTTY) fail('wulf tui needs a terminal', "run it in a terminal, or use 'wulf node list' / 'wulf node status'");
+      (await import('../store/open.ts')).requireFileStore(ctx.paths, ctx.env, 'wulf tui');
       const { runTui } = await import('../tui/run.tsx');
       return runTui(ctx, { server: flags.server as string | undefined });
     },
