@@ -11,6 +11,7 @@ import type { Paths } from '../config/paths.ts';
 import { mergeAll, type MergedNode, type NodesConf } from '../config/cascade.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
 import { readWulfConf, type WulfConf } from '../config/wulfconf.ts';
+import type { ConfigStore } from '../store/store.ts';
 import { createDhcpServer, type DhcpServer } from '../dhcp/server.ts';
 import type { PolicyContext, Reservation } from '../dhcp/policy.ts';
 import { leaseOfMac, leasesFromJSON, leasesToJSON, type LeaseTable } from '../dhcp/leases.ts';
@@ -38,6 +39,8 @@ export interface ServeOptions {
   dhcp?: boolean; tftp?: boolean;
   /** send IPv6 router advertisements on the provisioning interfaces but lo (default: when root) */
   ra?: boolean;
+  /** nodes and profiles from this store instead of nodes.conf (PostgreSQL); absent: nodes.conf as always */
+  store?: ConfigStore;
 }
 export interface RunningServer {
   httpPort: number; status: StatusBoard;
@@ -80,6 +83,7 @@ export function provisioningInterfaces(named: string | undefined, serverIp: stri
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const { paths, log } = o;
+  const db = o.store?.kind === 'postgres' ? o.store : undefined;
   let lock: Lock;
   const pidFile = `${paths.runDir}/serve.pid`;
   const lockFile = `${paths.runDir}/serve.lock`;
@@ -101,7 +105,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const stoppers: (() => Promise<void> | void)[] = [() => lock.release(), () => { try { unlinkSync(pidFile); } catch { /* gone */ } }];
   const stopAll = async () => { for (const s of stoppers.reverse()) { try { await s(); } catch { /* keep stopping */ } } };
   try {
-    let snap = index(readNodesConf(paths), readWulfConf(paths));
+    let snap = index(db ? await db.read() : readNodesConf(paths), readWulfConf(paths));
     const address = o.address ?? (snap.wulf.ipaddr || '0.0.0.0');
     const httpPort = o.httpPort ?? snap.wulf.warewulf.port;
     const authority = `${address === '0.0.0.0' ? '127.0.0.1' : address}:${httpPort}`;
@@ -121,21 +125,34 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
 
     // configuration reload without restart
     let lastBad = '';
-    const reload = () => {
+    const refused = (e: unknown) => {
+      const msg = errorLine(e);
+      if (msg !== lastBad) log.warn('config', `new configuration refused, still serving the last good one: ${msg}`);
+      lastBad = msg;
+    };
+    const apply = (conf: NodesConf) => {
+      const wulf = readWulfConf(paths);
+      if (conf.revision === snap.conf.revision && wulf.revision === snap.wulf.revision) return;
+      // PostgreSQL revisions count up: a read that finishes after a newer one is not applied over it
+      if (db && Number(conf.revision) < Number(snap.conf.revision)) return;
+      snap = index(conf, wulf);
+      for (const mac of snap.byMac.keys()) status.forgetUnknown(mac);
+      overlays.invalidate();
+      lastBad = '';
+      log.info('config', `reloaded (${db ? 'store' : 'nodes.conf'} revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
+    };
+    // on PostgreSQL: ask for the revision (one small query, shared by the requests that arrive meanwhile) and
+    // read the configuration when it moved; the store unreachable keeps the last good configuration serving
+    let checking: Promise<void> | undefined;
+    const refreshFromStore = () => (checking ??= (async () => {
       try {
-        const conf = readNodesConf(paths);
-        const wulf = readWulfConf(paths);
-        if (conf.revision === snap.conf.revision && wulf.revision === snap.wulf.revision) return;
-        snap = index(conf, wulf);
-        for (const mac of snap.byMac.keys()) status.forgetUnknown(mac);
-        overlays.invalidate();
-        lastBad = '';
-        log.info('config', `reloaded (nodes.conf revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
-      } catch (e) {
-        const msg = errorLine(e);
-        if (msg !== lastBad) log.warn('config', `new configuration refused, still serving the last good one: ${msg}`);
-        lastBad = msg;
-      }
+        const rev = await db!.revision();
+        apply(rev === snap.conf.revision ? snap.conf : await db!.read());
+      } catch (e) { refused(e); } finally { checking = undefined; }
+    })());
+    const reload = () => {
+      if (db) { void refreshFromStore(); return; }
+      try { apply(readNodesConf(paths)); } catch (e) { refused(e); }
     };
     // Before answering a node, the config files are checked (two stats): an edit made a moment ago
     // is read now, not when the watcher's debounce or the poll gets to it.
@@ -158,7 +175,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // discovery: an unknown MAC takes the first discoverable node, persisted through the store
     let discovering: Promise<unknown> = Promise.resolve();
     const nodeByMac = async (mac: string): Promise<MergedNode | undefined> => {
-      ensureFresh();
+      if (db) await refreshFromStore(); else ensureFresh();
       const known = snap.byMac.get(mac);
       if (known) return known;
       const candidates = mergeAll(snap.conf).filter((m) => m.data.discoverable === 'true')
@@ -166,7 +183,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       if (!candidates.length) return undefined;
       const run = discovering.then(async () => {
         if (snap.byMac.has(mac)) return;
-        await updateNodesConf(paths, (conf) => {
+        const bind = (conf: NodesConf) => {
           const id = Object.keys(conf.nodes).find((n) => n === candidates[0]!.id && conf.nodes[n]!.discoverable === 'true');
           if (!id) return;
           const node = conf.nodes[id]!;
@@ -176,8 +193,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           node.networkDevices[net] = { ...(node.networkDevices[net] ?? {}), hwaddr: mac };
           delete node.discoverable;
           log.info('discovery', `bound ${mac} to node ${id} (network ${net})`);
-        });
-        reload();
+        };
+        if (db) { await db.update(bind); apply(await db.read()); } else { await updateNodesConf(paths, bind); reload(); }
       });
       discovering = run.catch((e) => log.error('discovery', errorLine(e)));
       await discovering;

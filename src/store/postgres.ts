@@ -65,6 +65,10 @@ export class PostgresStore implements ConfigStore {
     }));
   }
 
+  revision(): Promise<string> {
+    return this.run(async (sql) => String((await sql`select value from wulf_meta where key = 'revision'`)[0].value));
+  }
+
   update<T>(mutate: Mutate<T>, opts: { expectedRevision?: string } = {}): Promise<UpdateResult<T>> {
     return this.run((sql) => sql.begin(async (tx) => {
       const [r] = await tx`select value from wulf_meta where key = 'revision' for update`;

@@ -17,6 +17,8 @@ export interface ConfigStore {
   readonly where: string;
   /** the whole configuration at one revision */
   read(): Promise<NodesConf>;
+  /** the current revision alone (cheap: a server asks before answering a node) */
+  revision(): Promise<string>;
   /** run `mutate` on a fresh copy and commit what it changed, whole or not at all */
   update<T>(mutate: Mutate<T>, opts?: { expectedRevision?: string }): Promise<UpdateResult<T>>;
   /** schema version (PostgreSQL) or undefined (files) */

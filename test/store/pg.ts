@@ -7,7 +7,11 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export interface Pg { dir: string; url: (db?: string) => string; createDb: (name: string) => string; stop: () => void }
+export interface Pg {
+  dir: string; url: (db?: string) => string; createDb: (name: string) => string; stop: () => void;
+  /** stop the server, keeping its data (a database lost while wulf runs) */ halt: () => void;
+  /** start it again after halt */ resume: () => void;
+}
 
 function pgBin(): string {
   const base = '/usr/lib/postgresql';
@@ -35,7 +39,8 @@ export function startPg(): Pg {
   };
   const data = join(dir, 'data');
   run(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
-  run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', `-k ${dir} -c listen_addresses= -c fsync=off`, 'start']);
+  const start = () => run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', `-k ${dir} -c listen_addresses= -c fsync=off`, 'start']);
+  start();
   const url = (db = 'postgres') => `postgres://postgres@localhost/${db}?host=${encodeURIComponent(dir)}`;
   let n = 0;
   return {
@@ -44,6 +49,8 @@ export function startPg(): Pg {
       run(join(bin, 'psql'), ['-h', dir, '-U', 'postgres', '-d', 'postgres', '-q', '-c', `create database ${name}`]);
       return url(name);
     },
+    halt() { run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']); },
+    resume() { start(); },
     stop() {
       try { run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']); } finally { rmSync(dir, { recursive: true, force: true }); }
     },
