@@ -144,19 +144,19 @@ test('PostgreSQL unreachable: one line naming the server, a hint, exit 1, no sta
   expect(bad.err.split('\n')[0]).toBe('wulf: WULF_STORE: store "mysql://db/wulf" is neither "files" nor a postgres:// URL');
 }, 120_000);
 
-test('other commands read nodes from PostgreSQL (overlay show --render, configure hostfile); serve and power refuse in one line', () => {
+test('other commands read nodes from PostgreSQL (overlay show --render, configure hostfile, power --show); the TUI refuses in one line', () => {
   const { dir, url, w } = site();
   ok(w(['store', 'copy', '--to', url]));
   const onPg = { WULF_STORE: url };
-  ok(w(['node', 'add', 'pgnode', '--ipaddr', '10.9.0.77'], onPg));
+  ok(w(['node', 'add', 'pgnode', '--ipaddr', '10.9.0.77', '--ipmiaddr', '10.9.1.77'], onPg));
   // the node exists only in PostgreSQL: a command still on nodes.conf would not know it
   expect(ok(w(['overlay', 'show', 'hosts', '/etc/hosts.ww', '--render', 'pgnode'], onPg))).toContain('10.9.0.77 pgnode');
   expect(w(['overlay', 'show', 'hosts', '/etc/hosts.ww', '--render', 'pgnode']).code).toBe(1);
   ok(w(['configure', 'hostfile'], onPg));
   expect(readFileSync(join(dir, 'etc/hosts'), 'utf8')).toContain('10.9.0.77 pgnode');
-  for (const args of [['serve'], ['power', 'status', 'pgnode']]) {
-    const r = w(args, onPg);
-    expect(r.code).toBe(1);
-    expect(r.err.split('\n')[0]).toBe(`wulf: wulf ${args[0]} does not run on the PostgreSQL store yet (${url})`);
-  }
+  expect(ok(w(['power', 'status', 'pgnode', '--show'], onPg))).toContain('-H 10.9.1.77');
+  expect(w(['power', 'status', 'pgnode', '--show']).code).toBe(1);
+  const tui = w(['tui'], onPg);
+  expect(tui.code).toBe(1);
+  expect(tui.err.split('\n')[0]).toBe(`wulf: wulf tui does not run on the PostgreSQL store yet (${url})`);
 }, 120_000);
