@@ -9,7 +9,6 @@ export const noun: Noun = {
     name: '', summary: 'the console UI: live node status, detail and edits, profiles, images, overlays, log',
     flags: { server: { type: 'string', arg: 'URL', help: 'the running server (default: wulf.conf ipaddr and port)' } },
     async run(ctx, flags) {
-      (await import('../store/open.ts')).requireFileStore(ctx.paths, ctx.env, 'wulf tui');
       if (!ctx.isTTY) fail('wulf tui needs a terminal', "run it in a terminal, or use 'wulf node list' / 'wulf node status'");
       const { runTui } = await import('../tui/run.tsx');
       return runTui(ctx, { server: flags.server as string | undefined });

@@ -2,11 +2,10 @@
 import type { Paths } from '../config/paths.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { readYaml } from '../config/yaml-read.ts';
-import { WulfError } from '../lib/errors.ts';
 import type { ConfigStore, NodesConf } from './store.ts';
 import { fileStore } from './files.ts';
 import { PostgresStore } from './postgres.ts';
-import { parseStoreSpec, redact, type StoreSpec } from './spec.ts';
+import { parseStoreSpec, type StoreSpec } from './spec.ts';
 
 export function configuredSpec(paths: Paths, env: Record<string, string | undefined>): StoreSpec {
   if (env.WULF_STORE) return parseStoreSpec(env.WULF_STORE, 'WULF_STORE');
@@ -36,10 +35,3 @@ export function readConfigured(paths: Paths, env: Record<string, string | undefi
   return withStore(paths, env, (s) => s.read());
 }
 
-/** For what does not run on PostgreSQL yet (wulf serve, the TUI): a one-line refusal there. */
-export function requireFileStore(paths: Paths, env: Record<string, string | undefined>, what: string): void {
-  const spec = configuredSpec(paths, env);
-  if (spec.kind !== 'files') {
-    throw new WulfError(`${what} does not run on the PostgreSQL store yet (${redact(spec.url)})`, { hint: 'for now run it on the files: wulf store copy --to files, then drop "store:" / WULF_STORE', code: 'ESTOREKIND' });
-  }
-}

@@ -144,7 +144,7 @@ test('PostgreSQL unreachable: one line naming the server, a hint, exit 1, no sta
   expect(bad.err.split('\n')[0]).toBe('wulf: WULF_STORE: store "mysql://db/wulf" is neither "files" nor a postgres:// URL');
 }, 120_000);
 
-test('other commands read nodes from PostgreSQL (overlay show --render, configure hostfile, power --show); the TUI refuses in one line', () => {
+test('other commands read nodes from PostgreSQL (overlay show --render, configure hostfile, power --show, completion), not nodes.conf', () => {
   const { dir, url, w } = site();
   ok(w(['store', 'copy', '--to', url]));
   const onPg = { WULF_STORE: url };
@@ -160,7 +160,5 @@ test('other commands read nodes from PostgreSQL (overlay show --render, configur
   const tab = (env: Record<string, string>) => w(['completion', 'complete', '3', '--', 'wulf', 'node', 'set', 'pg'], env).out.split('\n').filter(Boolean);
   expect(tab(onPg)).toEqual(['pgnode']);
   expect(tab({})).toEqual([]);
-  const tui = w(['tui'], onPg);
-  expect(tui.code).toBe(1);
-  expect(tui.err.split('\n')[0]).toBe(`wulf: wulf tui does not run on the PostgreSQL store yet (${url})`);
+
 }, 120_000);
