@@ -9,6 +9,7 @@ export const TEST_PACKAGES = [
   'udhcpc', 'isc-dhcp-client', 'atftp', 'tftp-hpa',
   'docker-registry', 'skopeo', 'umoci', 'apache2-utils',
   'openipmi', 'ipmitool', 'redfishtool', 'openssh-client', 'nmap',
+  'golang-go', // test/gorender: the reference Go text/template renderer for the template converter's tests
   // test/e2e/debian.test.ts: Debian node images (images/debian12), ping and ssh to the nodes, and a
   // userspace NFS server for their /home (this kernel has no nfsd; see that test)
   'debootstrap', 'iputils-ping', 'nfs-ganesha', 'nfs-ganesha-vfs',

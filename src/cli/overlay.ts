@@ -1,6 +1,6 @@
 // `wulf overlay`: list, show/render, document, edit and build overlays. Writing to a shipped
 // (distribution) overlay first clones it into the site overlay dir, which then shadows it.
-import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { analyzeSync, Liquid } from 'liquidjs';
@@ -22,6 +22,8 @@ import { renderTemplate } from '../overlays/render.ts';
 import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
 import { buildView } from '../overlays/data.ts';
 import { table } from './table.ts';
+import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
+import { writeFileAtomic } from '../lib/atomic.ts';
 
 const service = (ctx: Ctx, conf: NodesConf) => createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
 
@@ -246,6 +248,11 @@ const importVerb: Verb = {
     if (had && !flags.overwrite) fail(`${dest ?? src} exists in overlay ${name}`, 'use --overwrite');
     if (had?.isSymbolicLink()) rmSync(p); // replace the link, never write through it
     if (!existsSync(dirname(p))) { if (!flags.parents) fail(`the directory of ${dest ?? src} does not exist in overlay ${name}`, 'use --parents'); mkdirSync(dirname(p), { recursive: true }); }
+    // a Warewulf template copied in as it is would fail every build: refused here, with the way out
+    if (p.endsWith('.ww') && statSync(src).isFile()) {
+      const go = goSyntaxError(src, readFileSync(src, 'utf8'));
+      if (go) fail(go);
+    }
     cpSync(src, p, { preserveTimestamps: true });
     return 0;
   },
@@ -262,6 +269,48 @@ const edit: Verb = {
     const editor = ctx.env.EDITOR || ctx.env.VISUAL || 'vi';
     const r = Bun.spawnSync(['sh', '-c', `${editor} "$1"`, 'sh', p], { stdio: ['inherit', 'inherit', 'inherit'] });
     return r.exitCode ?? 1;
+  },
+};
+
+const convert: Verb = {
+  name: 'convert', summary: "convert a Warewulf (Go text/template) template to wulf's Liquid", usage: 'FILE',
+  flags: {
+    output: { type: 'string', short: 'o', arg: 'OUT', help: 'write the Liquid to OUT instead of stdout' },
+    write: { type: 'boolean', short: 'w', help: 'convert FILE in place; the Go original is kept as FILE.go-orig' },
+    force: { type: 'boolean', short: 'f', help: 'with -o: replace an existing OUT' },
+    kind: { type: 'string', arg: 'KIND', help: "the template's data: overlay, ipxe or bmc (default: ipxe for *.ipxe, bmc for *.tmpl, else overlay)" },
+  },
+  run(ctx, flags, [file, ...rest]) {
+    if (!file || rest.length) fail('usage: wulf overlay convert FILE [-o OUT | --write]');
+    if (flags.output && flags.write) fail('-o and --write exclude each other');
+    let src: string;
+    try { src = readFileSync(file, 'utf8'); } catch (e) { fail(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`); }
+    const kind = String(flags.kind ?? (file.endsWith('.ipxe') ? 'ipxe' : file.endsWith('.tmpl') ? 'bmc' : 'overlay'));
+    if (kind !== 'overlay' && kind !== 'ipxe' && kind !== 'bmc') fail(`--kind "${kind}" is not one of overlay, ipxe, bmc`);
+    const r = convertGoTemplate(src, { kind });
+    if (r.problems.length) {
+      // nothing is written or printed: a half-converted template would render something else than the original
+      for (const p of r.problems) ctx.err(`${file}:${p.line}: ${p.message}`);
+      ctx.err(`${file}: ${r.problems.length} construct${r.problems.length === 1 ? '' : 's'} not converted; nothing written`);
+      return 1;
+    }
+    const mode = statSync(file).mode & 0o7777;
+    if (flags.write) {
+      const orig = `${file}.go-orig`;
+      if (existsSync(orig)) fail(`${orig} exists (an earlier conversion's original): move it away first`);
+      writeFileAtomic(orig, src, { mode });
+      writeFileAtomic(file, r.liquid, { mode });
+      ctx.err(`${file}: converted; the Go original is ${orig}${/\.ww$/.test(file) ? ' (move it out of the overlay, or it is shipped to the nodes)' : ''}`);
+      return 0;
+    }
+    if (flags.output) {
+      const out = String(flags.output);
+      if (existsSync(out) && !flags.force) fail(`${out} exists`, 'use --force to replace it');
+      writeFileAtomic(out, r.liquid, { mode });
+      return 0;
+    }
+    process.stdout.write(r.liquid);
+    return 0;
   },
 };
 
@@ -283,9 +332,11 @@ const build: Verb = {
       ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
       if (r.failed.length) code = 1;
     } else if (pos.length) fail('--host takes no NODES', 'wulf overlay build --host');
-    if (flags.host || !pos.length) {
+    const wulf = flags.host || !pos.length ? readWulfConf(ctx.paths) : undefined;
+    if (wulf && !wulf.warewulf.hostOverlay && !flags.host) ctx.out('host overlay: not written (warewulf.host overlay: false in wulf.conf; --host writes it anyway)');
+    else if (wulf) {
       // every template is rendered before any file is written: an error leaves the controller's files as they were
-      const res = buildHostOverlay(ctx.paths, conf, readWulfConf(ctx.paths));
+      const res = buildHostOverlay(ctx.paths, conf, wulf);
       const files = res.filter((x) => x.type !== 'dir');
       for (const x of files) if (x.action !== 'unchanged') ctx.out(`${x.action} ${x.path}${x.backup ? ` (previous kept as ${x.backup})` : ''}`);
       ctx.out(`host overlay: ${files.filter((x) => x.action !== 'unchanged').length} of ${files.length} files written to ${hostTarget(ctx.paths)}`);
@@ -339,5 +390,5 @@ const diff: Verb = {
 
 export const noun: Noun = {
   name: 'overlay', aliases: ['overlays'], summary: 'list, show, edit and build overlays',
-  verbs: [list, show, info, edit, create, del, importVerb, mkdirVerb, chmodVerb, chownVerb, build, diff],
+  verbs: [list, show, info, edit, create, del, importVerb, mkdirVerb, chmodVerb, chownVerb, build, diff, convert],
 };

@@ -47,9 +47,10 @@ export const noun: Noun = {
       ctx.out(`${results.length} nodes: ${ok.length} booted, ${results.length - ok.length} errors; time to booted p50 ${percentile(ok, 50)} ms, p99 ${percentile(ok, 99)} ms`);
       const agent = flags.agent !== undefined ? num(flags.agent, 10, 'agent') : 0;
       if (agent > 0) {
+        // like wulf-agent, whose first refresh follows the boot at once: the nodes show "up" right after booting
         for (;;) {
-          await Bun.sleep(agent * 1000);
           await Promise.all(macs.map((m) => fetch(`http://${o.server}:${o.httpPort}/runtime/${m}?agent=wulf-sim`).then((r) => r.arrayBuffer(), () => undefined)));
+          await Bun.sleep(agent * 1000);
         }
       }
       return results.length === ok.length ? 0 : 1;

@@ -2,6 +2,7 @@
 // driven by the field table. Unknown keys are an error that names the node and the key.
 import { WulfError } from '../lib/errors.ts';
 import { collections, fieldsOf, type Field, type NodeData, type Scope } from './schema.ts';
+import { isLegacyEntry, upgradeEntry } from './legacy-nodes.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -94,7 +95,8 @@ function decodeEntity(scope: Scope, obj: unknown, where: Where): Obj {
 
 /** YAML-shaped node or profile → NodeData. `where` names it in errors, e.g. `node n01` (or makes that text). */
 export function nodeFromYaml(obj: unknown, where: Where): NodeData {
-  const data = decodeEntity('node', obj, where) as NodeData & Obj;
+  // an older Warewulf spelling (`keys:`, `kernel args`...: a 4.4 `node export`) reads as its upgrade
+  const data = decodeEntity('node', isLegacyEntry(obj) ? upgradeEntry(obj, 'node', {}, () => {}) : obj, where) as NodeData & Obj;
   const nets = data.networkDevices as Record<string, Obj> | undefined;
   if (nets) for (const [name, nd] of Object.entries(nets)) {
     if (nd.__primary) { delete nd.__primary; data.primaryNetwork ??= name; }

@@ -17,8 +17,12 @@ import { parseFull, readYaml } from './yaml-read.ts';
 import type { Scan } from './yaml-scan.ts';
 import { expandAliases, rewriteDocument, type Change } from './yaml-doc.ts';
 import { canSplice, splice } from './yaml-splice.ts';
+import { isLegacyEntry, upgradeEntry } from './legacy-nodes.ts';
 
 export type { NodesConf } from './cascade.ts';
+
+/** Where the one-line note about an older nodes.conf spelling goes (once per process). */
+export const legacyNotice = { write: (line: string) => { process.stderr.write(line + '\n'); }, shown: false };
 
 /** A change detector for the file's text (64-bit wyhash: a 10 MB nodes.conf hashes in milliseconds, SHA-256 took ~50 ms). */
 export const revisionOf = (text: string) => Bun.hash(text).toString(16).padStart(16, '0');
@@ -42,7 +46,15 @@ function load(text: string, file: string, keepRaw = false): { conf: NodesConf; s
     const out = conf[prop];
     const src = s as Record<string, unknown>;
     for (const name of Object.keys(src)) {
-      out[name] = nodeFromYaml(src[name], () => `${file}: ${kind} ${name}`);
+      let e = src[name];
+      if (isLegacyEntry(e)) { // a 4.3–4.5 spelling (`keys:`...): read as `wulf upgrade nodes` would write it
+        e = upgradeEntry(e, kind, {}, () => {});
+        if (!legacyNotice.shown) {
+          legacyNotice.shown = true;
+          legacyNotice.write(`wulf: note: ${file} uses an older Warewulf spelling (${kind} ${name}); it is read as upgraded: run 'wulf upgrade nodes' to rewrite it`);
+        }
+      }
+      out[name] = nodeFromYaml(e, () => `${file}: ${kind} ${name}`);
       if (!keepRaw || !scan.aliasLine) src[name] = undefined; // a writer needs them only to expand aliases
     }
   }

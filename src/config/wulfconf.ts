@@ -6,6 +6,7 @@ import { WulfError } from '../lib/errors.ts';
 import { isIPv4, isIPv6, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
 import type { Paths } from './paths.ts';
 import { readYaml } from './yaml-read.ts';
+import { warnIneffective } from './wwconf-keys.ts';
 
 export interface ExportPath { path: string; exportOptions: string }
 export interface ImageMount { source: string; dest: string; readonly: boolean; copy: boolean }
@@ -35,7 +36,7 @@ export interface WulfConf {
 }
 
 const KNOWN_TOP = new Set(['WW_INTERNAL', 'ipaddr', 'netmask', 'network', 'ipaddr6', 'prefixlen6', 'fqdn', 'comment',
-  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'dns', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore', 'store']);
+  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'dns', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore', 'ipv6net', 'store']);
 
 /** include_file's default allow list; private keys among them only when listed by full path. */
 export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone', '/etc/hosts', '/etc/exports',
@@ -51,9 +52,10 @@ export function defaultWulfConf(): WulfConf {
   return parseWulfConf('', 'defaults');
 }
 
-export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
+export function parseWulfConf(text: string, file = 'wulf.conf', opts: { warn?: boolean } = {}): WulfConf {
   const top = obj(readYaml(text, file).value);
   for (const k of Object.keys(top)) if (!KNOWN_TOP.has(k)) throw new WulfError(`${file}: unknown key "${k}"`);
+  if (opts.warn) warnIneffective(top, file);
   let ipaddr = String(top.ipaddr ?? '');
   let netmask = String(top.netmask ?? '');
   if (ipaddr.includes('/')) { const [ip, p] = ipaddr.split('/'); ipaddr = ip!; netmask ||= prefixToMask(Number(p)); }
@@ -63,7 +65,7 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
   const ww = obj(top.warewulf), dh = obj(top.dhcp), tf = obj(top.tftp), nf = obj(top.nfs), ss = obj(top.ssh), dn = obj(top.dns);
   const dnsServers = words(dn.servers ?? dn.nameservers);
   for (const a of dnsServers) if (!isIPv4(a) && !isIPv6(a)) throw new WulfError(`${file}: dns.servers "${a}" is not an IP address`);
-  let ip6 = top.ipaddr6 ? String(top.ipaddr6) : undefined;
+  let ip6 = top.ipaddr6 ? String(top.ipaddr6) : top.ipv6net ? String(top.ipv6net) : undefined; // ipv6net: Warewulf 4.4's CIDR spelling
   let pl6 = top.prefixlen6 !== undefined ? Number(top.prefixlen6) : undefined;
   if (ip6?.includes('/')) { const [a, p] = ip6.split('/'); ip6 = a; pl6 ??= Number(p); }
   const mode = String(dh.mode ?? (bool(dh.enabled, true) ? 'full' : 'off'));
@@ -107,9 +109,12 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
     },
     nfs: {
       enabled: bool(nf.enabled, true),
-      exportPaths: (Array.isArray(nf['export paths']) ? nf['export paths'] : []).map((e) => {
-        const o = obj(e); return { path: String(o.path ?? ''), exportOptions: String(o['export options'] ?? 'rw,sync,no_subtree_check') };
-      }),
+      exportPaths: [
+        ...(Array.isArray(nf.exports) ? nf.exports : []).map((p) => ({ path: String(p), exportOptions: 'rw,sync,no_subtree_check' })), // Warewulf 4.3's list
+        ...(Array.isArray(nf['export paths']) ? nf['export paths'] : []).map((e) => {
+          const o = obj(e); return { path: String(o.path ?? ''), exportOptions: String(o['export options'] ?? 'rw,sync,no_subtree_check') };
+        }),
+      ],
     },
     ssh: { keyTypes: Array.isArray(ss['key types']) ? ss['key types'].map(String) : ['ed25519', 'ecdsa', 'rsa'] },
     dns: { servers: dnsServers, search: words(dn.search) },
@@ -123,7 +128,7 @@ export function parseWulfConf(text: string, file = 'wulf.conf'): WulfConf {
 
 export function readWulfConf(paths: Paths): WulfConf {
   if (!existsSync(paths.wulfConf)) return defaultWulfConf();
-  return parseWulfConf(readFileSync(paths.wulfConf, 'utf8'), paths.wulfConf);
+  return parseWulfConf(readFileSync(paths.wulfConf, 'utf8'), paths.wulfConf, { warn: true });
 }
 
 export function serverCidr(c: WulfConf): string {

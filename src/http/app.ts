@@ -9,6 +9,8 @@ import type { Logger } from '../lib/log.ts';
 import type { MergedNode } from '../config/cascade.ts';
 import type { StatusBoard, Stage } from '../status/board.ts';
 import { bytesResponse, fileResponse } from './files.ts';
+import { goSyntaxError } from '../overlays/gotemplate/index.ts';
+import { GO_FILTERS } from '../overlays/gotemplate/filters.ts';
 import defaultIpxe from './ipxe/default.ipxe' with { type: 'text' };
 import unconfiguredIpxe from './ipxe/unconfigured.ipxe' with { type: 'text' };
 import localdiskIpxe from './ipxe/localdisk.ipxe' with { type: 'text' };
@@ -50,12 +52,16 @@ export function canonicalIp(a: string): string {
 }
 
 const liquid = new Liquid({ strictVariables: false });
+// the filters templates converted from Go use (wulf overlay convert)
+for (const [k, f] of Object.entries(GO_FILTERS)) liquid.registerFilter(k, f);
 const STAGE_ROUTES = new Map<string, Stage>([
   ['ipxe', 'ipxe'], ['kernel', 'kernel'], ['image', 'image'], ['container', 'image'], ['system', 'system'], ['overlay-system', 'system'], ['runtime', 'runtime'], ['overlay-runtime', 'runtime'],
 ]);
 
 export function createApp(p: Providers) {
   const app = new Hono<{ Bindings: Bindings }>();
+  /** site iPXE template path → its last text without Go syntax */
+  const lastGoodIpxe = new Map<string, string>();
 
   app.get('/status', (c) => c.json(p.status.json()));
   app.get('/status/events', (c) => {
@@ -127,11 +133,28 @@ export function createApp(p: Providers) {
     if (stage === 'ipxe') {
       const name = node.data.ipxeTemplate || 'default';
       const site = join(s.confDir, 'ipxe', `${name}.ipxe`);
-      const tpl = /^[A-Za-z0-9._-]+$/.test(name) && existsSync(site) ? readFileSync(site, 'utf8') : BUILTIN.get(name) ?? defaultIpxe;
+      let tpl = BUILTIN.get(name) ?? defaultIpxe;
+      if (/^[A-Za-z0-9._-]+$/.test(name) && existsSync(site)) {
+        const text = readFileSync(site, 'utf8');
+        // a Warewulf (Go syntax) template would render into a broken script served with 200: refused,
+        // and the last good version of that file keeps serving (none yet: an error, never a guess)
+        const go = goSyntaxError(site, text);
+        if (go) {
+          p.log.limited(`http-ipxe-go-${site}`, 'error', 'http', go, { node: node.id });
+          const good = lastGoodIpxe.get(site);
+          if (good === undefined) {
+            p.status.record(node.id, 'ipxe', 'ERROR', ip);
+            return new Response(`${go}\n`, { status: 500 });
+          }
+          tpl = good;
+        } else { lastGoodIpxe.set(site, text); tpl = text; }
+      }
       const text = await liquid.parseAndRender(tpl, {
         id: node.id, hostname: node.id, hwaddr: mac, authority: s.authority, secure: s.secure, image: node.data.imageName ?? '',
         kernelArgs: (node.data.kernel?.args ?? []).join(' '), kernelVersion: node.data.kernel?.version ?? '', cluster: node.data.clusterName ?? '',
         ipaddr: node.primary ? node.data.networkDevices?.[node.primary]?.ipaddr ?? '' : '',
+        // what Warewulf's iPXE templates also read (.Tags, .Root, .TLS, .Port), for templates converted from them
+        tags: node.data.tags ?? {}, root: node.data.root || 'initramfs', tls: !!s.tls, port: s.authority.slice(s.authority.lastIndexOf(':') + 1),
       });
       p.status.record(node.id, 'ipxe', `${name}.ipxe`, ip);
       return bytesResponse(c.req.raw, new TextEncoder().encode(text), `${node.id}-${Bun.hash(text).toString(16)}`, 'text/plain');

@@ -9,6 +9,8 @@ import { WulfError } from '../lib/errors.ts';
 import { addIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../lib/ip.ts';
 import { FILE_PREFIX, SEP, compilePath, isGlobalPath, newReads, settle, tracked, valueAt, type Capture, type CompiledPath, type Pending, type Reads } from './track.ts';
 import { cleanRel } from './sources.ts';
+import { GO_FILTERS } from './gotemplate/filters.ts';
+import { findGoSyntax } from './gotemplate/index.ts';
 
 /**
  * Bounds of one template run. The time limit grows with the cluster (renderMsPerNode for each node
@@ -42,8 +44,8 @@ export interface Slot { path: CompiledPath; filters: string[] }
 export interface RenderResult { files: RenderedFile[]; nobackup: boolean; reads: Reads; slots: Slot[]; marked?: RenderedFile[] }
 
 export class TemplateError extends WulfError {
-  constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string) {
-    super(`overlay ${overlay}: ${file}${line ? `:${line}` : ''}: ${msg}`, { code: 'ETEMPLATE', hint: `wulf overlay show ${overlay} ${file}` });
+  constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string, hint = `wulf overlay show ${overlay} ${file}`) {
+    super(`overlay ${overlay}: ${file}${line ? `:${line}` : ''}: ${msg}`, { code: 'ETEMPLATE', hint });
   }
 }
 
@@ -75,23 +77,39 @@ export function readRegular(p: string): Buffer {
 const under = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
 const realOr = (p: string) => { try { return realpathSync(p); } catch { return undefined; } };
 
-function readHostFile(path: string, optional: boolean): string {
-  const c = cur!;
-  const realConf = realOr(c.env.confDir) ?? c.env.confDir;
-  let abs: string;
-  let listed = false;
+/** Where a controller path a template names is read: relative ones in the config dir, absolute ones only when allowed. */
+function hostPath(c: Cur, path: string, tag: string): { abs: string; listed: boolean } {
   if (isAbsolute(path)) {
     const n = normalize(path);
     const inConf = n.startsWith(c.env.confDir + '/');
-    listed = c.env.hostAllow.includes(n);
     if (!inConf && !c.env.hostAllow.some((a) => n === a || (a.endsWith('/') && n.startsWith(a)))) {
-      throw new Error(`include_file "${path}": only files under ${c.env.confDir} or ${c.env.hostAllow.join(', ')} may be included`);
+      throw new Error(`${tag} "${path}": only files under ${c.env.confDir} or ${c.env.hostAllow.join(', ')} may be included`);
     }
-    abs = inConf ? n : c.env.hostRoot + n;
-  } else {
-    abs = join(c.env.confDir, path);
-    if (!normalize(abs).startsWith(c.env.confDir + '/')) throw new Error(`include_file "${path}" leaves ${c.env.confDir}`);
+    return { abs: inConf ? n : c.env.hostRoot + n, listed: c.env.hostAllow.includes(n) };
   }
+  const abs = join(c.env.confDir, path);
+  if (!normalize(abs).startsWith(c.env.confDir + '/')) throw new Error(`${tag} "${path}" leaves ${c.env.confDir}`);
+  return { abs, listed: false };
+}
+
+/**
+ * Where a controller path leads, every link resolved (Warewulf's readlink, and ImportLink's target),
+ * as the node sees it (without the WULF_HOST_ROOT prefix). Recorded so a changed link rebuilds.
+ */
+function resolveHostLink(path: string, tag: string): string {
+  const c = cur!;
+  const { abs } = hostPath(c, path, tag);
+  const real = realOr(abs);
+  c.reads.global.set(FILE_PREFIX + 'l' + abs, real ?? 'missing');
+  if (real === undefined) throw new Error(`${tag} "${path}": ${abs} does not exist`);
+  const root = c.env.hostRoot ? realOr(c.env.hostRoot) ?? c.env.hostRoot : '';
+  return root && real.startsWith(root + '/') ? real.slice(root.length) : real;
+}
+
+function readHostFile(path: string, optional: boolean): string {
+  const c = cur!;
+  const realConf = realOr(c.env.confDir) ?? c.env.confDir;
+  const { abs, listed } = hostPath(c, path, 'include_file');
   const key = FILE_PREFIX + 'c' + abs;
   const real = realOr(abs);
   if (real === undefined) {
@@ -134,26 +152,35 @@ export function fileSig(key: string, env: RenderEnv): string {
   const kind = key[FILE_PREFIX.length];
   const rest = key.slice(FILE_PREFIX.length + 1);
   if (kind === 'c') { try { return hashOf(readRegular(realpathSync(rest))); } catch { return 'missing'; } }
+  if (kind === 'l') return realOr(rest) ?? 'missing';
   const [img, rel] = rest.split(SEP) as [string, string];
   const buf = env.imageFile?.(img, '/' + rel);
   return buf ? hashOf(buf) : 'missing';
 }
 
-function argTag(name: string, run: (v: unknown, optional: boolean, ctx: Context) => string) {
+function argTag(name: string, run: (v: unknown, optional: boolean, ctx: Context) => string, words: string[] = []) {
   return class extends Tag {
     private value: Value | undefined;
     private optional = false;
+    private chomp = false;
     constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
       super(token, remain, liquid);
       let args = token.args.trim();
-      const m = /^(.*?)[\s,]+optional$/.exec(args);
-      if (m) { this.optional = true; args = m[1]!; }
+      // trailing words: `optional` (a missing file reads as empty) and, for includes, `chomp` (one final newline dropped, as Warewulf's Include does)
+      for (let m; (m = /^(.*?)[\s,]+(optional|chomp)$/.exec(args)) && (m[2] === 'optional' || words.includes(m[2]!));) {
+        if (m[2] === 'optional') this.optional = true; else this.chomp = true;
+        args = m[1]!;
+      }
+      // {% abort all %}: none of the template's files is written (Warewulf's abort), not only the current one
+      if (name === 'abort' && args === 'all') { this.all = true; args = ''; }
       if (args) this.value = new Value(args, liquid);
       else if (name !== 'abort' && name !== 'nobackup') throw new Error(`{% ${name} %} needs an argument`);
     }
+    private all = false;
     *render(ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
-      const v = this.value ? yield this.value.value(ctx, false) : undefined;
-      emitter.write(run(v, this.optional, ctx));
+      const v = this.all ? 'all' : this.value ? yield this.value.value(ctx, false) : undefined;
+      const out = run(v, this.optional, ctx);
+      emitter.write(this.chomp && out.endsWith('\n') ? out.slice(0, -1) : out);
     }
   };
 }
@@ -175,10 +202,13 @@ function makeLiquid(): Liquid {
   });
   liquid.registerTag('file', argTag('file', (v) => `${MARK}F${String(v)}\u0000`));
   liquid.registerTag('softlink', argTag('softlink', (v) => `${MARK}L${String(v)}\u0000`));
-  liquid.registerTag('abort', argTag('abort', () => `${MARK}A\u0000`));
+  liquid.registerTag('abort', argTag('abort', (v) => `${MARK}A${v === 'all' ? '*' : ''}\u0000`));
   liquid.registerTag('nobackup', argTag('nobackup', () => `${MARK}N\u0000`));
-  liquid.registerTag('include_file', argTag('include_file', (v, opt) => readHostFile(String(v), opt)));
-  liquid.registerTag('include_image', argTag('include_image', (v, opt, ctx) => readImageFile(String(v), opt, ctx.getSync(['imageName']))));
+  liquid.registerTag('include_file', argTag('include_file', (v, opt) => readHostFile(String(v), opt), ['chomp']));
+  // Warewulf's ImportLink (the output becomes a link to where a controller link leads) and readlink
+  liquid.registerTag('import_link', argTag('import_link', (v) => `${MARK}L${resolveHostLink(String(v), 'import_link')}\u0000`));
+  liquid.registerTag('readlink', argTag('readlink', (v) => resolveHostLink(String(v), 'readlink')));
+  liquid.registerTag('include_image', argTag('include_image', (v, opt, ctx) => readImageFile(String(v), opt, ctx.getSync(['imageName'])), ['chomp']));
   // Liquid's own file tags would look for partials in the working directory: say what to use instead
   for (const name of ['include', 'render', 'layout']) {
     liquid.registerTag(name, class extends Tag {
@@ -217,7 +247,7 @@ function makeLiquid(): Liquid {
     dec: (n: unknown) => num(n) - 1,
     shell_quote: (s: unknown) => PURE_FILTERS.shell_quote!(String(s ?? '')),
   };
-  for (const [k, f] of Object.entries(filters)) liquid.registerFilter(k, f);
+  for (const [k, f] of Object.entries({ ...GO_FILTERS, ...filters })) liquid.registerFilter(k, f);
   liquid.registerTag('if', truthTag(liquid.tags['if'] as unknown as TagClass));
   liquid.registerTag('unless', truthTag(liquid.tags['unless'] as unknown as TagClass));
   return liquid;
@@ -375,6 +405,9 @@ export function parseTemplate(overlay: string, file: string, source: string): Te
   let t = parsed.get(key);
   if (t) return t;
   liquid ??= makeLiquid();
+  // a Warewulf template copied in as it is: say so, rather than a Liquid parse error or a half-rendered file
+  const go = findGoSyntax(source);
+  if (go) throw new TemplateError(overlay, file, go.line, `Go template syntax (${go.text}); wulf templates are Liquid: convert it with wulf overlay convert FILE`, `wulf overlay convert --write <the overlay's rootfs>/${file} (the Go original is kept beside it as .go-orig)`);
   try { t = liquid.parse(source); }
   catch (e) { throw templateError(overlay, file, e); }
   if (parsed.size > 5000) parsed.clear();
@@ -434,7 +467,7 @@ export function renderTemplate(overlay: string, rel: string, source: string, dat
 
 function splitOutput(overlay: string, rel: string, text: string, multi: boolean): { files: RenderedFile[]; nobackup: boolean } {
   const files: RenderedFile[] = [];
-  let nobackup = false;
+  let nobackup = false, abortAll = false;
   let f: RenderedFile = { rel: rel.replace(/\.ww$/, ''), data: '' };
   const dir = dirname(rel) === '.' ? '' : dirname(rel);
   const parts = text.split(MARK);
@@ -452,11 +485,12 @@ function splitOutput(overlay: string, rel: string, text: string, multi: boolean)
       continue;
     }
     if (op === 'L') f.symlink = arg;
-    else if (op === 'A') f.abort = true;
+    else if (op === 'A') { f.abort = true; if (arg === '*') abortAll = true; }
     else if (op === 'N') nobackup = true;
     f.data += rest;
   }
   files.push(f);
+  if (abortAll) for (const x of files) x.abort = true;
   // in a template that uses {% file %}, the default file is dropped when it holds only whitespace
   const out = files.filter((x, i) => !(i === 0 && multi && !x.data.trim() && !x.symlink));
   return { files: out, nobackup };

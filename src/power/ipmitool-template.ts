@@ -4,6 +4,7 @@
 // and `{{ passwordfile }}` names a 0600 file written only for the run.
 import { Liquid, type Template } from 'liquidjs';
 import type { Ipmi } from './driver.ts';
+import { GO_FILTERS } from '../overlays/gotemplate/filters.ts';
 
 /** Template command names (Warewulf's .Cmd values, plus BootPxe). */
 export const CMDS = {
@@ -47,6 +48,8 @@ const engine = new Liquid({
   strictFilters: true,
   outputEscape: (v: unknown) => { values.push(v === undefined || v === null ? '' : String(v)); return `${OPEN}${values.length - 1}${CLOSE}`; },
 });
+// the filters templates converted from Go use (wulf overlay convert)
+for (const [k, f] of Object.entries(GO_FILTERS)) engine.registerFilter(k, f);
 
 /** Render a template for one node and command into argv. Throws on template errors. */
 export function renderArgv(source: string, node: string, ipmi: Ipmi, cmd: Cmd): string[] {

@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { CMDS, DEFAULT_IPMITOOL_TEMPLATE, PASSWORD_FILE_SLOT, renderArgv, type Cmd } from './ipmitool-template.ts';
 import {
   MASK, PowerError, displayArg, maskSecret,
@@ -27,7 +28,13 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
     const candidates = isAbsolute(name) ? [name] : opts.templateDir ? [join(opts.templateDir, name)] : [];
     for (const p of candidates) {
       if (templates.has(p)) return templates.get(p)!;
-      if (existsSync(p)) { const s = readFileSync(p, 'utf8'); templates.set(p, s); return s; }
+      if (existsSync(p)) {
+        const s = readFileSync(p, 'utf8');
+        // a Warewulf BMC template (Go syntax) would render into a wrong command line: refused, never run
+        const go = goSyntaxError(p, s);
+        if (go) throw new PowerError(go, 'config');
+        templates.set(p, s); return s;
+      }
     }
     if (name === 'ipmitool.tmpl') return DEFAULT_IPMITOOL_TEMPLATE;
     throw new PowerError(`template ${name} not found${candidates.length ? ` (looked in ${candidates.join(', ')})` : ''}`, 'config');

@@ -24,6 +24,7 @@ import { createOverlayService } from '../overlays/cache.ts';
 import { findKernel, imageArtifactPath } from '../images/service.ts';
 import { ensureImageStore } from '../images/layout.ts';
 import { startRouterAdvertisements } from './ra.ts';
+import { siteBoot } from './bootfiles.ts';
 import { ensureTls, serverNames, serverTls } from './tls.ts';
 
 export interface ServeOptions {
@@ -106,6 +107,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const stopAll = async () => { for (const s of stoppers.reverse()) { try { await s(); } catch { /* keep stopping */ } } };
   try {
     let snap = index(db ? await db.read() : readNodesConf(paths), readWulfConf(paths));
+    const boot = siteBoot(paths, snap.wulf.tftp.tftproot, log, ipxeBinary); // tftp.tftproot, tftp.ipxe
     const address = o.address ?? (snap.wulf.ipaddr || '0.0.0.0');
     const httpPort = o.httpPort ?? snap.wulf.warewulf.port;
     const authority = `${address === '0.0.0.0' ? '127.0.0.1' : address}:${httpPort}`;
@@ -206,7 +208,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       kernel: (n) => { const k = n.data.imageName ? findKernel(paths, n.data.imageName, n.data.kernel?.version) : undefined; return k ? statArtifact(k.path) : undefined; },
       image: (n) => { const a = n.data.imageName ? imageArtifactPath(paths, n.data.imageName) : undefined; return a ? { path: a.path, size: a.size, etag: a.digest } : undefined; },
       overlay: async (n, kind) => { const a = await overlays.archive(n.id, kind); return { path: a.path, size: a.size, etag: a.hash }; },
-      ipxeBinary,
+      ipxeBinary: boot.binary,
       nodeAddresses: (n) => {
         const now = Date.now();
         const held = [...(snap.addresses.get(n.id) ?? [])];
@@ -259,7 +261,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     if (o.tftp !== false && snap.wulf.tftp.enabled) {
       const tftp: TftpServer = createTftpServer({
         port: o.tftpPort ?? snap.wulf.tftp.port, address: address === '0.0.0.0' ? undefined : address, log,
-        provider: chainProviders(bufferProvider((name) => ipxeBinary(name)), rootProvider(paths.tftpRoot)),
+        provider: chainProviders(bufferProvider((name) => ipxeBinary(name)), ...boot.roots.map(rootProvider)),
         onEvent: (e) => {
           const ip = e.client.split(':')[0]!;
           const node = ipOwner(ip);
@@ -282,7 +284,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           serverIp, netmask: snap.wulf.netmask || '255.255.255.0', mode: snap.wulf.dhcp.mode === 'proxy' ? 'proxy' : 'full',
           reservations: snap.reservations, leases, now: Date.now(), httpBase: `http://${serverIp}:${httpPort}`,
           range: snap.wulf.dhcp.rangeStart && snap.wulf.dhcp.rangeEnd ? { start: snap.wulf.dhcp.rangeStart, end: snap.wulf.dhcp.rangeEnd } : undefined,
-          bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' }, leaseTime: snap.wulf.dhcp.leaseTime,
+          bootfiles: boot.bootfiles(snap.wulf), leaseTime: snap.wulf.dhcp.leaseTime,
         }),
         onLeaseChange: (_c, t) => { leases = t; writer.touch(); },
         onEvent: (e) => {

@@ -1,0 +1,52 @@
+// `wulf import-warewulf [DIR]`: move a Warewulf site to wulf in one command (src/migrate/). Thin:
+// flags → the site's paths → a plan (read only) → its changes → printed (--dry-run) or written
+// all or nothing.
+import { convertGoTemplate } from '../overlays/gotemplate/index.ts';
+import { changesOf, commitPlan } from '../migrate/commit.ts';
+import { makePlan } from '../migrate/plan.ts';
+import { locateSite } from '../migrate/site.ts';
+import { problemLine } from '../migrate/wwconf.ts';
+import { showChanges } from '../migrate/show.ts';
+import type { Noun } from './command.ts';
+
+const s = (v: unknown) => (v === undefined ? undefined : String(v));
+
+export const noun: Noun = {
+  name: 'import-warewulf', summary: "move a Warewulf site to wulf: config, nodes, site overlays, iPXE templates, ssh keys, images", verbs: [],
+  direct: {
+    name: '', usage: '[DIR]',
+    summary: "read a Warewulf site (DIR: its config dir, default /etc/warewulf) and write the wulf equivalents, all or nothing; a second run changes nothing",
+    flags: {
+      'dry-run': { type: 'boolean', short: 'n', help: 'print what would be written and every line that cannot be carried over; write nothing' },
+      show: { type: 'boolean', help: 'also print the text of what would be written: wulf.conf, the nodes.conf entries, each converted template' },
+      'state-dir': { type: 'string', help: "Warewulf's state dir: overlays/ and chroots/ (default /var/lib/warewulf, or warewulf.conf paths)", arg: 'DIR' },
+      overlays: { type: 'string', help: 'the site overlay dir (default <state-dir>/overlays)', arg: 'DIR' },
+      chroots: { type: 'string', help: 'the image chroot dir (default <state-dir>/chroots)', arg: 'DIR' },
+      'dist-overlays': { type: 'string', help: "Warewulf's distribution overlay dir (default /usr/share/warewulf/overlays)", arg: 'DIR' },
+      'warewulf-conf': { type: 'string', help: 'the warewulf.conf (default DIR/warewulf.conf)', arg: 'FILE' },
+      'nodes-conf': { type: 'string', help: 'the nodes.conf (default DIR/nodes.conf)', arg: 'FILE' },
+      'replace-shipped': { type: 'boolean', help: "import a site overlay even when wulf ships one of that name (Warewulf 4.5 and older kept wwinit, hosts... there)" },
+      'site-root': { type: 'string', help: "a copy of a whole site's files: every default path above is read under it", arg: 'DIR' },
+    },
+    async run(ctx, flags, positionals) {
+      const site = locateSite({
+        dir: positionals[0], siteRoot: s(flags['site-root']), stateDir: s(flags['state-dir']), overlays: s(flags.overlays), chroots: s(flags.chroots),
+        distOverlays: s(flags['dist-overlays']), wwConf: s(flags['warewulf-conf']), nodesConf: s(flags['nodes-conf']),
+      });
+      const plan = makePlan(site, ctx.paths, convertGoTemplate, { replaceShipped: !!flags['replace-shipped'] });
+      const changes = changesOf(plan, ctx.paths);
+      const dry = !!flags['dry-run'];
+      if (!changes.length) ctx.out('nothing to change: wulf already has this site');
+      for (const c of changes) ctx.out(`${dry ? 'would write' : 'writing'} ${c.kind} ${c.kind === 'overlay' || c.kind === 'image' ? c.target + ': ' : ''}${c.kind === 'overlay' || c.kind === 'image' ? '' : c.target + ': '}${c.detail}`);
+      if (plan.problems.length) {
+        ctx.out(`not carried over as they are (${plan.problems.length}):`);
+        for (const p of plan.problems) ctx.out(`  ${problemLine(p)}`);
+      }
+      if (flags.show && changes.length) ctx.out(showChanges(plan, ctx.paths, changes));
+      if (dry || !changes.length) return 0;
+      const r = await commitPlan(plan, ctx.paths, changes, (line) => ctx.log.debug('import', line));
+      ctx.out(`imported: ${changes.length} change(s)${r.backup ? `; what was replaced is kept in ${r.backup}` : ''}`);
+      return 0;
+    },
+  },
+};

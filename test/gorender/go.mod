@@ -1,0 +1,3 @@
+module wulf/gorender
+
+go 1.19
