@@ -156,6 +156,10 @@ test('other commands read nodes from PostgreSQL (overlay show --render, configur
   expect(readFileSync(join(dir, 'etc/hosts'), 'utf8')).toContain('10.9.0.77 pgnode');
   expect(ok(w(['power', 'status', 'pgnode', '--show'], onPg))).toContain('-H 10.9.1.77');
   expect(w(['power', 'status', 'pgnode', '--show']).code).toBe(1);
+  // import-warewulf writes nodes.conf: refused on PostgreSQL, where its nodes would go unseen
+  const imp = w(['import-warewulf', join(dir, 'no-site')], onPg);
+  expect(imp.code).toBe(1);
+  expect(imp.err.split('\n')[0]).toBe('wulf: import-warewulf writes nodes.conf, and this wulf uses the PostgreSQL store');
   // TAB offers the names in PostgreSQL
   const tab = (env: Record<string, string>) => w(['completion', 'complete', '3', '--', 'wulf', 'node', 'set', 'pg'], env).out.split('\n').filter(Boolean);
   expect(tab(onPg)).toEqual(['pgnode']);
