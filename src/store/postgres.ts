@@ -48,7 +48,8 @@ export class PostgresStore implements ConfigStore {
 
   private async run<T>(f: (sql: Sql) => Promise<T>): Promise<T> {
     try {
-      this.ready ??= migrate(this.sql, this.where);
+      // a failed first contact is tried again on the next call (the server may be back by then)
+      this.ready ??= migrate(this.sql, this.where).catch((e) => { this.ready = undefined; throw e; });
       await this.ready;
       return await f(this.sql);
     } catch (e) { throw pgError(e, this.where); }

@@ -15,11 +15,12 @@ export function parseStoreSpec(text: string, from: string): StoreSpec {
   throw new WulfError(`${from}: store "${redact(s)}" is neither "files" nor a postgres:// URL`, { hint: 'e.g. store: postgres://wulf@db.lab/wulf' });
 }
 
-/** The URL without its password, for messages. */
+/** The URL without its password (user:password@ or libpq's ?password=), for messages. */
 export function redact(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch { return url.replace(/:[^:@/]*@/, ':***@'); }
 }

@@ -5,6 +5,7 @@ import { SQL } from 'bun';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.ts';
 import { WulfError } from '../../src/lib/errors.ts';
+import { redact } from '../../src/store/spec.ts';
 import { startPg, type Pg } from './pg.ts';
 
 let pg: Pg;
@@ -43,4 +44,22 @@ test('a newer schema: ESCHEMA, one line naming both versions, and no write lands
     expect((err as WulfError).message.includes('\n')).toBe(false);
     expect((await sql`select data::text as d from wulf_entries where name = 'a'`)[0].d).toBe('{"comment":"kept"}');
   } finally { await sql.close(); }
+});
+
+test('a store whose server was down at first contact works once the server is back', async () => {
+  const url = pg.createDb('m3');
+  const s = new PostgresStore(url);
+  try {
+    pg.halt();
+    let err: unknown;
+    try { await s.read(); } catch (e) { err = e; } finally { pg.resume(); }
+    expect((err as WulfError).code).toBe('ESTOREDOWN');
+    expect((await s.read()).revision).toBe('0');
+  } finally { await s.close(); }
+});
+
+test('messages never carry a password, in the user part or as ?password=', () => {
+  expect(redact('postgres://wulf:s3cret@db.lab/wulf')).toBe('postgres://wulf:***@db.lab/wulf');
+  expect(redact('postgres://wulf@db.lab/wulf?password=s3cret&sslmode=require')).toBe('postgres://wulf@db.lab/wulf?password=***&sslmode=require');
+  expect(new PostgresStore('postgres://wulf:s3cret@db.lab/wulf?password=s3cret').where).not.toContain('s3cret');
 });
