@@ -144,14 +144,19 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       log.info('config', `reloaded (${db ? 'store' : 'nodes.conf'} revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
     };
     // on PostgreSQL: ask for the revision (one small query, shared by the requests that arrive meanwhile) and
-    // read the configuration when it moved; the store unreachable keeps the last good configuration serving
+    // read the configuration when it moved; the store unreachable keeps the last good configuration serving,
+    // and is asked again by the 5 s poll only (a node is not kept waiting on a connect timeout)
     let checking: Promise<void> | undefined;
+    let storeDown = false;
     const refreshFromStore = () => (checking ??= (async () => {
       try {
         const rev = await db!.revision();
         apply(rev === snap.conf.revision ? snap.conf : await db!.read());
-      } catch (e) { refused(e); } finally { checking = undefined; }
+        storeDown = false;
+      } catch (e) { storeDown = true; refused(e); } finally { checking = undefined; }
     })());
+    /** before answering a node: fresh when the store answers within 2 s (a 50,000-node read takes ~1 s), else the last configuration */
+    const freshFromStore = async () => { if (!storeDown) await Promise.race([refreshFromStore(), Bun.sleep(2000)]); };
     const reload = () => {
       if (db) { void refreshFromStore(); return; }
       try { apply(readNodesConf(paths)); } catch (e) { refused(e); }
@@ -177,7 +182,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // discovery: an unknown MAC takes the first discoverable node, persisted through the store
     let discovering: Promise<unknown> = Promise.resolve();
     const nodeByMac = async (mac: string): Promise<MergedNode | undefined> => {
-      if (db) await refreshFromStore(); else ensureFresh();
+      if (db) await freshFromStore(); else ensureFresh();
       const known = snap.byMac.get(mac);
       if (known) return known;
       const candidates = mergeAll(snap.conf).filter((m) => m.data.discoverable === 'true')

@@ -70,8 +70,9 @@ test('PostgreSQL lost while serving: known nodes are still answered from the las
     expect(s).toContain('wwid=52:54:00:bb:00:01');
     expect(log).toContain('still serving the last good one: cannot reach PostgreSQL');
   } finally { pg.resume(); }
+  // while it was down, requests stopped asking it; the 5 s poll finds it back
   let seen = '';
-  for (let i = 0; i < 50 && !seen.includes('wwid=52:54:00:bb:00:03'); i++) {
+  for (let i = 0; i < 120 && !seen.includes('wwid=52:54:00:bb:00:03'); i++) {
     if (i === 0) ok(w(['node', 'add', 'p3', '--hwaddr', '52:54:00:bb:00:03', '--ipaddr', '127.0.21.3']));
     seen = await script('52:54:00:bb:00:03');
     if (!seen.includes('wwid=')) await Bun.sleep(100);
