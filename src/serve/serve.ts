@@ -2,7 +2,7 @@
 // it when the files change (keeping the last good one when a new one is invalid), keeps the
 // runtime state (leases, node status) in the CBOR file, and logs one line per boot event.
 import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { acquireLock, type Lock } from '../lib/atomic.ts';
 import { ipxeBinary } from '../lib/assets.ts';
@@ -12,6 +12,8 @@ import { mergeAll, type MergedNode, type NodesConf } from '../config/cascade.ts'
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
 import { readWulfConf, type WulfConf } from '../config/wulfconf.ts';
 import type { ConfigStore } from '../store/store.ts';
+import type { PostgresStore } from '../store/postgres.ts';
+import { PostgresState, pgStateWriter } from '../store/state-pg.ts';
 import { createDhcpServer, type DhcpServer } from '../dhcp/server.ts';
 import type { PolicyContext, Reservation } from '../dhcp/policy.ts';
 import { leaseOfMac, leasesFromJSON, leasesToJSON, type LeaseTable } from '../dhcp/leases.ts';
@@ -115,13 +117,23 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const tlsPort = o.tlsPort ?? (o.httpPort === undefined ? snap.wulf.warewulf.tlsPort : o.httpPort === 0 ? 0 : o.httpPort + 1);
 
     // state: leases and status survive restarts
-    const saved = readState(paths.stateFile, log);
+    let saved = readState(paths.stateFile, log);
+    // on PostgreSQL the runtime state lives there too (state.cbor stays a local copy); a store without any
+    // yet starts from state.cbor, so moving a site to PostgreSQL keeps its leases
+    const pgState = db ? new PostgresState(db as PostgresStore, hostname()) : undefined;
+    if (pgState) {
+      try { const r = await pgState.load(); if (r.rows) saved = r.state; else log.info('state', 'PostgreSQL holds no runtime state yet: starting from state.cbor'); }
+      catch (e) { log.warn('state', `cannot read runtime state from PostgreSQL (${errorLine(e)}); starting from state.cbor`); }
+    }
     let leases: LeaseTable = leasesFromJSON(saved.leases);
-    const status = new StatusBoard(() => writer.touch(), () => snap.wulf.warewulf.updateInterval);
+    const status = new StatusBoard(() => touchState(), () => snap.wulf.warewulf.updateInterval);
     const writer = stateWriter(paths.stateFile, () => ({ version: 1, leases: leasesToJSON(leases), status: status.snapshot(), unknown: status.unknownSnapshot() }), log);
     status.load(saved.status);
     status.loadUnknown(saved.unknown ?? {});
     stoppers.push(() => writer.flush());
+    const pgWriter = pgState ? pgStateWriter(pgState, () => ({ version: 1, leases: leasesToJSON(leases), status: status.snapshot(), unknown: status.unknownSnapshot() }), log) : undefined;
+    if (pgWriter) stoppers.push(() => pgWriter.flush());
+    function touchState() { writer.touch(); pgWriter?.touch(); }
     // one line per boot event: `boot: n1 stage=kernel sent=vmlinuz ip=… bytes=…` (fields in JSON)
     status.subscribe((_s, e) => log.info('boot', e.node, { stage: e.stage, sent: e.sent, ip: e.ipaddr, bytes: e.bytes }));
 
@@ -291,7 +303,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           range: snap.wulf.dhcp.rangeStart && snap.wulf.dhcp.rangeEnd ? { start: snap.wulf.dhcp.rangeStart, end: snap.wulf.dhcp.rangeEnd } : undefined,
           bootfiles: boot.bootfiles(snap.wulf), leaseTime: snap.wulf.dhcp.leaseTime,
         }),
-        onLeaseChange: (_c, t) => { leases = t; writer.touch(); },
+        onLeaseChange: (_c, t) => { leases = t; touchState(); },
         onEvent: (e) => {
           if (!e.node && (e.kind === 'discover' || e.kind === 'offer' || e.kind === 'ack') && !snap.byMac.has(e.mac)) status.seenUnknown(e.mac, e.ip ?? '', 'dhcp');
           if (e.node && (e.kind === 'ack' || e.kind === 'offer')) status.record(e.node, 'dhcp', e.kind.toUpperCase() + (e.ipxe ? ' (iPXE)' : ''), e.ip ?? '', { done: e.kind === 'ack' });

@@ -22,6 +22,18 @@ export const MIGRATIONS: Migration[] = [
          primary key (section, name))`,
     ],
   },
+  {
+    version: 2, summary: 'runtime state: DHCP leases, boot status, unknown MACs, one row each, with the controller that wrote it',
+    statements: [
+      `create table wulf_state (
+         kind text not null check (kind in ('lease', 'status', 'unknown')),
+         key text not null,
+         data json not null,
+         controller text not null,
+         updated_at timestamptz not null default now(),
+         primary key (kind, key))`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -5,6 +5,8 @@ import { readYaml } from '../config/yaml-read.ts';
 import type { ConfigStore, NodesConf } from './store.ts';
 import { fileStore } from './files.ts';
 import { PostgresStore } from './postgres.ts';
+import { PostgresState } from './state-pg.ts';
+import type { RuntimeState } from '../state/state-file.ts';
 import { parseStoreSpec, type StoreSpec } from './spec.ts';
 
 export function configuredSpec(paths: Paths, env: Record<string, string | undefined>): StoreSpec {
@@ -35,3 +37,11 @@ export function readConfigured(paths: Paths, env: Record<string, string | undefi
   return withStore(paths, env, (s) => s.read());
 }
 
+
+/** Runtime state from PostgreSQL when that is the store (undefined on the files: state.cbor is the place). */
+export async function readStoreState(paths: Paths, env: Record<string, string | undefined>): Promise<{ state: RuntimeState; where: string } | undefined> {
+  const spec = configuredSpec(paths, env);
+  if (spec.kind !== 'postgres') return undefined;
+  const s = new PostgresStore(spec.url);
+  try { return { state: (await new PostgresState(s, '').load()).state, where: s.where }; } finally { await s.close(); }
+}

@@ -46,7 +46,8 @@ export class PostgresStore implements ConfigStore {
     this.sql = new SQL(url, { max: 2, connectionTimeout: 5, idleTimeout: 10 });
   }
 
-  private async run<T>(f: (sql: Sql) => Promise<T>): Promise<T> {
+  /** Run `f` on the migrated database; any failure is one line (state-pg.ts uses this too). */
+  async run<T>(f: (sql: Sql) => Promise<T>): Promise<T> {
     try {
       // a failed first contact is tried again on the next call (the server may be back by then)
       this.ready ??= migrate(this.sql, this.where).catch((e) => { this.ready = undefined; throw e; });

@@ -5,6 +5,8 @@
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { SQL } from 'bun';
 import { join } from 'node:path';
 import { modes, requireCompiled, runWulf, tempRoot } from '../helpers/cli.ts';
 import { startPg, type Pg } from './pg.ts';
@@ -79,6 +81,28 @@ test('PostgreSQL lost while serving: known nodes are still answered from the las
   }
   expect(seen).toContain('wwid=52:54:00:bb:00:03');
 }, 60_000);
+
+test('runtime state goes to PostgreSQL: the boot status rows are there, and node status reads them when no server answers', async () => {
+  const sql = new SQL(url);
+  try {
+    let rows: { key: string; controller: string }[] = [];
+    for (let i = 0; i < 50 && !rows.some((r) => r.key === 'p1'); i++) {
+      rows = await sql`select key, controller from wulf_state where kind = 'status'`;
+      if (!rows.some((r) => r.key === 'p1')) await Bun.sleep(100);
+    }
+    expect(rows.map((r) => r.key)).toContain('p1');
+    expect(rows.find((r) => r.key === 'p1')!.controller).toBe(hostname());
+  } finally { await sql.close(); }
+  // another machine (an empty root: no state.cbor), a server nobody runs: the status comes from PostgreSQL
+  const other = tempRoot('wulf-serve-pg-other-');
+  try {
+    const r = runWulf(bin, other.dir, ['node', 'status', '-j', '--server', 'http://127.0.0.1:1'], { env: { WULF_STORE: url } });
+    expect(r.code).toBe(0);
+    expect(JSON.stringify(JSON.parse(r.out))).toContain('p1');
+    const none = runWulf(bin, other.dir, ['node', 'status', '-j', '--server', 'http://127.0.0.1:1']);
+    expect(none.out).not.toContain('p1');
+  } finally { other.cleanup(); }
+}, 30_000);
 
 test('serve with PostgreSQL unreachable: one line, exit 1, before listening', () => {
   const r = runWulf(bin, t.dir, ['serve', ...ports.map((p) => (p === String(port) ? String(port + 10) : p))], { env: { WULF_STORE: `postgres://postgres@localhost/x?host=${encodeURIComponent(join(t.dir, 'nowhere'))}` } });

@@ -118,7 +118,7 @@ test('a schema newer than the binary knows is refused in one line with a hint, a
     await sql`insert into wulf_schema (version, summary) values (99, 'from the future')`;
     const r = w(['node', 'list'], { WULF_STORE: url });
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^wulf: postgres:\/\/\S+: the store's schema is version 99, newer than this wulf knows \(1\); nothing was changed\n  hint: use the wulf binary that migrated it, or a newer one\n$/);
+    expect(r.err).toMatch(/^wulf: postgres:\/\/\S+: the store's schema is version 99, newer than this wulf knows \(2\); nothing was changed\n  hint: use the wulf binary that migrated it, or a newer one\n$/);
     const w2 = w(['node', 'add', 'late'], { WULF_STORE: url });
     expect(w2.code).toBe(1);
     expect((await sql`select count(*)::int as n from wulf_entries where name = 'late'`)[0].n).toBe(0);
