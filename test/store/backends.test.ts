@@ -1,7 +1,7 @@
 // One behaviour suite, run against both backends of the config store: the files (nodes.conf) and a
 // real PostgreSQL started from Debian's packages (test/store/pg.ts). If PostgreSQL cannot start the
 // PostgreSQL half fails with the reason; nothing is skipped.
-import { test, expect, describe, beforeAll, afterAll } from 'bun:test';
+import { test, expect, describe, beforeAll, afterAll, setDefaultTimeout } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathsFor } from '../../src/config/paths.ts';
@@ -12,11 +12,13 @@ import type { ConfigStore } from '../../src/store/store.ts';
 import { tempRoot } from '../helpers/cli.ts';
 import { startPg, type Pg } from './pg.ts';
 
+// a real server on a busy 2-core machine: seconds, not the default 5
+setDefaultTimeout(30_000);
 let pg: Pg | undefined;
 let pgFailure: Error | undefined;
 const t = tempRoot('wulf-store-');
-beforeAll(() => { try { pg = startPg(); } catch (e) { pgFailure = e as Error; } });
-afterAll(() => { pg?.stop(); t.cleanup(); });
+beforeAll(() => { try { pg = startPg(); } catch (e) { pgFailure = e as Error; } }, 60_000);
+afterAll(() => { pg?.stop(); t.cleanup(); }, 30_000);
 
 let n = 0;
 type Backend = { name: string; fresh: () => () => ConfigStore };

@@ -21,7 +21,7 @@ beforeAll(() => {
   expect(runWulf(bin, t.dir, ['store', 'copy', '--to', url]).code).toBe(0);
   expect(w(['node', 'add', 'n[01-20]', '--ipaddr', '10.8.0.11']).code).toBe(0);
 }, 60_000);
-afterAll(() => { pg?.stop(); t.cleanup(); });
+afterAll(() => { pg?.stop(); t.cleanup(); }, 30_000);
 
 test('20 processes each set a different node at once on PostgreSQL: all 20 changes land', async () => {
   const codes = await Promise.all(Array.from({ length: 20 }, (_, i) => {

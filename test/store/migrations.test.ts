@@ -1,6 +1,6 @@
 // Versioned schema migrations on a real PostgreSQL: a fresh database is migrated once even when
 // several binaries open it at once; a newer schema is refused without touching it.
-import { test, expect, beforeAll, afterAll } from 'bun:test';
+import { test, expect, beforeAll, afterAll, setDefaultTimeout } from 'bun:test';
 import { SQL } from 'bun';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/migrations.ts';
@@ -8,9 +8,11 @@ import { WulfError } from '../../src/lib/errors.ts';
 import { redact } from '../../src/store/spec.ts';
 import { startPg, type Pg } from './pg.ts';
 
+// a real server on a busy 2-core machine: seconds, not the default 5
+setDefaultTimeout(30_000);
 let pg: Pg;
 beforeAll(() => { pg = startPg(); }, 60_000);
-afterAll(() => pg?.stop());
+afterAll(() => pg?.stop(), 30_000);
 
 test('six stores opening a fresh database at once: every migration applied exactly once, all of them work', async () => {
   const url = pg.createDb('m1');

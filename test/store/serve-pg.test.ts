@@ -40,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (serve) { const done = new Promise((r) => serve!.on('exit', r)); serve.kill('SIGTERM'); await done; }
   pg?.stop(); t.cleanup();
-});
+}, 30_000);
 
 test('answers a node that exists only in PostgreSQL, and one added a moment ago without a reload', async () => {
   expect(log).toContain('nodes and profiles from the PostgreSQL store');

@@ -1,15 +1,17 @@
 // Runtime state in PostgreSQL (src/store/state-pg.ts) on a real server: round trip, writes only
 // what changed, removals, and a write that fails while the server is away is carried by the next.
-import { test, expect, beforeAll, afterAll } from 'bun:test';
+import { test, expect, beforeAll, afterAll, setDefaultTimeout } from 'bun:test';
 import { SQL } from 'bun';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { PostgresState } from '../../src/store/state-pg.ts';
 import type { RuntimeState } from '../../src/state/state-file.ts';
 import { startPg, type Pg } from './pg.ts';
 
+// a real server on a busy 2-core machine: seconds, not the default 5
+setDefaultTimeout(30_000);
 let pg: Pg;
 beforeAll(() => { pg = startPg(); }, 60_000);
-afterAll(() => pg?.stop());
+afterAll(() => pg?.stop(), 30_000);
 
 const state = (n: number, stage = 'kernel'): RuntimeState => ({
   version: 1,

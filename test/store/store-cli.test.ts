@@ -11,7 +11,7 @@ const bin = modes[0]!;
 let pg: Pg;
 const roots: { cleanup: () => void }[] = [];
 beforeAll(() => { requireCompiled(); pg = startPg(); }, 60_000);
-afterAll(() => { pg?.stop(); for (const r of roots) r.cleanup(); });
+afterAll(() => { pg?.stop(); for (const r of roots) r.cleanup(); }, 30_000);
 
 let dbs = 0;
 function site(): { dir: string; url: string; w: (args: string[], env?: Record<string, string>, input?: string) => ReturnType<typeof runWulf> } {

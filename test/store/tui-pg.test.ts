@@ -24,7 +24,7 @@ beforeAll(() => {
   writeRoot(t.dir, 5, 1);
   ok(runWulf(bin, t.dir, ['store', 'copy', '--to', url]));
 }, 60_000);
-afterAll(() => { pane?.kill(); pg?.stop(); t.cleanup(); });
+afterAll(() => { pane?.kill(); pg?.stop(); t.cleanup(); }, 30_000);
 
 test('TUI on PostgreSQL: shows its nodes, an edit lands there, a CLI change appears, a stale save is refused', async () => {
   const nodesConf = join(t.dir, 'etc/wulf/nodes.conf');
