@@ -38,9 +38,11 @@ export function startPg(): Pg {
     return r.stdout;
   };
   const data = join(dir, 'data');
-  run(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
   const start = () => run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', `-k ${dir} -c listen_addresses= -c fsync=off`, 'start']);
-  start();
+  try {
+    run(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    start();
+  } catch (e) { rmSync(dir, { recursive: true, force: true }); throw e; }
   const url = (db = 'postgres') => `postgres://postgres@localhost/${db}?host=${encodeURIComponent(dir)}`;
   let n = 0;
   return {
