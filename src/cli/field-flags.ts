@@ -177,10 +177,16 @@ export function applySetFlags(data: NodeData, flags: FlagValues, who: string, ov
       if (!add?.length && !del?.length) continue;
       const ent = entityFor(d, f.scope, flags, true)!;
       const map = ((getIn(ent, f.path) as Record<string, string> | undefined) ?? {});
-      for (const kv of add ?? []) for (const item of splitList(kv)) {
-        const eq = item.indexOf('=');
-        if (eq <= 0) throw new WulfError(`${who}: --${f.flag}add "${item}" is not key=value`);
-        map[item.slice(0, eq)] = item.slice(eq + 1);
+      for (const kv of add ?? []) {
+        let last: string | undefined;
+        for (const item of splitList(kv)) {
+          const eq = item.indexOf('=');
+          // a value with a comma (route1=192.168.0.0/16,192.168.0.254): the part without "=" continues the value before it
+          if (eq < 0 && last !== undefined) { map[last] += `,${item}`; continue; }
+          if (eq <= 0) throw new WulfError(`${who}: --${f.flag}add "${item}" is not key=value`);
+          last = item.slice(0, eq);
+          map[last] = item.slice(eq + 1);
+        }
       }
       for (const k of del ?? []) for (const key of splitList(k)) delete map[key];
       setIn(ent, f.path, Object.keys(map).length ? map : undefined);

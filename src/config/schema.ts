@@ -21,6 +21,8 @@ export interface Field {
   nodeOnly?: boolean;      // not on profiles (discoverable, asset key)
   noInherit?: boolean;     // not taken from profiles (comment)
   enumValues?: string[];
+  min?: number;            // uint: the smallest and largest value accepted
+  max?: number;
 }
 
 export interface NetDev {
@@ -89,7 +91,7 @@ export const fields: Field[] = [
   f('node', 'ipmi.driver', 'ipmi.driver', 'string', 'Ipmi.Driver', 'power driver: ipmitool or redfish', { flag: 'ipmidriver', enumValues: ['ipmitool', 'redfish'] }),
   f('node', 'ipmi.insecure', 'ipmi.insecure', 'bool', 'Ipmi.Insecure', 'skip TLS certificate checks for Redfish', { flag: 'ipmiinsecure' }),
   f('node', 'ipmi.tags', 'ipmi.tags', 'map', 'Ipmi.Tags', 'BMC tags (vlan, bit-rate, system)', { flag: 'ipmitag' }),
-  f('netdev', 'type', 'type', 'string', 'Type', 'device type: ethernet, infiniband, bond, bond-slave, vlan', { flag: 'type', short: 'T' }),
+  f('netdev', 'type', 'type', 'string', 'Type', 'device type: ethernet, infiniband, bond, vlan (bond members: tag master)', { flag: 'type', short: 'T' }),
   f('netdev', 'onboot', 'onboot', 'bool', 'OnBoot', 'bring the device up at boot (default true)', { flag: 'onboot' }),
   f('netdev', 'device', 'device', 'string', 'Device', 'kernel interface name', { flag: 'netdev', short: 'N' }),
   f('netdev', 'hwaddr', 'hwaddr', 'mac', 'Hwaddr', 'MAC address: the node\'s identity when it boots', { flag: 'hwaddr', short: 'H' }),
@@ -97,10 +99,10 @@ export const fields: Field[] = [
   f('netdev', 'netmask', 'netmask', 'netmask', 'Netmask', 'IPv4 netmask', { flag: 'netmask', short: 'M' }),
   f('netdev', 'gateway', 'gateway', 'ipv4', 'Gateway', 'IPv4 gateway', { flag: 'gateway', short: 'G' }),
   f('netdev', 'ipaddr6', 'ip6addr', 'ipv6', 'Ipaddr6', 'IPv6 address', { flag: 'ipaddr6', yamlAliases: [['ipaddr6']] }),
-  f('netdev', 'prefixlen6', 'prefixlen6', 'uint', 'PrefixLen6', 'IPv6 prefix length', { flag: 'prefixlen6' }),
+  f('netdev', 'prefixlen6', 'prefixlen6', 'uint', 'PrefixLen6', 'IPv6 prefix length', { flag: 'prefixlen6', max: 128 }),
   f('netdev', 'gateway6', 'gateway6', 'ipv6', 'Gateway6', 'IPv6 gateway', { flag: 'gateway6' }),
-  f('netdev', 'mtu', 'mtu', 'uint', 'MTU', 'MTU', { flag: 'mtu' }),
-  f('netdev', 'tags', 'tags', 'map', 'Tags', 'network tags (DNS1, DNSSEARCH, master, vlan_id, route1, ...)', { flag: 'nettag' }),
+  f('netdev', 'mtu', 'mtu', 'uint', 'MTU', 'MTU in bytes (68-65535)', { flag: 'mtu', min: 68, max: 65535 }),
+  f('netdev', 'tags', 'tags', 'map', 'Tags', 'network tags, Warewulf\'s names (master, mode, miimon, vlan_id, parent_device, route1, DNS1, ...)', { flag: 'nettag' }),
   f('disk', 'wipeTable', 'wipe_table', 'bool', 'WipeTable', 'wipe the partition table', { flag: 'diskwipe' }),
   f('partition', 'number', 'number', 'uint', 'Number', 'partition number', { flag: 'partnumber' }),
   f('partition', 'sizeMib', 'size_mib', 'uint', 'SizeMiB', 'partition size in MiB', { flag: 'partsize' }),
@@ -121,6 +123,63 @@ export const fields: Field[] = [
   f('node', 'assetKey', 'asset key', 'string', 'AssetKey', 'the chassis asset tag the node must present', { flag: 'asset', nodeOnly: true }),
 ];
 
+/**
+ * The network tags (a netdev's `tags:`, `--nettagadd k=v`) that the network overlays read, spelled as
+ * Warewulf spells them. Bonds: type bond with mode/miimon/updelay/downdelay/xmit_hash_policy; a member
+ * is any NIC whose `master` names the bond (its netdev name or interface name). VLANs: type vlan with
+ * vlan_id and parent_device (a netdev name or interface name of the same node). Routes: route<N> =
+ * "destination/prefix,gateway". Other tags are kept as they are and given to templates.
+ */
+export interface NetTag { key: string; help: string; kind: 'uint' | 'string' | 'mac' | 'route'; enumValues?: string[]; min?: number; max?: number; legacy?: string }
+export const BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'];
+export const netTags: NetTag[] = [
+  { key: 'master', kind: 'string', help: 'bond member: the bond (netdev or interface name) this NIC belongs to' },
+  { key: 'mode', kind: 'string', help: 'bond mode (default balance-rr, or 0-6)', enumValues: [...BOND_MODES, '0', '1', '2', '3', '4', '5', '6'], legacy: 'bond_mode' },
+  { key: 'miimon', kind: 'uint', help: 'bond: link check interval in ms (default 100)' },
+  { key: 'updelay', kind: 'uint', help: 'bond: ms to wait before using a link that came up' },
+  { key: 'downdelay', kind: 'uint', help: 'bond: ms to wait before dropping a link that went down' },
+  { key: 'xmit_hash_policy', kind: 'string', help: 'bond: transmit hash policy (balance-xor, 802.3ad, balance-tlb)', enumValues: ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'] },
+  { key: 'cloned-mac-address', kind: 'mac', help: 'bond or NIC: the MAC address the device uses' },
+  { key: 'vlan_id', kind: 'uint', help: 'VLAN id (1-4094)', min: 1, max: 4094 },
+  { key: 'parent_device', kind: 'string', help: 'VLAN: the device it is on (netdev or interface name)', legacy: 'parent' },
+  { key: 'type', kind: 'string', help: 'device type when the type field cannot say it (bond, infiniband, ethernet)' },
+  { key: 'ipv6_method', kind: 'string', help: 'NetworkManager: IPv6 method of a device without ipaddr6 (default ignore)', enumValues: ['auto', 'dhcp', 'link-local', 'ignore', 'disabled'] },
+  { key: 'transport_mode', kind: 'string', help: 'InfiniBand (wulf): IPoIB mode, datagram (default) or connected', enumValues: ['datagram', 'connected'] },
+  { key: 'route', kind: 'route', help: 'route<N>: "destination/prefix,gateway" (IPv4 or IPv6; the gateway may be left out)' },
+];
+/** The known tag a key is (route1, route2… are `route`; an older wulf spelling such as bond_mode is its tag). */
+export function netTagOf(key: string): NetTag | undefined {
+  if (/^route\d*$/.test(key)) return netTags.find((t) => t.key === 'route');
+  return netTags.find((t) => t.key === key || t.legacy === key);
+}
+
+/** Check one network tag's value; undefined when fine (or not a tag wulf reads). */
+export function checkNetTag(key: string, raw: string): string | undefined {
+  const t = netTagOf(key);
+  if (!t) return undefined;
+  const v = raw.trim();
+  if (t.kind === 'uint') {
+    if (!/^\d+$/.test(v)) return `tag ${key}: "${raw}" is not a whole number`;
+    const n = Number(v);
+    if ((t.min !== undefined && n < t.min) || (t.max !== undefined && n > t.max)) return `tag ${key}: ${v} is not within ${t.min ?? 0}-${t.max}`;
+  } else if (t.kind === 'mac') {
+    if (!normalizeMac(v)) return `tag ${key}: "${raw}" is not a MAC address`;
+  } else if (t.kind === 'route') {
+    const [dest = '', gw, ...rest] = v.split(',').map((x) => x.trim());
+    const [addr = '', plen, ...more] = dest.split('/');
+    const six = addr.includes(':');
+    const okAddr = dest === 'default' || (six ? isIPv6(addr) : isIPv4(addr));
+    const okLen = plen === undefined || (/^\d+$/.test(plen) && Number(plen) <= (six ? 128 : 32));
+    if (!okAddr || !okLen || more.length || rest.length) return `tag ${key}: "${raw}" is not "destination/prefix,gateway"`;
+    if (gw && !(six ? isIPv6(gw) : isIPv4(gw))) return `tag ${key}: gateway "${gw}" is not an ${six ? 'IPv6' : 'IPv4'} address`;
+  } else if (t.enumValues && !t.enumValues.includes(v)) {
+    return `tag ${key}: "${raw}" is not one of ${t.enumValues.join(', ')}`;
+  } else if (!v || /[\s"'\\]/.test(v)) {
+    return `tag ${key}: "${raw}" is not a single word`;
+  }
+  return undefined;
+}
+
 export const UNSET_WORDS = new Set(['UNSET', 'UNDEF', 'unset', 'undef', 'delete', '--', 'nil']);
 const TRUE = new Set(['true', 'yes', 'y', '1', 'on']);
 const FALSE = new Set(['false', 'no', 'n', '0', 'off']);
@@ -135,9 +194,19 @@ export function checkValue(field: Field, raw: string): { value: string } | { err
       return { error: `"${raw}" is not a boolean (use true or false)` };
     case 'ipv4': return isIPv4(v) ? { value: v } : { error: `"${raw}" is not an IPv4 address` };
     case 'netmask': return isNetmask(v) ? { value: v } : { error: `"${raw}" is not a netmask (e.g. 255.255.255.0)` };
-    case 'ipv6': return isIPv6(v.split('/')[0]!) ? { value: v } : { error: `"${raw}" is not an IPv6 address` };
+    case 'ipv6': {
+      const [a, p, ...more] = v.split('/');
+      if (!isIPv6(a!) || more.length) return { error: `"${raw}" is not an IPv6 address` };
+      if (p !== undefined && !(/^\d+$/.test(p) && Number(p) <= 128)) return { error: `"${raw}": the prefix length /${p} is not 0-128` };
+      return { value: v };
+    }
     case 'mac': { const m = normalizeMac(v); return m ? { value: m } : { error: `"${raw}" is not a MAC address` }; }
-    case 'uint': return /^\d+$/.test(v) && Number(v) <= 2 ** 32 ? { value: String(Number(v)) } : { error: `"${raw}" is not a whole number` };
+    case 'uint': {
+      if (!/^\d+$/.test(v) || Number(v) > 2 ** 32) return { error: `"${raw}" is not a whole number` };
+      const n = Number(v);
+      if ((field.min !== undefined && n < field.min) || (field.max !== undefined && n > field.max)) return { error: `${n} is not within ${field.min ?? 0}-${field.max ?? 2 ** 32}` };
+      return { value: String(n) };
+    }
     default:
       if (field.enumValues && !field.enumValues.includes(v)) return { error: `"${raw}" is not one of ${field.enumValues.join(', ')}` };
       if (/[\n\r\0]/.test(v)) return { error: 'value contains a line break' };

@@ -11,6 +11,7 @@ import { acquireLock, removeStaleTemps, writeFileAtomic } from '../lib/atomic.ts
 import type { Paths } from './paths.ts';
 import { nodeFromYaml, nodeToYaml } from './node-yaml.ts';
 import { validateConf } from './validate.ts';
+import { checkNetworks } from './netcheck.ts';
 import type { NodesConf } from './cascade.ts';
 import type { NodeData } from './schema.ts';
 import { parseFull, readYaml } from './yaml-read.ts';
@@ -134,6 +135,8 @@ export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf)
       }
     }
     if (!changes.length) return { result, revision: before.revision, changed: false, aliasesExpanded: 0 };
+    // bonds, VLANs and network tags of what changed (merged with profiles): one line, nothing written
+    checkNetworks(plain, changes.filter((c) => c.section === 'nodes' && c.value).map((c) => c.name), changes.filter((c) => c.section === 'nodeprofiles').map((c) => c.name));
 
     let out: string | undefined;
     let aliasesExpanded = 0;

@@ -6,7 +6,9 @@
 // on the NIC nodes.conf names (predictable name, no DHCP client), ping, ssh with the key the
 // ssh.authorized_keys overlay delivered and the host key wulf generated, /etc/hosts, /home over NFS,
 // the agent as a systemd service bringing a new user within an update interval, `wulf node status`,
-// `wulf power cycle` through a simulated BMC, a second NIC, and a 600+ MiB image on BIOS and UEFI.
+// `wulf power cycle` through a simulated BMC, a bond of two more NICs (active-backup, Warewulf's
+// type bond + member tag master) with a VLAN on it (type vlan, vlan_id, parent_device) reached from a
+// VLAN interface on the controller's side, and a 600+ MiB image on BIOS and UEFI.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -16,15 +18,19 @@ import { Netns, run } from '../helpers/netns.ts';
 import { BMC_HOOK, bmcQemuScript, OVMF_CODE, Vm } from '../helpers/qemu.ts';
 import { startSim, type Sim } from '../power/helpers/ipmi-sim.ts';
 import { debianRootfs, fingerprint, Ganesha, keyscan, NodeSsh, writePadding } from '../helpers/debian-nodes.ts';
+import { startVlanPeer, type VlanPeer } from '../helpers/vlan-peer.ts';
 
 const INTERVAL = 5;              // wulf.conf update interval for this test (seconds)
 const LOGIN_MS = 600_000;        // one TCG boot of a systemd image: 1.5-4 min here, up to 6.5 min at load 15
 const BIG_MIB = 600;             // the big image's uncompressed size at least
 
-interface NodeDef { name: string; image: string; what: string; fw: 'bios' | 'uefi'; nic: string; mac: string; ip: string; memMiB: number; second?: { mac: string; ip: string }; bmc?: boolean }
+interface NodeDef { name: string; image: string; what: string; fw: 'bios' | 'uefi'; nic: string; mac: string; ip: string; memMiB: number; bond?: Bond; bmc?: boolean }
+/** two NICs on br1 bonded (the bond holds ip), a VLAN on the bond with its own address (the controller: br1.<vlan>) */
+interface Bond { macs: [string, string]; ip: string; mode: string; vlan: number; vlanIp: string }
 const NODES: NodeDef[] = [
   // d1's power is switched by `wulf power` through a simulated IPMI BMC (ipmi_sim) whose hook starts and kills its QEMU
-  { name: 'd1', image: 'deb-networkd', what: 'systemd-networkd, BIOS, two NICs', fw: 'bios', nic: 'e1000', mac: '52:54:00:de:00:01', ip: '10.99.0.41', memMiB: 2048, second: { mac: '52:54:00:de:01:01', ip: '10.99.1.41' }, bmc: true },
+  { name: 'd1', image: 'deb-networkd', what: 'systemd-networkd, BIOS, a bond of two more NICs with a VLAN', fw: 'bios', nic: 'e1000', mac: '52:54:00:de:00:01', ip: '10.99.0.41', memMiB: 2048,
+    bond: { macs: ['52:54:00:de:01:01', '52:54:00:de:02:01'], ip: '10.99.1.41', mode: 'active-backup', vlan: 100, vlanIp: '10.99.101.41' }, bmc: true },
   { name: 'd2', image: 'deb-nm', what: 'NetworkManager, UEFI', fw: 'uefi', nic: 'e1000', mac: '52:54:00:de:00:02', ip: '10.99.0.42', memMiB: 2048 },
   { name: 'd3', image: 'deb-ifupdown', what: 'ifupdown, BIOS, virtio', fw: 'bios', nic: 'virtio-net-pci', mac: '52:54:00:de:00:03', ip: '10.99.0.43', memMiB: 2048 },
 ];
@@ -47,6 +53,7 @@ let ns: Netns;
 let ssh: NodeSsh;
 let nfs: Ganesha;
 let serve: ChildProcess | undefined;
+let vlanPeer: VlanPeer | undefined;
 let serveLog = '';
 const homeDir = join(t.dir, 'export-home');
 const rootfs: Record<string, string> = {};
@@ -68,12 +75,15 @@ beforeAll(async () => {
 
   ns = new Netns('wdeb');
   ns.bridge('br0', '10.99.0.1/24');
-  ns.bridge('br1', '10.99.1.1/24'); // the second NIC's network
+  ns.bridge('br1', '10.99.1.1/24'); // the bond's network
+  // the controller's end of VLAN 100 on br1: this host's kernel has no 802.1Q (nor bridge VLAN filtering), so
+  // a user-space VLAN interface (test/helpers/vlan-peer.py) on a veth port of br1 tags and untags for a tap
+  vlanPeer = await startVlanPeer(ns, 'br1', 100, '10.99.101.1/24');
   for (const n of ALL) {
     const bmcDir = join(t.dir, `bmc-${n.name}`);
     vms.set(n.name, new Vm({ name: n.name, fw: n.fw, memMiB: n.memMiB, dir: t.dir, netnsArgv: (c) => ns.argv(c), ...(n.bmc ? { pidFile: join(bmcDir, 'qemu.pid') } : {}), nics: [
       { mac: n.mac, tap: ns.tap(`t${n.name}p${process.pid % 100000}`, 'br0'), model: n.nic },
-      ...(n.second ? [{ mac: n.second.mac, tap: ns.tap(`t${n.name}s${process.pid % 100000}`, 'br1'), model: n.nic, boot: false }] : []),
+      ...(n.bond?.macs ?? []).map((mac, i) => ({ mac, tap: ns.tap(`t${n.name}b${i}${process.pid % 100000}`, 'br1'), model: n.nic, boot: false })),
     ] }));
   }
 
@@ -99,7 +109,14 @@ beforeAll(async () => {
       bmcs.set(n.name, sim);
       wulf('node', 'set', n.name, '--ipmiaddr', '127.0.0.1', '--ipmiport', String(sim.port), '--ipmiuser', 'admin', '--ipmipass', 'bmc-secret', '--yes');
     }
-    if (n.second) wulf('node', 'set', n.name, '--netname', 'data', '--hwaddr', n.second.mac, '--ipaddr', n.second.ip, '--netmask', '255.255.255.0', '--yes');
+    if (n.bond) {
+      // as Warewulf models them: the bond (type bond, its options as tags), members naming it in tag
+      // master, the VLAN with vlan_id and parent_device (the bond's device); bond first: a member's master must exist
+      const b = n.bond;
+      wulf('node', 'set', n.name, '--netname', 'bond', '--type', 'bond', '--netdev', 'bond0', '--ipaddr', b.ip, '--netmask', '255.255.255.0', '--nettagadd', `mode=${b.mode},miimon=100`, '--yes');
+      b.macs.forEach((mac, i) => wulf('node', 'set', n.name, '--netname', `data${i + 1}`, '--hwaddr', mac, '--nettagadd', 'master=bond0', '--yes'));
+      wulf('node', 'set', n.name, '--netname', `vlan${b.vlan}`, '--type', 'vlan', '--netdev', `bond0.${b.vlan}`, '--ipaddr', b.vlanIp, '--netmask', '255.255.255.0', '--nettagadd', `vlan_id=${b.vlan},parent_device=bond0`, '--yes');
+    }
   }
   wulf('overlay', 'build');
 
@@ -125,6 +142,7 @@ afterAll(async () => {
   for (const b of bmcs.values()) await b.stop();
   for (const v of vms.values()) v.stop();
   serve?.kill('SIGTERM');
+  vlanPeer?.stop();
   nfs?.stop();
   ns?.destroy();
   t.cleanup(); // a few GB of imported images
@@ -202,6 +220,31 @@ function expectStaticAddress(n: NodeDef, mac: string, ip: string): string {
   return l.ifname;
 }
 
+/** The bond and its VLAN: static addresses, both members in /proc/net/bonding, ping to both from the controller. */
+function expectBond(n: NodeDef, b: Bond): void {
+  const t0 = Date.now();
+  const addr = (dev: string) => {
+    const l = (JSON.parse(ssh.out(n.ip, `ip -j addr show dev ${dev}`)) as { addr_info: { family: string; local: string; prefixlen: number; valid_life_time: number }[] }[])[0]!;
+    return l.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}${a.valid_life_time === 4294967295 ? '' : ' dynamic'}`);
+  };
+  expect(addr('bond0')).toEqual([`${b.ip}/24`]);
+  expect(addr(`bond0.${b.vlan}`)).toEqual([`${b.vlanIp}/24`]);
+  // the same MAC on every boot (the first member's, as the kernel gives a bond), not one derived from the
+  // machine id, which this stateless node draws anew at each boot: the controller's ARP entry stays right
+  const mac = (dev: string) => (JSON.parse(ssh.out(n.ip, `ip -j link show dev ${dev}`)) as { address: string }[])[0]!.address;
+  expect([mac('bond0'), mac(`bond0.${b.vlan}`)]).toEqual([b.macs[0], b.macs[0]]);
+  const bonding = ssh.out(n.ip, 'cat /proc/net/bonding/bond0');
+  expect(bonding).toContain('Bonding Mode: fault-tolerance (active-backup)');
+  // both NICs enslaved (by their predictable names), each found by its permanent MAC, link up
+  const slaves = [...bonding.matchAll(/^Slave Interface: (\S+)\nMII Status: (\S+)[\s\S]*?^Permanent HW addr: (\S+)$/gm)].map((m) => `${m[3]} ${m[2]}`);
+  expect(slaves.sort()).toEqual(b.macs.map((m) => `${m} up`).sort());
+  const names = [...bonding.matchAll(/^Slave Interface: (\S+)$/gm)].map((m) => m[1]!);
+  expect(names.every((x) => /^en/.test(x))).toBe(true);
+  ns.exec(['ping', '-c', '2', '-W', '3', b.ip]);
+  ns.exec(['ping', '-c', '2', '-W', '3', b.vlanIp]);
+  console.log(`${n.name}: bond0 ${b.ip}/24 (${b.mode}; members ${names.join(', ')}), bond0.${b.vlan} ${b.vlanIp}/24: pinged from the controller (br1, VLAN ${b.vlan} on br1) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
 for (const n of NODES) {
   test(`${n.name} (${n.what}): hostname, static address from the overlay, ssh with wulf's keys, /etc/hosts, NFS /home, wulf-agent, no failed units`, async () => {
     await up(n);
@@ -234,11 +277,7 @@ for (const n of NODES) {
     expect(statSync(join(homeDir, `from-${n.name}`)).uid).toBe(65534);
     // the agent runs as a systemd service
     expect(ssh.out(n.ip, 'systemctl is-active wulf-agent').trim()).toBe('active');
-    if (n.second) {
-      // the second NIC: its own hwaddr and address in nodes.conf, configured from the overlay too
-      expectStaticAddress(n, n.second.mac, n.second.ip);
-      ns.exec(['ping', '-c', '2', '-W', '3', n.second.ip]);
-    }
+    if (n.bond) expectBond(n, n.bond);
   }, LOGIN_MS + 300_000);
 }
 
@@ -315,7 +354,7 @@ test('d1: wulf power cycle (IPMI to a simulated BMC that kills and starts its QE
   expect(fingerprint(await keyscan(ns, n.ip))).toBe(fingerprint(readFileSync(join(t.dir, 'etc/wulf/keys/ssh_host_ed25519_key.pub'), 'utf8')));
   expect(ssh.out(n.ip, 'hostname').trim()).toBe(n.name);
   expectStaticAddress(n, n.mac, n.ip);
-  expectStaticAddress(n, n.second!.mac, n.second!.ip);
+  expectBond(n, n.bond!);
 }, LOGIN_MS + 180_000);
 
 test(`a Debian image padded to ${BIG_MIB}+ MiB boots on BIOS and on UEFI`, async () => {

@@ -20,10 +20,10 @@ export const defaultProfile: NodeData = {
 export const goldenNodes: Record<string, NodeData> = {
   'n-static': { profiles: ['default'], networkDevices: { default: { device: 'eth0', hwaddr: '02:00:00:00:00:01', ipaddr: '10.0.1.1', netmask: '255.255.0.0', gateway: '10.0.0.1', tags: { DNS1: '10.0.0.1', DNSSEARCH: 'cluster,example.org' } } } },
   'n-bond': { profiles: ['default'], primaryNetwork: 'bond0', networkDevices: {
-    bond0: { type: 'bond', device: 'bond0', ipaddr: '10.0.1.2', netmask: '255.255.0.0', gateway: '10.0.0.1', mtu: '9000', tags: { bond_mode: '802.3ad' } },
-    eth0: { type: 'bond-slave', device: 'eth0', hwaddr: '02:00:00:00:00:02', tags: { master: 'bond0' } },
-    eth1: { type: 'bond-slave', device: 'eth1', hwaddr: '02:00:00:00:01:02', tags: { master: 'bond0' } },
-    vlan100: { type: 'vlan', device: 'bond0.100', ipaddr: '192.168.100.2', netmask: '255.255.255.0', tags: { vlan_id: '100', parent: 'bond0' } },
+    bond0: { type: 'bond', device: 'bond0', ipaddr: '10.0.1.2', netmask: '255.255.0.0', gateway: '10.0.0.1', mtu: '9000', tags: { mode: '802.3ad' } },
+    eth0: { device: 'eth0', hwaddr: '02:00:00:00:00:02', tags: { master: 'bond0' } },
+    eth1: { device: 'eth1', hwaddr: '02:00:00:00:01:02', tags: { master: 'bond0' } },
+    vlan100: { type: 'vlan', device: 'bond0.100', ipaddr: '192.168.100.2', netmask: '255.255.255.0', tags: { vlan_id: '100', parent_device: 'bond0' } },
   } },
   'n-ib': { profiles: ['default'], networkDevices: {
     default: { device: 'eth0', hwaddr: '02:00:00:00:00:03', ipaddr: '10.0.1.3', netmask: '255.255.0.0' },
@@ -57,7 +57,8 @@ export function bigConf(n: number): NodesConf {
 /**
  * Sample nodes for the network renderers' golden tests, each as `wulf node add` makes them: one NIC
  * with no device (the README's `node add n1 --hwaddr … --ipaddr … --netmask …`); two NICs, no
- * devices (a gateway, a route, IPv6, MTU); one NIC with its device set; a VLAN on the second NIC.
+ * devices (a gateway, a route, IPv6, MTU); one NIC with its device set; a VLAN on the second NIC; and
+ * r-full, a bond of two NICs with a VLAN on it, IPoIB, MTU, routes and IPv6 (Warewulf's tag names).
  */
 export const rendererNodes: Record<string, NodeData> = {
   'r-one': { networkDevices: { default: { hwaddr: '52:54:00:00:00:01', ipaddr: '10.0.1.1', netmask: '255.255.0.0' } } },
@@ -69,6 +70,18 @@ export const rendererNodes: Record<string, NodeData> = {
   'r-vlan': { networkDevices: {
     default: { hwaddr: '52:54:00:00:00:04', ipaddr: '10.0.1.4', netmask: '255.255.0.0' },
     data: { hwaddr: '52:54:00:00:01:04' },
-    vlan100: { type: 'vlan', ipaddr: '192.168.100.4', netmask: '255.255.255.0', tags: { vlan_id: '100', parent: 'data' } },
+    vlan100: { type: 'vlan', ipaddr: '192.168.100.4', netmask: '255.255.255.0', tags: { vlan_id: '100', parent_device: 'data' } },
+  } },
+  // everything at once, in Warewulf's spelling: a bond of two NICs found by MAC (their tag master names
+  // the bond's device) with its options, a VLAN on the bond, IPoIB, MTU, static routes (IPv4, IPv6), IPv6
+  'r-full': { networkDevices: {
+    default: { hwaddr: '52:54:00:00:00:05', ipaddr: '10.0.1.5', netmask: '255.255.0.0', gateway: '10.0.0.1', ipaddr6: 'fd00::5', prefixlen6: '64', gateway6: 'fd00::1',
+      tags: { route1: '172.16.0.0/12,10.0.0.254', route2: 'fd10::/48,fd00::fe', DNS1: '10.0.0.53' } },
+    bond: { type: 'bond', device: 'bond0', ipaddr: '10.1.1.5', netmask: '255.255.255.0', mtu: '9000', ipaddr6: 'fd01::5', prefixlen6: '64',
+      tags: { mode: '802.3ad', miimon: '100', updelay: '200', downdelay: '200', xmit_hash_policy: 'layer3+4' } },
+    data1: { hwaddr: '52:54:00:00:01:05', tags: { master: 'bond0' } },
+    data2: { hwaddr: '52:54:00:00:02:05', tags: { master: 'bond0' } },
+    vlan200: { type: 'vlan', device: 'bond0.200', ipaddr: '192.168.200.5', netmask: '255.255.255.0', tags: { vlan_id: '200', parent_device: 'bond0', route1: '192.168.0.0/16,192.168.200.1' } },
+    ib: { type: 'infiniband', device: 'ib0', hwaddr: '80:00:02:08:fe:80:00:00:00:00:00:00:00:11:75:01:01:64:02:05', ipaddr: '10.20.1.5', netmask: '255.255.0.0', mtu: '2044' },
   } },
 };

@@ -59,10 +59,25 @@ describe('30-network: exactly one network stack configures the NICs', () => {
     expect(ls(join(d, 'etc/systemd/network'))).toEqual([]);
     expect(ls(join(d, 'etc/netplan'))).toEqual([]);
     expect(ls(join(d, 'etc/sysconfig/network-scripts'))).toEqual([]);
+    expect(ls(join(d, 'etc/wicked/ifconfig'))).toEqual([]);
     expect(existsSync(join(d, 'etc/systemd/system/ifupdown-pre.service.d/wulf.conf'))).toBe(false);
     expect(wants(d, 'multi-user.target')).toEqual(['NetworkManager.service -> /usr/lib/systemd/system/NetworkManager.service', 'wulf-agent.service -> /etc/systemd/system/wulf-agent.service']);
     expect(wants(d, 'network-online.target')).toEqual(['NetworkManager-wait-online.service -> /usr/lib/systemd/system/NetworkManager-wait-online.service']);
     expect(out).toContain('disabled systemd-networkd.service');
+  });
+
+  test('wicked (SUSE; systemd-networkd also installed): only its interface files stay, wicked is enabled and is network.service, networkd is disabled', () => {
+    const WICKED = ['usr/sbin/wicked', 'usr/lib/systemd/system/wicked.service', 'usr/lib/systemd/system/wickedd.service'];
+    const d = imageTree('wicked', [...WICKED, ...NETWORKD]);
+    mkdirSync(join(d, 'etc/wicked/ifconfig'), { recursive: true });
+    writeFileSync(join(d, 'etc/wicked/ifconfig/site.xml'), '<interface><name>eth9</name></interface>\n');   // the image's own: kept
+    const out = runNetwork(d);
+    expect(out).toContain('wulf: network: wicked configures the network');
+    // (no file for vlan100: its parent is a NIC found by MAC, and wicked names a VLAN's parent by interface)
+    expect(ls(join(d, 'etc/wicked/ifconfig'))).toEqual(['site.xml', 'wulf-data.xml', 'wulf-default.xml']);
+    for (const gone of ['etc/NetworkManager/system-connections', 'etc/network/interfaces.d', 'etc/systemd/network', 'etc/netplan', 'etc/sysconfig/network-scripts']) expect([gone, ls(join(d, gone))]).toEqual([gone, []]);
+    expect(wants(d, 'multi-user.target')).toEqual(['wicked.service -> /usr/lib/systemd/system/wicked.service', 'wickedd.service -> /usr/lib/systemd/system/wickedd.service', 'wulf-agent.service -> /etc/systemd/system/wulf-agent.service']);
+    expect(readlinkSync(join(d, 'etc/systemd/system/network.service'))).toBe('/usr/lib/systemd/system/wicked.service');
   });
 
   test('ifupdown: its files stay, networking.service is enabled; a second run changes nothing', () => {
