@@ -7,6 +7,7 @@ import { SQL } from 'bun';
 import { WulfError } from '../lib/errors.ts';
 import { tracked, type UpdateResult } from '../config/store.ts';
 import { validateConf } from '../config/validate.ts';
+import { checkNetworks } from '../config/netcheck.ts';
 import type { NodeData } from '../config/schema.ts';
 import type { ConfigStore, Mutate, NodesConf } from './store.ts';
 import { migrate } from './migrations.ts';
@@ -82,16 +83,18 @@ export class PostgresStore implements ConfigStore {
       const t = { profiles: tracked(before.profiles), nodes: tracked(before.nodes) };
       const result = await mutate(Object.freeze({ profiles: t.profiles.proxy, nodes: t.nodes.proxy, revision: rev }));
       validateConf(before);
+      // bonds, VLANs and network tags of what changed (merged with profiles), as the file backend checks them
+      const names = { nodes: t.nodes.changed(), profiles: t.profiles.changed() };
+      checkNetworks(before, names.nodes.filter((n) => before.nodes[n]), names.profiles);
       let changed = 0;
       for (const sec of SECTIONS) {
-        const names = t[sec].changed();
-        const gone = names.filter((n) => !before[sec][n]);
-        const rows = names.filter((n) => before[sec][n]).map((n) => ({ section: sec, name: n, data: before[sec][n] }));
+        const gone = names[sec].filter((n) => !before[sec][n]);
+        const rows = names[sec].filter((n) => before[sec][n]).map((n) => ({ section: sec, name: n, data: before[sec][n] }));
         for (let i = 0; i < gone.length; i += CHUNK) await tx`delete from wulf_entries where section = ${sec} and name in ${tx(gone.slice(i, i + CHUNK))}`;
         for (let i = 0; i < rows.length; i += CHUNK) {
           await tx`insert into wulf_entries ${tx(rows.slice(i, i + CHUNK), 'section', 'name', 'data')} on conflict (section, name) do update set data = excluded.data`;
         }
-        changed += names.length;
+        changed += names[sec].length;
       }
       if (!changed) return { result, revision: rev, changed: false, aliasesExpanded: 0 };
       const next = String(Number(rev) + 1);

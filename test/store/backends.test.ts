@@ -134,6 +134,9 @@ for (const b of backends) {
       expect(dup.message).toBe('node n49: ipaddr 10.0.0.1 (network default) is already used by n1 (network default)');
       const unknown = await refusal(using(open, (s) => s.update((c) => { c.nodes.n9 = { profiles: ['nosuch'] }; })));
       expect(unknown.message).toBe('node n9: unknown profile "nosuch"');
+      // the network checks of what changed (bond members, VLANs), on both backends
+      const bond = await refusal(using(open, (s) => s.update((c) => { c.nodes.n2!.networkDevices!.en9 = { device: 'en9', tags: { master: 'bond9' } }; })));
+      expect(bond.message).toBe('node n2: network en9: master "bond9" is not one of the node\'s network devices');
       const thrown = await refusal(using(open, (s) => s.update((c) => { c.nodes.n7 = {}; throw new WulfError('changed my mind'); })));
       expect(thrown.message).toBe('changed my mind');
       const after = await using(open, (s) => s.read());
