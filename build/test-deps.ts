@@ -21,6 +21,8 @@ export const TEST_PACKAGES = [
   // its controller-side VLAN interface (test/helpers/vlan-peer.py: this kernel has no 802.1Q), and the
   // network overlays' files checked by their own stacks' parsers (test/overlays/renderers.test.ts)
   'python3', 'ifupdown', 'netplan.io', 'network-manager', 'libxml2-utils',
+  // test/store/: a throw-away PostgreSQL cluster (initdb in a temp dir, unix socket) for the PostgreSQL store
+  'postgresql',
 ];
 
 /** Packages of the list that dpkg does not have installed. */
@@ -56,11 +58,12 @@ export function ensureTestPackages(): string | undefined {
     return `apt-get install failed (log: /tmp/wulf-test-apt.log): ${(r.stderr || r.stdout).trim().split('\n').pop()}`;
   }
   // on a machine run by systemd the package starts its own NFS server; the test runs one in its namespace
-  // (and sshd, the kernel NFS server: the tests run their own sshd; none should listen because of them; and
-  // NetworkManager, installed only for its offline keyfile parser, must not take over the machine's interfaces)
+  // (and sshd, the kernel NFS server, PostgreSQL: the tests run their own sshd and PostgreSQL; none should listen
+  // because of them; and NetworkManager, installed only for its offline keyfile parser, must not take over the
+  // machine's interfaces)
   const units: Record<string, string> = {
     'nfs-ganesha': 'nfs-ganesha.service', 'openssh-server': 'ssh.service', 'nfs-kernel-server': 'nfs-server.service',
-    'network-manager': 'NetworkManager.service',
+    'network-manager': 'NetworkManager.service', 'postgresql': 'postgresql.service',
   };
   if (spawnSync('systemctl', ['is-system-running']).stdout?.length) {
     for (const [pkg, unit] of Object.entries(units)) if (missing.includes(pkg)) spawnSync('systemctl', ['disable', '--now', unit], { stdio: 'ignore' });

@@ -1,6 +1,6 @@
 // `wulf clean` (wwctl clean): remove the registry blob cache, the overlay archives of deleted nodes and
 // the leftovers of interrupted imports and builds, saying what each removed path was.
-import { readNodesConf } from '../config/store.ts';
+import { readConfigured } from '../store/open.ts';
 import { clean, planClean } from '../maint/clean.ts';
 import type { Noun, Verb } from './command.ts';
 
@@ -9,8 +9,8 @@ const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 const direct: Verb = {
   name: '', summary: 'remove the registry blob cache, the overlay archives of deleted nodes, and leftovers of interrupted imports and builds',
   flags: { 'dry-run': { type: 'boolean', short: 'n', help: 'say what would be removed, remove nothing' } },
-  run(ctx, flags) {
-    const nodes = new Set(Object.keys(readNodesConf(ctx.paths).nodes));
+  async run(ctx, flags) {
+    const nodes = new Set(Object.keys((await readConfigured(ctx.paths, ctx.env)).nodes));
     const dry = !!flags['dry-run'];
     const r = dry ? planClean(ctx.paths, nodes) : clean(ctx.paths, nodes);
     for (const x of r.removed) ctx.out(`${dry ? 'would remove' : 'removed'} ${x.path} (${mib(x.bytes)}): ${x.why}`);

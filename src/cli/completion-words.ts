@@ -3,7 +3,7 @@
 // nodes, profiles, images, overlays, overlay files and the images' kernel versions read from the store — for positionals and for
 // the flags that take them (--profile, --image, -O/-R, overlay show --render, image shell --node),
 // comma lists included (`n1,n<TAB>`). Nothing here writes; any error gives no candidates.
-import { readNodesConf } from '../config/store.ts';
+import { readConfigured } from '../store/open.ts';
 import { pathsFor, resolveRoot, type Paths } from '../config/paths.ts';
 import { naturalCompare } from '../config/cascade.ts';
 import { listImageNames, rootfsDir } from '../images/layout.ts';
@@ -15,11 +15,11 @@ import { findVerb, type Verb } from './command.ts';
 type Kind = 'nodes' | 'profiles' | 'images' | 'overlays' | 'files' | 'kernels';
 
 /** Names of one kind from the store (sorted); `overlay` names the overlay whose files are wanted. */
-export function storeNames(paths: Paths, kind: Kind, overlay?: string): string[] {
+export async function storeNames(paths: Paths, kind: Kind, overlay?: string, env: Record<string, string | undefined> = {}): Promise<string[]> {
   try {
     switch (kind) {
-      case 'nodes': return Object.keys(readNodesConf(paths).nodes).sort(naturalCompare);
-      case 'profiles': return Object.keys(readNodesConf(paths).profiles).sort(naturalCompare);
+      case 'nodes': return Object.keys((await readConfigured(paths, env)).nodes).sort(naturalCompare);
+      case 'profiles': return Object.keys((await readConfigured(paths, env)).profiles).sort(naturalCompare);
       case 'images': return listImageNames(paths);
       case 'overlays': return listOverlayNames(paths.siteOverlaysDir).map((o) => o.name);
       case 'kernels': return [...new Set(listImageNames(paths).flatMap((i) => listKernels(rootfsDir(paths, i)).map((k) => k.version)))].sort();
@@ -89,11 +89,11 @@ export async function completeWords(words: string[], cword: number, env: Record<
   const valueFlags = new Set(Object.entries(verb.flags ?? {}).flatMap(([k, f]) => (f.type === 'string' ? [`--${k}`, ...(f.short ? [`-${f.short}`] : [])] : [])));
   const nameOf = (flag: string) => Object.entries(verb!.flags ?? {}).find(([k, f]) => `--${k}` === flag || (f.short && `-${f.short}` === flag))?.[0];
   // the value of a flag: `--profile x`, bash's `--profile = x`, zsh's `--profile=x`
-  const valueFor = (flag: string, typed: string, prefix = ''): string[] => {
+  const valueFor = async (flag: string, typed: string, prefix = ''): Promise<string[]> => {
     const name = nameOf(flag);
     const kind = name === undefined ? undefined
       : FLAG_KIND[name] ?? ((name === 'render' && entry.name === 'overlay') || (name === 'node' && entry.name === 'image') ? 'nodes' : undefined);
-    return kind ? matching(storeNames(paths, kind), typed, kind !== 'images' && kind !== 'kernels').map((c) => prefix + c) : [];
+    return kind ? matching(await storeNames(paths, kind, undefined, env), typed, kind !== 'images' && kind !== 'kernels').map((c) => prefix + c) : [];
   };
   const prev = words[cword - 1] ?? '';
   if (prev === '=' && cword - 2 >= start) return valueFor(words[cword - 2]!, cur);
@@ -113,5 +113,5 @@ export async function completeWords(words: string[], cword: number, env: Record<
   }
   const kind = positionalKind(entry.name, verb.name || entry.name, n);
   if (!kind) return [];
-  return matching(storeNames(paths, kind, kind === 'files' ? pos[0] : undefined), cur, kind === 'nodes' || kind === 'profiles');
+  return matching(await storeNames(paths, kind, kind === 'files' ? pos[0] : undefined, env), cur, kind === 'nodes' || kind === 'profiles');
 }

@@ -7,7 +7,7 @@ import { compiled } from '../lib/assets.ts';
 import { errorLine, WulfError } from '../lib/errors.ts';
 import type { Ctx, FlagValues, Noun, Verb } from './command.ts';
 import { ssh } from './configure-ssh.ts';
-import { readNodesConf } from '../config/store.ts';
+import { readConfigured } from '../store/open.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
 import { exportNfs, writeHostFile } from '../maint/configure.ts';
 import type { HostResult } from '../overlays/host.ts';
@@ -51,17 +51,17 @@ function said(ctx: Ctx, r: HostResult): void {
 
 const hostfile: Verb = {
   name: 'hostfile', summary: "write the controller's /etc/hosts from the host overlay (every node; your own lines above the marker are kept)",
-  run(ctx) {
-    said(ctx, writeHostFile(ctx.paths, readNodesConf(ctx.paths), readWulfConf(ctx.paths), 'etc/hosts'));
+  async run(ctx) {
+    said(ctx, writeHostFile(ctx.paths, await readConfigured(ctx.paths, ctx.env), readWulfConf(ctx.paths), 'etc/hosts'));
     return 0;
   },
 };
 
 const nfs: Verb = {
   name: 'nfs', summary: 'write /etc/exports from wulf.conf nfs export paths and run exportfs -ra (needs nfs-kernel-server)',
-  run(ctx) {
+  async run(ctx) {
     const wulf = readWulfConf(ctx.paths);
-    said(ctx, writeHostFile(ctx.paths, readNodesConf(ctx.paths), wulf, 'etc/exports'));
+    said(ctx, writeHostFile(ctx.paths, await readConfigured(ctx.paths, ctx.env), wulf, 'etc/exports'));
     if (!wulf.nfs.enabled) ctx.out('nfs.enabled is false in wulf.conf: no paths exported');
     const st = exportNfs(ctx.paths);
     switch (st.kind) {

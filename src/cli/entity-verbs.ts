@@ -1,5 +1,6 @@
 // The verbs nodes and profiles share (add, set, unset, list, delete, edit, export, import),
-// written once over `kind`. Every change goes through updateNodesConf (lock, revision, atomic).
+// written once over `kind`. Every read and change goes through the configured store (src/store/:
+// nodes.conf or PostgreSQL; a change is revision-checked, validated whole and atomic on both).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,8 @@ import { WulfError } from '../lib/errors.ts';
 import { compressHostlist, expandHostlist, matchNodes } from '../lib/hostlist.ts';
 import { addIPv4 } from '../lib/ip.ts';
 import { mergeData, mergeNode, naturalCompare, leavesOf, type MergedNode, type NodesConf } from '../config/cascade.ts';
-import { readNodesConf, updateNodesConf } from '../config/store.ts';
+import { withStore } from '../store/open.ts';
+import type { ConfigStore } from '../store/store.ts';
 import { nodeFromYaml } from '../config/node-yaml.ts';
 import { readYaml } from '../config/yaml-read.ts';
 import { checkName } from '../config/validate.ts';
@@ -73,10 +75,10 @@ async function confirmOrFail(ctx: Ctx, flags: FlagValues, question: string): Pro
 const wwForce = { force: { type: 'boolean' as const, short: 'f', hidden: true, help: 'accepted for wwctl; no effect' } };
 
 /** --all changes every node or profile: asked on a terminal, refused without one unless --yes. */
-async function confirmAll(ctx: Ctx, flags: FlagValues, kind: Kind, what: string): Promise<void> {
+async function confirmAll(ctx: Ctx, s: ConfigStore, flags: FlagValues, kind: Kind, what: string): Promise<void> {
   if (!flags.all) return;
   if (flags.yes) return;
-  const n = names(readNodesConf(ctx.paths), kind).length;
+  const n = names(await s.read(), kind).length;
   await confirmOrFail(ctx, flags, `${what} every ${kind} (${n} ${kind}${n === 1 ? '' : 's'})?`);
 }
 
@@ -86,12 +88,12 @@ export function entityVerbs(kind: Kind): Verb[] {
     name: 'add', aliases: ['new', 'create'],
     summary: kind === 'node' ? 'add nodes (a hostlist such as n[01-64] adds many; --ipaddr/--ipmiaddr auto-increment)' : 'add profiles, each with the fields given (a node names them with --profile)',
     usage: 'NAME...', flags: setFlags(kind), preprocess: normalizeBoolArgs,
-    async run(ctx, flags, pos) {
+    run: (ctx, flags, pos) => withStore(ctx.paths, ctx.env, async (s) => {
       if (!pos.length) throw new WulfError(`name the ${kind}s to add`);
       // node names may be hostlists; a profile name is taken as written
       const toAdd = kind === 'node' ? pos.flatMap((p) => expandHostlist(p)) : pos;
       for (const n of toAdd) checkName(kind, n);
-      const { result } = await updateNodesConf(ctx.paths, (conf) => {
+      const { result } = await s.update((conf) => {
         for (const [i, n] of toAdd.entries()) {
           if (conf[sec][n]) throw new WulfError(`${kind} ${n} already exists`, { hint: `use 'wulf ${kind} set'` });
           const data: NodeData = {};
@@ -109,15 +111,15 @@ export function entityVerbs(kind: Kind): Verb[] {
         return toAdd.length;
       });
       ctx.out(`added ${result} ${kind}${result === 1 ? '' : 's'}: ${compressHostlist(toAdd)}`);
-    },
+    }),
   };
   const set: Verb = {
     name: 'set', aliases: ['modify'], summary: `change fields of ${kind}s (UNSET clears a field); prints a before/after diff`,
     usage: 'PATTERN...', preprocess: normalizeBoolArgs, flags: { ...setFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask before changing every one (--all)' }, ...wwForce },
-    async run(ctx, flags, pos) {
-      await confirmAll(ctx, flags, kind, 'change');
+    run: (ctx, flags, pos) => withStore(ctx.paths, ctx.env, async (s) => {
+      await confirmAll(ctx, s, flags, kind, 'change');
       let diff: string[] = [];
-      const res = await updateNodesConf(ctx.paths, (conf) => {
+      const res = await s.update((conf) => {
         const sel = selectNames(conf, kind, pos, !!flags.all);
         const before = new Map(sel.map((n) => [n, flatValues(conf[sec][n]!)]));
         for (const n of sel) applySetFlags(conf[sec][n]!, flags, `${kind} ${n}`);
@@ -126,15 +128,15 @@ export function entityVerbs(kind: Kind): Verb[] {
       });
       if (!res.changed) ctx.out(`no change (${res.result.length} ${kind}${res.result.length === 1 ? '' : 's'} matched)`);
       else ctx.out(diff.join('\n'));
-    },
+    }),
   };
   const unset: Verb = {
     name: 'unset', summary: `clear fields of ${kind}s (e.g. --image --kernelargs; --netname alone deletes that network)`,
     usage: 'PATTERN...', flags: { ...unsetFlags(kind), all: { type: 'boolean', short: 'a', help: `every ${kind}` }, yes: { type: 'boolean', short: 'y', help: 'do not ask before clearing every one (--all)' }, ...wwForce },
-    async run(ctx, flags, pos) {
-      await confirmAll(ctx, flags, kind, 'clear fields of');
+    run: (ctx, flags, pos) => withStore(ctx.paths, ctx.env, async (s) => {
+      await confirmAll(ctx, s, flags, kind, 'clear fields of');
       let diff: string[] = [];
-      const res = await updateNodesConf(ctx.paths, (conf) => {
+      const res = await s.update((conf) => {
         const sel = selectNames(conf, kind, pos, !!flags.all);
         const before = new Map(sel.map((n) => [n, flatValues(conf[sec][n]!)]));
         let count = 0;
@@ -143,7 +145,7 @@ export function entityVerbs(kind: Kind): Verb[] {
         return count;
       });
       ctx.out(res.changed ? diff.join('\n') : 'no change');
-    },
+    }),
   };
   const list: Verb = {
     name: 'list', aliases: ['ls'], summary: `list ${kind}s`, usage: '[PATTERN...]',
@@ -156,8 +158,8 @@ export function entityVerbs(kind: Kind): Verb[] {
       all: { type: 'boolean', short: 'a', help: 'every set field with the profile it came from' },
       ...outputFlags,
     },
-    run(ctx, flags, pos) {
-      const conf = readNodesConf(ctx.paths);
+    run: (ctx, flags, pos) => withStore(ctx.paths, ctx.env, async (s) => {
+      const conf = (await s.read());
       const sel = pos.length ? matchNodes(pos, names(conf, kind)) : names(conf, kind);
       if (pos.length && !sel.length) throw new WulfError(`no ${kind} matches ${pos.join(' ')}`);
       const merged = sel.map((n) => mergedFor(conf, kind, n));
@@ -171,13 +173,13 @@ export function entityVerbs(kind: Kind): Verb[] {
       if (flags.ipmi) return void ctx.out(ipmiView(merged));
       if (flags.long) return void ctx.out(longView(merged));
       ctx.out(defaultView(merged));
-    },
+    }),
   };
   const del: Verb = {
     name: 'delete', aliases: ['rm', 'del', 'remove'], summary: `delete ${kind}s`, usage: 'PATTERN...',
     flags: { yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation' } },
-    async run(ctx, flags, pos) {
-      const conf0 = readNodesConf(ctx.paths);
+    run: (ctx, flags, pos) => withStore(ctx.paths, ctx.env, async (s) => {
+      const conf0 = (await s.read());
       const sel0 = selectNames(conf0, kind, pos);
       if (kind === 'profile') {
         const users = Object.entries(conf0.nodes).filter(([, d]) => d.profiles?.some((p) => sel0.includes(p.replace(/^~/, '')))).map(([n]) => n);
@@ -185,45 +187,45 @@ export function entityVerbs(kind: Kind): Verb[] {
         if (users.length || profUsers.length) throw new WulfError(`profile ${compressHostlist(sel0)} is still used by ${[...users, ...profUsers].slice(0, 5).join(', ')}${users.length + profUsers.length > 5 ? ', ...' : ''}`, { hint: 'remove it from those first' });
       }
       await confirmOrFail(ctx, flags, `delete ${sel0.length} ${kind}${sel0.length === 1 ? '' : 's'} (${compressHostlist(sel0)})?`);
-      const { result } = await updateNodesConf(ctx.paths, (conf) => {
+      const { result } = await s.update((conf) => {
         const sel = selectNames(conf, kind, pos);
         for (const n of sel) delete conf[sec][n];
         return sel;
       });
       ctx.out(`deleted ${result.length} ${kind}${result.length === 1 ? '' : 's'}: ${compressHostlist(result)}`);
-    },
+    }),
   };
   const exp: Verb = {
     name: 'export', summary: `print ${kind}s as YAML (their own fields, as in nodes.conf)`, usage: '[PATTERN...]', flags: { json: outputFlags.json! },
-    run(ctx, flags, pos) {
-      const conf = readNodesConf(ctx.paths);
+    run: (ctx, flags, pos) => withStore(ctx.paths, ctx.env, async (s) => {
+      const conf = (await s.read());
       const sel = pos.length ? selectNames(conf, kind, pos) : names(conf, kind);
       const m = ownMap(sel.map((n) => [n, conf[sec][n]!]));
       ctx.out(flags.json ? toJsonText(m) : toYamlText(m));
-    },
+    }),
   };
   const imp: Verb = {
     name: 'import', summary: `add or replace ${kind}s from a YAML file of name: fields (- for stdin)`, usage: 'FILE',
     flags: { yes: { type: 'boolean', short: 'y', help: 'do not ask before replacing existing entries' } },
-    async run(ctx, flags, pos) {
+    run: (ctx, flags, pos) => withStore(ctx.paths, ctx.env, async (s) => {
       if (pos.length !== 1) throw new WulfError('name one file to import (or - for stdin)');
       const text = pos[0] === '-' ? readFileSync(0, 'utf8') : readFileSync(pos[0]!, 'utf8');
       let raw: unknown;
       raw = readYaml(text, pos[0] === '-' ? 'stdin' : pos[0]!).value; // the same reader as nodes.conf: duplicate keys refused
       if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new WulfError(`${pos[0]}: expected a map of ${kind} names`);
       const incoming = Object.entries(raw as Record<string, unknown>).map(([n, v]) => [n, nodeFromYaml(v, `${pos[0]}: ${kind} ${n}`)] as const);
-      const existing = readNodesConf(ctx.paths)[sec];
+      const existing = (await s.read())[sec];
       const replacing = incoming.filter(([n]) => existing[n]).map(([n]) => n);
       if (replacing.length) await confirmOrFail(ctx, flags, `replace ${replacing.length} existing ${kind}${replacing.length === 1 ? '' : 's'} (${compressHostlist(replacing)})?`);
-      await updateNodesConf(ctx.paths, (conf) => { for (const [n, d] of incoming) { checkName(kind, n); conf[sec][n] = d; } });
+      await s.update((conf) => { for (const [n, d] of incoming) { checkName(kind, n); conf[sec][n] = d; } });
       ctx.out(`imported ${incoming.length} ${kind}${incoming.length === 1 ? '' : 's'}`);
-    },
+    }),
   };
   const edit: Verb = {
     name: 'edit', summary: `edit ${kind}s as YAML in $EDITOR (validated; a concurrent change is detected)`, usage: 'PATTERN...',
     flags: { noheader: { type: 'boolean', help: 'no explanatory comment at the top of the file' } },
-    async run(ctx, flags, pos) {
-      const conf = readNodesConf(ctx.paths);
+    run: (ctx, flags, pos) => withStore(ctx.paths, ctx.env, async (s) => {
+      const conf = (await s.read());
       const sel = selectNames(conf, kind, pos);
       const dir = mkdtempSync(join(tmpdir(), 'wulf-edit-'));
       const file = join(dir, `${kind}s.yaml`);
@@ -237,14 +239,14 @@ export function entityVerbs(kind: Kind): Verb[] {
       try { raw = readYaml(text, file).value ?? {}; } catch (e) { throw new WulfError(`${(e as Error).message}; nothing changed (your text is in ${file})`); }
       const edited = Object.entries(raw as Record<string, unknown>).map(([n, v]) => [n, nodeFromYaml(v, `${kind} ${n}`)] as const);
       try {
-        await updateNodesConf(ctx.paths, (c) => { for (const [n, d] of edited) { checkName(kind, n); c[sec][n] = d; } }, { expectedRevision: conf.revision });
+        await s.update((c) => { for (const [n, d] of edited) { checkName(kind, n); c[sec][n] = d; } }, { expectedRevision: conf.revision });
       } catch (e) {
         if (e instanceof WulfError) throw new WulfError(`${e.message}; your text is in ${file}`, { hint: e.hint });
         throw e;
       }
       rmSync(dir, { recursive: true, force: true });
       ctx.out(`updated ${edited.length} ${kind}${edited.length === 1 ? '' : 's'}`);
-    },
+    }),
   };
   return [add, set, unset, list, del, edit, exp, imp];
 }

@@ -24,9 +24,9 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 async function nodeCounts(ctx: Ctx): Promise<{ byImage: Map<string, string[]>; kernelOf: Map<string, string | undefined> }> {
   const byImage = new Map<string, string[]>(), kernelOf = new Map<string, string | undefined>();
   try {
-    const { readNodesConf } = await import('../config/store.ts');
+    const { readConfigured } = await import('../store/open.ts');
     const { mergeAll } = await import('../config/cascade.ts');
-    for (const n of mergeAll(readNodesConf(ctx.paths))) {
+    for (const n of mergeAll(await readConfigured(ctx.paths, ctx.env))) {
       const img = n.data.imageName;
       if (!img) continue;
       byImage.set(img, [...(byImage.get(img) ?? []), n.id]);

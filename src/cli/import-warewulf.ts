@@ -8,6 +8,8 @@ import { locateSite } from '../migrate/site.ts';
 import { problemLine } from '../migrate/wwconf.ts';
 import { showChanges } from '../migrate/show.ts';
 import type { Noun } from './command.ts';
+import { WulfError } from '../lib/errors.ts';
+import { configuredSpec } from '../store/open.ts';
 
 const s = (v: unknown) => (v === undefined ? undefined : String(v));
 
@@ -29,6 +31,10 @@ export const noun: Noun = {
       'site-root': { type: 'string', help: "a copy of a whole site's files: every default path above is read under it", arg: 'DIR' },
     },
     async run(ctx, flags, positionals) {
+      // it writes nodes.conf with wulf.conf, all or nothing: on the PostgreSQL store the nodes would land beside it, unseen
+      if (configuredSpec(ctx.paths, ctx.env).kind !== 'files') {
+        throw new WulfError('import-warewulf writes nodes.conf, and this wulf uses the PostgreSQL store', { hint: 'import with the files store (no WULF_STORE / "store:"), then: wulf store copy --to postgres://…' });
+      }
       const site = locateSite({
         dir: positionals[0], siteRoot: s(flags['site-root']), stateDir: s(flags['state-dir']), overlays: s(flags.overlays), chroots: s(flags.chroots),
         distOverlays: s(flags['dist-overlays']), wwConf: s(flags['warewulf-conf']), nodesConf: s(flags['nodes-conf']),

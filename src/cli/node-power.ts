@@ -15,7 +15,7 @@ export const console: Verb = {
   },
   async run(ctx, f, pos) {
     if (pos.length !== 1) fail('give exactly one node', "usage: wulf node console NODE");
-    const [t] = loadTargets(ctx, pos);
+    const [t] = await loadTargets(ctx, pos);
     if (!t) fail(`no node ${pos[0]}`);
     const drivers = driversFor(ctx);
     if (f.show) return printShow(ctx, describeRun([t], 'console', { drivers }), false);
@@ -54,7 +54,7 @@ export const sensors: Verb = {
   name: 'sensors', summary: 'read BMC sensors (-F: every sensor with thresholds)', usage: 'PATTERN...',
   flags: { ...runFlags, full: { type: 'boolean', short: 'F', help: 'full sensor list (ipmitool sensor list / Redfish voltages)' } },
   async run(ctx, f, pos) {
-    const targets = loadTargets(ctx, pos, { requirePattern: true });
+    const targets = await loadTargets(ctx, pos, { requirePattern: true });
     const drivers = driversFor(ctx);
     if (f.show) return printShow(ctx, describeRun(targets, f.full ? 'sensors-full' : 'sensors', { drivers }), !!f.json);
     const { fanout, timeoutMs } = fanoutOf(f);

@@ -3,7 +3,7 @@
 // late or lost by the time since the agent's last refresh (src/status/liveness.ts); --timeline per stage.
 import { readState } from '../state/state-file.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
-import { readNodesConf } from '../config/store.ts';
+import { readConfigured, readStoreState } from '../store/open.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { naturalCompare } from '../config/cascade.ts';
 import type { Ctx, FlagValues, Verb } from './command.ts';
@@ -22,8 +22,9 @@ async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: str
     const j = (await r.json()) as { nodes: Record<string, Record<string, unknown>>; unknown?: Record<string, Unknown> };
     return { from: url, unknown: Object.values(j.unknown ?? {}), rows: Object.entries(j.nodes).map(([n, v]) => ({ node: n, stage: String(v.stage ?? ''), sent: String(v.sent ?? ''), ipaddr: String(v.ipaddr ?? ''), lastSeen: Number(v['last seen'] ?? 0), lastAgent: v['last agent'] === undefined || v['last agent'] === null ? undefined : Number(v['last agent']), timeline: (v.timeline as Row['timeline']) ?? [] })) };
   } catch {
-    const st = readState(ctx.paths.stateFile);
-    return { from: `${ctx.paths.stateFile} (no server answered at ${url})`, rows: Object.values(st.status).map((v) => v as Row), unknown: Object.values(st.unknown ?? {}) as Unknown[] };
+    const pg = await readStoreState(ctx.paths, ctx.env).catch(() => undefined); // PostgreSQL down too: the local copy
+    const st = pg?.state ?? readState(ctx.paths.stateFile);
+    return { from: `${pg?.where ?? ctx.paths.stateFile} (no server answered at ${url})`, rows: Object.values(st.status).map((v) => v as Row), unknown: Object.values(st.unknown ?? {}) as Unknown[] };
   }
 }
 
@@ -92,7 +93,7 @@ export const status: Verb = {
   async run(ctx, flags, pos) {
     const every = Number(flags.update);
     if (!Number.isInteger(every) || every < 50) throw new WulfError(`--update ${String(flags.update)}: give milliseconds, at least 50`);
-    const conf = readNodesConf(ctx.paths);
+    const conf = await readConfigured(ctx.paths, ctx.env);
     const interval = readWulfConf(ctx.paths).warewulf.updateInterval;
     for (;;) {
       const { rows, from, unknown } = await load(ctx, flags.server as string | undefined);

@@ -10,7 +10,8 @@ import { readCpio } from '../lib/cpio.ts';
 import { readdirSync, rmdirSync } from 'node:fs';
 import { compiled } from '../lib/assets.ts';
 import { matchNodes } from '../lib/hostlist.ts';
-import { readNodesConf } from '../config/store.ts';
+import type { NodesConf } from '../config/cascade.ts';
+import { readConfigured } from '../store/open.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
 import { fields } from '../config/schema.ts';
 import { createOverlayService } from '../overlays/cache.ts';
@@ -24,7 +25,7 @@ import { table } from './table.ts';
 import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 
-const service = (ctx: Ctx) => createOverlayService({ paths: ctx.paths, getConf: () => readNodesConf(ctx.paths), getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
+const service = (ctx: Ctx, conf: NodesConf) => createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
 
 function mustExist(ctx: Ctx, name: string) {
   const loc = locateOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
@@ -121,7 +122,7 @@ const show: Verb = {
     render: { type: 'string', short: 'r', arg: 'NODE', help: 'render the template for this node' },
     quiet: { type: 'boolean', short: 'q', help: 'only the rendered text: no "# ----" line naming each file, link or abort' },
   },
-  run(ctx, flags, [name, file]) {
+  async run(ctx, flags, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay show OVERLAY FILE [--render NODE]');
     const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
     const rel = cleanRel(file);
@@ -131,7 +132,7 @@ const show: Verb = {
     if (!f || f.type !== 'file') fail(`overlay ${name} has no file ${rel}`);
     if (!flags.render || !f.rel.endsWith('.ww')) { ctx.out(new TextDecoder().decode(f.data)); return 0; }
     const b = new Builder({ paths: ctx.paths });
-    const conf = readNodesConf(ctx.paths);
+    const conf = await readConfigured(ctx.paths, ctx.env);
     const node = String(flags.render);
     const snap = b.snapshot(node === 'host' && !conf.nodes.host ? { ...conf, nodes: { ...conf.nodes, host: {} } } : conf, readWulfConf(ctx.paths));
     if (!snap.view(node)) fail(`node "${node}" does not exist`);
@@ -321,13 +322,13 @@ const build: Verb = {
     host: { type: 'boolean', short: 'H', help: "only write the host overlay (/etc/hosts, /etc/exports) into the controller's root (with no NODES both are done)" },
   },
   async run(ctx, flags, pos) {
-    const conf = readNodesConf(ctx.paths);
+    const conf = await readConfigured(ctx.paths, ctx.env);
     let code = 0;
     if (!flags.host) {
       const names = Object.keys(conf.nodes);
       const ids = pos.length ? matchNodes(pos, names) : names;
       if (pos.length && !ids.length) fail(`no node matches ${pos.join(' ')}`);
-      const r = await service(ctx).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
+      const r = await service(ctx, conf).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
       for (const f of r.failed) ctx.err(`${f.node} ${f.kind}: ${f.error}`);
       ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
       if (r.failed.length) code = 1;
@@ -351,9 +352,9 @@ function describe(e: Entry | { type: string; mode: number; uid?: number; gid?: n
 
 const diff: Verb = {
   name: 'diff', summary: 'what would change for a node against what it was last served', usage: 'NODE',
-  run(ctx, _f, [node]) {
+  async run(ctx, _f, [node]) {
     if (!node) fail('usage: wulf overlay diff NODE');
-    const svc = service(ctx);
+    const svc = service(ctx, await readConfigured(ctx.paths, ctx.env));
     let changes = 0;
     for (const kind of KINDS as Kind[]) {
       const now = svc.entries(node, kind);

@@ -4,7 +4,7 @@
 import type { Ctx, FlagValues, Flags, Noun, Verb } from './command.ts';
 import { WulfError, fail } from '../lib/errors.ts';
 import { matchNodes } from '../lib/hostlist.ts';
-import { readNodesConf } from '../config/store.ts';
+import { readConfigured } from '../store/open.ts';
 import { mergeNode, naturalCompare } from '../config/cascade.ts';
 import { join } from 'node:path';
 import type { PowerAction, PowerTarget } from '../power/driver.ts';
@@ -21,9 +21,9 @@ export const runFlags: Flags = {
 };
 
 /** Merged nodes matching the patterns, as power targets (the CLI's glue to src/power). */
-export function loadTargets(ctx: Ctx, patterns: string[], opts: { requirePattern?: boolean } = {}): PowerTarget[] {
+export async function loadTargets(ctx: Ctx, patterns: string[], opts: { requirePattern?: boolean } = {}): Promise<PowerTarget[]> {
   if (opts.requirePattern && patterns.length === 0) fail('give a node pattern (e.g. n[01-04]); use "*" for all nodes');
-  const conf = readNodesConf(ctx.paths);
+  const conf = await readConfigured(ctx.paths, ctx.env);
   const names = Object.keys(conf.nodes).sort(naturalCompare);
   const matched = matchNodes(patterns, names);
   if (matched.length === 0) {
@@ -64,7 +64,7 @@ function powerVerb(action: PowerAction, summary: string): Verb {
   return {
     name: action, summary, usage: action === 'status' ? '[PATTERN...]' : 'PATTERN...', flags,
     async run(ctx, f, pos) {
-      const targets = loadTargets(ctx, pos, { requirePattern: action !== 'status' });
+      const targets = await loadTargets(ctx, pos, { requirePattern: action !== 'status' });
       const drivers = driversFor(ctx);
       const pxe = !!f.pxe;
       if (f.show) return printShow(ctx, describeRun(targets, action, { drivers, pxe }), !!f.json);

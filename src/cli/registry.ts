@@ -21,6 +21,7 @@ export const nouns: NounEntry[] = [
   { name: 'upgrade', summary: 'upgrade older Warewulf 4 config files (warewulf.conf, nodes.conf) to the current format', load: async () => (await import('./upgrade.ts')).noun },
   { name: 'sim', summary: 'simulated nodes booting against a running server (demo, load tests)', load: async () => (await import('./sim.ts')).noun },
   { name: 'demo', summary: 'run the cluster demo on loopback: server, simulated nodes booting, the TUI', load: async () => (await import('./demo.ts')).noun },
+  { name: 'store', summary: 'where nodes and profiles live (nodes.conf or PostgreSQL): info, copy --to', load: async () => (await import('./store.ts')).noun },
   { name: 'version', aliases: ['vers'], summary: 'print the version', load: async () => (await import('./version.ts')).noun },
 ];
 

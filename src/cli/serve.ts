@@ -1,6 +1,7 @@
 // `wulf serve`: run DHCP, TFTP and HTTP provisioning in the foreground until SIGINT/SIGTERM.
 import { WulfError } from '../lib/errors.ts';
 import type { Noun } from './command.ts';
+import { openStore } from '../store/open.ts';
 
 const port = (v: unknown, name: string) => {
   if (v === undefined) return undefined;
@@ -28,17 +29,25 @@ export const noun: Noun = {
     },
     async run(ctx, flags) {
       const { startServer } = await import('../serve/serve.ts');
+      // nodes.conf as always, or PostgreSQL (WULF_STORE / "store:"): then it must answer now, or serve stops in one line
+      const store = openStore(ctx.paths, ctx.env);
+      if (store.kind === 'postgres') {
+        await store.read().catch(async (e) => { await store.close(); throw e; });
+        ctx.log.info('config', `nodes and profiles from the PostgreSQL store ${store.where}`);
+      }
       const srv = await startServer({
+        ...(store.kind === 'postgres' ? { store } : {}),
         paths: ctx.paths, log: ctx.log, address: flags.address as string | undefined, interface: flags.interface as string | undefined,
         httpPort: port(flags['http-port'], 'http-port'), tlsPort: port(flags['tls-port'], 'tls-port'), dhcpPort: port(flags['dhcp-port'], 'dhcp-port'), tftpPort: port(flags['tftp-port'], 'tftp-port'), dhcpRelayPort: port(flags['dhcp-relay-port'], 'dhcp-relay-port'),
         dhcp: !flags['no-dhcp'], tftp: !flags['no-tftp'], ...(flags['no-ra'] ? { ra: false } : flags.ra ? { ra: true } : {}),
-      });
+      }).catch(async (e) => { await store.close(); throw e; });
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => { ctx.log.info('serve', `${sig}: stopping`); srv.stop().then(resolve, resolve); };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.on('SIGHUP', () => { ctx.log.info('serve', 'SIGHUP: re-reading the configuration'); srv.reload(); });
       });
+      await store.close();
       return 0;
     },
   },

@@ -3,7 +3,7 @@
 // would, the runtime overlay every --agent seconds.
 import { WulfError } from '../lib/errors.ts';
 import { matchNodes } from '../lib/hostlist.ts';
-import { readNodesConf } from '../config/store.ts';
+import { readConfigured } from '../store/open.ts';
 import { mergeAll } from '../config/cascade.ts';
 import { bootMany, percentile } from '../sim/sim.ts';
 import type { Noun } from './command.ts';
@@ -35,7 +35,7 @@ export const noun: Noun = {
         server: String(flags.server ?? '127.0.0.1'), httpPort: num(flags['http-port'], 9873, 'http-port'), dhcpPort: num(flags['dhcp-port'], 67, 'dhcp-port'),
         tftpPort: num(flags['tftp-port'], 69, 'tftp-port'), relayPort: num(flags['relay-port'], 67, 'relay-port'),
       };
-      const merged = mergeAll(readNodesConf(ctx.paths));
+      const merged = mergeAll(await readConfigured(ctx.paths, ctx.env));
       const chosen = flags.nodes ? matchNodes([String(flags.nodes)], merged.map((m) => m.id)) : merged.map((m) => m.id);
       const macs = merged.filter((m) => chosen.includes(m.id)).map((m) => m.data.networkDevices?.[m.primary ?? '']?.hwaddr).filter((x): x is string => !!x);
       if (!macs.length) throw new WulfError('no nodes with a MAC address to simulate', { hint: 'wulf node set NODE --hwaddr MAC' });

@@ -4,7 +4,7 @@
 import { WulfError } from '../lib/errors.ts';
 import { compressHostlist } from '../lib/hostlist.ts';
 import { mergeNode } from '../config/cascade.ts';
-import { readNodesConf } from '../config/store.ts';
+import { readConfigured } from '../store/open.ts';
 import { clusterHostKeys, sshArgv, sshFanout, succeeded, targetOf, type SshOutcome } from '../remote/ssh.ts';
 import type { FlagValues, Noun, Verb } from './command.ts';
 import { selectNames } from './entity-verbs.ts';
@@ -57,7 +57,7 @@ const ssh: Verb = {
     const [pattern, ...cmd] = pos;
     if (!pattern || !cmd.length) throw new WulfError('usage: wulf ssh NODES [--] CMD [ARGS...]', { hint: "e.g. wulf ssh 'n[01-04]' -- uptime", exitCode: 2 });
     const fan = num(flags, 'fanout', 1), sleepS = num(flags, 'sleep', 0), timeoutS = num(flags, 'timeout', 0);
-    const conf = readNodesConf(ctx.paths);
+    const conf = await readConfigured(ctx.paths, ctx.env);
     const names = selectNames(conf, 'node', [pattern]);
     const targets = names.map((n) => targetOf(mergeNode(conf, n)));
     const rsh = String(flags.rsh);

@@ -78,7 +78,7 @@ export function readNodesConf(paths: Paths): NodesConf {
  * Only those can have changed; each is compared with its state before (as JSON) afterwards.
  * This replaces a copy of the whole configuration, which cost seconds at 50,000 nodes.
  */
-function tracked(target: Record<string, NodeData>) {
+export function tracked(target: Record<string, NodeData>) {
   const before = new Map<string, string | undefined>();
   const json = (k: string) => (Object.hasOwn(target, k) ? JSON.stringify(target[k]) : undefined);
   const note = (k: string | symbol) => { if (typeof k === 'string' && !before.has(k)) before.set(k, json(k)); };

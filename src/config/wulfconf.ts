@@ -30,11 +30,13 @@ export interface WulfConf {
   /** name servers and search domains for nodes (the resolv overlay); empty: the controller's own */
   dns: { servers: string[]; search: string[] };
   imageMounts: ImageMount[];
+  /** where nodes and profiles live: "files" (nodes.conf, the default) or a postgres:// URL (src/store/) */
+  store?: string;
   revision: string;
 }
 
 const KNOWN_TOP = new Set(['WW_INTERNAL', 'ipaddr', 'netmask', 'network', 'ipaddr6', 'prefixlen6', 'fqdn', 'comment',
-  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'dns', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore', 'ipv6net']);
+  'warewulf', 'dhcp', 'tftp', 'nfs', 'ssh', 'dns', 'image mounts', 'container mounts', 'paths', 'wwclient', 'api', 'syslog', 'datastore', 'ipv6net', 'store']);
 
 /** include_file's default allow list; private keys among them only when listed by full path. */
 export const DEFAULT_HOST_ALLOW = ['/etc/passwd', '/etc/group', '/root/.ssh/', '/etc/localtime', '/etc/timezone', '/etc/hosts', '/etc/exports',
@@ -119,6 +121,7 @@ export function parseWulfConf(text: string, file = 'wulf.conf', opts: { warn?: b
     imageMounts: (Array.isArray(mounts) ? mounts : []).map((m) => {
       const o = obj(m); return { source: String(o.source ?? ''), dest: String(o.dest ?? o.source ?? ''), readonly: bool(o.readonly, false), copy: bool(o.copy, false) };
     }),
+    store: top.store != null ? String(top.store) : undefined,
     revision: Bun.hash(text).toString(16),
   };
 }

@@ -16,11 +16,11 @@ import { parseBind, type SessionResult } from './shell.ts';
 export interface ViewFile { rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number; data?: Uint8Array; target?: string }
 
 /** The files node `node` receives, system overlays first, runtime ones on top (later wins). */
-export async function nodeOverlayFiles(paths: Paths, node: string, log: Logger): Promise<ViewFile[]> {
-  const { readNodesConf } = await import('../config/store.ts');
+export async function nodeOverlayFiles(paths: Paths, node: string, log: Logger, env: Record<string, string | undefined> = {}): Promise<ViewFile[]> {
+  const { readConfigured } = await import('../store/open.ts'); // nodes.conf, or PostgreSQL (WULF_STORE / "store:")
   const { readWulfConf } = await import('../config/wulfconf.ts');
   const { createOverlayService } = await import('../overlays/cache.ts');
-  const conf = readNodesConf(paths);
+  const conf = await readConfigured(paths, env);
   if (!conf.nodes[node]) throw new WulfError(`node "${node}" does not exist`, { hint: "see 'wulf node list'", code: 'ENOENT' });
   const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => readWulfConf(paths), log });
   const out = new Map<string, ViewFile>();
@@ -111,7 +111,7 @@ export interface ViewOpts {
 
 export async function nodeViewSession(paths: Paths, name: string, o: ViewOpts): Promise<SessionResult & { method?: string }> {
   const root = rootfsDir(paths, name);
-  const files = await nodeOverlayFiles(paths, o.node, o.log);
+  const files = await nodeOverlayFiles(paths, o.node, o.log, o.env);
   const work = mkdtempSync(join(tmpdir(), 'wulf-view-'));
   try {
     const ovl = join(work, 'overlay'), mnt = join(work, 'view');

@@ -2,7 +2,7 @@
 // it when the files change (keeping the last good one when a new one is invalid), keeps the
 // runtime state (leases, node status) in the CBOR file, and logs one line per boot event.
 import { readFileSync, statSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { WulfError, errorLine } from '../lib/errors.ts';
 import { acquireLock, type Lock } from '../lib/atomic.ts';
 import { ipxeBinary } from '../lib/assets.ts';
@@ -11,6 +11,9 @@ import type { Paths } from '../config/paths.ts';
 import { mergeAll, type MergedNode, type NodesConf } from '../config/cascade.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
 import { readWulfConf, type WulfConf } from '../config/wulfconf.ts';
+import type { ConfigStore } from '../store/store.ts';
+import type { PostgresStore } from '../store/postgres.ts';
+import { PostgresState, pgStateWriter } from '../store/state-pg.ts';
 import { createDhcpServer, type DhcpServer } from '../dhcp/server.ts';
 import type { PolicyContext, Reservation } from '../dhcp/policy.ts';
 import { leaseOfMac, leasesFromJSON, leasesToJSON, type LeaseTable } from '../dhcp/leases.ts';
@@ -39,6 +42,8 @@ export interface ServeOptions {
   dhcp?: boolean; tftp?: boolean;
   /** send IPv6 router advertisements on the provisioning interfaces but lo (default: when root) */
   ra?: boolean;
+  /** nodes and profiles from this store instead of nodes.conf (PostgreSQL); absent: nodes.conf as always */
+  store?: ConfigStore;
 }
 export interface RunningServer {
   httpPort: number; status: StatusBoard;
@@ -81,6 +86,7 @@ export function provisioningInterfaces(named: string | undefined, serverIp: stri
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const { paths, log } = o;
+  const db = o.store?.kind === 'postgres' ? o.store : undefined;
   let lock: Lock;
   const pidFile = `${paths.runDir}/serve.pid`;
   const lockFile = `${paths.runDir}/serve.lock`;
@@ -102,7 +108,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const stoppers: (() => Promise<void> | void)[] = [() => lock.release(), () => { try { unlinkSync(pidFile); } catch { /* gone */ } }];
   const stopAll = async () => { for (const s of stoppers.reverse()) { try { await s(); } catch { /* keep stopping */ } } };
   try {
-    let snap = index(readNodesConf(paths), readWulfConf(paths));
+    let snap = index(db ? await db.read() : readNodesConf(paths), readWulfConf(paths));
     const boot = siteBoot(paths, snap.wulf.tftp.tftproot, log, ipxeBinary); // tftp.tftproot, tftp.ipxe
     const address = o.address ?? (snap.wulf.ipaddr || '0.0.0.0');
     const httpPort = o.httpPort ?? snap.wulf.warewulf.port;
@@ -111,33 +117,61 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const tlsPort = o.tlsPort ?? (o.httpPort === undefined ? snap.wulf.warewulf.tlsPort : o.httpPort === 0 ? 0 : o.httpPort + 1);
 
     // state: leases and status survive restarts
-    const saved = readState(paths.stateFile, log);
+    let saved = readState(paths.stateFile, log);
+    // on PostgreSQL the runtime state lives there too (state.cbor stays a local copy); a store without any
+    // yet starts from state.cbor, so moving a site to PostgreSQL keeps its leases
+    const pgState = db ? new PostgresState(db as PostgresStore, hostname()) : undefined;
+    if (pgState) {
+      try { const r = await pgState.load(); if (r.rows) saved = r.state; else log.info('state', 'PostgreSQL holds no runtime state yet: starting from state.cbor'); }
+      catch (e) { log.warn('state', `cannot read runtime state from PostgreSQL (${errorLine(e)}); starting from state.cbor`); }
+    }
     let leases: LeaseTable = leasesFromJSON(saved.leases);
-    const status = new StatusBoard(() => writer.touch(), () => snap.wulf.warewulf.updateInterval);
+    const status = new StatusBoard(() => touchState(), () => snap.wulf.warewulf.updateInterval);
     const writer = stateWriter(paths.stateFile, () => ({ version: 1, leases: leasesToJSON(leases), status: status.snapshot(), unknown: status.unknownSnapshot() }), log);
     status.load(saved.status);
     status.loadUnknown(saved.unknown ?? {});
     stoppers.push(() => writer.flush());
+    const pgWriter = pgState ? pgStateWriter(pgState, () => ({ version: 1, leases: leasesToJSON(leases), status: status.snapshot(), unknown: status.unknownSnapshot() }), log) : undefined;
+    if (pgWriter) stoppers.push(() => pgWriter.flush());
+    function touchState() { writer.touch(); pgWriter?.touch(); }
     // one line per boot event: `boot: n1 stage=kernel sent=vmlinuz ip=… bytes=…` (fields in JSON)
     status.subscribe((_s, e) => log.info('boot', e.node, { stage: e.stage, sent: e.sent, ip: e.ipaddr, bytes: e.bytes }));
 
     // configuration reload without restart
     let lastBad = '';
-    const reload = () => {
+    const refused = (e: unknown) => {
+      const msg = errorLine(e);
+      if (msg !== lastBad) log.warn('config', `new configuration refused, still serving the last good one: ${msg}`);
+      lastBad = msg;
+    };
+    const apply = (conf: NodesConf) => {
+      const wulf = readWulfConf(paths);
+      if (conf.revision === snap.conf.revision && wulf.revision === snap.wulf.revision) return;
+      // PostgreSQL revisions count up: a read that finishes after a newer one is not applied over it
+      if (db && Number(conf.revision) < Number(snap.conf.revision)) return;
+      snap = index(conf, wulf);
+      for (const mac of snap.byMac.keys()) status.forgetUnknown(mac);
+      overlays.invalidate();
+      lastBad = '';
+      log.info('config', `reloaded (${db ? 'store' : 'nodes.conf'} revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
+    };
+    // on PostgreSQL: ask for the revision (one small query, shared by the requests that arrive meanwhile) and
+    // read the configuration when it moved; the store unreachable keeps the last good configuration serving,
+    // and is asked again by the 5 s poll only (a node is not kept waiting on a connect timeout)
+    let checking: Promise<void> | undefined;
+    let storeDown = false;
+    const refreshFromStore = () => (checking ??= (async () => {
       try {
-        const conf = readNodesConf(paths);
-        const wulf = readWulfConf(paths);
-        if (conf.revision === snap.conf.revision && wulf.revision === snap.wulf.revision) return;
-        snap = index(conf, wulf);
-        for (const mac of snap.byMac.keys()) status.forgetUnknown(mac);
-        overlays.invalidate();
-        lastBad = '';
-        log.info('config', `reloaded (nodes.conf revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
-      } catch (e) {
-        const msg = errorLine(e);
-        if (msg !== lastBad) log.warn('config', `new configuration refused, still serving the last good one: ${msg}`);
-        lastBad = msg;
-      }
+        const rev = await db!.revision();
+        apply(rev === snap.conf.revision ? snap.conf : await db!.read());
+        storeDown = false;
+      } catch (e) { storeDown = true; refused(e); } finally { checking = undefined; }
+    })());
+    /** before answering a node: fresh when the store answers within 2 s (a 50,000-node read takes ~1 s), else the last configuration */
+    const freshFromStore = async () => { if (!storeDown) await Promise.race([refreshFromStore(), Bun.sleep(2000)]); };
+    const reload = () => {
+      if (db) { void refreshFromStore(); return; }
+      try { apply(readNodesConf(paths)); } catch (e) { refused(e); }
     };
     // Before answering a node, the config files are checked (two stats): an edit made a moment ago
     // is read now, not when the watcher's debounce or the poll gets to it.
@@ -160,7 +194,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // discovery: an unknown MAC takes the first discoverable node, persisted through the store
     let discovering: Promise<unknown> = Promise.resolve();
     const nodeByMac = async (mac: string): Promise<MergedNode | undefined> => {
-      ensureFresh();
+      if (db) await freshFromStore(); else ensureFresh();
       const known = snap.byMac.get(mac);
       if (known) return known;
       const candidates = mergeAll(snap.conf).filter((m) => m.data.discoverable === 'true')
@@ -168,7 +202,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       if (!candidates.length) return undefined;
       const run = discovering.then(async () => {
         if (snap.byMac.has(mac)) return;
-        await updateNodesConf(paths, (conf) => {
+        const bind = (conf: NodesConf) => {
           const id = Object.keys(conf.nodes).find((n) => n === candidates[0]!.id && conf.nodes[n]!.discoverable === 'true');
           if (!id) return;
           const node = conf.nodes[id]!;
@@ -178,8 +212,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           node.networkDevices[net] = { ...(node.networkDevices[net] ?? {}), hwaddr: mac };
           delete node.discoverable;
           log.info('discovery', `bound ${mac} to node ${id} (network ${net})`);
-        });
-        reload();
+        };
+        if (db) { await db.update(bind); apply(await db.read()); } else { await updateNodesConf(paths, bind); reload(); }
       });
       discovering = run.catch((e) => log.error('discovery', errorLine(e)));
       await discovering;
@@ -269,7 +303,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           range: snap.wulf.dhcp.rangeStart && snap.wulf.dhcp.rangeEnd ? { start: snap.wulf.dhcp.rangeStart, end: snap.wulf.dhcp.rangeEnd } : undefined,
           bootfiles: boot.bootfiles(snap.wulf), leaseTime: snap.wulf.dhcp.leaseTime,
         }),
-        onLeaseChange: (_c, t) => { leases = t; writer.touch(); },
+        onLeaseChange: (_c, t) => { leases = t; touchState(); },
         onEvent: (e) => {
           if (!e.node && (e.kind === 'discover' || e.kind === 'offer' || e.kind === 'ack') && !snap.byMac.has(e.mac)) status.seenUnknown(e.mac, e.ip ?? '', 'dhcp');
           if (e.node && (e.kind === 'ack' || e.kind === 'offer')) status.record(e.node, 'dhcp', e.kind.toUpperCase() + (e.ipxe ? ' (iPXE)' : ''), e.ip ?? '', { done: e.kind === 'ack' });

@@ -126,9 +126,9 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     const revision = e.type === 'quit' ? '' : e.revision ?? config.snap.conf.revision;
     const done = (o: { text: string; error: boolean }) => { config.reload(); setTick((x) => x + 1); setState((s) => ({ ...s, message: o })); };
     if (e.type === 'quit') { exit(); return; }
-    if (e.type === 'write-edit') { void writeEdit(paths, e.node, e.line, e.value, revision).then(done); return; }
+    if (e.type === 'write-edit') { void writeEdit(paths, e.node, e.line, e.value, revision, config.store).then(done); return; }
     setState((s) => ({ ...s, message: { text: `${ACTION_LABEL[e.action]}: working…`, error: false } }));
-    void runAction(paths, e.action, e.targets, e.value, revision).then((o) => { done(o); if (e.action === 'rebuild') setTreeVer((x) => x + 1); });
+    void runAction(paths, e.action, e.targets, e.value, revision, config.store).then((o) => { done(o); if (e.action === 'rebuild') setTreeVer((x) => x + 1); });
   };
 
   // keys that arrive together are handled one at a time; after one that changes the view, the

@@ -6,6 +6,7 @@ import chalk from 'chalk';
 import type { Ctx } from '../cli/command.ts';
 import { errorLine } from '../lib/errors.ts';
 import { ConfigSource, serverUrl } from './data/config-source.ts';
+import { openStore } from '../store/open.ts';
 import { StatusFeed } from './data/status-feed.ts';
 import { firstFrame } from './ui/frame.ts';
 import type { Mounted } from './mount.tsx';
@@ -17,7 +18,10 @@ export const RESTORE = '\x1b[?1049l\x1b[?25h\x1b[0m';
 const ENTER = '\x1b[?1049h';
 
 export async function runTui(ctx: Ctx, opts: TuiOptions): Promise<number> {
-  const config = new ConfigSource(ctx.paths);
+  // nodes.conf, or the PostgreSQL store (WULF_STORE / "store:"): then it must answer before the screen is taken
+  const store = openStore(ctx.paths, ctx.env);
+  const config = new ConfigSource(ctx.paths, store.kind === 'postgres' ? store : undefined);
+  try { await config.ready; } catch (e) { await store.close(); throw e; }
   const server = serverUrl(opts.server, config.snap.wulf);
   const feed = new StatusFeed({ url: server, paths: ctx.paths });
   feed.start();
@@ -77,6 +81,7 @@ export async function runTui(ctx: Ctx, opts: TuiOptions): Promise<number> {
   } finally {
     feed.stop();
     restore();
+    await store.close();
     process.off('SIGTERM', onSignal); process.off('SIGHUP', onSignal); process.off('SIGINT', onSignal);
     process.off('uncaughtException', onCrash); process.off('unhandledRejection', onCrash);
   }

@@ -2,8 +2,10 @@
 // with the revision the screen was showing (a concurrent edit is reported, never overwritten),
 // overlay rebuilds through the overlay service, power through the power service's fan-out.
 import type { Paths } from '../../config/paths.ts';
-import { updateNodesConf } from '../../config/store.ts';
+import { updateNodesConf, type UpdateResult } from '../../config/store.ts';
 import { readNodesConf } from '../../config/store.ts';
+import type { NodesConf } from '../../config/cascade.ts';
+import type { ConfigStore } from '../../store/store.ts';
 import { readWulfConf } from '../../config/wulfconf.ts';
 import { WulfError, errorLine } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
@@ -19,10 +21,14 @@ export interface Outcome { text: string; error: boolean; written: boolean }
 
 
 const stale = (e: unknown) => e instanceof WulfError && e.code === 'ESTALE';
+/** nodes.conf, or the PostgreSQL store when the TUI runs on one */
+const writer = (paths: Paths, store?: ConfigStore) => <T>(m: (c: NodesConf) => T, o: { expectedRevision?: string }): Promise<UpdateResult<T>> =>
+  (store ? store.update(m, o) : updateNodesConf(paths, m, o));
+const storeName = (store?: ConfigStore) => (store ? 'the store' : 'nodes.conf');
 
-export async function writeEdit(paths: Paths, node: string, line: DetailLine, value: unknown, revision: string): Promise<Outcome> {
+export async function writeEdit(paths: Paths, node: string, line: DetailLine, value: unknown, revision: string, store?: ConfigStore): Promise<Outcome> {
   try {
-    const r = await updateNodesConf(paths, (conf) => {
+    const r = await writer(paths, store)((conf) => {
       const n = conf.nodes[node];
       if (!n) throw new WulfError(`node ${node} no longer exists`);
       applyEdit(n, line.field!, line.netdev, value);
@@ -30,17 +36,17 @@ export async function writeEdit(paths: Paths, node: string, line: DetailLine, va
     const what = `${node} ${line.title.trim()}`;
     return { text: r.changed ? `saved ${what} = ${value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : String(value)}` : `${what}: no change`, error: false, written: r.changed };
   } catch (e) {
-    if (stale(e)) return { text: 'nodes.conf was changed by someone else meanwhile — reloaded; your edit was NOT written, redo it', error: true, written: false };
+    if (stale(e)) return { text: `${storeName(store)} was changed by someone else meanwhile — reloaded; your edit was NOT written, redo it`, error: true, written: false };
     return { text: `not saved: ${errorLine(e)}`, error: true, written: false };
   }
 }
 
-export async function runAction(paths: Paths, action: ActionKind, targets: string[], value: string | undefined, revision: string): Promise<Outcome> {
+export async function runAction(paths: Paths, action: ActionKind, targets: string[], value: string | undefined, revision: string, store?: ConfigStore): Promise<Outcome> {
   const label = `${ACTION_LABEL[action]} (${targets.length} node${targets.length === 1 ? '' : 's'})`;
   try {
     switch (action) {
       case 'power-on': case 'power-off': case 'power-cycle': {
-        const conf = readNodesConf(paths);
+        const conf = store ? await store.read() : readNodesConf(paths);
         const act = action.slice(6) as PowerAction;
         const { results, summary } = await runPower(targetsFromNodes(targets.map((t) => mergeNode(conf, t))), act, { drivers: defaultDrivers() });
         const bad = results.find((r) => r.status !== 'ok');
@@ -48,13 +54,14 @@ export async function runAction(paths: Paths, action: ActionKind, targets: strin
         return { text: `${summaryLine(`power ${act}`, summary)}${why}`, error: summary.failed > 0 || summary.ok === 0, written: false };
       }
       case 'rebuild': {
-        const svc = createOverlayService({ paths, getConf: () => readNodesConf(paths), getWulfConf: () => readWulfConf(paths), log: silentLogger });
+        const conf = store ? await store.read() : undefined;
+        const svc = createOverlayService({ paths, getConf: () => conf ?? readNodesConf(paths), getWulfConf: () => readWulfConf(paths), log: silentLogger });
         const r = await svc.buildMany(targets, KINDS);
         const failed = r.failed.length ? `, ${r.failed.length} failed: ${r.failed[0]!.node} ${r.failed[0]!.error}` : '';
         return { text: `${label}: built ${r.built} archives in ${(r.ms / 1000).toFixed(1)} s${failed}`, error: r.failed.length > 0, written: false };
       }
       case 'set-profile': case 'set-image': case 'discoverable': {
-        const r = await updateNodesConf(paths, (conf) => {
+        const r = await writer(paths, store)((conf) => {
           for (const t of targets) {
             const n = conf.nodes[t];
             if (!n) throw new WulfError(`node ${t} no longer exists`);
@@ -67,7 +74,7 @@ export async function runAction(paths: Paths, action: ActionKind, targets: strin
       }
     }
   } catch (e) {
-    if (stale(e)) return { text: `${label}: nodes.conf was changed by someone else meanwhile — reloaded; NOT written, redo it`, error: true, written: false };
+    if (stale(e)) return { text: `${label}: ${storeName(store)} was changed by someone else meanwhile — reloaded; NOT written, redo it`, error: true, written: false };
     return { text: `${label}: ${errorLine(e)}`, error: true, written: false };
   }
 }

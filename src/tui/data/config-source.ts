@@ -1,11 +1,14 @@
 // The configuration the TUI shows: nodes.conf merged through the cascade and wulf.conf, re-read
-// when either file changes underneath (checked by stat, cheaply, about once a second).
+// when either file changes underneath (checked by stat, cheaply, about once a second). On the
+// PostgreSQL store the nodes come from there: its revision is asked about once a second, in the
+// background, and the configuration read again when it moved (`ready` is the first read).
 import { existsSync, statSync } from 'node:fs';
 import { mergeAll, mergeNode, naturalCompare, type MergedNode, type NodesConf } from '../../config/cascade.ts';
 import type { Paths } from '../../config/paths.ts';
 import { readNodesConf } from '../../config/store.ts';
 import { defaultWulfConf, readWulfConf, type WulfConf } from '../../config/wulfconf.ts';
 import { errorLine } from '../../lib/errors.ts';
+import type { ConfigStore } from '../../store/store.ts';
 
 export interface ConfigSnapshot {
   conf: NodesConf;
@@ -31,10 +34,38 @@ const sigOf = (p: string) => {
 export class ConfigSource {
   snap: ConfigSnapshot;
   private sig = '';
+  /** the first read (at once for the files) */
+  readonly ready: Promise<void>;
+  private inFlight?: Promise<void>;
+  private lastAsk = 0;
+  private seen = 0;
 
-  constructor(private readonly paths: Paths) {
+  constructor(private readonly paths: Paths, readonly store?: ConfigStore) {
     this.snap = { conf: { profiles: {}, nodes: {}, revision: 'none' }, merged: [], byId: new Map(), wulf: defaultWulfConf(), partial: false, version: 0 };
-    this.reload(FIRST_PAINT_NODES);
+    if (store) this.ready = this.fetch(FIRST_PAINT_NODES, true);
+    else { this.reload(FIRST_PAINT_NODES); this.ready = Promise.resolve(); }
+  }
+
+  /** PostgreSQL: read when the revision moved (or always: `force`); the first read's failure is thrown. */
+  private fetch(firstN = Infinity, first = false, force = false): Promise<void> {
+    this.inFlight ??= (async () => {
+      try {
+        if (!force && !first && !this.snap.error && (await this.store!.revision()) === this.snap.conf.revision && this.sig === this.currentSig()) return;
+        this.sig = this.currentSig();
+        this.set(await this.store!.read(), readWulfConf(this.paths), firstN);
+      } catch (e) {
+        if (first) throw e;
+        this.snap = { ...this.snap, error: errorLine(e), version: this.snap.version + 1 };
+      } finally { this.inFlight = undefined; }
+    })();
+    return this.inFlight;
+  }
+
+  private set(conf: NodesConf, wulf: WulfConf, firstN: number): void {
+    const ids = Object.keys(conf.nodes);
+    const partial = ids.length > firstN;
+    const merged = partial ? ids.sort(naturalCompare).slice(0, firstN).map((id) => mergeNode(conf, id)) : mergeAll(conf);
+    this.snap = { conf, merged, byId: new Map(merged.map((m) => [m.id, m])), wulf, partial, version: this.snap.version + 1 };
   }
 
   private currentSig(): string { return `${sigOf(this.paths.nodesConf)}|${sigOf(this.paths.wulfConf)}`; }
@@ -48,6 +79,12 @@ export class ConfigSource {
 
   /** Re-read when a file changed; true when the snapshot changed. */
   check(): boolean {
+    if (this.store) {
+      if (!this.inFlight && Date.now() - this.lastAsk >= 1000) { this.lastAsk = Date.now(); void this.fetch(); }
+      const moved = this.snap.version !== this.seen;
+      this.seen = this.snap.version;
+      return moved;
+    }
     const sig = this.currentSig();
     if (sig === this.sig) return false;
     this.reload();
@@ -56,14 +93,10 @@ export class ConfigSource {
 
   /** Re-read both files; `firstN` merges only that many nodes now (see completeMerge). */
   reload(firstN = Infinity): void {
+    if (this.store) { void (this.inFlight ?? Promise.resolve()).then(() => this.fetch(firstN, false, true)); return; }
     this.sig = this.currentSig();
     try {
-      const conf = readNodesConf(this.paths);
-      const wulf = readWulfConf(this.paths);
-      const ids = Object.keys(conf.nodes);
-      const partial = ids.length > firstN;
-      const merged = partial ? ids.sort(naturalCompare).slice(0, firstN).map((id) => mergeNode(conf, id)) : mergeAll(conf);
-      this.snap = { conf, merged, byId: new Map(merged.map((m) => [m.id, m])), wulf, partial, version: this.snap.version + 1 };
+      this.set(readNodesConf(this.paths), readWulfConf(this.paths), firstN);
     } catch (e) {
       this.snap = { ...this.snap, error: errorLine(e), version: this.snap.version + 1 };
     }
