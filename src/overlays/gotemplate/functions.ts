@@ -60,7 +60,11 @@ export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | u
       c.emit(`{% assign ${t} = ${filter(s!, name === 'regexMatch' ? 'regex_match' : name === 'hasPrefix' ? 'has_prefix' : 'has_suffix', p!).liq} %}`);
       return { k: 'atom', l: t };
     }
-    case 'len': return { ...simple1('size'), ty: NUM };
+    case 'len': {
+      // Liquid's size of a map is 0: a map's length is the number of its entries
+      const [x] = need(args(), 1);
+      return { ...(x!.ty.k === 'map' ? filter(filter(x!, 'entries'), 'size') : filter(chainOn(x!), 'size')), ty: NUM };
+    }
     case 'lower': return simple1('downcase');
     case 'upper': return simple1('upcase');
     case 'trim': return simple1('strip');
