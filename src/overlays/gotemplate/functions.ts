@@ -44,7 +44,7 @@ export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | u
         const xs = parts.map((p) => (c.isCond(p.x) || p.x.simple || p.x.ty.k === 'netdevs' ? p.x : { ...p.x, liq: c.operand(p.x, line), simple: true }));
         return { k: name, xs: xs.map((x) => c.cond(x, line)), args: xs };
       }
-      return { k: 'lazy', op: name, parts };
+      return { k: 'lazy', op: name, parts, line };
     }
     case 'not': {
       const xs = [...raw.map((a) => c.argAny(a, line)), ...(extra ? [extra] : [])];

@@ -1,6 +1,7 @@
 // Values and conditions of a Go template as Liquid: fields through wulf's data map, pipelines as
 // filter chains, Go's truth (empty string, list, map, false, nil are false: `!= blank`), and/or/not
-// as Liquid conditions (which chain right to left), and temporaries (`assign`/`capture`) for what
+// as Liquid conditions (which chain right to left) or, where a later argument could fail or needs
+// temporaries, as Go's short-circuit in nested ifs, and temporaries (`assign`/`capture`) for what
 // Liquid cannot nest. The function table is functions.ts; blocks and actions convert.ts.
 import type { Arg, Pipe } from './parse.ts';
 import { ANY, BOOL, IPXE_BMC_KEYS, MISSING_WHY, NETDEV, NETDEV_FIELDS, NODE_FIELDS, NUM, ROOT_FIELDS, ROOT_KEYS, ROOT_TY, STR, type Field, type TemplateKind, type Ty } from './fields.ts';
@@ -19,7 +20,7 @@ export interface Part { pre: string; x: Val | Cond }
  */
 export type Cond = { k: 'atom'; l: string; op?: string; r?: string }
   | { k: 'and' | 'or'; xs: Cond[]; args?: (Val | Cond)[] }
-  | { k: 'lazy'; op: 'and' | 'or'; parts: Part[] };
+  | { k: 'lazy'; op: 'and' | 'or'; parts: Part[]; line: number };
 
 export class Unconvertible extends Error { constructor(readonly line: number, msg: string) { super(msg); } }
 
@@ -191,7 +192,7 @@ export abstract class Values {
 
   asVal(x: Val | Cond, line: number): Val {
     if (!this.isCond(x)) return x;
-    if (x.k === 'lazy') return this.lowerValue(x.op, x.parts, line);
+    if (x.k === 'lazy') return this.lowerValue(x.op, x.parts, x.line);
     if (x.k !== 'atom' && x.args) {
       // Go's and/or return an argument: or's first true one (else its last), and's first false one (else its last).
       // Liquid's default filter is that or when every argument but the last is a string, list or bool
@@ -296,7 +297,7 @@ export abstract class Values {
   cond(x: Val | Cond, line: number): Cond { return this.isCond(x) ? x : this.truth(x, line); }
 
   not(cond: Cond, line: number): Cond {
-    if (cond.k === 'lazy') return { k: 'atom', l: this.lowerBool(cond.op, cond.parts, line), op: '==', r: 'false' };
+    if (cond.k === 'lazy') return { k: 'atom', l: this.lowerBool(cond.op, cond.parts, cond.line), op: '==', r: 'false' };
     if (cond.k !== 'atom') return { k: cond.k === 'and' ? 'or' : 'and', xs: cond.xs.map((x) => this.not(x, line)) };
     const c = cond as Extract<Cond, { k: 'atom' }>;
     if (c.op && NEG[c.op]) return { k: 'atom', l: c.l, op: NEG[c.op], r: c.r };
@@ -308,11 +309,11 @@ export abstract class Values {
   /** Liquid condition text: and/or chains evaluate right to left, so only the last operand may be a chain of the other kind. */
   condText(c: Cond): string {
     if (c.k === 'atom') return c.op ? `${c.l} ${c.op} ${c.r}` : c.l;
-    if (c.k === 'lazy') return this.lowerBool(c.op, c.parts, 0);
+    if (c.k === 'lazy') return this.lowerBool(c.op, c.parts, c.line);
     const flat: Cond[] = [];
     for (const x of c.xs) {
       if (x.k === c.k) flat.push(...x.xs);
-      else if (x.k === 'lazy') flat.push({ k: 'atom', l: this.lowerBool(x.op, x.parts, 0) });
+      else if (x.k === 'lazy') flat.push({ k: 'atom', l: this.lowerBool(x.op, x.parts, x.line) });
       else flat.push(x);
     }
     const simple = flat.filter((x) => x.k === 'atom');
