@@ -1,6 +1,7 @@
 // Generated Go templates (a seeded grammar over the constructs the converter maps: fields, trim
 // markers, if/else if/else, with, range over netdevs, tags and lists, variables, and/or/not/eq/ne,
-// pipelines, printf and Sprig string helpers) converted and rendered by wulf for every fixture node,
+// and/or as values and as guards of a list index (Go's short-circuit), pipelines, printf and Sprig
+// string helpers) converted and rendered by wulf for every fixture node,
 // against the reference Go renderer: byte for byte, and every one converts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ function generate(seed: number): string {
   const strExpr = (nd: string | undefined, depth: number): string => {
     const base = pick(strs(nd));
     if (depth > 1 || r() < 0.45) return base;
-    switch (Math.floor(r() * 14)) {
+    switch (Math.floor(r() * 18)) {
       case 0: return `(lower ${base})`;
       case 1: return `(default ${pick(lits)} ${base})`;
       case 2: return `(printf "%s-%s" ${base} ${strExpr(nd, depth + 1)})`;
@@ -51,11 +52,16 @@ function generate(seed: number): string {
       case 10: return `(index $.Tags ${pick(['"DNS1"', '"localtime"', '"nope"'])} | default "-")`;
       case 11: return `(printf "%d/%s" (len $.NetDevs) ${base})`;
       case 12: return `(join "+" (list ${base} ${pick(lits)}))`;
+      // and/or as values: the first false (and) or true (or) argument, else the last; later ones only evaluated when needed
+      case 13: return `(or ${base} ${strExpr(nd, depth + 1)}${r() < 0.5 ? ` ${pick(lits)}` : ''})`;
+      case 14: return `(and ${base} ${strExpr(nd, depth + 1)})`;
+      case 15: return `(and (join "," $.Kernel.Args) (index $.Kernel.Args ${Math.floor(r() * 2)}))`;
+      case 16: return `(or (index $.Tags ${pick(['"DNS1"', '"nope"'])}) (and $.Ipmi.Ipaddr (printf "ipmi %s" $.Ipmi.Ipaddr)) ${pick(lits)})`;
       default: return `(substr 0 4 ${base})`;
     }
   };
   const cond = (nd: string | undefined, depth: number): string => {
-    switch (Math.floor(r() * (depth > 1 ? 4 : 12))) {
+    switch (Math.floor(r() * (depth > 1 ? 4 : 15))) {
       case 0: return pick(strs(nd));
       case 1: return `eq ${strExpr(nd, 1)} ${pick(lits)}`;
       case 2: return `ne ${pick(strs(nd))} ${pick(lits)}`;
@@ -67,6 +73,10 @@ function generate(seed: number): string {
       case 8: return `contains "o" ${pick(strs(nd))}`;
       case 9: return `hasKey $.Tags ${pick(['"DNS1"', '"localtime"', '"nope"'])}`;
       case 10: return `empty ${pick(strs(nd))}`;
+      // guards Go's short-circuit makes safe: a list index past the end is an error, unless and/or stop before it
+      case 11: { const i = Math.floor(r() * 3); return `and (gt (len $.Kernel.Args) ${i}) (eq (index $.Kernel.Args ${i}) ${pick(['"quiet"', '"crashkernel=no"', '""'])})`; }
+      case 12: return `or (not $.Kernel.Args) (hasPrefix "qu" (index $.Kernel.Args 0))${r() < 0.5 ? ` (${cond(nd, depth + 1)})` : ''}`;
+      case 13: return `${pick(['and', 'or'])} (${cond(nd, depth + 1)}) ${strExpr(nd, 1)} (${cond(nd, depth + 1)})`;
       default: return `le (len $.Kernel.Args) ${Math.floor(r() * 3)}`;
     }
   };

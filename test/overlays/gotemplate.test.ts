@@ -194,6 +194,30 @@ describe('convertGoTemplate', () => {
   });
 });
 
+describe('and/or short-circuit as Go evaluates them', () => {
+  test('a later argument is evaluated only when the ones before have not decided: no strict-variable error on an empty list', () => {
+    const { liquid, problems } = convertGoTemplate('{{ if and .Kernel.Args (index .Kernel.Args 0) }}{{ index .Kernel.Args 0 }}{{ else }}none{{ end }}');
+    expect(problems).toEqual([]);
+    const bare = wulfData(conf, wulfConf, 'n-bare', 'site', 'f.ww');
+    expect((bare.kernel as { args: string[] }).args).toEqual([]);
+    expect(renderTemplate('site', 'f.ww', liquid, bare, env).files[0]!.data).toBe('none');
+    expect(renderTemplate('site', 'f.ww', liquid, wulfData(conf, wulfConf, 'n-multi', 'site', 'f.ww'), env).files[0]!.data).toBe('quiet');
+    // the index is read inside the test of the argument before it
+    expect(liquid.indexOf('kernel.args[0]')).toBeGreaterThan(liquid.indexOf('{% if kernel.args != blank %}'));
+  });
+
+  test('arguments that cannot fail and need no temporaries stay one Liquid condition', () => {
+    expect(convertGoTemplate('{{ if and .Id .ClusterName }}y{{ end }}').liquid).toBe('{% if id != blank and clusterName != blank %}y{% endif %}');
+    expect(convertGoTemplate('{{ or .Comment "default" }}').liquid).toBe('{{ comment | default: "default" }}');
+  });
+
+  test('and as a value converts; a value that may be a number, list or map, or a string, is reported', () => {
+    expect(convertGoTemplate('{{ and .Id .ClusterName }}').problems).toEqual([]);
+    const r = convertGoTemplate('a\n{{ or .Kernel.Args "none" }}\n{{ and (len .Kernel.Args) .Id }}\n{{ if or .Kernel.Args "none" }}ok{{ end }}');
+    expect(r.problems).toEqual([{ line: 2, message: expect.stringContaining('or used as a value') }, { line: 3, message: expect.stringContaining('and used as a value') }]);
+  });
+});
+
 describe('findGoSyntax', () => {
   test('finds Go actions and names their line', () => {
     expect(findGoSyntax('#!ipxe\necho hi\nkernel http://{{.Authority}}/kernel/{{.Hwaddr}}\n')).toEqual({ line: 3, text: '{{.Authority}}' });

@@ -2,7 +2,7 @@
 // operators and temporaries. A function with no faithful equivalent is reported, never guessed.
 import type { Arg } from './parse.ts';
 import { ANY, NUM, STR, type Ty } from './fields.ts';
-import { CMP, Unconvertible, join, type Cond, type Val, type Values } from './values.ts';
+import { CMP, Unconvertible, join, type Cond, type Part, type Val, type Values } from './values.ts';
 
 /** Convert the call `name raw... [extra]` (extra: the value piped in). */
 export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | undefined, line: number): Val | Cond {
@@ -27,11 +27,24 @@ export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | u
   }
   switch (name) {
     case 'and': case 'or': {
-      const xs = [...raw.map((a) => c.argAny(a, line)), ...(extra ? [extra] : [])];
-      if (xs.length < 1) throw new Unconvertible(line, `${name} needs arguments`);
-      // Go's and/or return one of their arguments: kept for a use as a value (or → default chain)
-      const vals = xs.every((x) => !c.isCond(x)) ? (xs as Val[]) : undefined;
-      return { k: name, xs: xs.map((x) => c.cond(x, line)), ...(vals ? { vals } : {}) };
+      // Go evaluates and's arguments up to the first false one, or's up to the first true one: the
+      // first always (its temporaries written here), each later one kept with its temporaries apart.
+      // A piped value was evaluated before the call, as in Go.
+      const parts: Part[] = raw.map((a, i) => (i === 0 ? { pre: '', x: c.argAny(a, line) } : c.captured(() => c.argAny(a, line))));
+      if (extra) {
+        // (a piped list index is read here, as Go reads it: an error past the end even when and/or would not get to it)
+        let x = extra;
+        if (!c.safe({ pre: '', x }) && x.liq && x.ty.k !== 'netdevs') { const t = c.tmp(); c.emit(`{% assign ${t} = ${x.liq} %}`); x = { liq: t, ty: x.ty, simple: true }; }
+        parts.push({ pre: '', x });
+      }
+      if (parts.length < 1) throw new Unconvertible(line, `${name} needs arguments`);
+      // one Liquid condition (which evaluates every part) only when no later part can fail or needs temporaries
+      if (parts.every((p, i) => i === 0 || c.safe(p))) {
+        // (a value with filters into a temporary once, for the condition and a use as a value both)
+        const xs = parts.map((p) => (c.isCond(p.x) || p.x.simple || p.x.ty.k === 'netdevs' ? p.x : { ...p.x, liq: c.operand(p.x, line), simple: true }));
+        return { k: name, xs: xs.map((x) => c.cond(x, line)), args: xs };
+      }
+      return { k: 'lazy', op: name, parts, line };
     }
     case 'not': {
       const xs = [...raw.map((a) => c.argAny(a, line)), ...(extra ? [extra] : [])];
@@ -47,7 +60,11 @@ export function callFunction(c: Values, name: string, raw: Arg[], extra: Val | u
       c.emit(`{% assign ${t} = ${filter(s!, name === 'regexMatch' ? 'regex_match' : name === 'hasPrefix' ? 'has_prefix' : 'has_suffix', p!).liq} %}`);
       return { k: 'atom', l: t };
     }
-    case 'len': return { ...simple1('size'), ty: NUM };
+    case 'len': {
+      // Liquid's size of a map is 0: a map's length is the number of its entries
+      const [x] = need(args(), 1);
+      return { ...(x!.ty.k === 'map' ? filter(filter(x!, 'entries'), 'size') : filter(chainOn(x!), 'size')), ty: NUM };
+    }
     case 'lower': return simple1('downcase');
     case 'upper': return simple1('upcase');
     case 'trim': return simple1('strip');

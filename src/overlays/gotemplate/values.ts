@@ -1,6 +1,7 @@
 // Values and conditions of a Go template as Liquid: fields through wulf's data map, pipelines as
 // filter chains, Go's truth (empty string, list, map, false, nil are false: `!= blank`), and/or/not
-// as Liquid conditions (which chain right to left), and temporaries (`assign`/`capture`) for what
+// as Liquid conditions (which chain right to left) or, where a later argument could fail or needs
+// temporaries, as Go's short-circuit in nested ifs, and temporaries (`assign`/`capture`) for what
 // Liquid cannot nest. The function table is functions.ts; blocks and actions convert.ts.
 import type { Arg, Pipe } from './parse.ts';
 import { ANY, BOOL, IPXE_BMC_KEYS, MISSING_WHY, NETDEV, NETDEV_FIELDS, NODE_FIELDS, NUM, ROOT_FIELDS, ROOT_KEYS, ROOT_TY, STR, type Field, type TemplateKind, type Ty } from './fields.ts';
@@ -9,8 +10,17 @@ export interface ConvertProblem { line: number; message: string }
 
 /** A Liquid value: an expression (a path or literal, maybe with filters) and its Go type. */
 export interface Val { liq: string; ty: Ty; simple: boolean; lit?: string }
-/** A condition: comparison atoms joined by and/or. */
-export type Cond = { k: 'atom'; l: string; op?: string; r?: string } | { k: 'and' | 'or'; xs: Cond[]; vals?: Val[] };
+/** An argument of and/or: its value or condition, and the Liquid that must run before it (temporaries). */
+export interface Part { pre: string; x: Val | Cond }
+/**
+ * A condition: comparison atoms joined by and/or (every part evaluated, as a Liquid condition does:
+ * only when no part after the first can fail or needs temporaries; `args`: the function's
+ * arguments, for a use as a value), or Go's short-circuit and/or (`lazy`: a later part is evaluated
+ * only when the ones before it have not decided, in nested ifs written where it is used).
+ */
+export type Cond = { k: 'atom'; l: string; op?: string; r?: string }
+  | { k: 'and' | 'or'; xs: Cond[]; args?: (Val | Cond)[] }
+  | { k: 'lazy'; op: 'and' | 'or'; parts: Part[]; line: number };
 
 export class Unconvertible extends Error { constructor(readonly line: number, msg: string) { super(msg); } }
 
@@ -58,6 +68,13 @@ export abstract class Values {
   tmp(): string { return this.fresh(`tmp${++this.n}`); }
   /** Append Liquid; the argument is evaluated first, so temporaries it assigns come before it. */
   emit(s: string) { this.out += s; }
+
+  /** What fn emits, kept apart (not written) with fn's result. */
+  captured<T>(fn: () => T): { pre: string; x: T } {
+    const saved = this.out;
+    this.out = '';
+    try { const x = fn(); return { pre: this.out, x }; } finally { this.out = saved; }
+  }
 
   lookup(name: string, line: number): Val {
     for (let i = this.scopes.length - 1; i >= 0; i--) { const v = this.scopes[i]!.get(name); if (v) return v; }
@@ -175,12 +192,88 @@ export abstract class Values {
 
   asVal(x: Val | Cond, line: number): Val {
     if (!this.isCond(x)) return x;
-    if (x.k === 'or' && x.vals) {
-      const [a, ...rest] = x.vals;
-      return { liq: [this.operand(a!, line), ...rest.map((v) => `default: ${this.operand(v, line)}`)].join(' | '), ty: a!.ty, simple: !rest.length };
+    if (x.k === 'lazy') return this.lowerValue(x.op, x.parts, x.line);
+    if (x.k !== 'atom' && x.args) {
+      // Go's and/or return an argument: or's first true one (else its last), and's first false one (else its last).
+      // Liquid's default filter is that or when every argument but the last is a string, list or bool
+      // (its empty and false are Go's; a number 0 or an empty map would not fall through)
+      // (and the arguments all of one kind, or strings and bools, as lowerValue takes them)
+      const vals = x.args.filter((a): a is Val => !this.isCond(a));
+      const kinds = new Set(vals.map((v) => v.ty.k));
+      const oneKind = kinds.size === 1 || [...kinds].every((k) => k === 'str' || k === 'bool' || k === 'any');
+      if (x.k === 'or' && vals.length === x.args.length && oneKind && vals.slice(0, -1).every((v) => ['str', 'list', 'bool'].includes(v.ty.k) && v.liq !== '')) {
+        const [a, ...rest] = vals;
+        return { liq: [this.operand(a!, line), ...rest.map((v) => `default: ${this.operand(v, line)}`)].join(' | '), ty: kinds.size === 1 ? a!.ty : ANY, simple: !rest.length };
+      }
+      return this.lowerValue(x.k, x.args.map((a) => ({ pre: '', x: a })), line);
     }
-    if (x.k === 'and' && x.vals && x.vals.length > 1) throw new Unconvertible(line, 'and used as a value (Go returns its first empty argument or its last) has no Liquid equivalent');
     return this.boolTemp(x);
+  }
+
+  /**
+   * Go's and/or as a value, short-circuit: a temporary takes each argument's value in turn, the next
+   * one evaluated only while the value so far is true (and) or false (or).
+   */
+  lowerValue(op: 'and' | 'or', parts: Part[], line: number): Val {
+    const mark = this.out.length;
+    try { return this.lowerValueAt(op, parts, line); } catch (e) { this.out = this.out.slice(0, mark); throw e; }
+  }
+
+  private lowerValueAt(op: 'and' | 'or', parts: Part[], line: number): Val {
+    const t = this.tmp();
+    const tys: Ty[] = [];
+    let open = 0;
+    parts.forEach((p, i) => {
+      this.emit(p.pre);
+      const v = this.asVal(p.x, line);
+      if (v.liq === '') throw new Unconvertible(line, `${op} with the data root as an argument, used as a value, has no Liquid equivalent`);
+      this.emit(`{% assign ${t} = ${v.ty.k === 'netdevs' ? join(v.liq, 'netdevs') : v.liq} %}`);
+      const ty: Ty = v.ty.k === 'netdevs' ? { k: 'list', of: NETDEV } : v.ty;
+      tys.push(ty);
+      if (i === parts.length - 1) return;
+      this.emit(`{% ${op === 'and' ? 'if' : 'unless'} ${this.condText(this.truth({ liq: t, ty, simple: true }, line))} %}`);
+      open++;
+    });
+    this.emit(`{% end${op === 'and' ? 'if' : 'unless'} %}`.repeat(open));
+    if (tys.every((x) => x.k === tys[0]!.k)) return { liq: t, ty: tys[0]!, simple: true };
+    // a value that may be a number, list or map, or else a string, has no one Liquid test of Go's truth
+    // (0 is true in Liquid), nor prints as Go prints it
+    if (tys.some((x) => !['str', 'bool', 'any'].includes(x.k))) throw new Unconvertible(line, `${op} used as a value, with a number, list or map among arguments of other kinds, has no Liquid equivalent`);
+    return { liq: t, ty: ANY, simple: true };
+  }
+
+  /**
+   * Go's and/or as a condition, short-circuit: a boolean temporary, the parts tested in nested ifs
+   * (a run of parts that cannot fail and need no temporaries shares one test).
+   */
+  lowerBool(op: 'and' | 'or', parts: Part[], line: number): string {
+    const b = this.tmp();
+    const tag = op === 'and' ? 'if' : 'unless';
+    this.emit(`{% assign ${b} = ${op === 'or'} %}`);
+    const groups: Part[][] = [];
+    parts.forEach((p, i) => { if (i === 0 || !this.safe(p)) groups.push([p]); else groups[groups.length - 1]!.push(p); });
+    for (const g of groups) {
+      this.emit(g[0]!.pre);
+      const xs = g.map((p) => this.cond(p.x, line));
+      this.emit(`{% ${tag} ${this.condText(xs.length === 1 ? xs[0]! : { k: op, xs })} %}`);
+    }
+    this.emit(`{% assign ${b} = ${op === 'and'} %}`);
+    this.emit(`{% end${tag} %}`.repeat(groups.length));
+    return b;
+  }
+
+  /**
+   * A part Liquid may evaluate whether or not Go would: it needs no temporaries and cannot fail (no
+   * list index, which is an error past the end under strict variables; no regular expression).
+   */
+  safe(p: Part): boolean {
+    if (p.pre) return false;
+    const ok = (s: string | undefined) => s === undefined || !/\[|regex_/.test(s);
+    const x = p.x;
+    if (!this.isCond(x)) return ok(x.liq);
+    if (x.k === 'lazy') return false;
+    if (x.k === 'atom') return ok(x.l) && ok(x.r);
+    return x.xs.every((c) => this.safe({ pre: '', x: c }));
   }
 
   /** A condition's truth in a temporary (true/false). */
@@ -204,6 +297,7 @@ export abstract class Values {
   cond(x: Val | Cond, line: number): Cond { return this.isCond(x) ? x : this.truth(x, line); }
 
   not(cond: Cond, line: number): Cond {
+    if (cond.k === 'lazy') return { k: 'atom', l: this.lowerBool(cond.op, cond.parts, cond.line), op: '==', r: 'false' };
     if (cond.k !== 'atom') return { k: cond.k === 'and' ? 'or' : 'and', xs: cond.xs.map((x) => this.not(x, line)) };
     const c = cond as Extract<Cond, { k: 'atom' }>;
     if (c.op && NEG[c.op]) return { k: 'atom', l: c.l, op: NEG[c.op], r: c.r };
@@ -215,8 +309,13 @@ export abstract class Values {
   /** Liquid condition text: and/or chains evaluate right to left, so only the last operand may be a chain of the other kind. */
   condText(c: Cond): string {
     if (c.k === 'atom') return c.op ? `${c.l} ${c.op} ${c.r}` : c.l;
+    if (c.k === 'lazy') return this.lowerBool(c.op, c.parts, c.line);
     const flat: Cond[] = [];
-    for (const x of c.xs) if (x.k === c.k) flat.push(...x.xs); else flat.push(x);
+    for (const x of c.xs) {
+      if (x.k === c.k) flat.push(...x.xs);
+      else if (x.k === 'lazy') flat.push({ k: 'atom', l: this.lowerBool(x.op, x.parts, x.line) });
+      else flat.push(x);
+    }
     const simple = flat.filter((x) => x.k === 'atom');
     const compound = flat.filter((x) => x.k !== 'atom');
     const parts = simple.map((x) => this.condText(x));
