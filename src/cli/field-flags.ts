@@ -179,7 +179,8 @@ export function applySetFlags(data: NodeData, flags: FlagValues, who: string, ov
   const d = data as Obj;
   for (const c of collections) {
     if (flags[c.delFlag]) {
-      const name = collName(d, c, flags);
+      // the name must be given: deleting never falls back to the default entry
+      const name = flags[c.nameFlag] === undefined ? undefined : collName(d, c, flags);
       if (!name) throw new WulfError(`--${c.delFlag} needs --${c.nameFlag}`);
       const parent = c.parent === 'disk' ? (getIn(d, ['disks', String(flags.diskname ?? '')]) as Obj | undefined) : d;
       const items = parent?.[c.key] as Obj | undefined;
