@@ -1,7 +1,7 @@
 // Entry: the only place that reads argv and the environment and exits. Parses the global flags,
 // finds the noun and verb, runs it, and turns errors into one line and an exit code.
 import { createInterface } from 'node:readline/promises';
-import { WulfError, errorLine } from './lib/errors.ts';
+import { WulfError, errorLine, fsErrorLine } from './lib/errors.ts';
 import { createLogger } from './lib/log.ts';
 import { pathsFor, resolveRoot } from './config/paths.ts';
 import { findNoun, nouns } from './cli/registry.ts';
@@ -84,6 +84,10 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`wulf: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);
       if (debugRequested && e.stack) process.stderr.write(e.stack + '\n');
       process.exitCode = e.exitCode;
+    } else if (fsErrorLine(e) && !debugRequested) {
+      // a file the user can fix (permissions, a full disk): one line, not an internal error
+      process.stderr.write(`wulf: ${fsErrorLine(e)}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`wulf: ${errorLine(e)}\n`);
       if (debugRequested && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');

@@ -28,3 +28,19 @@ export function errorLine(e: unknown): string {
   }
   return String(e);
 }
+
+const ERRNO_WORDS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system',
+  ENOENT: 'no such file or directory', ENOSPC: 'no space left on device', EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory', EDQUOT: 'disk quota exceeded', EMFILE: 'too many open files',
+};
+
+/**
+ * A file-system error on a path (a file the user can fix: its permissions, a full disk) as one line,
+ * e.g. "cannot open /etc/wulf/wulf.conf: permission denied (EACCES)"; undefined for anything else.
+ */
+export function fsErrorLine(e: unknown): string | undefined {
+  const x = e as NodeJS.ErrnoException | undefined;
+  if (!(x instanceof Error) || !x.code || !x.path || !ERRNO_WORDS[x.code]) return undefined;
+  return `cannot ${x.syscall ?? 'access'} ${x.path}: ${ERRNO_WORDS[x.code]} (${x.code})`;
+}

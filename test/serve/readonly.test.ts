@@ -39,7 +39,14 @@ test('read-only file system: EROFS, in one line', () => {
 
 test('a state directory owned by someone else: EACCES, in one line', () => {
   chmodSync(t.dir, 0o755);
-  const r = run(['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', compiledBin, ...serveArgs]);
+  const asNobody = () => run(['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', compiledBin, ...serveArgs]);
+  // the config files (root's, 0640) are the first thing nobody cannot read: said as such
+  const conf = asNobody();
+  expect(conf.code).toBe(1);
+  oneLine(conf.err, new RegExp(`^wulf: cannot open ${t.dir}/etc/wulf/(wulf|nodes)\\.conf: permission denied \\(EACCES\\)$`));
+  // readable config, foreign state directory
+  for (const f of ['wulf.conf', 'nodes.conf']) chmodSync(`${t.dir}/etc/wulf/${f}`, 0o644);
+  const r = asNobody();
   expect(r.code).toBe(1);
   oneLine(r.err, new RegExp(`^wulf: cannot create ${state}/run/serve\\.lock: permission denied \\(EACCES\\)$`));
 }, 30_000);
