@@ -7,7 +7,7 @@
 // `node set --fswipe` the next boot makes /scratch anew (the file gone, a new UUID) and keeps the swap.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, renameSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledBin, requireCompiled, tempRoot } from '../helpers/cli.ts';
 import { Netns, run } from '../helpers/netns.ts';
@@ -57,8 +57,7 @@ beforeAll(async () => {
   wulf('configure', 'ssh');
   copyFileSync('/etc/passwd', join(t.dir, 'etc/passwd'));
   copyFileSync('/etc/group', join(t.dir, 'etc/group'));
-  mkdirSync(join(t.dir, 'root/.ssh'), { recursive: true, mode: 0o700 });
-  run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'wulf disk e2e', '-f', join(t.dir, 'root/.ssh/id_ed25519')]);
+  // root's key on the (relocated) controller, made by `configure ssh` as wwctl's does: ssh.authorized_keys carries it
   ssh = new NodeSsh(ns, join(t.dir, 'root/.ssh/id_ed25519'), join(t.dir, 'etc/wulf/keys/ssh_host_ed25519_key.pub'), t.dir);
 
   // Warewulf's name for the agent overlay, as a profile brought from Warewulf has it
