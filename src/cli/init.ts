@@ -86,7 +86,7 @@ nodeprofiles:
         - spec: warewulf:/home
           file: /home
           vfstype: nfs
-          mntops: defaults,nofail,x-systemd.automount,x-systemd.mount-timeout=30s
+          mntops: defaults,nofail,x-systemd.automount
 nodes: {}
 `;
 }

@@ -3,7 +3,7 @@
 // pointing at the rendered file). An NFS /home must be an automount: nothing at boot waits for the
 // NFS server (systemd-user-sessions, which gates logins, is ordered after home.mount, and with plain
 // `nofail` a server that does not answer held the login prompt for systemd's 90 s mount timeout on a
-// real Debian node), the mount is tried on first access, bounded by its own timeout.
+// real Debian node), the mount is tried on first access, with systemd's default timeout.
 import { test, expect, afterAll } from 'bun:test';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,18 +50,18 @@ const nodeWith = (profileResources: unknown) => {
   return conf;
 };
 
-test('the default profile\'s NFS /home renders as an automount with a mount timeout, and systemd makes it one', () => {
+test('the default profile\'s NFS /home renders as a nofail automount, and systemd makes it one', () => {
   if (!existsSync(GENERATOR)) throw new Error(`${GENERATOR} missing (Debian's systemd package; or set WULF_FSTAB_GENERATOR)`);
   const fstab = renderFstab(nodeWith(undefined));
-  expect(fstab).toContain('\nwarewulf:/home /home nfs defaults,nofail,x-systemd.automount,x-systemd.mount-timeout=30s 0 0');
+  expect(fstab).toContain('\nwarewulf:/home /home nfs defaults,nofail,x-systemd.automount 0 0');
   const { units, links } = generate(fstab, 'default');
   // remote-fs.target pulls in the automount point, not the NFS mount: nothing at boot waits for the server
   expect(links).toContain('remote-fs.target.wants/home.automount');
   expect(links.filter((l) => l.endsWith('/home.mount'))).toEqual([]);
   expect(units.get('home.automount')).toMatch(/^Where=\/home$/m);
-  // the mount, when an access starts it, gives up after 30 s instead of systemd's default 90 s
+  // the mount an access starts keeps systemd's default timeout (a loaded node's NFSv4 mount took 17-30+ s)
   expect(units.get('home.mount')).toMatch(/^What=warewulf:\/home$/m);
-  expect(units.get('home.mount')).toMatch(/^TimeoutSec=30s$/m);
+  expect(units.get('home.mount')).not.toMatch(/^TimeoutSec=/m);
 });
 
 test('a network mount without options gets the same defaults; options given in nodes.conf are kept as written', () => {
@@ -70,7 +70,7 @@ test('a network mount without options gets the same defaults; options given in n
     { spec: 'warewulf:/opt', file: '/opt', vfstype: 'nfs', mntops: 'defaults,nofail' },
     { spec: '/dev/sda1', file: '/scratch', vfstype: 'ext4' },
   ] }));
-  expect(fstab).toContain('\nwarewulf:/apps /apps nfs4 defaults,nofail,x-systemd.automount,x-systemd.mount-timeout=30s 0 0\nwarewulf:/opt /opt nfs defaults,nofail 0 0\n/dev/sda1 /scratch ext4 defaults 0 0');
+  expect(fstab).toContain('\nwarewulf:/apps /apps nfs4 defaults,nofail,x-systemd.automount 0 0\nwarewulf:/opt /opt nfs defaults,nofail 0 0\n/dev/sda1 /scratch ext4 defaults 0 0');
   const { links } = generate(fstab, 'given');
   expect(links).toContain('remote-fs.target.wants/apps.automount');
   // what the admin wrote is what systemd gets: plain nofail stays a mount at boot (the old behaviour)
