@@ -18,7 +18,7 @@
 //   apt-get install --no-install-recommends dnsmasq-base nginx qemu-system-x86 ovmf ipxe curl debootstrap
 //   bun bench/boot.ts                       # 3 pairs quiet, 3 pairs busy
 //   PAIRS=1 CONDITIONS=quiet FW=bios bun bench/boot.ts   (KEEP=1 keeps the temp dir with the console logs)
-// The Debian tree comes from images/debian12/build.sh networkd (cached in /var/cache/wulf-images).
+// The Debian tree comes from images/debian12/build.sh networkd (cached in /var/cache/wulf-images), or BOOT_TREE.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,8 +90,8 @@ async function portsFree(): Promise<void> {
 ns.bridge('br0', `${SRV}/24`);
 ns.ip('addr', 'add', 'fd99:0:0:1::1/64', 'dev', 'br0', 'nodad');
 const tap = ns.tap(`tb${process.pid % 100000}`, 'br0');
-const treeOut = run([join(repo, 'images/debian12/build.sh'), 'networkd']);
-const tree = treeOut.trim().split('\n').pop()!;
+// BOOT_TREE: an already built node tree (else the recipe's, built or taken from its cache)
+const tree = process.env.BOOT_TREE ?? run([join(repo, 'images/debian12/build.sh'), 'networkd']).trim().split('\n').pop()!;
 wulf('init', '--address', `${SRV}/24`, '--interface', 'br0');
 wulf('configure', 'ssh');
 copyFileSync('/etc/passwd', join(root, 'etc/passwd'));
