@@ -86,7 +86,7 @@ nodeprofiles:
         - spec: warewulf:/home
           file: /home
           vfstype: nfs
-          mntops: defaults,nofail
+          mntops: defaults,nofail,x-systemd.automount
 nodes: {}
 `;
 }

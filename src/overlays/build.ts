@@ -91,6 +91,9 @@ export class Snapshot implements MemoSnapshot {
     if (v === undefined) { v = this.builder.viewOf(this, id); this.merged.set(id, v); }
     return v ?? undefined;
   }
+  /** How many nodes the snapshot holds (the render time limit grows with it); counted once, not per render. */
+  get nodeCount(): number { return (this._nodeCount ??= Object.keys(this.conf.nodes).length); }
+  private _nodeCount?: number;
   /** JSON of the profiles (views are reused across snapshots while it and the node's JSON are unchanged). */
   get profilesJson(): string { return (this._profilesJson ??= JSON.stringify(this.conf.profiles)); }
   private _profilesJson?: string;
@@ -123,6 +126,7 @@ export class Builder {
   readonly memo = new TemplateMemo();
   private sources = new Map<string, { sig: string; src: OverlaySource; snap: number }>();
   private members = new Map<string, Segment>();
+  private prefixCrc = new Map<string, number>();
   private memberBytes = 0;
   renders = 0;
   private files = new Set<string>();
@@ -194,11 +198,23 @@ export class Builder {
     const hit = this.memo.lookup(key, root, snap);
     if (hit) { if (isShared(hit)) this.shared.set(key, { snap: snap.id, r: hit }); return hit; }
     this.renders++;
-    const r = renderTemplate(src.name, rel, new TextDecoder().decode(data), root, this.env, Object.keys(snap.conf.nodes).length);
+    const r = renderTemplate(src.name, rel, this.source(fileHash, data), root, this.env, snap.nodeCount);
     for (const k of r.reads.global.keys()) if (k.startsWith(FILE_PREFIX)) this.files.add(k);
     this.memo.store(key, root, snap, r);
     if (isShared(r)) this.shared.set(key, { snap: snap.id, r });
     return r;
+  }
+
+  // template sources as text, by their file hash: one string per template, so the parse cache's
+  // lookup hashes it once (a node-own template renders for every node)
+  private sourceText = new Map<string, string>();
+  private source(fileHash: string, data: Uint8Array): string {
+    let t = this.sourceText.get(fileHash);
+    if (t === undefined) {
+      if (this.sourceText.size > 5000) this.sourceText.clear();
+      t = new TextDecoder().decode(data); this.sourceText.set(fileHash, t);
+    }
+    return t;
   }
 
   /** The renders of this snapshot that are the same for every node (to hand to workers on the same data). */
@@ -286,8 +302,15 @@ export class Builder {
     // the node's own files: small and made for every node, where level 1 costs a third of level 6 for ~10 % more bytes;
     // the last segment, so libdeflate's final block (several times faster than node:zlib here) may end the stream
     const ownRaw = segment(own, true);
+    // the CRC of [dirs][shared] is combined once per pair of segments; the node's own bytes continue it
+    const dsKey = d.crc + ':' + d.len + ':' + s.crc + ':' + s.len;
+    let dsCrc = this.prefixCrc.get(dsKey);
+    if (dsCrc === undefined) {
+      if (this.prefixCrc.size > 100_000) this.prefixCrc.clear();
+      dsCrc = crc32Combine(d.crc, s.crc, s.len); this.prefixCrc.set(dsKey, dsCrc);
+    }
     const tail = Buffer.alloc(8);
-    tail.writeUInt32LE(crc32Combine(crc32Combine(d.crc, s.crc, s.len), Bun.hash.crc32(ownRaw) >>> 0, ownRaw.length), 0);
+    tail.writeUInt32LE(zlib.crc32(ownRaw, dsCrc) >>> 0, 0);
     tail.writeUInt32LE((d.len + s.len + ownRaw.length) >>> 0, 4);
     const members = [GZIP_HEADER, d.z, s.z, Bun.deflateSync(ownRaw as Uint8Array<ArrayBuffer>, { level: 1 }), tail];
     const hash = sha(`${dk}\n${sk}\n${ok}`).slice(0, 24);

@@ -96,7 +96,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
 
   /** Build one archive: on the build thread, stopped past the wall-clock limit (see buildLimitMs). */
   async function buildNow(node: string, kind: Kind, s: Snapshot): Promise<ArchiveInfo> {
-    if (thread) return thread.build(s, node, kind, buildLimitMs(s.wulf, Object.keys(s.conf.nodes).length));
+    if (thread) return thread.build(s, node, kind, buildLimitMs(s.wulf, s.nodeCount));
     return writeArchive(paths, node, kind, builder.pack(builder.entries(s, node, kind)));
   }
 

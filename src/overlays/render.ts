@@ -401,7 +401,8 @@ const parsed = new Map<string, Template[]>();
 
 /** Parse (cached by content hash); a syntax error names overlay, file and line. */
 export function parseTemplate(overlay: string, file: string, source: string): Template[] {
-  const key = hashOf(source);
+  // keyed by the text itself: a Map hashes a string once (callers pass the same string for the same template)
+  const key = source;
   let t = parsed.get(key);
   if (t) return t;
   liquid ??= makeLiquid();

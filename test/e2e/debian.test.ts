@@ -4,14 +4,15 @@
 // configure ssh, image import + build, node add --hwaddr --ipaddr --netmask, overlay build). From
 // the controller's side: the login prompt, no failed units, hostname, the overlay's static address
 // on the NIC nodes.conf names (predictable name, no DHCP client), ping, ssh with the key the
-// ssh.authorized_keys overlay delivered and the host key wulf generated, /etc/hosts, /home over NFS,
+// ssh.authorized_keys overlay delivered and the host key wulf generated, /etc/hosts, /home over NFS (and a
+// login prompt while the NFS server is down),
 // the agent as a systemd service bringing a new user within an update interval, `wulf node status`,
 // `wulf power cycle` through a simulated BMC, a bond of two more NICs (active-backup, Warewulf's
 // type bond + member tag master) with a VLAN on it (type vlan, vlan_id, parent_device) reached from a
 // VLAN interface on the controller's side, and a 600+ MiB image on BIOS and UEFI.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledBin, requireCompiled, tempRoot } from '../helpers/cli.ts';
 import { Netns, run } from '../helpers/netns.ts';
@@ -52,6 +53,7 @@ const env = { ...process.env, WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir, NO_COLOR:
 let ns: Netns;
 let ssh: NodeSsh;
 let nfs: Ganesha;
+let nfsArgs: [string, string, string, string];
 let serve: ChildProcess | undefined;
 let vlanPeer: VlanPeer | undefined;
 let serveLog = '';
@@ -130,7 +132,8 @@ beforeAll(async () => {
   chownSync(homeDir, 65534, 65534);
   writeFileSync(join(homeDir, 'from-controller'), 'served by the controller\n');
   nfs = new Ganesha(ns, t.dir);
-  await nfs.start(homeDir, '/home', clients!, options!);
+  nfsArgs = [homeDir, '/home', clients!, options!];
+  await nfs.start(...nfsArgs);
 
   serve = spawn('ip', ['netns', 'exec', ns.name, compiledBin, 'serve', '--address', '10.99.0.1', '--interface', 'br0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => { serveLog += String(d); });
@@ -270,8 +273,9 @@ for (const n of NODES) {
     for (const o of ALL) expect(hosts).toMatch(new RegExp(`^${o.ip.replace(/\./g, '\\.')}\\s+${o.name}\\b`, 'm'));
     expect(hosts).toMatch(/^10\.99\.0\.1\s.*\bwarewulf\b/m);
     // /home from the controller over NFS (fstab overlay), both ways; the node's root is squashed as the export says
-    expect(ssh.out(n.ip, 'findmnt -n -o FSTYPE,SOURCE /home').trim().split(/\s+/)).toEqual(['nfs4', 'warewulf:/home']);
+    // (an automount: the first access mounts it, then the NFS mount sits on the autofs point)
     expect(ssh.out(n.ip, 'cat /home/from-controller')).toBe('served by the controller\n');
+    expect(ssh.out(n.ip, 'findmnt -n -t nfs4 -o FSTYPE,SOURCE /home').trim().split(/\s+/)).toEqual(['nfs4', 'warewulf:/home']);
     ssh.out(n.ip, `echo written by ${n.name} > /home/from-${n.name}`);
     expect(readFileSync(join(homeDir, `from-${n.name}`), 'utf8')).toBe(`written by ${n.name}\n`);
     expect(statSync(join(homeDir, `from-${n.name}`)).uid).toBe(65534);
@@ -356,6 +360,41 @@ test('d1: wulf power cycle (IPMI to a simulated BMC that kills and starts its QE
   expectStaticAddress(n, n.mac, n.ip);
   expectBond(n, n.bond!);
 }, LOGIN_MS + 180_000);
+
+test('d3 boots to its login prompt while the NFS server is down, and /home mounts once it is back', async () => {
+  // the fstab overlay's /home is a nofail automount: nothing at boot waits for the server (with plain
+  // nofail, systemd-user-sessions waited for home.mount's 90 s timeout before the login prompt)
+  const n = NODES[2]!;
+  const first = await up(n);
+  const vm = vms.get(n.name)!;
+  vm.stop();
+  nfs.stop(); // the controller's NFS server is down
+  try {
+    for (let i = 0; i < 50 && ns.exec(['ss', '-Hltn', 'sport = :2049']).trim(); i++) await Bun.sleep(100);
+    for (let i = 0; i < 50 && vm.running(); i++) await Bun.sleep(100);
+    rmSync(vm.log, { force: true });
+    vm.start();
+    const ok = await vm.waitSerial(new RegExp(`\\n${n.name} login:`), LOGIN_MS);
+    const secs = (Date.now() - vm.startedAt) / 1000;
+    if (!ok) console.log(`--- ${n.name} serial tail, NFS server down:\n${vm.tail(3000)}`);
+    expect(ok).toBe(true);
+    console.log(`${n.name}: login prompt ${secs.toFixed(1)} s after power-on with the NFS server down (${first.toFixed(1)} s with it up)`);
+    expect((await ssh.waitUp(n.ip, 120_000)).code).toBe(0);
+    // the login gate (systemd-user-sessions, ordered after home.mount) opened before any mount of /home
+    // began, if one did: only the automount point was set up at boot (with plain nofail the mount ran at
+    // boot and the gate waited for its timeout)
+    const [auto, gate, mountStart] = ssh.out(n.ip, 'systemctl show -p ActiveState --value home.automount; systemctl show -p ActiveEnterTimestampMonotonic --value systemd-user-sessions.service; ' +
+      'systemctl show -p InactiveExitTimestampMonotonic --value home.mount').split(/\s+/).filter(Boolean);
+    console.log(`${n.name}: home.automount ${auto}; logins permitted at ${(Number(gate) / 1e6).toFixed(1)} s, a /home mount began ${Number(mountStart) ? `at ${(Number(mountStart) / 1e6).toFixed(1)} s` : 'never'} (monotonic); ` +
+      ssh.run(n.ip, 'journalctl -b -o cat -u home.automount -u home.mount --no-pager | tail -n 3').out.trim().replace(/\n/g, ' | '));
+    expect(auto).toBe('active');
+    expect(Number(gate)).toBeGreaterThan(0);
+    expect(Number(mountStart) === 0 || Number(mountStart) > Number(gate)).toBe(true);
+  } finally { await nfs.start(...nfsArgs); }
+  // the server answers again: the next access mounts /home, nothing done by hand
+  expect(ssh.out(n.ip, 'cat /home/from-controller', 120_000)).toBe('served by the controller\n');
+  expect(ssh.out(n.ip, 'findmnt -n -t nfs4 -o FSTYPE,SOURCE /home').trim().split(/\s+/)).toEqual(['nfs4', 'warewulf:/home']);
+}, LOGIN_MS + 300_000);
 
 test(`a Debian image padded to ${BIG_MIB}+ MiB boots on BIOS and on UEFI`, async () => {
   for (const n of NODES) vms.get(n.name)!.stop(); // the big ones get the CPU

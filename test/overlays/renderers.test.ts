@@ -352,9 +352,9 @@ describe('the small node overlays', () => {
     expect(() => parseWulfConf('dns:\n  servers: [not-an-ip]\n', 'w')).toThrow(/dns.servers "not-an-ip" is not an IP address/);
   });
 
-  test('fstab: a network mount without options is nofail; given options are kept; the server is "warewulf" in hosts', () => {
+  test('fstab: a network mount without options is a nofail automount (see fstab.test.ts); given options are kept; the server is "warewulf" in hosts', () => {
     const f = render('fstab').get('r-one')!.get('/etc/fstab')!;
-    expect(f).toContain('\nwarewulf:/home /home nfs defaults,nofail 0 0\nwarewulf:/opt /opt nfs defaults,ro 0 0\n/dev/sda1 /scratch ext4 defaults 0 0');
+    expect(f).toContain('\nwarewulf:/home /home nfs defaults,nofail,x-systemd.automount 0 0\nwarewulf:/opt /opt nfs defaults,ro 0 0\n/dev/sda1 /scratch ext4 defaults 0 0');
     expect(render('hosts').get('r-one')!.get('/etc/hosts')).toMatch(/^10\.0\.0\.1 \S+ wulf warewulf$/m);
   });
 });
