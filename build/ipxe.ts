@@ -32,18 +32,45 @@ function collect(dir: string, root?: string): Map<string, string> {
 
 export const ipxeCacheDir = () => join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'wulf', 'ipxe');
 
-/** Fetch Debian's ipxe package into the cache (once per package version) and return its tree. */
-export function fetchIpxePackage(): IpxeSource | string {
+/**
+ * apt options for package lists of the build's own, in the cache: on a fresh machine apt has read no
+ * package lists yet, and the build does not change the system's apt state for them.
+ */
+function privateApt(cache: string): string[] | string {
+  const lists = join(cache, 'apt', 'lists'), pkgcache = join(cache, 'apt', 'cache');
+  mkdirSync(join(lists, 'partial'), { recursive: true });
+  mkdirSync(join(pkgcache, 'archives', 'partial'), { recursive: true });
+  const opts = ['-o', `Dir::State::Lists=${lists}`, '-o', `Dir::Cache=${pkgcache}`, '-o', 'Debug::NoLocking=1', '-o', 'APT::Sandbox::User=root'];
+  const u = spawnSync('apt-get', [...opts, '-qq', 'update'], { encoding: 'utf8' });
+  if (u.status !== 0) return `apt-get update (into ${lists}) failed: ${(u.stderr || u.stdout).trim().split('\n').pop()}`;
+  return opts;
+}
+
+const candidate = (opts: string[]) =>
+  spawnSync('apt-cache', [...opts, 'policy', 'ipxe'], { encoding: 'utf8' }).stdout?.match(/Candidate:\s*(\S+)/)?.[1];
+
+/**
+ * Fetch Debian's ipxe package into the cache (once per package version) and return its tree. Uses the
+ * system's package lists when they know ipxe, else lists of its own in the cache (`own: true` forces that).
+ */
+export function fetchIpxePackage(o: { own?: boolean } = {}): IpxeSource | string {
   for (const t of ['apt-get', 'dpkg-deb']) if (spawnSync('which', [t]).status !== 0) return `${t} is not available to fetch Debian's ipxe package`;
   const cache = ipxeCacheDir();
-  const ver = spawnSync('apt-cache', ['policy', 'ipxe'], { encoding: 'utf8' }).stdout.match(/Candidate:\s*(\S+)/)?.[1];
-  if (!ver || ver === '(none)') return 'apt knows no ipxe package (run apt-get update)';
+  let opts: string[] = [];
+  let ver = o.own ? undefined : candidate(opts);
+  if (!ver || ver === '(none)') {
+    const p = privateApt(cache);
+    if (typeof p === 'string') return p;
+    opts = p;
+    ver = candidate(opts);
+    if (!ver || ver === '(none)') return 'apt knows no ipxe package, even after apt-get update (is a Debian archive in sources.list?)';
+  }
   const root = join(cache, ver.replace(/[^A-Za-z0-9.+~-]/g, '_'));
   if (!existsSync(join(root, '.complete'))) {
     mkdirSync(cache, { recursive: true });
     const tmp = mkdtempSync(join(cache, '.tmp-'));
     try {
-      const dl = spawnSync('apt-get', ['download', `ipxe=${ver}`], { cwd: tmp, encoding: 'utf8' });
+      const dl = spawnSync('apt-get', [...opts, 'download', `ipxe=${ver}`], { cwd: tmp, encoding: 'utf8' });
       const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
       if (dl.status !== 0 || !deb) return `apt-get download ipxe failed: ${(dl.stderr || dl.stdout).trim().split('\n').filter((l) => !l.startsWith('W:')).pop() ?? 'no .deb'}`;
       const x = spawnSync('dpkg-deb', ['-x', join(tmp, deb), join(tmp, 'root')], { encoding: 'utf8' });

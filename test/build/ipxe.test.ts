@@ -1,6 +1,6 @@
 // The build fetches Debian's ipxe package itself when it is not installed (build/ipxe.ts).
 import { test, expect, afterAll } from 'bun:test';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempRoot } from '../helpers/cli.ts';
 import { fetchIpxePackage, IPXE_FILES } from '../../build/ipxe.ts';
@@ -29,3 +29,20 @@ test('without an installed ipxe package the build fetches and unpacks it into it
     if (saved === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = saved;
   }
 }, 60_000);
+
+test('on a machine whose apt has read no package lists, the build reads lists of its own into its cache (the system's left untouched)', () => {
+  const saved = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = join(t.dir, 'own');
+  const sysLists = statSync('/var/lib/apt/lists').mtimeMs;
+  try {
+    const a = fetchIpxePackage({ own: true });
+    if (typeof a === 'string') throw new Error(a);
+    expect([...a.files.keys()].sort()).toEqual([...IPXE_FILES].sort());
+    expect(readFileSync(a.files.get('undionly.kpxe')!).length).toBeGreaterThan(50_000);
+    const own = join(t.dir, 'own', 'wulf', 'ipxe', 'apt', 'lists');
+    expect(readdirSync(own).some((f) => f.endsWith('_Packages') || f.includes('Packages'))).toBe(true);
+    expect(statSync('/var/lib/apt/lists').mtimeMs).toBe(sysLists);
+  } finally {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = saved;
+  }
+}, 180_000);
