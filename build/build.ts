@@ -23,7 +23,7 @@ writeFileSync(`${assets}/ipxe/COPYING`, ipxe.licence ? readFileSync(ipxe.licence
   'iPXE binaries from Debian\'s ipxe package: GPL-2.0-or-later with UBDL. See https://ipxe.org/licensing\n');
 writeFileSync(`${assets}/build-info.json`, JSON.stringify({
   version: JSON.parse(readFileSync('package.json', 'utf8')).version,
-  commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim() || 'unknown',
+  commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown',
   built: new Date().toISOString(),
   ipxe: found,
 }));
