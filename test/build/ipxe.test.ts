@@ -30,7 +30,7 @@ test('without an installed ipxe package the build fetches and unpacks it into it
   }
 }, 60_000);
 
-test('on a machine whose apt has read no package lists, the build reads lists of its own into its cache (the system's left untouched)', () => {
+test('on a machine whose apt has read no package lists, the build reads lists of its own into its cache (the system lists left untouched)', () => {
   const saved = process.env.XDG_CACHE_HOME;
   process.env.XDG_CACHE_HOME = join(t.dir, 'own');
   const sysLists = statSync('/var/lib/apt/lists').mtimeMs;
