@@ -3,15 +3,13 @@
 // script's kernel and initrds); a node without an image fails with the script's reason.
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { join } from 'node:path';
-import { modes, requireCompiled, runWulf, spawnWulf, tempRoot, tinyRootfs } from '../helpers/cli.ts';
+import { loopbackPorts, modes, requireCompiled, runWulf, startServe, stopServe, tempRoot, tinyRootfs } from '../helpers/cli.ts';
 
 const bin = modes[0]!;
 const t = tempRoot('wulf-sim-');
 const w = (...a: string[]) => runWulf(bin, t.dir, a);
-const port = 20000 + Math.floor(Math.random() * 20000);
-const ports = { http: port, dhcp: port + 1, tftp: port + 2, relay: port + 3 };
-const base = `http://127.0.0.1:${port}`;
-let serve: ReturnType<typeof spawnWulf> | undefined;
+const { ports, base } = loopbackPorts();
+let serve: Awaited<ReturnType<typeof startServe>> | undefined;
 let log = '';
 
 beforeAll(async () => {
@@ -23,13 +21,10 @@ beforeAll(async () => {
   }
   for (let i = 1; i <= 3; i++) expect(w('node', 'add', `s${i}`, '--image', 'tiny', '--hwaddr', `52:54:00:5e:00:0${i}`, '--ipaddr', `127.0.30.${i}`).code).toBe(0);
   expect(w('node', 'add', 'noimg', '--hwaddr', '52:54:00:5e:00:09', '--ipaddr', '127.0.30.9').code).toBe(0);
-  serve = spawnWulf(bin, t.dir, ['serve', '--address', '127.0.0.1', '--http-port', String(ports.http), '--dhcp-port', String(ports.dhcp), '--tftp-port', String(ports.tftp), '--dhcp-relay-port', String(ports.relay)]);
-  serve.stderr!.on('data', (d) => { log += String(d); });
-  for (let i = 0; i < 100; i++) { try { if ((await fetch(`${base}/status`)).ok) return; } catch { /* starting */ } await Bun.sleep(100); }
-  throw new Error(`serve did not start: ${log}`);
+  serve = await startServe(bin, t.dir, ports, (d) => { log += d; });
 }, 60_000);
 afterAll(async () => {
-  if (serve) { const p = serve; const done = new Promise((r) => p.on('exit', r)); p.kill('SIGTERM'); await done; }
+  await stopServe(serve);
   t.cleanup();
 });
 

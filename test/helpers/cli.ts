@@ -44,3 +44,31 @@ export function tinyRootfs(dir: string, kernel: string | Uint8Array): string {
   writeFileSync(join(fs, 'boot/vmlinuz-6.1.0-9-amd64'), kernel);
   return fs;
 }
+
+/** Random unprivileged loopback ports for one `wulf serve` (HTTP, DHCP, TFTP, and the sim's relay). */
+export function loopbackPorts() {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  return { ports: { http: port, dhcp: port + 1, tftp: port + 2, relay: port + 3 }, base: `http://127.0.0.1:${port}` };
+}
+
+/** `wulf serve` on 127.0.0.1 with those ports; resolves once /status answers (stderr goes to onLog). */
+export async function startServe(mode: Mode, root: string, ports: ReturnType<typeof loopbackPorts>['ports'], onLog: (s: string) => void) {
+  const p = spawnWulf(mode, root, ['serve', '--address', '127.0.0.1', '--http-port', String(ports.http), '--dhcp-port', String(ports.dhcp),
+    '--tftp-port', String(ports.tftp), '--dhcp-relay-port', String(ports.relay)]);
+  let log = '';
+  p.stderr!.on('data', (d) => { log += String(d); onLog(String(d)); });
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${ports.http}/status`)).ok) return p; } catch { /* starting */ }
+    await Bun.sleep(100);
+  }
+  await stopServe(p);
+  throw new Error(`serve did not start: ${log}`);
+}
+
+/** Stop a server started with startServe and wait for it to exit. */
+export async function stopServe(p: ReturnType<typeof spawnWulf> | undefined) {
+  if (!p || p.exitCode !== null) return;
+  const done = new Promise((r) => p.on('exit', r));
+  p.kill('SIGTERM');
+  await done;
+}

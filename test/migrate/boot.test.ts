@@ -7,7 +7,7 @@ import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { modes, requireCompiled, runWulf, spawnWulf, tempRoot } from '../helpers/cli.ts';
+import { loopbackPorts, modes, requireCompiled, runWulf, startServe, stopServe, tempRoot } from '../helpers/cli.ts';
 import { renderGoFull } from '../helpers/gorender.ts';
 import { readCpio, S_IFLNK, S_IFMT } from '../../src/lib/cpio.ts';
 import { copySite } from './site.ts';
@@ -17,10 +17,8 @@ const t = tempRoot('wulf-import-boot-');
 const root = join(t.dir, 'root');
 const site = join(t.dir, 'site');
 const w = (...a: string[]) => runWulf(bin, root, a);
-const port = 20000 + Math.floor(Math.random() * 20000);
-const ports = { http: port, dhcp: port + 1, tftp: port + 2, relay: port + 3 };
-const base = `http://127.0.0.1:${port}`;
-let serve: ReturnType<typeof spawnWulf> | undefined;
+const { ports, base } = loopbackPorts();
+let serve: Awaited<ReturnType<typeof startServe>> | undefined;
 let log = '';
 let importOut = '';
 const missing: string[] = [];
@@ -47,13 +45,10 @@ beforeAll(async () => {
   // addresses move into the server's subnet; the templates then see these addresses on both sides
   for (const [n, ip] of Object.entries(IP)) ok(w('node', 'set', n, '--netname', 'eth0', '--ipaddr', ip, '-y'), 'node set');
   ok(w('image', 'build', 'tiny'), 'image build');
-  serve = spawnWulf(bin, root, ['serve', '--address', '127.0.0.1', '--http-port', String(ports.http), '--dhcp-port', String(ports.dhcp), '--tftp-port', String(ports.tftp), '--dhcp-relay-port', String(ports.relay)]);
-  serve.stderr!.on('data', (d) => { log += String(d); });
-  for (let i = 0; i < 100; i++) { try { if ((await fetch(`${base}/status`)).ok) return; } catch { /* starting */ } await Bun.sleep(100); }
-  throw new Error(`serve did not start: ${log}`);
+  serve = await startServe(bin, root, ports, (d) => { log += d; });
 }, 120_000);
 afterAll(async () => {
-  if (serve) { const p = serve; const done = new Promise((r) => p.on('exit', r)); p.kill('SIGTERM'); await done; }
+  await stopServe(serve);
   t.cleanup();
 });
 

@@ -4,18 +4,16 @@
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modes, requireCompiled, runWulf, spawnWulf, tempRoot, tinyRootfs } from '../helpers/cli.ts';
+import { loopbackPorts, modes, requireCompiled, runWulf, startServe, stopServe, tempRoot, tinyRootfs } from '../helpers/cli.ts';
 import { bootFilesFromMap } from '../../src/serve/bootfiles.ts';
 import { dora, Relay, tftpGet } from '../../src/sim/sim.ts';
 
 const bin = modes[0]!;
 const t = tempRoot('wulf-tftp-');
 const w = (...a: string[]) => runWulf(bin, t.dir, a);
-const port = 20000 + Math.floor(Math.random() * 20000);
-const ports = { http: port, dhcp: port + 1, tftp: port + 2, relay: port + 3 };
-const base = `http://127.0.0.1:${port}`;
+const { ports, base } = loopbackPorts();
 const SITE_BUILD = Buffer.from('a site iPXE build, e.g. a snponly one for NICs undionly does not drive\n'.repeat(200));
-let serve: ReturnType<typeof spawnWulf> | undefined;
+let serve: Awaited<ReturnType<typeof startServe>> | undefined;
 let log = '';
 
 beforeAll(async () => {
@@ -30,13 +28,10 @@ beforeAll(async () => {
   mkdirSync(join(t.dir, 'srv/tftpboot/warewulf'), { recursive: true });
   writeFileSync(join(t.dir, 'srv/tftpboot/warewulf/site-undionly.kpxe'), SITE_BUILD);
   writeFileSync(join(t.dir, 'etc/wulf/wulf.conf'), `ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  secure: false\ntftp:\n  enabled: true\n  tftproot: /srv/tftpboot\n  ipxe:\n    "00:00": site-undionly.kpxe\n    "00:07": not-here.efi\n`);
-  serve = spawnWulf(bin, t.dir, ['serve', '--address', '127.0.0.1', '--http-port', String(ports.http), '--dhcp-port', String(ports.dhcp), '--tftp-port', String(ports.tftp), '--dhcp-relay-port', String(ports.relay)]);
-  serve.stderr!.on('data', (d) => { log += String(d); });
-  for (let i = 0; i < 100; i++) { try { if ((await fetch(`${base}/status`)).ok) return; } catch { /* starting */ } await Bun.sleep(100); }
-  throw new Error(`serve did not start: ${log}`);
+  serve = await startServe(bin, t.dir, ports, (d) => { log += d; });
 }, 60_000);
 afterAll(async () => {
-  if (serve) { const p = serve; const done = new Promise((r) => p.on('exit', r)); p.kill('SIGTERM'); await done; }
+  await stopServe(serve);
   t.cleanup();
 });
 
