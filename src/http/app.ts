@@ -11,7 +11,7 @@ import { bootFileHandler } from './boot-files.ts';
 import { overlayHandler } from './overlays.ts';
 import { statusRoutes } from './status.ts';
 
-export { canonicalIp, type Artifact, type Bindings, type Peer, type Providers, type Settings } from './context.ts';
+export { canonicalIp, type Artifact, type Bindings, type Peer, type PeerSource, type Providers, type Settings } from './context.ts';
 export { saneRequestPath } from './middleware.ts';
 
 export function createApp(p: Providers) {
