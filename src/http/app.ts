@@ -26,7 +26,9 @@ export function createApp(p: Providers) {
     return data ? bytesResponse(c.req.raw, data, `${name}-${data.length}`) : c.text('not found\n', 404);
   });
 
-  const handlers = new Map([['ipxe', ipxeHandler(p)], ['kernel', bootFileHandler(p)], ['image', bootFileHandler(p)], ['system', overlayHandler(p)], ['runtime', overlayHandler(p)]]);
+  // one handler per artifact, chosen by the stage resolveNode set
+  const bootFile = bootFileHandler(p), overlay = overlayHandler(p);
+  const handlers = new Map([['ipxe', ipxeHandler(p)], ['kernel', bootFile], ['image', bootFile], ['system', overlay], ['runtime', overlay]]);
   const provisioning = (stageOf: (c: Context<HttpEnv>) => string | undefined) => [
     peer, resolveNode(p, stageOf, unknownIpxe), recordStatus(p), ownAddress(p), assetKey(p), runtimeTransport(p),
     (c: Context<HttpEnv>) => handlers.get(c.var.stage)!(c),
