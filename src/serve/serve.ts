@@ -19,7 +19,7 @@ import type { PolicyContext, Reservation } from '../dhcp/policy.ts';
 import { leaseOfMac, leasesFromJSON, leasesToJSON, type LeaseTable } from '../dhcp/leases.ts';
 import { createTftpServer, type TftpServer } from '../tftp/server.ts';
 import { bufferProvider, chainProviders, rootProvider } from '../tftp/providers.ts';
-import { createApp, saneRequestPath, statArtifact, type Bindings } from '../http/app.ts';
+import { createApp, statArtifact, type Bindings, type PeerSource } from '../http/app.ts';
 import { StatusBoard } from '../status/board.ts';
 import { readState, stateWriter } from '../state/state-file.ts';
 import { createOverlayService } from '../overlays/cache.ts';
@@ -240,12 +240,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         tls: tlsOn, tlsPort: https?.port ?? tlsPort,
       }),
     });
-    const handler = (tls: boolean) => (req: Request, server: { requestIP(r: Request): { address: string; port: number } | null }) => {
-      if (!saneRequestPath(req.url)) { log.limited('http-badpath', 'warn', 'http', `refused path ${new URL(req.url).pathname.slice(0, 80)}`); return new Response('bad path\n', { status: 400 }); }
-      const peer = server.requestIP(req) ?? undefined;
-      const env: Bindings = { peer: peer ? { address: peer.address, port: peer.port } : undefined, tls };
-      return app.fetch(req, env);
-    };
+    // the app guards the path and asks the server for the peer itself (middleware.ts)
+    const handler = (tls: boolean) => (req: Request, server: PeerSource) => app.fetch(req, { server, tls } satisfies Bindings);
     const onError = (e: Error) => { log.limited('http-error', 'error', 'http', errorLine(e)); return new Response('internal error\n', { status: 500 }); };
     let http: ReturnType<typeof Bun.serve>;
     try {
