@@ -56,7 +56,7 @@ describe('iPXE template', () => {
       const mac = nd.networkDevices!.eth0!.hwaddr!;
       const r = await app.request(`/ipxe/${mac}`, {}, { peer: { address: '10.0.0.1', port: 40000 } });
       expect(r.status).toBe(200);
-      // wulf's iPXE data for the node (as src/http/app.ts builds it), under Warewulf's names
+      // wulf's iPXE data for the node (as src/http/ipxe.ts builds it), under Warewulf's names
       const wulfView = { id, hostname: id, hwaddr: mac, authority: AUTH, image: nd.imageName ?? '', kernelArgs: (nd.kernel?.args ?? []).join(' '), kernelVersion: nd.kernel?.version ?? '', cluster: nd.clusterName ?? '', ipaddr: nd.networkDevices!.eth0!.ipaddr ?? '', tags: nd.tags ?? {}, root: nd.root ?? 'initramfs', tls: false, port: '9873' };
       const want = renderGoFull(join(OTHER, 'site.ipxe'), goData(IPXE_FIELDS, wulfView)).files[0]!.data;
       expect(await r.text()).toBe(want);

@@ -63,7 +63,7 @@ export const ROOT_FIELDS: Record<string, Field> = {
   Paths: ['=', { k: 'struct', fields: { Sysconfdir: ['"/etc', STR] } }],
 };
 
-/** Warewulf's iPXE template variables → wulf's iPXE template data (src/http/app.ts). */
+/** Warewulf's iPXE template variables → wulf's iPXE template data (src/http/ipxe.ts). */
 export const IPXE_FIELDS: Record<string, Field> = {
   Id: ['id', STR], Hostname: ['hostname', STR], Fqdn: ['id', STR], Cluster: ['cluster', STR], ImageName: ['image', STR],
   Hwaddr: ['hwaddr', STR], Ipaddr: ['ipaddr', STR], Authority: ['authority', STR], KernelArgs: ['kernelArgs', STR],
