@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, saneRequestPath, statArtifact, type Artifact, type Peer } from '../../src/http/app.ts';
 import { StatusBoard } from '../../src/status/board.ts';
+import { statusRoutes } from '../../src/http/status.ts';
+import { Hono } from 'hono';
 import { mergeAll, type MergedNode } from '../../src/config/cascade.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import type { NodeData } from '../../src/config/schema.ts';
@@ -324,4 +326,22 @@ describe('other routes and refusals', () => {
     expect(JSON.parse(ev.slice(6))).toMatchObject({ 'node name': 'n1', stage: 'kernel', sent: 'kernel' });
     await reader.cancel();
   });
+});
+
+test('HEAD /status/events answers headers only and leaves no subscription behind', async () => {
+  const board = new StatusBoard();
+  const app = new Hono();
+  statusRoutes(app as never, board);
+  for (let i = 0; i < 20; i++) {
+    const r = await app.request('/status/events', { method: 'HEAD' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('text/event-stream');
+    expect(await r.text()).toBe('');
+  }
+  await Bun.sleep(50);
+  let heard = 0;
+  const unsub = board.subscribe(() => { heard++; });
+  expect((board as unknown as { listeners: Set<unknown> }).listeners.size).toBe(1); // only this one
+  unsub();
+  expect(heard).toBe(0);
 });
