@@ -2,9 +2,9 @@
 // datagram to handler.ts (decode, policy.decide, leases), send the reply. Bad packets are dropped,
 // never fatal.
 // With `interfaces`, one socket per interface (SO_BINDTODEVICE) receives and answers there only.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { WulfError } from '../lib/errors.ts';
-import { closeFd, deviceUdpSocket } from '../lib/udp-device.ts';
+import { bindUdp } from '../lib/udp.ts';
 import type { Logger } from '../lib/log.ts';
 import { emptyDhcpStats, handleDhcpPacket, type DhcpEvent, type DhcpHandlerEnv, type DhcpSend, type DhcpServerStats } from './handler.ts';
 import type { LeaseChange, LeaseTable } from './leases.ts';
@@ -50,27 +50,11 @@ export interface DhcpServer {
   stats(): DhcpServerStats;
 }
 
-function deviceError(e: NodeJS.ErrnoException, port: number, iface: string): WulfError {
-  if (e.code === 'ENODEV') return new WulfError(`dhcp: no network interface ${iface}`, { code: 'ENODEV', hint: 'check dhcp.interface in wulf.conf or --interface' });
-  if ((e.code === 'EPERM' || e.code === 'EACCES') && e.syscall?.startsWith('SO_BINDTODEVICE')) {
-    return new WulfError(`dhcp: not permitted to listen on interface ${iface} only`, { code: e.code, hint: 'run as root (Linux before 5.7 needs CAP_NET_RAW for this)' });
-  }
-  return bindError(e, port, `0.0.0.0 (${iface})`);
-}
-
-function bindError(e: NodeJS.ErrnoException, port: number, address: string): WulfError {
-  if (e.code === 'EADDRINUSE') {
-    return new WulfError(`dhcp: udp port ${port} on ${address} is already in use`, {
-      code: 'EADDRINUSE', hint: 'another DHCP server (dnsmasq, dhcpd, a second wulf) is running; stop it or set dhcp mode off',
-    });
-  }
-  if (e.code === 'EACCES' || e.code === 'EPERM') {
-    return new WulfError(`dhcp: not permitted to bind udp port ${port} on ${address}`, {
-      code: e.code, hint: 'run as root or grant CAP_NET_BIND_SERVICE',
-    });
-  }
-  return new WulfError(`dhcp: cannot bind udp ${address}:${port}: ${e.message}`, { code: e.code });
-}
+const DHCP_PORT = {
+  service: 'dhcp', label: 'dhcp: udp port',
+  inUseHint: 'another DHCP server (dnsmasq, dhcpd, a second wulf) is running; stop it or set dhcp mode off',
+  ifaceHint: 'check dhcp.interface in wulf.conf or --interface',
+};
 
 export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
   const port = opts.port ?? 67;
@@ -105,21 +89,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
   };
 
   async function open(p: number, bootServer: boolean, bindAddr = address, reuse = opts.reuseAddr ?? false, iface?: string): Promise<dgram.Socket> {
-    let fd: number | undefined;
-    if (iface) {
-      try { fd = deviceUdpSocket(iface, bindAddr, p); } catch (e) { throw deviceError(e as NodeJS.ErrnoException, p, iface); }
-    }
-    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: reuse });
-    await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error) => { try { sock.close(); } catch { if (fd !== undefined) closeFd(fd); } reject(bindError(e as NodeJS.ErrnoException, p, bindAddr)); };
-      sock.once('error', onErr);
-      const bound = () => {
-        sock.off('error', onErr);
-        try { sock.setBroadcast(true); } catch { /* not fatal: broadcast replies will fail and be logged */ }
-        resolve();
-      };
-      if (fd !== undefined) sock.bind({ fd }, bound); else sock.bind(p, bindAddr, bound);
-    });
+    const sock = await bindUdp({ ...DHCP_PORT, port: p, address: bindAddr, reuseAddr: reuse, iface });
+    try { sock.setBroadcast(true); } catch { /* not fatal: broadcast replies will fail and be logged */ }
     sock.on('error', (e) => log.limited('dhcp-sock', 'warn', 'dhcp', 'socket error', { error: e.message }));
     const send = sender(sock);
     sock.on('message', (msg, rinfo) => {
@@ -135,11 +106,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
 
   /** Fail clearly when another process holds the port (our own sockets share it via SO_REUSEADDR). */
   async function probe(p: number): Promise<void> {
-    const s = dgram.createSocket({ type: 'udp4', reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', (e) => { try { s.close(); } catch { /* */ } reject(bindError(e as NodeJS.ErrnoException, p, address)); });
-      s.bind(p, address, () => s.close(() => resolve()));
-    });
+    const s = await bindUdp({ ...DHCP_PORT, port: p, address });
+    await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
   return {

@@ -4,8 +4,8 @@
 // A transfer is served by an idle worker thread when there is one (offload.ts, worker.ts: a blocking
 // loop, as fast as tftpd-hpa in lock-step), otherwise on the event loop (eventloop.ts); both drive
 // transfer.ts.
-import dgram from 'node:dgram';
-import { WulfError } from '../lib/errors.ts';
+import type dgram from 'node:dgram';
+import { bindUdp } from '../lib/udp.ts';
 import type { Logger } from '../lib/log.ts';
 import { decodePacket, encodeError, encodeOack, ErrorCode, negotiate, Op, toNetascii } from './packet.ts';
 import { loopTransfer, type TidSocket } from './eventloop.ts';
@@ -135,37 +135,25 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   }
 
   return {
-    start() {
-      return new Promise((resolve, reject) => {
-        const addr = opts.address ?? '0.0.0.0';
-        const port = opts.port ?? 69;
-        const s = dgram.createSocket({ type: addr.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
-        s.once('error', (e: NodeJS.ErrnoException) => {
-          try { s.close(); } catch { /* not bound */ }
-          reject(e.code === 'EADDRINUSE' ? new WulfError(`TFTP port ${port} on ${addr} is already in use`, { hint: 'another TFTP server (tftpd-hpa, dnsmasq) or wulf is running', code: 'EADDRINUSE' })
-            : e.code === 'EACCES' ? new WulfError(`TFTP port ${port} on ${addr} needs root`, { hint: 'run as root or pick a TFTP port above 1023', code: 'EACCES' })
-            : e.code === 'EADDRNOTAVAIL' ? new WulfError(`TFTP address ${addr} is not on this machine`, { hint: 'check the server ipaddr in the wulf configuration', code: 'EADDRNOTAVAIL' })
-            : e);
-        });
-        s.on('message', (msg, rinfo) => {
-          const d = decodePacket(msg);
-          const who = `${rinfo.address}:${rinfo.port}`;
-          if (!d.ok) { opts.log.limited(`tftp-bad-${rinfo.address}`, 'warn', 'tftp', `dropped bad packet: ${d.reason}`, { client: who }); return; }
-          const p = d.packet;
-          if (p.op === Op.WRQ) return replyMain(ErrorCode.AccessViolation, 'read-only server', rinfo.port, rinfo.address);
-          if (p.op !== Op.RRQ) return; // stray ACK/DATA/ERROR on the well-known port
-          if (p.mode !== 'octet' && p.mode !== 'netascii') return replyMain(ErrorCode.IllegalOp, 'unsupported mode', rinfo.port, rinfo.address);
-          transfer({ address: rinfo.address, port: rinfo.port }, p.filename, p.mode, p.options);
-        });
-        s.bind(port, addr, () => {
-          s.removeAllListeners('error');
-          s.on('error', (e) => opts.log.limited('tftp-sock', 'error', 'tftp', `socket error: ${e.message}`));
-          sock = s;
-          const threads = opts.threads ?? 2;
-          if (threads > 0) pool = createOffloadPool(threads, (m) => opts.log.limited('tftp-thread', 'warn', 'tftp', m));
-          resolve();
-        });
+    async start() {
+      const s = await bindUdp({
+        service: 'tftp', label: 'TFTP port', port: opts.port ?? 69, address: opts.address ?? '0.0.0.0',
+        inUseHint: 'another TFTP server (tftpd-hpa, dnsmasq) or wulf is running',
       });
+      s.on('error', (e) => opts.log.limited('tftp-sock', 'error', 'tftp', `socket error: ${e.message}`));
+      s.on('message', (msg, rinfo) => {
+        const d = decodePacket(msg);
+        const who = `${rinfo.address}:${rinfo.port}`;
+        if (!d.ok) { opts.log.limited(`tftp-bad-${rinfo.address}`, 'warn', 'tftp', `dropped bad packet: ${d.reason}`, { client: who }); return; }
+        const p = d.packet;
+        if (p.op === Op.WRQ) return replyMain(ErrorCode.AccessViolation, 'read-only server', rinfo.port, rinfo.address);
+        if (p.op !== Op.RRQ) return; // stray ACK/DATA/ERROR on the well-known port
+        if (p.mode !== 'octet' && p.mode !== 'netascii') return replyMain(ErrorCode.IllegalOp, 'unsupported mode', rinfo.port, rinfo.address);
+        transfer({ address: rinfo.address, port: rinfo.port }, p.filename, p.mode, p.options);
+      });
+      sock = s;
+      const threads = opts.threads ?? 2;
+      if (threads > 0) pool = createOffloadPool(threads, (m) => opts.log.limited('tftp-thread', 'warn', 'tftp', m));
     },
     async stop() {
       const s = sock;
