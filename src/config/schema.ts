@@ -258,10 +258,6 @@ export function checkStorage(d: NodeData): string | undefined {
 }
 
 export function fieldsOf(scope: Scope): Field[] { return fields.filter((x) => x.scope === scope); }
-export function fieldByFlag(flag: string): Field | undefined {
-  return fields.find((x) => x.flag === flag || x.flagAliases?.includes(flag));
-}
-export function fieldByTitle(title: string): Field | undefined { return fields.find((x) => x.title === title); }
 
 /** Get/set a value at a camelCase path inside a plain object. */
 export function getPath(obj: unknown, path: string[]): unknown {

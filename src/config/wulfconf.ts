@@ -3,7 +3,7 @@
 // (the name servers and search domains nodes get when their network tags name none).
 import { existsSync, readFileSync } from 'node:fs';
 import { WulfError } from '../lib/errors.ts';
-import { isIPv4, isIPv6, isNetmask, maskToPrefix, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
+import { isIPv4, isIPv6, isNetmask, networkOf, parseIPv4, prefixToMask } from '../lib/ip.ts';
 import type { Paths } from './paths.ts';
 import { readYaml } from './yaml-read.ts';
 import { warnIneffective } from './wwconf-keys.ts';
@@ -129,8 +129,4 @@ export function parseWulfConf(text: string, file = 'wulf.conf', opts: { warn?: b
 export function readWulfConf(paths: Paths): WulfConf {
   if (!existsSync(paths.wulfConf)) return defaultWulfConf();
   return parseWulfConf(readFileSync(paths.wulfConf, 'utf8'), paths.wulfConf, { warn: true });
-}
-
-export function serverCidr(c: WulfConf): string {
-  return c.ipaddr && c.netmask ? `${c.ipaddr}/${maskToPrefix(c.netmask)}` : '';
 }

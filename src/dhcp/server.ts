@@ -1,25 +1,16 @@
-// The DHCP socket edge: receive on udp/67 (and optionally the PXE boot server port 4011), decode,
-// ask policy.decide, apply lease changes, send the reply. Bad packets are dropped, never fatal.
+// The DHCP socket edge: receive on udp/67 (and optionally the PXE boot server port 4011), hand each
+// datagram to handler.ts (decode, policy.decide, leases), send the reply. Bad packets are dropped,
+// never fatal.
 // With `interfaces`, one socket per interface (SO_BINDTODEVICE) receives and answers there only.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { WulfError } from '../lib/errors.ts';
-import { closeFd, deviceUdpSocket } from '../lib/udp-device.ts';
+import { bindUdp } from '../lib/udp.ts';
 import type { Logger } from '../lib/log.ts';
-import { applyLeaseChanges, type LeaseChange, type LeaseTable } from './leases.ts';
-import { decodePacket, encodePacket, type DhcpPacket } from './packet.ts';
-import { MessageType } from './options.ts';
-import { decide, ipNum, numIp, type PolicyContext, type ReplyTo } from './policy.ts';
+import { emptyDhcpStats, handleDhcpPacket, type DhcpEvent, type DhcpHandlerEnv, type DhcpSend, type DhcpServerStats } from './handler.ts';
+import type { LeaseChange, LeaseTable } from './leases.ts';
+import { ipNum, numIp, type PolicyContext } from './policy.ts';
 
-export type DhcpEventKind = 'discover' | 'offer' | 'request' | 'ack' | 'nak' | 'release' | 'decline' | 'inform';
-
-export interface DhcpEvent {
-  mac: string;
-  kind: DhcpEventKind;
-  ip?: string;
-  node?: string;
-  ipxe: boolean;
-  arch?: number;
-}
+export type { DhcpEvent, DhcpEventKind, DhcpServerStats } from './handler.ts';
 
 export interface DhcpServerOptions {
   /** Server port; default 67 (tests use high ports). */
@@ -53,52 +44,17 @@ export interface DhcpServerOptions {
   onEvent?: (e: DhcpEvent) => void;
 }
 
-export interface DhcpServerStats {
-  received: number;
-  malformed: number;
-  ignored: number;
-  replies: number;
-  sendErrors: number;
-  offers: number;
-  acks: number;
-  naks: number;
-}
-
 export interface DhcpServer {
   start(): Promise<void>;
   stop(): Promise<void>;
   stats(): DhcpServerStats;
 }
 
-const IN_KIND: Record<number, DhcpEventKind | undefined> = {
-  [MessageType.Discover]: 'discover', [MessageType.Request]: 'request', [MessageType.Release]: 'release',
-  [MessageType.Decline]: 'decline', [MessageType.Inform]: 'inform',
+const DHCP_PORT = {
+  service: 'dhcp', label: 'dhcp: udp port',
+  inUseHint: 'another DHCP server (dnsmasq, dhcpd, a second wulf) is running; stop it or set dhcp mode off',
+  ifaceHint: 'check dhcp.interface in wulf.conf or --interface',
 };
-const OUT_KIND: Record<number, DhcpEventKind | undefined> = {
-  [MessageType.Offer]: 'offer', [MessageType.Ack]: 'ack', [MessageType.Nak]: 'nak',
-};
-
-function deviceError(e: NodeJS.ErrnoException, port: number, iface: string): WulfError {
-  if (e.code === 'ENODEV') return new WulfError(`dhcp: no network interface ${iface}`, { code: 'ENODEV', hint: 'check dhcp.interface in wulf.conf or --interface' });
-  if ((e.code === 'EPERM' || e.code === 'EACCES') && e.syscall?.startsWith('SO_BINDTODEVICE')) {
-    return new WulfError(`dhcp: not permitted to listen on interface ${iface} only`, { code: e.code, hint: 'run as root (Linux before 5.7 needs CAP_NET_RAW for this)' });
-  }
-  return bindError(e, port, `0.0.0.0 (${iface})`);
-}
-
-function bindError(e: NodeJS.ErrnoException, port: number, address: string): WulfError {
-  if (e.code === 'EADDRINUSE') {
-    return new WulfError(`dhcp: udp port ${port} on ${address} is already in use`, {
-      code: 'EADDRINUSE', hint: 'another DHCP server (dnsmasq, dhcpd, a second wulf) is running; stop it or set dhcp mode off',
-    });
-  }
-  if (e.code === 'EACCES' || e.code === 'EPERM') {
-    return new WulfError(`dhcp: not permitted to bind udp port ${port} on ${address}`, {
-      code: e.code, hint: 'run as root or grant CAP_NET_BIND_SERVICE',
-    });
-  }
-  return new WulfError(`dhcp: cannot bind udp ${address}:${port}: ${e.message}`, { code: e.code });
-}
 
 export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
   const port = opts.port ?? 67;
@@ -106,90 +62,40 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
   const clientPort = opts.clientPort ?? 68;
   const relayPort = opts.relayPort ?? 67;
   const log = opts.log;
-  const st: DhcpServerStats = { received: 0, malformed: 0, ignored: 0, replies: 0, sendErrors: 0, offers: 0, acks: 0, naks: 0 };
+  const st: DhcpServerStats = emptyDhcpStats();
   const sockets: dgram.Socket[] = [];
   /** Bound to serverIp:port: sends replies out of serverIp's interface (see broadcastAddress). */
   let sendSock: dgram.Socket | undefined;
 
-  function target(to: ReplyTo, req: DhcpPacket, ctx: PolicyContext, rinfo: dgram.RemoteInfo): [string, number] {
-    switch (to) {
-      case 'relay': return [req.giaddr, relayPort];
-      case 'ciaddr': return [req.ciaddr, clientPort];
-      case 'source': return [rinfo.address, rinfo.port];
-      default: {
-        if (opts.broadcastAddress) return [opts.broadcastAddress, clientPort];
-        if (sendSock || opts.interfaces) return ['255.255.255.255', clientPort]; // a device-bound socket broadcasts on its device
-        const m = ipNum(ctx.netmask) >>> 0;
-        return [numIp(((ipNum(ctx.serverIp) & m) | ~m) >>> 0), clientPort];
-      }
-    }
-  }
+  const env: DhcpHandlerEnv = {
+    getContext: opts.getContext, onLeaseChange: opts.onLeaseChange, onEvent: opts.onEvent, log, stats: st, clientPort, relayPort,
+    broadcastTo(ctx) {
+      if (opts.broadcastAddress) return opts.broadcastAddress;
+      if (sendSock || opts.interfaces) return '255.255.255.255'; // a device-bound socket broadcasts on its device
+      const m = ipNum(ctx.netmask) >>> 0;
+      return numIp(((ipNum(ctx.serverIp) & m) | ~m) >>> 0);
+    },
+  };
 
-  function handle(sock: dgram.Socket, msg: Uint8Array, rinfo: dgram.RemoteInfo, bootServer: boolean): void {
-    st.received++;
-    const d = decodePacket(msg);
-    if (!d.ok) {
-      st.malformed++;
-      log.limited(`dhcp-bad:${rinfo.address}`, 'warn', 'dhcp', 'dropped malformed packet', { from: `${rinfo.address}:${rinfo.port}`, reason: d.reason });
-      return;
-    }
-    const req = d.packet;
-    const ctx = opts.getContext();
-    const dec = decide(req, ctx, { bootServerPort: bootServer });
-    const c = dec.client;
-    const inKind = c ? IN_KIND[req.options.u8(53) ?? 0] : undefined;
-    if (c && inKind && opts.onEvent) {
-      opts.onEvent({ mac: c.mac, kind: inKind, ip: inKind === 'release' || inKind === 'decline' ? dec.ip : undefined, node: c.node, ipxe: c.ipxe, arch: c.arch });
-    }
-    if (dec.leaseChanges.length) {
-      applyLeaseChanges(ctx.leases, dec.leaseChanges);
-      opts.onLeaseChange?.(dec.leaseChanges, ctx.leases);
-    }
-    if (dec.kind === 'ignore') {
-      st.ignored++;
-      log.debug('dhcp', `ignored: ${dec.reason}`, { mac: c?.mac, from: rinfo.address });
-      return;
-    }
-    const type = dec.packet.options.u8(53) ?? 0;
-    if (type === MessageType.Offer) st.offers++;
-    else if (type === MessageType.Ack) st.acks++;
-    else if (type === MessageType.Nak) st.naks++;
-    const [to, toPort] = target(dec.to, req, ctx, rinfo);
-    const bytes = encodePacket(dec.packet);
-    (dec.to === 'source' ? sock : sendSock ?? sock).send(bytes, toPort, to, (err) => {
+  /** Replies to the source leave through the receiving socket, all others through sendSock when bound. */
+  const sender = (sock: dgram.Socket): DhcpSend => (bytes, toPort, to, viaReceiving) => {
+    (viaReceiving ? sock : sendSock ?? sock).send(bytes, toPort, to, (err) => {
       if (err) {
         st.sendErrors++;
         // keyed by the error, not the address: forged relay addresses must not make one line each
         log.limited(`dhcp-send:${(err as NodeJS.ErrnoException).code ?? err.message}`, 'warn', 'dhcp', 'send failed', { to: `${to}:${toPort}`, error: err.message });
       }
     });
-    st.replies++;
-    const outKind = OUT_KIND[type];
-    const rc = dec.client;
-    log.debug('dhcp', `${outKind} ${dec.ip ?? ''}`, { mac: rc.mac, node: rc.node, to: `${to}:${toPort}`, ipxe: rc.ipxe, arch: rc.arch });
-    if (outKind && opts.onEvent) opts.onEvent({ mac: rc.mac, kind: outKind, ip: dec.ip, node: rc.node, ipxe: rc.ipxe, arch: rc.arch });
-  }
+  };
 
   async function open(p: number, bootServer: boolean, bindAddr = address, reuse = opts.reuseAddr ?? false, iface?: string): Promise<dgram.Socket> {
-    let fd: number | undefined;
-    if (iface) {
-      try { fd = deviceUdpSocket(iface, bindAddr, p); } catch (e) { throw deviceError(e as NodeJS.ErrnoException, p, iface); }
-    }
-    const sock = dgram.createSocket({ type: 'udp4', reuseAddr: reuse });
-    await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error) => { try { sock.close(); } catch { if (fd !== undefined) closeFd(fd); } reject(bindError(e as NodeJS.ErrnoException, p, bindAddr)); };
-      sock.once('error', onErr);
-      const bound = () => {
-        sock.off('error', onErr);
-        try { sock.setBroadcast(true); } catch { /* not fatal: broadcast replies will fail and be logged */ }
-        resolve();
-      };
-      if (fd !== undefined) sock.bind({ fd }, bound); else sock.bind(p, bindAddr, bound);
-    });
+    const sock = await bindUdp({ ...DHCP_PORT, port: p, address: bindAddr, reuseAddr: reuse, iface });
+    try { sock.setBroadcast(true); } catch { /* not fatal: broadcast replies will fail and be logged */ }
     sock.on('error', (e) => log.limited('dhcp-sock', 'warn', 'dhcp', 'socket error', { error: e.message }));
+    const send = sender(sock);
     sock.on('message', (msg, rinfo) => {
       try {
-        handle(sock, msg, rinfo, bootServer);
+        handleDhcpPacket(msg, rinfo, bootServer, send, env);
       } catch (e) {
         log.limited('dhcp-bug', 'error', 'dhcp', 'packet handler failed', { from: rinfo.address, error: (e as Error).message });
       }
@@ -200,11 +106,8 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
 
   /** Fail clearly when another process holds the port (our own sockets share it via SO_REUSEADDR). */
   async function probe(p: number): Promise<void> {
-    const s = dgram.createSocket({ type: 'udp4', reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', (e) => { try { s.close(); } catch { /* */ } reject(bindError(e as NodeJS.ErrnoException, p, address)); });
-      s.bind(p, address, () => s.close(() => resolve()));
-    });
+    const s = await bindUdp({ ...DHCP_PORT, port: p, address });
+    await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
   return {

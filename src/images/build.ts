@@ -3,7 +3,8 @@
 // complete archive), written in order and published atomically under the artifact's sha256 with a
 // `current` and a `previous` pointer.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, renameSync, rmSync, type Stats } from 'node:fs';
+import { writeAll } from '../lib/write-all.ts';
 import { join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { acquireLock, writeFileAtomic } from '../lib/atomic.ts';
@@ -118,8 +119,7 @@ export async function buildImage(paths: Paths, name: string, o: BuildOpts = {}):
       let gcAt = rssBudget;
       const sink = (out: Uint8Array) => {
         hash.update(out);
-        let off = 0;
-        while (off < out.length) off += writeSync(fd, out, off, out.length - off);
+        writeAll(fd, out);
         size += out.length;
         // Each block's compressed output is a fresh buffer the engine frees only at a full
         // collection; left alone they pile up (peak RSS ~270-350 MB on a 1 GB tree). Collect when

@@ -2,7 +2,8 @@
 // opaque .wh..wh..opq, applied at the end of the layer so a marker after new files works),
 // hardlinks, symlinks, devices, owners, setuid, mtimes and GNU sparse files; no entry may leave the
 // root and no write follows a link (src/lib/beneath.ts: directories lstat'ed one by one, O_NOFOLLOW).
-import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { writeAll } from '../lib/write-all.ts';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -174,8 +175,7 @@ export class LayerApplier {
             catch (e) { if (e instanceof SparseError) layerError(`: sparse ${e.message}`, h.name); throw e; }
           } else {
             for await (const chunk of body as AsyncIterable<Buffer>) {
-              let off = 0;
-              while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+              writeAll(fd, chunk);
               this.stats.bytes += chunk.length;
             }
           }

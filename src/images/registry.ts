@@ -2,7 +2,8 @@
 // repository scope, reused), index → platform manifest, retries with backoff on 429/5xx, and
 // streaming blob downloads into a digest-keyed cache with sha256 check and Range resume.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { writeAll } from '../lib/write-all.ts';
 import { join } from 'node:path';
 import { WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -186,8 +187,7 @@ export class RegistryClient {
           const { done, value } = await reader.read();
           if (done) break;
           hash.update(value);
-          let off = 0;
-          while (off < value.length) off += writeSync(fd, value, off, value.length - off);
+          writeAll(fd, value);
           got += value.length;
           this.opts.onBytes?.(got);
         }

@@ -8,7 +8,8 @@
 //   PAX 0.1   GNU.sparse.map = "off,size,off,size…"; GNU.sparse.name is the real name
 //   PAX 1.0   GNU.sparse.major=1 minor=0, GNU.sparse.name, GNU.sparse.realsize; the map is the start of
 //             the member's data: decimal numbers one per line (count, then off/size pairs), padded to 512
-import { ftruncateSync, writeSync } from 'node:fs';
+import { ftruncateSync } from 'node:fs';
+import { writeAll } from '../lib/write-all.ts';
 
 export interface Run { offset: number; size: number }
 export interface SparseInfo { format: 'old GNU' | '0.0' | '0.1' | '1.0'; realSize: number; runs?: Run[]; name?: string }
@@ -168,8 +169,7 @@ async function place(fd: number, body: AsyncIterable<Buffer>, info: SparseInfo, 
     if (skip) { const n = Math.min(skip, chunk.length); skip -= n; off = n; }
     while (off < chunk.length && left > 0) {
       const n = Math.min(left, chunk.length - off);
-      let done = 0;
-      while (done < n) done += writeSync(fd, chunk, off + done, n - done, pos + done);
+      writeAll(fd, chunk.subarray(off, off + n), pos);
       pos += n; left -= n; off += n; written += n;
       if (left === 0) next();
     }

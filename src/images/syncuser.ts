@@ -7,7 +7,8 @@
 // enter a directory on another filesystem (a mount inside the image). passwd/group are read and
 // written only when they and etc/ are real files/directories inside the image: a symlinked
 // etc/passwd could point at the controller's own.
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import { writeAll } from '../lib/write-all.ts';
 import { join } from 'node:path';
 import { BeneathError, parentsBeneath } from '../lib/beneath.ts';
 import { WulfError } from '../lib/errors.ts';
@@ -76,8 +77,7 @@ function writeInImage(root: string, rel: string, label: string, text: string): v
   catch (e) { throw new WulfError(`image ${label}: cannot write ${rel}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the image has no etc/ directory' : (e as Error).message}`); }
   try {
     const buf = Buffer.from(text);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    writeAll(fd, buf);
     fchownSync(fd, uid, gid);
     fchmodSync(fd, mode);
     fsyncSync(fd);

@@ -1,6 +1,7 @@
 // Safe file writes: temp file in the same directory + fsync + rename + directory fsync, so a
 // reader sees the old or the new content, never a torn one; and a lock file for writers.
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { writeAll } from './write-all.ts';
 import { basename, dirname, join } from 'node:path';
 import { dlopen, FFIType } from 'bun:ffi';
 import { WulfError } from './errors.ts';
@@ -47,8 +48,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: {
   const fd = openSync(tmp, 'wx', opts.mode ?? 0o644);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    writeAll(fd, buf);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);

@@ -57,11 +57,6 @@ export function expandHostlist(pattern: string): string[] {
   return [...seen];
 }
 
-/** True when the string uses hostlist or glob syntax rather than naming one node. */
-export function isPattern(s: string): boolean {
-  return /[[\],*?]/.test(s);
-}
-
 function globToRegExp(glob: string): RegExp {
   return new RegExp('^' + glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
 }

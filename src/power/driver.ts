@@ -5,7 +5,6 @@ import type { Ipmi } from '../config/schema.ts';
 
 export type { Ipmi };
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';
-export const POWER_ACTIONS: PowerAction[] = ['on', 'off', 'cycle', 'reset', 'soft', 'status'];
 
 export interface PowerTarget { node: string; ipmi: Ipmi }
 

@@ -1,15 +1,16 @@
 // The TFTP socket edge: a listening socket for requests and one connected socket per transfer (its
 // own TID), windowed sending (RFC 7440) with retransmission, block-number rollover and a transfer
 // limit. Read-only: WRQ is refused. Bad packets are dropped and logged at most once per interval.
-// A transfer is served by an idle worker thread when there is one (offload.ts: a blocking loop, as
-// fast as tftpd-hpa in lock-step), otherwise on the event loop; both drive transfer.ts.
-import dgram from 'node:dgram';
-import { WulfError } from '../lib/errors.ts';
+// A transfer is served by an idle worker thread when there is one (offload.ts, worker.ts: a blocking
+// loop, as fast as tftpd-hpa in lock-step), otherwise on the event loop (eventloop.ts); both drive
+// transfer.ts.
+import type dgram from 'node:dgram';
+import { bindUdp } from '../lib/udp.ts';
 import type { Logger } from '../lib/log.ts';
 import { decodePacket, encodeError, encodeOack, ErrorCode, negotiate, Op, toNetascii } from './packet.ts';
+import { loopTransfer, type TidSocket } from './eventloop.ts';
 import { createOffloadPool, type OffloadPool } from './offload.ts';
 import { bufferFile, type Resolved, type TftpFile, type TftpProvider } from './providers.ts';
-import { ackBlock, fillData, Transfer, type Step } from './transfer.ts';
 
 export interface TftpEvent { client: string; file: string; kind: 'start' | 'done' | 'error' | 'abort'; bytes?: number; ms?: number; error?: string }
 export interface TftpServerOptions {
@@ -24,7 +25,6 @@ export interface TftpServerOptions {
 export interface TftpStats { active: number; served: number; errors: number; aborted: number; retransmits: number; threaded: number; port: number }
 export interface TftpServer { start(): Promise<void>; stop(): Promise<void>; stats(): TftpStats }
 
-type TidSocket = { send(d: Uint8Array): boolean; sendMany(p: readonly Uint8Array[]): number; close(): void };
 const NETASCII_MAX = 16 << 20;
 
 export function createTftpServer(opts: TftpServerOptions): TftpServer {
@@ -121,103 +121,39 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   function run(tid: TidSocket, key: string, filename: string, file: TftpFile, options: Record<string, string>) {
     const t0 = performance.now();
     const n = negotiate(options, file.size, { timeoutMs: opts.timeoutMs, maxWindow: opts.maxWindow });
-    const t = new Transfer(file.size, n.blksize, n.windowsize, Object.keys(n.oack).length > 0, retries);
-    // One slot per block in flight (block b lives in slot b % slots): packets are built in place,
-    // never allocated per block. Bun copies a datagram into the kernel on send.
-    const slot = 4 + n.blksize, slots = Math.min(n.windowsize, t.blocks);
-    const ring = Buffer.allocUnsafe(slot * slots);
-    const packet = (b: number) => { const at = (b % slots) * slot; return ring.subarray(at, at + fillData(ring, at, b, file, n.blksize)); };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let finished = false;
-    const finish = (kind: TftpEvent['kind'], error?: string) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
+    const lt = loopTransfer(tid, file, n, retries, (res) => {
       active.delete(key);
-      file.close();
-      try { tid.close(); } catch { /* already */ }
-      st.retransmits += t.retransmits;
-      if (error === 'timeout') opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
-      count(kind);
-      emit({ client: key, file: filename, kind, bytes: t.bytesAcked(), ms: Math.round(performance.now() - t0), error });
-    };
-    // One lazy timer per transfer: progress only moves the deadline (no timer churn per block).
-    let deadline = 0;
-    const tick = () => {
-      const left = deadline - performance.now();
-      if (left > 1) { timer = setTimeout(tick, left); return; }
-      timer = undefined;
-      apply(t.onTimeout());
-    };
-    const arm = () => {
-      deadline = performance.now() + n.timeoutMs;
-      if (!timer) timer = setTimeout(tick, n.timeoutMs);
-    };
-    // With a full socket buffer Bun drops the rest and calls drain(); sentThrough counts what went out.
-    const apply = (step: Step): void => {
-      if (step.kind === 'end') return finish(step.result, step.error);
-      if (step.kind === 'oack') { tid.send(encodeOack(n.oack)); return arm(); }
-      if (step.kind !== 'send') return;
-      if (step.from === step.to) { if (tid.send(packet(step.from))) t.sentThrough(step.from); }
-      else {
-        const pk: Uint8Array[] = [];
-        for (let b = step.from; b <= step.to; b++) pk.push(packet(b));
-        const k = tid.sendMany(pk);
-        if (k > 0) t.sentThrough(step.from + k - 1);
-      }
-      arm();
-    };
-    const onData = (msg: Buffer) => {
-      if (finished) return;
-      const block = ackBlock(msg); // the hot path
-      if (block < 0) {
-        const d = decodePacket(msg);
-        if (!d.ok) { opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `bad packet: ${d.reason}`, { client: key }); return; }
-        if (d.packet.op === Op.ERROR) apply(t.onPeerError(d.packet.message || `client error ${d.packet.code}`)); // e.g. the UEFI tsize probe
-        return;
-      }
-      const before = t.acked;
-      apply(t.onAck(block));
-      if (t.acked !== before && !finished) arm();
-    };
-    active.set(key, () => apply(t.end('abort', 'server stopping')));
+      st.retransmits += res.retransmits;
+      if (res.error === 'timeout') opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
+      count(res.result);
+      emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms: Math.round(performance.now() - t0), error: res.error });
+    }, (reason) => opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `bad packet: ${reason}`, { client: key }));
+    active.set(key, lt.abort);
     emit({ client: key, file: filename, kind: 'start' });
-    apply(t.begin());
-    return { data: onData, drain: () => { if (!finished) apply(t.window()); } };
+    lt.start();
+    return lt;
   }
 
   return {
-    start() {
-      return new Promise((resolve, reject) => {
-        const addr = opts.address ?? '0.0.0.0';
-        const port = opts.port ?? 69;
-        const s = dgram.createSocket({ type: addr.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
-        s.once('error', (e: NodeJS.ErrnoException) => {
-          try { s.close(); } catch { /* not bound */ }
-          reject(e.code === 'EADDRINUSE' ? new WulfError(`TFTP port ${port} on ${addr} is already in use`, { hint: 'another TFTP server (tftpd-hpa, dnsmasq) or wulf is running', code: 'EADDRINUSE' })
-            : e.code === 'EACCES' ? new WulfError(`TFTP port ${port} on ${addr} needs root`, { hint: 'run as root or pick a TFTP port above 1023', code: 'EACCES' })
-            : e.code === 'EADDRNOTAVAIL' ? new WulfError(`TFTP address ${addr} is not on this machine`, { hint: 'check the server ipaddr in the wulf configuration', code: 'EADDRNOTAVAIL' })
-            : e);
-        });
-        s.on('message', (msg, rinfo) => {
-          const d = decodePacket(msg);
-          const who = `${rinfo.address}:${rinfo.port}`;
-          if (!d.ok) { opts.log.limited(`tftp-bad-${rinfo.address}`, 'warn', 'tftp', `dropped bad packet: ${d.reason}`, { client: who }); return; }
-          const p = d.packet;
-          if (p.op === Op.WRQ) return replyMain(ErrorCode.AccessViolation, 'read-only server', rinfo.port, rinfo.address);
-          if (p.op !== Op.RRQ) return; // stray ACK/DATA/ERROR on the well-known port
-          if (p.mode !== 'octet' && p.mode !== 'netascii') return replyMain(ErrorCode.IllegalOp, 'unsupported mode', rinfo.port, rinfo.address);
-          transfer({ address: rinfo.address, port: rinfo.port }, p.filename, p.mode, p.options);
-        });
-        s.bind(port, addr, () => {
-          s.removeAllListeners('error');
-          s.on('error', (e) => opts.log.limited('tftp-sock', 'error', 'tftp', `socket error: ${e.message}`));
-          sock = s;
-          const threads = opts.threads ?? 2;
-          if (threads > 0) pool = createOffloadPool(threads, (m) => opts.log.limited('tftp-thread', 'warn', 'tftp', m));
-          resolve();
-        });
+    async start() {
+      const s = await bindUdp({
+        service: 'tftp', label: 'TFTP port', port: opts.port ?? 69, address: opts.address ?? '0.0.0.0',
+        inUseHint: 'another TFTP server (tftpd-hpa, dnsmasq) or wulf is running',
       });
+      s.on('error', (e) => opts.log.limited('tftp-sock', 'error', 'tftp', `socket error: ${e.message}`));
+      s.on('message', (msg, rinfo) => {
+        const d = decodePacket(msg);
+        const who = `${rinfo.address}:${rinfo.port}`;
+        if (!d.ok) { opts.log.limited(`tftp-bad-${rinfo.address}`, 'warn', 'tftp', `dropped bad packet: ${d.reason}`, { client: who }); return; }
+        const p = d.packet;
+        if (p.op === Op.WRQ) return replyMain(ErrorCode.AccessViolation, 'read-only server', rinfo.port, rinfo.address);
+        if (p.op !== Op.RRQ) return; // stray ACK/DATA/ERROR on the well-known port
+        if (p.mode !== 'octet' && p.mode !== 'netascii') return replyMain(ErrorCode.IllegalOp, 'unsupported mode', rinfo.port, rinfo.address);
+        transfer({ address: rinfo.address, port: rinfo.port }, p.filename, p.mode, p.options);
+      });
+      sock = s;
+      const threads = opts.threads ?? 2;
+      if (threads > 0) pool = createOffloadPool(threads, (m) => opts.log.limited('tftp-thread', 'warn', 'tftp', m));
     },
     async stop() {
       const s = sock;

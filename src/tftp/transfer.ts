@@ -1,6 +1,6 @@
 // The sending side of one read request as a pure state machine (no sockets, no timers): which
 // blocks to send next, what an ACK means (16-bit block numbers mapped onto the blocks in flight,
-// across rollover), when to resend. Both socket edges drive it: the event-loop one in server.ts
+// across rollover), when to resend. Both socket edges drive it: the event-loop one in eventloop.ts
 // and the blocking one in worker.ts.
 import { Op } from './packet.ts';
 import type { TftpFile } from './providers.ts';

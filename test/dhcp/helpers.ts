@@ -1,7 +1,7 @@
 // Shared helpers for the DHCP tests: the real captures, and packet builders.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPcapUdp, type UdpRecord } from '../../src/dhcp/pcap.ts';
+import { readPcapUdp, type UdpRecord } from '../helpers/pcap.ts';
 import { decodePacket, type DhcpPacket } from '../../src/dhcp/packet.ts';
 
 export const PCAP_DIR = join(import.meta.dir, '../fixtures/pcap');

@@ -1,7 +1,7 @@
 // The logger keeps one event on one line whatever a peer sends (newlines, ANSI escapes, C1 and
 // Unicode line separators in messages and fields), and its rate limit holds against many keys.
 import { expect, test } from 'bun:test';
-import { createLogger, escapeControl } from './log.ts';
+import { createLogger, escapeControl } from '../../src/lib/log.ts';
 
 const CONTROL = /[\0-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const FORGED = 'x\n12:00:00.000 boot: n1 stage=runtime sent=forged\x1b[2K\r\x1b]0;title\x07\x9b31m\u2028\u202eevil';

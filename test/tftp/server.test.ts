@@ -6,13 +6,13 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../lib/log.ts';
-import { WulfError } from '../lib/errors.ts';
-import { readPcapUdp } from '../dhcp/pcap.ts';
-import { decodePacket, encodeAck, encodeError, encodeRequest, ErrorCode, Op, type Packet } from './packet.ts';
-import { bufferProvider, chainProviders, rootProvider } from './providers.ts';
-import { createTftpServer, type TftpEvent, type TftpServerOptions } from './server.ts';
-import { RawClient } from '../../test/tftp/client.ts';
+import { silentLogger } from '../../src/lib/log.ts';
+import { WulfError } from '../../src/lib/errors.ts';
+import { readPcapUdp } from '../helpers/pcap.ts';
+import { decodePacket, encodeAck, encodeError, encodeRequest, ErrorCode, Op, type Packet } from '../../src/tftp/packet.ts';
+import { bufferProvider, chainProviders, rootProvider } from '../../src/tftp/providers.ts';
+import { createTftpServer, type TftpEvent, type TftpServerOptions } from '../../src/tftp/server.ts';
+import { RawClient } from './client.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wulf-tftp-'));
 const root = join(dir, 'root');
@@ -165,7 +165,7 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
   });
 
   test(`OVMF capture replayed: tsize probe, ERROR abort, then the real windowed transfer, ${label}`, async () => {
-    const recs = readPcapUdp(readFileSync(join(import.meta.dir, '../../test/fixtures/pcap/tftp-uefi-native-pxe-first60.pcap')));
+    const recs = readPcapUdp(readFileSync(join(import.meta.dir, '../fixtures/pcap/tftp-uefi-native-pxe-first60.pcap')));
     const fromClient = recs.filter((r) => r.dst === '10.99.0.1').map((r) => r.payload);
     const [probe, abort, real, ack0] = fromClient;
     expect(decodePacket(probe!)).toMatchObject({ ok: true, packet: { op: Op.RRQ, options: { tsize: '0', blksize: '1468', windowsize: '4' } } });
@@ -277,9 +277,9 @@ describe('limits and errors', () => {
   test('port 69 without the right to bind low ports gives a one-line WulfError (EACCES)', async () => {
     need('setpriv');
     const script = join(dir, 'eacces.ts');
-    writeFileSync(script, `import { createTftpServer } from '${import.meta.dir}/server.ts';
-import { rootProvider } from '${import.meta.dir}/providers.ts';
-import { silentLogger } from '${import.meta.dir}/../lib/log.ts';
+    writeFileSync(script, `import { createTftpServer } from '${import.meta.dir}/../../src/tftp/server.ts';
+import { rootProvider } from '${import.meta.dir}/../../src/tftp/providers.ts';
+import { silentLogger } from '${import.meta.dir}/../../src/lib/log.ts';
 try { await createTftpServer({ port: 69, address: '127.0.0.1', provider: rootProvider('/tmp'), log: silentLogger }).start(); console.log('bound'); }
 catch (e) { console.log((e as Error).name + ': ' + (e as Error).message); }
 process.exit(0);\n`, { mode: 0o644 });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'bun:test';
 import {
   decodePacket, encodeAck, encodeData, encodeError, encodeOack, encodeRequest, ErrorCode, negotiate, Op, toNetascii,
-} from './packet.ts';
+} from '../../src/tftp/packet.ts';
 
 const bytes = (...a: number[]) => new Uint8Array(a);
 

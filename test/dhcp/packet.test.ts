@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodePacket, encodePacket, formatPacket, macOf, newPacket, macToChaddr } from './packet.ts';
-import { DhcpOptions, MessageType, Option, optionName, messageTypeName, decodeSubOptions } from './options.ts';
-import { DHCP_PCAPS, dhcpRecords, PCAP_DIR } from '../../test/dhcp/helpers.ts';
+import { decodePacket, encodePacket, formatPacket, macOf, newPacket, macToChaddr } from '../../src/dhcp/packet.ts';
+import { DhcpOptions, MessageType, Option, optionName, messageTypeName, decodeSubOptions } from '../../src/dhcp/options.ts';
+import { DHCP_PCAPS, dhcpRecords, PCAP_DIR } from './helpers.ts';
 
 function dumpCapture(name: string): string {
   const out: string[] = [];

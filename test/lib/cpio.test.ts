@@ -1,6 +1,6 @@
 import { test, expect } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { CpioWriter, readCpio, S_IFDIR, S_IFREG, S_IFLNK } from './cpio.ts';
+import { CpioWriter, readCpio, S_IFDIR, S_IFREG, S_IFLNK } from '../../src/lib/cpio.ts';
 
 test('newc writer round-trips and GNU cpio lists it', () => {
   const w = new CpioWriter();

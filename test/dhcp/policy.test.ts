@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test';
-import { decide, type PolicyContext, type Reservation, type Decision } from './policy.ts';
-import { applyLeaseChanges, emptyLeases, leaseOfMac, leasesFromJSON, leasesToJSON, type LeaseTable } from './leases.ts';
-import { type DhcpPacket, encodePacket, decodePacket, macOf, macToChaddr, newPacket } from './packet.ts';
-import { MessageType, Option } from './options.ts';
-import { clientPackets } from '../../test/dhcp/helpers.ts';
+import { decide, type PolicyContext, type Reservation, type Decision } from '../../src/dhcp/policy.ts';
+import { applyLeaseChanges, emptyLeases, leaseOfMac, leasesFromJSON, leasesToJSON, type LeaseTable } from '../../src/dhcp/leases.ts';
+import { type DhcpPacket, encodePacket, decodePacket, macOf, macToChaddr, newPacket } from '../../src/dhcp/packet.ts';
+import { MessageType, Option } from '../../src/dhcp/options.ts';
+import { clientPackets } from './helpers.ts';
 
 const T0 = 1_700_000_000_000;
 const URL_Q = '?assetkey=${asset}&uuid=${uuid}';

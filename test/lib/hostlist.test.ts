@@ -1,6 +1,6 @@
 import { test, expect } from 'bun:test';
-import { compressHostlist, expandHostlist, matchNodes } from './hostlist.ts';
-import { addIPv4, isIPv6, isNetmask, normalizeMac } from './ip.ts';
+import { compressHostlist, expandHostlist, matchNodes } from '../../src/lib/hostlist.ts';
+import { addIPv4, isIPv6, isNetmask, normalizeMac } from '../../src/lib/ip.ts';
 
 test('hostlist ranges, padding, lists and products', () => {
   expect(expandHostlist('n[001-003,105]')).toEqual(['n001', 'n002', 'n003', 'n105']);

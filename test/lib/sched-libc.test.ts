@@ -5,7 +5,7 @@ import { release } from 'node:os';
 // In a child process: the hint sticks to the calling thread, which here would be the test runner's.
 test('requestShortSlice sets the calling thread\'s EEVDF slice (Linux ≥ 6.12), and is harmless elsewhere', () => {
   const script = `
-    const { requestShortSlice } = await import(${JSON.stringify(new URL('./sched-libc.ts', import.meta.url).pathname)});
+    const { requestShortSlice } = await import(${JSON.stringify(new URL('../../src/lib/sched-libc.ts', import.meta.url).pathname)});
     const ok = requestShortSlice(100);
     let slice = null;
     try { slice = Number(/se\\.slice\\s*:\\s*(\\d+)/.exec(require('fs').readFileSync('/proc/thread-self/sched', 'utf8'))?.[1] ?? NaN); } catch {}

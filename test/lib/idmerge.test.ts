@@ -1,7 +1,7 @@
 // The controller/image passwd+group merge: controller wins, id clashes move the image's name to a
 // free id, the result gives no id two names, and merging the result again changes nothing.
 import { expect, test } from 'bun:test';
-import { conflictLine, mergeAccounts, mergeDb } from './idmerge.ts';
+import { conflictLine, mergeAccounts, mergeDb } from '../../src/lib/idmerge.ts';
 
 // what a Debian 12 image and a controller with other packages look like (ids from real systems)
 const ctl = {
