@@ -14,7 +14,7 @@ import type { NodesConf } from '../config/cascade.ts';
 import { readConfigured } from '../store/open.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
 import { fields } from '../config/schema.ts';
-import { createOverlayService } from '../overlays/cache.ts';
+import { createOverlayService } from '../overlays/service.ts';
 import { Builder, KINDS, type Entry, type Kind } from '../overlays/build.ts';
 import { archivePath, servedHash } from '../overlays/archive-file.ts';
 import { checkOverlayName, cleanRel, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';

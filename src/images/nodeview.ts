@@ -19,7 +19,7 @@ export interface ViewFile { rel: string; type: 'file' | 'dir' | 'symlink'; mode:
 export async function nodeOverlayFiles(paths: Paths, node: string, log: Logger, env: Record<string, string | undefined> = {}): Promise<ViewFile[]> {
   const { readConfigured } = await import('../store/open.ts'); // nodes.conf, or PostgreSQL (WULF_STORE / "store:")
   const { readWulfConf } = await import('../config/wulfconf.ts');
-  const { createOverlayService } = await import('../overlays/cache.ts');
+  const { createOverlayService } = await import('../overlays/service.ts');
   const conf = await readConfigured(paths, env);
   if (!conf.nodes[node]) throw new WulfError(`node "${node}" does not exist`, { hint: "see 'wulf node list'", code: 'ENOENT' });
   const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => readWulfConf(paths), log });
