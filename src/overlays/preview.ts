@@ -1,13 +1,13 @@
 // What a node would get, before it gets it: one overlay file as stored or rendered for a node
-// (`wulf overlay show`, the TUI's file pane), and what changed since the node was last served
-// (`wulf overlay diff`, the TUI's diff pane). Functions return data; the *Lines helpers give the
+// (`wulf overlay show`, the TUI's file pane), what changed since the node was last served
+// (`wulf overlay diff`, the TUI's diff pane), and all the files it gets (`image shell --node`). Functions return data; the *Lines helpers give the
 // text both faces print, so the CLI and the TUI show the same lines.
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { Paths } from '../config/paths.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
 import { readCpio } from '../lib/cpio.ts';
-import { fail } from '../lib/errors.ts';
+import { fail, WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { readConfigured } from '../store/open.ts';
 import { archivePath, servedHash } from './archive-file.ts';
@@ -128,4 +128,16 @@ export function* diffLines(node: string, changes: Iterable<ServedChange>): Gener
     } else yield `${c.kind}: - /${c.rel}`;
   }
   if (!n) yield `${node}: no changes since last served`;
+}
+
+/** The files node `node` receives, system overlays first, runtime ones on top (later wins). */
+export async function nodeOverlayFiles(paths: Paths, node: string, log: Logger, env: Env = {}): Promise<Entry[]> {
+  const conf = await readConfigured(paths, env); // nodes.conf, or PostgreSQL (WULF_STORE / "store:")
+  if (!conf.nodes[node]) throw new WulfError(`node "${node}" does not exist`, { hint: "see 'wulf node list'", code: 'ENOENT' });
+  const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => readWulfConf(paths), log });
+  const out = new Map<string, Entry>();
+  for (const kind of KINDS) {
+    for (const [rel, e] of svc.entries(node, kind)) { out.delete(rel); out.set(rel, e); }
+  }
+  return [...out.values()];
 }
