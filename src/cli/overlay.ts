@@ -2,7 +2,6 @@
 // (distribution) overlay first clones it into the site overlay dir, which then shadows it.
 import { chmodSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { analyzeSync, Liquid } from 'liquidjs';
 import type { Ctx, Noun, Verb } from './command.ts';
 import { fail } from '../lib/errors.ts';
 import { readdirSync, rmdirSync } from 'node:fs';
@@ -11,13 +10,13 @@ import { matchNodes } from '../lib/hostlist.ts';
 import type { NodesConf } from '../config/cascade.ts';
 import { readConfigured } from '../store/open.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
-import { fields } from '../config/schema.ts';
 import { createOverlayService } from '../overlays/service.ts';
 import { KINDS } from '../overlays/build.ts';
-import { checkOverlayName, cleanRel, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
+import { checkOverlayName, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
 import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
 import { existingOverlay, fileIn, notLink, siteRoot as siteCopy } from '../overlays/site.ts';
 import { diffLines, diffSinceServed, showFile, shownLines } from '../overlays/preview.ts';
+import { templateVariables } from '../overlays/vars.ts';
 import { table } from './table.ts';
 import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
@@ -88,31 +87,7 @@ const info: Verb = {
   name: 'info', aliases: ['vars', 'variables'], summary: 'list the variables a template uses, with help', usage: 'OVERLAY FILE',
   run(ctx, _f, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay info OVERLAY FILE');
-    const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
-    const rel = cleanRel(file);
-    const f = src.files.find((x) => x.rel === rel) ?? src.files.find((x) => x.rel === rel + '.ww');
-    if (!f || !f.rel.endsWith('.ww')) fail(`overlay ${name} has no template ${rel}`);
-    const liquid = new Liquid();
-    for (const t of ['file', 'softlink', 'abort', 'nobackup', 'include_file', 'include_image']) liquid.registerTag(t, { parse() {}, render() { return ''; } });
-    const a = analyzeSync(liquid.parse(new TextDecoder().decode(f.data)));
-    const help = (v: string) => {
-      const segs = v.split('.');
-      const last = segs[segs.length - 1]!;
-      const extra: Record<string, string> = {
-        id: 'the node name', hostname: 'the node name', netdevs: 'the network devices (list; each has primary, prefix, ipCIDR, network, networkCIDR, ipCIDR6, ifname, label, uuid, physical, usable, vlanId, parent, parentIfname, parentUuid, master, masterIfname)',
-        ifname: 'the interface name: device; bondN / parent.id / vlanID for bonds and VLANs without one; else null (match by hwaddr)', label: 'ifname, else wulf-<netdev>', uuid: 'a stable UUID for node and netdev',
-        netdev: 'network devices by name', primary: 'the primary network device', allNodes: 'every node (read lazily)', server: 'the wulf server (wulf.conf)',
-        build: 'build facts: host, time, unix, source, overlay', ipCIDR: 'address/prefix', prefix: 'prefix length', networkCIDR: 'network/prefix', argsString: 'kernel arguments joined',
-      };
-      if (segs[0] === 'server' && segs[1] === 'syncuser') return `image syncuser's merge of the ${segs[2]} texts that follow (controller, image…)`;
-      if (segs[0] === 'server') return 'wulf.conf: ' + segs.slice(1).join('.');
-      const scoped = segs[0] === 'ipmi' || segs.length < 2 ? fields : [...fields.filter((x) => x.scope === 'netdev'), ...fields];
-      const fld = fields.find((x) => x.scope === 'node' && x.path.join('.') === segs.join('.')) ?? scoped.find((x) => x.path[x.path.length - 1] === last);
-      return extra[last] ?? extra[segs[0]!] ?? (fld ? `${fld.help}${fld.flag ? ` (--${fld.flag})` : ''}` : '');
-    };
-    const locals = new Set(Object.keys(a.locals));
-    const vars = [...new Set(Object.values(a.variables).flat().map((v) => v.toString().replace(/\[["']?([^\]"']+)["']?\]/g, '.$1')))].filter((v) => !locals.has(v)).sort();
-    ctx.out(vars.map((v) => `${v.padEnd(28)} ${help(v)}`).join('\n'));
+    ctx.out(templateVariables(ctx.paths.siteOverlaysDir, name, file).map((v) => `${v.name.padEnd(28)} ${v.help}`).join('\n'));
     return 0;
   },
 };
