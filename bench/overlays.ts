@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { pathsFor } from '../src/config/paths.ts';
 import { silentLogger } from '../src/lib/log.ts';
-import { createOverlayService } from '../src/overlays/cache.ts';
+import { createOverlayService } from '../src/overlays/service.ts';
 import { Builder } from '../src/overlays/build.ts';
 import { renderTemplate } from '../src/overlays/render.ts';
 import { bigConf, wulfConf } from '../test/overlays/fixtures.ts';

@@ -279,7 +279,9 @@ async function session(ctx: Ctx, flags: FlagValues, name: string | undefined, cm
   mustExist(ctx.paths, name);
   const node = str(flags.node);
   if (node) {
-    const v = await nodeViewSession(ctx.paths, name, { node, cmd, binds: bindsOf(flags), env: ctx.env, log: ctx.log,
+    const { nodeOverlayFiles } = await import('../overlays/preview.ts');
+    const files = await nodeOverlayFiles(ctx.paths, node, ctx.log, ctx.env);
+    const v = await nodeViewSession(ctx.paths, name, { node, files, cmd, binds: bindsOf(flags), env: ctx.env, log: ctx.log,
       noOverlayfs: ctx.env.WULF_VIEW_NO_OVERLAYFS === '1' });
     return v.exit;
   }

@@ -1,80 +1,33 @@
 // `wulf overlay`: list, show/render, document, edit and build overlays. Writing to a shipped
 // (distribution) overlay first clones it into the site overlay dir, which then shadows it.
-import { chmodSync, chownSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { analyzeSync, Liquid } from 'liquidjs';
 import type { Ctx, Noun, Verb } from './command.ts';
 import { fail } from '../lib/errors.ts';
-import { readCpio } from '../lib/cpio.ts';
 import { readdirSync, rmdirSync } from 'node:fs';
 import { compiled } from '../lib/assets.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import type { NodesConf } from '../config/cascade.ts';
 import { readConfigured } from '../store/open.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
-import { fields } from '../config/schema.ts';
-import { createOverlayService } from '../overlays/cache.ts';
-import { Builder, KINDS, type Entry, type Kind } from '../overlays/build.ts';
-import { archivePath, servedHash } from '../overlays/archive-file.ts';
-import { checkOverlayName, cleanRel, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
-import { renderTemplate } from '../overlays/render.ts';
+import { createOverlayService } from '../overlays/service.ts';
+import { KINDS } from '../overlays/build.ts';
+import { checkOverlayName, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
 import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
-import { buildView } from '../overlays/data.ts';
+import { existingOverlay, fileIn, notLink, siteRoot as siteCopy } from '../overlays/site.ts';
+import { diffLines, diffSinceServed, showFile, shownLines } from '../overlays/preview.ts';
+import { templateVariables } from '../overlays/vars.ts';
 import { table } from './table.ts';
 import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 
 const service = (ctx: Ctx, conf: NodesConf) => createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
 
-function mustExist(ctx: Ctx, name: string) {
-  const loc = locateOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
-  if (!loc) fail(`overlay "${name}" does not exist`, "see 'wulf overlay list'");
-  return loc;
-}
-
-/** The site copy of an overlay (cloned from the distribution one, with its modes, on first write). */
-export function siteRoot(ctx: Ctx, name: string): string {
-  const loc = mustExist(ctx, name);
-  if (loc.site) return loc.root;
-  const src = readOverlay(ctx.paths.siteOverlaysDir, name);
-  const root = join(ctx.paths.siteOverlaysDir, name, 'rootfs');
-  mkdirSync(root, { recursive: true, mode: 0o755 });
-  for (const f of src.files) {
-    const p = join(root, f.rel);
-    if (f.type === 'dir') mkdirSync(p, { recursive: true });
-    else if (f.type === 'symlink') symlinkSync(f.target!, p);
-    else writeFileSync(p, f.data!);
-    if (f.type !== 'symlink') { chmodSync(p, f.mode); try { chownSync(p, f.uid, f.gid); } catch { /* not root */ } }
-  }
-  ctx.err(`cloned distribution overlay ${name} to ${dirname(root)}`);
+/** The site copy of an overlay to write into; says so when a shipped overlay was cloned for it. */
+function siteRoot(ctx: Ctx, name: string): string {
+  const { root, cloned } = siteCopy(ctx.paths.siteOverlaysDir, name);
+  if (cloned) ctx.err(`cloned distribution overlay ${name} to ${dirname(root)}`);
   return root;
-}
-
-/**
- * A path inside an overlay whose directories are real directories: a symlink on the way would lead
- * the write onto the controller's own files (the overlay holds links meant for the node, e.g. to
- * /etc/passwd). The last part may itself be a link: see notLink.
- */
-function fileIn(root: string, file: string): string {
-  const rel = cleanRel(file, 'file');
-  if (!rel) fail('a file path inside the overlay is required');
-  const parts = rel.split('/');
-  let at = root;
-  for (const part of parts.slice(0, -1)) {
-    at = join(at, part);
-    const st = lstatSync(at, { throwIfNoEntry: false });
-    if (!st) break;
-    if (st.isSymbolicLink()) fail(`${file}: ${at.slice(root.length + 1)} is a symlink in the overlay; paths through links are refused`, 'the link is for the node: change it with wulf overlay delete, then import or mkdir');
-    if (!st.isDirectory()) fail(`${file}: ${at.slice(root.length + 1)} is not a directory in the overlay`);
-  }
-  return join(root, rel);
-}
-
-/** Refuse to act through a link that is the file itself (chmod, edit…). */
-function notLink(p: string, file: string, what: string): string {
-  if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) fail(`${file} is a symlink in the overlay: cannot ${what} it (that would change the file it points to on this machine)`, 'delete the link first to replace it');
-  return p;
 }
 
 /** Where an overlay's files are: its site directory, the source tree's, or the binary for shipped ones. */
@@ -124,25 +77,8 @@ const show: Verb = {
   },
   async run(ctx, flags, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay show OVERLAY FILE [--render NODE]');
-    const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
-    const rel = cleanRel(file);
-    const f = src.files.find((x) => x.rel === rel) ?? src.files.find((x) => x.rel === rel + '.ww');
-    if (f?.type === 'symlink') { ctx.out(`/${f.rel} -> ${f.target}`); return 0; }
-    if (f?.type === 'dir') fail(`/${rel} is a directory in overlay ${name}`, `wulf overlay list -a ${name}`);
-    if (!f || f.type !== 'file') fail(`overlay ${name} has no file ${rel}`);
-    if (!flags.render || !f.rel.endsWith('.ww')) { ctx.out(new TextDecoder().decode(f.data)); return 0; }
-    const b = new Builder({ paths: ctx.paths });
-    const conf = await readConfigured(ctx.paths, ctx.env);
-    const node = String(flags.render);
-    const snap = b.snapshot(node === 'host' && !conf.nodes.host ? { ...conf, nodes: { ...conf.nodes, host: {} } } : conf, readWulfConf(ctx.paths));
-    if (!snap.view(node)) fail(`node "${node}" does not exist`);
-    const root = snap.rootFor(node);
-    root.build = buildView(name, `${name}/${f.rel}`);
-    const r = renderTemplate(name, f.rel, new TextDecoder().decode(f.data), root, b.env);
-    for (const o of r.files) {
-      if (!flags.quiet && (r.files.length > 1 || o.symlink || o.abort)) ctx.out(`# ---- /${o.rel}${o.symlink ? ` -> ${o.symlink}` : ''}${o.abort ? ' (aborted: not written)' : ''}`);
-      if (!o.symlink) ctx.out(o.data);
-    }
+    const shown = await showFile(ctx.paths, ctx.env, name, file, flags.render ? String(flags.render) : undefined);
+    for (const t of shownLines(shown, !!flags.quiet)) ctx.out(t);
     return 0;
   },
 };
@@ -151,31 +87,7 @@ const info: Verb = {
   name: 'info', aliases: ['vars', 'variables'], summary: 'list the variables a template uses, with help', usage: 'OVERLAY FILE',
   run(ctx, _f, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay info OVERLAY FILE');
-    const src = readOverlay(ctx.paths.siteOverlaysDir, checkOverlayName(name));
-    const rel = cleanRel(file);
-    const f = src.files.find((x) => x.rel === rel) ?? src.files.find((x) => x.rel === rel + '.ww');
-    if (!f || !f.rel.endsWith('.ww')) fail(`overlay ${name} has no template ${rel}`);
-    const liquid = new Liquid();
-    for (const t of ['file', 'softlink', 'abort', 'nobackup', 'include_file', 'include_image']) liquid.registerTag(t, { parse() {}, render() { return ''; } });
-    const a = analyzeSync(liquid.parse(new TextDecoder().decode(f.data)));
-    const help = (v: string) => {
-      const segs = v.split('.');
-      const last = segs[segs.length - 1]!;
-      const extra: Record<string, string> = {
-        id: 'the node name', hostname: 'the node name', netdevs: 'the network devices (list; each has primary, prefix, ipCIDR, network, networkCIDR, ipCIDR6, ifname, label, uuid, physical, usable, vlanId, parent, parentIfname, parentUuid, master, masterIfname)',
-        ifname: 'the interface name: device; bondN / parent.id / vlanID for bonds and VLANs without one; else null (match by hwaddr)', label: 'ifname, else wulf-<netdev>', uuid: 'a stable UUID for node and netdev',
-        netdev: 'network devices by name', primary: 'the primary network device', allNodes: 'every node (read lazily)', server: 'the wulf server (wulf.conf)',
-        build: 'build facts: host, time, unix, source, overlay', ipCIDR: 'address/prefix', prefix: 'prefix length', networkCIDR: 'network/prefix', argsString: 'kernel arguments joined',
-      };
-      if (segs[0] === 'server' && segs[1] === 'syncuser') return `image syncuser's merge of the ${segs[2]} texts that follow (controller, image…)`;
-      if (segs[0] === 'server') return 'wulf.conf: ' + segs.slice(1).join('.');
-      const scoped = segs[0] === 'ipmi' || segs.length < 2 ? fields : [...fields.filter((x) => x.scope === 'netdev'), ...fields];
-      const fld = fields.find((x) => x.scope === 'node' && x.path.join('.') === segs.join('.')) ?? scoped.find((x) => x.path[x.path.length - 1] === last);
-      return extra[last] ?? extra[segs[0]!] ?? (fld ? `${fld.help}${fld.flag ? ` (--${fld.flag})` : ''}` : '');
-    };
-    const locals = new Set(Object.keys(a.locals));
-    const vars = [...new Set(Object.values(a.variables).flat().map((v) => v.toString().replace(/\[["']?([^\]"']+)["']?\]/g, '.$1')))].filter((v) => !locals.has(v)).sort();
-    ctx.out(vars.map((v) => `${v.padEnd(28)} ${help(v)}`).join('\n'));
+    ctx.out(templateVariables(ctx.paths.siteOverlaysDir, name, file).map((v) => `${v.name.padEnd(28)} ${v.help}`).join('\n'));
     return 0;
   },
 };
@@ -196,7 +108,7 @@ const del: Verb = {
   },
   run(ctx, flags, [name, ...files]) {
     if (!name) fail('usage: wulf overlay delete NAME [FILE...]');
-    const loc = mustExist(ctx, name);
+    const loc = existingOverlay(ctx.paths.siteOverlaysDir, name);
     if (!files.length) {
       if (!loc.site) fail(`overlay "${name}" is shipped with wulf and cannot be deleted`);
       if (readOverlay(ctx.paths.siteOverlaysDir, name).files.length && !flags.force) fail(`overlay "${name}" is not empty`, 'use --force');
@@ -346,45 +258,11 @@ const build: Verb = {
   },
 };
 
-function describe(e: Entry | { type: string; mode: number; uid?: number; gid?: number }): string {
-  return `${e.type} ${e.mode.toString(8)} ${e.uid ?? 0}:${e.gid ?? 0}`;
-}
-
 const diff: Verb = {
   name: 'diff', summary: 'what would change for a node against what it was last served', usage: 'NODE',
   async run(ctx, _f, [node]) {
     if (!node) fail('usage: wulf overlay diff NODE');
-    const svc = service(ctx, await readConfigured(ctx.paths, ctx.env));
-    let changes = 0;
-    for (const kind of KINDS as Kind[]) {
-      const now = svc.entries(node, kind);
-      const hash = servedHash(ctx.paths, node, kind);
-      const path = hash ? archivePath(ctx.paths, node, kind, hash) : undefined;
-      const old = new Map<string, { type: string; mode: number; uid?: number; gid?: number; data?: Uint8Array }>();
-      if (path && existsSync(path)) {
-        for (const e of readCpio(gunzipSync(readFileSync(path)))) {
-          const t = (e.mode & 0o170000) === 0o040000 ? 'dir' : (e.mode & 0o170000) === 0o120000 ? 'symlink' : 'file';
-          old.set(e.name, { type: t, mode: t === 'symlink' ? 0o777 : e.mode & 0o7777, uid: e.uid, gid: e.gid, data: e.data });
-        }
-      } else { ctx.out(`${kind}: never served`); changes++; }
-      for (const [rel, e] of now) {
-        const o = old.get(rel);
-        const data = e.type === 'symlink' ? new TextEncoder().encode(e.target) : e.data ?? new Uint8Array(0);
-        if (!o) { if (old.size) { ctx.out(`${kind}: + /${rel} (${describe(e)})`); changes++; } continue; }
-        old.delete(rel);
-        if (e.type === 'dir') continue;
-        if (describe(e) !== describe(o)) { ctx.out(`${kind}: ~ /${rel} ${describe(o)} -> ${describe(e)}`); changes++; }
-        if (Buffer.compare(Buffer.from(data), Buffer.from(o.data ?? new Uint8Array(0))) !== 0) {
-          ctx.out(`${kind}: ~ /${rel} content changed`);
-          const a = new TextDecoder().decode(o.data).split('\n'), b = new TextDecoder().decode(data).split('\n');
-          for (const l of a) if (!b.includes(l)) ctx.out(`    - ${l}`);
-          for (const l of b) if (!a.includes(l)) ctx.out(`    + ${l}`);
-          changes++;
-        }
-      }
-      for (const [rel, o] of old) { if (o.type !== 'dir') { ctx.out(`${kind}: - /${rel}`); changes++; } }
-    }
-    if (!changes) ctx.out(`${node}: no changes since last served`);
+    for (const line of diffLines(node, await diffSinceServed(ctx.paths, ctx.env, ctx.log, node))) ctx.out(line);
     return 0;
   },
 };

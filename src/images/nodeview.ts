@@ -1,5 +1,6 @@
 // `image shell|exec IMAGE --node N`: a read-only view of the image as node N would see it — the
-// node's system and runtime overlays (rendered by the overlay service) on top of the rootfs.
+// node's system and runtime overlays (rendered by the overlay service, handed in by the caller:
+// overlays/preview.ts nodeOverlayFiles) on top of the rootfs.
 // Inside private mount/PID/UTS namespaces: overlayfs with two lower layers (overlay files over the
 // rootfs, no upper, so the view is read-only by construction); where overlayfs is not available,
 // a read-only bind of the rootfs with each overlay file bound over its existing path. /tmp and
@@ -14,21 +15,6 @@ import { rootfsDir } from './layout.ts';
 import { parseBind, type SessionResult } from './shell.ts';
 
 export interface ViewFile { rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number; data?: Uint8Array; target?: string }
-
-/** The files node `node` receives, system overlays first, runtime ones on top (later wins). */
-export async function nodeOverlayFiles(paths: Paths, node: string, log: Logger, env: Record<string, string | undefined> = {}): Promise<ViewFile[]> {
-  const { readConfigured } = await import('../store/open.ts'); // nodes.conf, or PostgreSQL (WULF_STORE / "store:")
-  const { readWulfConf } = await import('../config/wulfconf.ts');
-  const { createOverlayService } = await import('../overlays/cache.ts');
-  const conf = await readConfigured(paths, env);
-  if (!conf.nodes[node]) throw new WulfError(`node "${node}" does not exist`, { hint: "see 'wulf node list'", code: 'ENOENT' });
-  const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => readWulfConf(paths), log });
-  const out = new Map<string, ViewFile>();
-  for (const kind of ['system', 'runtime'] as const) {
-    for (const [rel, e] of svc.entries(node, kind)) { out.delete(rel); out.set(rel, e); }
-  }
-  return [...out.values()];
-}
 
 /** Write the overlay files under dir, refusing to write through a symlink made by an earlier entry. */
 function materialise(dir: string, files: ViewFile[]): { rel: string; type: ViewFile['type'] }[] {
@@ -103,7 +89,10 @@ function bindView(root: string, ovl: string, mnt: string, written: { rel: string
 }
 
 export interface ViewOpts {
-  node: string; cmd: string[]; binds: string[]; env: Record<string, string | undefined>; log: Logger;
+  node: string;
+  /** the node's overlay files, system then runtime (later wins) */
+  files: ViewFile[];
+  cmd: string[]; binds: string[]; env: Record<string, string | undefined>; log: Logger;
   stdio?: 'inherit' | 'pipe';
   /** skip overlayfs and use the bind-mount fallback (tests; or set WULF_VIEW_NO_OVERLAYFS=1) */
   noOverlayfs?: boolean;
@@ -111,12 +100,11 @@ export interface ViewOpts {
 
 export async function nodeViewSession(paths: Paths, name: string, o: ViewOpts): Promise<SessionResult & { method?: string }> {
   const root = rootfsDir(paths, name);
-  const files = await nodeOverlayFiles(paths, o.node, o.log, o.env);
   const work = mkdtempSync(join(tmpdir(), 'wulf-view-'));
   try {
     const ovl = join(work, 'overlay'), mnt = join(work, 'view');
     mkdirSync(ovl, { mode: 0o755 }); mkdirSync(mnt);
-    const written = materialise(ovl, files);
+    const written = materialise(ovl, o.files);
     const binds = o.binds.map(parseBind);
     const lines = ['set -e', `hostname ${q(o.node)} 2>/dev/null || true`, 'method=overlayfs'];
     // overlayfs reads ':' and ',' in lowerdir as separators

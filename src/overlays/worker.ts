@@ -10,7 +10,7 @@ import { Builder, type SharedRender, type Snapshot } from './build.ts';
 import { writeArchive } from './archive-file.ts';
 import { errorLine } from '../lib/errors.ts';
 import { LIMITS } from './render.ts';
-import type { WorkerJob, WorkerResult } from './cache.ts';
+import type { WorkerJob, WorkerResult } from './service.ts';
 import type { ThreadMsg, ThreadReply } from './thread.ts';
 
 declare const self: Worker;

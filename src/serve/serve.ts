@@ -22,7 +22,7 @@ import { bufferProvider, chainProviders, rootProvider } from '../tftp/providers.
 import { createApp, statArtifact, type Bindings, type PeerSource } from '../http/app.ts';
 import { StatusBoard } from '../status/board.ts';
 import { readState, stateWriter } from '../state/state-file.ts';
-import { createOverlayService } from '../overlays/cache.ts';
+import { createOverlayService } from '../overlays/service.ts';
 import { findKernel, imageArtifactPath } from '../images/service.ts';
 import { ensureImageStore } from '../images/layout.ts';
 import { startRouterAdvertisements } from './ra.ts';

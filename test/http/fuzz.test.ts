@@ -15,7 +15,7 @@ import { readNodesConf } from '../../src/config/store.ts';
 import { createLogger } from '../../src/lib/log.ts';
 import { readState } from '../../src/state/state-file.ts';
 import { STAGES } from '../../src/status/board.ts';
-import { createOverlayService } from '../../src/overlays/cache.ts';
+import { createOverlayService } from '../../src/overlays/service.ts';
 import { readWulfConf } from '../../src/config/wulfconf.ts';
 
 const SECRET = `SECRET-RUNTIME-${process.pid}-${Date.now()}`;

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { join } from 'node:path';
 import { pathsFor } from '../../src/config/paths.ts';
 import { silentLogger } from '../../src/lib/log.ts';
-import { createOverlayService } from '../../src/overlays/cache.ts';
+import { createOverlayService } from '../../src/overlays/service.ts';
 import { wulfConf } from './fixtures.ts';
 import type { NodesConf } from '../../src/config/cascade.ts';
 import { ensureTls, serverTls, tlsFiles } from '../../src/serve/tls.ts';

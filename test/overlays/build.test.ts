@@ -10,7 +10,7 @@ import { pathsFor } from '../../src/config/paths.ts';
 import { silentLogger, type Logger } from '../../src/lib/log.ts';
 import { readCpio } from '../../src/lib/cpio.ts';
 import { Builder } from '../../src/overlays/build.ts';
-import { createOverlayService } from '../../src/overlays/cache.ts';
+import { createOverlayService } from '../../src/overlays/service.ts';
 import { checkOverlayName } from '../../src/overlays/sources.ts';
 import { LIMITS } from '../../src/overlays/render.ts';
 import type { NodesConf } from '../../src/config/cascade.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathsFor } from '../../src/config/paths.ts';
 import { silentLogger } from '../../src/lib/log.ts';
 import { ssh } from '../../src/cli/configure-ssh.ts';
-import { createOverlayService } from '../../src/overlays/cache.ts';
+import { createOverlayService } from '../../src/overlays/service.ts';
 import { readNodesConf } from '../../src/config/store.ts';
 import { readWulfConf } from '../../src/config/wulfconf.ts';
 import type { Ctx } from '../../src/cli/command.ts';

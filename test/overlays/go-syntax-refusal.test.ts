@@ -10,7 +10,7 @@ import { StatusBoard } from '../../src/status/board.ts';
 import { mergeAll, type MergedNode } from '../../src/config/cascade.ts';
 import { createLogger, silentLogger } from '../../src/lib/log.ts';
 import { pathsFor } from '../../src/config/paths.ts';
-import { createOverlayService } from '../../src/overlays/cache.ts';
+import { createOverlayService } from '../../src/overlays/service.ts';
 import type { NodesConf } from '../../src/config/cascade.ts';
 import { wulfConf } from './fixtures.ts';
 import { renderTemplate } from '../../src/overlays/render.ts';

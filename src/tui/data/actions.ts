@@ -9,7 +9,7 @@ import type { ConfigStore } from '../../store/store.ts';
 import { readWulfConf } from '../../config/wulfconf.ts';
 import { WulfError, errorLine } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { createOverlayService } from '../../overlays/cache.ts';
+import { createOverlayService } from '../../overlays/service.ts';
 import { KINDS } from '../../overlays/build.ts';
 import { mergeNode } from '../../config/cascade.ts';
 import { defaultDrivers, runPower, summaryLine, targetsFromNodes } from '../../power/run.ts';

@@ -1,10 +1,11 @@
 // Overlays for the TUI: the file tree of every overlay, a file rendered for one node, and what
-// would change for a node since it was last served — the `wulf overlay show/diff` verbs, captured.
+// would change for a node since it was last served — the same lines `wulf overlay show/diff` print
+// (src/overlays/preview.ts gives both).
 import type { Paths } from '../../config/paths.ts';
-import type { Ctx, Verb } from '../../cli/command.ts';
 import { errorLine } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { listOverlayNames, readOverlay } from '../../overlays/sources.ts';
+import { diffLines, diffSinceServed, showFile, shownLines } from '../../overlays/preview.ts';
 
 export interface TreeItem { key: string; label: string; overlay: string; rel?: string; kind: 'overlay' | 'file' | 'dir' | 'symlink' }
 
@@ -25,24 +26,19 @@ export function overlayTree(paths: Paths): { items: TreeItem[]; error?: string }
   } catch (e) { return { items, error: errorLine(e) }; }
 }
 
-async function capture(paths: Paths, verb: Verb, flags: Record<string, string>, pos: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  const push = (t: string) => { for (const l of t.replace(/\n$/, '').split('\n')) lines.push(l); };
-  const ctx: Ctx = { paths, log: silentLogger, env: {}, out: push, err: push, isTTY: false, debug: false, logFormat: 'human', confirm: async () => false };
-  try { await verb.run(ctx, flags, pos); } catch (e) { lines.push(`error: ${errorLine(e)}`); }
-  return lines;
-}
-
-async function overlayVerb(name: string): Promise<Verb> {
-  const { noun } = await import('../../cli/overlay.ts');
-  return noun.verbs.find((v) => v.name === name)!;
+/** What a call printed, line by line, with an error as the last line (after what came before it). */
+async function lines(make: () => Promise<Iterable<string>>): Promise<string[]> {
+  const out: string[] = [];
+  const push = (t: string) => { for (const l of t.replace(/\n$/, '').split('\n')) out.push(l); };
+  try { for (const t of await make()) push(t); } catch (e) { out.push(`error: ${errorLine(e)}`); }
+  return out;
 }
 
 /** A file as a node gets it (templates rendered), or its plain text. */
 export async function previewFile(paths: Paths, overlay: string, rel: string, node: string | undefined): Promise<string[]> {
-  return capture(paths, await overlayVerb('show'), node ? { render: node } : {}, [overlay, rel]);
+  return lines(async () => shownLines(await showFile(paths, {}, overlay, rel, node || undefined)));
 }
 
 export async function overlayDiff(paths: Paths, node: string): Promise<string[]> {
-  return capture(paths, await overlayVerb('diff'), {}, [node]);
+  return lines(async () => diffLines(node, await diffSinceServed(paths, {}, silentLogger, node)));
 }
