@@ -1,7 +1,7 @@
 // `wulf node status`: what every node fetched last and when, from the running server's /status
 // (or the state file when no server answers), coloured like Warewulf, with a STATE column: up, booting,
-// late or lost by the time since the agent's last refresh (src/status/liveness.ts); --timeline per stage.
-import { readState } from '../state/state-file.ts';
+// late or lost by the time since the agent's last refresh (src/runtime/liveness.ts); --timeline per stage.
+import { readState } from '../runtime/state-file.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
 import { readConfigured, readStoreState } from '../store/open.ts';
 import { matchNodes } from '../lib/hostlist.ts';
@@ -9,7 +9,7 @@ import { naturalCompare } from '../config/cascade.ts';
 import type { Ctx, FlagValues, Verb } from './command.ts';
 import { WulfError } from '../lib/errors.ts';
 import { table } from './table.ts';
-import { liveness, type Liveness } from '../status/liveness.ts';
+import { liveness, type Liveness } from '../runtime/liveness.ts';
 
 interface Unknown { mac: string; ipaddr: string; via: string; lastSeen: number; count: number }
 interface Row { node: string; stage: string; sent: string; ipaddr: string; lastSeen: number; lastAgent?: number; timeline: { stage: string; start: number; end?: number; seconds?: number; bytes: number }[] }

@@ -2,7 +2,7 @@
 // about a request (Bindings), and what the middleware resolves for the handlers (Variables).
 import type { Logger } from '../lib/log.ts';
 import type { MergedNode } from '../config/cascade.ts';
-import type { StatusBoard, Stage } from '../status/board.ts';
+import type { StatusBoard, Stage } from '../runtime/board.ts';
 
 export interface Artifact { path: string; size: number; etag: string }
 export interface Peer { address: string; port: number }

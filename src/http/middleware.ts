@@ -7,7 +7,7 @@ import { createMiddleware } from 'hono/factory';
 import { getConnInfo } from 'hono/bun';
 import { normalizeMac } from '../lib/ip.ts';
 import type { Logger } from '../lib/log.ts';
-import type { Stage } from '../status/board.ts';
+import type { Stage } from '../runtime/board.ts';
 import { canonicalIp, type HttpEnv, type Peer, type Providers } from './context.ts';
 
 /** Refuse paths with `..` or encoded slashes before routing. */

@@ -2,7 +2,7 @@
 // hono's streamSSE: the whole board first, then one event per node change, a comment every 20 s).
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { StatusBoard } from '../status/board.ts';
+import type { StatusBoard } from '../runtime/board.ts';
 import type { HttpEnv } from './context.ts';
 
 export function statusRoutes(app: Hono<HttpEnv>, status: StatusBoard): void {

@@ -20,8 +20,8 @@ import { leaseOfMac, leasesFromJSON, leasesToJSON, type LeaseTable } from '../dh
 import { createTftpServer, type TftpServer } from '../tftp/server.ts';
 import { bufferProvider, chainProviders, rootProvider } from '../tftp/providers.ts';
 import { createApp, statArtifact, type Bindings, type PeerSource } from '../http/app.ts';
-import { StatusBoard } from '../status/board.ts';
-import { readState, stateWriter } from '../state/state-file.ts';
+import { StatusBoard } from '../runtime/board.ts';
+import { readState, stateWriter } from '../runtime/state-file.ts';
 import { createOverlayService } from '../overlays/service.ts';
 import { findKernel, imageArtifactPath } from '../images/service.ts';
 import { ensureImageStore } from '../images/layout.ts';

@@ -6,7 +6,7 @@ import type { ConfigStore, NodesConf } from './store.ts';
 import { fileStore } from './files.ts';
 import { PostgresStore } from './postgres.ts';
 import { PostgresState } from './state-pg.ts';
-import type { RuntimeState } from '../state/state-file.ts';
+import type { RuntimeState } from '../runtime/state-file.ts';
 import { parseStoreSpec, type StoreSpec } from './spec.ts';
 
 export function configuredSpec(paths: Paths, env: Record<string, string | undefined>): StoreSpec {

@@ -4,7 +4,7 @@
 // nothing, and the next one carries everything since (nothing is lost while PostgreSQL is away).
 import type { Logger } from '../lib/log.ts';
 import { errorLine } from '../lib/errors.ts';
-import type { RuntimeState } from '../state/state-file.ts';
+import type { RuntimeState } from '../runtime/state-file.ts';
 import type { PostgresStore } from './postgres.ts';
 
 type Kind = 'lease' | 'status' | 'unknown';

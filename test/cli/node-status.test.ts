@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathsFor } from '../../src/config/paths.ts';
-import { writeState } from '../../src/state/state-file.ts';
+import { writeState } from '../../src/runtime/state-file.ts';
 import { compiledBin, requireCompiled, tempRoot } from '../helpers/cli.ts';
 
 const t = tempRoot('wulf-status-');

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, saneRequestPath, statArtifact, type Artifact, type Peer } from '../../src/http/app.ts';
-import { StatusBoard } from '../../src/status/board.ts';
+import { StatusBoard } from '../../src/runtime/board.ts';
 import { statusRoutes } from '../../src/http/status.ts';
 import { Hono } from 'hono';
 import { mergeAll, type MergedNode } from '../../src/config/cascade.ts';

@@ -13,8 +13,8 @@ import { startServer, type RunningServer } from '../../src/serve/serve.ts';
 import { pathsFor } from '../../src/config/paths.ts';
 import { readNodesConf } from '../../src/config/store.ts';
 import { createLogger } from '../../src/lib/log.ts';
-import { readState } from '../../src/state/state-file.ts';
-import { STAGES } from '../../src/status/board.ts';
+import { readState } from '../../src/runtime/state-file.ts';
+import { STAGES } from '../../src/runtime/board.ts';
 import { createOverlayService } from '../../src/overlays/service.ts';
 import { readWulfConf } from '../../src/config/wulfconf.ts';
 

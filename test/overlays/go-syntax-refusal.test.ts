@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/http/app.ts';
-import { StatusBoard } from '../../src/status/board.ts';
+import { StatusBoard } from '../../src/runtime/board.ts';
 import { mergeAll, type MergedNode } from '../../src/config/cascade.ts';
 import { createLogger, silentLogger } from '../../src/lib/log.ts';
 import { pathsFor } from '../../src/config/paths.ts';

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/http/app.ts';
-import { StatusBoard } from '../../src/status/board.ts';
+import { StatusBoard } from '../../src/runtime/board.ts';
 import { mergeAll, type MergedNode } from '../../src/config/cascade.ts';
 import type { NodeData } from '../../src/config/schema.ts';
 import { silentLogger } from '../../src/lib/log.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/serve/serve.ts';
 import { pathsFor } from '../../src/config/paths.ts';
 import { silentLogger } from '../../src/lib/log.ts';
-import { writeState } from '../../src/state/state-file.ts';
+import { writeState } from '../../src/runtime/state-file.ts';
 import { parseWulfConf } from '../../src/config/wulfconf.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'wulf-leaseaddr-'));

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'cbor-x';
-import { readState, stateWriter, writeState } from '../../src/state/state-file.ts';
-import { StatusBoard } from '../../src/status/board.ts';
+import { readState, stateWriter, writeState } from '../../src/runtime/state-file.ts';
+import { StatusBoard } from '../../src/runtime/board.ts';
 import { createLogger } from '../../src/lib/log.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wulf-state-'));

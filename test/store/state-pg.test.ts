@@ -4,7 +4,7 @@ import { test, expect, beforeAll, afterAll, setDefaultTimeout } from 'bun:test';
 import { SQL } from 'bun';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { PostgresState } from '../../src/store/state-pg.ts';
-import type { RuntimeState } from '../../src/state/state-file.ts';
+import type { RuntimeState } from '../../src/runtime/state-file.ts';
 import { startPg, type Pg } from './pg.ts';
 
 // a real server on a busy 2-core machine: seconds, not the default 5

@@ -1,7 +1,7 @@
 // Node boot status as the TUI sees it: lenient parsing of the server's /status JSON and SSE events,
 // the state colour of a node (booting / up / late / lost / never seen / bad asset key) and the
 // per-stage boot waterfall. Pure: no sockets, no clock (callers pass `now` in unix seconds).
-import { liveness } from '../../status/liveness.ts';
+import { liveness } from '../../runtime/liveness.ts';
 
 export type NodeState = 'booting' | 'up' | 'late' | 'lost' | 'never' | 'bad-asset';
 export const STATES: NodeState[] = ['up', 'booting', 'late', 'lost', 'never', 'bad-asset'];
@@ -113,7 +113,7 @@ export function parseStatusDoc(doc: unknown, prev?: Map<string, NodeStatus>): No
 
 /**
  * The state colour of a node, with Warewulf's thresholds (late ≥ interval+5 s, lost ≥ 2×interval),
- * counted from the agent's last refresh once the node is up (src/status/liveness.ts).
+ * counted from the agent's last refresh once the node is up (src/runtime/liveness.ts).
  */
 export function classify(s: NodeStatus | undefined, now: number, interval: number): NodeState {
   if (!s) return 'never';

@@ -2,9 +2,9 @@
 // templates, it must find the kernel and initrds in order, the optional runtime, and a chain.
 import { test, expect } from 'bun:test';
 import { Liquid } from 'liquidjs';
-import defaultIpxe from '../http/ipxe/default.ipxe' with { type: 'text' };
-import unconfiguredIpxe from '../http/ipxe/unconfigured.ipxe' with { type: 'text' };
-import { percentile, planIpxeScript } from './sim.ts';
+import defaultIpxe from '../../src/http/ipxe/default.ipxe' with { type: 'text' };
+import unconfiguredIpxe from '../../src/http/ipxe/unconfigured.ipxe' with { type: 'text' };
+import { percentile, planIpxeScript } from '../../src/sim/sim.ts';
 
 const liquid = new Liquid();
 const MAC = '52:54:00:aa:00:01';

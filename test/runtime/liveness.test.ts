@@ -1,7 +1,7 @@
 // Live or dead, with an injected clock: Warewulf's thresholds (late ≥ interval + 5 s, lost ≥ 2 × interval)
 // counted from the agent's last refresh once a node is up, from its last request while it boots.
 import { expect, test } from 'bun:test';
-import { lastBootAt, liveness } from './liveness.ts';
+import { lastBootAt, liveness } from '../../src/runtime/liveness.ts';
 
 const NOW = 10_000;
 const boot = (at: number) => [

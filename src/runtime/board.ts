@@ -2,7 +2,7 @@
 // (dhcp → ipxe → kernel → image → system → runtime). Every DHCP/TFTP/HTTP event lands here;
 // listeners (the SSE stream) hear every change. JSON keeps Warewulf's /status field names.
 // The agent's periodic runtime fetches are not boot stages: they are recorded as stage "agent",
-// with their time in lastAgent, and leave the boot timeline alone (src/status/liveness.ts).
+// with their time in lastAgent, and leave the boot timeline alone (src/runtime/liveness.ts).
 import { liveness } from './liveness.ts';
 
 export const STAGES = ['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime'] as const;
@@ -19,7 +19,7 @@ export interface NodeStatus {
   ipaddr: string;
   lastSeen: number;          // unix seconds
   /** unix seconds of the last agent refresh of the runtime overlay, 0 for none; absent in state files
-   *  written before wulf told agent refreshes apart (src/status/liveness.ts then counts runtime fetches) */
+   *  written before wulf told agent refreshes apart (src/runtime/liveness.ts then counts runtime fetches) */
   lastAgent?: number;
   timeline: StageSpan[];
 }
