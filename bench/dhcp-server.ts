@@ -10,7 +10,10 @@ import { createDhcpServer } from '../src/dhcp/server.ts';
 import { errorLine } from '../src/lib/errors.ts';
 
 const argv = process.argv.slice(2);
-const get = (k: string) => { const i = argv.indexOf(k); return i >= 0 ? argv[i + 1] : undefined; };
+const get = (k: string) => {
+  const i = argv.indexOf(k);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
 const all = (k: string) => argv.flatMap((a, i) => (a === k && argv[i + 1] ? [argv[i + 1]!] : []));
 
 const serverIp = get('--server-ip') ?? '10.77.0.1';
@@ -22,10 +25,16 @@ for (const r of all('--reserve')) {
 }
 const leases = emptyLeases();
 const base: Omit<PolicyContext, 'now'> = {
-  serverIp, netmask: get('--netmask') ?? '255.255.255.0', mode: argv.includes('--proxy') ? 'proxy' : 'full',
-  reservations, range: range ? { start: range[0]!, end: range[1]! } : undefined, leases,
-  httpBase: `http://${serverIp}:9873`, bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' },
-  leaseTime: Number(get('--lease-time') ?? 3600), gateway: serverIp,
+  serverIp,
+  netmask: get('--netmask') ?? '255.255.255.0',
+  mode: argv.includes('--proxy') ? 'proxy' : 'full',
+  reservations,
+  range: range ? { start: range[0]!, end: range[1]! } : undefined,
+  leases,
+  httpBase: `http://${serverIp}:9873`,
+  bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' },
+  leaseTime: Number(get('--lease-time') ?? 3600),
+  gateway: serverIp,
 };
 const log = createLogger({ level: (get('--log') as 'debug' | undefined) ?? 'warn', write: (l) => process.stderr.write(l + '\n') });
 const events = argv.includes('--events');

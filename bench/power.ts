@@ -15,12 +15,14 @@ if (args[0] === '--serve') {
   const n = Number(args[1] ?? 500);
   const mocks = Array.from({ length: n }, () => startMock({ latency: [20, 50], initialPower: Math.random() < 0.5 ? 'On' : 'Off' }));
   process.stdout.write(JSON.stringify(mocks.map((m) => m.port)) + '\n');
-  for await (const _ of Bun.stdin.stream()) { /* wait for EOF */ }
+  for await (const _ of Bun.stdin.stream()) {
+    /* wait for EOF */
+  }
   process.exit(0);
 }
 
 const N = Number(process.env.BENCH_NODES ?? 500);
-const SERIAL_N = Number(process.env.BENCH_SERIAL_NODES ?? 100);   // serial on a slice, bounded
+const SERIAL_N = Number(process.env.BENCH_SERIAL_NODES ?? 100); // serial on a slice, bounded
 const drivers = defaultDrivers({ env: { PATH: process.env.PATH } });
 const secs = (ms: number) => (ms / 1000).toFixed(2) + ' s';
 
@@ -35,16 +37,25 @@ async function timeRun(targets: PowerTarget[], fanout: number): Promise<{ ms: nu
   const child = Bun.spawn([process.execPath, import.meta.path, '--serve', String(N)], { stdin: 'pipe', stdout: 'pipe', stderr: 'inherit' });
   const reader = child.stdout.getReader();
   let text = '';
-  while (!text.includes('\n')) { const { value, done } = await reader.read(); if (done) break; text += new TextDecoder().decode(value); }
+  while (!text.includes('\n')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
   const ports = JSON.parse(text) as number[];
-  const targets: PowerTarget[] = ports.map((p, i) => ({ node: `n${String(i + 1).padStart(4, '0')}`, ipmi: { driver: 'redfish', ipaddr: '127.0.0.1', port: String(p), username: 'root', password: 'mock-secret', tags: { scheme: 'http' } } }));
-  await timeRun(targets.slice(0, 20), 20);   // warm up
+  const targets: PowerTarget[] = ports.map((p, i) => ({
+    node: `n${String(i + 1).padStart(4, '0')}`,
+    ipmi: { driver: 'redfish', ipaddr: '127.0.0.1', port: String(p), username: 'root', password: 'mock-secret', tags: { scheme: 'http' } },
+  }));
+  await timeRun(targets.slice(0, 20), 20); // warm up
   const fan = await timeRun(targets, 50);
   const serial = await timeRun(targets.slice(0, SERIAL_N), 1);
   const serialAll = serial.ms * (N / SERIAL_N);
   console.log(`Redfish mock, ${N} BMCs, 20–50 ms per request, 4 requests per node (session, Systems, system, logout):`);
   console.log(`  wulf fanout 50 : ${secs(fan.ms)} for ${N} nodes (${fan.ok} ok), ${(fan.ms / N).toFixed(1)} ms/node`);
-  console.log(`  wulf fanout 1  : ${secs(serial.ms)} for ${SERIAL_N} nodes (${serial.ok} ok) → ${secs(serialAll)} for ${N} (extrapolated)${SERIAL_N === N ? ' (measured)' : ''}`);
+  console.log(
+    `  wulf fanout 1  : ${secs(serial.ms)} for ${SERIAL_N} nodes (${serial.ok} ok) → ${secs(serialAll)} for ${N} (extrapolated)${SERIAL_N === N ? ' (measured)' : ''}`,
+  );
   console.log(`  ratio serial / fanout 50: ${(serialAll / fan.ms).toFixed(1)}×`);
   child.stdin.end();
   await child.exited;
@@ -58,13 +69,18 @@ if (Bun.which('ipmi_sim') && Bun.which('ipmitool')) {
   const sims = [];
   try {
     for (let i = 0; i < M; i++) sims.push(await startSim(join(dir, `b${i}`), { password: 'bench-pw' }));
-    const targets: PowerTarget[] = sims.map((s, i) => ({ node: `s${i}`, ipmi: { ipaddr: '127.0.0.1', port: String(s.port), username: 'admin', password: 'bench-pw' } }));
+    const targets: PowerTarget[] = sims.map((s, i) => ({
+      node: `s${i}`,
+      ipmi: { ipaddr: '127.0.0.1', port: String(s.port), username: 'admin', password: 'bench-pw' },
+    }));
     const fan = await timeRun(targets, 50);
     const serial = await timeRun(targets, 1);
     const lines = sims.map((s) => String(s.port)).join('\n');
     const t0 = performance.now();
-    const ref = Bun.spawnSync(['sh', '-c', `xargs -P 50 -I{} ipmitool -I lanplus -C 3 -H 127.0.0.1 -p {} -U admin -E chassis power status > /dev/null`],
-      { stdin: Buffer.from(lines + '\n'), env: { ...process.env, IPMI_PASSWORD: 'bench-pw' } });
+    const ref = Bun.spawnSync(
+      ['sh', '-c', `xargs -P 50 -I{} ipmitool -I lanplus -C 3 -H 127.0.0.1 -p {} -U admin -E chassis power status > /dev/null`],
+      { stdin: Buffer.from(lines + '\n'), env: { ...process.env, IPMI_PASSWORD: 'bench-pw' } },
+    );
     const refMs = performance.now() - t0;
     console.log(`ipmi_sim, ${M} BMCs, ipmitool -C 3:`);
     console.log(`  wulf fanout 50 : ${secs(fan.ms)} (${fan.ok} ok)`);

@@ -14,7 +14,19 @@
 // spawnIn), WULF_BINS ("name=path,..." to compare builds in the same run; default wulf=dist/wulf).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathsFor } from '../src/config/paths.ts';
@@ -24,14 +36,17 @@ const runs = Number(process.env.BENCH_RUNS ?? 7);
 const conditions = (process.env.BENCH_CONDITIONS ?? 'quiet,busy,qemu').split(',').filter(Boolean);
 const clients = (process.env.BENCH_CLIENTS ?? 'atftp,curl,ws16').split(',');
 const bins = (process.env.WULF_BINS ?? `wulf=${process.env.WULF_BIN ?? 'dist/wulf'}`).split(',').map((s) => {
-  const [name, path] = s.includes('=') ? s.split('=') as [string, string] : ['wulf', s];
+  const [name, path] = s.includes('=') ? (s.split('=') as [string, string]) : ['wulf', s];
   return { name, path: resolve(path) };
 });
 
 const tag = `wtv-${process.pid}`;
-const NS_S = `${tag}-s`, NS_C = `${tag}-c`;
-const IF_S = `wtv${process.pid}s`, IF_C = `wtv${process.pid}c`;
-const SRV = '10.213.0.1', CLI = '10.213.0.2';
+const NS_S = `${tag}-s`,
+  NS_C = `${tag}-c`;
+const IF_S = `wtv${process.pid}s`,
+  IF_C = `wtv${process.pid}c`;
+const SRV = '10.213.0.1',
+  CLI = '10.213.0.2';
 const HPA_PORT = 69;
 
 const sh = (a: string[]) => {
@@ -45,23 +60,31 @@ const inNs = (ns: string, cmd: string[]) => ['nsenter', `--net=/run/netns/${ns}`
 // stay in ours. BENCH_SESSION=shared keeps everything in one session (one group), as a test
 // harness that starts both the server and its VMs does.
 const detached = process.env.BENCH_SESSION !== 'shared';
-const spawnIn = (ns: string, cmd: string[], env?: NodeJS.ProcessEnv) => spawn('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { env, stdio: 'ignore', detached });
+const spawnIn = (ns: string, cmd: string[], env?: NodeJS.ProcessEnv) =>
+  spawn('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { env, stdio: 'ignore', detached });
 const spawnLoad = (cmd: string[]) => spawn(cmd[0]!, cmd.slice(1), { stdio: 'ignore', detached });
 
 function removeNamespaces(s: string, c: string): void {
-  for (const ns of [s, c]) spawnSync('sh', ['-c', `ip netns pids ${ns} 2>/dev/null | xargs -r kill -9; sleep 0.2; ip netns del ${ns} 2>/dev/null`]);
+  for (const ns of [s, c])
+    spawnSync('sh', ['-c', `ip netns pids ${ns} 2>/dev/null | xargs -r kill -9; sleep 0.2; ip netns del ${ns} 2>/dev/null`]);
 }
 
 function setupNetwork(): void {
   // namespaces of an earlier run that was killed (its pid is gone)
   for (const line of spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n')) {
     const m = /^wtv-(\d+)-s\b/.exec(line);
-    if (m && !existsSync(`/proc/${m[1]}`)) { removeNamespaces(`wtv-${m[1]}-s`, `wtv-${m[1]}-c`); removeCpuGroups(`wtv-${m[1]}`); }
+    if (m && !existsSync(`/proc/${m[1]}`)) {
+      removeNamespaces(`wtv-${m[1]}-s`, `wtv-${m[1]}-c`);
+      removeCpuGroups(`wtv-${m[1]}`);
+    }
   }
   sh(['ip', 'netns', 'add', NS_S]);
   sh(['ip', 'netns', 'add', NS_C]);
   sh(['ip', 'link', 'add', IF_S, 'netns', NS_S, 'type', 'veth', 'peer', 'name', IF_C, 'netns', NS_C]);
-  for (const [ns, dev, addr] of [[NS_S, IF_S, SRV], [NS_C, IF_C, CLI]] as const) {
+  for (const [ns, dev, addr] of [
+    [NS_S, IF_S, SRV],
+    [NS_C, IF_C, CLI],
+  ] as const) {
     sh(['ip', '-n', ns, 'addr', 'add', `${addr}/24`, 'dev', dev]);
     sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
     sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
@@ -77,15 +100,24 @@ function cpuGroup(name: string, pid: number): () => number {
     mkdirSync(g);
     writeFileSync(join(g, 'cgroup.procs'), String(pid));
     return () => Number(readFileSync(join(g, 'cpuacct.usage'), 'utf8')) / 1e6; // ms
-  } catch { return () => NaN; }
+  } catch {
+    return () => NaN;
+  }
 }
 function removeCpuGroups(prefix: string): void {
-  try { for (const g of readdirSync(CPUACCT)) if (g.startsWith(`${prefix}-`)) rmdirSync(join(CPUACCT, g)); } catch { /* no cpuacct, or still busy */ }
+  try {
+    for (const g of readdirSync(CPUACCT)) if (g.startsWith(`${prefix}-`)) rmdirSync(join(CPUACCT, g));
+  } catch {
+    /* no cpuacct, or still busy */
+  }
 }
 
 /** How busy the machine is (share of all CPUs, 0–1) over `ms`, from /proc/stat. */
 async function cpuBusy(ms: number): Promise<number> {
-  const sample = () => { const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number); return { idle: f[3]! + f[4]!, all: f.reduce((a, b) => a + b, 0) }; };
+  const sample = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3]! + f[4]!, all: f.reduce((a, b) => a + b, 0) };
+  };
   const a = sample();
   await Bun.sleep(ms);
   const b = sample();
@@ -101,18 +133,49 @@ function startLoad(condition: string): ChildProcess | undefined {
     const kernel = readdirSync('/boot').find((f) => f.startsWith('vmlinuz-'));
     if (!kernel) throw new Error('qemu condition: no /boot/vmlinuz-* to boot');
     // no root file system: the guest panics and reboots after a second, for ever — a VM at work
-    return spawnLoad(['qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-smp', '1', '-nodefaults', '-nographic', '-serial', 'null', '-monitor', 'none',
-      '-kernel', join('/boot', kernel), '-append', 'console=ttyS0 panic=1']);
+    return spawnLoad([
+      'qemu-system-x86_64',
+      '-accel',
+      'tcg',
+      '-m',
+      '256',
+      '-smp',
+      '1',
+      '-nodefaults',
+      '-nographic',
+      '-serial',
+      'null',
+      '-monitor',
+      'none',
+      '-kernel',
+      join('/boot', kernel),
+      '-append',
+      'console=ttyS0 panic=1',
+    ]);
   }
   throw new Error(`unknown condition ${condition} (quiet, busy, busy1, qemu)`);
 }
 
-interface Case { name: string; server: string; cmd: string[]; ref?: string }
+interface Case {
+  name: string;
+  server: string;
+  cmd: string[];
+  ref?: string;
+}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root (network namespaces)');
-  for (const tool of ['ip', 'nsenter', 'taskset', 'atftp', 'curl', 'in.tftpd', ...(conditions.includes('qemu') ? ['qemu-system-x86_64'] : [])]) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} missing: apt-get install -y iproute2 util-linux atftp curl tftpd-hpa qemu-system-x86`);
+  for (const tool of [
+    'ip',
+    'nsenter',
+    'taskset',
+    'atftp',
+    'curl',
+    'in.tftpd',
+    ...(conditions.includes('qemu') ? ['qemu-system-x86_64'] : []),
+  ]) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new Error(`${tool} missing: apt-get install -y iproute2 util-linux atftp curl tftpd-hpa qemu-system-x86`);
   }
   for (const b of bins) if (!existsSync(b.path)) throw new Error(`${b.path} missing: node_modules/.bin/bun build/build.ts`);
   const dir = mkdtempSync(join(tmpdir(), 'wulf-bench-tftpv-'));
@@ -141,15 +204,34 @@ async function main(): Promise<void> {
       linkSync(file, join(tftpRoot, 'f.bin'));
       linkSync(join(hpaDir, 'ready'), join(tftpRoot, 'ready'));
       const port = 1069 + i;
-      const p = spawnIn(NS_S, [b.path, 'serve', '--address', SRV, '--interface', IF_S, '--no-dhcp', '--no-ra',
-        '--tftp-port', String(port), '--http-port', String(9873 + i)], env);
+      const p = spawnIn(
+        NS_S,
+        [
+          b.path,
+          'serve',
+          '--address',
+          SRV,
+          '--interface',
+          IF_S,
+          '--no-dhcp',
+          '--no-ra',
+          '--tftp-port',
+          String(port),
+          '--http-port',
+          String(9873 + i),
+        ],
+        env,
+      );
       procs.push(p);
       servers.push({ name: b.name, cpu: cpuGroup(b.name, p.pid!), port });
     }
     const out = join(dir, 'out');
-    const atftp = (port: number, opts: string[]) => inNs(NS_C, ['atftp', '-g', '-r', 'f.bin', '-l', out, ...opts.flatMap((o) => ['--option', o]), SRV, String(port)]);
-    const curl = (port: number, name = 'f.bin') => inNs(NS_C, ['curl', '-sS', `tftp://${SRV}:${port}/${name}`, '-o', out, '--tftp-blksize', '1468']);
-    for (const s of servers) { // ready when a small file comes back
+    const atftp = (port: number, opts: string[]) =>
+      inNs(NS_C, ['atftp', '-g', '-r', 'f.bin', '-l', out, ...opts.flatMap((o) => ['--option', o]), SRV, String(port)]);
+    const curl = (port: number, name = 'f.bin') =>
+      inNs(NS_C, ['curl', '-sS', `tftp://${SRV}:${port}/${name}`, '-o', out, '--tftp-blksize', '1468']);
+    for (const s of servers) {
+      // ready when a small file comes back
       let ok = false;
       const probe = curl(s.port, 'ready');
       for (let i = 0; i < 100 && !ok; i++) {
@@ -164,7 +246,8 @@ async function main(): Promise<void> {
     const cases: Case[] = [];
     if (clients.includes('atftp')) {
       cases.push({ name: 'tftpd-hpa atftp', server: 'tftpd-hpa', cmd: atftp(HPA_PORT, ['blksize 1468']) });
-      for (const s of wulfs) cases.push({ name: `${s.name} atftp`, server: s.name, cmd: atftp(s.port, ['blksize 1468']), ref: 'tftpd-hpa atftp' });
+      for (const s of wulfs)
+        cases.push({ name: `${s.name} atftp`, server: s.name, cmd: atftp(s.port, ['blksize 1468']), ref: 'tftpd-hpa atftp' });
     }
     if (clients.includes('curl')) {
       cases.push({ name: 'tftpd-hpa curl', server: 'tftpd-hpa', cmd: curl(HPA_PORT) });
@@ -172,7 +255,13 @@ async function main(): Promise<void> {
     }
     if (clients.includes('ws16')) {
       if (!clients.includes('atftp')) throw new Error('ws16 is compared with tftpd-hpa atftp: keep atftp in BENCH_CLIENTS');
-      for (const s of wulfs) cases.push({ name: `${s.name} atftp windowsize 16`, server: s.name, cmd: atftp(s.port, ['blksize 1468', 'windowsize 16']), ref: 'tftpd-hpa atftp' });
+      for (const s of wulfs)
+        cases.push({
+          name: `${s.name} atftp windowsize 16`,
+          server: s.name,
+          cmd: atftp(s.port, ['blksize 1468', 'windowsize 16']),
+          ref: 'tftpd-hpa atftp',
+        });
     }
 
     const table: string[][] = [];
@@ -186,13 +275,15 @@ async function main(): Promise<void> {
         for (const c of round % 2 ? [...cases].reverse() : cases) {
           rmSync(out, { force: true });
           const cpuMs = servers.find((s) => s.name === c.server)!.cpu;
-          const c0 = cpuMs(), t0 = performance.now();
+          const c0 = cpuMs(),
+            t0 = performance.now();
           const p = Bun.spawn(c.cmd, { stdout: 'ignore', stderr: 'pipe', timeout: 120_000 });
           const code = await p.exited;
           const ms = performance.now() - t0;
           const used = cpuMs() - c0;
           const got = existsSync(out) ? statSync(out).size : -1;
-          if (code !== 0 || got !== SIZE) throw new Error(`${condition} ${c.name} failed (exit ${code}, ${got} bytes): ${await new Response(p.stderr).text()}`);
+          if (code !== 0 || got !== SIZE)
+            throw new Error(`${condition} ${c.name} failed (exit ${code}, ${got} bytes): ${await new Response(p.stderr).text()}`);
           times.get(c.name)!.push(ms);
           cpu.get(c.name)!.push(used);
         }
@@ -200,13 +291,21 @@ async function main(): Promise<void> {
       load?.kill('SIGKILL');
       load = undefined;
       await Bun.sleep(300);
-      const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
+      const median = (v: number[]) => {
+        const s = [...v].sort((a, b) => a - b);
+        return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+      };
       for (const c of cases) {
         const t = times.get(c.name)!;
         const ratios = c.ref ? t.map((ms, i) => times.get(c.ref!)![i]! / ms) : [];
         const sorted = [...ratios].sort((a, b) => a - b);
-        table.push([`${condition} (${Math.round(background * 100)} %)`, c.name, `${(SIZE / 1e6 / (median(t) / 1000)).toFixed(1)}`, `${median(cpu.get(c.name)!).toFixed(0)}`,
-          c.ref ? `${median(ratios).toFixed(2)}× (${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)})` : '']);
+        table.push([
+          `${condition} (${Math.round(background * 100)} %)`,
+          c.name,
+          `${(SIZE / 1e6 / (median(t) / 1000)).toFixed(1)}`,
+          `${median(cpu.get(c.name)!).toFixed(0)}`,
+          c.ref ? `${median(ratios).toFixed(2)}× (${sorted[0]!.toFixed(2)}–${sorted.at(-1)!.toFixed(2)})` : '',
+        ]);
       }
       printTable(table, condition === conditions.at(-1));
     }
@@ -220,10 +319,22 @@ async function main(): Promise<void> {
 }
 
 function printTable(rows: string[][], final: boolean): void {
-  const head = ['condition (busy before)', 'server, client', 'MB/s', 'server CPU ms', `vs tftpd-hpa, same round (median, range of ${runs})`];
+  const head = [
+    'condition (busy before)',
+    'server, client',
+    'MB/s',
+    'server CPU ms',
+    `vs tftpd-hpa, same round (median, range of ${runs})`,
+  ];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((x, i) => (i === 2 || i === 3 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join('  ').trimEnd();
-  console.log(`\nTFTP ${SIZE / 1048576} MiB, blksize 1468, over veth between two network namespaces; servers ${detached ? 'in sessions of their own' : 'in the clients\' session'}${final ? '' : ' (so far)'}`);
+  const line = (r: string[]) =>
+    r
+      .map((x, i) => (i === 2 || i === 3 ? x.padStart(w[i]!) : x.padEnd(w[i]!)))
+      .join('  ')
+      .trimEnd();
+  console.log(
+    `\nTFTP ${SIZE / 1048576} MiB, blksize 1468, over veth between two network namespaces; servers ${detached ? 'in sessions of their own' : "in the clients' session"}${final ? '' : ' (so far)'}`,
+  );
   console.log(line(head));
   for (const r of rows) console.log(line(r));
 }

@@ -21,13 +21,26 @@ const enc = new TextEncoder();
 let round = 0;
 const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
 const server = Bun.serve({
-  port: 0, hostname: '127.0.0.1', idleTimeout: 0,
+  port: 0,
+  hostname: '127.0.0.1',
+  idleTimeout: 0,
   fetch(req) {
     const p = new URL(req.url).pathname;
     if (p === '/status') return Response.json({ nodes: {} });
     if (p === '/status/events') {
       let ctl: ReadableStreamDefaultController<Uint8Array>;
-      return new Response(new ReadableStream({ start(c) { ctl = c; streams.add(c); }, cancel() { streams.delete(ctl); } }), { headers: { 'content-type': 'text/event-stream' } });
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            ctl = c;
+            streams.add(c);
+          },
+          cancel() {
+            streams.delete(ctl);
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
     }
     return new Response('', { status: 404 });
   },
@@ -44,13 +57,22 @@ const emitter = setInterval(() => {
     sent++;
   }
   const bytes = enc.encode(out);
-  for (const c of streams) { try { c.enqueue(bytes); } catch { streams.delete(c); } }
+  for (const c of streams) {
+    try {
+      c.enqueue(bytes);
+    } catch {
+      streams.delete(c);
+    }
+  }
 }, 100);
 
 function wulfPid(pane: Pane): number {
   const shell = pane.info('#{pane_pid}');
   for (let i = 0; i < 50; i++) {
-    const r = spawnSync('ps', ['-o', 'pid=', '--ppid', shell], { encoding: 'utf8' }).stdout.trim().split('\n').find((l) => l.trim());
+    const r = spawnSync('ps', ['-o', 'pid=', '--ppid', shell], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .find((l) => l.trim());
     if (r) return Number(r.trim().split(/\s+/)[0]);
     Bun.sleepSync(10);
   }
@@ -69,7 +91,10 @@ async function firstPaint(port: number): Promise<number> {
   try {
     await pane.waitFor((s) => s.includes('NAME▲') && s.includes('n0001'), 10_000);
     return performance.now() - t0;
-  } finally { pane.kill(); void port; }
+  } finally {
+    pane.kill();
+    void port;
+  }
 }
 
 // a session that lives for the whole run, so the tmux server does not exit between panes
@@ -102,23 +127,29 @@ try {
   for (let i = 0; i < (cpuOnly ? 0 : 5); i++) paints.push(await firstPaint(server.port!));
   if (cpuOnly) paints.push(NaN);
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  const paint = med(paints), tm = med(tmuxMs), cli = med(cliMs);
+  const paint = med(paints),
+    tm = med(tmuxMs),
+    cli = med(cliMs);
 
   // CPU under 2,000 updates/s
   const pane = Pane.start('wtui-bench-cpu', `${bin} tui`, { env: { WULF_ROOT: root, TERM: 'xterm-256color' } });
   await pane.waitFor('live: http://127.0.0.1', 30_000);
   await Bun.sleep(2000); // settle: the stream is flowing
   const pid = wulfPid(pane);
-  const c0 = cpuTicks(pid), w0 = performance.now(), s0 = sent;
-  let stale = 0, samples = 0;
+  const c0 = cpuTicks(pid),
+    w0 = performance.now(),
+    s0 = sent;
+  let stale = 0,
+    samples = 0;
   while (performance.now() - w0 < secs * 1000) {
     await Bun.sleep(500);
     const scr = pane.screen();
     samples++;
     if (!/n0001 .* (up|booting)/.test(scr)) stale++;
   }
-  const c1 = cpuTicks(pid), w1 = performance.now();
-  const cpu = ((c1 - c0) / TICK) / ((w1 - w0) / 1000) * 100;
+  const c1 = cpuTicks(pid),
+    w1 = performance.now();
+  const cpu = ((c1 - c0) / TICK / ((w1 - w0) / 1000)) * 100;
   const rss = rssMiB(pid);
   const screen = pane.screen();
   pane.keys('q');
@@ -127,9 +158,13 @@ try {
 
   console.log(`wulf tui bench — ${N} nodes, 80×24 tmux, ${bin}`);
   console.log(`first paint: median ${paint.toFixed(0)} ms of ${paints.map((x) => x.toFixed(0)).join(', ')} (target ≤ 300 ms)`);
-  console.log(`  reference: tmux + shell echo ${tm.toFixed(0)} ms (included above); 'wulf version' ${med(verMs).toFixed(0)} ms; 'wulf node list' (${N} nodes) ${cli.toFixed(0)} ms`);
+  console.log(
+    `  reference: tmux + shell echo ${tm.toFixed(0)} ms (included above); 'wulf version' ${med(verMs).toFixed(0)} ms; 'wulf node list' (${N} nodes) ${cli.toFixed(0)} ms`,
+  );
   console.log(`  paint without tmux ${(paint - tm).toFixed(0)} ms; ratio to 'wulf node list' ${((paint - tm) / cli).toFixed(2)}`);
-  console.log(`CPU at ${((sent - s0) / ((w1 - w0) / 1000)).toFixed(0)} updates/s over ${((w1 - w0) / 1000).toFixed(1)} s: ${cpu.toFixed(1)}% of one core (target ≤ 15%), RSS ${rss.toFixed(0)} MiB`);
+  console.log(
+    `CPU at ${((sent - s0) / ((w1 - w0) / 1000)).toFixed(0)} updates/s over ${((w1 - w0) / 1000).toFixed(1)} s: ${cpu.toFixed(1)}% of one core (target ≤ 15%), RSS ${rss.toFixed(0)} MiB`,
+  );
   console.log(`screen showed live states in ${samples - stale}/${samples} samples`);
   console.log(screen.split('\n').slice(0, 5).join('\n'));
 } finally {

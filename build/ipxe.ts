@@ -8,13 +8,22 @@ import { join } from 'node:path';
 
 export const IPXE_FILES = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
 
-export interface IpxeSource { dir: string; files: Map<string, string>; licence?: string; from: string }
+export interface IpxeSource {
+  dir: string;
+  files: Map<string, string>;
+  licence?: string;
+  from: string;
+}
 
 /** A file inside an unpacked package: absolute symlinks (ipxe.efi → /boot/ipxe.efi) resolve inside root. */
 function inRoot(root: string, rel: string, depth = 0): string | undefined {
   const p = join(root, rel);
   let st;
-  try { st = lstatSync(p); } catch { return undefined; }
+  try {
+    st = lstatSync(p);
+  } catch {
+    return undefined;
+  }
   if (!st.isSymbolicLink()) return st.isFile() ? p : undefined;
   if (depth > 8) return undefined;
   const t = readlinkSync(p);
@@ -24,7 +33,7 @@ function inRoot(root: string, rel: string, depth = 0): string | undefined {
 function collect(dir: string, root?: string): Map<string, string> {
   const m = new Map<string, string>();
   for (const f of IPXE_FILES) {
-    const p = root ? inRoot(root, join(dir.slice(root.length), f)) : (existsSync(join(dir, f)) ? join(dir, f) : undefined);
+    const p = root ? inRoot(root, join(dir.slice(root.length), f)) : existsSync(join(dir, f)) ? join(dir, f) : undefined;
     if (p) m.set(f, p);
   }
   return m;
@@ -37,10 +46,20 @@ export const ipxeCacheDir = () => join(process.env.XDG_CACHE_HOME || join(homedi
  * package lists yet, and the build does not change the system's apt state for them.
  */
 function privateApt(cache: string): string[] | string {
-  const lists = join(cache, 'apt', 'lists'), pkgcache = join(cache, 'apt', 'cache');
+  const lists = join(cache, 'apt', 'lists'),
+    pkgcache = join(cache, 'apt', 'cache');
   mkdirSync(join(lists, 'partial'), { recursive: true });
   mkdirSync(join(pkgcache, 'archives', 'partial'), { recursive: true });
-  const opts = ['-o', `Dir::State::Lists=${lists}`, '-o', `Dir::Cache=${pkgcache}`, '-o', 'Debug::NoLocking=1', '-o', 'APT::Sandbox::User=root'];
+  const opts = [
+    '-o',
+    `Dir::State::Lists=${lists}`,
+    '-o',
+    `Dir::Cache=${pkgcache}`,
+    '-o',
+    'Debug::NoLocking=1',
+    '-o',
+    'APT::Sandbox::User=root',
+  ];
   const u = spawnSync('apt-get', [...opts, '-qq', 'update'], { encoding: 'utf8' });
   if (u.status !== 0) return `apt-get update (into ${lists}) failed: ${(u.stderr || u.stdout).trim().split('\n').pop()}`;
   return opts;
@@ -54,7 +73,8 @@ const candidate = (opts: string[]) =>
  * system's package lists when they know ipxe, else lists of its own in the cache (`own: true` forces that).
  */
 export function fetchIpxePackage(o: { own?: boolean } = {}): IpxeSource | string {
-  for (const t of ['apt-get', 'dpkg-deb']) if (spawnSync('which', [t]).status !== 0) return `${t} is not available to fetch Debian's ipxe package`;
+  for (const t of ['apt-get', 'dpkg-deb'])
+    if (spawnSync('which', [t]).status !== 0) return `${t} is not available to fetch Debian's ipxe package`;
   const cache = ipxeCacheDir();
   let opts: string[] = [];
   let ver = o.own ? undefined : candidate(opts);
@@ -72,13 +92,22 @@ export function fetchIpxePackage(o: { own?: boolean } = {}): IpxeSource | string
     try {
       const dl = spawnSync('apt-get', [...opts, 'download', `ipxe=${ver}`], { cwd: tmp, encoding: 'utf8' });
       const deb = readdirSync(tmp).find((f) => f.endsWith('.deb'));
-      if (dl.status !== 0 || !deb) return `apt-get download ipxe failed: ${(dl.stderr || dl.stdout).trim().split('\n').filter((l) => !l.startsWith('W:')).pop() ?? 'no .deb'}`;
+      if (dl.status !== 0 || !deb)
+        return `apt-get download ipxe failed: ${
+          (dl.stderr || dl.stdout)
+            .trim()
+            .split('\n')
+            .filter((l) => !l.startsWith('W:'))
+            .pop() ?? 'no .deb'
+        }`;
       const x = spawnSync('dpkg-deb', ['-x', join(tmp, deb), join(tmp, 'root')], { encoding: 'utf8' });
       if (x.status !== 0) return `dpkg-deb -x ${deb} failed: ${x.stderr.trim()}`;
       writeFileSync(join(tmp, 'root', '.complete'), `${deb}\n`);
       rmSync(root, { recursive: true, force: true });
       renameSync(join(tmp, 'root'), root);
-    } finally { rmSync(tmp, { recursive: true, force: true }); }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   const files = collect(join(root, 'usr/lib/ipxe'), root);
   const licence = join(root, 'usr/share/doc/ipxe/copyright');
@@ -90,11 +119,21 @@ export function findIpxe(): IpxeSource | string {
   const env = process.env.WULF_IPXE_DIR;
   if (env) {
     const files = collect(env);
-    return files.size === IPXE_FILES.length ? { dir: env, files, from: env } : `WULF_IPXE_DIR=${env} lacks ${IPXE_FILES.filter((f) => !files.has(f)).join(', ')}`;
+    return files.size === IPXE_FILES.length
+      ? { dir: env, files, from: env }
+      : `WULF_IPXE_DIR=${env} lacks ${IPXE_FILES.filter((f) => !files.has(f)).join(', ')}`;
   }
   const sys = collect('/usr/lib/ipxe');
-  if (sys.size === IPXE_FILES.length) return { dir: '/usr/lib/ipxe', files: sys, from: '/usr/lib/ipxe', ...(existsSync('/usr/share/doc/ipxe/copyright') ? { licence: '/usr/share/doc/ipxe/copyright' } : {}) };
+  if (sys.size === IPXE_FILES.length)
+    return {
+      dir: '/usr/lib/ipxe',
+      files: sys,
+      from: '/usr/lib/ipxe',
+      ...(existsSync('/usr/share/doc/ipxe/copyright') ? { licence: '/usr/share/doc/ipxe/copyright' } : {}),
+    };
   const pkg = fetchIpxePackage();
   if (typeof pkg === 'string') return pkg;
-  return pkg.files.size === IPXE_FILES.length ? pkg : `Debian's ipxe package lacks ${IPXE_FILES.filter((f) => !pkg.files.has(f)).join(', ')}`;
+  return pkg.files.size === IPXE_FILES.length
+    ? pkg
+    : `Debian's ipxe package lacks ${IPXE_FILES.filter((f) => !pkg.files.has(f)).join(', ')}`;
 }

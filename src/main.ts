@@ -9,11 +9,21 @@ import { findVerb, parseVerbArgs, renderNounHelp, renderVerbHelp, type Ctx } fro
 
 function usage(): string {
   const w = Math.max(...nouns.map((n) => n.name.length)) + 3;
-  return ['wulf — stateless HPC cluster provisioner', '', 'Usage: wulf [--root DIR] [--debug] <command> ...', '',
-    'Commands:', ...nouns.map((n) => `  ${n.name.padEnd(w)}${n.summary}`), '',
-    'Global flags:', '  --root DIR         relocate every path (or WULF_ROOT, or wulf-data/ beside the binary)',
-    '  --debug            show stack traces and debug logs', '  --log-format F     human (default) or json',
-    '', "Run 'wulf <command> --help' for more."].join('\n');
+  return [
+    'wulf — stateless HPC cluster provisioner',
+    '',
+    'Usage: wulf [--root DIR] [--debug] <command> ...',
+    '',
+    'Commands:',
+    ...nouns.map((n) => `  ${n.name.padEnd(w)}${n.summary}`),
+    '',
+    'Global flags:',
+    '  --root DIR         relocate every path (or WULF_ROOT, or wulf-data/ beside the binary)',
+    '  --debug            show stack traces and debug logs',
+    '  --log-format F     human (default) or json',
+    '',
+    "Run 'wulf <command> --help' for more.",
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -24,11 +34,27 @@ async function main(argv: string[]): Promise<number> {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (rest.length === 0) {
-      if (a === '--root') { root = argv[++i]; if (!root) throw new WulfError('--root needs a directory', { exitCode: 2 }); continue; }
-      if (a.startsWith('--root=')) { root = a.slice(7); continue; }
-      if (a === '--debug' || a === '-d') { debug = true; continue; }
-      if (a === '--log-format') { logFormat = argv[++i] === 'json' ? 'json' : 'human'; continue; }
-      if (a.startsWith('--log-format=')) { logFormat = a.slice(13) === 'json' ? 'json' : 'human'; continue; }
+      if (a === '--root') {
+        root = argv[++i];
+        if (!root) throw new WulfError('--root needs a directory', { exitCode: 2 });
+        continue;
+      }
+      if (a.startsWith('--root=')) {
+        root = a.slice(7);
+        continue;
+      }
+      if (a === '--debug' || a === '-d') {
+        debug = true;
+        continue;
+      }
+      if (a === '--log-format') {
+        logFormat = argv[++i] === 'json' ? 'json' : 'human';
+        continue;
+      }
+      if (a.startsWith('--log-format=')) {
+        logFormat = a.slice(13) === 'json' ? 'json' : 'human';
+        continue;
+      }
     }
     rest.push(a);
   }
@@ -36,14 +62,22 @@ async function main(argv: string[]): Promise<number> {
   const paths = pathsFor(resolveRoot(root, process.env, process.execPath), process.env.WULF_HOST_ROOT);
   const log = createLogger({ format: logFormat, level: debug ? 'debug' : 'info' });
   const ctx: Ctx = {
-    paths, log, env: process.env, debug, logFormat,
+    paths,
+    log,
+    env: process.env,
+    debug,
+    logFormat,
     out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
     err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
     isTTY: !!process.stdout.isTTY && !!process.stdin.isTTY,
     confirm: async (q) => {
       if (!process.stdin.isTTY) return false;
       const rl = createInterface({ input: process.stdin, output: process.stderr });
-      try { return /^y(es)?$/i.test((await rl.question(`${q} [y/N] `)).trim()); } finally { rl.close(); }
+      try {
+        return /^y(es)?$/i.test((await rl.question(`${q} [y/N] `)).trim());
+      } finally {
+        rl.close();
+      }
     },
   };
 
@@ -51,9 +85,13 @@ async function main(argv: string[]): Promise<number> {
   if (!nounName) {
     const tui = findNoun('tui');
     if (tui && ctx.isTTY) return runNoun(ctx, 'tui', undefined, []);
-    ctx.out(usage()); return 0;
+    ctx.out(usage());
+    return 0;
   }
-  if (nounName === '--help' || nounName === '-h' || nounName === 'help') { ctx.out(usage()); return 0; }
+  if (nounName === '--help' || nounName === '-h' || nounName === 'help') {
+    ctx.out(usage());
+    return 0;
+  }
   if (nounName === '--version' || nounName === '-V') return runNoun(ctx, 'version', undefined, []);
   return runNoun(ctx, nounName, verbName, args);
 }
@@ -65,20 +103,31 @@ async function runNoun(ctx: Ctx, nounName: string, verbName: string | undefined,
   if (noun.direct) {
     const argv = verbName !== undefined ? [verbName, ...args] : args;
     const { flags, positionals } = parseVerbArgs(noun.direct, argv, noun.name);
-    if (flags.help) { ctx.out(renderVerbHelp(noun.name, noun.direct)); return 0; }
+    if (flags.help) {
+      ctx.out(renderVerbHelp(noun.name, noun.direct));
+      return 0;
+    }
     return (await noun.direct.run(ctx, flags, positionals)) ?? 0;
   }
-  if (!verbName || verbName === '--help' || verbName === '-h' || verbName === 'help') { ctx.out(renderNounHelp(noun)); return verbName ? 0 : 2; }
+  if (!verbName || verbName === '--help' || verbName === '-h' || verbName === 'help') {
+    ctx.out(renderNounHelp(noun));
+    return verbName ? 0 : 2;
+  }
   const verb = findVerb(noun, verbName);
   if (!verb) throw new WulfError(`unknown command '${noun.name} ${verbName}'`, { hint: `run 'wulf ${noun.name} --help'`, exitCode: 2 });
   const { flags, positionals } = parseVerbArgs(verb, args, `${noun.name} ${verb.name}`);
-  if (flags.help) { ctx.out(renderVerbHelp(noun.name, verb)); return 0; }
+  if (flags.help) {
+    ctx.out(renderVerbHelp(noun.name, verb));
+    return 0;
+  }
   return (await verb.run(ctx, flags, positionals)) ?? 0;
 }
 
 const debugRequested = process.argv.includes('--debug') || process.env.WULF_DEBUG === '1';
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (e) => {
     if (e instanceof WulfError) {
       process.stderr.write(`wulf: ${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ''}`);

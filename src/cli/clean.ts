@@ -7,7 +7,8 @@ import type { Noun, Verb } from './command.ts';
 const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
 const direct: Verb = {
-  name: '', summary: 'remove the registry blob cache, the overlay archives of deleted nodes, and leftovers of interrupted imports and builds',
+  name: '',
+  summary: 'remove the registry blob cache, the overlay archives of deleted nodes, and leftovers of interrupted imports and builds',
   flags: { 'dry-run': { type: 'boolean', short: 'n', help: 'say what would be removed, remove nothing' } },
   async run(ctx, flags) {
     const nodes = new Set(Object.keys((await readConfigured(ctx.paths, ctx.env)).nodes));
@@ -16,7 +17,11 @@ const direct: Verb = {
     for (const x of r.removed) ctx.out(`${dry ? 'would remove' : 'removed'} ${x.path} (${mib(x.bytes)}): ${x.why}`);
     for (const k of r.kept) ctx.out(`kept ${k.path}: ${k.why}`);
     const total = r.removed.reduce((n, x) => n + x.bytes, 0);
-    ctx.out(r.removed.length ? `${dry ? 'would free' : 'freed'} ${mib(total)} in ${r.removed.length} item${r.removed.length === 1 ? '' : 's'}` : 'nothing to clean');
+    ctx.out(
+      r.removed.length
+        ? `${dry ? 'would free' : 'freed'} ${mib(total)} in ${r.removed.length} item${r.removed.length === 1 ? '' : 's'}`
+        : 'nothing to clean',
+    );
     return 0;
   },
 };

@@ -36,7 +36,7 @@ export interface Verb {
   name: string;
   aliases?: string[];
   summary: string;
-  usage?: string;          // positional part, e.g. 'PATTERN'
+  usage?: string; // positional part, e.g. 'PATTERN'
   flags?: Flags;
   /** allow `--` and anything after it as raw positionals */
   passthrough?: boolean;
@@ -66,7 +66,13 @@ export function parseVerbArgs(verb: Verb, argv: string[], command = verb.name): 
   }
   options.help = { type: 'boolean', short: 'h' };
   try {
-    const r = parseArgs({ args: verb.preprocess ? verb.preprocess(argv) : argv, options, allowPositionals: true, strict: true, tokens: false });
+    const r = parseArgs({
+      args: verb.preprocess ? verb.preprocess(argv) : argv,
+      options,
+      allowPositionals: true,
+      strict: true,
+      tokens: false,
+    });
     const flags: FlagValues = { ...(r.values as FlagValues) };
     for (const [name, f] of Object.entries(verb.flags ?? {})) {
       if (flags[name] === undefined && f.default !== undefined) flags[name] = f.default;
@@ -82,10 +88,12 @@ export function renderVerbHelp(prefix: string, verb: Verb): string {
   const command = [prefix, verb.name].filter(Boolean).join(' ');
   const lines = [`Usage: wulf ${command}${verb.flags ? ' [flags]' : ''}${verb.usage ? ' ' + verb.usage : ''}`, '', verb.summary];
   if (verb.aliases?.length) lines.push(`Aliases: ${verb.aliases.join(', ')}`);
-  const rows = Object.entries(verb.flags ?? {}).filter(([, f]) => !f.hidden).map(([name, f]) => {
-    const left = `${f.short ? `-${f.short}, ` : '    '}--${name}${f.type === 'string' ? ' ' + (f.arg ?? 'VALUE') : ''}`;
-    return [left, f.help + (f.default !== undefined && f.default !== false ? ` (default ${f.default})` : '')] as const;
-  });
+  const rows = Object.entries(verb.flags ?? {})
+    .filter(([, f]) => !f.hidden)
+    .map(([name, f]) => {
+      const left = `${f.short ? `-${f.short}, ` : '    '}--${name}${f.type === 'string' ? ' ' + (f.arg ?? 'VALUE') : ''}`;
+      return [left, f.help + (f.default !== undefined && f.default !== false ? ` (default ${f.default})` : '')] as const;
+    });
   if (rows.length) {
     const w = Math.min(36, Math.max(...rows.map((r) => r[0].length)) + 2);
     lines.push('', 'Flags:', ...rows.map(([l, r]) => `  ${l.padEnd(w)}${r}`));
@@ -95,8 +103,14 @@ export function renderVerbHelp(prefix: string, verb: Verb): string {
 
 export function renderNounHelp(noun: Noun): string {
   const w = Math.max(...noun.verbs.map((v) => v.name.length)) + 3;
-  return [`Usage: wulf ${noun.name} <command> [flags]`, '', noun.summary, '', 'Commands:',
-    ...noun.verbs.map((v) => `  ${v.name.padEnd(w)}${v.summary}`)].join('\n');
+  return [
+    `Usage: wulf ${noun.name} <command> [flags]`,
+    '',
+    noun.summary,
+    '',
+    'Commands:',
+    ...noun.verbs.map((v) => `  ${v.name.padEnd(w)}${v.summary}`),
+  ].join('\n');
 }
 
 /** Flags shared by list verbs. */

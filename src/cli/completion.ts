@@ -28,9 +28,13 @@ if [[ "\${funcstack[1]}" == _wulf ]]; then _wulf "$@"; else compdef _wulf wulf; 
 }
 
 export const noun: Noun = {
-  name: 'completion', summary: 'print a bash or zsh completion script', verbs: [],
+  name: 'completion',
+  summary: 'print a bash or zsh completion script',
+  verbs: [],
   direct: {
-    name: '', summary: 'print a completion script: wulf completion bash|zsh (it completes node, profile, image and overlay names from the store)', usage: 'bash|zsh',
+    name: '',
+    summary: 'print a completion script: wulf completion bash|zsh (it completes node, profile, image and overlay names from the store)',
+    usage: 'bash|zsh',
     async run(ctx, _f, pos) {
       if (pos[0] === 'complete') {
         // called by the scripts: complete CWORD WORDS... (the words after `--`)

@@ -10,8 +10,12 @@ import { readWulfConf } from '../config/wulfconf.ts';
 import { rootSshDir } from '../remote/ssh.ts';
 
 function keygen(ctx: Ctx, type: string, key: string, comment: string, force: boolean): void {
-  if (existsSync(key) && !force) { ctx.out(`${key} exists (kept)`); return; }
-  rmSync(key, { force: true }); rmSync(`${key}.pub`, { force: true });
+  if (existsSync(key) && !force) {
+    ctx.out(`${key} exists (kept)`);
+    return;
+  }
+  rmSync(key, { force: true });
+  rmSync(`${key}.pub`, { force: true });
   const r = Bun.spawnSync(['ssh-keygen', '-q', '-t', type, '-N', '', '-C', comment, '-f', key], { stderr: 'pipe' });
   if (r.exitCode !== 0) fail(`ssh-keygen -t ${type} failed: ${r.stderr.toString().trim()}`);
   ctx.out(`wrote ${key}`);
@@ -33,16 +37,23 @@ export function rootKeys(ctx: Ctx, type: string, force: boolean): void {
 }
 
 export const ssh: Verb = {
-  name: 'ssh', summary: "generate the cluster SSH host keys (ssh.host_keys overlay) and root's key in authorized_keys (ssh.authorized_keys overlay)",
+  name: 'ssh',
+  summary: "generate the cluster SSH host keys (ssh.host_keys overlay) and root's key in authorized_keys (ssh.authorized_keys overlay)",
   flags: {
     force: { type: 'boolean', short: 'f', help: 'replace existing keys' },
-    'key-types': { type: 'string', short: 't', arg: 'LIST', help: 'comma list (default: wulf.conf ssh.key types); the first is root\'s' },
+    'key-types': { type: 'string', short: 't', arg: 'LIST', help: "comma list (default: wulf.conf ssh.key types); the first is root's" },
     keytypes: { type: 'string', hidden: true, help: "wwctl's spelling of --key-types" },
   },
   run(ctx, flags) {
     const list = flags['key-types'] ?? flags.keytypes;
-    const types = list ? String(list).split(',').map((s) => s.trim()).filter(Boolean) : readWulfConf(ctx.paths).ssh.keyTypes;
-    for (const t of types) if (!['rsa', 'ecdsa', 'ed25519', 'dsa'].includes(t)) fail(`unknown SSH key type "${t}"`, 'use rsa, ecdsa or ed25519');
+    const types = list
+      ? String(list)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : readWulfConf(ctx.paths).ssh.keyTypes;
+    for (const t of types)
+      if (!['rsa', 'ecdsa', 'ed25519', 'dsa'].includes(t)) fail(`unknown SSH key type "${t}"`, 'use rsa, ecdsa or ed25519');
     if (!types.length) fail('no SSH key types', 'set ssh.key types in wulf.conf, or --key-types');
     if (!Bun.which('ssh-keygen')) fail('ssh-keygen is not installed', 'apt-get install openssh-client');
     mkdirSync(ctx.paths.keysDir, { recursive: true, mode: 0o700 });

@@ -32,8 +32,12 @@ WantedBy=multi-user.target
 }
 
 const systemd: Verb = {
-  name: 'systemd', summary: 'install a systemd unit that runs wulf serve (or --print it)',
-  flags: { print: { type: 'boolean', short: 'p', help: 'print the unit instead of writing it' }, dir: { type: 'string', help: 'unit directory (default /etc/systemd/system)', arg: 'DIR' } },
+  name: 'systemd',
+  summary: 'install a systemd unit that runs wulf serve (or --print it)',
+  flags: {
+    print: { type: 'boolean', short: 'p', help: 'print the unit instead of writing it' },
+    dir: { type: 'string', help: 'unit directory (default /etc/systemd/system)', arg: 'DIR' },
+  },
   run(ctx, flags) {
     const bin = compiled ? realpathSync(process.execPath) : `${process.execPath} ${realpathSync(join(import.meta.dir, '..', 'main.ts'))}`;
     const text = unitText(bin, ctx.paths.root);
@@ -46,11 +50,16 @@ const systemd: Verb = {
 };
 
 function said(ctx: Ctx, r: HostResult): void {
-  ctx.out(r.action === 'unchanged' ? `${r.path} unchanged` : `${r.action === 'created' ? 'created' : 'wrote'} ${r.path}${r.backup ? ` (previous kept as ${r.backup})` : ''}`);
+  ctx.out(
+    r.action === 'unchanged'
+      ? `${r.path} unchanged`
+      : `${r.action === 'created' ? 'created' : 'wrote'} ${r.path}${r.backup ? ` (previous kept as ${r.backup})` : ''}`,
+  );
 }
 
 const hostfile: Verb = {
-  name: 'hostfile', summary: "write the controller's /etc/hosts from the host overlay (every node; your own lines above the marker are kept)",
+  name: 'hostfile',
+  summary: "write the controller's /etc/hosts from the host overlay (every node; your own lines above the marker are kept)",
   async run(ctx) {
     said(ctx, writeHostFile(ctx.paths, await readConfigured(ctx.paths, ctx.env), readWulfConf(ctx.paths), 'etc/hosts'));
     return 0;
@@ -58,7 +67,8 @@ const hostfile: Verb = {
 };
 
 const nfs: Verb = {
-  name: 'nfs', summary: 'write /etc/exports from wulf.conf nfs export paths and run exportfs -ra (needs nfs-kernel-server)',
+  name: 'nfs',
+  summary: 'write /etc/exports from wulf.conf nfs export paths and run exportfs -ra (needs nfs-kernel-server)',
   async run(ctx) {
     const wulf = readWulfConf(ctx.paths);
     said(ctx, writeHostFile(ctx.paths, await readConfigured(ctx.paths, ctx.env), wulf, 'etc/exports'));
@@ -66,19 +76,31 @@ const nfs: Verb = {
     const st = exportNfs(ctx.paths);
     switch (st.kind) {
       case 'relocated':
-        ctx.out(`exportfs not run: it reads /etc/exports only, and this wulf writes the controller's files to ${st.file} (--root / WULF_HOST_ROOT)`);
+        ctx.out(
+          `exportfs not run: it reads /etc/exports only, and this wulf writes the controller's files to ${st.file} (--root / WULF_HOST_ROOT)`,
+        );
         return 0;
       case 'no-exportfs':
-        ctx.out('exportfs not run: nfs-kernel-server is not installed (apt-get install nfs-kernel-server); the exports are written, nothing is exported');
+        ctx.out(
+          'exportfs not run: nfs-kernel-server is not installed (apt-get install nfs-kernel-server); the exports are written, nothing is exported',
+        );
         return 0;
       case 'failed':
-        throw new WulfError(`exportfs -ra failed: ${st.error}`, { hint: '/etc/exports is written; fix the line exportfs names and run wulf configure nfs again' });
+        throw new WulfError(`exportfs -ra failed: ${st.error}`, {
+          hint: '/etc/exports is written; fix the line exportfs names and run wulf configure nfs again',
+        });
       case 'exported':
         if (st.warnings) ctx.err(st.warnings);
-        ctx.out(`exportfs -ra: ${st.exports.length} export${st.exports.length === 1 ? '' : 's'} in the table${st.exports.length ? `: ${st.exports.join('; ')}` : ''}`);
+        ctx.out(
+          `exportfs -ra: ${st.exports.length} export${st.exports.length === 1 ? '' : 's'} in the table${st.exports.length ? `: ${st.exports.join('; ')}` : ''}`,
+        );
         if (st.started) ctx.out(st.started);
-        if (st.server === 'no-nfsd') ctx.out('this kernel has no NFS server (no nfsd in /proc/filesystems, no nfsd module): the export table is updated, but nothing is served until a kernel with nfsd runs (or use a userspace NFS server)');
-        else if (st.server === 'not-running') ctx.out('the NFS server is not running: start it (systemctl enable --now nfs-server) to serve these exports');
+        if (st.server === 'no-nfsd')
+          ctx.out(
+            'this kernel has no NFS server (no nfsd in /proc/filesystems, no nfsd module): the export table is updated, but nothing is served until a kernel with nfsd runs (or use a userspace NFS server)',
+          );
+        else if (st.server === 'not-running')
+          ctx.out('the NFS server is not running: start it (systemctl enable --now nfs-server) to serve these exports');
         return 0;
     }
   },
@@ -86,18 +108,33 @@ const nfs: Verb = {
 
 /** `configure -a`: every step in wwctl's order, each reported; one failing does not stop the others. */
 const all: Verb = {
-  name: 'all', aliases: ['-a', '--all'], summary: 'run every step: systemd, nfs, ssh, hostfile (also: wulf configure -a)',
+  name: 'all',
+  aliases: ['-a', '--all'],
+  summary: 'run every step: systemd, nfs, ssh, hostfile (also: wulf configure -a)',
   async run(ctx) {
     let failed = 0;
-    const steps: [string, Verb, FlagValues][] = [['systemd', systemd, {}], ['nfs', nfs, {}], ['ssh', ssh, {}], ['hostfile', hostfile, {}]];
+    const steps: [string, Verb, FlagValues][] = [
+      ['systemd', systemd, {}],
+      ['nfs', nfs, {}],
+      ['ssh', ssh, {}],
+      ['hostfile', hostfile, {}],
+    ];
     for (const [name, verb, flags] of steps) {
       ctx.out(`== configure ${name}`);
-      try { if ((await verb.run(ctx, flags, [])) ?? 0) failed++; }
-      catch (e) { failed++; ctx.err(`wulf: configure ${name}: ${e instanceof WulfError ? e.message : errorLine(e)}`); }
+      try {
+        if ((await verb.run(ctx, flags, [])) ?? 0) failed++;
+      } catch (e) {
+        failed++;
+        ctx.err(`wulf: configure ${name}: ${e instanceof WulfError ? e.message : errorLine(e)}`);
+      }
     }
     if (failed) ctx.err(`configure -a: ${failed} of ${steps.length} steps failed`);
     return failed ? 1 : 0;
   },
 };
 
-export const noun: Noun = { name: 'configure', summary: 'set up the controller: hosts, NFS exports, ssh keys, systemd unit (-a: all)', verbs: [all, hostfile, nfs, ssh, systemd] };
+export const noun: Noun = {
+  name: 'configure',
+  summary: 'set up the controller: hosts, NFS exports, ssh keys, systemd unit (-a: all)',
+  verbs: [all, hostfile, nfs, ssh, systemd],
+};

@@ -18,10 +18,24 @@ export function selfArgv(): string[] {
 }
 
 async function freeTcpPort(): Promise<number> {
-  return new Promise((res, rej) => { const s = createServer(); s.once('error', rej); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
 }
 async function freeUdpPort(): Promise<number> {
-  return new Promise((res, rej) => { const s = createSocket('udp4'); s.once('error', rej); s.bind(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
+  return new Promise((res, rej) => {
+    const s = createSocket('udp4');
+    s.once('error', rej);
+    s.bind(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
 }
 
 /** A small stand-in image: busybox as /bin/sh and the host's kernel when it has one. */
@@ -32,7 +46,11 @@ function demoRootfs(dir: string): string {
   copyFileSync(sh, join(fs, 'bin/sh'));
   chmodSync(join(fs, 'bin/sh'), 0o755);
   writeFileSync(join(fs, 'etc/os-release'), 'NAME="wulf demo image"\nID=wulf-demo\n');
-  const kernels = existsSync('/boot') ? readdirSync('/boot').filter((f) => /^vmlinuz-/.test(f)).sort() : [];
+  const kernels = existsSync('/boot')
+    ? readdirSync('/boot')
+        .filter((f) => /^vmlinuz-/.test(f))
+        .sort()
+    : [];
   if (kernels.length) copyFileSync(join('/boot', kernels[kernels.length - 1]!), join(fs, 'boot', kernels[kernels.length - 1]!));
   else writeFileSync(join(fs, 'boot/vmlinuz-6.1.0-demo'), 'stand-in kernel for simulated nodes\n');
   return fs;
@@ -45,51 +63,129 @@ function step(ctx: Ctx, root: string, args: string[]): void {
 }
 
 export const noun: Noun = {
-  name: 'demo', summary: 'run the cluster demo on loopback: server, simulated nodes booting, the TUI', verbs: [],
+  name: 'demo',
+  summary: 'run the cluster demo on loopback: server, simulated nodes booting, the TUI',
+  verbs: [],
   direct: {
-    name: '', summary: 'a throw-away cluster on loopback: wulf serve, simulated nodes booting, watched in the TUI',
+    name: '',
+    summary: 'a throw-away cluster on loopback: wulf serve, simulated nodes booting, watched in the TUI',
     flags: {
       nodes: { type: 'string', help: 'how many simulated nodes (default 8)', arg: 'N' },
       seconds: { type: 'string', help: 'without a terminal: how long to print status (default 20)', arg: 'S' },
     },
     async run(ctx, flags) {
       const n = Math.max(1, Math.min(200, Number(flags.nodes ?? 8) || 8));
-      const root = ctx.paths.root && ctx.paths.root !== '' && ctx.env.WULF_ROOT ? ctx.paths.root : mkdtempSync(join(tmpdir(), 'wulf-demo-'));
-      const [http, https, dhcp, tftp, relay] = [await freeTcpPort(), await freeTcpPort(), await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
+      const root =
+        ctx.paths.root && ctx.paths.root !== '' && ctx.env.WULF_ROOT ? ctx.paths.root : mkdtempSync(join(tmpdir(), 'wulf-demo-'));
+      const [http, https, dhcp, tftp, relay] = [
+        await freeTcpPort(),
+        await freeTcpPort(),
+        await freeUdpPort(),
+        await freeUdpPort(),
+        await freeUdpPort(),
+      ];
       ctx.out(`wulf demo: a throw-away cluster in ${root}`);
       step(ctx, root, ['init', '--address', '127.0.0.1/8', '--interface', 'lo', '--port', String(http)]);
       step(ctx, root, ['image', 'import', demoRootfs(root), 'demo']);
       step(ctx, root, ['image', 'build', 'demo']);
       const last = String(n).padStart(2, '0');
-      const nodesYaml = Array.from({ length: n }, (_, i) => `n${String(i + 1).padStart(2, '0')}:\n  profiles: [default]\n  image name: demo\n  network devices:\n    default:\n      device: eth0\n      ipaddr: 127.0.10.${i + 1}\n      hwaddr: "52:54:00:de:00:${(i + 1).toString(16).padStart(2, '0')}"\n`).join('');
+      const nodesYaml = Array.from(
+        { length: n },
+        (_, i) =>
+          `n${String(i + 1).padStart(2, '0')}:\n  profiles: [default]\n  image name: demo\n  network devices:\n    default:\n      device: eth0\n      ipaddr: 127.0.10.${i + 1}\n      hwaddr: "52:54:00:de:00:${(i + 1).toString(16).padStart(2, '0')}"\n`,
+      ).join('');
       writeFileSync(join(root, 'demo-nodes.yaml'), nodesYaml);
       step(ctx, root, ['node', 'import', join(root, 'demo-nodes.yaml'), '-y']);
       const env = { ...process.env, WULF_ROOT: root };
       const kids: ChildProcess[] = [];
-      const stopAll = () => { for (const k of kids) { try { k.kill('SIGTERM'); } catch { /* gone */ } } };
+      const stopAll = () => {
+        for (const k of kids) {
+          try {
+            k.kill('SIGTERM');
+          } catch {
+            /* gone */
+          }
+        }
+      };
       process.on('exit', stopAll);
-      const serve = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'serve', '--address', '127.0.0.1', '--http-port', String(http), '--tls-port', String(https), '--dhcp-port', String(dhcp), '--tftp-port', String(tftp), '--dhcp-relay-port', String(relay)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const serve = spawn(
+        selfArgv()[0]!,
+        [
+          ...selfArgv().slice(1),
+          'serve',
+          '--address',
+          '127.0.0.1',
+          '--http-port',
+          String(http),
+          '--tls-port',
+          String(https),
+          '--dhcp-port',
+          String(dhcp),
+          '--tftp-port',
+          String(tftp),
+          '--dhcp-relay-port',
+          String(relay),
+        ],
+        { env, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       kids.push(serve);
       let serveErr = '';
-      serve.stderr!.on('data', (d) => { serveErr += String(d); });
+      serve.stderr!.on('data', (d) => {
+        serveErr += String(d);
+      });
       for (let i = 0; i < 100; i++) {
         if (serve.exitCode !== null) throw new WulfError(`demo: wulf serve stopped: ${serveErr.trim().split('\n').pop() ?? ''}`);
-        try { if ((await fetch(`http://127.0.0.1:${http}/status`)).ok) break; } catch { /* not yet */ }
+        try {
+          if ((await fetch(`http://127.0.0.1:${http}/status`)).ok) break;
+        } catch {
+          /* not yet */
+        }
         await Bun.sleep(100);
       }
       ctx.out(`  serving HTTP :${http}, DHCP :${dhcp}, TFTP :${tftp} on 127.0.0.1`);
-      const sim = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'sim', '--server', '127.0.0.1', '--http-port', String(http), '--dhcp-port', String(dhcp), '--tftp-port', String(tftp), '--relay-port', String(relay), '--nodes', `n[01-${last}]`, '--interval', '2s', '--concurrency', '1', '--agent', '10'], { env, stdio: 'ignore' });
+      const sim = spawn(
+        selfArgv()[0]!,
+        [
+          ...selfArgv().slice(1),
+          'sim',
+          '--server',
+          '127.0.0.1',
+          '--http-port',
+          String(http),
+          '--dhcp-port',
+          String(dhcp),
+          '--tftp-port',
+          String(tftp),
+          '--relay-port',
+          String(relay),
+          '--nodes',
+          `n[01-${last}]`,
+          '--interval',
+          '2s',
+          '--concurrency',
+          '1',
+          '--agent',
+          '10',
+        ],
+        { env, stdio: 'ignore' },
+      );
       kids.push(sim);
       try {
         if (ctx.isTTY) {
-          const tui = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'tui', '--server', `http://127.0.0.1:${http}`], { env, stdio: 'inherit' });
+          const tui = spawn(selfArgv()[0]!, [...selfArgv().slice(1), 'tui', '--server', `http://127.0.0.1:${http}`], {
+            env,
+            stdio: 'inherit',
+          });
           await new Promise((res) => tui.on('exit', res));
         } else {
           const seconds = Math.max(1, Number(flags.seconds ?? 20) || 20);
           ctx.out(`  no terminal: printing node status for ${seconds} s (run in a terminal for the TUI)`);
           for (let t = 0; t < seconds; t += 5) {
             await Bun.sleep(5000);
-            const r = spawnSync(selfArgv()[0]!, [...selfArgv().slice(1), 'node', 'status'], { env: { ...env, NO_COLOR: '1' }, encoding: 'utf8' });
+            const r = spawnSync(selfArgv()[0]!, [...selfArgv().slice(1), 'node', 'status'], {
+              env: { ...env, NO_COLOR: '1' },
+              encoding: 'utf8',
+            });
             ctx.out(r.stdout.trimEnd());
           }
         }

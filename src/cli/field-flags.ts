@@ -19,11 +19,20 @@ export function setFlags(kind: 'node' | 'profile'): Flags {
     const where = f.scope === 'node' ? '' : ` [${f.scope}]`;
     // profiles are never auto-incremented (node add does that for a hostlist)
     const help = kind === 'profile' ? f.help.replace(/ \(auto-incremented by node add\)/, '') : f.help;
-    out[f.flag!] = { type: 'string', ...(f.short ? { short: f.short } : {}), help: help + where, arg: f.kind === 'list' ? 'A,B' : f.kind.toUpperCase() };
+    out[f.flag!] = {
+      type: 'string',
+      ...(f.short ? { short: f.short } : {}),
+      help: help + where,
+      arg: f.kind === 'list' ? 'A,B' : f.kind.toUpperCase(),
+    };
     for (const a of f.flagAliases ?? []) out[a] = { type: 'string', help: `deprecated: --${f.flag}`, hidden: true };
   }
   for (const c of collections) {
-    out[c.nameFlag] = { type: 'string', help: `the ${c.scope} that the ${c.scope} flags apply to${c.defaultName ? ` (default "${c.defaultName}")` : ''}`, arg: 'NAME' };
+    out[c.nameFlag] = {
+      type: 'string',
+      help: `the ${c.scope} that the ${c.scope} flags apply to${c.defaultName ? ` (default "${c.defaultName}")` : ''}`,
+      arg: 'NAME',
+    };
     out[c.delFlag] = { type: 'boolean', help: `delete the ${c.scope} named by --${c.nameFlag}` };
   }
   return out;
@@ -33,10 +42,14 @@ export function setFlags(kind: 'node' | 'profile'): Flags {
 export function unsetFlags(kind: 'node' | 'profile'): Flags {
   const out: Flags = {};
   for (const f of flagFields(kind)) {
-    if (f.kind === 'map') { out[f.flag!] = { type: 'string', multiple: true, help: `remove the key from ${f.title}`, arg: 'KEY' }; continue; }
+    if (f.kind === 'map') {
+      out[f.flag!] = { type: 'string', multiple: true, help: `remove the key from ${f.title}`, arg: 'KEY' };
+      continue;
+    }
     out[f.flag!] = { type: 'boolean', help: `clear ${f.title}` };
   }
-  for (const c of collections) out[c.nameFlag] = { type: 'string', help: `the ${c.scope} to clear fields of (alone: delete it)`, arg: 'NAME' };
+  for (const c of collections)
+    out[c.nameFlag] = { type: 'string', help: `the ${c.scope} to clear fields of (alone: delete it)`, arg: 'NAME' };
   return out;
 }
 
@@ -59,13 +72,18 @@ const BOOL_WORD = /^(true|false|yes|no|y|n|on|off|1|0|unset|undef|delete|nil)$/i
  * the flags (write `--onboot=--` to clear with that word).
  */
 export function normalizeBoolArgs(argv: string[]): string[] {
-  const bools = new Set(fields.filter((f) => f.kind === 'bool' && f.flag).flatMap((f) => [`--${f.flag}`, ...(f.short ? [`-${f.short}`] : [])]));
+  const bools = new Set(
+    fields.filter((f) => f.kind === 'bool' && f.flag).flatMap((f) => [`--${f.flag}`, ...(f.short ? [`-${f.short}`] : [])]),
+  );
   const out: string[] = [];
   // wwctl's `--netdel NAME` (a name, not a switch) when --netname is not given; the same for disks, partitions, filesystems
   const named = (c: (typeof collections)[number]) => argv.some((x) => x === `--${c.nameFlag}` || x.startsWith(`--${c.nameFlag}=`));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') { out.push(...argv.slice(i)); break; }
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
     const del = collections.find((c) => a === `--${c.delFlag}` || a.startsWith(`--${c.delFlag}=`));
     if (del && !named(del)) {
       const eq = a.indexOf('=');
@@ -75,8 +93,10 @@ export function normalizeBoolArgs(argv: string[]): string[] {
     }
     if (bools.has(a)) {
       const next = argv[i + 1];
-      if (next !== undefined && BOOL_WORD.test(next)) { out.push(`${a}=${next}`); i++; }
-      else out.push(`${a}=true`);
+      if (next !== undefined && BOOL_WORD.test(next)) {
+        out.push(`${a}=${next}`);
+        i++;
+      } else out.push(`${a}=true`);
       continue;
     }
     out.push(a);
@@ -87,11 +107,23 @@ export function normalizeBoolArgs(argv: string[]): string[] {
 /** Split a comma list, keeping quoted parts whole: `"console=ttyS0,115200",quiet`. */
 export function splitList(s: string): string[] {
   const out: string[] = [];
-  let cur = '', q: string | null = null;
+  let cur = '',
+    q: string | null = null;
   for (const ch of s) {
-    if (q) { if (ch === q) q = null; else cur += ch; continue; }
-    if (ch === '"' || ch === "'") { q = ch; continue; }
-    if (ch === ',') { out.push(cur.trim()); cur = ''; continue; }
+    if (q) {
+      if (ch === q) q = null;
+      else cur += ch;
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      q = ch;
+      continue;
+    }
+    if (ch === ',') {
+      out.push(cur.trim());
+      cur = '';
+      continue;
+    }
     cur += ch;
   }
   out.push(cur.trim());
@@ -112,7 +144,7 @@ function fsName(data: Obj, flags: FlagValues): string | undefined {
 }
 
 function collName(data: Obj, coll: (typeof collections)[number], flags: FlagValues): string | undefined {
-  return coll.scope === 'filesystem' ? fsName(data, flags) : (flags[coll.nameFlag] as string | undefined) ?? coll.defaultName;
+  return coll.scope === 'filesystem' ? fsName(data, flags) : ((flags[coll.nameFlag] as string | undefined) ?? coll.defaultName);
 }
 
 function entityFor(data: Obj, scope: Scope, flags: FlagValues, create: boolean): Obj | undefined {
@@ -128,7 +160,10 @@ function entityFor(data: Obj, scope: Scope, flags: FlagValues, create: boolean):
     parent = (disks[disk] ??= {}) as Obj;
   }
   const items = (parent[coll.key] ??= {}) as Obj;
-  if (!items[name]) { if (!create) return undefined; items[name] = {}; }
+  if (!items[name]) {
+    if (!create) return undefined;
+    items[name] = {};
+  }
   return items[name] as Obj;
 }
 
@@ -136,7 +171,8 @@ function setIn(o: Obj, path: string[], v: unknown) {
   let cur = o;
   for (const k of path.slice(0, -1)) cur = (cur[k] ??= {}) as Obj;
   const last = path[path.length - 1]!;
-  if (v === undefined) delete cur[last]; else cur[last] = v;
+  if (v === undefined) delete cur[last];
+  else cur[last] = v;
 }
 function getIn(o: Obj, path: string[]): unknown {
   let cur: unknown = o;
@@ -149,7 +185,10 @@ const COLLECTION_KEYS = new Set(collections.map((c) => c.key));
 /** Drop empty sub-objects and lists left behind by clearing fields; named entities stay. */
 export function tidy(o: Obj, keepEmpty = false): void {
   for (const [k, v] of Object.entries(o)) {
-    if (Array.isArray(v)) { if (v.length === 0) delete o[k]; continue; }
+    if (Array.isArray(v)) {
+      if (v.length === 0) delete o[k];
+      continue;
+    }
     if (v && typeof v === 'object') {
       tidy(v as Obj, COLLECTION_KEYS.has(k));
       if (!keepEmpty && Object.keys(v).length === 0) delete o[k];
@@ -167,7 +206,8 @@ function parseFieldValue(field: Field, raw: string, who: string): unknown {
   }
   const r = checkValue(field, raw);
   // a value outside a list already names the values it may take
-  if ('error' in r) throw new WulfError(`${who}: ${field.title} ${r.error}`, field.enumValues ? {} : { hint: `--${field.flag}: ${field.help}` });
+  if ('error' in r)
+    throw new WulfError(`${who}: ${field.title} ${r.error}`, field.enumValues ? {} : { hint: `--${field.flag}: ${field.help}` });
   return r.value;
 }
 
@@ -195,13 +235,16 @@ export function applySetFlags(data: NodeData, flags: FlagValues, who: string, ov
       const del = flags[`${f.flag}del`] as string[] | undefined;
       if (!add?.length && !del?.length) continue;
       const ent = entityFor(d, f.scope, flags, true)!;
-      const map = ((getIn(ent, f.path) as Record<string, string> | undefined) ?? {});
+      const map = (getIn(ent, f.path) as Record<string, string> | undefined) ?? {};
       for (const kv of add ?? []) {
         let last: string | undefined;
         for (const item of splitList(kv)) {
           const eq = item.indexOf('=');
           // a value with a comma (route1=192.168.0.0/16,192.168.0.254): the part without "=" continues the value before it
-          if (eq < 0 && last !== undefined) { map[last] += `,${item}`; continue; }
+          if (eq < 0 && last !== undefined) {
+            map[last] += `,${item}`;
+            continue;
+          }
           if (eq <= 0) throw new WulfError(`${who}: --${f.flag}add "${item}" is not key=value`);
           last = item.slice(0, eq);
           map[last] = item.slice(eq + 1);
@@ -235,8 +278,15 @@ export function applyUnsetFlags(data: NodeData, flags: FlagValues, who: string):
     if (!ent) continue;
     if (f.kind === 'map') {
       const map = getIn(ent, f.path) as Record<string, string> | undefined;
-      for (const k of v as string[]) if (map && k in map) { delete map[k]; n++; }
-    } else if (getIn(ent, f.path) !== undefined) { setIn(ent, f.path, undefined); n++; }
+      for (const k of v as string[])
+        if (map && k in map) {
+          delete map[k];
+          n++;
+        }
+    } else if (getIn(ent, f.path) !== undefined) {
+      setIn(ent, f.path, undefined);
+      n++;
+    }
   }
   for (const c of collections) {
     const name = flags[c.nameFlag] === undefined ? undefined : collName(d, c, flags);
@@ -244,7 +294,8 @@ export function applyUnsetFlags(data: NodeData, flags: FlagValues, who: string):
     const parent = c.parent === 'disk' ? (getIn(d, ['disks', String(flags.diskname ?? '')]) as Obj | undefined) : d;
     const items = parent?.[c.key] as Obj | undefined;
     if (!items || !(name in items)) throw new WulfError(`${who}: there is no ${c.scope} "${name}"`);
-    delete items[name]; n++;
+    delete items[name];
+    n++;
   }
   tidy(d);
   return n;

@@ -11,7 +11,11 @@ import { defaultRuntimeOverlays, defaultSystemOverlays } from '../overlays/defau
 import { parseWulfConf } from '../config/wulfconf.ts';
 import { ensureTls, serverNames } from '../serve/tls.ts';
 
-interface Detected { iface: string; ipaddr: string; netmask: string }
+interface Detected {
+  iface: string;
+  ipaddr: string;
+  netmask: string;
+}
 
 /** The first non-loopback IPv4 interface (or the one named). */
 export function detectInterface(name?: string): Detected | undefined {
@@ -24,7 +28,8 @@ export function detectInterface(name?: string): Detected | undefined {
 
 /** The interface that has this address (127.0.0.1 → lo), if any. */
 function interfaceHolding(ip: string): string | undefined {
-  for (const [iface, addrs] of Object.entries(networkInterfaces())) if ((addrs ?? []).some((a) => a.family === 'IPv4' && a.address === ip)) return iface;
+  for (const [iface, addrs] of Object.entries(networkInterfaces()))
+    if ((addrs ?? []).some((a) => a.family === 'IPv4' && a.address === ip)) return iface;
   return undefined;
 }
 
@@ -92,9 +97,12 @@ nodes: {}
 }
 
 export const noun: Noun = {
-  name: 'init', summary: 'write default config files and detect the provisioning interface', verbs: [],
+  name: 'init',
+  summary: 'write default config files and detect the provisioning interface',
+  verbs: [],
   direct: {
-    name: '', summary: 'write default wulf.conf and nodes.conf (with a default profile) and create the state folders',
+    name: '',
+    summary: 'write default wulf.conf and nodes.conf (with a default profile) and create the state folders',
     flags: {
       interface: { type: 'string', help: 'provisioning interface (default: the first non-loopback one)', arg: 'IFACE' },
       address: { type: 'string', help: 'provisioning IPv4 address/prefix, e.g. 10.0.0.1/24 (default: detected)', arg: 'CIDR' },
@@ -107,20 +115,36 @@ export const noun: Noun = {
         const [ip, p] = String(flags.address).split('/');
         if (!ip || !isIPv4(ip)) throw new WulfError(`--address "${flags.address}" is not an IPv4 address`);
         const prefix = p === undefined ? 24 : Number(p);
-        if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30) throw new WulfError(`--address "${flags.address}": prefix must be 8..30`);
-        d = { iface: String(flags.interface ?? interfaceHolding(ip) ?? detectInterface()?.iface ?? 'eth0'), ipaddr: ip, netmask: formatIPv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0) };
+        if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30)
+          throw new WulfError(`--address "${flags.address}": prefix must be 8..30`);
+        d = {
+          iface: String(flags.interface ?? interfaceHolding(ip) ?? detectInterface()?.iface ?? 'eth0'),
+          ipaddr: ip,
+          netmask: formatIPv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0),
+        };
       } else {
         d = detectInterface(flags.interface as string | undefined);
-        if (!d) throw new WulfError(flags.interface ? `interface ${flags.interface} has no IPv4 address` : 'no network interface with an IPv4 address found', { hint: 'pass --address 10.0.0.1/24 --interface eth0' });
+        if (!d)
+          throw new WulfError(
+            flags.interface ? `interface ${flags.interface} has no IPv4 address` : 'no network interface with an IPv4 address found',
+            { hint: 'pass --address 10.0.0.1/24 --interface eth0' },
+          );
       }
       const port = flags.port ? Number(flags.port) : undefined;
-      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new WulfError(`--port "${flags.port}" is not a port number`);
+      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
+        throw new WulfError(`--port "${flags.port}" is not a port number`);
       const p = ctx.paths;
       for (const dir of [p.confDir, p.stateDir, p.siteOverlaysDir, p.cacheDir, p.tftpRoot, p.runDir]) mkdirSync(dir, { recursive: true });
       ensureImageStore(p); // 0700: image trees hold device nodes and setuid files
       const wrote: string[] = [];
-      for (const [file, text] of [[p.wulfConf, defaultWulfConfText(d, { port })], [p.nodesConf, defaultNodesConfText()]] as const) {
-        if (existsSync(file) && !flags.force) { ctx.out(`kept ${file} (exists; --force overwrites)`); continue; }
+      for (const [file, text] of [
+        [p.wulfConf, defaultWulfConfText(d, { port })],
+        [p.nodesConf, defaultNodesConfText()],
+      ] as const) {
+        if (existsSync(file) && !flags.force) {
+          ctx.out(`kept ${file} (exists; --force overwrites)`);
+          continue;
+        }
         writeFileAtomic(file, text, { mode: 0o640, ...(existsSync(file) ? { backup: `${file}.bak` } : {}) });
         wrote.push(file);
       }
@@ -129,8 +153,11 @@ export const noun: Noun = {
       const conf = parseWulfConf(readFileSync(p.wulfConf, 'utf8'), p.wulfConf);
       if (conf.warewulf.tls) {
         let made: string | undefined;
-        try { made = await ensureTls(p.confDir, serverNames(conf)); }
-        catch (e) { throw new WulfError(`cannot create the TLS files in ${p.confDir}/tls: ${errorLine(e)}`); }
+        try {
+          made = await ensureTls(p.confDir, serverNames(conf));
+        } catch (e) {
+          throw new WulfError(`cannot create the TLS files in ${p.confDir}/tls: ${errorLine(e)}`);
+        }
         if (made) ctx.out(made);
       }
       ctx.out(`provisioning on ${d.iface} ${d.ipaddr}/${maskToPrefix(d.netmask)}`);

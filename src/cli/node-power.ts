@@ -8,13 +8,15 @@ import { attach } from '../power/console.ts';
 import { driversFor, fanoutOf, loadTargets, printShow, runFlags } from './power.ts';
 
 export const console: Verb = {
-  name: 'console', summary: 'attach to a node serial console (IPMI serial over LAN)', usage: 'NODE',
+  name: 'console',
+  summary: 'attach to a node serial console (IPMI serial over LAN)',
+  usage: 'NODE',
   flags: {
     show: runFlags.show!,
     force: { type: 'boolean', short: 'f', help: 'end a SOL session the BMC still holds (another client, a stale one) and attach' },
   },
   async run(ctx, f, pos) {
-    if (pos.length !== 1) fail('give exactly one node', "usage: wulf node console NODE");
+    if (pos.length !== 1) fail('give exactly one node', 'usage: wulf node console NODE');
     const [t] = await loadTargets(ctx, pos);
     if (!t) fail(`no node ${pos[0]}`);
     const drivers = driversFor(ctx);
@@ -22,17 +24,31 @@ export const console: Verb = {
     const why = skipReason(t, drivers);
     if (why) fail(`${t.node}: ${why.skipped ?? why.failed}`, 'set it with wulf node set --ipmiaddr …');
     function pwErr(e: unknown): never {
-      if (e instanceof PowerError) throw new WulfError(`${t!.node}: ${maskSecret(e.message, t!.ipmi.password)}`, e.kind === 'unsupported' ? { hint: 'use ipmi driver ipmitool if the BMC also speaks IPMI serial over LAN' } : {});
+      if (e instanceof PowerError)
+        throw new WulfError(
+          `${t!.node}: ${maskSecret(e.message, t!.ipmi.password)}`,
+          e.kind === 'unsupported' ? { hint: 'use ipmi driver ipmitool if the BMC also speaks IPMI serial over LAN' } : {},
+        );
       throw e;
     }
     let plan: ConsolePlan;
-    try { plan = await drivers[driverName(t.ipmi)]!.console(t, { signal: AbortSignal.timeout(15_000) }); } catch (e) { pwErr(e); }
+    try {
+      plan = await drivers[driverName(t.ipmi)]!.console(t, { signal: AbortSignal.timeout(15_000) });
+    } catch (e) {
+      pwErr(e);
+    }
     if (f.force) {
       if (!plan.release) fail(`${t.node}: --force: this console has no way to end another session`);
-      try { await plan.release(AbortSignal.timeout(15_000)); } catch (e) { pwErr(e); }
+      try {
+        await plan.release(AbortSignal.timeout(15_000));
+      } catch (e) {
+        pwErr(e);
+      }
     }
     if (!ctx.isTTY) ctx.err('warning: not a terminal; the console may not work');
-    ctx.err(`${t.node}: ${plan.argv.map(displayArg).join(' ')}${plan.escape ? ` (type ${plan.escape} at the start of a line to leave)` : ''}`);
+    ctx.err(
+      `${t.node}: ${plan.argv.map(displayArg).join(' ')}${plan.escape ? ` (type ${plan.escape} at the start of a line to leave)` : ''}`,
+    );
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(ctx.env)) if (v !== undefined) env[k] = v;
     let r;
@@ -41,7 +57,7 @@ export const console: Verb = {
     } catch (e) {
       fail(`cannot run ${plan.argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : (e as Error).message}`);
     }
-    if (ctx.isTTY) process.stdout.write('\r');   // ipmitool leaves raw mode after its last newline
+    if (ctx.isTTY) process.stdout.write('\r'); // ipmitool leaves raw mode after its last newline
     if (r.failure) {
       const hint = r.failure.kind === 'busy' ? `wulf node console --force ${t.node} ends that session and attaches` : r.failure.hint;
       throw new WulfError(`${t.node}: ${maskSecret(r.failure.message, t.ipmi.password)}`, hint ? { hint } : {});
@@ -51,19 +67,24 @@ export const console: Verb = {
 };
 
 export const sensors: Verb = {
-  name: 'sensors', summary: 'read BMC sensors (-F: every sensor with thresholds)', usage: 'PATTERN...',
+  name: 'sensors',
+  summary: 'read BMC sensors (-F: every sensor with thresholds)',
+  usage: 'PATTERN...',
   flags: { ...runFlags, full: { type: 'boolean', short: 'F', help: 'full sensor list (ipmitool sensor list / Redfish voltages)' } },
   async run(ctx, f, pos) {
     const targets = await loadTargets(ctx, pos, { requirePattern: true });
     const drivers = driversFor(ctx);
     if (f.show) return printShow(ctx, describeRun(targets, f.full ? 'sensors-full' : 'sensors', { drivers }), !!f.json);
     const { fanout, timeoutMs } = fanoutOf(f);
-    const onResult = f.json ? undefined : (r: NodeOutcome) => {
-      if (r.status !== 'ok') return ctx.out(outcomeLine(r, 'sensors'));
-      if (!r.readings?.length) return ctx.out(`${r.node}: no sensors`);
-      const w = Math.max(...r.readings.map((x) => x.name.length));
-      for (const x of r.readings) ctx.out(`${r.node}: ${x.name.padEnd(w)} | ${x.value}${x.unit ? ' ' + x.unit : ''}${x.status ? ' | ' + x.status : ''}`);
-    };
+    const onResult = f.json
+      ? undefined
+      : (r: NodeOutcome) => {
+          if (r.status !== 'ok') return ctx.out(outcomeLine(r, 'sensors'));
+          if (!r.readings?.length) return ctx.out(`${r.node}: no sensors`);
+          const w = Math.max(...r.readings.map((x) => x.name.length));
+          for (const x of r.readings)
+            ctx.out(`${r.node}: ${x.name.padEnd(w)} | ${x.value}${x.unit ? ' ' + x.unit : ''}${x.status ? ' | ' + x.status : ''}`);
+        };
     const { results, summary: s } = await runSensors(targets, { drivers, fanout, timeoutMs, full: !!f.full, onResult });
     if (f.json) ctx.out(JSON.stringify({ results, summary: s }, null, 2));
     else ctx.out(summaryLine('sensors', s));

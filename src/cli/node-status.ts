@@ -11,8 +11,22 @@ import { WulfError } from '../lib/errors.ts';
 import { table } from './table.ts';
 import { liveness, type Liveness } from '../runtime/liveness.ts';
 
-interface Unknown { mac: string; ipaddr: string; via: string; lastSeen: number; count: number }
-interface Row { node: string; stage: string; sent: string; ipaddr: string; lastSeen: number; lastAgent?: number; timeline: { stage: string; start: number; end?: number; seconds?: number; bytes: number }[] }
+interface Unknown {
+  mac: string;
+  ipaddr: string;
+  via: string;
+  lastSeen: number;
+  count: number;
+}
+interface Row {
+  node: string;
+  stage: string;
+  sent: string;
+  ipaddr: string;
+  lastSeen: number;
+  lastAgent?: number;
+  timeline: { stage: string; start: number; end?: number; seconds?: number; bytes: number }[];
+}
 
 async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: string; unknown: Unknown[] }> {
   const wulf = readWulfConf(ctx.paths);
@@ -20,11 +34,27 @@ async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: str
   try {
     const r = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1500) });
     const j = (await r.json()) as { nodes: Record<string, Record<string, unknown>>; unknown?: Record<string, Unknown> };
-    return { from: url, unknown: Object.values(j.unknown ?? {}), rows: Object.entries(j.nodes).map(([n, v]) => ({ node: n, stage: String(v.stage ?? ''), sent: String(v.sent ?? ''), ipaddr: String(v.ipaddr ?? ''), lastSeen: Number(v['last seen'] ?? 0), lastAgent: v['last agent'] === undefined || v['last agent'] === null ? undefined : Number(v['last agent']), timeline: (v.timeline as Row['timeline']) ?? [] })) };
+    return {
+      from: url,
+      unknown: Object.values(j.unknown ?? {}),
+      rows: Object.entries(j.nodes).map(([n, v]) => ({
+        node: n,
+        stage: String(v.stage ?? ''),
+        sent: String(v.sent ?? ''),
+        ipaddr: String(v.ipaddr ?? ''),
+        lastSeen: Number(v['last seen'] ?? 0),
+        lastAgent: v['last agent'] === undefined || v['last agent'] === null ? undefined : Number(v['last agent']),
+        timeline: (v.timeline as Row['timeline']) ?? [],
+      })),
+    };
   } catch {
     const pg = await readStoreState(ctx.paths, ctx.env).catch(() => undefined); // PostgreSQL down too: the local copy
     const st = pg?.state ?? readState(ctx.paths.stateFile);
-    return { from: `${pg?.where ?? ctx.paths.stateFile} (no server answered at ${url})`, rows: Object.values(st.status).map((v) => v as Row), unknown: Object.values(st.unknown ?? {}) as Unknown[] };
+    return {
+      from: `${pg?.where ?? ctx.paths.stateFile} (no server answered at ${url})`,
+      rows: Object.values(st.status).map((v) => v as Row),
+      unknown: Object.values(st.unknown ?? {}) as Unknown[],
+    };
   }
 }
 
@@ -40,22 +70,30 @@ function render(ctx: Ctx, rows: Row[], names: string[], interval: number, timeli
     const r = by.get(n);
     const st = liveness(r, now, interval).state;
     states.push(st);
-    if (!r || !r.lastSeen) { out.push([n, '--', '--', '--', '--', '--']); continue; }
+    if (!r || !r.lastSeen) {
+      out.push([n, '--', '--', '--', '--', '--']);
+      continue;
+    }
     out.push([n, r.stage.toUpperCase(), r.sent, ago(now, r.lastSeen), ago(now, r.lastAgent), st]);
   }
   // Warewulf's columns, then the agent's last refresh and the state it gives (Warewulf's row colours)
-  const lines = table(['NODENAME', 'STAGE', 'SENT', 'LASTSEEN (s)', 'AGENT (s)', 'STATE'], out).split('\n').map((line, i) => {
-    if (i < 2) return line;
-    const st = states[i - 2];
-    return st === 'never' ? paint('90', line) : st === 'lost' ? paint('31', line) : st === 'late' ? paint('33', line) : line;
-  });
+  const lines = table(['NODENAME', 'STAGE', 'SENT', 'LASTSEEN (s)', 'AGENT (s)', 'STATE'], out)
+    .split('\n')
+    .map((line, i) => {
+      if (i < 2) return line;
+      const st = states[i - 2];
+      return st === 'never' ? paint('90', line) : st === 'lost' ? paint('31', line) : st === 'late' ? paint('33', line) : line;
+    });
   if (timeline) {
     for (const n of names) {
       const r = by.get(n);
       if (!r?.timeline?.length) continue;
       const t0 = r.timeline[0]!.start;
       lines.push('', `${n}:`);
-      for (const s of r.timeline) lines.push(`  ${s.stage.padEnd(8)} +${(s.start - t0).toFixed(2).padStart(7)} s  ${(s.seconds ?? 0).toFixed(2).padStart(7)} s  ${String(s.bytes).padStart(11)} bytes`);
+      for (const s of r.timeline)
+        lines.push(
+          `  ${s.stage.padEnd(8)} +${(s.start - t0).toFixed(2).padStart(7)} s  ${(s.seconds ?? 0).toFixed(2).padStart(7)} s  ${String(s.bytes).padStart(11)} bytes`,
+        );
     }
   }
   return lines.join('\n');
@@ -64,7 +102,9 @@ function render(ctx: Ctx, rows: Row[], names: string[], interval: number, timeli
 /** MACs that asked for something but belong to no node, newest first. */
 function unknownText(list: Unknown[]): string {
   const now = Date.now() / 1000;
-  const rows = [...list].sort((a, b) => b.lastSeen - a.lastSeen).slice(0, 20)
+  const rows = [...list]
+    .sort((a, b) => b.lastSeen - a.lastSeen)
+    .slice(0, 20)
     .map((u) => [u.mac, u.ipaddr || '--', u.via, String(u.count), String(Math.max(0, Math.round(now - u.lastSeen)))]);
   const more = list.length > 20 ? `\n(${list.length - 20} more)` : '';
   return `unknown MACs (add one with: wulf node add NAME --hwaddr MAC)\n${table(['HWADDR', 'IPADDR', 'ASKED FOR', 'COUNT', 'LASTSEEN (s)'], rows)}${more}`;
@@ -79,7 +119,10 @@ function order(names: string[], rows: Row[], flags: FlagValues): string[] {
 }
 
 export const status: Verb = {
-  name: 'status', summary: 'boot status of nodes: stage, file sent, seconds since last seen and since the agent\'s last refresh, up/booting/late/lost (--timeline per stage)', usage: '[PATTERN...]',
+  name: 'status',
+  summary:
+    "boot status of nodes: stage, file sent, seconds since last seen and since the agent's last refresh, up/booting/late/lost (--timeline per stage)",
+  usage: '[PATTERN...]',
   flags: {
     watch: { type: 'boolean', short: 'w', help: 'refresh every second' },
     timeline: { type: 'boolean', short: 't', help: 'per-stage timeline (DHCP → iPXE → kernel → image → system → runtime)' },
@@ -104,13 +147,17 @@ export const status: Verb = {
         const rec = (r: Row) => ({ ...r, lastAgent: r.lastAgent ?? null, state: liveness(r, now, interval).state });
         const by = new Map(rows.map((r) => [r.node, r]));
         // in the order the server (or state file) gives them, unless -l or -r asks for one
-        const keys = flags.last || flags.reverse ? names.filter((n) => by.has(n)) : rows.map((r) => r.node).filter((n) => names.includes(n));
+        const keys =
+          flags.last || flags.reverse ? names.filter((n) => by.has(n)) : rows.map((r) => r.node).filter((n) => names.includes(n));
         ctx.out(JSON.stringify(Object.fromEntries(keys.map((n) => [n, rec(by.get(n)!)])), null, 2));
         return;
       }
       let text = render(ctx, rows, names, interval, !!flags.timeline, now);
       if (!pos.length && unknown.length) text += `\n\n${unknownText(unknown)}`;
-      if (!flags.watch) { ctx.out(text); return; }
+      if (!flags.watch) {
+        ctx.out(text);
+        return;
+      }
       const h = (process.stdout.rows ?? 40) - 2;
       process.stdout.write(`\x1b[H\x1b[2J${new Date().toLocaleTimeString()}  ${from}\n${text.split('\n').slice(0, h).join('\n')}\n`);
       await Bun.sleep(every);

@@ -21,7 +21,8 @@ import { table } from './table.ts';
 import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 
-const service = (ctx: Ctx, conf: NodesConf) => createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
+const service = (ctx: Ctx, conf: NodesConf) =>
+  createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
 
 /** The site copy of an overlay to write into; says so when a shipped overlay was cloned for it. */
 function siteRoot(ctx: Ctx, name: string): string {
@@ -38,9 +39,13 @@ function overlayPath(ctx: Ctx, name: string): string {
 }
 
 const list: Verb = {
-  name: 'list', aliases: ['ls'], summary: 'list overlays (-a: their files, -l: with mode and owner)', usage: '[OVERLAY...]',
+  name: 'list',
+  aliases: ['ls'],
+  summary: 'list overlays (-a: their files, -l: with mode and owner)',
+  usage: '[OVERLAY...]',
   flags: {
-    all: { type: 'boolean', short: 'a', help: 'list files' }, long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' },
+    all: { type: 'boolean', short: 'a', help: 'list files' },
+    long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' },
     path: { type: 'boolean', short: 'p', help: "a PATH column: the overlay's directory (shipped ones: inside the wulf binary)" },
   },
   run(ctx, flags, pos) {
@@ -48,12 +53,29 @@ const list: Verb = {
     const missing = pos.filter((p) => !all.some((o) => o.name === p));
     if (missing.length) fail(`no overlay named ${missing.join(', ')}`, "see 'wulf overlay list'");
     const names = all.filter((o) => !pos.length || pos.includes(o.name));
-    const where = (o: (typeof names)[number]) => (flags.path ? overlayPath(ctx, o.name)
-      : o.alias ? `alias of ${o.alias} (Warewulf's name)` : o.site ? (o.dist ? 'site (shadows shipped)' : 'site') : 'shipped');
+    const where = (o: (typeof names)[number]) =>
+      flags.path
+        ? overlayPath(ctx, o.name)
+        : o.alias
+          ? `alias of ${o.alias} (Warewulf's name)`
+          : o.site
+            ? o.dist
+              ? 'site (shadows shipped)'
+              : 'site'
+            : 'shipped';
     if (!flags.all && !flags.long) {
-      const rows = names.map((o) => [o.alias ? `${o.name} → ${o.alias}` : o.name, String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length), where(o)]);
+      const rows = names.map((o) => [
+        o.alias ? `${o.name} → ${o.alias}` : o.name,
+        String(readOverlay(ctx.paths.siteOverlaysDir, o.name).files.length),
+        where(o),
+      ]);
       const w = Math.max(12, ...rows.map((r) => r[0]!.length)) + 2;
-      ctx.out([`${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  ${flags.path ? 'PATH' : 'SOURCE'}`, ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`)].join('\n'));
+      ctx.out(
+        [
+          `${'OVERLAY NAME'.padEnd(w)}FILES/DIRS  ${flags.path ? 'PATH' : 'SOURCE'}`,
+          ...rows.map((r) => `${r[0]!.padEnd(w)}${r[1]!.padEnd(12)}${r[2]}`),
+        ].join('\n'),
+      );
       return 0;
     }
     const rows: string[][] = [];
@@ -61,16 +83,26 @@ const list: Verb = {
       for (const f of readOverlay(ctx.paths.siteOverlaysDir, o.name).files) {
         const path = '/' + f.rel + (f.type === 'dir' ? '/' : '') + (f.target ? ` -> ${f.target}` : '');
         const loc = flags.path ? [where(o)] : [];
-        rows.push(flags.long ? [f.mode.toString(8).padStart(4, '0'), String(f.uid), String(f.gid), o.name, path, ...loc] : [o.name, path, ...loc]);
+        rows.push(
+          flags.long ? [f.mode.toString(8).padStart(4, '0'), String(f.uid), String(f.gid), o.name, path, ...loc] : [o.name, path, ...loc],
+        );
       }
     }
-    ctx.out(table([...(flags.long ? ['PERM MODE', 'UID', 'GID', 'OVERLAY', 'FILE PATH'] : ['OVERLAY', 'FILE PATH']), ...(flags.path ? ['PATH'] : [])], rows));
+    ctx.out(
+      table(
+        [...(flags.long ? ['PERM MODE', 'UID', 'GID', 'OVERLAY', 'FILE PATH'] : ['OVERLAY', 'FILE PATH']), ...(flags.path ? ['PATH'] : [])],
+        rows,
+      ),
+    );
     return 0;
   },
 };
 
 const show: Verb = {
-  name: 'show', aliases: ['cat'], summary: 'print an overlay file, or render it for a node', usage: 'OVERLAY FILE',
+  name: 'show',
+  aliases: ['cat'],
+  summary: 'print an overlay file, or render it for a node',
+  usage: 'OVERLAY FILE',
   flags: {
     render: { type: 'string', short: 'r', arg: 'NODE', help: 'render the template for this node' },
     quiet: { type: 'boolean', short: 'q', help: 'only the rendered text: no "# ----" line naming each file, link or abort' },
@@ -84,24 +116,40 @@ const show: Verb = {
 };
 
 const info: Verb = {
-  name: 'info', aliases: ['vars', 'variables'], summary: 'list the variables a template uses, with help', usage: 'OVERLAY FILE',
+  name: 'info',
+  aliases: ['vars', 'variables'],
+  summary: 'list the variables a template uses, with help',
+  usage: 'OVERLAY FILE',
   run(ctx, _f, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay info OVERLAY FILE');
-    ctx.out(templateVariables(ctx.paths.siteOverlaysDir, name, file).map((v) => `${v.name.padEnd(28)} ${v.help}`).join('\n'));
+    ctx.out(
+      templateVariables(ctx.paths.siteOverlaysDir, name, file)
+        .map((v) => `${v.name.padEnd(28)} ${v.help}`)
+        .join('\n'),
+    );
     return 0;
   },
 };
 
-const create: Verb = { name: 'create', aliases: ['new', 'add', 'mk'], summary: 'create an empty site overlay', usage: 'NAME', run(ctx, _f, [name]) {
-  if (!name) fail('usage: wulf overlay create NAME');
-  checkOverlayName(name);
-  if (locateOverlay(ctx.paths.siteOverlaysDir, name)) fail(`overlay "${name}" already exists`);
-  mkdirSync(join(ctx.paths.siteOverlaysDir, name, 'rootfs'), { recursive: true, mode: 0o755 });
-  return 0;
-} };
+const create: Verb = {
+  name: 'create',
+  aliases: ['new', 'add', 'mk'],
+  summary: 'create an empty site overlay',
+  usage: 'NAME',
+  run(ctx, _f, [name]) {
+    if (!name) fail('usage: wulf overlay create NAME');
+    checkOverlayName(name);
+    if (locateOverlay(ctx.paths.siteOverlaysDir, name)) fail(`overlay "${name}" already exists`);
+    mkdirSync(join(ctx.paths.siteOverlaysDir, name, 'rootfs'), { recursive: true, mode: 0o755 });
+    return 0;
+  },
+};
 
 const del: Verb = {
-  name: 'delete', aliases: ['rm', 'remove', 'del'], summary: 'delete a site overlay, or files in it', usage: 'NAME [FILE...]',
+  name: 'delete',
+  aliases: ['rm', 'remove', 'del'],
+  summary: 'delete a site overlay, or files in it',
+  usage: 'NAME [FILE...]',
   flags: {
     force: { type: 'boolean', short: 'f', help: 'delete a non-empty overlay or directory' },
     parents: { type: 'boolean', short: 'p', help: 'also remove the directories left empty above each deleted file' },
@@ -127,7 +175,9 @@ const del: Verb = {
 };
 
 const mkdirVerb: Verb = {
-  name: 'mkdir', summary: 'make a directory in an overlay', usage: 'OVERLAY DIR',
+  name: 'mkdir',
+  summary: 'make a directory in an overlay',
+  usage: 'OVERLAY DIR',
   flags: { mode: { type: 'string', short: 'm', arg: 'MODE', help: 'permission bits (octal)', default: '755' } },
   run(ctx, flags, [name, dir]) {
     if (!name || !dir) fail('usage: wulf overlay mkdir OVERLAY DIR');
@@ -138,29 +188,48 @@ const mkdirVerb: Verb = {
   },
 };
 
-const chmodVerb: Verb = { name: 'chmod', summary: 'set the mode of an overlay file', usage: 'OVERLAY FILE MODE', run(ctx, _f, [name, file, mode]) {
-  if (!name || !file || !mode || !/^[0-7]{3,4}$/.test(mode)) fail('usage: wulf overlay chmod OVERLAY FILE MODE (octal)');
-  chmodSync(notLink(fileIn(siteRoot(ctx, name), file), file, 'chmod'), parseInt(mode, 8));
-  return 0;
-} };
+const chmodVerb: Verb = {
+  name: 'chmod',
+  summary: 'set the mode of an overlay file',
+  usage: 'OVERLAY FILE MODE',
+  run(ctx, _f, [name, file, mode]) {
+    if (!name || !file || !mode || !/^[0-7]{3,4}$/.test(mode)) fail('usage: wulf overlay chmod OVERLAY FILE MODE (octal)');
+    chmodSync(notLink(fileIn(siteRoot(ctx, name), file), file, 'chmod'), parseInt(mode, 8));
+    return 0;
+  },
+};
 
-const chownVerb: Verb = { name: 'chown', summary: 'set the owner of an overlay file', usage: 'OVERLAY FILE UID[:GID]', run(ctx, _f, [name, file, owner]) {
-  const m = /^(\d+)(?::(\d+))?$/.exec(owner ?? '');
-  if (!name || !file || !m) fail('usage: wulf overlay chown OVERLAY FILE UID[:GID] (numeric)');
-  lchownSync(fileIn(siteRoot(ctx, name), file), Number(m[1]), Number(m[2] ?? 0)); // a link is re-owned itself, never its target
-  return 0;
-} };
+const chownVerb: Verb = {
+  name: 'chown',
+  summary: 'set the owner of an overlay file',
+  usage: 'OVERLAY FILE UID[:GID]',
+  run(ctx, _f, [name, file, owner]) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(owner ?? '');
+    if (!name || !file || !m) fail('usage: wulf overlay chown OVERLAY FILE UID[:GID] (numeric)');
+    lchownSync(fileIn(siteRoot(ctx, name), file), Number(m[1]), Number(m[2] ?? 0)); // a link is re-owned itself, never its target
+    return 0;
+  },
+};
 
 const importVerb: Verb = {
-  name: 'import', aliases: ['cp'], summary: 'copy a host file into an overlay', usage: 'OVERLAY SRC [DEST]',
-  flags: { overwrite: { type: 'boolean', short: 'o', help: 'replace an existing file' }, parents: { type: 'boolean', short: 'p', help: 'create missing directories' } },
+  name: 'import',
+  aliases: ['cp'],
+  summary: 'copy a host file into an overlay',
+  usage: 'OVERLAY SRC [DEST]',
+  flags: {
+    overwrite: { type: 'boolean', short: 'o', help: 'replace an existing file' },
+    parents: { type: 'boolean', short: 'p', help: 'create missing directories' },
+  },
   run(ctx, flags, [name, src, dest]) {
     if (!name || !src) fail('usage: wulf overlay import OVERLAY SRC [DEST]');
     const p = fileIn(siteRoot(ctx, name), dest ?? src);
     const had = lstatSync(p, { throwIfNoEntry: false });
     if (had && !flags.overwrite) fail(`${dest ?? src} exists in overlay ${name}`, 'use --overwrite');
     if (had?.isSymbolicLink()) rmSync(p); // replace the link, never write through it
-    if (!existsSync(dirname(p))) { if (!flags.parents) fail(`the directory of ${dest ?? src} does not exist in overlay ${name}`, 'use --parents'); mkdirSync(dirname(p), { recursive: true }); }
+    if (!existsSync(dirname(p))) {
+      if (!flags.parents) fail(`the directory of ${dest ?? src} does not exist in overlay ${name}`, 'use --parents');
+      mkdirSync(dirname(p), { recursive: true });
+    }
     // a Warewulf template copied in as it is would fail every build: refused here, with the way out
     if (p.endsWith('.ww') && statSync(src).isFile()) {
       const go = goSyntaxError(src, readFileSync(src, 'utf8'));
@@ -172,13 +241,25 @@ const importVerb: Verb = {
 };
 
 const edit: Verb = {
-  name: 'edit', aliases: ['modify'], summary: 'edit an overlay file with $EDITOR', usage: 'OVERLAY FILE',
-  flags: { parents: { type: 'boolean', short: 'p', help: 'create missing directories' }, mode: { type: 'string', short: 'm', arg: 'MODE', help: 'mode of a new file', default: '644' } },
+  name: 'edit',
+  aliases: ['modify'],
+  summary: 'edit an overlay file with $EDITOR',
+  usage: 'OVERLAY FILE',
+  flags: {
+    parents: { type: 'boolean', short: 'p', help: 'create missing directories' },
+    mode: { type: 'string', short: 'm', arg: 'MODE', help: 'mode of a new file', default: '644' },
+  },
   async run(ctx, flags, [name, file]) {
     if (!name || !file) fail('usage: wulf overlay edit OVERLAY FILE');
     const p = notLink(fileIn(siteRoot(ctx, name), file), file, 'edit');
-    if (!existsSync(dirname(p))) { if (!flags.parents) fail(`the directory of ${file} does not exist`, 'use --parents'); mkdirSync(dirname(p), { recursive: true }); }
-    if (!existsSync(p)) { writeFileSync(p, ''); chmodSync(p, parseInt(String(flags.mode), 8)); }
+    if (!existsSync(dirname(p))) {
+      if (!flags.parents) fail(`the directory of ${file} does not exist`, 'use --parents');
+      mkdirSync(dirname(p), { recursive: true });
+    }
+    if (!existsSync(p)) {
+      writeFileSync(p, '');
+      chmodSync(p, parseInt(String(flags.mode), 8));
+    }
     const editor = ctx.env.EDITOR || ctx.env.VISUAL || 'vi';
     const r = Bun.spawnSync(['sh', '-c', `${editor} "$1"`, 'sh', p], { stdio: ['inherit', 'inherit', 'inherit'] });
     return r.exitCode ?? 1;
@@ -186,18 +267,28 @@ const edit: Verb = {
 };
 
 const convert: Verb = {
-  name: 'convert', summary: "convert a Warewulf (Go text/template) template to wulf's Liquid", usage: 'FILE',
+  name: 'convert',
+  summary: "convert a Warewulf (Go text/template) template to wulf's Liquid",
+  usage: 'FILE',
   flags: {
     output: { type: 'string', short: 'o', arg: 'OUT', help: 'write the Liquid to OUT instead of stdout' },
     write: { type: 'boolean', short: 'w', help: 'convert FILE in place; the Go original is kept as FILE.go-orig' },
     force: { type: 'boolean', short: 'f', help: 'with -o: replace an existing OUT' },
-    kind: { type: 'string', arg: 'KIND', help: "the template's data: overlay, ipxe or bmc (default: ipxe for *.ipxe, bmc for *.tmpl, else overlay)" },
+    kind: {
+      type: 'string',
+      arg: 'KIND',
+      help: "the template's data: overlay, ipxe or bmc (default: ipxe for *.ipxe, bmc for *.tmpl, else overlay)",
+    },
   },
   run(ctx, flags, [file, ...rest]) {
     if (!file || rest.length) fail('usage: wulf overlay convert FILE [-o OUT | --write]');
     if (flags.output && flags.write) fail('-o and --write exclude each other');
     let src: string;
-    try { src = readFileSync(file, 'utf8'); } catch (e) { fail(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`); }
+    try {
+      src = readFileSync(file, 'utf8');
+    } catch (e) {
+      fail(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
     const kind = String(flags.kind ?? (file.endsWith('.ipxe') ? 'ipxe' : file.endsWith('.tmpl') ? 'bmc' : 'overlay'));
     if (kind !== 'overlay' && kind !== 'ipxe' && kind !== 'bmc') fail(`--kind "${kind}" is not one of overlay, ipxe, bmc`);
     const r = convertGoTemplate(src, { kind });
@@ -213,7 +304,9 @@ const convert: Verb = {
       if (existsSync(orig)) fail(`${orig} exists (an earlier conversion's original): move it away first`);
       writeFileAtomic(orig, src, { mode });
       writeFileAtomic(file, r.liquid, { mode });
-      ctx.err(`${file}: converted; the Go original is ${orig}${/\.ww$/.test(file) ? ' (move it out of the overlay, or it is shipped to the nodes)' : ''}`);
+      ctx.err(
+        `${file}: converted; the Go original is ${orig}${/\.ww$/.test(file) ? ' (move it out of the overlay, or it is shipped to the nodes)' : ''}`,
+      );
       return 0;
     }
     if (flags.output) {
@@ -228,10 +321,16 @@ const convert: Verb = {
 };
 
 const build: Verb = {
-  name: 'build', summary: "build the nodes' system and runtime archives, and write the host overlay into the controller's root", usage: '[NODES...]',
+  name: 'build',
+  summary: "build the nodes' system and runtime archives, and write the host overlay into the controller's root",
+  usage: '[NODES...]',
   flags: {
     workers: { type: 'string', arg: 'N', help: 'parallel workers (default: CPU count)' },
-    host: { type: 'boolean', short: 'H', help: "only write the host overlay (/etc/hosts, /etc/exports) into the controller's root (with no NODES both are done)" },
+    host: {
+      type: 'boolean',
+      short: 'H',
+      help: "only write the host overlay (/etc/hosts, /etc/exports) into the controller's root (with no NODES both are done)",
+    },
   },
   async run(ctx, flags, pos) {
     const conf = await readConfigured(ctx.paths, ctx.env);
@@ -242,24 +341,32 @@ const build: Verb = {
       if (pos.length && !ids.length) fail(`no node matches ${pos.join(' ')}`);
       const r = await service(ctx, conf).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
       for (const f of r.failed) ctx.err(`${f.node} ${f.kind}: ${f.error}`);
-      ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`);
+      ctx.out(
+        `built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`,
+      );
       if (r.failed.length) code = 1;
     } else if (pos.length) fail('--host takes no NODES', 'wulf overlay build --host');
     const wulf = flags.host || !pos.length ? readWulfConf(ctx.paths) : undefined;
-    if (wulf && !wulf.warewulf.hostOverlay && !flags.host) ctx.out('host overlay: not written (warewulf.host overlay: false in wulf.conf; --host writes it anyway)');
+    if (wulf && !wulf.warewulf.hostOverlay && !flags.host)
+      ctx.out('host overlay: not written (warewulf.host overlay: false in wulf.conf; --host writes it anyway)');
     else if (wulf) {
       // every template is rendered before any file is written: an error leaves the controller's files as they were
       const res = buildHostOverlay(ctx.paths, conf, wulf);
       const files = res.filter((x) => x.type !== 'dir');
-      for (const x of files) if (x.action !== 'unchanged') ctx.out(`${x.action} ${x.path}${x.backup ? ` (previous kept as ${x.backup})` : ''}`);
-      ctx.out(`host overlay: ${files.filter((x) => x.action !== 'unchanged').length} of ${files.length} files written to ${hostTarget(ctx.paths)}`);
+      for (const x of files)
+        if (x.action !== 'unchanged') ctx.out(`${x.action} ${x.path}${x.backup ? ` (previous kept as ${x.backup})` : ''}`);
+      ctx.out(
+        `host overlay: ${files.filter((x) => x.action !== 'unchanged').length} of ${files.length} files written to ${hostTarget(ctx.paths)}`,
+      );
     }
     return code;
   },
 };
 
 const diff: Verb = {
-  name: 'diff', summary: 'what would change for a node against what it was last served', usage: 'NODE',
+  name: 'diff',
+  summary: 'what would change for a node against what it was last served',
+  usage: 'NODE',
   async run(ctx, _f, [node]) {
     if (!node) fail('usage: wulf overlay diff NODE');
     for (const line of diffLines(node, await diffSinceServed(ctx.paths, ctx.env, ctx.log, node))) ctx.out(line);
@@ -268,6 +375,8 @@ const diff: Verb = {
 };
 
 export const noun: Noun = {
-  name: 'overlay', aliases: ['overlays'], summary: 'list, show, edit and build overlays',
+  name: 'overlay',
+  aliases: ['overlays'],
+  summary: 'list, show, edit and build overlays',
   verbs: [list, show, info, edit, create, del, importVerb, mkdirVerb, chmodVerb, chownVerb, build, diff, convert],
 };

@@ -9,8 +9,15 @@ import { mergeNode, naturalCompare } from '../config/cascade.ts';
 import { join } from 'node:path';
 import type { PowerAction, PowerTarget } from '../power/driver.ts';
 import {
-  defaultDrivers, describeRun, outcomeLine, parseDuration, runPower, summaryLine, targetsFromNodes,
-  type Drivers, type NodeOutcome,
+  defaultDrivers,
+  describeRun,
+  outcomeLine,
+  parseDuration,
+  runPower,
+  summaryLine,
+  targetsFromNodes,
+  type Drivers,
+  type NodeOutcome,
 } from '../power/run.ts';
 
 export const runFlags: Flags = {
@@ -38,7 +45,8 @@ export function driversFor(ctx: Ctx): Drivers {
 
 export function fanoutOf(flags: FlagValues): { fanout: number; timeoutMs: number } {
   const fanout = Number(flags.fanout ?? 50);
-  if (!Number.isInteger(fanout) || fanout < 1) throw new WulfError(`--fanout ${flags.fanout}: expected a whole number ≥ 1`, { code: 'EARG', exitCode: 2 });
+  if (!Number.isInteger(fanout) || fanout < 1)
+    throw new WulfError(`--fanout ${flags.fanout}: expected a whole number ≥ 1`, { code: 'EARG', exitCode: 2 });
   const timeoutMs = parseDuration(String(flags.timeout ?? '10s'), 'timeout');
   if (timeoutMs <= 0) throw new WulfError('--timeout must be more than 0', { code: 'EARG', exitCode: 2 });
   return { fanout, timeoutMs };
@@ -46,7 +54,10 @@ export function fanoutOf(flags: FlagValues): { fanout: number; timeoutMs: number
 
 /** Print the --show plan: `node: line` for every request/command. */
 export function printShow(ctx: Ctx, plans: ReturnType<typeof describeRun>, json: boolean): number {
-  if (json) { ctx.out(JSON.stringify(plans, null, 2)); return plans.some((p) => p.error) ? 1 : 0; }
+  if (json) {
+    ctx.out(JSON.stringify(plans, null, 2));
+    return plans.some((p) => p.error) ? 1 : 0;
+  }
   for (const p of plans) {
     if (p.skipped) ctx.out(`${p.node}: skipped: ${p.skipped}`);
     else if (p.error) ctx.out(`${p.node}: failed: ${p.error}`);
@@ -62,7 +73,10 @@ function powerVerb(action: PowerAction, summary: string): Verb {
     flags.stagger = { type: 'string', arg: 'DURATION', help: 'start one node per interval (boot storms), e.g. 0.5s' };
   }
   return {
-    name: action, summary, usage: action === 'status' ? '[PATTERN...]' : 'PATTERN...', flags,
+    name: action,
+    summary,
+    usage: action === 'status' ? '[PATTERN...]' : 'PATTERN...',
+    flags,
     async run(ctx, f, pos) {
       const targets = await loadTargets(ctx, pos, { requirePattern: action !== 'status' });
       const drivers = driversFor(ctx);
@@ -80,7 +94,8 @@ function powerVerb(action: PowerAction, summary: string): Verb {
 }
 
 export const noun: Noun = {
-  name: 'power', summary: 'power nodes on/off/cycle and read their power state (IPMI or Redfish)',
+  name: 'power',
+  summary: 'power nodes on/off/cycle and read their power state (IPMI or Redfish)',
   verbs: [
     powerVerb('on', 'power nodes on'),
     powerVerb('off', 'power nodes off (hard)'),

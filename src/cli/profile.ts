@@ -3,6 +3,8 @@ import type { Noun } from './command.ts';
 import { entityVerbs } from './entity-verbs.ts';
 
 export const noun: Noun = {
-  name: 'profile', aliases: ['profiles'], summary: 'add, set, list and delete profiles',
+  name: 'profile',
+  aliases: ['profiles'],
+  summary: 'add, set, list and delete profiles',
   verbs: entityVerbs('profile'),
 };

@@ -16,15 +16,18 @@ const num = (v: unknown, d: number, name: string) => {
 };
 
 export const noun: Noun = {
-  name: 'sim', summary: 'simulated nodes booting against a running server (demo, load tests)', verbs: [],
+  name: 'sim',
+  summary: 'simulated nodes booting against a running server (demo, load tests)',
+  verbs: [],
   direct: {
-    name: '', summary: 'boot simulated nodes against a running wulf serve: DHCP (as a relay), TFTP, iPXE, kernel, image, overlays',
+    name: '',
+    summary: 'boot simulated nodes against a running wulf serve: DHCP (as a relay), TFTP, iPXE, kernel, image, overlays',
     flags: {
       server: { type: 'string', help: 'server address (default 127.0.0.1)', arg: 'IP' },
       'http-port': { type: 'string', help: 'HTTP port (default 9873)', arg: 'PORT' },
       'dhcp-port': { type: 'string', help: 'server DHCP port (default 67)', arg: 'PORT' },
       'tftp-port': { type: 'string', help: 'server TFTP port (default 69)', arg: 'PORT' },
-      'relay-port': { type: 'string', help: 'port this relay listens on (the server\'s --dhcp-relay-port; default 67)', arg: 'PORT' },
+      'relay-port': { type: 'string', help: "port this relay listens on (the server's --dhcp-relay-port; default 67)", arg: 'PORT' },
       nodes: { type: 'string', help: 'nodes to simulate, by name or hostlist (their MACs come from nodes.conf)', arg: 'PATTERN' },
       concurrency: { type: 'string', help: 'boots at once (default 50)', arg: 'N' },
       interval: { type: 'string', help: 'pause after each boot, e.g. 2s (default 0)', arg: 'S' },
@@ -32,24 +35,52 @@ export const noun: Noun = {
     },
     async run(ctx, flags) {
       const o = {
-        server: String(flags.server ?? '127.0.0.1'), httpPort: num(flags['http-port'], 9873, 'http-port'), dhcpPort: num(flags['dhcp-port'], 67, 'dhcp-port'),
-        tftpPort: num(flags['tftp-port'], 69, 'tftp-port'), relayPort: num(flags['relay-port'], 67, 'relay-port'),
+        server: String(flags.server ?? '127.0.0.1'),
+        httpPort: num(flags['http-port'], 9873, 'http-port'),
+        dhcpPort: num(flags['dhcp-port'], 67, 'dhcp-port'),
+        tftpPort: num(flags['tftp-port'], 69, 'tftp-port'),
+        relayPort: num(flags['relay-port'], 67, 'relay-port'),
       };
       const merged = mergeAll(await readConfigured(ctx.paths, ctx.env));
-      const chosen = flags.nodes ? matchNodes([String(flags.nodes)], merged.map((m) => m.id)) : merged.map((m) => m.id);
-      const macs = merged.filter((m) => chosen.includes(m.id)).map((m) => m.data.networkDevices?.[m.primary ?? '']?.hwaddr).filter((x): x is string => !!x);
+      const chosen = flags.nodes
+        ? matchNodes(
+            [String(flags.nodes)],
+            merged.map((m) => m.id),
+          )
+        : merged.map((m) => m.id);
+      const macs = merged
+        .filter((m) => chosen.includes(m.id))
+        .map((m) => m.data.networkDevices?.[m.primary ?? '']?.hwaddr)
+        .filter((x): x is string => !!x);
       if (!macs.length) throw new WulfError('no nodes with a MAC address to simulate', { hint: 'wulf node set NODE --hwaddr MAC' });
       const results = await bootMany(o, macs, {
-        concurrency: num(flags.concurrency, 50, 'concurrency'), intervalMs: num(flags.interval, 0, 'interval') * 1000,
-        onResult: (r) => ctx.out(r.ok ? `${r.mac}: booted in ${r.ms} ms (${Object.entries(r.stages).map(([k, v]) => `${k} ${v}`).join(', ')})` : `${r.mac}: FAILED after ${r.ms} ms: ${r.error}`),
+        concurrency: num(flags.concurrency, 50, 'concurrency'),
+        intervalMs: num(flags.interval, 0, 'interval') * 1000,
+        onResult: (r) =>
+          ctx.out(
+            r.ok
+              ? `${r.mac}: booted in ${r.ms} ms (${Object.entries(r.stages)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', ')})`
+              : `${r.mac}: FAILED after ${r.ms} ms: ${r.error}`,
+          ),
       });
       const ok = results.filter((r) => r.ok).map((r) => r.ms);
-      ctx.out(`${results.length} nodes: ${ok.length} booted, ${results.length - ok.length} errors; time to booted p50 ${percentile(ok, 50)} ms, p99 ${percentile(ok, 99)} ms`);
+      ctx.out(
+        `${results.length} nodes: ${ok.length} booted, ${results.length - ok.length} errors; time to booted p50 ${percentile(ok, 50)} ms, p99 ${percentile(ok, 99)} ms`,
+      );
       const agent = flags.agent !== undefined ? num(flags.agent, 10, 'agent') : 0;
       if (agent > 0) {
         // like wulf-agent, whose first refresh follows the boot at once: the nodes show "up" right after booting
         for (;;) {
-          await Promise.all(macs.map((m) => fetch(`http://${o.server}:${o.httpPort}/runtime/${m}?agent=wulf-sim`).then((r) => r.arrayBuffer(), () => undefined)));
+          await Promise.all(
+            macs.map((m) =>
+              fetch(`http://${o.server}:${o.httpPort}/runtime/${m}?agent=wulf-sim`).then(
+                (r) => r.arrayBuffer(),
+                () => undefined,
+              ),
+            ),
+          );
           await Bun.sleep(agent * 1000);
         }
       }

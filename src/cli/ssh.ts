@@ -44,8 +44,12 @@ function describe(o: SshOutcome): string {
 }
 
 const ssh: Verb = {
-  name: '', summary: "run a command on nodes over ssh, in parallel, each output line prefixed with the node name (the words are joined and read by the node's shell, as ssh does)",
-  usage: 'NODES [--] CMD [ARGS...]', passthrough: true, preprocess: splitSshArgs,
+  name: '',
+  summary:
+    "run a command on nodes over ssh, in parallel, each output line prefixed with the node name (the words are joined and read by the node's shell, as ssh does)",
+  usage: 'NODES [--] CMD [ARGS...]',
+  passthrough: true,
+  preprocess: splitSshArgs,
   flags: {
     fanout: { type: 'string', short: 'f', arg: 'N', help: 'sessions at once', default: '32' },
     sleep: { type: 'string', short: 's', arg: 'SECONDS', help: 'at least this long between two session starts', default: '0' },
@@ -55,8 +59,11 @@ const ssh: Verb = {
   },
   async run(ctx, flags, pos) {
     const [pattern, ...cmd] = pos;
-    if (!pattern || !cmd.length) throw new WulfError('usage: wulf ssh NODES [--] CMD [ARGS...]', { hint: "e.g. wulf ssh 'n[01-04]' -- uptime", exitCode: 2 });
-    const fan = num(flags, 'fanout', 1), sleepS = num(flags, 'sleep', 0), timeoutS = num(flags, 'timeout', 0);
+    if (!pattern || !cmd.length)
+      throw new WulfError('usage: wulf ssh NODES [--] CMD [ARGS...]', { hint: "e.g. wulf ssh 'n[01-04]' -- uptime", exitCode: 2 });
+    const fan = num(flags, 'fanout', 1),
+      sleepS = num(flags, 'sleep', 0),
+      timeoutS = num(flags, 'timeout', 0);
     const conf = await readConfigured(ctx.paths, ctx.env);
     const names = selectNames(conf, 'node', [pattern]);
     const targets = names.map((n) => targetOf(mergeNode(conf, n)));
@@ -67,20 +74,33 @@ const ssh: Verb = {
     }
     if (!Bun.which(rsh)) throw new WulfError(`${rsh}: not found`, { hint: 'apt-get install openssh-client, or --rsh PATH' });
     if (/(^|\/)ssh$/.test(rsh) && !clusterHostKeys(ctx.paths).length) {
-      ctx.err("ssh: no cluster host keys (wulf configure ssh makes them): the nodes' keys are checked against your own known_hosts, and an unknown one fails (BatchMode)");
+      ctx.err(
+        "ssh: no cluster host keys (wulf configure ssh makes them): the nodes' keys are checked against your own known_hosts, and an unknown one fails (BatchMode)",
+      );
     }
     const ac = new AbortController();
     const stop = () => ac.abort();
-    process.on('SIGINT', stop); process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     let results: SshOutcome[];
     try {
       results = await sshFanout(ctx.paths, targets, cmd, {
-        fanout: fan, sleepMs: sleepS * 1000, timeoutMs: timeoutS * 1000, rsh, signal: ac.signal,
+        fanout: fan,
+        sleepMs: sleepS * 1000,
+        timeoutMs: timeoutS * 1000,
+        rsh,
+        signal: ac.signal,
         onLine: (node, stream, line) => (stream === 'out' ? ctx.out : ctx.err)(`${node}: ${line}`),
       });
-    } finally { process.off('SIGINT', stop); process.off('SIGTERM', stop); }
-    const ok = results.filter(succeeded), bad = results.filter((o) => !succeeded(o));
-    ctx.err(`ssh: ${results.length} node${results.length === 1 ? '' : 's'}, ${ok.length} ok${ok.length ? ` (${compressHostlist(ok.map((o) => o.node))})` : ''}, ${bad.length} failed`);
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+    const ok = results.filter(succeeded),
+      bad = results.filter((o) => !succeeded(o));
+    ctx.err(
+      `ssh: ${results.length} node${results.length === 1 ? '' : 's'}, ${ok.length} ok${ok.length ? ` (${compressHostlist(ok.map((o) => o.node))})` : ''}, ${bad.length} failed`,
+    );
     for (const o of bad) ctx.err(`  ${o.node}: ${describe(o)}`);
     return bad.length ? 1 : 0;
   },

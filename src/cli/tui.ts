@@ -3,10 +3,12 @@ import type { Noun } from './command.ts';
 import { fail } from '../lib/errors.ts';
 
 export const noun: Noun = {
-  name: 'tui', summary: 'the console UI: live node status, detail and edits, profiles, images, overlays, log',
+  name: 'tui',
+  summary: 'the console UI: live node status, detail and edits, profiles, images, overlays, log',
   verbs: [],
   direct: {
-    name: '', summary: 'the console UI: live node status, detail and edits, profiles, images, overlays, log',
+    name: '',
+    summary: 'the console UI: live node status, detail and edits, profiles, images, overlays, log',
     flags: { server: { type: 'string', arg: 'URL', help: 'the running server (default: wulf.conf ipaddr and port)' } },
     async run(ctx, flags) {
       if (!ctx.isTTY) fail('wulf tui needs a terminal', "run it in a terminal, or use 'wulf node list' / 'wulf node status'");

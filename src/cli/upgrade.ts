@@ -16,12 +16,20 @@ function readInput(path: string): string {
 }
 
 async function writeOut(ctx: Ctx, out: string, text: string, changed: boolean, lockPath?: string): Promise<void> {
-  if (out === '-') { process.stdout.write(text); return; }
-  if (!changed && existsSync(out) && readFileSync(out, 'utf8') === text) { ctx.out(`${out} is already in the current format: nothing written`); return; }
+  if (out === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  if (!changed && existsSync(out) && readFileSync(out, 'utf8') === text) {
+    ctx.out(`${out} is already in the current format: nothing written`);
+    return;
+  }
   const lock = lockPath ? await acquireLock(lockPath) : undefined;
   try {
     writeFileAtomic(out, text, { mode: 0o640, ...(existsSync(out) ? { backup: `${out}-old` } : {}) });
-  } finally { lock?.release(); }
+  } finally {
+    lock?.release();
+  }
   ctx.out(`wrote ${out}${existsSync(`${out}-old`) ? ` (the previous file is ${out}-old)` : ''}`);
 }
 
@@ -31,7 +39,8 @@ const io = (what: string) => ({
 });
 
 const config: Verb = {
-  name: 'config', summary: 'upgrade an older warewulf.conf/wulf.conf to the current keys (the old file is kept as FILE-old)',
+  name: 'config',
+  summary: 'upgrade an older warewulf.conf/wulf.conf to the current keys (the old file is kept as FILE-old)',
   flags: io('warewulf.conf'),
   async run(ctx, flags: FlagValues) {
     const input = String(flags['input-path'] ?? ctx.paths.wulfConf);
@@ -44,12 +53,20 @@ const config: Verb = {
 };
 
 const nodes: Verb = {
-  name: 'nodes', summary: 'upgrade an older nodes.conf (keys:, kernel args, flat ipmi keys...) to the current format (the old file is kept as FILE-old)',
+  name: 'nodes',
+  summary: 'upgrade an older nodes.conf (keys:, kernel args, flat ipmi keys...) to the current format (the old file is kept as FILE-old)',
   flags: {
-    'add-defaults': { type: 'boolean', help: "give the default profile Warewulf's stock values where it has none, and nodes without profiles the default profile" },
+    'add-defaults': {
+      type: 'boolean',
+      help: "give the default profile Warewulf's stock values where it has none, and nodes without profiles the default profile",
+    },
     'replace-overlays': { type: 'boolean', help: "replace the 'wwinit' and 'generic' overlays with the overlays they were split into" },
     ...io('nodes.conf'),
-    'with-warewulfconf': { type: 'string', help: 'a warewulf.conf whose NFS mounts become fstab resources of the default profile (default: wulf.conf)', arg: 'FILE' },
+    'with-warewulfconf': {
+      type: 'string',
+      help: 'a warewulf.conf whose NFS mounts become fstab resources of the default profile (default: wulf.conf)',
+      arg: 'FILE',
+    },
   },
   async run(ctx, flags: FlagValues) {
     const input = String(flags['input-path'] ?? ctx.paths.nodesConf);
@@ -57,7 +74,12 @@ const nodes: Verb = {
     const confPath = flags['with-warewulfconf'] !== undefined ? String(flags['with-warewulfconf']) : ctx.paths.wulfConf;
     const wwconf = existsSync(confPath) ? parseYamlDoc(readFileSync(confPath, 'utf8'), confPath).value : undefined;
     if (flags['with-warewulfconf'] !== undefined && wwconf === undefined) throw new WulfError(`${confPath} does not exist`);
-    const r = upgradeNodesText(readInput(input), input, { addDefaults: !!flags['add-defaults'], replaceOverlays: !!flags['replace-overlays'] }, wwconf);
+    const r = upgradeNodesText(
+      readInput(input),
+      input,
+      { addDefaults: !!flags['add-defaults'], replaceOverlays: !!flags['replace-overlays'] },
+      wwconf,
+    );
     validateConf(parseNodesConf(r.text, out === '-' ? input : out)); // what is written must be a valid configuration
     for (const p of r.problems) ctx.err(`wulf: note: ${problemLine(p)}`);
     await writeOut(ctx, out, r.text, r.changed, out === ctx.paths.nodesConf ? `${out}.lock` : undefined);
@@ -65,4 +87,8 @@ const nodes: Verb = {
   },
 };
 
-export const noun: Noun = { name: 'upgrade', summary: 'upgrade older Warewulf 4 config files (warewulf.conf, nodes.conf) to the current format', verbs: [config, nodes] };
+export const noun: Noun = {
+  name: 'upgrade',
+  summary: 'upgrade older Warewulf 4 config files (warewulf.conf, nodes.conf) to the current format',
+  verbs: [config, nodes],
+};

@@ -3,13 +3,18 @@ import type { Noun } from './command.ts';
 import { buildInfo, compiled } from '../lib/assets.ts';
 
 export const noun: Noun = {
-  name: 'version', summary: 'print the version', verbs: [],
+  name: 'version',
+  summary: 'print the version',
+  verbs: [],
   direct: {
-    name: '', summary: 'print the version',
+    name: '',
+    summary: 'print the version',
     flags: { full: { type: 'boolean', short: 'f', help: 'also print build details' } },
     run(ctx, flags) {
       const b = buildInfo();
-      ctx.out(`wulf ${b.version}${flags.full ? ` (commit ${b.commit}, built ${b.built || 'from source'}, ${compiled ? 'compiled' : 'source'}, bun ${Bun.version}, iPXE: ${b.ipxe.join(' ') || 'none'})` : ''}`);
+      ctx.out(
+        `wulf ${b.version}${flags.full ? ` (commit ${b.commit}, built ${b.built || 'from source'}, ${compiled ? 'compiled' : 'source'}, bun ${Bun.version}, iPXE: ${b.ipxe.join(' ') || 'none'})` : ''}`,
+      );
     },
   },
 };

@@ -9,7 +9,13 @@ export interface NodesConf {
   revision: string;
 }
 
-export interface Leaf { key: string; path: string[]; title: string; field: Field; value: unknown }
+export interface Leaf {
+  key: string;
+  path: string[];
+  title: string;
+  field: Field;
+  value: unknown;
+}
 export interface MergedNode {
   id: string;
   data: NodeData;
@@ -30,7 +36,10 @@ export function expandProfiles(list: string[], profiles: Record<string, NodeData
   const visited = new Set<string>();
   const walk = (names: string[]) => {
     for (const n of names) {
-      if (n.startsWith('~')) { out.push(n); continue; }
+      if (n.startsWith('~')) {
+        out.push(n);
+        continue;
+      }
       if (visited.has(n)) continue;
       visited.add(n);
       walk(profiles[n]?.profiles ?? []);
@@ -50,15 +59,24 @@ export function cleanList(list: string[]): string[] {
 const SCOPE_FIELDS = new Map<Scope, Field[]>();
 const SCOPE_COLLS = new Map<Scope, typeof collections>();
 for (const sc of ['node', 'netdev', 'disk', 'partition', 'filesystem'] as Scope[]) {
-  SCOPE_FIELDS.set(sc, fields.filter((f) => f.scope === sc));
-  SCOPE_COLLS.set(sc, collections.filter((c) => c.parent === sc));
+  SCOPE_FIELDS.set(
+    sc,
+    fields.filter((f) => f.scope === sc),
+  );
+  SCOPE_COLLS.set(
+    sc,
+    collections.filter((c) => c.parent === sc),
+  );
 }
 const scopeFields = (scope: Scope) => SCOPE_FIELDS.get(scope)!;
 const profileLeaves = new WeakMap<NodeData, Leaf[]>();
 /** Leaves of a profile, computed once per profile object (profiles are shared by many nodes). */
 function cachedLeaves(data: NodeData): Leaf[] {
   let l = profileLeaves.get(data);
-  if (!l) { l = leavesOf(data); profileLeaves.set(data, l); }
+  if (!l) {
+    l = leavesOf(data);
+    profileLeaves.set(data, l);
+  }
   return l;
 }
 
@@ -74,7 +92,10 @@ export function leavesOf(data: NodeData): Leaf[] {
       const title = titlePrefix + field.title;
       if ((field.kind === 'map' || field.kind === 'yaml') && typeof v === 'object' && !Array.isArray(v)) {
         for (const [k, x] of Object.entries(v as Obj)) {
-          { const t = `${title}[${k}]`; out.push({ key: t, path: [...path, k], title: t, field, value: x }); }
+          {
+            const t = `${title}[${k}]`;
+            out.push({ key: t, path: [...path, k], title: t, field, value: x });
+          }
         }
       } else if (!(Array.isArray(v) && v.length === 0)) {
         out.push({ key: title, path, title, field, value: v });
@@ -88,7 +109,13 @@ export function leavesOf(data: NodeData): Leaf[] {
         walk(coll.scope, sub ?? {}, [...prefix, coll.key, name], `${titlePrefix}${coll.title}[${name}].`);
         if (out.length === before) {
           // an entity with no fields still exists (e.g. a netdev to be filled later)
-          out.push({ key: `${titlePrefix}${coll.title}[${name}]`, path: [...prefix, coll.key, name], title: `${titlePrefix}${coll.title}[${name}]`, field: { scope: coll.scope, path: [], yaml: [], kind: 'yaml', title: coll.title, help: '' }, value: {} });
+          out.push({
+            key: `${titlePrefix}${coll.title}[${name}]`,
+            path: [...prefix, coll.key, name],
+            title: `${titlePrefix}${coll.title}[${name}]`,
+            field: { scope: coll.scope, path: [], yaml: [], kind: 'yaml', title: coll.title, help: '' },
+            value: {},
+          });
         }
       }
     }
@@ -110,7 +137,10 @@ export function mergeNode(conf: Pick<NodesConf, 'profiles' | 'nodes'>, id: strin
 }
 
 type Origin = { names: string[]; fromProfile: boolean; superseded: boolean };
-interface ChainState { values: Map<string, Leaf>; origin: Map<string, Origin> }
+interface ChainState {
+  values: Map<string, Leaf>;
+  origin: Map<string, Origin>;
+}
 const chainCache = new WeakMap<Record<string, NodeData>, Map<string, ChainState>>();
 
 function applyLeaves(st: ChainState, src: string, leaves: Leaf[], isNode: boolean): void {
@@ -134,7 +164,10 @@ function applyLeaves(st: ChainState, src: string, leaves: Leaf[], isNode: boolea
 /** The merged state of a profile chain, computed once per distinct chain (many nodes share one). */
 function chainState(profiles: Record<string, NodeData>, chain: string[]): ChainState {
   let cache = chainCache.get(profiles);
-  if (!cache) { cache = new Map(); chainCache.set(profiles, cache); }
+  if (!cache) {
+    cache = new Map();
+    chainCache.set(profiles, cache);
+  }
   const key = chain.join('\u0000');
   let st = cache.get(key);
   if (!st) {
@@ -159,7 +192,8 @@ export function mergeData(profiles: Record<string, NodeData>, id: string, node: 
     const pl = cleanList(node.profiles);
     data.profiles = pl;
     const leaf = { key: 'profiles', path: ['profiles'], title: 'Profiles', field: fields[0]!, value: pl };
-    leaves.push(leaf); origins.set('Profiles', '--');
+    leaves.push(leaf);
+    origins.set('Profiles', '--');
   }
   for (const leaf of values.values()) {
     let value = leaf.value;
@@ -179,7 +213,9 @@ export function mergeData(profiles: Record<string, NodeData>, id: string, node: 
 }
 
 export function mergeAll(conf: Pick<NodesConf, 'profiles' | 'nodes'>): MergedNode[] {
-  return Object.keys(conf.nodes).sort(naturalCompare).map((id) => mergeNode(conf, id));
+  return Object.keys(conf.nodes)
+    .sort(naturalCompare)
+    .map((id) => mergeNode(conf, id));
 }
 
 /** n2 before n10. */

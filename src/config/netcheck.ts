@@ -23,24 +23,33 @@ export function checkNodeNetwork(who: string, devs: Record<string, NetDev>): voi
   checkTags(who, devs);
   const refs = resolveNetdevs(devs);
   const byName = new Map(refs.map((r) => [r.name, r]));
-  const memberOf = new Map<string, string>();   // NIC identity (mac: / dev:) → "netdev (bond)"
+  const memberOf = new Map<string, string>(); // NIC identity (mac: / dev:) → "netdev (bond)"
   for (const r of refs) {
     const nd = devs[r.name]!;
     if (r.kind === 'vlan') {
       if (!r.vlanId) throw new WulfError(`${who}: network ${r.name}: a VLAN needs a vlan_id tag (1-4094) or a device named <parent>.<id>`);
-      if (!/^\d+$/.test(r.vlanId) || Number(r.vlanId) < 1 || Number(r.vlanId) > 4094) throw new WulfError(`${who}: network ${r.name}: VLAN id "${r.vlanId}" is not within 1-4094`);
-      if (!r.parentRef) throw new WulfError(`${who}: network ${r.name}: a VLAN needs a parent_device tag (a network device of ${who.replace(/^\S+ /, '')})`);
-      if (!r.parent) throw new WulfError(`${who}: network ${r.name}: VLAN parent "${r.parentRef}" is not one of the node's network devices (a netdev name or its device)`);
+      if (!/^\d+$/.test(r.vlanId) || Number(r.vlanId) < 1 || Number(r.vlanId) > 4094)
+        throw new WulfError(`${who}: network ${r.name}: VLAN id "${r.vlanId}" is not within 1-4094`);
+      if (!r.parentRef)
+        throw new WulfError(
+          `${who}: network ${r.name}: a VLAN needs a parent_device tag (a network device of ${who.replace(/^\S+ /, '')})`,
+        );
+      if (!r.parent)
+        throw new WulfError(
+          `${who}: network ${r.name}: VLAN parent "${r.parentRef}" is not one of the node's network devices (a netdev name or its device)`,
+        );
     }
     if (r.masterRef) {
       const m = r.master ? byName.get(r.master) : undefined;
       if (!m) throw new WulfError(`${who}: network ${r.name}: master "${r.masterRef}" is not one of the node's network devices`);
       if (m.kind !== 'bond') throw new WulfError(`${who}: network ${r.name}: master "${r.masterRef}" is not a bond (type bond)`);
-      if (nd.ipaddr || nd.ipaddr6) throw new WulfError(`${who}: network ${r.name}: a bond member has no address of its own (set it on ${m.name})`);
+      if (nd.ipaddr || nd.ipaddr6)
+        throw new WulfError(`${who}: network ${r.name}: a bond member has no address of its own (set it on ${m.name})`);
       for (const id of [nd.hwaddr ? `mac:${nd.hwaddr.toLowerCase()}` : '', r.device ? `dev:${r.device}` : ''].filter(Boolean)) {
         const other = memberOf.get(id);
         const mine = `${m.ifname ?? m.name} (as ${r.name})`;
-        if (other && other.split(' ')[0] !== mine.split(' ')[0]) throw new WulfError(`${who}: network ${r.name}: ${id.slice(4)} is already a member of ${other}`);
+        if (other && other.split(' ')[0] !== mine.split(' ')[0])
+          throw new WulfError(`${who}: network ${r.name}: ${id.slice(4)} is already a member of ${other}`);
         memberOf.set(id, mine);
       }
     }
@@ -65,7 +74,8 @@ function mergedNetdevs(chain: string[], conf: Pick<NodesConf, 'profiles'>, d: No
 
 /** Whether a netdev set has anything these checks look at (most nodes: one plain NIC). */
 const interesting = (devs: Record<string, NetDev> | undefined) =>
-  !!devs && Object.values(devs).some((nd) => nd && (nd.type || (nd.device?.includes('.')) || Object.keys(nd.tags ?? {}).some((k) => netTagOf(k))));
+  !!devs &&
+  Object.values(devs).some((nd) => nd && (nd.type || nd.device?.includes('.') || Object.keys(nd.tags ?? {}).some((k) => netTagOf(k))));
 
 /** Check the changed nodes, and every node that takes a changed profile. */
 export function checkNetworks(conf: Pick<NodesConf, 'profiles' | 'nodes'>, nodes: string[], profiles: string[]): void {
@@ -78,7 +88,11 @@ export function checkNetworks(conf: Pick<NodesConf, 'profiles' | 'nodes'>, nodes
     let c = chains.get(key);
     if (!c) {
       const chain = expandProfiles(d.profiles ?? [], conf.profiles);
-      c = { chain, takesChanged: chain.some((p) => changed.has(p)), interesting: chain.some((p) => interesting(conf.profiles[p]?.networkDevices)) };
+      c = {
+        chain,
+        takesChanged: chain.some((p) => changed.has(p)),
+        interesting: chain.some((p) => interesting(conf.profiles[p]?.networkDevices)),
+      };
       chains.set(key, c);
     }
     return c;

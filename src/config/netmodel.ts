@@ -14,9 +14,12 @@ export interface NetRef {
   /** the kernel name wulf gives or expects: device; for bonds and VLANs a derived one; else null (matched by MAC) */
   ifname: string | null;
   /** NIC: the master tag as written, and the netdev it names (null when none of the node's) */
-  masterRef: string | null; master: string | null;
+  masterRef: string | null;
+  master: string | null;
   /** VLAN: its id, the parent as written (tag or dotted device), the netdev it names */
-  vlanId: string | null; parentRef: string | null; parent: string | null;
+  vlanId: string | null;
+  parentRef: string | null;
+  parent: string | null;
 }
 
 const s = (v: string | undefined): string | null => (v === undefined || v === '' ? null : String(v));
@@ -33,26 +36,35 @@ export function netTag(nd: NetDev, key: string, legacy?: string): string | null 
 }
 
 export function kindOf(nd: NetDev): { kind: NetRef['kind']; infiniband: boolean } {
-  const t = (nd.type ?? '').toLowerCase(), tt = (nd.tags?.type ?? '').toLowerCase();
+  const t = (nd.type ?? '').toLowerCase(),
+    tt = (nd.tags?.type ?? '').toLowerCase();
   const kind = t === 'bond' || tt === 'bond' ? 'bond' : t === 'vlan' || tt === 'vlan' ? 'vlan' : 'nic';
   return { kind, infiniband: t === 'infiniband' || tt === 'infiniband' };
 }
 
 /** The netdevs of one node (sorted by name), with bonds, members and VLANs resolved. */
 export function resolveNetdevs(devs: Record<string, NetDev>): NetRef[] {
-  const refs: NetRef[] = Object.keys(devs).sort().map((name) => {
-    const nd = devs[name]!;
-    const { kind, infiniband } = kindOf(nd);
-    const device = s(nd.device);
-    const dotted = kind === 'vlan' && device?.includes('.') ? device : null;
-    return {
-      name, kind, infiniband, device, ifname: device,
-      masterRef: kind === 'nic' ? netTag(nd, 'master') : null, master: null,
-      vlanId: kind === 'vlan' ? netTag(nd, 'vlan_id') ?? (dotted ? dotted.slice(dotted.lastIndexOf('.') + 1) : null) : null,
-      parentRef: kind === 'vlan' ? netTag(nd, 'parent_device', 'parent') ?? (dotted ? dotted.slice(0, dotted.lastIndexOf('.')) : null) : null,
-      parent: null,
-    };
-  });
+  const refs: NetRef[] = Object.keys(devs)
+    .sort()
+    .map((name) => {
+      const nd = devs[name]!;
+      const { kind, infiniband } = kindOf(nd);
+      const device = s(nd.device);
+      const dotted = kind === 'vlan' && device?.includes('.') ? device : null;
+      return {
+        name,
+        kind,
+        infiniband,
+        device,
+        ifname: device,
+        masterRef: kind === 'nic' ? netTag(nd, 'master') : null,
+        master: null,
+        vlanId: kind === 'vlan' ? (netTag(nd, 'vlan_id') ?? (dotted ? dotted.slice(dotted.lastIndexOf('.') + 1) : null)) : null,
+        parentRef:
+          kind === 'vlan' ? (netTag(nd, 'parent_device', 'parent') ?? (dotted ? dotted.slice(0, dotted.lastIndexOf('.')) : null)) : null,
+        parent: null,
+      };
+    });
   const find = (ref: string, self: NetRef) => {
     const r = refs.find((v) => v.name === ref) ?? refs.find((v) => v.device === ref || v.ifname === ref);
     return r && r !== self ? r : undefined;
@@ -62,7 +74,8 @@ export function resolveNetdevs(devs: Record<string, NetDev>): NetRef[] {
   for (const v of refs) {
     if (v.kind !== 'bond' || v.ifname) continue;
     while (taken.has(`bond${b}`)) b++;
-    v.ifname = `bond${b}`; taken.add(v.ifname);
+    v.ifname = `bond${b}`;
+    taken.add(v.ifname);
   }
   for (const v of refs) if (v.masterRef) v.master = find(v.masterRef, v)?.name ?? null;
   // VLANs on VLANs resolve in a second pass, once their parent has a name

@@ -19,8 +19,18 @@ const at = (w: Where) => (typeof w === 'string' ? w : w());
 function decodeValue(field: Field, v: unknown, where: Where): unknown {
   switch (field.kind) {
     case 'list':
-      if (Array.isArray(v)) { const out: string[] = []; for (const x of v) if (x != null) out.push(scalar(x)); return out; }
-      if (typeof v === 'string') return field.path.join('.') === 'kernel.args' ? v.split(/\s+/).filter(Boolean) : v.split(',').map((s) => s.trim()).filter(Boolean);
+      if (Array.isArray(v)) {
+        const out: string[] = [];
+        for (const x of v) if (x != null) out.push(scalar(x));
+        return out;
+      }
+      if (typeof v === 'string')
+        return field.path.join('.') === 'kernel.args'
+          ? v.split(/\s+/).filter(Boolean)
+          : v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean);
       return [scalar(v)];
     case 'map': {
       if (!isObj(v)) throw new WulfError(`${at(where)}: "${field.yaml.join('.')}" must be a map of key: value`);
@@ -28,12 +38,18 @@ function decodeValue(field: Field, v: unknown, where: Where): unknown {
       for (const [k, x] of Object.entries(v)) if (x != null) out[k] = scalar(x);
       return out;
     }
-    case 'yaml': return v && typeof v === 'object' ? structuredClone(v) : v; // never shared through a YAML alias
-    default: return typeof v === 'string' ? v : scalar(v);
+    case 'yaml':
+      return v && typeof v === 'object' ? structuredClone(v) : v; // never shared through a YAML alias
+    default:
+      return typeof v === 'string' ? v : scalar(v);
   }
 }
 
-interface ScopeIndex { direct: Map<string, Field>; groups: Map<string, Map<string, Field>>; colls: Map<string, (typeof collections)[number]> }
+interface ScopeIndex {
+  direct: Map<string, Field>;
+  groups: Map<string, Map<string, Field>>;
+  colls: Map<string, (typeof collections)[number]>;
+}
 const INDEX = new Map<Scope, ScopeIndex>();
 function indexOf(scope: Scope): ScopeIndex {
   let ix = INDEX.get(scope);
@@ -42,7 +58,11 @@ function indexOf(scope: Scope): ScopeIndex {
   for (const f of fieldsOf(scope)) {
     for (const p of [f.yaml, ...(f.yamlAliases ?? [])]) {
       if (p.length === 1) ix.direct.set(p[0]!, f);
-      else { const g = ix.groups.get(p[0]!) ?? new Map<string, Field>(); if (!g.has(p[1]!)) g.set(p[1]!, f); ix.groups.set(p[0]!, g); }
+      else {
+        const g = ix.groups.get(p[0]!) ?? new Map<string, Field>();
+        if (!g.has(p[1]!)) g.set(p[1]!, f);
+        ix.groups.set(p[0]!, g);
+      }
     }
   }
   for (const c of collections) if (c.parent === scope) ix.colls.set(c.yaml, c);
@@ -53,7 +73,8 @@ function indexOf(scope: Scope): ScopeIndex {
 function put(out: Obj, field: Field, v: unknown, where: Where): void {
   if (v == null) return;
   let cur = out;
-  const path = field.path, last = path.length - 1;
+  const path = field.path,
+    last = path.length - 1;
   for (let i = 0; i < last; i++) cur = (cur[path[i]!] ??= {}) as Obj;
   const key = path[last]!;
   if (cur[key] !== undefined && field.yamlAliases?.length) return; // the current spelling wins over an alias
@@ -76,9 +97,15 @@ function decodeEntity(scope: Scope, obj: unknown, where: Where): Obj {
       out[coll.key] = items;
       continue;
     }
-    if (scope === 'netdev' && k === 'primary') { if (String(v) === 'true') out.__primary = true; continue; }
+    if (scope === 'netdev' && k === 'primary') {
+      if (String(v) === 'true') out.__primary = true;
+      continue;
+    }
     const direct = ix.direct.get(k);
-    if (direct) { put(out, direct, v, where); continue; }
+    if (direct) {
+      put(out, direct, v, where);
+      continue;
+    }
     const group = ix.groups.get(k);
     if (group && isObj(v)) {
       for (const sk of Object.keys(v)) {
@@ -98,9 +125,13 @@ export function nodeFromYaml(obj: unknown, where: Where): NodeData {
   // an older Warewulf spelling (`keys:`, `kernel args`...: a 4.4 `node export`) reads as its upgrade
   const data = decodeEntity('node', isLegacyEntry(obj) ? upgradeEntry(obj, 'node', {}, () => {}) : obj, where) as NodeData & Obj;
   const nets = data.networkDevices as Record<string, Obj> | undefined;
-  if (nets) for (const [name, nd] of Object.entries(nets)) {
-    if (nd.__primary) { delete nd.__primary; data.primaryNetwork ??= name; }
-  }
+  if (nets)
+    for (const [name, nd] of Object.entries(nets)) {
+      if (nd.__primary) {
+        delete nd.__primary;
+        data.primaryNetwork ??= name;
+      }
+    }
   return data;
 }
 
@@ -109,7 +140,13 @@ function encodeEntity(scope: Scope, data: Obj): Obj {
   for (const field of fieldsOf(scope)) {
     let v: unknown = data;
     for (const k of field.path) v = isObj(v) ? v[k] : undefined;
-    if (v === undefined || v === '' || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0 && field.kind !== 'yaml')) continue;
+    if (
+      v === undefined ||
+      v === '' ||
+      (Array.isArray(v) && v.length === 0) ||
+      (isObj(v) && Object.keys(v).length === 0 && field.kind !== 'yaml')
+    )
+      continue;
     let cur = out;
     for (const k of field.yaml.slice(0, -1)) cur = (cur[k] ??= {}) as Obj;
     cur[field.yaml[field.yaml.length - 1]!] = v;

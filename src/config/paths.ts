@@ -9,19 +9,19 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export interface Paths {
-  root: string;          // '' for the system default, else the relocation root
-  hostRoot: string;      // '' = the real /; else where the controller's own files are read (WULF_HOST_ROOT)
-  confDir: string;       // wulf.conf, nodes.conf, keys/, ipxe/
+  root: string; // '' for the system default, else the relocation root
+  hostRoot: string; // '' = the real /; else where the controller's own files are read (WULF_HOST_ROOT)
+  confDir: string; // wulf.conf, nodes.conf, keys/, ipxe/
   wulfConf: string;
   nodesConf: string;
-  stateDir: string;      // state.cbor, images/, overlays/, cache/, tftp/
+  stateDir: string; // state.cbor, images/, overlays/, cache/, tftp/
   stateFile: string;
-  imagesDir: string;     // images/<name>/rootfs, images/<name>/build/<digest>.img.gz
+  imagesDir: string; // images/<name>/rootfs, images/<name>/build/<digest>.img.gz
   siteOverlaysDir: string;
-  cacheDir: string;      // blob cache, overlay archive cache
+  cacheDir: string; // blob cache, overlay archive cache
   tftpRoot: string;
   keysDir: string;
-  runDir: string;        // pid/lock files of the running server
+  runDir: string; // pid/lock files of the running server
 }
 
 export function pathsFor(root: string, hostRoot = ''): Paths {

@@ -23,12 +23,20 @@ import { isLegacyEntry, upgradeEntry } from './legacy-nodes.ts';
 export type { NodesConf } from './cascade.ts';
 
 /** Where the one-line note about an older nodes.conf spelling goes (once per process). */
-export const legacyNotice = { write: (line: string) => { process.stderr.write(line + '\n'); }, shown: false };
+export const legacyNotice = {
+  write: (line: string) => {
+    process.stderr.write(line + '\n');
+  },
+  shown: false,
+};
 
 /** A change detector for the file's text (64-bit wyhash: a 10 MB nodes.conf hashes in milliseconds, SHA-256 took ~50 ms). */
 export const revisionOf = (text: string) => Bun.hash(text).toString(16).padStart(16, '0');
 
-const SECTIONS = [['nodeprofiles', 'profiles', 'profile'], ['nodes', 'nodes', 'node']] as const;
+const SECTIONS = [
+  ['nodeprofiles', 'profiles', 'profile'],
+  ['nodes', 'nodes', 'node'],
+] as const;
 
 /** Parse and decode; the YAML-shaped values are let go as they are decoded unless `keepRaw` (less peak memory). */
 function load(text: string, file: string, keepRaw = false): { conf: NodesConf; scan: Scan; raw: Record<string, unknown> } {
@@ -48,11 +56,14 @@ function load(text: string, file: string, keepRaw = false): { conf: NodesConf; s
     const src = s as Record<string, unknown>;
     for (const name of Object.keys(src)) {
       let e = src[name];
-      if (isLegacyEntry(e)) { // a 4.3–4.5 spelling (`keys:`...): read as `wulf upgrade nodes` would write it
+      if (isLegacyEntry(e)) {
+        // a 4.3–4.5 spelling (`keys:`...): read as `wulf upgrade nodes` would write it
         e = upgradeEntry(e, kind, {}, () => {});
         if (!legacyNotice.shown) {
           legacyNotice.shown = true;
-          legacyNotice.write(`wulf: note: ${file} uses an older Warewulf spelling (${kind} ${name}); it is read as upgraded: run 'wulf upgrade nodes' to rewrite it`);
+          legacyNotice.write(
+            `wulf: note: ${file} uses an older Warewulf spelling (${kind} ${name}); it is read as upgraded: run 'wulf upgrade nodes' to rewrite it`,
+          );
         }
       }
       out[name] = nodeFromYaml(e, () => `${file}: ${kind} ${name}`);
@@ -81,13 +92,30 @@ export function readNodesConf(paths: Paths): NodesConf {
 export function tracked(target: Record<string, NodeData>) {
   const before = new Map<string, string | undefined>();
   const json = (k: string) => (Object.hasOwn(target, k) ? JSON.stringify(target[k]) : undefined);
-  const note = (k: string | symbol) => { if (typeof k === 'string' && !before.has(k)) before.set(k, json(k)); };
+  const note = (k: string | symbol) => {
+    if (typeof k === 'string' && !before.has(k)) before.set(k, json(k));
+  };
   const proxy = new Proxy(target, {
-    get(t, k) { note(k); return Reflect.get(t, k); },
-    set(t, k, v) { note(k); return Reflect.set(t, k, v); },
-    deleteProperty(t, k) { note(k); return Reflect.deleteProperty(t, k); },
-    defineProperty(t, k, d) { note(k); return Reflect.defineProperty(t, k, d); },
-    getOwnPropertyDescriptor(t, k) { note(k); return Reflect.getOwnPropertyDescriptor(t, k); },
+    get(t, k) {
+      note(k);
+      return Reflect.get(t, k);
+    },
+    set(t, k, v) {
+      note(k);
+      return Reflect.set(t, k, v);
+    },
+    deleteProperty(t, k) {
+      note(k);
+      return Reflect.deleteProperty(t, k);
+    },
+    defineProperty(t, k, d) {
+      note(k);
+      return Reflect.defineProperty(t, k, d);
+    },
+    getOwnPropertyDescriptor(t, k) {
+      note(k);
+      return Reflect.getOwnPropertyDescriptor(t, k);
+    },
   });
   const changed = () => [...before].filter(([k, was]) => json(k) !== was).map(([k]) => k);
   return { proxy, changed };
@@ -95,24 +123,44 @@ export function tracked(target: Record<string, NodeData>) {
 
 /** JSON with sorted keys: equal data, equal text. */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]])) : x));
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, x[k]]),
+        )
+      : x,
+  );
 }
 
 /** The written text must read back as what was meant: `got` is the entry as read from it. */
 function checkReadsBack(c: Change, got: NodeData | undefined, file: string): void {
   const ok = c.value ? got !== undefined && canonical(got) === canonical(nodeFromYaml(c.value, c.name)) : got === undefined;
   if (!ok) {
-    throw new WulfError(`${file}: ${c.section === 'nodes' ? 'node' : 'profile'} ${c.name} would not read back as written; nothing was written`, { hint: 'please report this with the value you set' });
+    throw new WulfError(
+      `${file}: ${c.section === 'nodes' ? 'node' : 'profile'} ${c.name} would not read back as written; nothing was written`,
+      { hint: 'please report this with the value you set' },
+    );
   }
 }
 
-export interface UpdateResult<T> { result: T; revision: string; changed: boolean; aliasesExpanded: number }
+export interface UpdateResult<T> {
+  result: T;
+  revision: string;
+  changed: boolean;
+  aliasesExpanded: number;
+}
 
 /**
  * Run `mutate` on a fresh copy of the configuration under the lock and write the result.
  * `expectedRevision` (from an earlier read, e.g. an editor session) makes a stale writer fail.
  */
-export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf) => T | Promise<T>, opts: { expectedRevision?: string } = {}): Promise<UpdateResult<T>> {
+export async function updateNodesConf<T>(
+  paths: Paths,
+  mutate: (conf: NodesConf) => T | Promise<T>,
+  opts: { expectedRevision?: string } = {},
+): Promise<UpdateResult<T>> {
   const file = paths.nodesConf;
   const lock = await acquireLock(`${file}.lock`);
   try {
@@ -120,9 +168,13 @@ export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf)
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
     const { conf: before, scan, raw } = load(text, file, true);
     if (opts.expectedRevision && opts.expectedRevision !== before.revision) {
-      throw new WulfError(`${file} changed since it was read (revision ${opts.expectedRevision} → ${before.revision})`, { hint: 'nothing was written; read it again and redo the change', code: 'ESTALE' });
+      throw new WulfError(`${file} changed since it was read (revision ${opts.expectedRevision} → ${before.revision})`, {
+        hint: 'nothing was written; read it again and redo the change',
+        code: 'ESTALE',
+      });
     }
-    const profiles = tracked(before.profiles), nodes = tracked(before.nodes);
+    const profiles = tracked(before.profiles),
+      nodes = tracked(before.nodes);
     const conf = Object.freeze({ profiles: profiles.proxy, nodes: nodes.proxy, revision: before.revision });
     const result = await mutate(conf);
     const plain = { profiles: before.profiles, nodes: before.nodes };
@@ -136,7 +188,11 @@ export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf)
     }
     if (!changes.length) return { result, revision: before.revision, changed: false, aliasesExpanded: 0 };
     // bonds, VLANs and network tags of what changed (merged with profiles): one line, nothing written
-    checkNetworks(plain, changes.filter((c) => c.section === 'nodes' && c.value).map((c) => c.name), changes.filter((c) => c.section === 'nodeprofiles').map((c) => c.name));
+    checkNetworks(
+      plain,
+      changes.filter((c) => c.section === 'nodes' && c.value).map((c) => c.name),
+      changes.filter((c) => c.section === 'nodeprofiles').map((c) => c.name),
+    );
 
     let out: string | undefined;
     let aliasesExpanded = 0;
@@ -151,8 +207,15 @@ export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf)
           aliasesExpanded++;
           if (changed.has(e.name)) continue;
           const v = (raw[section] as Record<string, unknown> | undefined)?.[e.name];
-          if (!plain[prop][e.name]) { spliced = undefined; break; }
-          more.push({ section, name: e.name, value: v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {} });
+          if (!plain[prop][e.name]) {
+            spliced = undefined;
+            break;
+          }
+          more.push({
+            section,
+            name: e.name,
+            value: v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {},
+          });
         }
       }
       if (spliced) spliced = { changes: [...changes, ...more] };
@@ -177,7 +240,10 @@ export async function updateNodesConf<T>(paths: Paths, mutate: (conf: NodesConf)
         const names = new Set([...Object.keys(back[prop]), ...Object.keys(plain[prop])]);
         for (const n of names) {
           if (!mine.has(n) && canonical(back[prop][n]) !== canonical(plain[prop][n])) {
-            throw new WulfError(`${file}: ${section === 'nodes' ? 'node' : 'profile'} ${n} would not read back as before; nothing was written`, { hint: 'please report this with the file' });
+            throw new WulfError(
+              `${file}: ${section === 'nodes' ? 'node' : 'profile'} ${n} would not read back as before; nothing was written`,
+              { hint: 'please report this with the file' },
+            );
           }
         }
       }

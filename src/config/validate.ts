@@ -7,7 +7,8 @@ import type { NodesConf } from './cascade.ts';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export function checkName(kind: 'node' | 'profile', name: string): void {
-  if (!NAME.test(name)) throw new WulfError(`${kind} name "${name}" is not valid`, { hint: 'use letters, digits, ".", "_" and "-" (max 63)' });
+  if (!NAME.test(name))
+    throw new WulfError(`${kind} name "${name}" is not valid`, { hint: 'use letters, digits, ".", "_" and "-" (max 63)' });
 }
 
 type Obj = Record<string, unknown>;
@@ -15,8 +16,14 @@ type Obj = Record<string, unknown>;
 const CHECKED = new Map<Scope, Field[]>();
 const COLLS = new Map<Scope, (typeof collections)[number][]>();
 for (const sc of ['node', 'netdev', 'disk', 'partition', 'filesystem'] as Scope[]) {
-  CHECKED.set(sc, fields.filter((f) => f.scope === sc && f.kind !== 'yaml' && f.kind !== 'map'));
-  COLLS.set(sc, collections.filter((c) => c.parent === sc));
+  CHECKED.set(
+    sc,
+    fields.filter((f) => f.scope === sc && f.kind !== 'yaml' && f.kind !== 'map'),
+  );
+  COLLS.set(
+    sc,
+    collections.filter((c) => c.parent === sc),
+  );
 }
 // values in their usual form pass without the general check (which normalises and allocates)
 const QUICK: Partial<Record<Field['kind'], RegExp>> = {
@@ -32,7 +39,8 @@ function checkFields(who: string, scope: Scope, obj: Obj, title: string): void {
     for (const k of f.path) v = v && typeof v === 'object' ? (v as Obj)[k] : undefined;
     if (v === undefined || v === null || v === '') continue;
     if (f.kind === 'list') {
-      if (Array.isArray(v)) for (const x of v) if (/[\n\0]/.test(String(x))) throw new WulfError(`${who}: ${title}${f.title} has a line break`);
+      if (Array.isArray(v))
+        for (const x of v) if (/[\n\0]/.test(String(x))) throw new WulfError(`${who}: ${title}${f.title} has a line break`);
       continue;
     }
     const str = String(v);
@@ -43,7 +51,8 @@ function checkFields(who: string, scope: Scope, obj: Obj, title: string): void {
   }
   for (const coll of COLLS.get(scope)!) {
     const items = obj[coll.key] as Record<string, Obj> | undefined;
-    if (items && typeof items === 'object') for (const name of Object.keys(items)) checkFields(who, coll.scope, items[name] ?? {}, `${title}${coll.title}[${name}].`);
+    if (items && typeof items === 'object')
+      for (const name of Object.keys(items)) checkFields(who, coll.scope, items[name] ?? {}, `${title}${coll.title}[${name}].`);
   }
 }
 
@@ -61,7 +70,10 @@ function checkEntity(kind: 'node' | 'profile', name: string, data: NodeData, pro
 }
 
 export function validateConf(conf: Pick<NodesConf, 'profiles' | 'nodes'>): void {
-  for (const [n, p] of Object.entries(conf.profiles)) { checkName('profile', n); checkEntity('profile', n, p, conf.profiles); }
+  for (const [n, p] of Object.entries(conf.profiles)) {
+    checkName('profile', n);
+    checkEntity('profile', n, p, conf.profiles);
+  }
   const macs = new Map<string, string>();
   const ips = new Map<string, string>();
   for (const [n, d] of Object.entries(conf.nodes)) {

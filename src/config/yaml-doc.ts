@@ -15,12 +15,20 @@ export const STRINGIFY = { lineWidth: 0, flowCollectionPadding: false } as const
 export function eachNode(root: unknown, fn: (n: Node) => void): void {
   if (!isNode(root)) return;
   fn(root);
-  if (isMap(root)) for (const p of root.items) { eachNode(p.key, fn); eachNode(p.value, fn); }
+  if (isMap(root))
+    for (const p of root.items) {
+      eachNode(p.key, fn);
+      eachNode(p.value, fn);
+    }
   else if (isSeq(root)) for (const x of root.items) eachNode(x, fn);
 }
 
 /** A section (`nodeprofiles` / `nodes`) entry to write: its YAML-shaped value, or undefined to delete it. */
-export interface Change { section: string; name: string; value?: Obj }
+export interface Change {
+  section: string;
+  name: string;
+  value?: Obj;
+}
 
 /** A new YAML node for `v`, block style; MAC addresses quoted so YAML 1.1 readers do not see base-60 numbers. */
 export function makeNode(doc: Document, v: unknown): Node {
@@ -38,7 +46,11 @@ const keyOf = (p: Pair): string => (isScalar(p.key) ? String(p.key.value) : Stri
 /** Scalars as the strings wulf keeps them as (a YAML `mtu: 9000` equals the value "9000"). */
 function loose(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(loose);
-  if (isObj(v)) { const o: Obj = {}; for (const k of Object.keys(v).sort()) o[k] = loose(v[k]); return o; }
+  if (isObj(v)) {
+    const o: Obj = {};
+    for (const k of Object.keys(v).sort()) o[k] = loose(v[k]);
+    return o;
+  }
   return v == null ? v : typeof v === 'object' ? v : String(v);
 }
 const sameValue = (node: unknown, want: unknown) => {
@@ -51,10 +63,16 @@ export function syncMap(doc: Document, map: YAMLMap, want: Obj): void {
   map.items = map.items.filter((p) => Object.hasOwn(want, keyOf(p)));
   for (const [k, v] of Object.entries(want)) {
     const pair = map.items.find((p) => keyOf(p) === k);
-    if (!pair) { map.items.push(doc.createPair(k, makeNode(doc, v)) as Pair); continue; }
+    if (!pair) {
+      map.items.push(doc.createPair(k, makeNode(doc, v)) as Pair);
+      continue;
+    }
     const have = pair.value;
     if (sameValue(have, v)) continue;
-    if (isObj(v) && isMap(have) && !(have.flow && !have.items.length)) { syncMap(doc, have, v); continue; }
+    if (isObj(v) && isMap(have) && !(have.flow && !have.items.length)) {
+      syncMap(doc, have, v);
+      continue;
+    }
     if (isScalar(have) && !have.tag && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) {
       have.value = v;
       if (typeof v === 'string' && MAC.test(v)) have.type = Scalar.QUOTE_DOUBLE;
@@ -79,8 +97,11 @@ export function expandAliases(doc: Document): number {
       const target = anchors.get(node.source);
       if (!target) throw new WulfError(`alias *${node.source} refers to no anchor before it`);
       count++;
-      const copy = target.clone();                 // the target is already expanded
-      eachNode(copy, (n) => { n.comment = undefined; n.commentBefore = undefined; }); // its notes stay with it
+      const copy = target.clone(); // the target is already expanded
+      eachNode(copy, (n) => {
+        n.comment = undefined;
+        n.commentBefore = undefined;
+      }); // its notes stay with it
       return copy;
     }
     if (isMap(node)) {
@@ -95,7 +116,8 @@ export function expandAliases(doc: Document): number {
           const merged: Pair[] = [];
           for (const s of sources) {
             if (!isMap(s)) throw new WulfError('a merge key (<<) must refer to a map');
-            for (const p of s.items) merged.push(new Pair(isNode(p.key) ? p.key.clone() : p.key, isNode(p.value) ? p.value.clone() : p.value));
+            for (const p of s.items)
+              merged.push(new Pair(isNode(p.key) ? p.key.clone() : p.key, isNode(p.value) ? p.value.clone() : p.value));
           }
           items.push(merged);
         } else items.push(pair);
@@ -103,7 +125,12 @@ export function expandAliases(doc: Document): number {
       const taken = new Set(items.filter((x): x is Pair => !Array.isArray(x)).map(keyOf));
       node.items = items.flatMap((x) => {
         if (!Array.isArray(x)) return [x];
-        return x.filter((p) => { const k = keyOf(p); if (taken.has(k)) return false; taken.add(k); return true; });
+        return x.filter((p) => {
+          const k = keyOf(p);
+          if (taken.has(k)) return false;
+          taken.add(k);
+          return true;
+        });
       });
     } else if (isSeq(node)) {
       node.items = node.items.map(walk);
@@ -112,7 +139,9 @@ export function expandAliases(doc: Document): number {
     return node;
   };
   doc.contents = walk(doc.contents) as typeof doc.contents;
-  eachNode(doc.contents, (n) => { if (n.anchor) n.anchor = undefined; });
+  eachNode(doc.contents, (n) => {
+    if (n.anchor) n.anchor = undefined;
+  });
   return count;
 }
 
@@ -124,7 +153,10 @@ export function rewriteDocument(doc: Document, changes: Change[]): string {
   for (const c of changes) bySection.set(c.section, [...(bySection.get(c.section) ?? []), c]);
   for (const section of ['nodeprofiles', 'nodes']) {
     let pair = top.items.find((p) => keyOf(p) === section);
-    if (!pair) { pair = doc.createPair(section, new YAMLMap()) as Pair; top.items.push(pair); }
+    if (!pair) {
+      pair = doc.createPair(section, new YAMLMap()) as Pair;
+      top.items.push(pair);
+    }
     if (!isMap(pair.value)) pair.value = new YAMLMap();
     const map = pair.value as YAMLMap;
     const list = bySection.get(section) ?? [];
@@ -136,7 +168,11 @@ export function rewriteDocument(doc: Document, changes: Change[]): string {
       const p = index.get(c.name);
       if (p && isMap(p.value) && !(p.value.flow && !p.value.items.length)) syncMap(doc, p.value, c.value);
       else if (p) p.value = makeNode(doc, c.value);
-      else { const np = doc.createPair(c.name, makeNode(doc, c.value)) as Pair; map.items.push(np); index.set(c.name, np); }
+      else {
+        const np = doc.createPair(c.name, makeNode(doc, c.value)) as Pair;
+        map.items.push(np);
+        index.set(c.name, np);
+      }
     }
     map.flow = map.items.length === 0;
   }

@@ -7,7 +7,10 @@ import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml
 import { WulfError } from '../lib/errors.ts';
 import { scanYaml, type Scan } from './yaml-scan.ts';
 
-export interface YamlRead { value: unknown; scan: Scan }
+export interface YamlRead {
+  value: unknown;
+  scan: Scan;
+}
 
 const where = (file: string, line: number) => (line > 0 ? `${file}:${line}` : file);
 
@@ -37,7 +40,9 @@ function exactScan(text: string, scan: Scan): void {
         const line = lineOf(pair.key as object);
         const first = seen.get(k);
         if (first !== undefined && !scan.dup) {
-          const at = path.filter((p) => 'key' in (p as object) && isScalar((p as { key: unknown }).key)).map((p) => String(((p as { key: { value: unknown } }).key).value));
+          const at = path
+            .filter((p) => 'key' in (p as object) && isScalar((p as { key: unknown }).key))
+            .map((p) => String((p as { key: { value: unknown } }).key.value));
           scan.dup = { key: k, path: at.join('.'), line, first };
         }
         seen.set(k, line);
@@ -45,9 +50,15 @@ function exactScan(text: string, scan: Scan): void {
       }
       if (map.anchor && !scan.aliasLine) scan.aliasLine = lineOf(map);
     },
-    Seq(_, seq) { if (seq.anchor && !scan.aliasLine) scan.aliasLine = lineOf(seq); },
-    Scalar(_, s) { if (s.anchor && !scan.aliasLine) scan.aliasLine = lineOf(s); },
-    Alias(_, a) { if (!scan.aliasLine) scan.aliasLine = lineOf(a); },
+    Seq(_, seq) {
+      if (seq.anchor && !scan.aliasLine) scan.aliasLine = lineOf(seq);
+    },
+    Scalar(_, s) {
+      if (s.anchor && !scan.aliasLine) scan.aliasLine = lineOf(s);
+    },
+    Alias(_, a) {
+      if (!scan.aliasLine) scan.aliasLine = lineOf(a);
+    },
   });
 }
 
@@ -59,20 +70,26 @@ function exactScan(text: string, scan: Scan): void {
 export function readYaml(text: string, file: string): YamlRead {
   if (!text.trim()) return { value: null, scan: { value: null, aliasLine: 0, sections: new Map() } };
   const bun = () => {
-    try { return Bun.YAML.parse(text); }
-    catch (e) { throw syntaxError(text, file, (e as Error).message.split('\n')[0]!); }
+    try {
+      return Bun.YAML.parse(text);
+    } catch (e) {
+      throw syntaxError(text, file, (e as Error).message.split('\n')[0]!);
+    }
   };
   const scan = scanYaml(text);
   let value: unknown;
-  if (scan.complex) {                       // the scanner could not follow it: the full parsers decide
+  if (scan.complex) {
+    // the scanner could not follow it: the full parsers decide
     value = bun();
-    scan.dup = undefined; scan.aliasLine = 0;
+    scan.dup = undefined;
+    scan.aliasLine = 0;
     exactScan(text, scan);
   }
   if (scan.dup) {
     const d = scan.dup;
-    throw new WulfError(`${where(file, d.line)}: duplicate key "${d.key}"${d.path ? ` in ${d.path}` : ''} (first at line ${d.first})`,
-      { hint: 'a key may appear once in each map: merge the two or remove one' });
+    throw new WulfError(`${where(file, d.line)}: duplicate key "${d.key}"${d.path ? ` in ${d.path}` : ''} (first at line ${d.first})`, {
+      hint: 'a key may appear once in each map: merge the two or remove one',
+    });
   }
   if (!scan.complex) value = scan.value !== undefined ? scan.value : bun();
   return { value, scan };

@@ -9,23 +9,38 @@
 // flow scalars, `?` keys, documents, tabs) sets `complex`: the caller uses the full YAML library.
 
 /** [from, to): from the key line to the last line of the value; alias: it has an anchor, alias or merge key */
-export interface Entry { name: string; line: number; from: number; to: number; alias?: boolean }
+export interface Entry {
+  name: string;
+  line: number;
+  from: number;
+  to: number;
+  alias?: boolean;
+}
 export interface Section {
-  key: string; line: number; from: number; to: number;
+  key: string;
+  line: number;
+  from: number;
+  to: number;
   /** offset just after the `:` of the key line, and just after that line's newline */
-  valueAt: number; lineEnd: number;
+  valueAt: number;
+  lineEnd: number;
   /** what follows `key:` on its line: nothing (a block map or null follows), `{}`, or anything else */
   value: 'none' | 'empty-flow' | 'other';
-  indent: number;        // column of the entries
+  indent: number; // column of the entries
   entries: Entry[];
-  block: boolean;        // the entries are a block map directly under the key
+  block: boolean; // the entries are a block map directly under the key
 }
-export interface Duplicate { key: string; path: string; line: number; first: number } // 1-based lines
+export interface Duplicate {
+  key: string;
+  path: string;
+  line: number;
+  first: number;
+} // 1-based lines
 export interface Scan {
   /** the parsed value, when the text is in the plain subset (otherwise undefined: parse it with Bun.YAML) */
   value?: unknown;
   dup?: Duplicate;
-  aliasLine: number;     // first line with an anchor, alias or merge key; 0: none
+  aliasLine: number; // first line with an anchor, alias or merge key; 0: none
   aliasOutside?: boolean; // one of them is not inside an entry of a section
   complex?: { line: number; why: string };
   sections: Map<string, Section>;
@@ -33,14 +48,36 @@ export interface Scan {
 
 type Obj = Record<string, unknown>;
 // `up` and `name` give a map's path for messages (`nodes.n1`), built only when one is needed
-interface Frame { col: number; map?: Obj; seq?: unknown[]; up?: Frame; name: string; start: number; section?: Section }
+interface Frame {
+  col: number;
+  map?: Obj;
+  seq?: unknown[];
+  up?: Frame;
+  name: string;
+  start: number;
+  section?: Section;
+}
 /** A `key:` or `-` with nothing after it on its line: a nested block may follow below. */
-interface Slot { holder: Obj | unknown[]; key: string | number; col: number; isKey: boolean; up: Frame; name: string; section?: Section }
+interface Slot {
+  holder: Obj | unknown[];
+  key: string | number;
+  col: number;
+  isKey: boolean;
+  up: Frame;
+  name: string;
+  section?: Section;
+}
 
-const SP = 32, TAB = 9, CR = 13;
-class Giveup extends Error { constructor(public why: string) { super(why); } }
-class Found extends Error {}          // a duplicate key: stop reading
-const DEFER = Symbol('defer');        // a value this reader leaves to Bun.YAML
+const SP = 32,
+  TAB = 9,
+  CR = 13;
+class Giveup extends Error {
+  constructor(public why: string) {
+    super(why);
+  }
+}
+class Found extends Error {} // a duplicate key: stop reading
+const DEFER = Symbol('defer'); // a value this reader leaves to Bun.YAML
 
 const NUMBER = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/; // int or float, base 10
 /** A plain scalar as the YAML 1.2 core schema resolves it. */
@@ -56,9 +93,19 @@ export function resolvePlain(s: string): unknown {
     return s;
   }
   switch (s) {
-    case '~': case 'null': case 'Null': case 'NULL': return null;
-    case 'true': case 'True': case 'TRUE': return true;
-    case 'false': case 'False': case 'FALSE': return false;
+    case '~':
+    case 'null':
+    case 'Null':
+    case 'NULL':
+      return null;
+    case 'true':
+    case 'True':
+    case 'TRUE':
+      return true;
+    case 'false':
+    case 'False':
+    case 'FALSE':
+      return false;
   }
   return s;
 }
@@ -67,26 +114,48 @@ const keyCache = new Map<string, string>();
 /** Key text → the property name it becomes (`01` and `1` are the same key). */
 function keyName(raw: string): string {
   const c = raw.charCodeAt(0);
-  const maybe = (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 126
-    || ((c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70) && /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/.test(raw));
+  const maybe =
+    (c >= 48 && c <= 57) ||
+    c === 43 ||
+    c === 45 ||
+    c === 46 ||
+    c === 126 ||
+    ((c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70) &&
+      /^(?:null|Null|NULL|true|True|TRUE|false|False|FALSE)$/.test(raw));
   if (!maybe) return raw;
   let k = keyCache.get(raw);
   if (k === undefined) {
-    try { const o = Bun.YAML.parse(`${raw}: 0`); k = o && typeof o === 'object' ? Object.keys(o)[0] ?? raw : raw; } catch { k = raw; }
+    try {
+      const o = Bun.YAML.parse(`${raw}: 0`);
+      k = o && typeof o === 'object' ? (Object.keys(o)[0] ?? raw) : raw;
+    } catch {
+      k = raw;
+    }
     keyCache.set(raw, k);
   }
   return k;
 }
 
-let escaped = false;                  // the last quoted scalar quoteEnd found has an escape ('' or \x)
+let escaped = false; // the last quoted scalar quoteEnd found has an escape ('' or \x)
 /** End (after the closing quote) of a quoted scalar starting at `i`, or -1 if it does not close on this line. */
 function quoteEnd(s: string, i: number, end: number): number {
   const q = s.charCodeAt(i);
   escaped = false;
   for (let j = i + 1; j < end; j++) {
     const c = s.charCodeAt(j);
-    if (q === 34 && c === 92) { escaped = true; j++; continue; }
-    if (c === q) { if (q === 39 && s.charCodeAt(j + 1) === 39) { escaped = true; j++; continue; } return j + 1; }
+    if (q === 34 && c === 92) {
+      escaped = true;
+      j++;
+      continue;
+    }
+    if (c === q) {
+      if (q === 39 && s.charCodeAt(j + 1) === 39) {
+        escaped = true;
+        j++;
+        continue;
+      }
+      return j + 1;
+    }
   }
   return -1;
 }
@@ -94,7 +163,11 @@ function quoteEnd(s: string, i: number, end: number): number {
 function unquote(s: string, i: number, e: number): unknown {
   if (!escaped) return s.slice(i + 1, e - 1);
   if (s.charCodeAt(i) === 39) return s.slice(i + 1, e - 1).replace(/''/g, "'");
-  try { return JSON.parse(s.slice(i, e)); } catch { return DEFER; }
+  try {
+    return JSON.parse(s.slice(i, e));
+  } catch {
+    return DEFER;
+  }
 }
 const keyText = (v: unknown) => (v === DEFER ? DEFER : String(v));
 /** obj[k] = v as an own property, `__proto__` included. */
@@ -103,35 +176,54 @@ function setOwn(obj: Record<string | number, unknown>, k: string | number, v: un
   else obj[k] = v;
 }
 
-interface Ctx { alias(): void; dup(map: Obj, k: string): void }
-const skipSp = (s: string, j: number, end: number) => { while (j < end && (s.charCodeAt(j) === SP || s.charCodeAt(j) === TAB)) j++; return j; };
+interface Ctx {
+  alias(): void;
+  dup(map: Obj, k: string): void;
+}
+const skipSp = (s: string, j: number, end: number) => {
+  while (j < end && (s.charCodeAt(j) === SP || s.charCodeAt(j) === TAB)) j++;
+  return j;
+};
 
 /** A flow collection that must close on this line: its value (or DEFER) and the index after it. */
 function flow(s: string, i: number, end: number, cx: Ctx): [unknown, number] {
-  const isMap = s.charCodeAt(i) === 123, close = isMap ? 125 : 93;
-  const map: Obj = {}, seq: unknown[] = [];
+  const isMap = s.charCodeAt(i) === 123,
+    close = isMap ? 125 : 93;
+  const map: Obj = {},
+    seq: unknown[] = [];
   let deferred = false;
   let j = skipSp(s, i + 1, end);
   const item = (): unknown => {
     const c = s.charCodeAt(j);
-    if (c === 91 || c === 123) { const [v, e] = flow(s, j, end, cx); j = e; return v; }
+    if (c === 91 || c === 123) {
+      const [v, e] = flow(s, j, end, cx);
+      j = e;
+      return v;
+    }
     if (c === 34 || c === 39) {
       const e = quoteEnd(s, j, end);
       if (e < 0) throw new Giveup('a quoted scalar that spans lines');
-      const v = unquote(s, j, e); j = e; return v;
+      const v = unquote(s, j, e);
+      j = e;
+      return v;
     }
-    if (c === 38 || c === 42 || c === 33) {                     // &anchor, *alias, !tag
+    if (c === 38 || c === 42 || c === 33) {
+      // &anchor, *alias, !tag
       if (c !== 33) cx.alias();
       while (j < end && !' ,[]{}\t'.includes(s[j]!)) j++;
       j = skipSp(s, j, end);
       if (c === 42) return DEFER;
-      item(); return DEFER;
+      item();
+      return DEFER;
     }
     const st = j;
     while (j < end) {
       const d = s.charCodeAt(j);
       if (d === 44 || d === 91 || d === 93 || d === 123 || d === 125) break;
-      if (d === 58) { const n = s.charCodeAt(j + 1); if (j + 1 >= end || n === SP || n === 44 || n === 93 || n === 125) break; }
+      if (d === 58) {
+        const n = s.charCodeAt(j + 1);
+        if (j + 1 >= end || n === SP || n === 44 || n === 93 || n === 125) break;
+      }
       if (d === 35 && (s.charCodeAt(j - 1) === SP || s.charCodeAt(j - 1) === TAB)) throw new Giveup('a flow collection that spans lines');
       j++;
     }
@@ -157,10 +249,12 @@ function flow(s: string, i: number, end: number, cx: Ctx): [unknown, number] {
       if (name === '<<') cx.alias();
       if (name === '__proto__') deferred = true;
       cx.dup(map, name);
-      if (v === DEFER) deferred = true; else setOwn(map, name, v);
+      if (v === DEFER) deferred = true;
+      else setOwn(map, name, v);
     } else {
       if (s.charCodeAt(j) === 58) throw new Giveup('a key: value pair inside [ ]');
-      if (k === DEFER) deferred = true; else seq.push(k);
+      if (k === DEFER) deferred = true;
+      else seq.push(k);
     }
     j = skipSp(s, j, end);
     if (s.charCodeAt(j) === 44) j = skipSp(s, j + 1, end);
@@ -169,14 +263,17 @@ function flow(s: string, i: number, end: number, cx: Ctx): [unknown, number] {
   throw new Giveup('a flow collection that spans lines');
 }
 
-let keyAfter = 0;                     // where lineKey's key ends: just after its colon
+let keyAfter = 0; // where lineKey's key ends: just after its colon
 /** The key of a block mapping line starting at `i` (keyAfter: the index after its colon), or undefined. */
 function lineKey(s: string, i: number, end: number): string | undefined {
   // the usual line: a plain key starting with a letter, `: `, no comment before it
   const c0 = s.charCodeAt(i);
   if ((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90)) {
     let k = i + 1;
-    for (; k < end; k++) { const d = s.charCodeAt(k); if (d === 58 || d === 35) break; }
+    for (; k < end; k++) {
+      const d = s.charCodeAt(k);
+      if (d === 58 || d === 35) break;
+    }
     if (k < end && s.charCodeAt(k) === 58 && (k + 1 === end || s.charCodeAt(k + 1) === SP)) {
       keyAfter = k + 1;
       return keyName(s.charCodeAt(k - 1) === SP ? s.slice(i, k).trimEnd() : s.slice(i, k));
@@ -214,12 +311,19 @@ function firstLine(s: string, start: number, col: number, key: string): number {
   let line = 1;
   for (let p = s.indexOf('\n'); p >= 0 && p < start; p = s.indexOf('\n', p + 1)) line++;
   for (let pos = start; pos < s.length; line++) {
-    let end = s.indexOf('\n', pos); if (end < 0) end = s.length;
+    let end = s.indexOf('\n', pos);
+    if (end < 0) end = s.length;
     const next = end + 1;
     if (s.charCodeAt(end - 1) === CR) end--;
     let i = pos;
     while (i < end && (s.charCodeAt(i) === SP || (s.charCodeAt(i) === 45 && s.charCodeAt(i + 1) === SP))) i++;
-    if (i - pos === col) { try { if (lineKey(s, i, end) === key) return line; } catch { /* not this line */ } }
+    if (i - pos === col) {
+      try {
+        if (lineKey(s, i, end) === key) return line;
+      } catch {
+        /* not this line */
+      }
+    }
     pos = next;
   }
   return 0;
@@ -229,22 +333,45 @@ export function scanYaml(text: string): Scan {
   const scan: Scan = { aliasLine: 0, sections: new Map() };
   const frames: Frame[] = [];
   let root: Obj | unknown[] | null = null;
-  let simple = true;                 // the value built here is the whole truth
+  let simple = true; // the value built here is the whole truth
   let slot: Slot | undefined;
-  const dashes: number[] = [];       // columns of this line's `- ` indicators
-  let line = 0, pos = 0, lastSigEnd = 0;
-  let scalarParent = -1;             // inside a block scalar of the node at this column: deeper lines are its text
-  let plainParent = -1;              // after a one-line plain scalar: deeper lines would continue it
+  const dashes: number[] = []; // columns of this line's `- ` indicators
+  let line = 0,
+    pos = 0,
+    lastSigEnd = 0;
+  let scalarParent = -1; // inside a block scalar of the node at this column: deeper lines are its text
+  let plainParent = -1; // after a one-line plain scalar: deeper lines would continue it
   let section: Section | undefined, entry: Entry | undefined;
-  let frame: Frame | undefined;      // the frame of the current line's key or item
-  let flowAt: Frame | undefined, flowName = '';
+  let frame: Frame | undefined; // the frame of the current line's key or item
+  let flowAt: Frame | undefined,
+    flowName = '';
   const flowPath = () => pathOf({ col: 0, up: flowAt, name: flowName, start: 0 });
   const len = text.length;
-  const pathOf = (f: Frame | undefined): string => { const parts: string[] = []; for (; f; f = f.up) if (f.name) parts.unshift(f.name); return parts.join('.').replace(/\.\[\]/g, '[]'); };
-  const closeEntry = (at: number) => { if (entry) { entry.to = at; entry = undefined; } };
-  const closeSection = (at: number) => { closeEntry(at); if (section) { section.to = at; section = undefined; } };
+  const pathOf = (f: Frame | undefined): string => {
+    const parts: string[] = [];
+    for (; f; f = f.up) if (f.name) parts.unshift(f.name);
+    return parts.join('.').replace(/\.\[\]/g, '[]');
+  };
+  const closeEntry = (at: number) => {
+    if (entry) {
+      entry.to = at;
+      entry = undefined;
+    }
+  };
+  const closeSection = (at: number) => {
+    closeEntry(at);
+    if (section) {
+      section.to = at;
+      section = undefined;
+    }
+  };
   const cx: Ctx = {
-    alias: () => { simple = false; if (!scan.aliasLine) scan.aliasLine = line; if (entry) entry.alias = true; else scan.aliasOutside = true; },
+    alias: () => {
+      simple = false;
+      if (!scan.aliasLine) scan.aliasLine = line;
+      if (entry) entry.alias = true;
+      else scan.aliasOutside = true;
+    },
     dup: (map, k) => {
       if (!Object.hasOwn(map, k)) return;
       scan.dup = { key: k, path: flowPath(), line, first: line };
@@ -252,16 +379,23 @@ export function scanYaml(text: string): Scan {
     },
   };
   const assign = (holder: Obj | unknown[], key: string | number, v: unknown) => {
-    if (v === DEFER) { simple = false; v = null; }
+    if (v === DEFER) {
+      simple = false;
+      v = null;
+    }
     setOwn(holder as Record<string | number, unknown>, key, v);
   };
   /** A new collection in the open slot (or as the root), with its frame. */
   const open = (col: number, start: number, v: Obj | unknown[]): Frame => {
     const f: Frame = { col, up: slot?.up, name: slot?.name ?? '', start };
-    if (Array.isArray(v)) f.seq = v; else f.map = v;
+    if (Array.isArray(v)) f.seq = v;
+    else f.map = v;
     if (slot) {
       assign(slot.holder, slot.key, v);
-      if (slot.section) { if (f.map) f.section = slot.section; else slot.section.block = false; }
+      if (slot.section) {
+        if (f.map) f.section = slot.section;
+        else slot.section.block = false;
+      }
       slot = undefined;
     } else root = v;
     frames.push(f);
@@ -280,31 +414,53 @@ export function scanYaml(text: string): Scan {
       const next = Math.min(pos, len);
       let i = start;
       while (i < end && text.charCodeAt(i) === SP) i++;
-      if (i === end) continue;                                     // blank
+      if (i === end) continue; // blank
       const indent = i - start;
-      if (scalarParent >= 0 && indent > scalarParent) { lastSigEnd = next; continue; }
+      if (scalarParent >= 0 && indent > scalarParent) {
+        lastSigEnd = next;
+        continue;
+      }
       scalarParent = -1;
       const c0 = text.charCodeAt(i);
-      if (c0 === 35) continue;                                     // a comment line
-      if (plainParent >= 0 && indent > plainParent) { simple = false; lastSigEnd = next; continue; } // a plain scalar goes on
+      if (c0 === 35) continue; // a comment line
+      if (plainParent >= 0 && indent > plainParent) {
+        simple = false;
+        lastSigEnd = next;
+        continue;
+      } // a plain scalar goes on
       plainParent = -1;
       if (c0 === TAB) throw new Giveup('a tab in the indentation');
-      if (indent === 0 && (c0 === 37 || /^(?:---|\.\.\.)(?:\s|$)/.test(text.slice(i, Math.min(end, i + 4))))) throw new Giveup('a directive or document marker');
+      if (indent === 0 && (c0 === 37 || /^(?:---|\.\.\.)(?:\s|$)/.test(text.slice(i, Math.min(end, i + 4)))))
+        throw new Giveup('a directive or document marker');
       const prevSigEnd = lastSigEnd;
       lastSigEnd = next;
 
       dashes.length = 0;
-      while (text.charCodeAt(i) === 45 && (i + 1 === end || text.charCodeAt(i + 1) === SP)) { dashes.push(i - start); i = skipSp(text, i + 1, end); }
+      while (text.charCodeAt(i) === 45 && (i + 1 === end || text.charCodeAt(i + 1) === SP)) {
+        dashes.push(i - start);
+        i = skipSp(text, i + 1, end);
+      }
       const first = dashes.length ? dashes[0]! : indent;
-      if (text.charCodeAt(i) === 38) { cx.alias(); scan.aliasOutside = true; while (i < end && text.charCodeAt(i) !== SP) i++; i = skipSp(text, i, end); }
+      if (text.charCodeAt(i) === 38) {
+        cx.alias();
+        scan.aliasOutside = true;
+        while (i < end && text.charCodeAt(i) !== SP) i++;
+        i = skipSp(text, i, end);
+      }
       const k = i < end ? lineKey(text, i, end) : undefined;
       const kAfter = keyAfter;
       const kcol = i - start;
 
-      if (slot) {                                                  // is this line the open slot's nested block?
+      if (slot) {
+        // is this line the open slot's nested block?
         const deeper = first > slot.col || (dashes.length > 0 && first === slot.col && slot.isKey);
         if (!deeper) slot = undefined;
-        else if (!dashes.length && k === undefined) { simple = false; scalarParent = slot.col; slot = undefined; continue; } // `key:` and its text below
+        else if (!dashes.length && k === undefined) {
+          simple = false;
+          scalarParent = slot.col;
+          slot = undefined;
+          continue;
+        } // `key:` and its text below
       }
       if (!slot) {
         while (frames.length && frames[frames.length - 1]!.col > first) frames.pop();
@@ -316,9 +472,19 @@ export function scanYaml(text: string): Scan {
       if (dashes.length) {
         let f: Frame | undefined = slot || (!frames.length && root === null) ? open(first, start, []) : frames[frames.length - 1];
         if (!f?.seq || f.col !== first) throw new Giveup('a "-" where a key was expected');
-        for (let d = 1; d < dashes.length; d++) { const inner: unknown[] = []; f.seq!.push(inner); f = { col: dashes[d]!, seq: inner, up: f, name: '[]', start }; frames.push(f); }
-        if (k !== undefined) { const m: Obj = {}; f.seq!.push(m); f = { col: kcol, map: m, up: f, name: '[]', start }; frames.push(f); holder = m; }
-        else holder = f.seq!;
+        for (let d = 1; d < dashes.length; d++) {
+          const inner: unknown[] = [];
+          f.seq!.push(inner);
+          f = { col: dashes[d]!, seq: inner, up: f, name: '[]', start };
+          frames.push(f);
+        }
+        if (k !== undefined) {
+          const m: Obj = {};
+          f.seq!.push(m);
+          f = { col: kcol, map: m, up: f, name: '[]', start };
+          frames.push(f);
+          holder = m;
+        } else holder = f.seq!;
       } else if (k !== undefined) {
         const f: Frame | undefined = slot || (!frames.length && root === null) ? open(kcol, start, {}) : frames[frames.length - 1];
         if (!f?.map || f.col !== kcol) throw new Giveup('a key at an unexpected indentation');
@@ -331,20 +497,37 @@ export function scanYaml(text: string): Scan {
       let valueAt = i;
       let key: string | number;
       if (k !== undefined) {
-        const name = k, after = kAfter;
+        const name = k,
+          after = kAfter;
         if (name === '__proto__') simple = false;
-        if (name === '<<') { cx.alias(); if (frames.length <= 2) scan.aliasOutside = true; } // merged into a section or the file itself
+        if (name === '<<') {
+          cx.alias();
+          if (frames.length <= 2) scan.aliasOutside = true;
+        } // merged into a section or the file itself
         if (Object.hasOwn(holder, name)) {
           scan.dup = { key: name, path: pathOf(frame), line, first: firstLine(text, frame.start, frame.col, name) };
           return scan;
         }
         key = name;
         valueAt = after;
-        if (frames.length === 1 && holder === root) {                // a top-level key
+        if (frames.length === 1 && holder === root) {
+          // a top-level key
           closeSection(prevSigEnd);
-          section = { key: name, line, from: start, to: next, valueAt, lineEnd: next, value: 'other', indent: -1, entries: [], block: true };
+          section = {
+            key: name,
+            line,
+            from: start,
+            to: next,
+            valueAt,
+            lineEnd: next,
+            value: 'other',
+            indent: -1,
+            entries: [],
+            block: true,
+          };
           scan.sections.set(name, section);
-        } else if (frame.section && frame.section === section) {      // an entry of that section
+        } else if (frame.section && frame.section === section) {
+          // an entry of that section
           if (section.indent < 0) section.indent = kcol;
           closeEntry(prevSigEnd);
           entry = { name, line, from: start, to: next };
@@ -356,8 +539,10 @@ export function scanYaml(text: string): Scan {
       // the value after `key:` or `- `
       let v = skipSp(text, valueAt, end);
       let vc = text.charCodeAt(v);
-      while (v < end && (vc === 38 || vc === 33)) {                  // &anchor / !tag before the value
-        if (vc === 38) cx.alias(); else simple = false;
+      while (v < end && (vc === 38 || vc === 33)) {
+        // &anchor / !tag before the value
+        if (vc === 38) cx.alias();
+        else simple = false;
         while (v < end && text.charCodeAt(v) !== SP) v++;
         v = skipSp(text, v, end);
         vc = text.charCodeAt(v);
@@ -370,27 +555,34 @@ export function scanYaml(text: string): Scan {
         continue;
       }
       let e = end;
-      if (vc === 42) {                                               // *alias
-        cx.alias(); assign(holder, key, DEFER);
+      if (vc === 42) {
+        // *alias
+        cx.alias();
+        assign(holder, key, DEFER);
         while (v < end && text.charCodeAt(v) !== SP) v++;
         e = v;
-      } else if (vc === 124 || vc === 62) {                          // | or > block scalar
+      } else if (vc === 124 || vc === 62) {
+        // | or > block scalar
         if (text.slice(v, end).split('#')[0]!.includes('+')) throw new Giveup('a block scalar that keeps trailing lines (|+)');
         assign(holder, key, DEFER);
         scalarParent = col;
         continue;
       } else if (vc === 91 || vc === 123) {
-        flowAt = frame; flowName = k ?? '[]';
+        flowAt = frame;
+        flowName = k ?? '[]';
         const [x, fe] = flow(text, v, end, cx);
         if (ownSection && /^\{\s*\}$/.test(text.slice(v, fe))) ownSection.value = 'empty-flow';
-        assign(holder, key, x); e = fe;
+        assign(holder, key, x);
+        e = fe;
       } else if (vc === 34 || vc === 39) {
         e = quoteEnd(text, v, end);
         if (e < 0) throw new Giveup('a quoted scalar that spans lines');
         assign(holder, key, unquote(text, v, e));
       } else {
-        if ((vc === 45 || vc === 63 || vc === 58) && (v + 1 === end || text.charCodeAt(v + 1) === SP)) throw new Giveup('an indicator where a value was expected');
-        if (vc === 64 || vc === 96 || vc === 37 || vc === 44 || vc === 93 || vc === 125) throw new Giveup('a reserved character at the start of a value');
+        if ((vc === 45 || vc === 63 || vc === 58) && (v + 1 === end || text.charCodeAt(v + 1) === SP))
+          throw new Giveup('an indicator where a value was expected');
+        if (vc === 64 || vc === 96 || vc === 37 || vc === 44 || vc === 93 || vc === 125)
+          throw new Giveup('a reserved character at the start of a value');
         let j = v;
         for (; j < end; j++) {
           const d = text.charCodeAt(j);

@@ -7,7 +7,11 @@ import type { Scan } from './yaml-scan.ts';
 import { eachNode, makeNode, STRINGIFY, syncMap, type Change } from './yaml-doc.ts';
 
 type Obj = Record<string, unknown>;
-interface Edit { from: number; to: number; text: string }
+interface Edit {
+  from: number;
+  to: number;
+  text: string;
+}
 
 /**
  * In place only for block-style (or empty) sections of text the scanner followed fully, with any
@@ -15,12 +19,25 @@ interface Edit { from: number; to: number; text: string }
  */
 export function canSplice(scan: Scan, changes: Change[]): boolean {
   if (scan.complex || scan.aliasOutside) return false;
-  return changes.every((c) => { const s = scan.sections.get(c.section); return !!s && s.block && s.value !== 'other'; });
+  return changes.every((c) => {
+    const s = scan.sections.get(c.section);
+    return !!s && s.block && s.value !== 'other';
+  });
 }
 
 const lead = (l: string) => l.length - l.trimStart().length;
-const dedent = (text: string, n: number) => text.split('\n').map((l) => l.slice(Math.min(n, lead(l)))).join('\n');
-const indentText = (text: string, n: number) => { const pad = ' '.repeat(n); return text.split('\n').map((l) => (l ? pad + l : l)).join('\n'); };
+const dedent = (text: string, n: number) =>
+  text
+    .split('\n')
+    .map((l) => l.slice(Math.min(n, lead(l))))
+    .join('\n');
+const indentText = (text: string, n: number) => {
+  const pad = ' '.repeat(n);
+  return text
+    .split('\n')
+    .map((l) => (l ? pad + l : l))
+    .join('\n');
+};
 
 /** One entry as text at `indent`: the old text edited to `value`, or a new entry. */
 export function renderEntry(name: string, value: Obj, old: string | undefined, indent: number, aliases = false): string | undefined {
@@ -34,7 +51,10 @@ export function renderEntry(name: string, value: Obj, old: string | undefined, i
     // aliases differ from the value they stand for, so syncMap has replaced each by a copy; anchors go
     if (aliases) {
       let alias = false;
-      eachNode(doc.contents, (n) => { if (isAlias(n)) alias = true; else if (n.anchor) n.anchor = undefined; });
+      eachNode(doc.contents, (n) => {
+        if (isAlias(n)) alias = true;
+        else if (n.anchor) n.anchor = undefined;
+      });
       if (alias) return undefined;
     }
   } else {
@@ -63,12 +83,21 @@ export function splice(text: string, scan: Scan, changes: Change[]): { text: str
     let remaining = sec.entries.length;
     for (const c of list) {
       const e = byName.get(c.name);
-      if (!c.value) { if (e) { edits.push({ from: e.from, to: e.to, text: '' }); remaining--; } continue; }
+      if (!c.value) {
+        if (e) {
+          edits.push({ from: e.from, to: e.to, text: '' });
+          remaining--;
+        }
+        continue;
+      }
       const r = renderEntry(c.name, c.value, e ? text.slice(e.from, e.to) : undefined, indent, e?.alias);
       if (r === undefined) return undefined;
       rendered.set(c, r);
       if (e) edits.push({ from: e.from, to: e.to, text: r });
-      else { adds += r; remaining++; }
+      else {
+        adds += r;
+        remaining++;
+      }
     }
     // the key line: `nodes: {}` once it has no entries; plain `nodes:` when entries follow a `{}`
     let lineEnd = sec.lineEnd;

@@ -4,8 +4,8 @@ import type { DhcpPacket } from './packet.ts';
 import { encodeSubOptions, Option } from './options.ts';
 
 export interface BootFiles {
-  bios: string;       // e.g. undionly.kpxe
-  efi64: string;      // ipxe.efi or snponly.efi
+  bios: string; // e.g. undionly.kpxe
+  efi64: string; // ipxe.efi or snponly.efi
   arm64?: string;
 }
 
@@ -66,15 +66,24 @@ export const IPXE_NO_PXEDHCP = encodeSubOptions([[Option.IpxeNoPxedhcp, Uint8Arr
 
 export function fileForArch(arch: number | undefined, files: BootFiles): string | undefined {
   switch (arch) {
-    case undefined: case Arch.BIOS: return files.bios;
-    case Arch.EFI_IA32: case Arch.EFI_BC: case Arch.EFI_X64: case Arch.HTTP_X64: return files.efi64;
-    case Arch.EFI_ARM64: case Arch.HTTP_ARM64: return files.arm64 || undefined;
-    default: return undefined;
+    case undefined:
+    case Arch.BIOS:
+      return files.bios;
+    case Arch.EFI_IA32:
+    case Arch.EFI_BC:
+    case Arch.EFI_X64:
+    case Arch.HTTP_X64:
+      return files.efi64;
+    case Arch.EFI_ARM64:
+    case Arch.HTTP_ARM64:
+      return files.arm64 || undefined;
+    default:
+      return undefined;
   }
 }
 
 export interface BootContext {
-  httpBase: string;       // "http://10.0.0.1:9873"
+  httpBase: string; // "http://10.0.0.1:9873"
   bootfiles: BootFiles;
   /** Append "?assetkey=${asset}&uuid=${uuid}" to the iPXE URL (iPXE expands these). Default true. */
   ipxeQuery?: boolean;
@@ -88,9 +97,7 @@ export function bootSpec(client: ClientInfo, mac: string, ctx: BootContext, prox
   if (client.kind === 'plain') return undefined;
   if (client.kind === 'ipxe') {
     const q = ctx.ipxeQuery === false ? '' : '?assetkey=${asset}&uuid=${uuid}';
-    const options: [number, Uint8Array][] = proxy
-      ? [[Option.VendorClassId, PXE_CLIENT]]
-      : [[Option.IpxeEncap, IPXE_NO_PXEDHCP]];
+    const options: [number, Uint8Array][] = proxy ? [[Option.VendorClassId, PXE_CLIENT]] : [[Option.IpxeEncap, IPXE_NO_PXEDHCP]];
     return { file: `${ctx.httpBase}/ipxe/${mac}${q}`, options };
   }
   const f = fileForArch(client.arch, ctx.bootfiles);
@@ -98,5 +105,11 @@ export function bootSpec(client: ClientInfo, mac: string, ctx: BootContext, prox
   if (client.kind === 'http') {
     return { file: `${ctx.httpBase}/tftp/${f}`, options: [[Option.VendorClassId, HTTP_CLIENT]] };
   }
-  return { file: f, options: [[Option.VendorClassId, PXE_CLIENT], [Option.VendorSpecific, PXE_VENDOR_DIRECT]] };
+  return {
+    file: f,
+    options: [
+      [Option.VendorClassId, PXE_CLIENT],
+      [Option.VendorSpecific, PXE_VENDOR_DIRECT],
+    ],
+  };
 }

@@ -29,10 +29,22 @@ export interface DhcpServerStats {
   naks: number;
 }
 
-export const emptyDhcpStats = (): DhcpServerStats => ({ received: 0, malformed: 0, ignored: 0, replies: 0, sendErrors: 0, offers: 0, acks: 0, naks: 0 });
+export const emptyDhcpStats = (): DhcpServerStats => ({
+  received: 0,
+  malformed: 0,
+  ignored: 0,
+  replies: 0,
+  sendErrors: 0,
+  offers: 0,
+  acks: 0,
+  naks: 0,
+});
 
 /** Where a datagram came from. */
-export interface DhcpPeer { address: string; port: number }
+export interface DhcpPeer {
+  address: string;
+  port: number;
+}
 
 /**
  * Send a reply: `bytes` to `address`:`port`; `viaReceiving` asks for the socket the request came
@@ -57,19 +69,28 @@ export interface DhcpHandlerEnv {
 }
 
 const IN_KIND: Record<number, DhcpEventKind | undefined> = {
-  [MessageType.Discover]: 'discover', [MessageType.Request]: 'request', [MessageType.Release]: 'release',
-  [MessageType.Decline]: 'decline', [MessageType.Inform]: 'inform',
+  [MessageType.Discover]: 'discover',
+  [MessageType.Request]: 'request',
+  [MessageType.Release]: 'release',
+  [MessageType.Decline]: 'decline',
+  [MessageType.Inform]: 'inform',
 };
 const OUT_KIND: Record<number, DhcpEventKind | undefined> = {
-  [MessageType.Offer]: 'offer', [MessageType.Ack]: 'ack', [MessageType.Nak]: 'nak',
+  [MessageType.Offer]: 'offer',
+  [MessageType.Ack]: 'ack',
+  [MessageType.Nak]: 'nak',
 };
 
 function target(env: DhcpHandlerEnv, to: ReplyTo, req: DhcpPacket, ctx: PolicyContext, from: DhcpPeer): [string, number] {
   switch (to) {
-    case 'relay': return [req.giaddr, env.relayPort];
-    case 'ciaddr': return [req.ciaddr, env.clientPort];
-    case 'source': return [from.address, from.port];
-    default: return [env.broadcastTo(ctx), env.clientPort];
+    case 'relay':
+      return [req.giaddr, env.relayPort];
+    case 'ciaddr':
+      return [req.ciaddr, env.clientPort];
+    case 'source':
+      return [from.address, from.port];
+    default:
+      return [env.broadcastTo(ctx), env.clientPort];
   }
 }
 
@@ -80,7 +101,10 @@ export function handleDhcpPacket(msg: Uint8Array, from: DhcpPeer, bootServer: bo
   const d = decodePacket(msg);
   if (!d.ok) {
     st.malformed++;
-    log.limited(`dhcp-bad:${from.address}`, 'warn', 'dhcp', 'dropped malformed packet', { from: `${from.address}:${from.port}`, reason: d.reason });
+    log.limited(`dhcp-bad:${from.address}`, 'warn', 'dhcp', 'dropped malformed packet', {
+      from: `${from.address}:${from.port}`,
+      reason: d.reason,
+    });
     return;
   }
   const req = d.packet;
@@ -89,7 +113,14 @@ export function handleDhcpPacket(msg: Uint8Array, from: DhcpPeer, bootServer: bo
   const c = dec.client;
   const inKind = c ? IN_KIND[req.options.u8(53) ?? 0] : undefined;
   if (c && inKind && env.onEvent) {
-    env.onEvent({ mac: c.mac, kind: inKind, ip: inKind === 'release' || inKind === 'decline' ? dec.ip : undefined, node: c.node, ipxe: c.ipxe, arch: c.arch });
+    env.onEvent({
+      mac: c.mac,
+      kind: inKind,
+      ip: inKind === 'release' || inKind === 'decline' ? dec.ip : undefined,
+      node: c.node,
+      ipxe: c.ipxe,
+      arch: c.arch,
+    });
   }
   if (dec.leaseChanges.length) {
     applyLeaseChanges(ctx.leases, dec.leaseChanges);

@@ -102,8 +102,14 @@ export function leasesFromJSON(data: unknown): LeaseTable {
   for (const x of data) {
     if (!x || typeof x !== 'object') continue;
     const l = x as Record<string, unknown>;
-    if (typeof l.ip !== 'string' || typeof l.mac !== 'string' || typeof l.expires !== 'number' ||
-      typeof l.state !== 'string' || !states.has(l.state)) continue;
+    if (
+      typeof l.ip !== 'string' ||
+      typeof l.mac !== 'string' ||
+      typeof l.expires !== 'number' ||
+      typeof l.state !== 'string' ||
+      !states.has(l.state)
+    )
+      continue;
     const lease: Lease = { ip: l.ip, mac: l.mac, state: l.state as LeaseState, expires: l.expires };
     if (typeof l.node === 'string') lease.node = l.node;
     if (typeof l.hostname === 'string') lease.hostname = l.hostname;

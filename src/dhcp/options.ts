@@ -75,11 +75,20 @@ export function textToBytes(s: string): Uint8Array {
 }
 
 export function ipToBytes(ip: string, out = new Uint8Array(4), at = 0): Uint8Array {
-  let o = 0, v = 0, digits = 0;
+  let o = 0,
+    v = 0,
+    digits = 0;
   for (let i = 0; i < ip.length; i++) {
     const c = ip.charCodeAt(i);
-    if (c === 46) { out[at + o++] = v; v = 0; digits = 0; if (o > 3) break; }
-    else { v = v * 10 + (c - 48); digits++; }
+    if (c === 46) {
+      out[at + o++] = v;
+      v = 0;
+      digits = 0;
+      if (o > 3) break;
+    } else {
+      v = v * 10 + (c - 48);
+      digits++;
+    }
   }
   if (o === 3 && digits > 0) out[at + 3] = v;
   return out;
@@ -97,12 +106,25 @@ export function bytesToIp(b: Uint8Array, at = 0): string {
 export class DhcpOptions {
   readonly map = new Map<number, Uint8Array>();
 
-  has(code: number): boolean { return this.map.has(code); }
-  get(code: number): Uint8Array | undefined { return this.map.get(code); }
-  set(code: number, value: Uint8Array): this { this.map.set(code, value); return this; }
-  delete(code: number): boolean { return this.map.delete(code); }
-  codes(): number[] { return [...this.map.keys()]; }
-  get size(): number { return this.map.size; }
+  has(code: number): boolean {
+    return this.map.has(code);
+  }
+  get(code: number): Uint8Array | undefined {
+    return this.map.get(code);
+  }
+  set(code: number, value: Uint8Array): this {
+    this.map.set(code, value);
+    return this;
+  }
+  delete(code: number): boolean {
+    return this.map.delete(code);
+  }
+  codes(): number[] {
+    return [...this.map.keys()];
+  }
+  get size(): number {
+    return this.map.size;
+  }
 
   u8(code: number): number | undefined {
     const v = this.map.get(code);
@@ -153,18 +175,26 @@ export class DhcpOptions {
     return true;
   }
 
-  setU8(code: number, n: number): this { return this.set(code, Uint8Array.of(n & 255)); }
-  setU16(code: number, n: number): this { return this.set(code, Uint8Array.of((n >>> 8) & 255, n & 255)); }
+  setU8(code: number, n: number): this {
+    return this.set(code, Uint8Array.of(n & 255));
+  }
+  setU16(code: number, n: number): this {
+    return this.set(code, Uint8Array.of((n >>> 8) & 255, n & 255));
+  }
   setU32(code: number, n: number): this {
     return this.set(code, Uint8Array.of((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255));
   }
-  setIp(code: number, ip: string): this { return this.set(code, ipToBytes(ip)); }
+  setIp(code: number, ip: string): this {
+    return this.set(code, ipToBytes(ip));
+  }
   setIps(code: number, ips: string[]): this {
     const out = new Uint8Array(ips.length * 4);
     ips.forEach((ip, i) => ipToBytes(ip, out, i * 4));
     return this.set(code, out);
   }
-  setText(code: number, s: string): this { return this.set(code, textToBytes(s)); }
+  setText(code: number, s: string): this {
+    return this.set(code, textToBytes(s));
+  }
 
   /** A deep copy (values are shared: they are never mutated in place). */
   clone(): DhcpOptions {
@@ -182,7 +212,10 @@ export function encodeSubOptions(subs: [number, Uint8Array][], end = true): Uint
   let o = 0;
   for (const [c, v] of subs) {
     const n = Math.min(v.length, 255);
-    out[o++] = c; out[o++] = n; out.set(v.subarray(0, n), o); o += n;
+    out[o++] = c;
+    out[o++] = n;
+    out.set(v.subarray(0, n), o);
+    o += n;
   }
   if (end) out[o] = 255;
   return out;

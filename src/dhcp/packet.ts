@@ -3,19 +3,19 @@
 import { bytesToIp, bytesToText, DhcpOptions, ipToBytes, messageTypeName, Option, optionName } from './options.ts';
 
 export interface DhcpPacket {
-  op: number;          // 1 BOOTREQUEST, 2 BOOTREPLY
-  htype: number;       // 1 Ethernet
+  op: number; // 1 BOOTREQUEST, 2 BOOTREPLY
+  htype: number; // 1 Ethernet
   hlen: number;
   hops: number;
-  xid: number;         // uint32
+  xid: number; // uint32
   secs: number;
-  flags: number;       // 0x8000 = broadcast
+  flags: number; // 0x8000 = broadcast
   ciaddr: string;
   yiaddr: string;
   siaddr: string;
   giaddr: string;
-  chaddr: Uint8Array;  // 16 bytes
-  sname: string;       // empty when the field carried options (overload)
+  chaddr: Uint8Array; // 16 bytes
+  sname: string; // empty when the field carried options (overload)
   file: string;
   options: DhcpOptions;
 }
@@ -37,13 +37,23 @@ const fail = (reason: string): DecodeResult => ({ ok: false, reason });
  * Parse one option area into `into`, concatenating repeated codes (RFC 3396).
  * Returns an error string, or the overload value when the area held option 52.
  */
-function parseArea(b: Uint8Array, start: number, end: number, where: string, into: DhcpOptions,
-  allowOverload: boolean, mustEnd: boolean): string | number {
+function parseArea(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  where: string,
+  into: DhcpOptions,
+  allowOverload: boolean,
+  mustEnd: boolean,
+): string | number {
   let i = start;
   let overload = 0;
   while (i < end) {
     const code = b[i]!;
-    if (code === Option.Pad) { i++; continue; }
+    if (code === Option.Pad) {
+      i++;
+      continue;
+    }
     if (code === Option.End) return overload;
     if (i + 1 >= end) return `${where}: option ${optionName(code)} at byte ${i} has no length byte`;
     const len = b[i + 1]!;
@@ -61,7 +71,8 @@ function parseArea(b: Uint8Array, start: number, end: number, where: string, int
       const val = b.slice(v0, v0 + len);
       if (prev) {
         const cat = new Uint8Array(prev.length + len);
-        cat.set(prev); cat.set(val, prev.length);
+        cat.set(prev);
+        cat.set(val, prev.length);
         into.map.set(code, cat);
       } else into.map.set(code, val);
     }
@@ -84,7 +95,8 @@ export function decodePacket(b: Uint8Array): DecodeResult {
   const options = new DhcpOptions();
   const r = parseArea(b, HEADER + 4, b.length, 'options', options, true, true);
   if (typeof r === 'string') return fail(r);
-  let sname = '', file = '';
+  let sname = '',
+    file = '';
   // RFC 2131 §4.1: with overload, 'file' is read before 'sname'; neither may overload again.
   if (r & 1) {
     const e = parseArea(b, 108, 236, 'file field', options, false, false);
@@ -101,13 +113,21 @@ export function decodePacket(b: Uint8Array): DecodeResult {
   return {
     ok: true,
     packet: {
-      op, htype: b[1]!, hlen, hops: b[3]!,
+      op,
+      htype: b[1]!,
+      hlen,
+      hops: b[3]!,
       xid: ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0,
       secs: (b[8]! << 8) | b[9]!,
       flags: (b[10]! << 8) | b[11]!,
-      ciaddr: bytesToIp(b, 12), yiaddr: bytesToIp(b, 16), siaddr: bytesToIp(b, 20), giaddr: bytesToIp(b, 24),
+      ciaddr: bytesToIp(b, 12),
+      yiaddr: bytesToIp(b, 16),
+      siaddr: bytesToIp(b, 20),
+      giaddr: bytesToIp(b, 24),
       chaddr: b.slice(28, 44),
-      sname, file, options,
+      sname,
+      file,
+      options,
     },
   };
 }
@@ -131,21 +151,43 @@ export function encodePacket(p: DhcpPacket): Uint8Array {
   const optLen = optionsLength(p.options);
   const size = Math.max(MIN_PACKET, HEADER + 4 + optLen + 1);
   const b = new Uint8Array(size);
-  b[0] = p.op; b[1] = p.htype; b[2] = p.hlen; b[3] = p.hops;
-  b[4] = p.xid >>> 24; b[5] = p.xid >>> 16; b[6] = p.xid >>> 8; b[7] = p.xid;
-  b[8] = p.secs >>> 8; b[9] = p.secs; b[10] = p.flags >>> 8; b[11] = p.flags;
-  ipToBytes(p.ciaddr, b, 12); ipToBytes(p.yiaddr, b, 16); ipToBytes(p.siaddr, b, 20); ipToBytes(p.giaddr, b, 24);
+  b[0] = p.op;
+  b[1] = p.htype;
+  b[2] = p.hlen;
+  b[3] = p.hops;
+  b[4] = p.xid >>> 24;
+  b[5] = p.xid >>> 16;
+  b[6] = p.xid >>> 8;
+  b[7] = p.xid;
+  b[8] = p.secs >>> 8;
+  b[9] = p.secs;
+  b[10] = p.flags >>> 8;
+  b[11] = p.flags;
+  ipToBytes(p.ciaddr, b, 12);
+  ipToBytes(p.yiaddr, b, 16);
+  ipToBytes(p.siaddr, b, 20);
+  ipToBytes(p.giaddr, b, 24);
   b.set(p.chaddr.subarray(0, 16), 28);
   writeText(b, 44, 64, p.sname);
   writeText(b, 108, 128, p.file);
-  b[236] = 0x63; b[237] = 0x82; b[238] = 0x53; b[239] = 0x63;
+  b[236] = 0x63;
+  b[237] = 0x82;
+  b[238] = 0x53;
+  b[239] = 0x63;
   let o = 240;
   for (const [code, v] of p.options.map) {
     if (code === Option.Pad || code === Option.End || code === Option.Overload) continue; // never emitted
-    if (v.length === 0) { b[o++] = code; b[o++] = 0; continue; }
+    if (v.length === 0) {
+      b[o++] = code;
+      b[o++] = 0;
+      continue;
+    }
     for (let i = 0; i < v.length; i += 255) {
       const n = Math.min(255, v.length - i);
-      b[o++] = code; b[o++] = n; b.set(v.subarray(i, i + n), o); o += n;
+      b[o++] = code;
+      b[o++] = n;
+      b.set(v.subarray(i, i + n), o);
+      o += n;
     }
   }
   b[o] = Option.End;
@@ -174,9 +216,21 @@ export function messageType(p: DhcpPacket): number | undefined {
 /** An empty packet with sensible defaults, for building replies and tests. */
 export function newPacket(fields: Partial<DhcpPacket> = {}): DhcpPacket {
   return {
-    op: BOOTREQUEST, htype: 1, hlen: 6, hops: 0, xid: 0, secs: 0, flags: 0,
-    ciaddr: '0.0.0.0', yiaddr: '0.0.0.0', siaddr: '0.0.0.0', giaddr: '0.0.0.0',
-    chaddr: new Uint8Array(16), sname: '', file: '', options: new DhcpOptions(),
+    op: BOOTREQUEST,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: 0,
+    secs: 0,
+    flags: 0,
+    ciaddr: '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: '0.0.0.0',
+    chaddr: new Uint8Array(16),
+    sname: '',
+    file: '',
+    options: new DhcpOptions(),
     ...fields,
   };
 }
@@ -197,21 +251,37 @@ function printable(v: Uint8Array): boolean {
   return true;
 }
 
-const IP_OPTS = new Set<number>([Option.SubnetMask, Option.Router, Option.DomainNameServer, Option.BroadcastAddress,
-  Option.RequestedIpAddress, Option.ServerIdentifier, Option.NtpServers]);
+const IP_OPTS = new Set<number>([
+  Option.SubnetMask,
+  Option.Router,
+  Option.DomainNameServer,
+  Option.BroadcastAddress,
+  Option.RequestedIpAddress,
+  Option.ServerIdentifier,
+  Option.NtpServers,
+]);
 
 /** A readable value for one option (used by the golden dumps and debug logs). */
 export function formatOption(code: number, v: Uint8Array): string {
   const o = new DhcpOptions().set(code, v);
   switch (code) {
-    case Option.MessageType: return messageTypeName(v[0]);
-    case Option.ParameterRequestList: return [...v].join(',');
-    case Option.LeaseTime: case Option.RenewalTime: case Option.RebindingTime:
+    case Option.MessageType:
+      return messageTypeName(v[0]);
+    case Option.ParameterRequestList:
+      return [...v].join(',');
+    case Option.LeaseTime:
+    case Option.RenewalTime:
+    case Option.RebindingTime:
       return o.u32(code) !== undefined ? String(o.u32(code)) : 'hex:' + hex(v);
-    case Option.MaxMessageSize: return o.u16(code) !== undefined ? String(o.u16(code)) : 'hex:' + hex(v);
-    case Option.ClientArch: return o.u16s(code)?.join(',') ?? 'hex:' + hex(v);
+    case Option.MaxMessageSize:
+      return o.u16(code) !== undefined ? String(o.u16(code)) : 'hex:' + hex(v);
+    case Option.ClientArch:
+      return o.u16s(code)?.join(',') ?? 'hex:' + hex(v);
   }
-  if (IP_OPTS.has(code)) { const l = o.ips(code); if (l) return l.join(','); }
+  if (IP_OPTS.has(code)) {
+    const l = o.ips(code);
+    if (l) return l.join(',');
+  }
   if (printable(v)) return JSON.stringify(bytesToText(v));
   return 'hex:' + hex(v);
 }

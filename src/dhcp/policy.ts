@@ -54,7 +54,7 @@ export type ReplyTo = 'broadcast' | 'ciaddr' | 'relay' | 'source';
 
 export interface ClientSummary extends ClientInfo {
   mac: string;
-  type: string;        // "Discover", ...
+  type: string; // "Discover", ...
   node?: string;
 }
 
@@ -64,26 +64,54 @@ export type Decision =
 
 // ---- address arithmetic on uint32 numbers (fast, no regex) ----
 export function ipNum(s: string): number {
-  let n = 0, v = 0, parts = 0;
+  let n = 0,
+    v = 0,
+    parts = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 46) { n = n * 256 + v; v = 0; parts++; } else v = v * 10 + (c - 48);
+    if (c === 46) {
+      n = n * 256 + v;
+      v = 0;
+      parts++;
+    } else v = v * 10 + (c - 48);
   }
   return parts === 3 ? (n * 256 + v) >>> 0 : -1;
 }
-export function numIp(n: number): string { return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`; }
-
-interface Subnet {
-  net: number; mask: number; netmask: string; broadcast: string;
-  lo: number; hi: number;        // dynamic range, lo > hi when none
-  gateway?: string; dns?: string[];
+export function numIp(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-function makeSubnet(network: number, mask: number, netmask: string, range?: { start: string; end: string },
-  gateway?: string, dns?: string[]): Subnet {
-  const lo = range ? ipNum(range.start) : 1, hi = range ? ipNum(range.end) : 0;
-  return { net: (network & mask) >>> 0, mask, netmask, broadcast: numIp(((network & mask) | ~mask) >>> 0),
-    lo, hi: range && lo >= 0 && hi >= 0 ? hi : 0, gateway, dns };
+interface Subnet {
+  net: number;
+  mask: number;
+  netmask: string;
+  broadcast: string;
+  lo: number;
+  hi: number; // dynamic range, lo > hi when none
+  gateway?: string;
+  dns?: string[];
+}
+
+function makeSubnet(
+  network: number,
+  mask: number,
+  netmask: string,
+  range?: { start: string; end: string },
+  gateway?: string,
+  dns?: string[],
+): Subnet {
+  const lo = range ? ipNum(range.start) : 1,
+    hi = range ? ipNum(range.end) : 0;
+  return {
+    net: (network & mask) >>> 0,
+    mask,
+    netmask,
+    broadcast: numIp(((network & mask) | ~mask) >>> 0),
+    lo,
+    hi: range && lo >= 0 && hi >= 0 ? hi : 0,
+    gateway,
+    dns,
+  };
 }
 
 function selectSubnet(req: DhcpPacket, ctx: PolicyContext): Subnet | undefined {
@@ -91,11 +119,11 @@ function selectSubnet(req: DhcpPacket, ctx: PolicyContext): Subnet | undefined {
   const main = makeSubnet(ipNum(ctx.serverIp), mask, ctx.netmask, ctx.range, ctx.gateway, ctx.dns);
   if (req.giaddr === '0.0.0.0') return main;
   const g = ipNum(req.giaddr);
-  if (((g & main.mask) >>> 0) === main.net) return main;
+  if ((g & main.mask) >>> 0 === main.net) return main;
   for (const r of ctx.relaySubnets ?? []) {
     const m = ipNum(r.netmask) >>> 0;
     const net = (ipNum(r.network) & m) >>> 0;
-    if (((g & m) >>> 0) === net) return makeSubnet(net, m, r.netmask, r.range, r.gateway ?? req.giaddr, r.dns ?? ctx.dns);
+    if ((g & m) >>> 0 === net) return makeSubnet(net, m, r.netmask, r.range, r.gateway ?? req.giaddr, r.dns ?? ctx.dns);
   }
   return undefined;
 }
@@ -119,8 +147,8 @@ function hashMac(mac: string): number {
 }
 
 function usable(ip: number, mac: string, sn: Subnet, ctx: PolicyContext, reserved: Map<string, string>): boolean {
-  if (ip < sn.lo || ip > sn.hi || ((ip & sn.mask) >>> 0) !== sn.net) return false;
-  if (ip === sn.net || ((ip | ~sn.mask) >>> 0) === ip) return false; // network / broadcast address
+  if (ip < sn.lo || ip > sn.hi || (ip & sn.mask) >>> 0 !== sn.net) return false;
+  if (ip === sn.net || (ip | ~sn.mask) >>> 0 === ip) return false; // network / broadcast address
   const s = numIp(ip);
   if (s === ctx.serverIp || s === sn.gateway) return false;
   const owner = reserved.get(s);
@@ -150,13 +178,18 @@ function reservationFor(mac: string, sn: Subnet, ctx: PolicyContext): Reservatio
   const r = ctx.reservations.get(mac);
   if (!r) return undefined;
   const ip = ipNum(r.ipaddr);
-  return ip >= 0 && ((ip & sn.mask) >>> 0) === sn.net ? r : undefined;
+  return ip >= 0 && (ip & sn.mask) >>> 0 === sn.net ? r : undefined;
 }
 
 function baseReply(req: DhcpPacket, type: MessageType, ctx: PolicyContext): DhcpPacket {
   const p = newPacket({
-    op: BOOTREPLY, htype: req.htype, hlen: req.hlen, xid: req.xid, flags: req.flags,
-    giaddr: req.giaddr, chaddr: req.chaddr,
+    op: BOOTREPLY,
+    htype: req.htype,
+    hlen: req.hlen,
+    xid: req.xid,
+    flags: req.flags,
+    giaddr: req.giaddr,
+    chaddr: req.chaddr,
   });
   p.options.setU8(Option.MessageType, type).setIp(Option.ServerIdentifier, ctx.serverIp);
   return p;
@@ -174,12 +207,15 @@ function addBoot(p: DhcpPacket, req: DhcpPacket, client: ClientInfo, mac: string
   // PXE boot server replies echo the boot item the client asked for (option 43 sub-option 71).
   const v43 = req.options.get(Option.VendorSpecific);
   if (v43 && client.kind === 'pxe') {
-    for (let i = 0; i + 1 < v43.length;) {
-      const c = v43[i]!, n = v43[i + 1]!;
+    for (let i = 0; i + 1 < v43.length; ) {
+      const c = v43[i]!,
+        n = v43[i + 1]!;
       if (c === 255) break;
       if (c === 71 && i + 2 + n <= v43.length) {
         const out = new Uint8Array(6 + n); // 6:1:8, 71:n:item, end
-        out.set([6, 1, 8, 71, n]); out.set(v43.subarray(i + 2, i + 2 + n), 5); out[5 + n] = 255;
+        out.set([6, 1, 8, 71, n]);
+        out.set(v43.subarray(i + 2, i + 2 + n), 5);
+        out[5 + n] = 255;
         p.options.set(Option.VendorSpecific, out);
         break;
       }
@@ -267,7 +303,7 @@ export function decide(req: DhcpPacket, ctx: PolicyContext, opts: PolicyOptions 
     if (hn) l.hostname = hn;
     return l;
   };
-  const addressFor = (wanted?: string) => res ? res.ipaddr : pickDynamic(mac, wanted, sn, ctx);
+  const addressFor = (wanted?: string) => (res ? res.ipaddr : pickDynamic(mac, wanted, sn, ctx));
 
   switch (type) {
     case MessageType.Discover: {
@@ -299,7 +335,7 @@ export function decide(req: DhcpPacket, ctx: PolicyContext, opts: PolicyOptions 
         return { kind: 'reply', packet: p, to: destination(req, true), leaseChanges: none, client, ip: asked };
       };
       const a = ipNum(asked);
-      if (a < 0 || ((a & sn.mask) >>> 0) !== sn.net) return nak(`${asked} is not on this network`);
+      if (a < 0 || (a & sn.mask) >>> 0 !== sn.net) return nak(`${asked} is not on this network`);
       let ip: string | undefined;
       if (res) {
         if (asked !== res.ipaddr) return nak(`address reserved for ${mac} is ${res.ipaddr}`);
@@ -315,7 +351,14 @@ export function decide(req: DhcpPacket, ctx: PolicyContext, opts: PolicyOptions 
       addLeaseOptions(p, sn, res, ctx, true);
       addBoot(p, req, info, mac, ctx, false);
       finish(p, req);
-      return { kind: 'reply', packet: p, to: destination(req, false), leaseChanges: [{ op: 'set', lease: mkLease(ip, 'bound', now + leaseMs) }], client, ip };
+      return {
+        kind: 'reply',
+        packet: p,
+        to: destination(req, false),
+        leaseChanges: [{ op: 'set', lease: mkLease(ip, 'bound', now + leaseMs) }],
+        client,
+        ip,
+      };
     }
     case MessageType.Release: {
       if (sid !== undefined && sid !== ctx.serverIp) return ignore(`RELEASE names server ${sid}`);
@@ -328,7 +371,7 @@ export function decide(req: DhcpPacket, ctx: PolicyContext, opts: PolicyOptions 
       const ip = req.options.ip(Option.RequestedIpAddress);
       if (!ip) return ignore('DECLINE without requested address');
       const a = ipNum(ip);
-      if (((a & sn.mask) >>> 0) !== sn.net) return ignore(`DECLINE of ${ip}, not on this network`);
+      if ((a & sn.mask) >>> 0 !== sn.net) return ignore(`DECLINE of ${ip}, not on this network`);
       const lease: Lease = { ip, mac: '', state: 'declined', expires: now + (ctx.declineHoldMs ?? 600_000) };
       return ignore('declined', [{ op: 'set', lease }], ip);
     }

@@ -51,7 +51,8 @@ export interface DhcpServer {
 }
 
 const DHCP_PORT = {
-  service: 'dhcp', label: 'dhcp: udp port',
+  service: 'dhcp',
+  label: 'dhcp: udp port',
   inUseHint: 'another DHCP server (dnsmasq, dhcpd, a second wulf) is running; stop it or set dhcp mode off',
   ifaceHint: 'check dhcp.interface in wulf.conf or --interface',
 };
@@ -68,7 +69,13 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
   let sendSock: dgram.Socket | undefined;
 
   const env: DhcpHandlerEnv = {
-    getContext: opts.getContext, onLeaseChange: opts.onLeaseChange, onEvent: opts.onEvent, log, stats: st, clientPort, relayPort,
+    getContext: opts.getContext,
+    onLeaseChange: opts.onLeaseChange,
+    onEvent: opts.onEvent,
+    log,
+    stats: st,
+    clientPort,
+    relayPort,
     broadcastTo(ctx) {
       if (opts.broadcastAddress) return opts.broadcastAddress;
       if (sendSock || opts.interfaces) return '255.255.255.255'; // a device-bound socket broadcasts on its device
@@ -78,19 +85,34 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
   };
 
   /** Replies to the source leave through the receiving socket, all others through sendSock when bound. */
-  const sender = (sock: dgram.Socket): DhcpSend => (bytes, toPort, to, viaReceiving) => {
-    (viaReceiving ? sock : sendSock ?? sock).send(bytes, toPort, to, (err) => {
-      if (err) {
-        st.sendErrors++;
-        // keyed by the error, not the address: forged relay addresses must not make one line each
-        log.limited(`dhcp-send:${(err as NodeJS.ErrnoException).code ?? err.message}`, 'warn', 'dhcp', 'send failed', { to: `${to}:${toPort}`, error: err.message });
-      }
-    });
-  };
+  const sender =
+    (sock: dgram.Socket): DhcpSend =>
+    (bytes, toPort, to, viaReceiving) => {
+      (viaReceiving ? sock : (sendSock ?? sock)).send(bytes, toPort, to, (err) => {
+        if (err) {
+          st.sendErrors++;
+          // keyed by the error, not the address: forged relay addresses must not make one line each
+          log.limited(`dhcp-send:${(err as NodeJS.ErrnoException).code ?? err.message}`, 'warn', 'dhcp', 'send failed', {
+            to: `${to}:${toPort}`,
+            error: err.message,
+          });
+        }
+      });
+    };
 
-  async function open(p: number, bootServer: boolean, bindAddr = address, reuse = opts.reuseAddr ?? false, iface?: string): Promise<dgram.Socket> {
+  async function open(
+    p: number,
+    bootServer: boolean,
+    bindAddr = address,
+    reuse = opts.reuseAddr ?? false,
+    iface?: string,
+  ): Promise<dgram.Socket> {
     const sock = await bindUdp({ ...DHCP_PORT, port: p, address: bindAddr, reuseAddr: reuse, iface });
-    try { sock.setBroadcast(true); } catch { /* not fatal: broadcast replies will fail and be logged */ }
+    try {
+      sock.setBroadcast(true);
+    } catch {
+      /* not fatal: broadcast replies will fail and be logged */
+    }
     sock.on('error', (e) => log.limited('dhcp-sock', 'warn', 'dhcp', 'socket error', { error: e.message }));
     const send = sender(sock);
     sock.on('message', (msg, rinfo) => {
@@ -120,8 +142,14 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
             await open(port, false, address, false, i);
             if (opts.bootServerPort) await open(opts.bootServerPort, true, address, false, i);
           }
-        } catch (e) { await this.stop(); throw e; }
-        log.info('dhcp', `listening on ${opts.interfaces.join(', ')} only, port ${port}${opts.bootServerPort ? ` and ${opts.bootServerPort}` : ''}`);
+        } catch (e) {
+          await this.stop();
+          throw e;
+        }
+        log.info(
+          'dhcp',
+          `listening on ${opts.interfaces.join(', ')} only, port ${port}${opts.bootServerPort ? ` and ${opts.bootServerPort}` : ''}`,
+        );
         return;
       }
       const split = address === '0.0.0.0' && !opts.broadcastAddress;
@@ -136,14 +164,30 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
         }
       }
       if (opts.bootServerPort) {
-        try { await open(opts.bootServerPort, true); } catch (e) { await this.stop(); throw e; }
+        try {
+          await open(opts.bootServerPort, true);
+        } catch (e) {
+          await this.stop();
+          throw e;
+        }
       }
       log.info('dhcp', `listening on ${address}:${port}${opts.bootServerPort ? ` and :${opts.bootServerPort}` : ''}`);
     },
     async stop() {
       const all = sockets.splice(0);
       sendSock = undefined;
-      await Promise.all(all.map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
+      await Promise.all(
+        all.map(
+          (s) =>
+            new Promise<void>((r) => {
+              try {
+                s.close(() => r());
+              } catch {
+                r();
+              }
+            }),
+        ),
+      );
     },
     stats: () => ({ ...st }),
   };

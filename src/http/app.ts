@@ -27,12 +27,25 @@ export function createApp(p: Providers) {
   });
 
   // one handler per artifact, chosen by the stage resolveNode set
-  const bootFile = bootFileHandler(p), overlay = overlayHandler(p);
-  const handlers = new Map([['ipxe', ipxeHandler(p)], ['kernel', bootFile], ['image', bootFile], ['system', overlay], ['runtime', overlay]]);
-  const provisioning = (stageOf: (c: Context<HttpEnv>) => string | undefined) => [
-    peer, resolveNode(p, stageOf, unknownIpxe), recordStatus(p), ownAddress(p), assetKey(p), runtimeTransport(p),
-    (c: Context<HttpEnv>) => handlers.get(c.var.stage)!(c),
-  ] as const;
+  const bootFile = bootFileHandler(p),
+    overlay = overlayHandler(p);
+  const handlers = new Map([
+    ['ipxe', ipxeHandler(p)],
+    ['kernel', bootFile],
+    ['image', bootFile],
+    ['system', overlay],
+    ['runtime', overlay],
+  ]);
+  const provisioning = (stageOf: (c: Context<HttpEnv>) => string | undefined) =>
+    [
+      peer,
+      resolveNode(p, stageOf, unknownIpxe),
+      recordStatus(p),
+      ownAddress(p),
+      assetKey(p),
+      runtimeTransport(p),
+      (c: Context<HttpEnv>) => handlers.get(c.var.stage)!(c),
+    ] as const;
   app.on(['GET', 'HEAD'], '/provision/:mac', ...provisioning((c) => c.req.query('stage')));
   app.on(['GET', 'HEAD'], '/:stage/:mac', ...provisioning((c) => c.req.param('stage')));
   app.all('*', (c) => c.text('not found\n', 404));
@@ -40,5 +53,10 @@ export function createApp(p: Providers) {
 }
 
 export function statArtifact(path: string): Artifact | undefined {
-  try { const st = statSync(path); return st.isFile() ? { path, size: st.size, etag: `${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}` } : undefined; } catch { return undefined; }
+  try {
+    const st = statSync(path);
+    return st.isFile() ? { path, size: st.size, etag: `${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}` } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,10 @@ import { fileResponse } from './files.ts';
 import type { Artifact, HttpEnv, Providers } from './context.ts';
 
 export async function serveArtifact(
-  c: Context<HttpEnv>, p: Providers, find: (node: MergedNode) => Artifact | undefined | Promise<Artifact | undefined>, missing = '',
+  c: Context<HttpEnv>,
+  p: Providers,
+  find: (node: MergedNode) => Artifact | undefined | Promise<Artifact | undefined>,
+  missing = '',
 ): Promise<Response> {
   const { node, stage, agent } = c.var;
   let art: Artifact | undefined;
@@ -22,6 +25,7 @@ export async function serveArtifact(
     return new Response(`no ${stage} for ${node.id}${missing}\n`, { status: 404 });
   }
   const res = fileResponse(c.req.raw, art.path, art.size, art.etag);
-  if (c.req.raw.method === 'GET' && res.status < 300) c.set('sent', { sent: art.path.split('/').pop() ?? stage, opts: { bytes: Number(res.headers.get('content-length') ?? 0), agent } });
+  if (c.req.raw.method === 'GET' && res.status < 300)
+    c.set('sent', { sent: art.path.split('/').pop() ?? stage, opts: { bytes: Number(res.headers.get('content-length') ?? 0), agent } });
   return res;
 }

@@ -4,8 +4,15 @@ import type { Logger } from '../lib/log.ts';
 import type { MergedNode } from '../config/cascade.ts';
 import type { StatusBoard, Stage } from '../runtime/board.ts';
 
-export interface Artifact { path: string; size: number; etag: string }
-export interface Peer { address: string; port: number }
+export interface Artifact {
+  path: string;
+  size: number;
+  etag: string;
+}
+export interface Peer {
+  address: string;
+  port: number;
+}
 export interface Providers {
   log: Logger;
   status: StatusBoard;
@@ -20,19 +27,28 @@ export interface Providers {
   settings(): Settings;
 }
 export interface Settings {
-  authority: string; secure: boolean; confDir: string;
+  authority: string;
+  secure: boolean;
+  confDir: string;
   /** system and runtime overlays only to an address the node holds (nodeAddresses) */
   secureAddress?: boolean;
   /** an HTTPS listener runs on tlsPort: in secure mode the runtime overlay is served there only */
-  tls?: boolean; tlsPort?: number;
+  tls?: boolean;
+  tlsPort?: number;
 }
 /** The Bun server's side of hono's getConnInfo (hono/bun): the peer of a request. */
-export interface PeerSource { requestIP(req: Request): { address: string; port: number; family?: string } | null }
+export interface PeerSource {
+  requestIP(req: Request): { address: string; port: number; family?: string } | null;
+}
 /**
  * What the listener tells the app about a request: the Bun server (the peer comes from it through
  * getConnInfo) or the peer itself (app.request() in tests), and whether it came over TLS.
  */
-export interface Bindings { server?: PeerSource; peer?: Peer; tls?: boolean }
+export interface Bindings {
+  server?: PeerSource;
+  peer?: Peer;
+  tls?: boolean;
+}
 /** What the provisioning middleware resolves, in order, for the handler of one artifact. */
 export interface Variables {
   peer: Peer | undefined;
@@ -47,11 +63,22 @@ export interface Variables {
   /** what the status board gets for this request once the response is made (recordStatus) */
   sent: { sent: string; opts?: Parameters<StatusBoard['record']>[4] } | undefined;
 }
-export interface HttpEnv { Bindings: Bindings; Variables: Variables }
+export interface HttpEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}
 
 /** An address in one spelling: no IPv4-mapped prefix, IPv6 compressed and lower case. */
 export function canonicalIp(a: string): string {
-  const v = a.trim().toLowerCase().replace(/^::ffff:(?=\d+\.)/, '').replace(/^\[|\]$/g, '');
+  const v = a
+    .trim()
+    .toLowerCase()
+    .replace(/^::ffff:(?=\d+\.)/, '')
+    .replace(/^\[|\]$/g, '');
   if (!v.includes(':')) return v;
-  try { return new URL(`http://[${v}]/`).hostname.slice(1, -1); } catch { return v; }
+  try {
+    return new URL(`http://[${v}]/`).hostname.slice(1, -1);
+  } catch {
+    return v;
+  }
 }

@@ -5,15 +5,24 @@ export function fileResponse(req: Request, path: string, size: number, etag: str
   const tag = `"${etag}"`;
   const base: Record<string, string> = { 'Content-Type': type, ETag: tag, 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-cache' };
   if (etagMatches(req, tag)) return new Response(null, { status: 304, headers: base });
-  let start = 0, end = size - 1, status = 200;
+  let start = 0,
+    end = size - 1,
+    status = 200;
   // One byte range is honoured; several ranges, other units, bad syntax or a stale If-Range get the
   // whole file (RFC 9110 lets a server ignore Range), an unsatisfiable range gets 416.
   const range = req.headers.get('range');
   const ifRange = req.headers.get('if-range');
   const m = range && (!ifRange || ifRange === tag) ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
   if (m && (m[1] !== '' || m[2] !== '')) {
-    if (m[1] === '') { start = Math.max(0, size - Number(m[2])); if (m[2] === '0') start = size; } else { start = Number(m[1]); if (m[2] !== '') end = Math.min(size - 1, Number(m[2])); }
-    if (start > end || start >= size) return new Response(null, { status: 416, headers: { ...base, 'Content-Range': `bytes */${size}`, 'Content-Length': '0' } });
+    if (m[1] === '') {
+      start = Math.max(0, size - Number(m[2]));
+      if (m[2] === '0') start = size;
+    } else {
+      start = Number(m[1]);
+      if (m[2] !== '') end = Math.min(size - 1, Number(m[2]));
+    }
+    if (start > end || start >= size)
+      return new Response(null, { status: 416, headers: { ...base, 'Content-Range': `bytes */${size}`, 'Content-Length': '0' } });
     status = 206;
     base['Content-Range'] = `bytes ${start}-${end}/${size}`;
   }

@@ -13,7 +13,11 @@ import unconfiguredIpxe from './ipxe/unconfigured.ipxe' with { type: 'text' };
 import localdiskIpxe from './ipxe/localdisk.ipxe' with { type: 'text' };
 
 // A Map, not a plain object: a template name must never find Object.prototype members.
-const BUILTIN = new Map<string, string>([['default', defaultIpxe], ['unconfigured', unconfiguredIpxe], ['localdisk', localdiskIpxe]]);
+const BUILTIN = new Map<string, string>([
+  ['default', defaultIpxe],
+  ['unconfigured', unconfiguredIpxe],
+  ['localdisk', localdiskIpxe],
+]);
 
 const liquid = new Liquid({ strictVariables: false });
 // the filters templates converted from Go use (wulf overlay convert)
@@ -22,7 +26,12 @@ for (const [k, f] of Object.entries(GO_FILTERS)) liquid.registerFilter(k, f);
 /** The script for a MAC no node has: it prints the MAC, sleeps and asks again. */
 export async function unknownIpxe(c: Context<HttpEnv>): Promise<Response> {
   const { mac, settings: s } = c.var;
-  return bytesResponse(c.req.raw, new TextEncoder().encode(await liquid.parseAndRender(unconfiguredIpxe, { hwaddr: mac, authority: s.authority })), `unconfigured-${mac}`, 'text/plain');
+  return bytesResponse(
+    c.req.raw,
+    new TextEncoder().encode(await liquid.parseAndRender(unconfiguredIpxe, { hwaddr: mac, authority: s.authority })),
+    `unconfigured-${mac}`,
+    'text/plain',
+  );
 }
 
 export function ipxeHandler(p: Providers) {
@@ -46,14 +55,27 @@ export function ipxeHandler(p: Providers) {
           return new Response(`${go}\n`, { status: 500 });
         }
         tpl = good;
-      } else { lastGoodIpxe.set(site, text); tpl = text; }
+      } else {
+        lastGoodIpxe.set(site, text);
+        tpl = text;
+      }
     }
     const text = await liquid.parseAndRender(tpl, {
-      id: node.id, hostname: node.id, hwaddr: mac, authority: s.authority, secure: s.secure, image: node.data.imageName ?? '',
-      kernelArgs: (node.data.kernel?.args ?? []).join(' '), kernelVersion: node.data.kernel?.version ?? '', cluster: node.data.clusterName ?? '',
-      ipaddr: node.primary ? node.data.networkDevices?.[node.primary]?.ipaddr ?? '' : '',
+      id: node.id,
+      hostname: node.id,
+      hwaddr: mac,
+      authority: s.authority,
+      secure: s.secure,
+      image: node.data.imageName ?? '',
+      kernelArgs: (node.data.kernel?.args ?? []).join(' '),
+      kernelVersion: node.data.kernel?.version ?? '',
+      cluster: node.data.clusterName ?? '',
+      ipaddr: node.primary ? (node.data.networkDevices?.[node.primary]?.ipaddr ?? '') : '',
       // what Warewulf's iPXE templates also read (.Tags, .Root, .TLS, .Port), for templates converted from them
-      tags: node.data.tags ?? {}, root: node.data.root || 'initramfs', tls: !!s.tls, port: s.authority.slice(s.authority.lastIndexOf(':') + 1),
+      tags: node.data.tags ?? {},
+      root: node.data.root || 'initramfs',
+      tls: !!s.tls,
+      port: s.authority.slice(s.authority.lastIndexOf(':') + 1),
     });
     c.set('sent', { sent: `${name}.ipxe` });
     return bytesResponse(c.req.raw, new TextEncoder().encode(text), `${node.id}-${Bun.hash(text).toString(16)}`, 'text/plain');

@@ -19,9 +19,19 @@ export interface ImportProgress {
 export const quietProgress: ImportProgress = { line() {}, bytes() {}, endBytes() {} };
 
 export interface ImportOpts {
-  source: string; name?: string; force?: boolean; update?: boolean; platform?: string; nohttps?: boolean;
-  username?: string; password?: string; signal?: AbortSignal; progress?: ImportProgress; log?: Logger;
-  retries?: number; backoffMs?: number;
+  source: string;
+  name?: string;
+  force?: boolean;
+  update?: boolean;
+  platform?: string;
+  nohttps?: boolean;
+  username?: string;
+  password?: string;
+  signal?: AbortSignal;
+  progress?: ImportProgress;
+  log?: Logger;
+  retries?: number;
+  backoffMs?: number;
 }
 
 async function run(cmd: string[], what: string): Promise<void> {
@@ -29,18 +39,32 @@ async function run(cmd: string[], what: string): Promise<void> {
   const err = await new Response(p.stderr).text();
   if ((await p.exited) !== 0) {
     // the first error tar names a member in, not its closing "Exiting with failure status"
-    const lines = err.trim().split('\n').filter((l) => l && !/Exiting with failure status|Removing leading/.test(l));
+    const lines = err
+      .trim()
+      .split('\n')
+      .filter((l) => l && !/Exiting with failure status|Removing leading/.test(l));
     const line = lines[0] ?? err.trim().split('\n').pop() ?? '';
     throw new WulfError(`${what} failed: ${line}`, { code: /No space left/.test(err) ? 'ENOSPC' : 'EIO' });
   }
 }
 
-function pidAlive(pid: number) { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } }
+function pidAlive(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Remove temp dirs of imports whose process is gone (kill -9, power loss). */
 export function removeStaleImports(paths: Paths): void {
   let names: string[] = [];
-  try { names = readdirSync(paths.imagesDir); } catch { return; }
+  try {
+    names = readdirSync(paths.imagesDir);
+  } catch {
+    return;
+  }
   for (const n of names) {
     const m = /^\.(?:import|trash)-.*-(\d+)-[a-z0-9]+$/.exec(n);
     if (m && !pidAlive(Number(m[1]))) rmSync(join(paths.imagesDir, n), { recursive: true, force: true });
@@ -57,7 +81,13 @@ async function pullRegistry(src: Extract<Source, { kind: 'docker' }>, paths: Pat
   let label = '';
   let total: number | undefined;
   const client = new RegistryClient(ref.registry, {
-    nohttps: o.nohttps, username: o.username, password: o.password, signal: o.signal, retries: o.retries, backoffMs: o.backoffMs, log: o.log,
+    nohttps: o.nohttps,
+    username: o.username,
+    password: o.password,
+    signal: o.signal,
+    retries: o.retries,
+    backoffMs: o.backoffMs,
+    log: o.log,
     onBytes: (n) => prog.bytes(label, n, total),
   });
   let { manifest, digest, mediaType } = await client.manifest(ref.repo, ref.ref);
@@ -68,7 +98,8 @@ async function pullRegistry(src: Extract<Source, { kind: 'docker' }>, paths: Pat
   const layers = checkLayers(manifest);
   let config: Record<string, unknown> | undefined;
   if (manifest.config) {
-    label = 'config'; total = manifest.config.size;
+    label = 'config';
+    total = manifest.config.size;
     const f = await client.blob(ref.repo, manifest.config, paths.cacheDir);
     config = JSON.parse(await Bun.file(f).text()) as Record<string, unknown>;
   }
@@ -76,7 +107,8 @@ async function pullRegistry(src: Extract<Source, { kind: 'docker' }>, paths: Pat
   prog.line(`pulling ${ref.registry}/${ref.repo}@${digest.slice(0, 19)}…: ${layers.length} layer(s), ${(sum / 1048576).toFixed(1)} MiB`);
   const out: Resolved['layers'] = [];
   for (const [i, l] of layers.entries()) {
-    label = `layer ${i + 1}/${layers.length}`; total = l.size;
+    label = `layer ${i + 1}/${layers.length}`;
+    total = l.size;
     out.push({ file: await client.blob(ref.repo, l, paths.cacheDir), digest: l.digest });
     prog.endBytes();
   }
@@ -86,7 +118,12 @@ async function pullRegistry(src: Extract<Source, { kind: 'docker' }>, paths: Pat
 function configSummary(c: Record<string, unknown> | undefined): ImageMeta['config'] {
   const cc = c?.config as { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; Labels?: Record<string, string> } | undefined;
   if (!cc) return undefined;
-  return { ...(cc.Env ? { env: cc.Env } : {}), ...(cc.Cmd ? { cmd: cc.Cmd } : {}), ...(cc.Entrypoint ? { entrypoint: cc.Entrypoint } : {}), ...(cc.Labels ? { labels: cc.Labels } : {}) };
+  return {
+    ...(cc.Env ? { env: cc.Env } : {}),
+    ...(cc.Cmd ? { cmd: cc.Cmd } : {}),
+    ...(cc.Entrypoint ? { entrypoint: cc.Entrypoint } : {}),
+    ...(cc.Labels ? { labels: cc.Labels } : {}),
+  };
 }
 
 /** Import an image; returns its metadata. Nothing is registered unless the whole import worked. */
@@ -94,9 +131,14 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
   const src = parseSource(o.source);
   const name = checkImageName(o.name ?? defaultName(src));
   const exists = imageExists(paths, name);
-  if (exists && !o.force && !o.update) throw new WulfError(`image "${name}" already exists`, { hint: 'use --force to replace it or --update to add files to it', code: 'EEXIST' });
+  if (exists && !o.force && !o.update)
+    throw new WulfError(`image "${name}" already exists`, {
+      hint: 'use --force to replace it or --update to add files to it',
+      code: 'EEXIST',
+    });
   if (o.update && !exists) throw new WulfError(`image "${name}" does not exist, nothing to update`, { code: 'ENOENT' });
-  if (src.kind === 'dir' && !existsSync(join(src.path, 'bin', 'sh'))) throw new WulfError(`${src.path} has no /bin/sh: not a root filesystem`, { code: 'EFORMAT' });
+  if (src.kind === 'dir' && !existsSync(join(src.path, 'bin', 'sh')))
+    throw new WulfError(`${src.path} has no /bin/sh: not a root filesystem`, { code: 'EFORMAT' });
   ensureImageStore(paths);
   removeStaleImports(paths);
   const prog = o.progress ?? quietProgress;
@@ -117,9 +159,14 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
         await run(['cp', '-a', '--reflink=auto', '--remove-destination', '-T', src.path, root], `copying ${src.path}`);
         res = { layers: [] };
         break;
-      case 'tarball': res = { layers: [{ file: src.path }] }; break;
-      case 'oci': res = resolveOciLayout(src.path, src.ref, platform); break;
-      case 'oci-archive': case 'docker-archive': {
+      case 'tarball':
+        res = { layers: [{ file: src.path }] };
+        break;
+      case 'oci':
+        res = resolveOciLayout(src.path, src.ref, platform);
+        break;
+      case 'oci-archive':
+      case 'docker-archive': {
         const x = join(tmp, 'src');
         mkdirSync(x);
         prog.line(`unpacking ${src.path}`);
@@ -128,7 +175,9 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
         res = src.kind === 'oci-archive' ? resolveOciLayout(x, src.ref, platform) : resolveDockerArchive(x, src.ref);
         break;
       }
-      case 'docker': res = await pullRegistry(src, paths, o); break;
+      case 'docker':
+        res = await pullRegistry(src, paths, o);
+        break;
     }
     const applier = new LayerApplier(root);
     for (const [i, l] of res.layers.entries()) {
@@ -140,16 +189,25 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
     }
     applier.finish();
     if (applier.stats.skippedXattrs) {
-      o.log?.warn('image', `${applier.stats.skippedXattrs} extended attribute(s) from the layers could not be set (${applier.stats.xattrErrors.join('; ')})`, { applied: applier.stats.xattrs });
+      o.log?.warn(
+        'image',
+        `${applier.stats.skippedXattrs} extended attribute(s) from the layers could not be set (${applier.stats.xattrErrors.join('; ')})`,
+        { applied: applier.stats.xattrs },
+      );
     }
-    if (src.kind !== 'dir' && !existsSync(join(root, 'bin', 'sh')) && !existsSync(join(root, 'usr', 'bin', 'sh'))) o.log?.warn('image', `image ${name} has no /bin/sh`);
+    if (src.kind !== 'dir' && !existsSync(join(root, 'bin', 'sh')) && !existsSync(join(root, 'usr', 'bin', 'sh')))
+      o.log?.warn('image', `image ${name} has no /bin/sh`);
     const old = exists ? readMeta(paths, name) : undefined;
     const now = new Date().toISOString();
     const created = typeof res.config?.created === 'string' ? res.config.created : now;
     const meta: ImageMeta = {
-      name, source: /^[a-z-]+:/.test(o.source) || !existsSync(o.source) ? o.source : resolve(o.source), ...(res.digest ? { digest: res.digest } : {}), created, imported: now,
+      name,
+      source: /^[a-z-]+:/.test(o.source) || !existsSync(o.source) ? o.source : resolve(o.source),
+      ...(res.digest ? { digest: res.digest } : {}),
+      created,
+      imported: now,
       ...(res.platform ? { platform: res.platform } : {}),
-      layers: [...(o.update ? old?.layers ?? [] : []), ...res.layers.map((l) => l.digest ?? `file:${l.file}`)],
+      layers: [...(o.update ? (old?.layers ?? []) : []), ...res.layers.map((l) => l.digest ?? `file:${l.file}`)],
       ...(configSummary(res.config) ? { config: configSummary(res.config) } : {}),
     };
     writeFileSync(join(tmp, 'image.json'), JSON.stringify(meta, null, 2) + '\n');
@@ -169,7 +227,11 @@ export async function importImage(paths: Paths, o: ImportOpts): Promise<ImageMet
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') throw new WulfError(`disk full while importing ${name} into ${paths.imagesDir}`, { hint: 'free space and import again', code: 'ENOSPC' });
+    if (code === 'ENOSPC')
+      throw new WulfError(`disk full while importing ${name} into ${paths.imagesDir}`, {
+        hint: 'free space and import again',
+        code: 'ENOSPC',
+      });
     if (o.signal?.aborted) throw new WulfError(`import of ${name} interrupted; nothing was registered`, { code: 'EINTR' });
     throw e;
   }

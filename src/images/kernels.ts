@@ -4,19 +4,33 @@
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
-export interface KernelInfo { version: string; path: string; rel: string }
+export interface KernelInfo {
+  version: string;
+  path: string;
+  rel: string;
+}
 
 /** Resolve /rel inside root following symlinks as the image would see them. */
 export function resolveInRoot(root: string, rel: string, depth = 0): string | undefined {
   if (depth > 40) return undefined;
-  const parts = posix.normalize('/' + rel).split('/').filter(Boolean);
+  const parts = posix
+    .normalize('/' + rel)
+    .split('/')
+    .filter(Boolean);
   const done: string[] = [];
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
-    if (p === '..') { done.pop(); continue; }
+    if (p === '..') {
+      done.pop();
+      continue;
+    }
     const cand = [...done, p].join('/');
     let st;
-    try { st = lstatSync(join(root, cand)); } catch { return undefined; }
+    try {
+      st = lstatSync(join(root, cand));
+    } catch {
+      return undefined;
+    }
     if (st.isSymbolicLink()) {
       const t = readlinkSync(join(root, cand));
       const next = t.startsWith('/') ? t : [...done, t].join('/');
@@ -30,18 +44,29 @@ export function resolveInRoot(root: string, rel: string, depth = 0): string | un
 const list = (root: string, rel: string) => {
   const r = resolveInRoot(root, rel);
   if (r === undefined) return [];
-  try { return readdirSync(join(root, r)); } catch { return []; }
+  try {
+    return readdirSync(join(root, r));
+  } catch {
+    return [];
+  }
 };
 
 /** Natural order: numeric runs compare as numbers ("5.14.0-687.10.1" > "5.14.0-9"). */
 export function compareVersions(a: string, b: string): number {
-  const ta = a.match(/\d+|\D+/g) ?? [], tb = b.match(/\d+|\D+/g) ?? [];
+  const ta = a.match(/\d+|\D+/g) ?? [],
+    tb = b.match(/\d+|\D+/g) ?? [];
   for (let i = 0; i < Math.max(ta.length, tb.length); i++) {
-    const x = ta[i], y = tb[i];
+    const x = ta[i],
+      y = tb[i];
     if (x === undefined) return -1;
     if (y === undefined) return 1;
-    const nx = /^\d/.test(x), ny = /^\d/.test(y);
-    if (nx && ny) { const d = Number(x) - Number(y); if (d) return d; continue; }
+    const nx = /^\d/.test(x),
+      ny = /^\d/.test(y);
+    if (nx && ny) {
+      const d = Number(x) - Number(y);
+      if (d) return d;
+      continue;
+    }
     if (nx !== ny) return nx ? 1 : -1;
     if (x !== y) return x < y ? -1 : 1;
   }
@@ -56,7 +81,11 @@ export function listKernels(root: string): KernelInfo[] {
   const add = (rel: string, version: string) => {
     const real = resolveInRoot(root, rel);
     if (real === undefined) return;
-    try { if (!lstatSync(join(root, real)).isFile()) return; } catch { return; }
+    try {
+      if (!lstatSync(join(root, real)).isFile()) return;
+    } catch {
+      return;
+    }
     if (!found.has(version)) found.set(version, { version, rel: '/' + rel, path: join(root, real) });
   };
   for (const n of list(root, 'boot')) {
@@ -78,7 +107,11 @@ export function pickKernel(kernels: KernelInfo[], root: string, spec?: string): 
     if (hit) return hit;
     const real = resolveInRoot(root, spec);
     if (real === undefined) return undefined;
-    try { if (!lstatSync(join(root, real)).isFile()) return undefined; } catch { return undefined; }
+    try {
+      if (!lstatSync(join(root, real)).isFile()) return undefined;
+    } catch {
+      return undefined;
+    }
     const v = /(?:vmlinuz|Image)-(.+)$/.exec(spec)?.[1] ?? /modules\/([^/]+)\//.exec(spec)?.[1] ?? spec;
     return { version: v, rel: posix.normalize(spec), path: join(root, real) };
   }

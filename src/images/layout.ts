@@ -8,20 +8,20 @@ import { WulfError } from '../lib/errors.ts';
 export interface ImageMeta {
   name: string;
   source: string;
-  digest?: string;          // manifest digest for registry/OCI sources
-  created: string;          // from the image config, else the import time
+  digest?: string; // manifest digest for registry/OCI sources
+  created: string; // from the image config, else the import time
   imported: string;
-  platform?: string;        // os/arch[/variant]
-  layers: string[];         // layer digests in order
+  platform?: string; // os/arch[/variant]
+  layers: string[]; // layer digests in order
   config?: { env?: string[]; cmd?: string[]; entrypoint?: string[]; labels?: Record<string, string> };
 }
 
 export interface BuildPointer {
-  digest: string;           // sha256 hex of the artifact file
-  file: string;             // file name inside build/
+  digest: string; // sha256 hex of the artifact file
+  file: string; // file name inside build/
   size: number;
   compression: 'gzip' | 'zstd';
-  treeKey: string;          // digest of the rootfs listing it was built from
+  treeKey: string; // digest of the rootfs listing it was built from
   built: string;
   entries: number;
 }
@@ -42,14 +42,18 @@ export const previousFile = (p: Paths, name: string) => join(p.imagesDir, name, 
  */
 export function ensureImageStore(p: Paths): void {
   mkdirSync(dirname(p.imagesDir), { recursive: true });
-  try { mkdirSync(p.imagesDir, { mode: 0o700 }); }
-  catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
+  try {
+    mkdirSync(p.imagesDir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
   if (statSync(p.imagesDir).mode & 0o077) chmodSync(p.imagesDir, 0o700);
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 export function checkImageName(name: string | undefined): string {
-  if (!name || !NAME_RE.test(name)) throw new WulfError(`invalid image name "${name ?? ''}"`, { hint: 'use letters, digits, ".", "_", "+", "-"', code: 'EARG' });
+  if (!name || !NAME_RE.test(name))
+    throw new WulfError(`invalid image name "${name ?? ''}"`, { hint: 'use letters, digits, ".", "_", "+", "-"', code: 'EARG' });
   return name;
 }
 
@@ -64,23 +68,38 @@ export function mustExist(p: Paths, name: string): string {
 }
 
 export function readMeta(p: Paths, name: string): ImageMeta {
-  try { return JSON.parse(readFileSync(metaFile(p, name), 'utf8')) as ImageMeta; }
-  catch {
-    const t = (() => { try { return statSync(rootfsDir(p, name)).mtime.toISOString(); } catch { return new Date(0).toISOString(); } })();
+  try {
+    return JSON.parse(readFileSync(metaFile(p, name), 'utf8')) as ImageMeta;
+  } catch {
+    const t = (() => {
+      try {
+        return statSync(rootfsDir(p, name)).mtime.toISOString();
+      } catch {
+        return new Date(0).toISOString();
+      }
+    })();
     return { name, source: 'unknown', created: t, imported: t, layers: [] };
   }
 }
 
 export function readPointer(file: string): BuildPointer | undefined {
-  try { return JSON.parse(readFileSync(file, 'utf8')) as BuildPointer; } catch { return undefined; }
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as BuildPointer;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Names of every registered image (a directory with rootfs/, not a temp dir). */
 export function listImageNames(p: Paths): string[] {
   let names: string[] = [];
-  try { names = readdirSync(p.imagesDir); } catch (e) {
+  try {
+    names = readdirSync(p.imagesDir);
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EACCES') return [];
-    throw new WulfError(`cannot read ${p.imagesDir}: permission denied (the image store is its owner's alone; run as root)`, { code: 'EACCES' });
+    throw new WulfError(`cannot read ${p.imagesDir}: permission denied (the image store is its owner's alone; run as root)`, {
+      code: 'EACCES',
+    });
   }
   return names.filter((n) => NAME_RE.test(n) && existsSync(join(p.imagesDir, n, 'rootfs'))).sort();
 }

@@ -9,10 +9,12 @@ import { checkImageName, ensureImageStore, imageDir, imageExists, metaFile, must
 
 function notExisting(paths: Paths, name: string) {
   checkImageName(name);
-  if (imageExists(paths, name) || existsSync(imageDir(paths, name))) throw new WulfError(`image "${name}" already exists`, { code: 'EEXIST' });
+  if (imageExists(paths, name) || existsSync(imageDir(paths, name)))
+    throw new WulfError(`image "${name}" already exists`, { code: 'EEXIST' });
 }
 
-const tmpOf = (paths: Paths, kind: string, name: string) => join(paths.imagesDir, `.${kind}-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+const tmpOf = (paths: Paths, kind: string, name: string) =>
+  join(paths.imagesDir, `.${kind}-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
 
 export async function copyImage(paths: Paths, src: string, dst: string): Promise<void> {
   mustExist(paths, src);
@@ -23,13 +25,19 @@ export async function copyImage(paths: Paths, src: string, dst: string): Promise
     mkdirSync(tmp, { mode: 0o700 });
     const p = Bun.spawn(['cp', '-a', '--reflink=auto', join(imageDir(paths, src), 'rootfs'), join(tmp, 'rootfs')], { stderr: 'pipe' });
     const err = await new Response(p.stderr).text();
-    if ((await p.exited) !== 0) throw new WulfError(`copying image ${src} failed: ${err.trim().split('\n').pop()}`, { code: /No space/.test(err) ? 'ENOSPC' : 'EIO' });
+    if ((await p.exited) !== 0)
+      throw new WulfError(`copying image ${src} failed: ${err.trim().split('\n').pop()}`, {
+        code: /No space/.test(err) ? 'ENOSPC' : 'EIO',
+      });
     const meta = { ...readMeta(paths, src), name: dst, imported: new Date().toISOString(), source: `image:${src}` };
     writeFileSync(join(tmp, 'image.json'), JSON.stringify(meta, null, 2) + '\n');
     chmodSync(tmp, 0o755);
     notExisting(paths, dst);
     renameSync(tmp, imageDir(paths, dst));
-  } catch (e) { rmSync(tmp, { recursive: true, force: true }); throw e; }
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 export async function renameImage(paths: Paths, src: string, dst: string): Promise<void> {
@@ -41,16 +49,25 @@ export async function renameImage(paths: Paths, src: string, dst: string): Promi
     renameSync(imageDir(paths, src), imageDir(paths, dst));
     const meta = readMeta(paths, dst);
     writeFileSync(metaFile(paths, dst), JSON.stringify({ ...meta, name: dst }, null, 2) + '\n');
-  } finally { lock.release(); }
+  } finally {
+    lock.release();
+  }
 }
 
 export async function deleteImage(paths: Paths, name: string): Promise<void> {
   mustExist(paths, name);
   ensureImageStore(paths);
   const lock = await acquireLock(join(imageDir(paths, name), 'session.lock'), 0).catch(() => {
-    throw new WulfError(`image "${name}" has a shell/exec session open or a build running`, { hint: "try again when it has ended", code: "EBUSY" });
+    throw new WulfError(`image "${name}" has a shell/exec session open or a build running`, {
+      hint: 'try again when it has ended',
+      code: 'EBUSY',
+    });
   });
   const trash = tmpOf(paths, 'trash', name);
-  try { renameSync(imageDir(paths, name), trash); } finally { lock.release(); }
+  try {
+    renameSync(imageDir(paths, name), trash);
+  } finally {
+    lock.release();
+  }
   rmSync(trash, { recursive: true, force: true });
 }

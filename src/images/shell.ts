@@ -11,20 +11,45 @@ import type { Logger } from '../lib/log.ts';
 import { ensureImageStore, imageDir, rootfsDir } from './layout.ts';
 import { resolveInRoot } from './kernels.ts';
 
-export interface Bind { source: string; dest: string; readonly: boolean; copy: boolean }
+export interface Bind {
+  source: string;
+  dest: string;
+  readonly: boolean;
+  copy: boolean;
+}
 
 export function parseBind(s: string): Bind {
   const [source, dest, opt, ...rest] = s.split(':');
-  if (!source || rest.length || (opt && opt !== 'ro' && opt !== 'copy' && opt !== 'rw')) throw new WulfError(`invalid --bind "${s}"`, { hint: 'use SRC[:DST[:ro|copy]]', code: 'EARG' });
+  if (!source || rest.length || (opt && opt !== 'ro' && opt !== 'copy' && opt !== 'rw'))
+    throw new WulfError(`invalid --bind "${s}"`, { hint: 'use SRC[:DST[:ro|copy]]', code: 'EARG' });
   return { source, dest: dest || source, readonly: opt === 'ro', copy: opt === 'copy' };
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-export interface SessionOpts { cmd: string[]; binds: string[]; env: Record<string, string | undefined>; log?: Logger; interactive: boolean; imageMounts?: Bind[]; stdio?: 'inherit' | 'pipe' }
-export interface SessionResult { exit: number; changedUsers: boolean; stdout?: string; stderr?: string }
+export interface SessionOpts {
+  cmd: string[];
+  binds: string[];
+  env: Record<string, string | undefined>;
+  log?: Logger;
+  interactive: boolean;
+  imageMounts?: Bind[];
+  stdio?: 'inherit' | 'pipe';
+}
+export interface SessionResult {
+  exit: number;
+  changedUsers: boolean;
+  stdout?: string;
+  stderr?: string;
+}
 
-const mtimeOf = (p: string) => { try { return lstatSync(p).mtimeMs; } catch { return 0; } };
+const mtimeOf = (p: string) => {
+  try {
+    return lstatSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
+};
 
 /**
  * Make the mount point (or the copy) of one bind inside the image, for the session only. The target
@@ -41,20 +66,35 @@ function prepareBind(root: string, b: Bind, undo: (() => void)[]): string[] {
   const missing: string[] = [];
   let anc = dirname(dest);
   let ancRel = resolveInRoot(root, anc);
-  while (ancRel === undefined) { missing.unshift(basename(anc)); anc = dirname(anc); ancRel = resolveInRoot(root, anc); }
+  while (ancRel === undefined) {
+    missing.unshift(basename(anc));
+    anc = dirname(anc);
+    ancRel = resolveInRoot(root, anc);
+  }
   const ancSt = lstatBeneath(root, ancRel);
   if (!ancSt?.isDirectory()) throw new WulfError(`bind target ${b.dest}: ${anc} is not a directory in the image`, { code: 'EARG' });
   let parentRel = ancRel;
   const made: string[] = [];
   for (const m of missing) {
     parentRel = parentRel ? `${parentRel}/${m}` : m;
-    if (lstatBeneath(root, parentRel)) throw new WulfError(`bind target ${b.dest}: ${posix.join(anc, ...missing.slice(0, missing.indexOf(m) + 1))} is a symlink to a path the image does not have`, { code: 'EARG' });
+    if (lstatBeneath(root, parentRel))
+      throw new WulfError(
+        `bind target ${b.dest}: ${posix.join(anc, ...missing.slice(0, missing.indexOf(m) + 1))} is a symlink to a path the image does not have`,
+        { code: 'EARG' },
+      );
     mkdirSync(join(root, parentRel)); // mkdir never follows: parentRel's parents are real directories
     made.unshift(parentRel);
   }
   if (made.length) {
     undo.push(() => {
-      for (const d of made) { if (!parentsBeneath(root, d) || !lstatBeneath(root, d)?.isDirectory()) return; try { rmdirSync(join(root, d)); } catch { return; } }
+      for (const d of made) {
+        if (!parentsBeneath(root, d) || !lstatBeneath(root, d)?.isDirectory()) return;
+        try {
+          rmdirSync(join(root, d));
+        } catch {
+          return;
+        }
+      }
       setDirTimesBeneath(root, ancRel!, ancSt.atimeMs / 1000, ancSt.mtimeMs / 1000);
     });
   }
@@ -65,7 +105,13 @@ function prepareBind(root: string, b: Bind, undo: (() => void)[]): string[] {
   const had = lstatBeneath(root, targetRel);
   if (had?.isSymbolicLink()) throw new WulfError(`bind target ${b.dest} is a symlink in the image`, { code: 'EARG' });
   // undo steps act only while the path is still reached through real directories
-  const still = () => { try { return parentsBeneath(root, targetRel); } catch { return false; } };
+  const still = () => {
+    try {
+      return parentsBeneath(root, targetRel);
+    } catch {
+      return false;
+    }
+  };
   if (b.copy) {
     if (srcDir) throw new WulfError(`--bind ${b.source}:…:copy needs a file`, { code: 'EARG' });
     const saved = had ? `${target}.wulf-orig-${process.pid}` : undefined;
@@ -75,7 +121,10 @@ function prepareBind(root: string, b: Bind, undo: (() => void)[]): string[] {
     undo.push(() => {
       if (!still()) return;
       const now = lstatBeneath(root, targetRel);
-      if (now?.mtimeMs !== t) { if (saved) rmSync(saved, { force: true }); return; } // edited: keep it
+      if (now?.mtimeMs !== t) {
+        if (saved) rmSync(saved, { force: true });
+        return;
+      } // edited: keep it
       rmSync(target, { force: true });
       if (saved) renameSync(saved, target);
       restoreParent();
@@ -83,10 +132,17 @@ function prepareBind(root: string, b: Bind, undo: (() => void)[]): string[] {
     return [];
   }
   if (!had) {
-    if (srcDir) mkdirSync(target); else writeFileSync(target, '', { flag: 'wx' });
+    if (srcDir) mkdirSync(target);
+    else writeFileSync(target, '', { flag: 'wx' });
     undo.push(() => {
       if (!still()) return;
-      try { if (srcDir) rmdirSync(target); else if (lstatBeneath(root, targetRel)?.isFile()) rmSync(target); restoreParent(); } catch { /* kept: something was written */ }
+      try {
+        if (srcDir) rmdirSync(target);
+        else if (lstatBeneath(root, targetRel)?.isFile()) rmSync(target);
+        restoreParent();
+      } catch {
+        /* kept: something was written */
+      }
     });
   }
   return [`mount --bind ${q(b.source)} ${q(target)}`, ...(b.readonly ? [`mount -o remount,bind,ro ${q(target)}`] : [])];
@@ -96,22 +152,34 @@ export async function imageSession(paths: Paths, name: string, o: SessionOpts): 
   const root = rootfsDir(paths, name);
   ensureImageStore(paths);
   const lock = await acquireLock(join(imageDir(paths, name), 'session.lock'), 0).catch(() => {
-    throw new WulfError(`image "${name}" already has a shell/exec session open`, { hint: 'only one session per image at a time', code: 'EBUSY' });
+    throw new WulfError(`image "${name}" already has a shell/exec session open`, {
+      hint: 'only one session per image at a time',
+      code: 'EBUSY',
+    });
   });
   const undo: (() => void)[] = [];
   try {
     let mounts = o.imageMounts;
     if (!mounts) {
-      try { mounts = (await import('../config/wulfconf.ts')).readWulfConf(paths).imageMounts; }
-      catch { mounts = [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf', readonly: true, copy: false }]; }
+      try {
+        mounts = (await import('../config/wulfconf.ts')).readWulfConf(paths).imageMounts;
+      } catch {
+        mounts = [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf', readonly: true, copy: false }];
+      }
     }
     const binds = [...mounts.filter((m) => m.source && existsSync(m.source)), ...o.binds.map(parseBind)];
     const users = [join(root, 'etc/passwd'), join(root, 'etc/group')].map(mtimeOf);
     const lines = ['set -e', `hostname ${q(name)} 2>/dev/null || true`];
-    for (const [dir, type] of [['proc', 'proc'], ['sys', 'sysfs'], ['run', 'tmpfs']] as const) {
-      if (existsSync(join(root, dir)) && lstatSync(join(root, dir)).isDirectory()) lines.push(`mount -t ${type} ${type} ${q(join(root, dir))}`);
+    for (const [dir, type] of [
+      ['proc', 'proc'],
+      ['sys', 'sysfs'],
+      ['run', 'tmpfs'],
+    ] as const) {
+      if (existsSync(join(root, dir)) && lstatSync(join(root, dir)).isDirectory())
+        lines.push(`mount -t ${type} ${type} ${q(join(root, dir))}`);
     }
-    if (existsSync(join(root, 'dev')) && lstatSync(join(root, 'dev')).isDirectory()) lines.push(`mount -t devtmpfs devtmpfs ${q(join(root, 'dev'))} 2>/dev/null || mount --rbind /dev ${q(join(root, 'dev'))}`);
+    if (existsSync(join(root, 'dev')) && lstatSync(join(root, 'dev')).isDirectory())
+      lines.push(`mount -t devtmpfs devtmpfs ${q(join(root, 'dev'))} 2>/dev/null || mount --rbind /dev ${q(join(root, 'dev'))}`);
     for (const b of binds) lines.push(...prepareBind(root, b, undo));
     const exitScripts = ['/etc/warewulf/image_exit.sh', '/etc/warewulf/container_exit.sh', '/etc/wulf/image_exit.sh'];
     const inner = o.cmd.length ? o.cmd.map(q).join(' ') : '/bin/sh -i';
@@ -119,19 +187,38 @@ export async function imageSession(paths: Paths, name: string, o: SessionOpts): 
     for (const s of exitScripts) lines.push(`if [ -f ${q(root + s)} ]; then chroot ${q(root)} /bin/sh ${q(s)}; fi`);
     lines.push('exit $rc');
     const env: Record<string, string> = {
-      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', TERM: o.env.TERM ?? 'dumb',
-      PS1: `[wulf:${name}] \\w# `, WULF_IMAGE_SHELL: name, WW_IMAGE_SHELL: name, WW_CONTAINER_SHELL: name,
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: '/root',
+      TERM: o.env.TERM ?? 'dumb',
+      PS1: `[wulf:${name}] \\w# `,
+      WULF_IMAGE_SHELL: name,
+      WW_IMAGE_SHELL: name,
+      WW_CONTAINER_SHELL: name,
     };
     const pipe = o.stdio === 'pipe';
-    const p = Bun.spawn(['unshare', '--mount', '--pid', '--uts', '--fork', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')], {
-      env, stdin: pipe ? 'ignore' : 'inherit', stdout: pipe ? 'pipe' : 'inherit', stderr: pipe ? 'pipe' : 'inherit',
-    });
-    const [stdout, stderr] = pipe ? await Promise.all([new Response(p.stdout as ReadableStream).text(), new Response(p.stderr as ReadableStream).text()]) : [undefined, undefined];
+    const p = Bun.spawn(
+      ['unshare', '--mount', '--pid', '--uts', '--fork', '--propagation', 'private', '--', '/bin/sh', '-c', lines.join('\n')],
+      {
+        env,
+        stdin: pipe ? 'ignore' : 'inherit',
+        stdout: pipe ? 'pipe' : 'inherit',
+        stderr: pipe ? 'pipe' : 'inherit',
+      },
+    );
+    const [stdout, stderr] = pipe
+      ? await Promise.all([new Response(p.stdout as ReadableStream).text(), new Response(p.stderr as ReadableStream).text()])
+      : [undefined, undefined];
     const exit = await p.exited;
     const after = [join(root, 'etc/passwd'), join(root, 'etc/group')].map(mtimeOf);
     return { exit, changedUsers: after[0] !== users[0] || after[1] !== users[1], ...(pipe ? { stdout, stderr } : {}) };
   } finally {
-    for (const u of undo.reverse()) { try { u(); } catch (e) { o.log?.warn('image', `cleanup after session: ${(e as Error).message}`); } }
+    for (const u of undo.reverse()) {
+      try {
+        u();
+      } catch (e) {
+        o.log?.warn('image', `cleanup after session: ${(e as Error).message}`);
+      }
+    }
     lock.release();
   }
 }

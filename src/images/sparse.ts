@@ -11,8 +11,16 @@
 import { ftruncateSync } from 'node:fs';
 import { writeAll } from '../lib/write-all.ts';
 
-export interface Run { offset: number; size: number }
-export interface SparseInfo { format: 'old GNU' | '0.0' | '0.1' | '1.0'; realSize: number; runs?: Run[]; name?: string }
+export interface Run {
+  offset: number;
+  size: number;
+}
+export interface SparseInfo {
+  format: 'old GNU' | '0.0' | '0.1' | '1.0';
+  realSize: number;
+  runs?: Run[];
+  name?: string;
+}
 
 /** A bad sparse member; the applier names the entry. */
 export class SparseError extends Error {}
@@ -52,18 +60,29 @@ export function oldGnuExtension(b: Buffer): { runs: Run[]; extended: boolean } {
 }
 
 const num = (v: string | undefined, what: string): number => {
-  if (v === undefined || !/^\d{1,16}$/.test(v.trim())) throw new SparseError(`${what} is ${v === undefined ? 'missing' : `"${v.slice(0, 20)}", not a number`}`);
+  if (v === undefined || !/^\d{1,16}$/.test(v.trim()))
+    throw new SparseError(`${what} is ${v === undefined ? 'missing' : `"${v.slice(0, 20)}", not a number`}`);
   return Number(v.trim());
 };
 
 /** The sparse description in a member's PAX records (in their order), or undefined for a plain member. */
 export function paxSparse(records: [string, string][]): SparseInfo | undefined {
-  const get = (k: string) => { let v: string | undefined; for (const [key, val] of records) if (key === k) v = val; return v; };
-  const major = get('GNU.sparse.major'), map = get('GNU.sparse.map');
+  const get = (k: string) => {
+    let v: string | undefined;
+    for (const [key, val] of records) if (key === k) v = val;
+    return v;
+  };
+  const major = get('GNU.sparse.major'),
+    map = get('GNU.sparse.map');
   const name = get('GNU.sparse.name');
   if (major !== undefined) {
-    if (major !== '1' || (get('GNU.sparse.minor') ?? '0') !== '0') throw new SparseError(`format ${major}.${get('GNU.sparse.minor') ?? '?'} is not one wulf knows (0.0, 0.1, 1.0)`);
-    return { format: '1.0', realSize: num(get('GNU.sparse.realsize') ?? get('GNU.sparse.size'), 'GNU.sparse.realsize'), ...(name ? { name } : {}) };
+    if (major !== '1' || (get('GNU.sparse.minor') ?? '0') !== '0')
+      throw new SparseError(`format ${major}.${get('GNU.sparse.minor') ?? '?'} is not one wulf knows (0.0, 0.1, 1.0)`);
+    return {
+      format: '1.0',
+      realSize: num(get('GNU.sparse.realsize') ?? get('GNU.sparse.size'), 'GNU.sparse.realsize'),
+      ...(name ? { name } : {}),
+    };
   }
   if (map !== undefined) {
     const f = map === '' ? [] : map.split(',');
@@ -71,7 +90,12 @@ export function paxSparse(records: [string, string][]): SparseInfo | undefined {
     if (f.length / 2 > MAX_RUNS) throw new SparseError(`map has more than ${MAX_RUNS} runs`);
     const runs: Run[] = [];
     for (let i = 0; i < f.length; i += 2) runs.push({ offset: num(f[i], 'a map offset'), size: num(f[i + 1], 'a map size') });
-    return { format: '0.1', realSize: num(get('GNU.sparse.size') ?? get('GNU.sparse.realsize'), 'GNU.sparse.size'), runs, ...(name ? { name } : {}) };
+    return {
+      format: '0.1',
+      realSize: num(get('GNU.sparse.size') ?? get('GNU.sparse.realsize'), 'GNU.sparse.size'),
+      runs,
+      ...(name ? { name } : {}),
+    };
   }
   if (!records.some(([k]) => k === 'GNU.sparse.offset' || k === 'GNU.sparse.numblocks')) return undefined;
   const runs: Run[] = [];
@@ -80,7 +104,8 @@ export function paxSparse(records: [string, string][]): SparseInfo | undefined {
     if (k === 'GNU.sparse.offset') offset = num(v, 'GNU.sparse.offset');
     else if (k === 'GNU.sparse.numbytes') {
       if (offset === undefined) throw new SparseError('map has a GNU.sparse.numbytes without its offset');
-      runs.push({ offset, size: num(v, 'GNU.sparse.numbytes') }); offset = undefined;
+      runs.push({ offset, size: num(v, 'GNU.sparse.numbytes') });
+      offset = undefined;
       if (runs.length > MAX_RUNS) throw new SparseError(`map has more than ${MAX_RUNS} runs`);
     }
   }
@@ -90,7 +115,8 @@ export function paxSparse(records: [string, string][]): SparseInfo | undefined {
 /** Runs must be in order, not overlap, lie within the file and add up to the data stored. */
 export function checkRuns(runs: Run[], realSize: number, stored: number): void {
   if (!Number.isSafeInteger(realSize)) throw new SparseError(`real size ${realSize} is too large`);
-  let end = 0, sum = 0;
+  let end = 0,
+    sum = 0;
   for (const r of runs) {
     if (r.offset < end) throw new SparseError(`map has runs out of order or overlapping (offset ${r.offset} before ${end})`);
     end = r.offset + r.size;
@@ -114,7 +140,8 @@ class MapReader {
       const c = chunk[i]!;
       if (c === 0x0a) {
         if (!this.digits) throw new SparseError('map (format 1.0) has an empty line');
-        this.nums.push(Number(this.digits)); this.digits = '';
+        this.nums.push(Number(this.digits));
+        this.digits = '';
         if (this.nums.length === 1 && this.nums[0]! > MAX_RUNS) throw new SparseError(`map has more than ${MAX_RUNS} runs`);
       } else if (c >= 0x30 && c <= 0x39 && this.digits.length < 16) this.digits += String.fromCharCode(c);
       else throw new SparseError('map (format 1.0) is not decimal numbers one per line');
@@ -124,9 +151,17 @@ class MapReader {
     this.skip = this.bytes - this.used;
     return chunk.subarray(i);
   }
-  get done(): boolean { return this.nums.length > 0 && this.nums.length === 1 + 2 * this.nums[0]!; }
-  get bytes(): number { return Math.ceil(this.used / 512) * 512; }
-  runs(): Run[] { const r: Run[] = []; for (let i = 1; i < this.nums.length; i += 2) r.push({ offset: this.nums[i]!, size: this.nums[i + 1]! }); return r; }
+  get done(): boolean {
+    return this.nums.length > 0 && this.nums.length === 1 + 2 * this.nums[0]!;
+  }
+  get bytes(): number {
+    return Math.ceil(this.used / 512) * 512;
+  }
+  runs(): Run[] {
+    const r: Run[] = [];
+    for (let i = 1; i < this.nums.length; i += 2) r.push({ offset: this.nums[i]!, size: this.nums[i + 1]! });
+    return r;
+  }
 }
 
 /**
@@ -135,10 +170,12 @@ class MapReader {
  * Returns the bytes written.
  */
 export async function writeSparse(fd: number, body: AsyncIterable<Buffer>, info: SparseInfo, stored: number): Promise<number> {
-  try { return await place(fd, body, info, stored); }
-  catch (e) {
+  try {
+    return await place(fd, body, info, stored);
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EFBIG' || code === 'EINVAL') throw new SparseError(`real size ${info.realSize} is more than the image's filesystem allows (${code})`);
+    if (code === 'EFBIG' || code === 'EINVAL')
+      throw new SparseError(`real size ${info.realSize} is more than the image's filesystem allows (${code})`);
     throw e;
   }
 }
@@ -147,10 +184,18 @@ async function place(fd: number, body: AsyncIterable<Buffer>, info: SparseInfo, 
   let runs: Run[] = info.runs ?? [];
   let map = info.format === '1.0' ? new MapReader() : undefined;
   if (!map) checkRuns(runs, info.realSize, stored);
-  let ri = 0, left = 0, pos = 0, skip = 0, written = 0;
+  let ri = 0,
+    left = 0,
+    pos = 0,
+    skip = 0,
+    written = 0;
   const next = () => {
     while (ri < runs.length && runs[ri]!.size === 0) ri++;
-    if (ri < runs.length) { pos = runs[ri]!.offset; left = runs[ri]!.size; ri++; }
+    if (ri < runs.length) {
+      pos = runs[ri]!.offset;
+      left = runs[ri]!.size;
+      ri++;
+    }
   };
   next();
   for await (let chunk of body) {
@@ -166,11 +211,18 @@ async function place(fd: number, body: AsyncIterable<Buffer>, info: SparseInfo, 
       next();
     }
     let off = 0;
-    if (skip) { const n = Math.min(skip, chunk.length); skip -= n; off = n; }
+    if (skip) {
+      const n = Math.min(skip, chunk.length);
+      skip -= n;
+      off = n;
+    }
     while (off < chunk.length && left > 0) {
       const n = Math.min(left, chunk.length - off);
       writeAll(fd, chunk.subarray(off, off + n), pos);
-      pos += n; left -= n; off += n; written += n;
+      pos += n;
+      left -= n;
+      off += n;
+      written += n;
       if (left === 0) next();
     }
   }

@@ -7,7 +7,22 @@
 // enter a directory on another filesystem (a mount inside the image). passwd/group are read and
 // written only when they and etc/ are real files/directories inside the image: a symlinked
 // etc/passwd could point at the controller's own.
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lchownSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  lchownSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { writeAll } from '../lib/write-all.ts';
 import { join } from 'node:path';
 import { BeneathError, parentsBeneath } from '../lib/beneath.ts';
@@ -36,8 +51,9 @@ function readInImage(root: string, rel: string, label: string): string {
   const st = lstatSync(p, { throwIfNoEntry: false });
   if (st && !st.isFile() && !st.isSymbolicLink()) throw new WulfError(`image ${label}: ${rel} is not a regular file; refusing to use it`);
   let fd: number;
-  try { fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); }
-  catch (e) {
+  try {
+    fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return '';
     if (code === 'ELOOP') throw symlinkRefusal(label, rel);
@@ -46,16 +62,21 @@ function readInImage(root: string, rel: string, label: string): string {
   try {
     if (!fstatSync(fd).isFile()) throw new WulfError(`image ${label}: ${rel} is not a regular file; refusing to use it`);
     return readFileSync(fd, 'utf8');
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const symlinkRefusal = (label: string, rel: string) =>
-  new WulfError(`image ${label}: ${rel} is a symlink; syncuser refuses to read or write through it (replace it with a regular file)`, { code: 'ESYMLINK' });
+  new WulfError(`image ${label}: ${rel} is a symlink; syncuser refuses to read or write through it (replace it with a regular file)`, {
+    code: 'ESYMLINK',
+  });
 
 /** root/rel after checking that no directory on the way is a symlink (the last part is opened with O_NOFOLLOW). */
 function checkedPath(root: string, rel: string, label: string): string {
-  try { parentsBeneath(root, rel); }
-  catch (e) {
+  try {
+    parentsBeneath(root, rel);
+  } catch (e) {
     if (!(e instanceof BeneathError)) throw e;
     throw e.kind === 'symlink' ? symlinkRefusal(label, e.at) : new WulfError(`image ${label}: ${e.at} is not a directory`);
   }
@@ -65,16 +86,27 @@ function checkedPath(root: string, rel: string, label: string): string {
 /** Replace root/rel with `text` (temp file + rename: the old file, never a link target, is replaced), keeping its mode and owner. */
 function writeInImage(root: string, rel: string, label: string, text: string): void {
   const p = checkedPath(root, rel, label);
-  let mode = 0o644, uid = 0, gid = 0;
+  let mode = 0o644,
+    uid = 0,
+    gid = 0;
   try {
     const st = lstatSync(p);
     if (st.isSymbolicLink()) throw symlinkRefusal(label, rel);
-    mode = st.mode & 0o7777; uid = st.uid; gid = st.gid;
-  } catch (e) { if (e instanceof WulfError) throw e; }
+    mode = st.mode & 0o7777;
+    uid = st.uid;
+    gid = st.gid;
+  } catch (e) {
+    if (e instanceof WulfError) throw e;
+  }
   const tmp = `${p}.wulf-syncuser.${process.pid}`;
   let fd: number;
-  try { fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600); }
-  catch (e) { throw new WulfError(`image ${label}: cannot write ${rel}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the image has no etc/ directory' : (e as Error).message}`); }
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (e) {
+    throw new WulfError(
+      `image ${label}: cannot write ${rel}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the image has no etc/ directory' : (e as Error).message}`,
+    );
+  }
   try {
     const buf = Buffer.from(text);
     writeAll(fd, buf);
@@ -83,7 +115,11 @@ function writeInImage(root: string, rel: string, label: string, text: string): v
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
     throw e;
   }
   closeSync(fd);
@@ -98,11 +134,19 @@ function walk(root: string, visit: (path: string, st: Stats) => void): void {
   while (dirs.length) {
     const d = dirs.pop()!;
     let names: string[];
-    try { names = readdirSync(d); } catch { continue; }
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
     for (const n of names) {
       const p = join(d, n);
       let st: Stats;
-      try { st = lstatSync(p); } catch { continue; }
+      try {
+        st = lstatSync(p);
+      } catch {
+        continue;
+      }
       // a directory with another st_dev is a mount point (non-directories are not compared:
       // overlayfs reports the layer's device for them)
       if (st.isDirectory() && st.dev !== top.dev) continue;
@@ -118,7 +162,11 @@ function reown(p: string, st: Stats, uid: number, gid: number): void {
   lchownSync(p, uid, gid);
   if (st.isFile() && st.mode & 0o6000) {
     const fd = openSync(p, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    try { if (fstatSync(fd).ino === st.ino) fchmodSync(fd, st.mode & 0o7777); } finally { closeSync(fd); }
+    try {
+      if (fstatSync(fd).ino === st.ino) fchmodSync(fd, st.mode & 0o7777);
+    } finally {
+      closeSync(fd);
+    }
   }
   if (cap) lsetxattr(p, CAP, cap);
 }
@@ -130,21 +178,34 @@ function reown(p: string, st: Stats, uid: number, gid: number): void {
 export function syncUsers(root: string, o: { write: boolean; controllerEtc: string; label?: string }): SyncResult {
   const label = o.label ?? root;
   const readCtl = (f: string) => {
-    try { return readFileSync(join(o.controllerEtc, f), 'utf8'); }
-    catch (e) { throw new WulfError(`syncuser: cannot read the controller's ${join(o.controllerEtc, f)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+    try {
+      return readFileSync(join(o.controllerEtc, f), 'utf8');
+    } catch (e) {
+      throw new WulfError(
+        `syncuser: cannot read the controller's ${join(o.controllerEtc, f)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
   };
   const ctl = { passwd: readCtl('passwd'), group: readCtl('group') };
   const img = { passwd: readInImage(root, 'etc/passwd', label), group: readInImage(root, 'etc/group', label) };
   let m: { passwd: DbMerge; group: DbMerge };
-  try { m = mergeAccounts(ctl, img); }
-  catch (e) { throw new WulfError(`image ${label}: ${(e as Error).message}`, { hint: 'free an id on the controller or in the image, then run syncuser again' }); }
+  try {
+    m = mergeAccounts(ctl, img);
+  } catch (e) {
+    throw new WulfError(`image ${label}: ${(e as Error).message}`, {
+      hint: 'free an id on the controller or in the image, then run syncuser again',
+    });
+  }
 
-  const uids = m.passwd.remap, gids = m.group.remap;
-  const perUid = new Map<number, number>(), perGid = new Map<number, number>();
+  const uids = m.passwd.remap,
+    gids = m.group.remap;
+  const perUid = new Map<number, number>(),
+    perGid = new Map<number, number>();
   let chowned = 0;
   if (uids.size || gids.size) {
     walk(root, (p, st) => {
-      const u = uids.get(st.uid), g = gids.get(st.gid);
+      const u = uids.get(st.uid),
+        g = gids.get(st.gid);
       if (u === undefined && g === undefined) return;
       if (u !== undefined) perUid.set(st.uid, (perUid.get(st.uid) ?? 0) + 1);
       if (g !== undefined) perGid.set(st.gid, (perGid.get(st.gid) ?? 0) + 1);
@@ -155,12 +216,19 @@ export function syncUsers(root: string, o: { write: boolean; controllerEtc: stri
   const conflicts = [...m.group.conflicts, ...m.passwd.conflicts];
   const lines = conflicts.map((c) => {
     const remap = c.kind === 'user' ? uids : gids;
-    const n = remap.get(c.from) === c.to ? (c.kind === 'user' ? perUid : perGid).get(c.from) ?? 0 : 0;
+    const n = remap.get(c.from) === c.to ? ((c.kind === 'user' ? perUid : perGid).get(c.from) ?? 0) : 0;
     return `${conflictLine(c)} (${n} file${n === 1 ? '' : 's'})`;
   });
-  const names = (t: string) => new Set(t.split('\n').map((l) => l.split(':')[0]).filter((x) => x && !x.startsWith('#')));
+  const names = (t: string) =>
+    new Set(
+      t
+        .split('\n')
+        .map((l) => l.split(':')[0])
+        .filter((x) => x && !x.startsWith('#')),
+    );
   const had = { passwd: names(img.passwd), group: names(img.group) };
-  const added = [...names(ctl.passwd)].filter((n) => !had.passwd.has(n)).length + [...names(ctl.group)].filter((n) => !had.group.has(n)).length;
+  const added =
+    [...names(ctl.passwd)].filter((n) => !had.passwd.has(n)).length + [...names(ctl.group)].filter((n) => !had.group.has(n)).length;
   const same = m.passwd.text === img.passwd && m.group.text === img.group;
   if (o.write && !same) {
     writeInImage(root, 'etc/group', label, m.group.text);

@@ -6,12 +6,17 @@ let mknodFn: ((path: number, mode: number, dev: bigint) => number) | undefined;
 let errnoFn: (() => number) | undefined;
 
 export function makedev(major: number, minor: number): bigint {
-  const ma = BigInt(major), mi = BigInt(minor);
+  const ma = BigInt(major),
+    mi = BigInt(minor);
   return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
 }
 
-export function devMajor(dev: number): number { return Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn)); }
-export function devMinor(dev: number): number { return Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn)); }
+export function devMajor(dev: number): number {
+  return Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
+}
+export function devMinor(dev: number): number {
+  return Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
+}
 
 /** mknod(2); throws an Error with an errno code on failure. */
 export function mknod(path: string, mode: number, major = 0, minor = 0): void {
@@ -35,10 +40,12 @@ export function mknod(path: string, mode: number, major = 0, minor = 0): void {
 }
 
 // extended attributes (file capabilities, SELinux labels, user.*) for layers that carry them
-let xattrFns: {
-  set: (path: number, name: number, value: number, size: number, flags: number) => number;
-  get: (path: number, name: number, value: number | null, size: number) => number;
-} | undefined;
+let xattrFns:
+  | {
+      set: (path: number, name: number, value: number, size: number, flags: number) => number;
+      get: (path: number, name: number, value: number | null, size: number) => number;
+    }
+  | undefined;
 function xattrLib() {
   if (!xattrFns) {
     const lib = dlopen('libc.so.6', {
@@ -46,18 +53,32 @@ function xattrLib() {
       lgetxattr: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
       __errno_location: { args: [], returns: FFIType.ptr },
     });
-    xattrFns = { set: lib.symbols.lsetxattr as never, get: ((...a: unknown[]) => Number((lib.symbols.lgetxattr as (...x: unknown[]) => number | bigint)(...a))) as never };
+    xattrFns = {
+      set: lib.symbols.lsetxattr as never,
+      get: ((...a: unknown[]) => Number((lib.symbols.lgetxattr as (...x: unknown[]) => number | bigint)(...a))) as never,
+    };
     const loc = lib.symbols.__errno_location as unknown as () => number;
     errnoFn ??= () => read.i32(loc() as unknown as Pointer, 0);
   }
   return xattrFns;
 }
-const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 7: 'E2BIG', 13: 'EACCES', 22: 'EINVAL', 28: 'ENOSPC', 34: 'ERANGE', 61: 'ENODATA', 95: 'EOPNOTSUPP' };
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM',
+  2: 'ENOENT',
+  7: 'E2BIG',
+  13: 'EACCES',
+  22: 'EINVAL',
+  28: 'ENOSPC',
+  34: 'ERANGE',
+  61: 'ENODATA',
+  95: 'EOPNOTSUPP',
+};
 
 /** lsetxattr(2) (does not follow a symlink); throws an Error with an errno code on failure. */
 export function lsetxattr(path: string, name: string, value: Uint8Array): void {
   const f = xattrLib();
-  const p = Buffer.from(path + '\0'), n = Buffer.from(name + '\0');
+  const p = Buffer.from(path + '\0'),
+    n = Buffer.from(name + '\0');
   const v = value.length ? value : new Uint8Array(1);
   const rc = f.set(ptr(p) as unknown as number, ptr(n) as unknown as number, ptr(v) as unknown as number, value.length, 0);
   if (rc !== 0) {
@@ -71,7 +92,8 @@ export function lsetxattr(path: string, name: string, value: Uint8Array): void {
 /** lgetxattr(2): the value, or undefined when the attribute is not set. */
 export function lgetxattr(path: string, name: string): Uint8Array | undefined {
   const f = xattrLib();
-  const p = Buffer.from(path + '\0'), n = Buffer.from(name + '\0');
+  const p = Buffer.from(path + '\0'),
+    n = Buffer.from(name + '\0');
   const size = f.get(ptr(p) as unknown as number, ptr(n) as unknown as number, null, 0);
   if (size < 0) return undefined;
   const buf = Buffer.alloc(Math.max(size, 1));

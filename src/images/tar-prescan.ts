@@ -10,7 +10,12 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { oldGnuExtension, oldGnuHeader, paxSparse, SparseError, tarNumber, type Run, type SparseInfo } from './sparse.ts';
 
 export type Xattrs = Map<string, Uint8Array>;
-export interface MemberInfo { xattrs?: Xattrs; sparse?: SparseInfo; sparseError?: string; typeflag?: string }
+export interface MemberInfo {
+  xattrs?: Xattrs;
+  sparse?: SparseInfo;
+  sparseError?: string;
+  typeflag?: string;
+}
 const BLOCK = 512;
 const MAX_PAX = 16 << 20;
 const KNOWN = new Set(['0', '1', '2', '3', '4', '5', '6', '7', '\0']);
@@ -43,7 +48,11 @@ function xattrsOf(rec: Map<string, Buffer>): Xattrs | undefined {
     if (k.startsWith('SCHILY.xattr.')) (x ??= new Map()).set(k.slice(13), new Uint8Array(v));
     else if (k.startsWith('LIBARCHIVE.xattr.')) {
       let name = k.slice(17);
-      try { name = decodeURIComponent(name); } catch { /* as is */ }
+      try {
+        name = decodeURIComponent(name);
+      } catch {
+        /* as is */
+      }
       (x ??= new Map()).set(name, new Uint8Array(Buffer.from(v.toString('latin1'), 'base64')));
     }
   }
@@ -55,17 +64,24 @@ export class TarPrescan extends Transform {
   private members = 0;
   private head = Buffer.alloc(BLOCK);
   private headUsed = 0;
-  private skip = 0;                                   // data bytes (incl. padding) still to pass over
+  private skip = 0; // data bytes (incl. padding) still to pass over
   private extension: { member: number; runs: Run[]; realSize: number; dataSkip: number } | undefined; // old GNU extension blocks to read and drop
   private collect: { kind: 'x' | 'g'; size: number; parts: Buffer[]; got: number } | undefined;
-  private pending: [string, Buffer][] | undefined;   // the last 'x' header's records
+  private pending: [string, Buffer][] | undefined; // the last 'x' header's records
   private global = new Map<string, Buffer>();
   private broken = false;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.broken) { cb(null, chunk); return; }
-    try { cb(null, this.scan(chunk)); }
-    catch { this.broken = true; cb(null, chunk); } // scanning is best effort; tar-stream reports real errors
+    if (this.broken) {
+      cb(null, chunk);
+      return;
+    }
+    try {
+      cb(null, this.scan(chunk));
+    } catch {
+      this.broken = true;
+      cb(null, chunk);
+    } // scanning is best effort; tar-stream reports real errors
   }
 
   private info(n: number): MemberInfo {
@@ -77,7 +93,8 @@ export class TarPrescan extends Transform {
   /** The chunk without the extension blocks of old GNU sparse headers. */
   private scan(chunk: Buffer): Buffer {
     const keep: Buffer[] = [];
-    let off = 0, from = 0;
+    let off = 0,
+      from = 0;
     while (off < chunk.length) {
       if (this.skip > 0) {
         const n = Math.min(this.skip, chunk.length - off);
@@ -86,15 +103,18 @@ export class TarPrescan extends Transform {
           if (this.collect.size <= MAX_PAX) this.collect.parts.push(Buffer.from(chunk.subarray(off, off + take)));
           this.collect.got += take;
         }
-        this.skip -= n; off += n;
+        this.skip -= n;
+        off += n;
         if (this.skip === 0 && this.collect) this.endCollect();
         continue;
       }
       const blockStart = off;
       const n = Math.min(BLOCK - this.headUsed, chunk.length - off);
       chunk.copy(this.head, this.headUsed, off, off + n);
-      this.headUsed += n; off += n;
-      if (this.extension) { // dropped: what came before it in this chunk is kept
+      this.headUsed += n;
+      off += n;
+      if (this.extension) {
+        // dropped: what came before it in this chunk is kept
         if (blockStart > from) keep.push(chunk.subarray(from, blockStart));
         from = off;
       }
@@ -118,7 +138,10 @@ export class TarPrescan extends Transform {
       if (this.skip === 0) this.endCollect();
       return;
     }
-    if (type === 'L' || type === 'K' || type === 'N') { this.skip = Math.ceil(size / BLOCK) * BLOCK; return; }
+    if (type === 'L' || type === 'K' || type === 'N') {
+      this.skip = Math.ceil(size / BLOCK) * BLOCK;
+      return;
+    }
     const member = this.members++;
     const own = this.pending;
     this.pending = undefined;
@@ -132,15 +155,22 @@ export class TarPrescan extends Transform {
       try {
         const sp = paxSparse(own.filter(([k]) => k.startsWith('GNU.sparse.')).map(([k, v]) => [k, v.toString('utf8')]));
         if (sp) this.info(member).sparse = sp;
-      } catch (e) { if (e instanceof SparseError) this.info(member).sparseError = e.message; else throw e; }
+      } catch (e) {
+        if (e instanceof SparseError) this.info(member).sparseError = e.message;
+        else throw e;
+      }
     }
     if (type === 'S') {
       const s = oldGnuHeader(h);
-      if (s.extended) { this.extension = { member, runs: s.runs, realSize: s.realSize, dataSkip: Math.ceil(size / BLOCK) * BLOCK }; return; }
+      if (s.extended) {
+        this.extension = { member, runs: s.runs, realSize: s.realSize, dataSkip: Math.ceil(size / BLOCK) * BLOCK };
+        return;
+      }
       this.info(member).sparse = { format: 'old GNU', realSize: s.realSize, runs: s.runs };
     }
     // as tar-stream does: a directory (also an old-style name ending in '/') has no data; others have `size`
-    const nameEnd = h.indexOf(0); const name = h.subarray(0, nameEnd < 0 || nameEnd > 100 ? 100 : nameEnd);
+    const nameEnd = h.indexOf(0);
+    const name = h.subarray(0, nameEnd < 0 || nameEnd > 100 ? 100 : nameEnd);
     const isDir = type === '5' || ((type === '0' || h[156] === 0) && name[name.length - 1] === 0x2f);
     this.skip = isDir ? 0 : Math.ceil(size / BLOCK) * BLOCK;
   }
@@ -161,7 +191,8 @@ export class TarPrescan extends Transform {
     this.collect = undefined;
     if (c.size > MAX_PAX) return;
     const rec = parsePaxList(Buffer.concat(c.parts));
-    if (c.kind === 'g') { for (const [k, v] of rec) this.global.set(k, v); }
-    else this.pending = rec;
+    if (c.kind === 'g') {
+      for (const [k, v] of rec) this.global.set(k, v);
+    } else this.pending = rec;
   }
 }

@@ -21,13 +21,25 @@ export function assetPath(rel: string): string {
 /** The embedded iPXE binary of that name, or the host's /usr/lib/ipxe copy when run from source. */
 export function ipxeBinary(name: string): Uint8Array | undefined {
   for (const p of [assetPath(`build/assets/ipxe/${name}`), `/usr/lib/ipxe/${name}`]) {
-    try { if (existsSync(p)) return readFileSync(p); } catch { /* try next */ }
+    try {
+      if (existsSync(p)) return readFileSync(p);
+    } catch {
+      /* try next */
+    }
   }
   return undefined;
 }
 
-export interface BuildInfo { version: string; commit: string; built: string; ipxe: string[] }
+export interface BuildInfo {
+  version: string;
+  commit: string;
+  built: string;
+  ipxe: string[];
+}
 export function buildInfo(): BuildInfo {
-  try { return JSON.parse(readFileSync(assetPath('build/assets/build-info.json'), 'utf8')); }
-  catch { return { version: '0.1.0-dev', commit: 'source', built: '', ipxe: [] }; }
+  try {
+    return JSON.parse(readFileSync(assetPath('build/assets/build-info.json'), 'utf8'));
+  } catch {
+    return { version: '0.1.0-dev', commit: 'source', built: '', ipxe: [] };
+  }
 }

@@ -1,6 +1,17 @@
 // Safe file writes: temp file in the same directory + fsync + rename + directory fsync, so a
 // reader sees the old or the new content, never a torn one; and a lock file for writers.
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+} from 'node:fs';
 import { writeAll } from './write-all.ts';
 import { basename, dirname, join } from 'node:path';
 import { dlopen, FFIType } from 'bun:ffi';
@@ -13,7 +24,9 @@ function startTime(pid: number | 'self'): string | undefined {
   try {
     const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return st.slice(st.lastIndexOf(')') + 2).split(' ')[19];
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 let selfStart: string | undefined;
 
@@ -21,18 +34,34 @@ let selfStart: string | undefined;
 function writerAlive(pid: number, start: string | undefined): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (start && existsSync('/proc/self/stat')) return startTime(pid) === start;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Remove temp files left by writers that were killed (their process is gone). */
 export function removeStaleTemps(path: string): void {
-  const dir = dirname(path), base = basename(path);
+  const dir = dirname(path),
+    base = basename(path);
   let names: string[] = [];
-  try { names = readdirSync(dir); } catch { return; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const n of names) {
     if (!n.startsWith(`.${base}${TMP_MARK}`)) continue;
     const [pid, start] = n.slice(`.${base}${TMP_MARK}`.length).split('.')[0]!.split('-');
-    if (!writerAlive(Number(pid), start)) { try { unlinkSync(join(dir, n)); } catch { /* raced */ } }
+    if (!writerAlive(Number(pid), start)) {
+      try {
+        unlinkSync(join(dir, n));
+      } catch {
+        /* raced */
+      }
+    }
   }
 }
 
@@ -44,7 +73,10 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   selfStart ??= startTime('self') ?? '';
-  const tmp = join(dir, `.${basename(path)}${TMP_MARK}${process.pid}${selfStart ? `-${selfStart}` : ''}.${Math.random().toString(36).slice(2, 8)}`);
+  const tmp = join(
+    dir,
+    `.${basename(path)}${TMP_MARK}${process.pid}${selfStart ? `-${selfStart}` : ''}.${Math.random().toString(36).slice(2, 8)}`,
+  );
   const fd = openSync(tmp, 'wx', opts.mode ?? 0o644);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
@@ -52,25 +84,50 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: {
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* ignore */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* ignore */
+    }
     throw e;
-  } 
+  }
   closeSync(fd);
   if (opts.backup) {
     const btmp = `${tmp}.bak`;
-    try { linkSync(path, btmp); renameSync(btmp, opts.backup); } catch { try { unlinkSync(btmp); } catch { /* none */ } }
+    try {
+      linkSync(path, btmp);
+      renameSync(btmp, opts.backup);
+    } catch {
+      try {
+        unlinkSync(btmp);
+      } catch {
+        /* none */
+      }
+    }
   }
   renameSync(tmp, path);
-  try { const dfd = openSync(dir, 'r'); try { fsyncSync(dfd); } finally { closeSync(dfd); } } catch { /* best effort */ }
+  try {
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* best effort */
+  }
 }
 
-export interface Lock { release(): void }
+export interface Lock {
+  release(): void;
+}
 
-const LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+const LOCK_EX = 2,
+  LOCK_NB = 4,
+  LOCK_UN = 8;
 let flockFn: ((fd: number, op: number) => number) | undefined;
 function flock(fd: number, op: number): number {
   if (!flockFn) {
-
     const lib = dlopen('libc.so.6', { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
     flockFn = lib.symbols.flock as (fd: number, op: number) => number;
   }
@@ -89,11 +146,22 @@ export async function acquireLock(lockPath: string, timeoutMs = 15_000): Promise
   while (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
     if (Date.now() > deadline) {
       closeSync(fd);
-      throw new WulfError(`${lockPath} is held by another wulf process`, { hint: 'another wulf command is writing; try again', code: 'ELOCKED' });
+      throw new WulfError(`${lockPath} is held by another wulf process`, {
+        hint: 'another wulf command is writing; try again',
+        code: 'ELOCKED',
+      });
     }
     await Bun.sleep(delay);
     delay = Math.min(25, delay * 2);
   }
   let released = false;
-  return { release() { if (!released) { released = true; flock(fd, LOCK_UN); closeSync(fd); } } };
+  return {
+    release() {
+      if (!released) {
+        released = true;
+        flock(fd, LOCK_UN);
+        closeSync(fd);
+      }
+    },
+  };
 }

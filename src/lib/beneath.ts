@@ -3,18 +3,35 @@
 // root is lstat'ed and must be a real directory — a symlink is refused, never followed — and the
 // last component is opened with O_NOFOLLOW (or only lstat'ed), so no write lands outside the root.
 // `rel` is a clean relative path (no '', '.', '..' components: callers check names first).
-import { closeSync, constants, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readFileSync, utimesSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  futimesSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { WulfError } from './errors.ts';
 
 /** A path under the root crosses a symlink (or a non-directory) at `at` (relative to the root). */
 export class BeneathError extends WulfError {
-  constructor(readonly at: string, readonly kind: 'symlink' | 'notdir') {
+  constructor(
+    readonly at: string,
+    readonly kind: 'symlink' | 'notdir',
+  ) {
     super(`/${at} is ${kind === 'symlink' ? 'a symlink' : 'not a directory'}`, { code: kind === 'symlink' ? 'ESYMLINK' : 'ENOTDIR' });
   }
 }
 
-const isMissing = (e: unknown) => { const c = (e as NodeJS.ErrnoException).code; return c === 'ENOENT' || c === 'ENOTDIR'; };
+const isMissing = (e: unknown) => {
+  const c = (e as NodeJS.ErrnoException).code;
+  return c === 'ENOENT' || c === 'ENOTDIR';
+};
 
 /**
  * Check rel's parent directories under root, one component at a time. A missing one is made
@@ -28,7 +45,11 @@ export function parentsBeneath(root: string, rel: string, o: { create?: number; 
     cur = cur ? `${cur}/${parts[i]}` : parts[i]!;
     if (o.known?.has(cur)) continue;
     let st: Stats | undefined;
-    try { st = lstatSync(join(root, cur)); } catch (e) { if (!isMissing(e)) throw e; }
+    try {
+      st = lstatSync(join(root, cur));
+    } catch (e) {
+      if (!isMissing(e)) throw e;
+    }
     if (!st) {
       if (o.create === undefined) return false;
       mkdirSync(join(root, cur), { mode: o.create });
@@ -43,18 +64,33 @@ export function parentsBeneath(root: string, rel: string, o: { create?: number; 
 export function lstatBeneath(root: string, rel: string, known?: Set<string>): Stats | undefined {
   if (rel === '') return lstatSync(root);
   if (!parentsBeneath(root, rel, { known })) return undefined;
-  try { return lstatSync(join(root, rel)); } catch (e) { if (isMissing(e)) return undefined; throw e; }
+  try {
+    return lstatSync(join(root, rel));
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
 }
 
 /** open(2) root/rel with O_NOFOLLOW after checking its parents; a symlink as the last part is a BeneathError. */
-export function openBeneath(root: string, rel: string, flags: number, mode?: number, o: { create?: number; known?: Set<string> } = {}): number {
+export function openBeneath(
+  root: string,
+  rel: string,
+  flags: number,
+  mode?: number,
+  o: { create?: number; known?: Set<string> } = {},
+): number {
   if (rel !== '' && !parentsBeneath(root, rel, o)) {
     const e = new Error(`${join(root, rel)}: a parent directory is missing`) as NodeJS.ErrnoException;
     e.code = 'ENOENT';
     throw e;
   }
-  try { return openSync(rel ? join(root, rel) : root, flags | constants.O_NOFOLLOW, mode); }
-  catch (e) { if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new BeneathError(rel, 'symlink'); throw e; }
+  try {
+    return openSync(rel ? join(root, rel) : root, flags | constants.O_NOFOLLOW, mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new BeneathError(rel, 'symlink');
+    throw e;
+  }
 }
 
 /**
@@ -67,15 +103,24 @@ export function readBeneath(root: string, rel: string): Buffer | undefined {
     st = lstatBeneath(root, rel);
     if (!st?.isFile()) return undefined;
     fd = openBeneath(root, rel, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) { if (e instanceof BeneathError || isMissing(e)) return undefined; throw e; }
-  try { const now = fstatSync(fd); return now.isFile() && now.ino === st.ino ? readFileSync(fd) : undefined; } finally { closeSync(fd); }
+  } catch (e) {
+    if (e instanceof BeneathError || isMissing(e)) return undefined;
+    throw e;
+  }
+  try {
+    const now = fstatSync(fd);
+    return now.isFile() && now.ino === st.ino ? readFileSync(fd) : undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Set the times of the directory root/rel if it still is a real directory reached through real ones; false otherwise. */
 export function setDirTimesBeneath(root: string, rel: string, atime: number, mtime: number): boolean {
   let fd: number;
-  try { fd = openBeneath(root, rel, constants.O_RDONLY | constants.O_DIRECTORY); }
-  catch (e) {
+  try {
+    fd = openBeneath(root, rel, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
     if (e instanceof BeneathError || isMissing(e)) return false;
     if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
     // not root and a directory without read permission: its parents were checked, it is no link
@@ -84,5 +129,10 @@ export function setDirTimesBeneath(root: string, rel: string, atime: number, mti
     utimesSync(p, atime, mtime);
     return true;
   }
-  try { futimesSync(fd, atime, mtime); return true; } finally { closeSync(fd); }
+  try {
+    futimesSync(fd, atime, mtime);
+    return true;
+  } finally {
+    closeSync(fd);
+  }
 }

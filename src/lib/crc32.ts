@@ -7,12 +7,15 @@ const times = (mat: Uint32Array, vec: number): number => {
   for (let i = 0; vec !== 0; i++, vec >>>= 1) if (vec & 1) sum ^= mat[i]!;
   return sum >>> 0;
 };
-const square = (out: Uint32Array, mat: Uint32Array) => { for (let n = 0; n < 32; n++) out[n] = times(mat, mat[n]!); };
+const square = (out: Uint32Array, mat: Uint32Array) => {
+  for (let n = 0; n < 32; n++) out[n] = times(mat, mat[n]!);
+};
 
 /** crc32(A ‖ B) from crc32(A), crc32(B) and B's length in bytes. */
 export function crc32Combine(crcA: number, crcB: number, lenB: number): number {
   if (lenB <= 0) return crcA >>> 0;
-  const odd = new Uint32Array(32), even = new Uint32Array(32);
+  const odd = new Uint32Array(32),
+    even = new Uint32Array(32);
   odd[0] = 0xedb88320; // the operator for one zero bit
   for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
   square(even, odd); // two zero bits

@@ -30,9 +30,15 @@ export function errorLine(e: unknown): string {
 }
 
 const ERRNO_WORDS: Record<string, string> = {
-  EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system',
-  ENOENT: 'no such file or directory', ENOSPC: 'no space left on device', EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory', EDQUOT: 'disk quota exceeded', EMFILE: 'too many open files',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOENT: 'no such file or directory',
+  ENOSPC: 'no space left on device',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  EDQUOT: 'disk quota exceeded',
+  EMFILE: 'too many open files',
 };
 
 /**

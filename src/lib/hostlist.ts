@@ -7,11 +7,16 @@ const MAX_EXPAND = 1_000_000;
 /** Split on commas that are not inside brackets. */
 function splitTop(pattern: string): string[] {
   const out: string[] = [];
-  let depth = 0, cur = '';
+  let depth = 0,
+    cur = '';
   for (const ch of pattern) {
     if (ch === '[') depth++;
     if (ch === ']') depth--;
-    if (ch === ',' && depth === 0) { out.push(cur); cur = ''; continue; }
+    if (ch === ',' && depth === 0) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
     cur += ch;
   }
   out.push(cur);
@@ -23,11 +28,13 @@ function expandRanges(body: string, pattern: string): string[] {
   for (const part of body.split(',')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
     if (!m) fail(`hostlist "${pattern}": bad range "${part}"`, 'use forms like n[01-10,15]');
-    const a = m[1]!, b = m[2] ?? m[1]!;
-    const lo = parseInt(a, 10), hi = parseInt(b, 10);
+    const a = m[1]!,
+      b = m[2] ?? m[1]!;
+    const lo = parseInt(a, 10),
+      hi = parseInt(b, 10);
     if (hi < lo) fail(`hostlist "${pattern}": range ${a}-${b} runs backwards`);
     if (hi - lo > MAX_EXPAND) fail(`hostlist "${pattern}": range is too large`);
-    const width = a.length > 1 && a.startsWith('0') ? a.length : (a.length === b.length ? a.length : 0);
+    const width = a.length > 1 && a.startsWith('0') ? a.length : a.length === b.length ? a.length : 0;
     for (let i = lo; i <= hi; i++) out.push(width ? String(i).padStart(width, '0') : String(i));
   }
   return out;
@@ -58,7 +65,14 @@ export function expandHostlist(pattern: string): string[] {
 }
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  return new RegExp(
+    '^' +
+      glob
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+  );
 }
 
 /** Names from `names` matched by any pattern (hostlists and shell globs); all names when none given. */
@@ -79,28 +93,38 @@ export function compressHostlist(names: string[]): string {
   const plain: string[] = [];
   for (const n of names) {
     const m = /^(.*?)(\d+)$/.exec(n);
-    if (!m) { plain.push(n); continue; }
+    if (!m) {
+      plain.push(n);
+      continue;
+    }
     const key = m[1]!;
     const list = groups.get(key) ?? [];
     const width = m[2]!.length;
     let g = list.find((x) => x.width === width);
-    if (!g) { g = { width, nums: [] }; list.push(g); }
+    if (!g) {
+      g = { width, nums: [] };
+      list.push(g);
+    }
     g.nums.push(parseInt(m[2]!, 10));
     groups.set(key, list);
   }
   const out = [...plain];
-  for (const [prefix, list] of groups) for (const g of list) {
-    const nums = [...new Set(g.nums)].sort((a, b) => a - b);
-    if (nums.length === 1) { out.push(prefix + String(nums[0]).padStart(g.width, '0')); continue; }
-    const parts: string[] = [];
-    for (let i = 0; i < nums.length;) {
-      let j = i;
-      while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
-      const f = (x: number) => String(x).padStart(g.width, '0');
-      parts.push(i === j ? f(nums[i]!) : `${f(nums[i]!)}-${f(nums[j]!)}`);
-      i = j + 1;
+  for (const [prefix, list] of groups)
+    for (const g of list) {
+      const nums = [...new Set(g.nums)].sort((a, b) => a - b);
+      if (nums.length === 1) {
+        out.push(prefix + String(nums[0]).padStart(g.width, '0'));
+        continue;
+      }
+      const parts: string[] = [];
+      for (let i = 0; i < nums.length; ) {
+        let j = i;
+        while (j + 1 < nums.length && nums[j + 1] === nums[j]! + 1) j++;
+        const f = (x: number) => String(x).padStart(g.width, '0');
+        parts.push(i === j ? f(nums[i]!) : `${f(nums[i]!)}-${f(nums[j]!)}`);
+        i = j + 1;
+      }
+      out.push(`${prefix}[${parts.join(',')}]`);
     }
-    out.push(`${prefix}[${parts.join(',')}]`);
-  }
   return out.join(',');
 }

@@ -15,7 +15,11 @@
 // The result never gives one id two names unless one of the inputs already did (root/toor aliases).
 
 export type DbKind = 'user' | 'group';
-interface Entry { name: string; id: number; fields: string[] }
+interface Entry {
+  name: string;
+  id: number;
+  fields: string[];
+}
 
 /** A conflict found while merging: one line of report each. */
 export interface IdConflict {
@@ -52,17 +56,31 @@ function parse(text: string): Entry[] {
   return out;
 }
 
-const SYS_MAX = 999, SYS_MIN = 100, REG_MIN = 1000, REG_MAX = 59999;
+const SYS_MAX = 999,
+  SYS_MIN = 100,
+  REG_MIN = 1000,
+  REG_MAX = 59999;
 
 /** A free id for a name that must move away from `old`; `used` gains it. */
 function allocate(old: number, used: Set<number>, kind: DbKind, name: string): number {
   if (old <= SYS_MAX) {
-    for (let id = SYS_MAX; id >= SYS_MIN; id--) if (!used.has(id)) { used.add(id); return id; }
+    for (let id = SYS_MAX; id >= SYS_MIN; id--)
+      if (!used.has(id)) {
+        used.add(id);
+        return id;
+      }
   }
   let top = REG_MIN - 1;
   for (const id of used) if (id >= REG_MIN && id <= REG_MAX && id > top) top = id;
-  if (top < REG_MAX) { used.add(top + 1); return top + 1; }
-  for (let id = REG_MIN; id <= REG_MAX; id++) if (!used.has(id)) { used.add(id); return id; }
+  if (top < REG_MAX) {
+    used.add(top + 1);
+    return top + 1;
+  }
+  for (let id = REG_MIN; id <= REG_MAX; id++)
+    if (!used.has(id)) {
+      used.add(id);
+      return id;
+    }
   throw new Error(`no free ${kind === 'user' ? 'uid' : 'gid'} for ${kind} ${name}`);
 }
 
@@ -70,9 +88,16 @@ function allocate(old: number, used: Set<number>, kind: DbKind, name: string): n
  * Merge one database (passwd or group). `gidRemap` (passwd only) is the group merge's remap: image-only
  * users' primary groups follow it. `extra` lines are merged after the image's.
  */
-export function mergeDb(kind: DbKind, controller: string, image: string, opts: { gidRemap?: Map<number, number>; extra?: string } = {}): DbMerge {
-  const ctl = parse(controller), img = parse(image);
-  const ctlByName = new Map<string, Entry>(), ctlIdName = new Map<number, string>();
+export function mergeDb(
+  kind: DbKind,
+  controller: string,
+  image: string,
+  opts: { gidRemap?: Map<number, number>; extra?: string } = {},
+): DbMerge {
+  const ctl = parse(controller),
+    img = parse(image);
+  const ctlByName = new Map<string, Entry>(),
+    ctlIdName = new Map<number, string>();
   for (const e of ctl) {
     if (!ctlByName.has(e.name)) ctlByName.set(e.name, e);
     if (!ctlIdName.has(e.id)) ctlIdName.set(e.id, e.name);
@@ -93,7 +118,10 @@ export function mergeDb(kind: DbKind, controller: string, image: string, opts: {
     if (imgSeen.has(e.name)) continue; // the image names it twice: its first line wins
     imgSeen.add(e.name);
     const h = ctlByName.get(e.name);
-    if (!h) { only.push(e); continue; }
+    if (!h) {
+      only.push(e);
+      continue;
+    }
     if (h.id !== e.id) {
       conflicts.push({ kind, name: e.name, from: e.id, to: h.id });
       if (!remap.has(e.id)) remap.set(e.id, h.id);
@@ -116,7 +144,8 @@ export function mergeDb(kind: DbKind, controller: string, image: string, opts: {
     if (seen.has(e.name)) continue;
     seen.add(e.name);
     const id = taken.has(e.id) ? allocate(e.id, used, kind, e.name) : e.id;
-    used.add(id); taken.add(id);
+    used.add(id);
+    taken.add(id);
     added.push({ ...e, id });
   }
   for (const e of added) {
@@ -132,7 +161,11 @@ export function mergeDb(kind: DbKind, controller: string, image: string, opts: {
 }
 
 /** passwd and group merged together (the users' primary groups follow the groups' moves). */
-export function mergeAccounts(c: { passwd: string; group: string }, i: { passwd: string; group: string }, extra: { passwd?: string; group?: string } = {}): { passwd: DbMerge; group: DbMerge } {
+export function mergeAccounts(
+  c: { passwd: string; group: string },
+  i: { passwd: string; group: string },
+  extra: { passwd?: string; group?: string } = {},
+): { passwd: DbMerge; group: DbMerge } {
   const group = mergeDb('group', c.group, i.group, { extra: extra.group });
   const passwd = mergeDb('user', c.passwd, i.passwd, { gidRemap: group.remap, extra: extra.passwd });
   return { passwd, group };

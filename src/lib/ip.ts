@@ -24,14 +24,17 @@ export const isIPv4 = (s: string) => parseIPv4(s) !== undefined;
 export function isNetmask(s: string): boolean {
   const n = parseIPv4(s);
   if (n === undefined) return false;
-  const inv = (~n) >>> 0;
+  const inv = ~n >>> 0;
   return ((inv + 1) & inv) === 0;
 }
 
 export function maskToPrefix(mask: string): number {
   const n = parseIPv4(mask) ?? 0;
   let bits = 0;
-  for (let i = 31; i >= 0; i--) { if ((n >>> i) & 1) bits++; else break; }
+  for (let i = 31; i >= 0; i--) {
+    if ((n >>> i) & 1) bits++;
+    else break;
+  }
   return bits;
 }
 

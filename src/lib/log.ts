@@ -35,7 +35,9 @@ const clean = (v: Fields[string]) => (typeof v === 'string' ? escapeControl(v) :
 /** Lines a tag may write at one level through `limited` per interval, whatever the keys (then one summary line). */
 const TAG_BUDGET = 50;
 
-export function createLogger(opts: { format?: 'human' | 'json'; level?: LogLevel; write?: (line: string) => void; now?: () => number } = {}): Logger {
+export function createLogger(
+  opts: { format?: 'human' | 'json'; level?: LogLevel; write?: (line: string) => void; now?: () => number } = {},
+): Logger {
   const format = opts.format ?? 'human';
   const min = ORDER[opts.level ?? 'info'];
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -50,8 +52,10 @@ export function createLogger(opts: { format?: 'human' | 'json'; level?: LogLevel
     if (format === 'json') {
       write(JSON.stringify({ ts, level, tag, msg, ...Object.fromEntries(kvs) }));
     } else {
-      const kv = kvs.filter(([, v]) => v !== undefined && v !== null && v !== '')
-        .map(([k, v]) => `${k}=${String(v).includes(' ') ? JSON.stringify(String(v)) : v}`).join(' ');
+      const kv = kvs
+        .filter(([, v]) => v !== undefined && v !== null && v !== '')
+        .map(([k, v]) => `${k}=${String(v).includes(' ') ? JSON.stringify(String(v)) : v}`)
+        .join(' ');
       write(`${ts.slice(11, 23)} ${level === 'info' ? '' : level.toUpperCase() + ' '}${tag}: ${msg}${kv ? ' ' + kv : ''}`);
     }
   };
@@ -70,8 +74,11 @@ export function createLogger(opts: { format?: 'human' | 'json'; level?: LogLevel
         if (b.dropped) emit(level, tag, `${b.dropped} more similar lines suppressed in ${Math.round((t - b.start) / 1000)} s`);
         b = undefined;
       }
-      if (!b) tags.set(bk, b = { start: t, lines: 0, dropped: 0 });
-      if (b.lines >= TAG_BUDGET) { b.dropped++; return; }
+      if (!b) tags.set(bk, (b = { start: t, lines: 0, dropped: 0 }));
+      if (b.lines >= TAG_BUDGET) {
+        b.dropped++;
+        return;
+      }
       b.lines++;
       lastSeen.set(key, t);
       if (lastSeen.size > 10_000) lastSeen.clear();

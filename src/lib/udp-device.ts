@@ -4,7 +4,12 @@
 // through another interface never reaches it, and what it sends leaves through its interface.
 import { dlopen, FFIType, ptr, read } from 'bun:ffi';
 
-const AF_INET = 2, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SO_BROADCAST = 6, SO_BINDTODEVICE = 25;
+const AF_INET = 2,
+  SOCK_DGRAM = 2,
+  SOCK_CLOEXEC = 0o2000000,
+  SOL_SOCKET = 1,
+  SO_BROADCAST = 6,
+  SO_BINDTODEVICE = 25;
 const ERRNO: Record<number, string> = { 1: 'EPERM', 13: 'EACCES', 19: 'ENODEV', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL' };
 
 let libc: ReturnType<typeof open> | undefined;
@@ -32,12 +37,18 @@ function sysError(what: string, f: NonNullable<typeof libc>): NodeJS.ErrnoExcept
 /** A bound IPv4 UDP socket descriptor that receives and sends on `iface` only. The caller owns the descriptor. */
 export function deviceUdpSocket(iface: string, address: string, port: number): number {
   const octets = address.split('.').map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new Error(`not an IPv4 address: ${address}`);
-  if (!iface || iface.length > 15 || iface.includes('\0')) throw Object.assign(new Error(`bad interface name "${iface}"`), { code: 'ENODEV' });
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255))
+    throw new Error(`not an IPv4 address: ${address}`);
+  if (!iface || iface.length > 15 || iface.includes('\0'))
+    throw Object.assign(new Error(`bad interface name "${iface}"`), { code: 'ENODEV' });
   const f = (libc ??= open());
   const fd = f.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw sysError('socket()', f);
-  const fail = (what: string): never => { const e = sysError(what, f); f.close(fd); throw e; };
+  const fail = (what: string): never => {
+    const e = sysError(what, f);
+    f.close(fd);
+    throw e;
+  };
   const name = Buffer.from(`${iface}\0`);
   if (f.setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ptr(name), name.length) !== 0) fail(`SO_BINDTODEVICE ${iface}`);
   const one = new Int32Array([1]);
@@ -52,4 +63,6 @@ export function deviceUdpSocket(iface: string, address: string, port: number): n
 }
 
 /** Close a descriptor from deviceUdpSocket that was never handed on. */
-export function closeFd(fd: number): void { (libc ??= open()).close(fd); }
+export function closeFd(fd: number): void {
+  (libc ??= open()).close(fd);
+}

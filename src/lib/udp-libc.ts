@@ -3,7 +3,11 @@
 // as i32 (datagrams are small), so no BigInt is made per call.
 import { dlopen, FFIType, ptr, type Pointer } from 'bun:ffi';
 
-const AF_INET = 2, SOCK_DGRAM = 2, SOL_SOCKET = 1, SO_RCVTIMEO = 20, SO_SNDBUF = 7;
+const AF_INET = 2,
+  SOCK_DGRAM = 2,
+  SOL_SOCKET = 1,
+  SO_RCVTIMEO = 20,
+  SO_SNDBUF = 7;
 export const MSG_DONTWAIT = 0x40;
 
 let libc: ReturnType<typeof open> | undefined;
@@ -21,7 +25,8 @@ function open() {
 
 function sockaddrIn(address: string, port: number): Uint8Array {
   const octets = address.split('.').map(Number);
-  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) throw new Error(`not an IPv4 address: ${address}`);
+  if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255))
+    throw new Error(`not an IPv4 address: ${address}`);
   const sa = new Uint8Array(16);
   const dv = new DataView(sa.buffer);
   dv.setUint16(0, AF_INET, true);
@@ -43,7 +48,10 @@ export function connectUdp4(local: string, peer: string, peerPort: number, recvT
   const f = (libc ??= open());
   const fd = f.socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) throw new Error('socket() failed');
-  const fail = (what: string): never => { f.close(fd); throw new Error(`${what} failed`); };
+  const fail = (what: string): never => {
+    f.close(fd);
+    throw new Error(`${what} failed`);
+  };
   const la = sockaddrIn(local, 0);
   if (f.bind(fd, ptr(la), la.length) !== 0) fail(`bind(${local})`);
   const ra = sockaddrIn(peer, peerPort);
@@ -56,6 +64,11 @@ export function connectUdp4(local: string, peer: string, peerPort: number, recvT
   return {
     send: (p, length) => f.send(fd, p, length, 0),
     recv: (p, capacity, flags = 0) => f.recv(fd, p, capacity, flags),
-    close() { if (!closed) { closed = true; f.close(fd); } },
+    close() {
+      if (!closed) {
+        closed = true;
+        f.close(fd);
+      }
+    },
   };
 }

@@ -42,7 +42,7 @@ function oid(dotted: string): Der {
   return tlv(0x06, Buffer.from(out));
 }
 function time(d: Date): Der {
-  const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';      // YYYYMMDDHHMMSSZ
+  const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z'; // YYYYMMDDHHMMSSZ
   const y = d.getUTCFullYear();
   return y >= 1950 && y < 2050 ? tlv(0x17, Buffer.from(iso.slice(2))) : tlv(0x18, Buffer.from(iso));
 }
@@ -53,21 +53,31 @@ const ext = (id: string, critical: boolean, value: Der) => seq(oid(id), ...(crit
 
 /** The 4 or 16 bytes of an IP address. */
 export function ipBytes(ip: string): Uint8Array {
-  if (isIPv4(ip)) { const n = parseIPv4(ip)!; return Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]); }
+  if (isIPv4(ip)) {
+    const n = parseIPv4(ip)!;
+    return Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+  }
   if (!isIPv6(ip)) throw new Error(`not an IP address: ${ip}`);
   // an IPv4 tail (::ffff:10.0.0.1) is two groups
   const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  if (v4) { const n = parseIPv4(v4[2]!)!; ip = `${v4[1]}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`; }
-  const [head, tail] = ip.includes('::') ? ip.split('::') as [string, string] : [ip, undefined];
+  if (v4) {
+    const n = parseIPv4(v4[2]!)!;
+    ip = `${v4[1]}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+  }
+  const [head, tail] = ip.includes('::') ? (ip.split('::') as [string, string]) : [ip, undefined];
   const groups = (s: string) => (s ? s.split(':') : []);
-  const h = groups(head), t = tail === undefined ? [] : groups(tail);
+  const h = groups(head),
+    t = tail === undefined ? [] : groups(tail);
   const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   const out = Buffer.alloc(16);
   all.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
   return out;
 }
 
-export interface Issued { certPem: string; keyPem: string }
+export interface Issued {
+  certPem: string;
+  keyPem: string;
+}
 export interface IssueOptions {
   cn: string;
   days: number;
@@ -80,12 +90,18 @@ export interface IssueOptions {
   now?: Date;
 }
 
-const pem = (label: string, der: Der) => `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+const pem = (label: string, der: Der) =>
+  `-----BEGIN ${label}-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
 
 /** The key identifier of a P-256 public key: SHA-1 of its point (RFC 5280 4.2.1.2, method 1). */
 export function keyId(pub: KeyObject): Uint8Array {
   const spki = pub.export({ type: 'spki', format: 'der' });
-  return createHash('sha1').update(spki.subarray(spki.length - 65)).digest();
+  return createHash('sha1')
+    .update(spki.subarray(spki.length - 65))
+    .digest();
 }
 
 /** A new P-256 key and a certificate for it. */
@@ -93,8 +109,10 @@ export function issue(o: IssueOptions): Issued & { key: KeyObject; keyId: Uint8A
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const now = o.now ?? new Date();
   // a day back: a node whose clock is a little behind still accepts the certificate
-  const from = new Date(now.getTime() - 86_400_000), to = new Date(now.getTime() + o.days * 86_400_000);
-  const serial = randomBytes(16); serial[0] = (serial[0]! & 0x7f) | 0x01;
+  const from = new Date(now.getTime() - 86_400_000),
+    to = new Date(now.getTime() + o.days * 86_400_000);
+  const serial = randomBytes(16);
+  serial[0] = (serial[0]! & 0x7f) | 0x01;
   const ski = keyId(publicKey);
   const exts: Der[] = [
     ext('2.5.29.19', true, o.ca ? seq(bool(true), int(Buffer.from([0]))) : seq()),
@@ -107,10 +125,21 @@ export function issue(o: IssueOptions): Issued & { key: KeyObject; keyId: Uint8A
   const san = [...(o.dns ?? []).map((d) => tlv(0x82, Buffer.from(d, 'ascii'))), ...(o.ips ?? []).map((ip) => tlv(0x87, ipBytes(ip)))];
   if (san.length) exts.push(ext('2.5.29.17', false, seq(...san)));
   const tbs = seq(
-    explicit(0, int(Buffer.from([2]))), int(serial), ECDSA_SHA256, name(o.issuer?.cn ?? o.cn),
-    seq(time(from), time(to)), name(o.cn), publicKey.export({ type: 'spki', format: 'der' }), explicit(3, seq(...exts)),
+    explicit(0, int(Buffer.from([2]))),
+    int(serial),
+    ECDSA_SHA256,
+    name(o.issuer?.cn ?? o.cn),
+    seq(time(from), time(to)),
+    name(o.cn),
+    publicKey.export({ type: 'spki', format: 'der' }),
+    explicit(3, seq(...exts)),
   );
-  const sig = sign('sha256', tbs, o.issuer?.key ?? privateKey);   // DER-encoded ECDSA signature
+  const sig = sign('sha256', tbs, o.issuer?.key ?? privateKey); // DER-encoded ECDSA signature
   const cert = seq(tbs, ECDSA_SHA256, bits(sig));
-  return { certPem: pem('CERTIFICATE', cert), keyPem: String(privateKey.export({ type: 'pkcs8', format: 'pem' })), key: privateKey, keyId: ski };
+  return {
+    certPem: pem('CERTIFICATE', cert),
+    keyPem: String(privateKey.export({ type: 'pkcs8', format: 'pem' })),
+    key: privateKey,
+    keyId: ski,
+  };
 }

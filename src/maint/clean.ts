@@ -7,14 +7,32 @@ import { existsSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 
-export interface Removal { path: string; bytes: number; why: string }
-export interface CleanResult { removed: Removal[]; kept: { path: string; why: string }[] }
-
-function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+export interface Removal {
+  path: string;
+  bytes: number;
+  why: string;
+}
+export interface CleanResult {
+  removed: Removal[];
+  kept: { path: string; why: string }[];
 }
 
-const list = (dir: string): string[] => { try { return readdirSync(dir); } catch { return []; } };
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const list = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
 
 /** Bytes under a path (links counted as themselves, never followed). */
 export function sizeOf(p: string): number {
@@ -28,7 +46,8 @@ export function sizeOf(p: string): number {
 
 /** What clean would remove (nothing is removed). `nodes`: the node names nodes.conf has. */
 export function planClean(paths: Paths, nodes: Set<string>): CleanResult {
-  const removed: Removal[] = [], kept: CleanResult['kept'] = [];
+  const removed: Removal[] = [],
+    kept: CleanResult['kept'] = [];
   const add = (path: string, why: string) => removed.push({ path, bytes: sizeOf(path), why });
   // imports, copies and deletes in flight, or dead: .import-NAME-PID-RAND / .trash-NAME-PID-RAND
   const running: string[] = [];
@@ -36,7 +55,11 @@ export function planClean(paths: Paths, nodes: Set<string>): CleanResult {
     const m = /^\.(import|trash)-(.*)-(\d+)-[a-z0-9]+$/.exec(n);
     if (!m) continue;
     if (pidAlive(Number(m[3]))) running.push(n);
-    else add(join(paths.imagesDir, n), `unfinished image ${m[1] === 'import' ? 'import or copy' : 'delete'} of ${m[2]} (process ${m[3]} is gone)`);
+    else
+      add(
+        join(paths.imagesDir, n),
+        `unfinished image ${m[1] === 'import' ? 'import or copy' : 'delete'} of ${m[2]} (process ${m[3]} is gone)`,
+      );
   }
   // image builds cut off: images/NAME/build/.tmp-PID-RAND.img.gz
   for (const img of list(paths.imagesDir)) {
@@ -49,13 +72,17 @@ export function planClean(paths: Paths, nodes: Set<string>): CleanResult {
   }
   const blobs = join(paths.cacheDir, 'blobs');
   if (existsSync(blobs)) {
-    if (running.some((n) => n.startsWith('.import-'))) kept.push({ path: blobs, why: `an image import is running (${running.join(', ')})` });
+    if (running.some((n) => n.startsWith('.import-')))
+      kept.push({ path: blobs, why: `an image import is running (${running.join(', ')})` });
     else add(blobs, 'registry blob cache (layers are downloaded again by the next import)');
   }
   const ov = join(paths.cacheDir, 'overlays');
   for (const node of list(ov)) {
     const dir = join(ov, node);
-    if (!nodes.has(node)) { add(dir, `overlay archives of ${node}, which is no longer in nodes.conf`); continue; }
+    if (!nodes.has(node)) {
+      add(dir, `overlay archives of ${node}, which is no longer in nodes.conf`);
+      continue;
+    }
     for (const f of list(dir)) {
       const m = /\.(\d+)(?:\.[a-z0-9]+)?\.tmp$/.exec(f);
       if (m && !pidAlive(Number(m[1]))) add(join(dir, f), `unfinished overlay archive of ${node} (process ${m[1]} is gone)`);

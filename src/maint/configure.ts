@@ -29,13 +29,21 @@ const run = (argv: string[]) => {
 
 /** Does this kernel have an NFS server: nfsd in /proc/filesystems, or a module modprobe would load. */
 export function kernelHasNfsd(): boolean {
-  try { if (/\bnfsd$/m.test(readFileSync('/proc/filesystems', 'utf8'))) return true; } catch { /* no /proc */ }
+  try {
+    if (/\bnfsd$/m.test(readFileSync('/proc/filesystems', 'utf8'))) return true;
+  } catch {
+    /* no /proc */
+  }
   return !!Bun.which('modprobe') && run(['modprobe', '-n', '-q', 'nfsd']).code === 0;
 }
 
 /** Threads the kernel NFS server runs (0: not started, or nfsd's filesystem not mounted). */
 function nfsdThreads(): number {
-  try { return Number(readFileSync('/proc/fs/nfsd/threads', 'utf8').trim()) || 0; } catch { return 0; }
+  try {
+    return Number(readFileSync('/proc/fs/nfsd/threads', 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -50,13 +58,28 @@ export function exportNfs(paths: Paths, unit = 'nfs-server'): NfsState {
   const r = run([exportfs, '-ra']);
   if (r.code !== 0) return { kind: 'failed', error: (r.err || r.out).trim().split('\n').slice(-1)[0] || `exit ${r.code}` };
   const v = run([exportfs, '-s']);
-  const exports = v.code === 0 ? v.out.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  const exports =
+    v.code === 0
+      ? v.out
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : [];
   const warnings = r.err.trim();
   if (nfsdThreads() > 0) return { kind: 'exported', exports, warnings, server: 'running' };
   if (!kernelHasNfsd()) return { kind: 'exported', exports, warnings, server: 'no-nfsd' };
   if (existsSync('/run/systemd/system') && Bun.which('systemctl')) {
     const s = run(['systemctl', 'enable', '--now', unit]);
-    return { kind: 'exported', exports, warnings, server: s.code === 0 ? 'running' : 'not-running', started: s.code === 0 ? `systemctl enable --now ${unit}` : `systemctl enable --now ${unit} failed: ${(s.err || s.out).trim().split('\n').pop()}` };
+    return {
+      kind: 'exported',
+      exports,
+      warnings,
+      server: s.code === 0 ? 'running' : 'not-running',
+      started:
+        s.code === 0
+          ? `systemctl enable --now ${unit}`
+          : `systemctl enable --now ${unit} failed: ${(s.err || s.out).trim().split('\n').pop()}`,
+    };
   }
   return { kind: 'exported', exports, warnings, server: 'not-running' };
 }

@@ -4,7 +4,21 @@
 // undo step each: the replaced image/overlay directory moves to <state>/import-backup/<time>/, a
 // replaced file keeps its previous bytes in memory, nodes.conf goes through the store's locked,
 // validated write. If any step fails every earlier one is undone, in reverse, and nothing changed.
-import { chmodSync, existsSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { readNodesConf, updateNodesConf } from '../config/store.ts';
@@ -16,28 +30,72 @@ import { MARKER, stageChroot } from './chroots.ts';
 import type { Plan } from './plan.ts';
 import { readTree, sameTree, type TreeEntry } from './trees.ts';
 
-export interface Action { kind: 'wulf.conf' | 'nodes.conf' | 'file' | 'overlay' | 'image'; target: string; detail: string }
+export interface Action {
+  kind: 'wulf.conf' | 'nodes.conf' | 'file' | 'overlay' | 'image';
+  target: string;
+  detail: string;
+}
 
 type Obj = Record<string, unknown>;
-const canonical = (v: unknown) => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.keys(x as Obj).sort().map((k) => [k, (x as Obj)[k]])) : x));
-const readOr = (p: string) => { try { return readFileSync(p); } catch { return undefined; } };
+const canonical = (v: unknown) =>
+  JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.keys(x as Obj)
+            .sort()
+            .map((k) => [k, (x as Obj)[k]]),
+        )
+      : x,
+  );
+const readOr = (p: string) => {
+  try {
+    return readFileSync(p);
+  } catch {
+    return undefined;
+  }
+};
 
 /** What the plan would change, target by target. */
 export function changesOf(plan: Plan, paths: Paths): Action[] {
   const out: Action[] = [];
   for (const c of plan.images) {
     const m = readOr(join(imageDir(paths, c.name), MARKER));
-    const same = m && (() => { try { const j = JSON.parse(m.toString()); return j.signature === c.signature && j.source === c.rootfs; } catch { return false; } })();
-    if (!same) out.push({ kind: 'image', target: c.name, detail: `${existsSync(imageDir(paths, c.name)) ? 'replace' : 'copy'} from ${c.rootfs} (${c.files} entries)` });
+    const same =
+      m &&
+      (() => {
+        try {
+          const j = JSON.parse(m.toString());
+          return j.signature === c.signature && j.source === c.rootfs;
+        } catch {
+          return false;
+        }
+      })();
+    if (!same)
+      out.push({
+        kind: 'image',
+        target: c.name,
+        detail: `${existsSync(imageDir(paths, c.name)) ? 'replace' : 'copy'} from ${c.rootfs} (${c.files} entries)`,
+      });
   }
   for (const o of plan.overlays) {
     const dir = join(paths.siteOverlaysDir, o.name);
-    if (!sameTree(readTree(dir, []), o.entries)) out.push({ kind: 'overlay', target: o.name, detail: `${existsSync(dir) ? 'replace' : 'write'} ${dir} (${o.entries.filter((e) => e.type !== 'dir').length} files)` });
+    if (!sameTree(readTree(dir, []), o.entries))
+      out.push({
+        kind: 'overlay',
+        target: o.name,
+        detail: `${existsSync(dir) ? 'replace' : 'write'} ${dir} (${o.entries.filter((e) => e.type !== 'dir').length} files)`,
+      });
   }
-  if (readOr(paths.wulfConf)?.toString() !== plan.wulfConf) out.push({ kind: 'wulf.conf', target: paths.wulfConf, detail: existsSync(paths.wulfConf) ? 'replace (the previous one is kept as wulf.conf.bak)' : 'write' });
+  if (readOr(paths.wulfConf)?.toString() !== plan.wulfConf)
+    out.push({
+      kind: 'wulf.conf',
+      target: paths.wulfConf,
+      detail: existsSync(paths.wulfConf) ? 'replace (the previous one is kept as wulf.conf.bak)' : 'write',
+    });
   for (const f of plan.files) {
     const cur = readOr(f.dest);
-    if (!cur || !cur.equals(f.data) || (lstatSync(f.dest).mode & 0o777) !== f.mode) out.push({ kind: 'file', target: f.dest, detail: `${cur ? 'replace' : 'write'} from ${f.from}` });
+    if (!cur || !cur.equals(f.data) || (lstatSync(f.dest).mode & 0o777) !== f.mode)
+      out.push({ kind: 'file', target: f.dest, detail: `${cur ? 'replace' : 'write'} from ${f.from}` });
   }
   const cur = readNodesConf(paths);
   const entries: string[] = [];
@@ -74,7 +132,16 @@ function keepAside(path: string, undo: (() => void)[]): void {
     linkSync(path, aside);
     kept.push(aside);
     undo.push(() => renameSync(aside, path));
-  } else undo.push(() => { let st; try { st = lstatSync(path); } catch { return; } if (!st.isDirectory()) rmSync(path); });
+  } else
+    undo.push(() => {
+      let st;
+      try {
+        st = lstatSync(path);
+      } catch {
+        return;
+      }
+      if (!st.isDirectory()) rmSync(path);
+    });
 }
 /** mkdir -p whose undo removes the directories it made. */
 function makeDirs(dir: string, undo: (() => void)[]): void {
@@ -85,7 +152,14 @@ function makeDirs(dir: string, undo: (() => void)[]): void {
   undo.push(() => rmSync(top!, { recursive: true, force: true }));
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 /** Staging dirs of imports that were killed (their process is gone). */
 function removeStaleStaging(stateDir: string): void {
   for (const n of readdirSync(stateDir)) {
@@ -123,7 +197,10 @@ export async function commitPlan(plan: Plan, paths: Paths, changes: Action[], sa
   try {
     // stage: the slow part, nothing visible yet
     const images = plan.images.filter((c) => want('image', c.name));
-    if (images.length) { ensureImageStore(paths); removeStaleImports(paths); }
+    if (images.length) {
+      ensureImageStore(paths);
+      removeStaleImports(paths);
+    }
     const imageStage = new Map<string, string>();
     for (const c of images) {
       const s = join(paths.imagesDir, `.import-${c.name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
@@ -142,10 +219,20 @@ export async function commitPlan(plan: Plan, paths: Paths, changes: Action[], sa
       overlayStage.set(o.name, s);
     }
     // commit, each step with its undo
-    for (const [name, s] of imageStage) { place(s, imageDir(paths, name), 'images', name); say(`image ${name}: imported`); }
-    for (const [name, s] of overlayStage) { place(s, join(paths.siteOverlaysDir, name), 'overlays', name); say(`overlay ${name}: written`); }
-    const files = [...(want('wulf.conf', paths.wulfConf) ? [{ dest: paths.wulfConf, data: Buffer.from(plan.wulfConf), mode: 0o640, backup: `${paths.wulfConf}.bak` }] : []),
-      ...plan.files.filter((f) => want('file', f.dest)).map((f) => ({ ...f, backup: undefined as string | undefined }))];
+    for (const [name, s] of imageStage) {
+      place(s, imageDir(paths, name), 'images', name);
+      say(`image ${name}: imported`);
+    }
+    for (const [name, s] of overlayStage) {
+      place(s, join(paths.siteOverlaysDir, name), 'overlays', name);
+      say(`overlay ${name}: written`);
+    }
+    const files = [
+      ...(want('wulf.conf', paths.wulfConf)
+        ? [{ dest: paths.wulfConf, data: Buffer.from(plan.wulfConf), mode: 0o640, backup: `${paths.wulfConf}.bak` }]
+        : []),
+      ...plan.files.filter((f) => want('file', f.dest)).map((f) => ({ ...f, backup: undefined as string | undefined })),
+    ];
     for (const f of files) {
       makeDirs(dirname(f.dest), undo);
       keepAside(f.dest, undo);
@@ -165,15 +252,23 @@ export async function commitPlan(plan: Plan, paths: Paths, changes: Action[], sa
     }
   } catch (e) {
     const failed: string[] = [];
-    for (const u of undo.reverse()) { try { u(); } catch (x) { failed.push(errorLine(x)); } }
+    for (const u of undo.reverse()) {
+      try {
+        u();
+      } catch (x) {
+        failed.push(errorLine(x));
+      }
+    }
     for (const s of staged) rmSync(s, { recursive: true, force: true });
     if (!failed.length) for (const k of kept) rmSync(k, { force: true });
     if (!failed.length) rmSync(backupDir, { recursive: true, force: true });
     const why = errorLine(e);
-    if (failed.length) throw new WulfError(`import failed: ${why}; undoing it failed too (${failed[0]}): the replaced files are in ${backupDir}`);
+    if (failed.length)
+      throw new WulfError(`import failed: ${why}; undoing it failed too (${failed[0]}): the replaced files are in ${backupDir}`);
     throw new WulfError(`import failed: ${why}; nothing was changed`, { hint: e instanceof WulfError ? e.hint : undefined });
+  } finally {
+    lock.release();
   }
-  finally { lock.release(); }
   for (const s of staged) rmSync(s, { recursive: true, force: true });
   for (const k of kept) rmSync(k, { force: true });
   return backedUp ? { backup: backupDir } : {};

@@ -12,18 +12,29 @@ import type { Problem } from './wwconf.ts';
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 
-export interface NodesTextUpgrade { text: string; changed: boolean; problems: Problem[]; profiles: Record<string, Obj>; nodes: Record<string, Obj> }
+export interface NodesTextUpgrade {
+  text: string;
+  changed: boolean;
+  problems: Problem[];
+  profiles: Record<string, Obj>;
+  nodes: Record<string, Obj>;
+}
 
 export function upgradeNodesText(text: string, file: string, opts: UpgradeOpts = {}, wwconf?: unknown): NodesTextUpgrade {
   const parsed = parseYamlDoc(text || 'nodeprofiles: {}\nnodes: {}\n', file);
   const { doc } = parsed;
   const top = parsed.value ?? {};
   if (!isObj(top)) throw new WulfError(`${file}: expected "nodeprofiles:" and "nodes:" maps`);
-  for (const k of Object.keys(top)) if (!['nodeprofiles', 'nodes', 'WW_INTERNAL'].includes(k)) throw new WulfError(`${file}:${lineAt(parsed, [k])}: unknown top-level key "${k}"`);
+  for (const k of Object.keys(top))
+    if (!['nodeprofiles', 'nodes', 'WW_INTERNAL'].includes(k))
+      throw new WulfError(`${file}:${lineAt(parsed, [k])}: unknown top-level key "${k}"`);
   const up = upgradeNodes(top, opts, wwconf);
   const problems: Problem[] = up.notes.map((n) => {
     const base = n.section ? [n.section, n.entry] : [];
-    const keyPath = n.key.split('.').length > 1 && n.key.startsWith('network devices.') ? ['network devices', ...n.key.slice('network devices.'.length).split('.')] : [n.key];
+    const keyPath =
+      n.key.split('.').length > 1 && n.key.startsWith('network devices.')
+        ? ['network devices', ...n.key.slice('network devices.'.length).split('.')]
+        : [n.key];
     const line = lineAt(parsed, [...base, ...keyPath]) || lineAt(parsed, base);
     const who = n.section === 'nodes' ? `node ${n.entry}: ` : n.section === 'nodeprofiles' ? `profile ${n.entry}: ` : '';
     return { file, line, why: `${who}${n.key}: ${n.why}` };

@@ -19,12 +19,17 @@ import type { Site } from './site.ts';
 import { convertTemplate, overlayNames, readTree, type Convert, type TreeEntry } from './trees.ts';
 import { upgradeConfText, type Problem } from './wwconf.ts';
 
-export interface FileOut { dest: string; data: Buffer; mode: number; from: string }
+export interface FileOut {
+  dest: string;
+  data: Buffer;
+  mode: number;
+  from: string;
+}
 export interface Plan {
   wulfConf: string;
   profiles: Record<string, NodeData>;
   nodes: Record<string, NodeData>;
-  files: FileOut[];                          // keys, iPXE templates, included files (dest: absolute)
+  files: FileOut[]; // keys, iPXE templates, included files (dest: absolute)
   overlays: { name: string; entries: TreeEntry[] }[];
   images: Chroot[];
   problems: Problem[];
@@ -42,7 +47,10 @@ function readText(file: string, what: string): string {
 function regularFile(path: string, problems: Problem[]): Buffer | undefined {
   const st = lstatSync(path, { throwIfNoEntry: false });
   if (!st) return undefined;
-  if (!st.isFile()) { problems.push({ file: path, line: 0, why: `${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}: left out` }); return undefined; }
+  if (!st.isFile()) {
+    problems.push({ file: path, line: 0, why: `${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}: left out` });
+    return undefined;
+  }
   return readFileSync(path);
 }
 
@@ -54,7 +62,9 @@ function mentionLine(text: string, name: string): number {
   return i + 1;
 }
 
-export interface PlanOpts { /** import a site overlay even when wulf ships one of that name (it then shadows wulf's) */ replaceShipped?: boolean }
+export interface PlanOpts {
+  /** import a site overlay even when wulf ships one of that name (it then shadows wulf's) */ replaceShipped?: boolean;
+}
 
 export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanOpts = {}): Plan {
   const problems: Problem[] = [];
@@ -69,7 +79,8 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
   const originalConf = upgradeConfText(wwText, site.wwConf).value; // the NFS mounts it asks for (before they are left out)
   const up = upgradeNodesText(nodesText, site.nodesConf, { addDefaults: true, replaceOverlays: true }, originalConf);
   problems.push(...up.problems);
-  const profiles: Record<string, NodeData> = {}, nodes: Record<string, NodeData> = {};
+  const profiles: Record<string, NodeData> = {},
+    nodes: Record<string, NodeData> = {};
   for (const [n, v] of Object.entries(up.profiles)) profiles[n] = nodeFromYaml(v, `${site.nodesConf}: profile ${n}`);
   for (const [n, v] of Object.entries(up.nodes)) nodes[n] = nodeFromYaml(v, `${site.nodesConf}: node ${n}`);
   const current = readNodesConf(paths);
@@ -77,18 +88,29 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
   // ssh keys
   const keysDir = join(site.confDir, 'keys');
   for (const n of existsSync(keysDir) ? readdirSync(keysDir).sort() : []) {
-    if (!KEY_RE.test(n)) { problems.push({ file: join(keysDir, n), line: 0, why: 'not an ssh host key: left out' }); continue; }
+    if (!KEY_RE.test(n)) {
+      problems.push({ file: join(keysDir, n), line: 0, why: 'not an ssh host key: left out' });
+      continue;
+    }
     const data = regularFile(join(keysDir, n), problems);
     if (data) files.push({ dest: join(paths.keysDir, n), data, mode: n.endsWith('.pub') ? 0o644 : 0o600, from: join(keysDir, n) });
   }
   // site overlays (Go templates converted) and the files their templates include
   const includes = new Set<string>();
   const overlays: Plan['overlays'] = [];
-  const shipped = new Set(listOverlayNames(paths.siteOverlaysDir).filter((o) => o.dist).map((o) => o.name));
+  const shipped = new Set(
+    listOverlayNames(paths.siteOverlaysDir)
+      .filter((o) => o.dist)
+      .map((o) => o.name),
+  );
   for (const name of overlayNames(site.overlaysDir, problems)) {
     if (shipped.has(name) && !opts.replaceShipped) {
       // Warewulf ≤ 4.5 kept every overlay here (wwinit, hosts...): wulf's own do those jobs for wulf
-      problems.push({ file: join(site.overlaysDir, name), line: 0, why: `wulf ships its own "${name}" overlay: the site's is not imported (--replace-shipped imports it over wulf's)` });
+      problems.push({
+        file: join(site.overlaysDir, name),
+        line: 0,
+        why: `wulf ships its own "${name}" overlay: the site's is not imported (--replace-shipped imports it over wulf's)`,
+      });
       continue;
     }
     const entries = readTree(join(site.overlaysDir, name), problems, { fn: convert, confDirName: site.confDirName, includes });
@@ -100,8 +122,14 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
     const file = join(ipxeDir, n);
     if (!n.endsWith('.ipxe')) continue;
     const name = n.slice(0, -5);
-    if (STOCK_IPXE.has(name)) { problems.push({ file, line: 0, why: `wulf's own ${n} is used (a site change to Warewulf's needs porting by hand): left out` }); continue; }
-    if (!/^[A-Za-z0-9._-]+$/.test(name)) { problems.push({ file, line: 0, why: 'not a valid template name: left out' }); continue; }
+    if (STOCK_IPXE.has(name)) {
+      problems.push({ file, line: 0, why: `wulf's own ${n} is used (a site change to Warewulf's needs porting by hand): left out` });
+      continue;
+    }
+    if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+      problems.push({ file, line: 0, why: 'not a valid template name: left out' });
+      continue;
+    }
     const src = regularFile(file, problems);
     if (!src) continue;
     const liquid = convertTemplate(file, src.toString('utf8'), (x) => convert(x, { kind: 'ipxe' }), site.confDirName, includes, problems);
@@ -112,13 +140,18 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
     const src = join(site.confDir, rel);
     const data = regularFile(src, problems);
     if (data) files.push({ dest: join(paths.confDir, rel), data, mode: lstatSync(src).mode & 0o777, from: src });
-    else if (!existsSync(src)) problems.push({ file: src, line: 0, why: 'included by a template but missing: the template includes nothing there' });
+    else if (!existsSync(src))
+      problems.push({ file: src, line: 0, why: 'included by a template but missing: the template includes nothing there' });
   }
   // the rest of the config dir: said, not silently skipped
   const used = new Set(['warewulf.conf', 'nodes.conf', 'ipxe', 'keys', ...[...includes].map((r) => r.split('/')[0]!)]);
   const WHY: Record<string, string> = {
-    'auth.conf': 'REST API users: wulf has no REST API', tls: "Warewulf's TLS keys: wulf makes its own CA and server certificate (wulf init, wulf serve)",
-    grub: 'GRUB boot: wulf boots through iPXE only', examples: "Warewulf's example templates", 'warewulf.conf-old': 'a wwctl upgrade backup', 'nodes.conf-old': 'a wwctl upgrade backup',
+    'auth.conf': 'REST API users: wulf has no REST API',
+    tls: "Warewulf's TLS keys: wulf makes its own CA and server certificate (wulf init, wulf serve)",
+    grub: 'GRUB boot: wulf boots through iPXE only',
+    examples: "Warewulf's example templates",
+    'warewulf.conf-old': 'a wwctl upgrade backup',
+    'nodes.conf-old': 'a wwctl upgrade backup',
   };
   for (const n of readdirSync(site.confDir).sort()) {
     if (used.has(n) || join(site.confDir, n) === site.wwConf || join(site.confDir, n) === site.nodesConf) continue;
@@ -128,13 +161,28 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
   const have = new Set([...overlays.map((o) => o.name), ...listOverlayNames(paths.siteOverlaysDir).map((o) => o.name)]);
   const distWw = new Set(existsSync(site.distOverlaysDir) ? readdirSync(site.distOverlaysDir) : []);
   const named = new Set<string>();
-  for (const d of [...Object.values(profiles), ...Object.values(nodes)]) for (const o of [...(d.systemOverlay ?? []), ...(d.runtimeOverlay ?? [])]) named.add(o.replace(/^~/, ''));
+  for (const d of [...Object.values(profiles), ...Object.values(nodes)])
+    for (const o of [...(d.systemOverlay ?? []), ...(d.runtimeOverlay ?? [])]) named.add(o.replace(/^~/, ''));
   for (const o of [...named].sort()) {
     if (have.has(o)) continue;
-    problems.push({ file: site.nodesConf, line: mentionLine(nodesText, o), why: `overlay "${o}" ${distWw.has(o) ? 'is a Warewulf distribution overlay wulf does not have' : 'exists in neither the site nor wulf'}: kept in the node list (its nodes' overlays fail to build until it exists)` });
+    problems.push({
+      file: site.nodesConf,
+      line: mentionLine(nodesText, o),
+      why: `overlay "${o}" ${distWw.has(o) ? 'is a Warewulf distribution overlay wulf does not have' : 'exists in neither the site nor wulf'}: kept in the node list (its nodes' overlays fail to build until it exists)`,
+    });
   }
   // image chroots
-  const images = listChroots(site.chrootsDir, (n) => { try { checkImageName(n); return true; } catch { return false; } }, (file, why) => problems.push({ file, line: 0, why }))
-    .map((n) => scanChroot(n, join(site.chrootsDir, n, 'rootfs')));
+  const images = listChroots(
+    site.chrootsDir,
+    (n) => {
+      try {
+        checkImageName(n);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    (file, why) => problems.push({ file, line: 0, why }),
+  ).map((n) => scanChroot(n, join(site.chrootsDir, n, 'rootfs')));
   return { wulfConf: conf.text, profiles, nodes, files, overlays, images, problems };
 }

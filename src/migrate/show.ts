@@ -12,17 +12,36 @@ export function showChanges(plan: Plan, paths: Paths, changes: Action[]): string
   const out: string[] = [];
   const head = (t: string) => out.push(`----- ${t}`);
   for (const c of changes) {
-    if (c.kind === 'wulf.conf') { head(c.target); out.push(plan.wulfConf.trimEnd()); }
+    if (c.kind === 'wulf.conf') {
+      head(c.target);
+      out.push(plan.wulfConf.trimEnd());
+    }
     if (c.kind === 'nodes.conf') {
       const want = new Set(c.detail.split(', '));
-      const pick = (kind: string, m: Plan['profiles']) => Object.fromEntries(Object.entries(m).filter(([n]) => want.has(`${kind} ${n}`)).map(([n, d]) => [n, nodeToYaml(d)]));
+      const pick = (kind: string, m: Plan['profiles']) =>
+        Object.fromEntries(
+          Object.entries(m)
+            .filter(([n]) => want.has(`${kind} ${n}`))
+            .map(([n, d]) => [n, nodeToYaml(d)]),
+        );
       head(`${c.target} (the entries that change)`);
       out.push(stringify({ nodeprofiles: pick('profile', plan.profiles), nodes: pick('node', plan.nodes) }, STRINGIFY).trimEnd());
     }
-    if (c.kind === 'file' && /\.(ipxe|ww)$/.test(c.target)) { head(c.target); out.push(plan.files.find((f) => f.dest === c.target)!.data.toString('utf8').trimEnd()); }
+    if (c.kind === 'file' && /\.(ipxe|ww)$/.test(c.target)) {
+      head(c.target);
+      out.push(
+        plan.files
+          .find((f) => f.dest === c.target)!
+          .data.toString('utf8')
+          .trimEnd(),
+      );
+    }
     if (c.kind === 'overlay') {
       for (const e of plan.overlays.find((o) => o.name === c.target)!.entries) {
-        if (e.type === 'file' && e.rel.endsWith('.ww')) { head(join(paths.siteOverlaysDir, c.target, 'rootfs', e.rel)); out.push(e.data!.toString('utf8').trimEnd()); }
+        if (e.type === 'file' && e.rel.endsWith('.ww')) {
+          head(join(paths.siteOverlaysDir, c.target, 'rootfs', e.rel));
+          out.push(e.data!.toString('utf8').trimEnd());
+        }
       }
     }
   }

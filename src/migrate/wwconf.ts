@@ -10,23 +10,47 @@ import { WulfError, errorLine } from '../lib/errors.ts';
 import { STRINGIFY } from '../config/yaml-doc.ts';
 import { deleteTop, lineAt, parseYamlDoc } from './yaml-safe.ts';
 
-export interface Problem { file: string; line: number; why: string }
+export interface Problem {
+  file: string;
+  line: number;
+  why: string;
+}
 export const problemLine = (p: Problem) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.why}`;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** wulf.conf keys Warewulf does not have: an existing wulf.conf keeps them through an import. */
-const WULF_ONLY: string[][] = [['dhcp', 'mode'], ['dhcp', 'interface'], ['dhcp', 'port'], ['dhcp', 'lease time'], ['tftp', 'port'], ['dns'],
-  ['warewulf', 'secure address'], ['warewulf', 'overlay include paths'], ['warewulf', 'overlay render timeout']];
+const WULF_ONLY: string[][] = [
+  ['dhcp', 'mode'],
+  ['dhcp', 'interface'],
+  ['dhcp', 'port'],
+  ['dhcp', 'lease time'],
+  ['tftp', 'port'],
+  ['dns'],
+  ['warewulf', 'secure address'],
+  ['warewulf', 'overlay include paths'],
+  ['warewulf', 'overlay render timeout'],
+];
 
-export interface ConfUpgrade { text: string; value: unknown; problems: Problem[]; changed: boolean }
+export interface ConfUpgrade {
+  text: string;
+  value: unknown;
+  problems: Problem[];
+  changed: boolean;
+}
 
 function del(doc: Document, path: string[]): void {
-  if (path.length === 1) { deleteTop(doc, path[0]!); return; }
+  if (path.length === 1) {
+    deleteTop(doc, path[0]!);
+    return;
+  }
   doc.deleteIn(path);
   const parent = path.slice(0, -1);
-  if (parent.length) { const p = doc.getIn(parent, true); if (isMap(p) && p.items.length === 0) doc.deleteIn(parent); }
+  if (parent.length) {
+    const p = doc.getIn(parent, true);
+    if (isMap(p) && p.items.length === 0) doc.deleteIn(parent);
+  }
 }
 
 /**
@@ -39,16 +63,26 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
   const { doc } = parsed;
   const top = isObj(parsed.value) ? parsed.value : {};
   const problems: Problem[] = [];
-  const note = (path: (string | number)[], why: string) => problems.push({ file, line: lineAt(parsed, path), why: `${path.filter((x) => typeof x === 'string').join('.')}: ${why}` });
+  const note = (path: (string | number)[], why: string) =>
+    problems.push({ file, line: lineAt(parsed, path), why: `${path.filter((x) => typeof x === 'string').join('.')}: ${why}` });
   if (!isMap(doc.contents)) {
     if (text.trim()) throw new WulfError(`${file}: expected a map of settings`);
   }
-  if (top.WW_INTERNAL !== undefined) { note(['WW_INTERNAL'], 'the file format version: dropped'); del(doc, ['WW_INTERNAL']); }
+  if (top.WW_INTERNAL !== undefined) {
+    note(['WW_INTERNAL'], 'the file format version: dropped');
+    del(doc, ['WW_INTERNAL']);
+  }
   const ww = isObj(top.warewulf) ? top.warewulf : {};
-  if (ww.syslog !== undefined) { note(['warewulf', 'syslog'], 'obsolete (logs go to stdout/stderr): dropped'); del(doc, ['warewulf', 'syslog']); }
+  if (ww.syslog !== undefined) {
+    note(['warewulf', 'syslog'], 'obsolete (logs go to stdout/stderr): dropped');
+    del(doc, ['warewulf', 'syslog']);
+  }
   if (ww.datastore !== undefined) {
     // paths has no effect in wulf: for wulf.conf the key just goes
-    note(['warewulf', 'datastore'], opts.forWulf ? 'obsolete (paths.datadir since Warewulf 4.5; no effect in wulf): dropped' : 'obsolete: became paths.datadir');
+    note(
+      ['warewulf', 'datastore'],
+      opts.forWulf ? 'obsolete (paths.datadir since Warewulf 4.5; no effect in wulf): dropped' : 'obsolete: became paths.datadir',
+    );
     if (!opts.forWulf && doc.getIn(['paths', 'datadir']) === undefined) doc.setIn(['paths', 'datadir'], ww.datastore);
     del(doc, ['warewulf', 'datastore']);
   }
@@ -68,7 +102,9 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
   if (opts.forWulf && nfs && Array.isArray(nfs['export paths'])) {
     // per-export mount keys: their lines now, before the list may be rebuilt below
     nfs['export paths'].forEach((e, i) => {
-      for (const k of ['mount', 'mount options']) if (isObj(e) && e[k] !== undefined) note(['nfs', 'export paths', i, k], "node mounts belong in the default profile's fstab resource (the import moved them there)");
+      for (const k of ['mount', 'mount options'])
+        if (isObj(e) && e[k] !== undefined)
+          note(['nfs', 'export paths', i, k], "node mounts belong in the default profile's fstab resource (the import moved them there)");
     });
   }
   if (nfs && Array.isArray(nfs.exports)) {
@@ -86,7 +122,14 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
       del(doc, path);
     }
     // no-effect keys whose value wulf already matches go too: they would only say what wulf does anyway
-    for (const path of [['warewulf', 'autobuild overlays'], ['warewulf', 'grubboot'], ['dhcp', 'template'], ['wwclient', 'port'], ['api'], ['paths']]) {
+    for (const path of [
+      ['warewulf', 'autobuild overlays'],
+      ['warewulf', 'grubboot'],
+      ['dhcp', 'template'],
+      ['wwclient', 'port'],
+      ['api'],
+      ['paths'],
+    ]) {
       if (doc.hasIn(path)) del(doc, path);
     }
     // Warewulf's secure defaults to true when the file does not say (wulf's to false)
@@ -96,7 +139,11 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
     }
     if (opts.keep) {
       let keep: unknown;
-      try { keep = parseYamlDoc(opts.keep, 'wulf.conf').value; } catch { keep = undefined; }
+      try {
+        keep = parseYamlDoc(opts.keep, 'wulf.conf').value;
+      } catch {
+        keep = undefined;
+      }
       for (const path of WULF_ONLY) {
         let v: unknown = keep;
         for (const k of path) v = isObj(v) ? v[k] : undefined;
@@ -106,7 +153,11 @@ export function upgradeConfText(text: string, file: string, opts: { forWulf?: bo
   }
   const out = doc.toString(STRINGIFY);
   let value: unknown;
-  try { value = parseYamlDoc(out, file).value; parseWulfConf(out, file); }
-  catch (e) { throw new WulfError(`${file}: the upgraded file does not read back: ${errorLine(e)}`); }
+  try {
+    value = parseYamlDoc(out, file).value;
+    parseWulfConf(out, file);
+  } catch (e) {
+    throw new WulfError(`${file}: the upgraded file does not read back: ${errorLine(e)}`);
+  }
   return { text: out, value, problems, changed: out !== text };
 }

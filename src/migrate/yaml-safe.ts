@@ -3,7 +3,11 @@
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { WulfError } from '../lib/errors.ts';
 
-export interface ParsedYaml { doc: Document.Parsed; lines: LineCounter; value: unknown }
+export interface ParsedYaml {
+  doc: Document.Parsed;
+  lines: LineCounter;
+  value: unknown;
+}
 
 /** Parse `text`; a syntax error or an alias bomb is a one-line error naming `file` and the line. */
 export function parseYamlDoc(text: string, file: string): ParsedYaml {
@@ -12,11 +16,17 @@ export function parseYamlDoc(text: string, file: string): ParsedYaml {
   const err = doc.errors[0];
   if (err) {
     const line = err.linePos?.[0]?.line;
-    throw new WulfError(`${file}${line ? `:${line}` : ''}: YAML syntax error: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+    throw new WulfError(
+      `${file}${line ? `:${line}` : ''}: YAML syntax error: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+    );
   }
   let value: unknown;
-  try { value = doc.toJS({ maxAliasCount: 200 }); } catch (e) {
-    throw new WulfError(`${file}: ${/alias/i.test((e as Error).message) ? 'too many YAML aliases (a YAML bomb?): refused' : (e as Error).message.split('\n')[0]}`);
+  try {
+    value = doc.toJS({ maxAliasCount: 200 });
+  } catch (e) {
+    throw new WulfError(
+      `${file}: ${/alias/i.test((e as Error).message) ? 'too many YAML aliases (a YAML bomb?): refused' : (e as Error).message.split('\n')[0]}`,
+    );
   }
   return { doc, lines, value };
 }
@@ -29,7 +39,11 @@ export function lineAt(p: ParsedYaml, path: (string | number)[]): number {
     const m = node as { items?: { key?: { value?: unknown; range?: [number, number, number] }; value?: unknown }[] } | undefined;
     if (!m?.items) return keyNode?.range ? p.lines.linePos(keyNode.range[0]).line : 0;
     const pair = typeof k === 'number' ? undefined : m.items.find((it) => (it.key as { value?: unknown } | undefined)?.value === k);
-    if (typeof k === 'number') { node = m.items[k]; keyNode = node as typeof keyNode; continue; }
+    if (typeof k === 'number') {
+      node = m.items[k];
+      keyNode = node as typeof keyNode;
+      continue;
+    }
     if (!pair) return keyNode?.range ? p.lines.linePos(keyNode.range[0]).line : 0;
     keyNode = pair.key as typeof keyNode;
     node = pair.value;

@@ -29,27 +29,47 @@ export const KINDS: Kind[] = ['system', 'runtime'];
 /** Exactly 'system' or 'runtime' (a kind may come from a peer's request: no other value picks an overlay list). */
 export function checkKind(kind: unknown): Kind {
   if (kind === 'system' || kind === 'runtime') return kind;
-  throw new WulfError(`unknown overlay kind ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 40)) : typeof kind} (system or runtime)`);
+  throw new WulfError(
+    `unknown overlay kind ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 40)) : typeof kind} (system or runtime)`,
+  );
 }
 
 export interface Entry {
-  rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number;
+  rel: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  uid: number;
+  gid: number;
   /** seconds: the source file's (a rendered file: its template's); a made-up parent dir: its newest entry's */
   mtime: number;
-  data?: Uint8Array; target?: string; hash: string;
+  data?: Uint8Array;
+  target?: string;
+  hash: string;
   /** true when the bytes depend on this node (else the same for every node of the snapshot) */
   local: boolean;
-  origin: string;                   // overlay/file it came from
+  origin: string; // overlay/file it came from
 }
 
-export interface Packed { members: Uint8Array[]; hash: string; size: number }
+export interface Packed {
+  members: Uint8Array[];
+  hash: string;
+  size: number;
+}
 /** A deflated piece of the archive, with the CRC and length of what it holds. */
-interface Segment { z: Uint8Array; crc: number; len: number }
+interface Segment {
+  z: Uint8Array;
+  crc: number;
+  len: number;
+}
 // gzip header: deflate, no flags, mtime 0, OS unix
 const GZIP_HEADER = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3);
 
 /** A render that read only build-wide data (server, build, allNodes, controller files): the same for every node of a snapshot. */
-export interface SharedRender { key: string; files: RenderedFile[]; nobackup: boolean }
+export interface SharedRender {
+  key: string;
+  files: RenderedFile[];
+  nobackup: boolean;
+}
 
 export { DEFAULT_HOST_ALLOW } from '../config/wulfconf.ts';
 
@@ -64,7 +84,11 @@ export function defaultImageFile(imagesDir: string) {
     if (parts.includes('..')) return undefined;
     if (!parts.length) return undefined;
     // no link followed, and only a regular file opened (a device node would read the controller's disk, a FIFO hangs)
-    try { return readBeneath(join(imagesDir, image, 'rootfs'), parts.join('/')); } catch { return undefined; }
+    try {
+      return readBeneath(join(imagesDir, image, 'rootfs'), parts.join('/'));
+    } catch {
+      return undefined;
+    }
   };
 }
 
@@ -77,25 +101,39 @@ export class Snapshot implements MemoSnapshot {
   private all?: Record<string, unknown>[];
   private fileSigs = new Map<string, string>();
   readonly server: Record<string, unknown>;
-  constructor(readonly conf: NodesConf, readonly wulf: WulfConf, private builder: Builder) {
+  constructor(
+    readonly conf: NodesConf,
+    readonly wulf: WulfConf,
+    private builder: Builder,
+  ) {
     this.server = serverView(wulf);
   }
   fileSig = (key: string): string => {
     let s = this.fileSigs.get(key);
-    if (s === undefined) { s = fileSig(key, this.builder.env); this.fileSigs.set(key, s); }
+    if (s === undefined) {
+      s = fileSig(key, this.builder.env);
+      this.fileSigs.set(key, s);
+    }
     return s;
   };
   view(id: string): Record<string, unknown> | undefined {
     if (!this.conf.nodes[id]) return undefined;
     let v = this.merged.get(id);
-    if (v === undefined) { v = this.builder.viewOf(this, id); this.merged.set(id, v); }
+    if (v === undefined) {
+      v = this.builder.viewOf(this, id);
+      this.merged.set(id, v);
+    }
     return v ?? undefined;
   }
   /** How many nodes the snapshot holds (the render time limit grows with it); counted once, not per render. */
-  get nodeCount(): number { return (this._nodeCount ??= Object.keys(this.conf.nodes).length); }
+  get nodeCount(): number {
+    return (this._nodeCount ??= Object.keys(this.conf.nodes).length);
+  }
   private _nodeCount?: number;
   /** JSON of the profiles (views are reused across snapshots while it and the node's JSON are unchanged). */
-  get profilesJson(): string { return (this._profilesJson ??= JSON.stringify(this.conf.profiles)); }
+  get profilesJson(): string {
+    return (this._profilesJson ??= JSON.stringify(this.conf.profiles));
+  }
   private _profilesJson?: string;
   allNodes(): Record<string, unknown>[] {
     if (!this.all) this.all = this.builder.sortedIds(Object.keys(this.conf.nodes)).map((id) => this.view(id)!);
@@ -110,7 +148,12 @@ export class Snapshot implements MemoSnapshot {
   rootFor(id: string): Record<string, unknown> {
     const root: Record<string, unknown> = { ...this.view(id)!, server: this.server, build: null };
     const snap = this;
-    Object.defineProperty(root, 'allNodes', { enumerable: true, get() { return snap.allNodes(); } });
+    Object.defineProperty(root, 'allNodes', {
+      enumerable: true,
+      get() {
+        return snap.allNodes();
+      },
+    });
     return root;
   }
 }
@@ -131,12 +174,18 @@ export class Builder {
   renders = 0;
   private files = new Set<string>();
   /** every included file key seen so far (their changes start a new snapshot) */
-  fileKeys(): Iterable<string> { return this.files; }
+  fileKeys(): Iterable<string> {
+    return this.files;
+  }
   /** included files read by a build elsewhere (the build thread) */
-  addFileKeys(keys: Iterable<string>): void { for (const k of keys) this.files.add(k); }
+  addFileKeys(keys: Iterable<string>): void {
+    for (const k of keys) this.files.add(k);
+  }
   constructor(readonly opts: BuilderOptions) {
     this.env = {
-      confDir: opts.paths.confDir, hostRoot: opts.paths.hostRoot, hostAllow: opts.hostAllow ?? DEFAULT_HOST_ALLOW,
+      confDir: opts.paths.confDir,
+      hostRoot: opts.paths.hostRoot,
+      hostAllow: opts.hostAllow ?? DEFAULT_HOST_ALLOW,
       imageFile: opts.imageFile ?? defaultImageFile(opts.paths.imagesDir),
     };
   }
@@ -154,7 +203,10 @@ export class Builder {
 
   /** The merged view of a node, reused from an earlier snapshot when its data and the profiles are equal. */
   viewOf(snap: Snapshot, id: string): Record<string, unknown> {
-    if (snap.profilesJson !== this.viewsProfiles) { this.views.clear(); this.viewsProfiles = snap.profilesJson; }
+    if (snap.profilesJson !== this.viewsProfiles) {
+      this.views.clear();
+      this.viewsProfiles = snap.profilesJson;
+    }
     const json = JSON.stringify(snap.conf.nodes[id]);
     const c = this.views.get(id);
     if (c && c.json === json) return c.view;
@@ -178,7 +230,10 @@ export class Builder {
     const loc = locateOverlay(this.opts.paths.siteOverlaysDir, name);
     if (!loc) throw new WulfError(`overlay "${name}" does not exist`, { hint: "see 'wulf overlay list'" });
     const sig = `${loc.dir}\0${treeSignature(loc.dir)}`;
-    if (c && c.sig === sig) { c.snap = snap.id; return c.src; }
+    if (c && c.sig === sig) {
+      c.snap = snap.id;
+      return c.src;
+    }
     const src = readOverlay(this.opts.paths.siteOverlaysDir, name);
     this.sources.set(name, { sig, src, snap: snap.id });
     return src;
@@ -194,9 +249,15 @@ export class Builder {
     root.build = buildView(src.name, `${src.name}/${rel}`, snap.created);
     const key = `${src.name}\0${rel}\0${fileHash}`;
     const sh = this.shared.get(key);
-    if (sh?.snap === snap.id) { this.memo.hits++; return sh.r; }
+    if (sh?.snap === snap.id) {
+      this.memo.hits++;
+      return sh.r;
+    }
     const hit = this.memo.lookup(key, root, snap);
-    if (hit) { if (isShared(hit)) this.shared.set(key, { snap: snap.id, r: hit }); return hit; }
+    if (hit) {
+      if (isShared(hit)) this.shared.set(key, { snap: snap.id, r: hit });
+      return hit;
+    }
     this.renders++;
     const r = renderTemplate(src.name, rel, this.source(fileHash, data), root, this.env, snap.nodeCount);
     for (const k of r.reads.global.keys()) if (k.startsWith(FILE_PREFIX)) this.files.add(k);
@@ -212,7 +273,8 @@ export class Builder {
     let t = this.sourceText.get(fileHash);
     if (t === undefined) {
       if (this.sourceText.size > 5000) this.sourceText.clear();
-      t = new TextDecoder().decode(data); this.sourceText.set(fileHash, t);
+      t = new TextDecoder().decode(data);
+      this.sourceText.set(fileHash, t);
     }
     return t;
   }
@@ -220,13 +282,16 @@ export class Builder {
   /** The renders of this snapshot that are the same for every node (to hand to workers on the same data). */
   sharedRenders(snap: Snapshot): SharedRender[] {
     const out: SharedRender[] = [];
-    for (const [key, { snap: id, r }] of this.shared) if (id === snap.id) out.push({ key, files: r.files.map(({ rel, data, symlink, abort }) => ({ rel, data, symlink, abort })), nobackup: r.nobackup });
+    for (const [key, { snap: id, r }] of this.shared)
+      if (id === snap.id)
+        out.push({ key, files: r.files.map(({ rel, data, symlink, abort }) => ({ rel, data, symlink, abort })), nobackup: r.nobackup });
     return out;
   }
 
   /** Take renders made by another Builder on a snapshot of the same data (same conf, server, sources, files). */
   adoptShared(snap: Snapshot, list: SharedRender[]): void {
-    for (const s of list) this.shared.set(s.key, { snap: snap.id, r: { files: s.files, nobackup: s.nobackup, reads: newReads(), slots: [] } });
+    for (const s of list)
+      this.shared.set(s.key, { snap: snap.id, r: { files: s.files, nobackup: s.nobackup, reads: newReads(), slots: [] } });
   }
 
   /** The final file list for a node and kind (later overlays overwrite earlier files). */
@@ -245,15 +310,55 @@ export class Builder {
             let h = (o as { hash?: string }).hash;
             // bytes and hash are kept on the output object: shared by every node a memoised render serves
             const bytes = o.symlink ? undefined : ((o as { bytes?: Uint8Array }).bytes ??= enc.encode(o.data));
-            if (!h) { h = sha(`${o.rel}\0${f.mode}\0${f.uid}\0${f.gid}\0${f.mtime}\0${o.symlink ?? ''}\0${o.data}`); (o as { hash?: string }).hash = h; }
+            if (!h) {
+              h = sha(`${o.rel}\0${f.mode}\0${f.uid}\0${f.gid}\0${f.mtime}\0${o.symlink ?? ''}\0${o.data}`);
+              (o as { hash?: string }).hash = h;
+            }
             out.delete(o.rel);
-            out.set(o.rel, o.symlink
-              ? { rel: o.rel, type: 'symlink', mode: 0o777, uid: f.uid, gid: f.gid, mtime: f.mtime, target: o.symlink, hash: h, local, origin: `${name}/${f.rel}` }
-              : { rel: o.rel, type: 'file', mode: f.mode, uid: f.uid, gid: f.gid, mtime: f.mtime, data: bytes, hash: h, local, origin: `${name}/${f.rel}` });
+            out.set(
+              o.rel,
+              o.symlink
+                ? {
+                    rel: o.rel,
+                    type: 'symlink',
+                    mode: 0o777,
+                    uid: f.uid,
+                    gid: f.gid,
+                    mtime: f.mtime,
+                    target: o.symlink,
+                    hash: h,
+                    local,
+                    origin: `${name}/${f.rel}`,
+                  }
+                : {
+                    rel: o.rel,
+                    type: 'file',
+                    mode: f.mode,
+                    uid: f.uid,
+                    gid: f.gid,
+                    mtime: f.mtime,
+                    data: bytes,
+                    hash: h,
+                    local,
+                    origin: `${name}/${f.rel}`,
+                  },
+            );
           }
         } else {
           out.delete(f.rel);
-          out.set(f.rel, { rel: f.rel, type: f.type, mode: f.mode, uid: f.uid, gid: f.gid, mtime: f.mtime, data: f.data, target: f.target, hash: f.hash, local: false, origin: `${name}/${f.rel}` });
+          out.set(f.rel, {
+            rel: f.rel,
+            type: f.type,
+            mode: f.mode,
+            uid: f.uid,
+            gid: f.gid,
+            mtime: f.mtime,
+            data: f.data,
+            target: f.target,
+            hash: f.hash,
+            local: false,
+            origin: `${name}/${f.rel}`,
+          });
         }
       }
     }
@@ -264,9 +369,17 @@ export class Builder {
     let m = this.members.get(key);
     if (m) return m;
     const raw = make();
-    m = { z: zlib.deflateRawSync(raw, { level: 6, finishFlush: zlib.constants.Z_SYNC_FLUSH }), crc: Bun.hash.crc32(raw) >>> 0, len: raw.length };
-    if (this.memberBytes + m.z.length > 512 * 1024 * 1024) { this.members.clear(); this.memberBytes = 0; }
-    this.members.set(key, m); this.memberBytes += m.z.length;
+    m = {
+      z: zlib.deflateRawSync(raw, { level: 6, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
+      crc: Bun.hash.crc32(raw) >>> 0,
+      len: raw.length,
+    };
+    if (this.memberBytes + m.z.length > 512 * 1024 * 1024) {
+      this.members.clear();
+      this.memberBytes = 0;
+    }
+    this.members.set(key, m);
+    this.memberBytes += m.z.length;
     return m;
   }
 
@@ -274,9 +387,13 @@ export class Builder {
   pack(entries: Map<string, Entry>): Packed {
     const dirs = new Map<string, Entry>();
     const made = new Map<string, Entry>();
-    const shared: Entry[] = [], own: Entry[] = [];
+    const shared: Entry[] = [],
+      own: Entry[] = [];
     for (const e of entries.values()) {
-      if (e.type === 'dir') { dirs.set(e.rel, e); continue; }
+      if (e.type === 'dir') {
+        dirs.set(e.rel, e);
+        continue;
+      }
       (e.local ? own : shared).push(e);
       // synthesise missing parents (sane modes: /root 0700…; the newest mtime below them)
       let i = e.rel.lastIndexOf('/');
@@ -284,7 +401,18 @@ export class Builder {
         const d = e.rel.slice(0, i);
         if (!entries.has(d)) {
           const have = made.get(d);
-          if (!have) made.set(d, { rel: d, type: 'dir', mode: defaultDirMode(d), uid: 0, gid: 0, mtime: e.mtime, hash: '', local: false, origin: '' });
+          if (!have)
+            made.set(d, {
+              rel: d,
+              type: 'dir',
+              mode: defaultDirMode(d),
+              uid: 0,
+              gid: 0,
+              mtime: e.mtime,
+              hash: '',
+              local: false,
+              origin: '',
+            });
           else if (have.mtime < e.mtime) have.mtime = e.mtime;
         }
         i = d.lastIndexOf('/');
@@ -307,7 +435,8 @@ export class Builder {
     let dsCrc = this.prefixCrc.get(dsKey);
     if (dsCrc === undefined) {
       if (this.prefixCrc.size > 100_000) this.prefixCrc.clear();
-      dsCrc = crc32Combine(d.crc, s.crc, s.len); this.prefixCrc.set(dsKey, dsCrc);
+      dsCrc = crc32Combine(d.crc, s.crc, s.len);
+      this.prefixCrc.set(dsKey, dsCrc);
     }
     const tail = Buffer.alloc(8);
     tail.writeUInt32LE(zlib.crc32(ownRaw, dsCrc) >>> 0, 0);
@@ -319,24 +448,43 @@ export class Builder {
 }
 
 /** Read nothing of the node itself, so the same for every node of a snapshot. */
-function isShared(r: RenderResult): boolean { return r.reads.local.size === 0 && r.slots.length === 0; }
+function isShared(r: RenderResult): boolean {
+  return r.reads.local.size === 0 && r.slots.length === 0;
+}
 
-function ino(rel: string): number { return (Bun.hash.crc32(rel) >>> 0) || 1; }
+function ino(rel: string): number {
+  return Bun.hash.crc32(rel) >>> 0 || 1;
+}
 
 /** newc records for entries, optionally with the trailer; every record ends 4-aligned. */
 export function segment(entries: Entry[], trailer: boolean): Uint8Array {
   const parts: Uint8Array[] = [];
   let n = 0;
-  const push = (b: Uint8Array) => { if (b.length) { parts.push(b); n += b.length; } };
+  const push = (b: Uint8Array) => {
+    if (b.length) {
+      parts.push(b);
+      n += b.length;
+    }
+  };
   for (const e of entries) {
     const type = e.type === 'dir' ? S_IFDIR : e.type === 'symlink' ? S_IFLNK : S_IFREG;
-    const data = e.type === 'symlink' ? enc.encode(e.target!) : e.type === 'file' ? e.data ?? new Uint8Array(0) : new Uint8Array(0);
-    push(cpioHeader({ name: e.rel, mode: type | (e.type === 'symlink' ? 0o777 : e.mode), uid: e.uid, gid: e.gid, mtime: e.mtime, ino: ino(e.rel) }, 0, data.length));
-    push(data); push(cpioPadding(data.length));
+    const data = e.type === 'symlink' ? enc.encode(e.target!) : e.type === 'file' ? (e.data ?? new Uint8Array(0)) : new Uint8Array(0);
+    push(
+      cpioHeader(
+        { name: e.rel, mode: type | (e.type === 'symlink' ? 0o777 : e.mode), uid: e.uid, gid: e.gid, mtime: e.mtime, ino: ino(e.rel) },
+        0,
+        data.length,
+      ),
+    );
+    push(data);
+    push(cpioPadding(data.length));
   }
   if (trailer) push(cpioHeader({ name: 'TRAILER!!!', mode: 0, nlink: 1, ino: 0 }, 0, 0));
   const out = new Uint8Array(n);
   let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }

@@ -16,7 +16,11 @@ export type { NetdevView };
 const s = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
 const bool = (v: string | undefined, d: boolean) => (v === undefined || v === '' ? d : v === 'true');
 
-export interface NodeInput { id: string; data: NodeData; primary?: string }
+export interface NodeInput {
+  id: string;
+  data: NodeData;
+  primary?: string;
+}
 
 /** The node part of the template data (also each allNodes entry). */
 export function nodeView(m: NodeInput): Record<string, unknown> {
@@ -25,24 +29,45 @@ export function nodeView(m: NodeInput): Record<string, unknown> {
   const byName: Record<string, NetdevView> = {};
   for (const nd of netdevs) byName[nd.name] = nd;
   const ipmi = d.ipmi ?? {};
-  const primary = m.primary ? byName[m.primary] ?? null : null;
+  const primary = m.primary ? (byName[m.primary] ?? null) : null;
   return {
-    id: m.id, hostname: m.id, comment: s(d.comment), clusterName: s(d.clusterName), imageName: s(d.imageName),
-    ipxeTemplate: s(d.ipxeTemplate), profiles: d.profiles ?? [], runtimeOverlay: d.runtimeOverlay ?? [],
+    id: m.id,
+    hostname: m.id,
+    comment: s(d.comment),
+    clusterName: s(d.clusterName),
+    imageName: s(d.imageName),
+    ipxeTemplate: s(d.ipxeTemplate),
+    profiles: d.profiles ?? [],
+    runtimeOverlay: d.runtimeOverlay ?? [],
     systemOverlay: d.systemOverlay ?? [],
     kernel: { version: s(d.kernel?.version), args: d.kernel?.args ?? [], argsString: (d.kernel?.args ?? []).join(' ') },
-    init: d.init || '/sbin/init', root: d.root || 'initramfs', primaryNetdev: m.primary ?? null, primary,
-    tags: new MapDrop(d.tags ?? {}), resources: deepDrop(d.resources ?? {}),
+    init: d.init || '/sbin/init',
+    root: d.root || 'initramfs',
+    primaryNetdev: m.primary ?? null,
+    primary,
+    tags: new MapDrop(d.tags ?? {}),
+    resources: deepDrop(d.resources ?? {}),
     ipmi: {
-      username: s(ipmi.username), password: s(ipmi.password), ipaddr: s(ipmi.ipaddr), gateway: s(ipmi.gateway),
-      netmask: s(ipmi.netmask), port: s(ipmi.port), interface: s(ipmi.interface), escapechar: s(ipmi.escapechar),
-      write: bool(ipmi.write, false), template: s(ipmi.template), driver: s(ipmi.driver), insecure: bool(ipmi.insecure, false),
+      username: s(ipmi.username),
+      password: s(ipmi.password),
+      ipaddr: s(ipmi.ipaddr),
+      gateway: s(ipmi.gateway),
+      netmask: s(ipmi.netmask),
+      port: s(ipmi.port),
+      interface: s(ipmi.interface),
+      escapechar: s(ipmi.escapechar),
+      write: bool(ipmi.write, false),
+      template: s(ipmi.template),
+      driver: s(ipmi.driver),
+      insecure: bool(ipmi.insecure, false),
       tags: new MapDrop(ipmi.tags ?? {}),
     },
-    netdevs, netdev: byName,
+    netdevs,
+    netdev: byName,
     disks: deepDrop(d.disks ?? {}),
     filesystems: deepDrop(d.filesystems ?? {}),
-    discoverable: bool(d.discoverable, false), assetKey: s(d.assetKey),
+    discoverable: bool(d.discoverable, false),
+    assetKey: s(d.assetKey),
   };
 }
 
@@ -69,7 +94,10 @@ function argsDrop(need: number, fn: (args: string[]) => string, args: string[] =
  *   server.syncuser.group[ctl_group][image_group]
  */
 const SYNCUSER = {
-  passwd: argsDrop(5, ([cp, ip, cg, ig, extra]) => mergeAccounts({ passwd: cp!, group: cg! }, { passwd: ip!, group: ig! }, { passwd: extra }).passwd.text),
+  passwd: argsDrop(
+    5,
+    ([cp, ip, cg, ig, extra]) => mergeAccounts({ passwd: cp!, group: cg! }, { passwd: ip!, group: ig! }, { passwd: extra }).passwd.text,
+  ),
   group: argsDrop(2, ([cg, ig]) => mergeDb('group', cg!, ig!).text),
 };
 
@@ -82,24 +110,46 @@ export function serverView(c: WulfConf): Record<string, unknown> {
 function serverFields(c: WulfConf): Record<string, unknown> {
   const prefix = c.netmask && isNetmask(c.netmask) ? maskToPrefix(c.netmask) : null;
   return {
-    ipaddr: c.ipaddr || null, netmask: c.netmask || null, network: c.network || null, prefix,
+    ipaddr: c.ipaddr || null,
+    netmask: c.netmask || null,
+    network: c.network || null,
+    prefix,
     ipCIDR: c.ipaddr && prefix !== null ? `${c.ipaddr}/${prefix}` : null,
     networkCIDR: c.network && prefix !== null ? `${c.network}/${prefix}` : null,
-    ipaddr6: c.ipaddr6 ?? null, prefixlen6: c.prefixlen6 ?? null,
+    ipaddr6: c.ipaddr6 ?? null,
+    prefixlen6: c.prefixlen6 ?? null,
     ipCIDR6: c.ipaddr6 ? `${c.ipaddr6}/${c.prefixlen6 ?? 64}` : null,
-    fqdn: c.fqdn ?? null, port: c.warewulf.port, secure: c.warewulf.secure, updateInterval: c.warewulf.updateInterval,
-    tls: c.warewulf.tls, tlsPort: c.warewulf.tlsPort,
+    fqdn: c.fqdn ?? null,
+    port: c.warewulf.port,
+    secure: c.warewulf.secure,
+    updateInterval: c.warewulf.updateInterval,
+    tls: c.warewulf.tls,
+    tlsPort: c.warewulf.tlsPort,
     dhcp: { ...c.dhcp, rangeStart: c.dhcp.rangeStart ?? null, rangeEnd: c.dhcp.rangeEnd ?? null, interface: c.dhcp.interface ?? null },
-    tftp: { ...c.tftp }, nfs: { enabled: c.nfs.enabled, exportPaths: c.nfs.exportPaths.map((e) => ({ ...e })) },
-    ssh: { keyTypes: [...c.ssh.keyTypes] }, dns: { servers: [...c.dns.servers], search: [...c.dns.search] },
+    tftp: { ...c.tftp },
+    nfs: { enabled: c.nfs.enabled, exportPaths: c.nfs.exportPaths.map((e) => ({ ...e })) },
+    ssh: { keyTypes: [...c.ssh.keyTypes] },
+    dns: { servers: [...c.dns.servers], search: [...c.dns.search] },
   };
 }
 
-export interface BuildInfoView { host: string; time: string; unix: number; source: string; overlay: string }
+export interface BuildInfoView {
+  host: string;
+  time: string;
+  unix: number;
+  source: string;
+  overlay: string;
+}
 
 let host: string | undefined;
 export function buildView(overlay: string, source: string, now = new Date()): BuildInfoView {
-  return { host: (host ??= osHostname()), time: now.toISOString().replace('T', ' ').slice(0, 19) + ' UTC', unix: Math.floor(now.getTime() / 1000), source, overlay };
+  return {
+    host: (host ??= osHostname()),
+    time: now.toISOString().replace('T', ' ').slice(0, 19) + ' UTC',
+    unix: Math.floor(now.getTime() / 1000),
+    source,
+    overlay,
+  };
 }
 
 export { prefixToMask };

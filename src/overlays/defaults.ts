@@ -5,7 +5,21 @@
 // name "warewulf" (fstab's warewulf:/home) resolves before the mounts. (In the system list too it
 // would add the whole cluster's hosts file to every node's system archive: ~90 KB a node at 10,000.)
 export const defaultSystemOverlays = [
-  'wwinit', 'wulf-agent', 'fstab', 'hostname', 'ssh.host_keys', 'issue', 'resolv', 'udev.netname',
-  'systemd.netname', 'ifcfg', 'NetworkManager', 'wicked', 'ifupdown', 'systemd.networkd', 'netplan', 'localtime',
+  'wwinit',
+  'wulf-agent',
+  'fstab',
+  'hostname',
+  'ssh.host_keys',
+  'issue',
+  'resolv',
+  'udev.netname',
+  'systemd.netname',
+  'ifcfg',
+  'NetworkManager',
+  'wicked',
+  'ifupdown',
+  'systemd.networkd',
+  'netplan',
+  'localtime',
 ];
 export const defaultRuntimeOverlays = ['hosts', 'ssh.authorized_keys', 'syncuser'];

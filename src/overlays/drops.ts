@@ -3,8 +3,13 @@ import { Drop } from 'liquidjs';
 
 /** A free-form map (tags, resources): a missing key reads as null instead of a strict-variable error. */
 export class MapDrop extends Drop {
-  constructor(entries: Record<string, unknown>) { super(); Object.assign(this, entries); }
-  override liquidMethodMissing(): null { return null; }
+  constructor(entries: Record<string, unknown>) {
+    super();
+    Object.assign(this, entries);
+  }
+  override liquidMethodMissing(): null {
+    return null;
+  }
 }
 
 /** Free-form YAML (resources, disks): every nested map reads missing keys as null. */

@@ -6,7 +6,21 @@
 // written as temp + rename; a file it replaces keeps its mode and owner, and the first version it
 // replaces is kept as FILE.wwbackup unless the template says {% nobackup %}. Unchanged files are
 // not touched.
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NodesConf } from '../config/cascade.ts';
 import type { WulfConf } from '../config/wulfconf.ts';
@@ -21,11 +35,28 @@ export const HOST_OVERLAY = 'host';
 export const HOST_NODE = 'host';
 export const BACKUP_SUFFIX = '.wwbackup';
 
-export interface HostFile { rel: string; type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; gid: number; data?: Uint8Array; target?: string; backup: boolean; origin: string }
-export interface HostResult { path: string; type: HostFile['type']; action: 'written' | 'unchanged' | 'created'; backup?: string }
+export interface HostFile {
+  rel: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  uid: number;
+  gid: number;
+  data?: Uint8Array;
+  target?: string;
+  backup: boolean;
+  origin: string;
+}
+export interface HostResult {
+  path: string;
+  type: HostFile['type'];
+  action: 'written' | 'unchanged' | 'created';
+  backup?: string;
+}
 
 /** The controller root files are written under: WULF_HOST_ROOT, else the relocation root, else `/`. */
-export function hostTarget(paths: Paths): string { return paths.hostRoot || paths.root || '/'; }
+export function hostTarget(paths: Paths): string {
+  return paths.hostRoot || paths.root || '/';
+}
 
 /** Render the host overlay for the controller (nothing written). Throws on the first template error. */
 export function renderHostOverlay(paths: Paths, conf: NodesConf, wulf: WulfConf, overlay = HOST_OVERLAY): HostFile[] {
@@ -44,18 +75,50 @@ export function renderHostOverlay(paths: Paths, conf: NodesConf, wulf: WulfConf,
       const r = renderTemplate(overlay, f.rel, new TextDecoder().decode(f.data), root, b.env);
       for (const o of r.files) {
         if (o.abort) continue;
-        out.set(o.rel, o.symlink
-          ? { rel: o.rel, type: 'symlink', mode: 0o777, uid: f.uid, gid: f.gid, target: o.symlink, backup: !r.nobackup, origin: `${overlay}/${f.rel}` }
-          : { rel: o.rel, type: 'file', mode: f.mode, uid: f.uid, gid: f.gid, data: enc.encode(o.data), backup: !r.nobackup, origin: `${overlay}/${f.rel}` });
+        out.set(
+          o.rel,
+          o.symlink
+            ? {
+                rel: o.rel,
+                type: 'symlink',
+                mode: 0o777,
+                uid: f.uid,
+                gid: f.gid,
+                target: o.symlink,
+                backup: !r.nobackup,
+                origin: `${overlay}/${f.rel}`,
+              }
+            : {
+                rel: o.rel,
+                type: 'file',
+                mode: f.mode,
+                uid: f.uid,
+                gid: f.gid,
+                data: enc.encode(o.data),
+                backup: !r.nobackup,
+                origin: `${overlay}/${f.rel}`,
+              },
+        );
       }
     } else {
-      out.set(f.rel, { rel: f.rel, type: f.type, mode: f.mode, uid: f.uid, gid: f.gid, data: f.data, target: f.target, backup: true, origin: `${overlay}/${f.rel}` });
+      out.set(f.rel, {
+        rel: f.rel,
+        type: f.type,
+        mode: f.mode,
+        uid: f.uid,
+        gid: f.gid,
+        data: f.data,
+        target: f.target,
+        backup: true,
+        origin: `${overlay}/${f.rel}`,
+      });
     }
   }
   return [...out.values()].sort((a, b2) => (a.rel < b2.rel ? -1 : a.rel > b2.rel ? 1 : 0));
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+const same = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
 /** Write rendered host files under `target` (atomically each; unchanged files untouched). */
 export function writeHostFiles(target: string, files: HostFile[]): HostResult[] {
@@ -65,7 +128,10 @@ export function writeHostFiles(target: string, files: HostFile[]): HostResult[] 
     if (!path.startsWith(target.endsWith('/') ? target : target + '/')) throw new WulfError(`host overlay file ${f.rel} leaves ${target}`);
     const st = lstatSync(path, { throwIfNoEntry: false });
     if (f.type === 'dir') {
-      if (st?.isDirectory()) { res.push({ path, type: f.type, action: 'unchanged' }); continue; }
+      if (st?.isDirectory()) {
+        res.push({ path, type: f.type, action: 'unchanged' });
+        continue;
+      }
       mkdirSync(path, { recursive: true, mode: f.mode });
       res.push({ path, type: f.type, action: 'created' });
       continue;
@@ -73,17 +139,34 @@ export function writeHostFiles(target: string, files: HostFile[]): HostResult[] 
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     const tmp = join(dirname(path), `.${f.rel.split('/').pop()}.wulf-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
     if (f.type === 'symlink') {
-      if (st?.isSymbolicLink() && readlinkSync(path) === f.target) { res.push({ path, type: f.type, action: 'unchanged' }); continue; }
+      if (st?.isSymbolicLink() && readlinkSync(path) === f.target) {
+        res.push({ path, type: f.type, action: 'unchanged' });
+        continue;
+      }
       symlinkSync(f.target!, tmp);
     } else {
       // a symlink at the target is replaced by the file (what rename does); its backup is the link's target content
-      if (st?.isFile() && same(readFileSync(path), f.data!)) { res.push({ path, type: f.type, action: 'unchanged' }); continue; }
+      if (st?.isFile() && same(readFileSync(path), f.data!)) {
+        res.push({ path, type: f.type, action: 'unchanged' });
+        continue;
+      }
       const keep = st?.isFile() ? statSync(path) : undefined;
       try {
         writeFileSync(tmp, f.data!, { mode: 0o600 });
         chmodSync(tmp, keep ? keep.mode & 0o7777 : f.mode);
-        try { chownSync(tmp, keep ? keep.uid : f.uid, keep ? keep.gid : f.gid); } catch { /* not root: the writer's own */ }
-      } catch (e) { try { unlinkSync(tmp); } catch { /* none */ } throw e; }
+        try {
+          chownSync(tmp, keep ? keep.uid : f.uid, keep ? keep.gid : f.gid);
+        } catch {
+          /* not root: the writer's own */
+        }
+      } catch (e) {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          /* none */
+        }
+        throw e;
+      }
     }
     let backup: string | undefined;
     if (st && f.backup && !existsSync(path + BACKUP_SUFFIX) && (st.isFile() || st.isSymbolicLink())) {
@@ -91,10 +174,25 @@ export function writeHostFiles(target: string, files: HostFile[]): HostResult[] 
       try {
         if (st.isSymbolicLink()) symlinkSync(readlinkSync(path), backup);
         else copyFileSync(path, backup);
-      } catch (e) { try { unlinkSync(tmp); } catch { /* none */ } throw e; }
+      } catch (e) {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          /* none */
+        }
+        throw e;
+      }
     }
-    try { renameSync(tmp, path); }
-    catch (e) { try { unlinkSync(tmp); } catch { /* none */ } throw e; }
+    try {
+      renameSync(tmp, path);
+    } catch (e) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* none */
+      }
+      throw e;
+    }
     res.push({ path, type: f.type, action: st ? 'written' : 'created', backup });
   }
   return res;

@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
 import { compilePath, sigAt, type CompiledPath, type Reads } from './track.ts';
 import type { RenderResult } from './render.ts';
 
-export interface MemoSnapshot { id: number; fileSig: (key: string) => string }
+export interface MemoSnapshot {
+  id: number;
+  fileSig: (key: string) => string;
+}
 
 interface PathSet {
   local: CompiledPath[];
@@ -22,12 +25,19 @@ interface PathSet {
 
 /** Split global paths into those under one allNodes entry (grouped by index) and the rest. */
 function splitGlobal(global: CompiledPath[]): { nodes: Map<number, CompiledPath[]>; other: CompiledPath[] } {
-  const nodes = new Map<number, CompiledPath[]>(), other: CompiledPath[] = [];
+  const nodes = new Map<number, CompiledPath[]>(),
+    other: CompiledPath[] = [];
   for (const p of global) {
     const i = p.segs[0] === 'allNodes' && p.segs.length >= 2 && /^\d+$/.test(p.segs[1]!) ? Number(p.segs[1]) : -1;
-    if (i < 0) { other.push(p); continue; }
+    if (i < 0) {
+      other.push(p);
+      continue;
+    }
     let l = nodes.get(i);
-    if (!l) { l = []; nodes.set(i, l); }
+    if (!l) {
+      l = [];
+      nodes.set(i, l);
+    }
     l.push({ ...p, segs: p.segs.slice(2) });
   }
   return { nodes, other };
@@ -42,13 +52,15 @@ function globalKeyOf(ps: PathSet, other: (p: CompiledPath) => string, group: (i:
 }
 
 /** A node group's signature, hashed: the global key then hashes 10,000 short digests, not every read value. */
-function groupDigest(s: string): string { return Bun.SHA1.hash(s, 'hex') as unknown as string; }
+function groupDigest(s: string): string {
+  return Bun.SHA1.hash(s, 'hex') as unknown as string;
+}
 
 const MAX_SETS = 32;
 const MAX_OUTPUTS = 50_000;
 
 export class TemplateMemo {
-  private sets = new Map<string, Map<string, PathSet>>();   // template key → (path-set id → set)
+  private sets = new Map<string, Map<string, PathSet>>(); // template key → (path-set id → set)
   hits = 0;
   misses = 0;
 
@@ -57,16 +69,20 @@ export class TemplateMemo {
     // a node's group is re-read only when its view changed: after a one-node edit, one group of 10,000
     const all = ps.nodes.size ? (data as { allNodes?: unknown }).allNodes : undefined;
     const list = Array.isArray(all) ? all : [];
-    const key = globalKeyOf(ps, (p) => sigAt(data, p, snap.fileSig), (i, paths) => {
-      const view = i < list.length ? list[i] : undefined;
-      const c = ps.nodeSigs.get(i);
-      if (c && c.view === view && view !== undefined) return c.sig;
-      let sig = '';
-      for (const p of paths) sig += sigAt(view, p) + '\u0004';
-      sig = groupDigest(sig);
-      if (view !== undefined) ps.nodeSigs.set(i, { view, sig });
-      return sig;
-    });
+    const key = globalKeyOf(
+      ps,
+      (p) => sigAt(data, p, snap.fileSig),
+      (i, paths) => {
+        const view = i < list.length ? list[i] : undefined;
+        const c = ps.nodeSigs.get(i);
+        if (c && c.view === view && view !== undefined) return c.sig;
+        let sig = '';
+        for (const p of paths) sig += sigAt(view, p) + '\u0004';
+        sig = groupDigest(sig);
+        if (view !== undefined) ps.nodeSigs.set(i, { view, sig });
+        return sig;
+      },
+    );
     ps.globalKey = { snap: snap.id, key };
     return key;
   }
@@ -82,7 +98,10 @@ export class TemplateMemo {
     if (sets) {
       for (const ps of sets.values()) {
         const r = ps.outputs.get(this.globalKey(ps, data, snap) + '|' + this.localKey(ps, data));
-        if (r) { this.hits++; return r; }
+        if (r) {
+          this.hits++;
+          return r;
+        }
       }
     }
     this.misses++;
@@ -93,9 +112,17 @@ export class TemplateMemo {
     const reads: Reads = r.reads;
     const local = [...reads.local.keys()];
     const global = [...reads.global.keys()];
-    const id = local.join('\u0005') + '#' + global.length + ':' + (global.length > 64 ? createHash('sha1').update(global.join('\u0005')).digest('hex') : global.join('\u0005'));
+    const id =
+      local.join('\u0005') +
+      '#' +
+      global.length +
+      ':' +
+      (global.length > 64 ? createHash('sha1').update(global.join('\u0005')).digest('hex') : global.join('\u0005'));
     let sets = this.sets.get(tplKey);
-    if (!sets) { sets = new Map(); this.sets.set(tplKey, sets); }
+    if (!sets) {
+      sets = new Map();
+      this.sets.set(tplKey, sets);
+    }
     let ps = sets.get(id);
     if (!ps) {
       if (sets.size >= MAX_SETS) sets.delete(sets.keys().next().value!);
@@ -123,5 +150,7 @@ export class TemplateMemo {
     void snap;
   }
 
-  clear(): void { this.sets.clear(); }
+  clear(): void {
+    this.sets.clear();
+  }
 }

@@ -11,16 +11,26 @@ import { netTag, resolveNetdevs } from '../config/netmodel.ts';
 import { isIPv4, isNetmask, maskToPrefix, networkOf } from '../lib/ip.ts';
 import { MapDrop } from './drops.ts';
 
-
 export interface BondView {
-  mode: string; miimon: string; updelay: string | null; downdelay: string | null; xmitHashPolicy: string | null;
+  mode: string;
+  miimon: string;
+  updelay: string | null;
+  downdelay: string | null;
+  xmitHashPolicy: string | null;
   /** the members' netdev names */
   members: string[];
 }
-export interface RouteView { to: string; via: string | null; ipv6: boolean; default: boolean }
+export interface RouteView {
+  to: string;
+  via: string | null;
+  ipv6: boolean;
+  default: boolean;
+}
 
 export interface NetdevView {
-  name: string; type: string; onboot: boolean;
+  name: string;
+  type: string;
+  onboot: boolean;
   /** the configured interface name, or null (then the device is matched by hwaddr) */
   device: string | null;
   /** the kernel name wulf gives or expects: device; for bonds and VLANs a derived name; else null */
@@ -33,20 +43,37 @@ export interface NetdevView {
   member: boolean;
   /** a stable UUID for this node and netdev (NetworkManager connections, ifcfg) */
   uuid: string;
-  hwaddr: string | null; ipaddr: string | null;
-  netmask: string | null; gateway: string | null; ipaddr6: string | null; prefixlen6: string | null;
-  gateway6: string | null; mtu: string | null; tags: MapDrop; primary: boolean;
-  prefix: number | null; ipCIDR: string | null; network: string | null; networkCIDR: string | null; ipCIDR6: string | null;
+  hwaddr: string | null;
+  ipaddr: string | null;
+  netmask: string | null;
+  gateway: string | null;
+  ipaddr6: string | null;
+  prefixlen6: string | null;
+  gateway6: string | null;
+  mtu: string | null;
+  tags: MapDrop;
+  primary: boolean;
+  prefix: number | null;
+  ipCIDR: string | null;
+  network: string | null;
+  networkCIDR: string | null;
+  ipCIDR6: string | null;
   /** vlan: its id; parent (netdev name when the parent is one of the node's netdevs), its kernel name when known, its uuid */
-  vlanId: string | null; parent: string | null; parentIfname: string | null; parentUuid: string | null;
+  vlanId: string | null;
+  parent: string | null;
+  parentIfname: string | null;
+  parentUuid: string | null;
   /** bond member: the bond's netdev name and its interface name */
-  master: string | null; masterIfname: string | null;
+  master: string | null;
+  masterIfname: string | null;
   /** bond: its options (Warewulf's tags mode, miimon, updelay, downdelay, xmit_hash_policy) and members */
   bond: BondView | null;
   /** VLANs on this device (netdev names) */
   vlans: string[];
   /** tags route<N> in order, the gateways as routes to default; DNS<N> tags in order; cloned-mac-address */
-  routes: RouteView[]; dns: string[]; clonedMac: string | null;
+  routes: RouteView[];
+  dns: string[];
+  clonedMac: string | null;
   /**
    * The MAC address the device has on every boot: cloned-mac-address; a NIC's hwaddr; a bond's first member's
    * (what the kernel gives a bond); a VLAN its parent's. Renderers that would otherwise derive one from the
@@ -71,9 +98,13 @@ export function netdevUuid(node: string, netdev: string): string {
 }
 
 function routesOf(n: NetDev): RouteView[] {
-  const keys = Object.keys(n.tags ?? {}).filter((k) => /^route\d*$/.test(k)).sort((a, b) => num(a) - num(b));
+  const keys = Object.keys(n.tags ?? {})
+    .filter((k) => /^route\d*$/.test(k))
+    .sort((a, b) => num(a) - num(b));
   return keys.map((k) => {
-    const [to = '', via] = String(n.tags![k]).split(',').map((x) => x.trim());
+    const [to = '', via] = String(n.tags![k])
+      .split(',')
+      .map((x) => x.trim());
     const ipv6 = to.includes(':');
     const def = to === 'default';
     return { to: def ? (ipv6 ? '::/0' : '0.0.0.0/0') : to, via: via || null, ipv6, default: def };
@@ -90,30 +121,68 @@ export function netdevViews(node: string, devs: Record<string, NetDev>, primary?
     const ip = n.ipaddr && isIPv4(n.ipaddr) ? n.ipaddr : null;
     const prefix = mask ? maskToPrefix(mask) : null;
     const network = ip && mask ? networkOf(ip, mask) : null;
-    let ip6 = s(n.ipaddr6), pl6 = s(n.prefixlen6);
-    if (ip6?.includes('/')) { const [a, p] = ip6.split('/'); ip6 = a!; pl6 ??= p!; }
+    let ip6 = s(n.ipaddr6),
+      pl6 = s(n.prefixlen6);
+    if (ip6?.includes('/')) {
+      const [a, p] = ip6.split('/');
+      ip6 = a!;
+      pl6 ??= p!;
+    }
     const type = r.kind === 'nic' ? (r.infiniband ? 'infiniband' : 'ethernet') : r.kind;
     const parent = r.parent ? byName.get(r.parent)! : undefined;
     const master = r.master ? byName.get(r.master)! : undefined;
-    const dns = Object.keys(n.tags ?? {}).filter((k) => /^DNS\d*$/.test(k)).sort((a, b) => num(a) - num(b)).map((k) => String(n.tags![k]));
+    const dns = Object.keys(n.tags ?? {})
+      .filter((k) => /^DNS\d*$/.test(k))
+      .sort((a, b) => num(a) - num(b))
+      .map((k) => String(n.tags![k]));
     return {
-      name: r.name, type, onboot: bool(n.onboot, true), device: r.device, ifname: r.ifname, label: r.ifname ?? `wulf-${r.name}`,
-      physical: r.kind === 'nic', member: !!master && master.kind === 'bond', uuid: netdevUuid(node, r.name),
-      hwaddr: s(n.hwaddr)?.toLowerCase() ?? null, ipaddr: ip ?? s(n.ipaddr), netmask: s(n.netmask), gateway: s(n.gateway),
-      ipaddr6: ip6, prefixlen6: pl6, gateway6: s(n.gateway6), mtu: s(n.mtu), tags: new MapDrop(n.tags ?? {}), primary: r.name === primary,
-      prefix, ipCIDR: ip && prefix !== null ? `${ip}/${prefix}` : null, network,
+      name: r.name,
+      type,
+      onboot: bool(n.onboot, true),
+      device: r.device,
+      ifname: r.ifname,
+      label: r.ifname ?? `wulf-${r.name}`,
+      physical: r.kind === 'nic',
+      member: !!master && master.kind === 'bond',
+      uuid: netdevUuid(node, r.name),
+      hwaddr: s(n.hwaddr)?.toLowerCase() ?? null,
+      ipaddr: ip ?? s(n.ipaddr),
+      netmask: s(n.netmask),
+      gateway: s(n.gateway),
+      ipaddr6: ip6,
+      prefixlen6: pl6,
+      gateway6: s(n.gateway6),
+      mtu: s(n.mtu),
+      tags: new MapDrop(n.tags ?? {}),
+      primary: r.name === primary,
+      prefix,
+      ipCIDR: ip && prefix !== null ? `${ip}/${prefix}` : null,
+      network,
       networkCIDR: network && prefix !== null ? `${network}/${prefix}` : null,
       ipCIDR6: ip6 ? `${ip6}/${pl6 ?? '64'}` : null,
-      vlanId: r.vlanId, parent: parent?.name ?? null, parentIfname: parent ? parent.ifname : r.parentRef, parentUuid: parent ? netdevUuid(node, parent.name) : null,
-      master: master?.kind === 'bond' ? master.name : null, masterIfname: master?.kind === 'bond' ? master.ifname : null,
-      bond: r.kind !== 'bond' ? null : {
-        mode: netTag(n, 'mode', 'bond_mode') ?? 'balance-rr', miimon: netTag(n, 'miimon') ?? '100',
-        updelay: netTag(n, 'updelay'), downdelay: netTag(n, 'downdelay'), xmitHashPolicy: netTag(n, 'xmit_hash_policy'),
-        members: refs.filter((m) => m.master === r.name).map((m) => m.name),
-      },
+      vlanId: r.vlanId,
+      parent: parent?.name ?? null,
+      parentIfname: parent ? parent.ifname : r.parentRef,
+      parentUuid: parent ? netdevUuid(node, parent.name) : null,
+      master: master?.kind === 'bond' ? master.name : null,
+      masterIfname: master?.kind === 'bond' ? master.ifname : null,
+      bond:
+        r.kind !== 'bond'
+          ? null
+          : {
+              mode: netTag(n, 'mode', 'bond_mode') ?? 'balance-rr',
+              miimon: netTag(n, 'miimon') ?? '100',
+              updelay: netTag(n, 'updelay'),
+              downdelay: netTag(n, 'downdelay'),
+              xmitHashPolicy: netTag(n, 'xmit_hash_policy'),
+              members: refs.filter((m) => m.master === r.name).map((m) => m.name),
+            },
       vlans: refs.filter((v) => v.kind === 'vlan' && v.parent === r.name).map((v) => v.name),
-      routes: routesOf(n), dns, clonedMac: netTag(n, 'cloned-mac-address')?.toLowerCase() ?? null,
-      mac: null, usable: false,
+      routes: routesOf(n),
+      dns,
+      clonedMac: netTag(n, 'cloned-mac-address')?.toLowerCase() ?? null,
+      mac: null,
+      usable: false,
     };
   });
   const byView = new Map(views.map((v) => [v.name, v]));
@@ -122,7 +191,8 @@ export function netdevViews(node: string, devs: Record<string, NetDev>, primary?
     if (v.type !== 'bond') continue;
     v.mac = v.clonedMac ?? v.bond!.members.map((m) => byView.get(m)!).find((m) => m.type === 'ethernet' && m.hwaddr)?.hwaddr ?? null;
   }
-  for (let pass = 0; pass < 2; pass++) for (const v of views) if (v.type === 'vlan') v.mac = v.clonedMac ?? (v.parent ? byView.get(v.parent)!.mac : null);
+  for (let pass = 0; pass < 2; pass++)
+    for (const v of views) if (v.type === 'vlan') v.mac = v.clonedMac ?? (v.parent ? byView.get(v.parent)!.mac : null);
   for (const v of views) {
     v.usable = v.physical ? !!(v.hwaddr || v.device) : v.type === 'vlan' ? !!(v.vlanId && v.ifname && v.parent) : !!v.ifname;
   }

@@ -39,7 +39,10 @@ export async function showFile(paths: Paths, env: Env, overlay: string, file: st
   if (!node || !f.rel.endsWith('.ww')) return { type: 'text', text: new TextDecoder().decode(f.data) };
   const b = new Builder({ paths });
   const conf = await readConfigured(paths, env);
-  const snap = b.snapshot(node === 'host' && !conf.nodes.host ? { ...conf, nodes: { ...conf.nodes, host: {} } } : conf, readWulfConf(paths));
+  const snap = b.snapshot(
+    node === 'host' && !conf.nodes.host ? { ...conf, nodes: { ...conf.nodes, host: {} } } : conf,
+    readWulfConf(paths),
+  );
   if (!snap.view(node)) fail(`node "${node}" does not exist`);
   const root = snap.rootFor(node);
   root.build = buildView(overlay, `${overlay}/${f.rel}`);
@@ -52,14 +55,20 @@ export function shownLines(s: ShownFile, quiet = false): string[] {
   if (s.type === 'text') return [s.text];
   const out: string[] = [];
   for (const o of s.files) {
-    if (!quiet && (s.files.length > 1 || o.symlink || o.abort)) out.push(`# ---- /${o.rel}${o.symlink ? ` -> ${o.symlink}` : ''}${o.abort ? ' (aborted: not written)' : ''}`);
+    if (!quiet && (s.files.length > 1 || o.symlink || o.abort))
+      out.push(`# ---- /${o.rel}${o.symlink ? ` -> ${o.symlink}` : ''}${o.abort ? ' (aborted: not written)' : ''}`);
     if (!o.symlink) out.push(o.data);
   }
   return out;
 }
 
 /** Type, mode and owner of an entry: what a diff compares besides the content. */
-export interface EntryMeta { type: string; mode: number; uid?: number; gid?: number }
+export interface EntryMeta {
+  type: string;
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
 
 /** One difference between what a node's archive would hold now and what it was last served. */
 export type ServedChange =
@@ -92,13 +101,17 @@ export function* servedChanges(svc: OverlayService, paths: Paths, node: string):
     } else yield { kind, change: 'never served' };
     for (const [rel, e] of now) {
       const o = old.get(rel);
-      const data = e.type === 'symlink' ? new TextEncoder().encode(e.target) : e.data ?? new Uint8Array(0);
-      if (!o) { if (old.size) yield { kind, change: 'added', rel, now: e }; continue; }
+      const data = e.type === 'symlink' ? new TextEncoder().encode(e.target) : (e.data ?? new Uint8Array(0));
+      if (!o) {
+        if (old.size) yield { kind, change: 'added', rel, now: e };
+        continue;
+      }
       old.delete(rel);
       if (e.type === 'dir') continue;
       if (describeEntry(e) !== describeEntry(o)) yield { kind, change: 'meta', rel, was: o, now: e };
       if (Buffer.compare(Buffer.from(data), Buffer.from(o.data ?? new Uint8Array(0))) !== 0) {
-        const a = new TextDecoder().decode(o.data).split('\n'), b = new TextDecoder().decode(data).split('\n');
+        const a = new TextDecoder().decode(o.data).split('\n'),
+          b = new TextDecoder().decode(data).split('\n');
         yield { kind, change: 'content', rel, removed: a.filter((l) => !b.includes(l)), added: b.filter((l) => !a.includes(l)) };
       }
     }
@@ -137,7 +150,10 @@ export async function nodeOverlayFiles(paths: Paths, node: string, log: Logger, 
   const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => readWulfConf(paths), log });
   const out = new Map<string, Entry>();
   for (const kind of KINDS) {
-    for (const [rel, e] of svc.entries(node, kind)) { out.delete(rel); out.set(rel, e); }
+    for (const [rel, e] of svc.entries(node, kind)) {
+      out.delete(rel);
+      out.set(rel, e);
+    }
   }
   return [...out.values()];
 }

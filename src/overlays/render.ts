@@ -4,10 +4,38 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, posix } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { Context, Liquid, Output, Tag, TokenKind, Value, evalToken, isTruthy, toValue, toValueSync, type TagToken, type TopLevelToken, type Emitter, type Template } from 'liquidjs';
+import {
+  Context,
+  Liquid,
+  Output,
+  Tag,
+  TokenKind,
+  Value,
+  evalToken,
+  isTruthy,
+  toValue,
+  toValueSync,
+  type TagToken,
+  type TopLevelToken,
+  type Emitter,
+  type Template,
+} from 'liquidjs';
 import { WulfError } from '../lib/errors.ts';
 import { addIPv4, isNetmask, maskToPrefix, networkOf, prefixToMask } from '../lib/ip.ts';
-import { FILE_PREFIX, SEP, compilePath, isGlobalPath, newReads, settle, tracked, valueAt, type Capture, type CompiledPath, type Pending, type Reads } from './track.ts';
+import {
+  FILE_PREFIX,
+  SEP,
+  compilePath,
+  isGlobalPath,
+  newReads,
+  settle,
+  tracked,
+  valueAt,
+  type Capture,
+  type CompiledPath,
+  type Pending,
+  type Reads,
+} from './track.ts';
 import { cleanRel } from './sources.ts';
 import { GO_FILTERS } from './gotemplate/filters.ts';
 import { findGoSyntax } from './gotemplate/index.ts';
@@ -17,7 +45,13 @@ import { findGoSyntax } from './gotemplate/index.ts';
  * allNodes would hold): a template over every node (hosts) takes ~0.1 ms per node unloaded, many
  * times that on a loaded machine, and must not trip where a small cluster's loop would.
  */
-export const LIMITS = { outputBytes: 64 * 1024 * 1024, renderMs: 10_000, renderMsPerNode: 2, memory: 64 * 1024 * 1024, parseBytes: 8 * 1024 * 1024 };
+export const LIMITS = {
+  outputBytes: 64 * 1024 * 1024,
+  renderMs: 10_000,
+  renderMsPerNode: 2,
+  memory: 64 * 1024 * 1024,
+  parseBytes: 8 * 1024 * 1024,
+};
 
 /** The time limit of one template run for a cluster of `nodes` nodes. */
 export const renderLimitMs = (nodes = 0) => LIMITS.renderMs + LIMITS.renderMsPerNode * Math.max(0, nodes);
@@ -33,25 +67,54 @@ export interface RenderEnv {
   imageFile?: (image: string, path: string) => Uint8Array | undefined;
 }
 
-export interface RenderedFile { rel: string; data: string; symlink?: string; abort?: boolean }
+export interface RenderedFile {
+  rel: string;
+  data: string;
+  symlink?: string;
+  abort?: boolean;
+}
 /** A node value written straight to the output: its path and the pure filters applied to it. */
-export interface Slot { path: CompiledPath; filters: string[] }
+export interface Slot {
+  path: CompiledPath;
+  filters: string[];
+}
 /**
  * `files` are the output for the data rendered; `marked` (when there are slots) the same files with
  * slot marks (SLOT_MARK + index + NUL) where `slots` values go: fillSlots() puts another node's own
  * values in, so one render serves every node whose other reads are the same.
  */
-export interface RenderResult { files: RenderedFile[]; nobackup: boolean; reads: Reads; slots: Slot[]; marked?: RenderedFile[] }
+export interface RenderResult {
+  files: RenderedFile[];
+  nobackup: boolean;
+  reads: Reads;
+  slots: Slot[];
+  marked?: RenderedFile[];
+}
 
 export class TemplateError extends WulfError {
-  constructor(readonly overlay: string, readonly file: string, readonly line: number | undefined, msg: string, hint = `wulf overlay show ${overlay} ${file}`) {
+  constructor(
+    readonly overlay: string,
+    readonly file: string,
+    readonly line: number | undefined,
+    msg: string,
+    hint = `wulf overlay show ${overlay} ${file}`,
+  ) {
     super(`overlay ${overlay}: ${file}${line ? `:${line}` : ''}: ${msg}`, { code: 'ETEMPLATE', hint });
   }
 }
 
 const MARK = `\u0000wulf${randomBytes(6).toString('hex')}:`;
 export const SLOT_MARK = `\u0000wulfslot${randomBytes(6).toString('hex')}:`;
-interface Cur { env: RenderEnv; reads: Reads; overlay: string; file: string; data: Record<string, unknown>; cap: Capture; top?: object; slots: Slot[] }
+interface Cur {
+  env: RenderEnv;
+  reads: Reads;
+  overlay: string;
+  file: string;
+  data: Record<string, unknown>;
+  cap: Capture;
+  top?: object;
+  slots: Slot[];
+}
 let cur: Cur | undefined;
 
 const hashOf = (b: Uint8Array | string) => createHash('sha1').update(b).digest('hex');
@@ -71,11 +134,19 @@ export function readRegular(p: string): Buffer {
     const now = fstatSync(fd);
     if (!now.isFile() || now.ino !== st.ino) throw new Error(`${p} is not a regular file`);
     return readFileSync(fd);
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const under = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith('/') ? dir : dir + '/');
-const realOr = (p: string) => { try { return realpathSync(p); } catch { return undefined; } };
+const realOr = (p: string) => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return undefined;
+  }
+};
 
 /** Where a controller path a template names is read: relative ones in the config dir, absolute ones only when allowed. */
 function hostPath(c: Cur, path: string, tag: string): { abs: string; listed: boolean } {
@@ -102,7 +173,7 @@ function resolveHostLink(path: string, tag: string): string {
   const real = realOr(abs);
   c.reads.global.set(FILE_PREFIX + 'l' + abs, real ?? 'missing');
   if (real === undefined) throw new Error(`${tag} "${path}": ${abs} does not exist`);
-  const root = c.env.hostRoot ? realOr(c.env.hostRoot) ?? c.env.hostRoot : '';
+  const root = c.env.hostRoot ? (realOr(c.env.hostRoot) ?? c.env.hostRoot) : '';
   return root && real.startsWith(root + '/') ? real.slice(root.length) : real;
 }
 
@@ -120,14 +191,26 @@ function readHostFile(path: string, optional: boolean): string {
   // where the path really leads (every symlink resolved) must itself be allowed: the config dir, or
   // an allowed entry's own real place (so /etc/localtime may be a link into /usr/share/zoneinfo)
   const inConf = under(real, realConf + '/');
-  if (!inConf && !c.env.hostAllow.some((a) => { const ra = realOr(c.env.hostRoot + a); return ra !== undefined && (a.endsWith('/') ? under(real, ra + '/') : real === ra); })) {
+  if (
+    !inConf &&
+    !c.env.hostAllow.some((a) => {
+      const ra = realOr(c.env.hostRoot + a);
+      return ra !== undefined && (a.endsWith('/') ? under(real, ra + '/') : real === ra);
+    })
+  ) {
     throw new Error(`include_file "${path}" resolves to ${real}, outside ${c.env.confDir} and the allowed paths`);
   }
   let buf: Buffer;
-  try { buf = readRegular(real); } catch (e) { throw new Error(`include_file "${path}": ${(e as Error).message.split('\n')[0]}`); }
+  try {
+    buf = readRegular(real);
+  } catch (e) {
+    throw new Error(`include_file "${path}": ${(e as Error).message.split('\n')[0]}`);
+  }
   // private keys on the controller only when wulf.conf lists the file by its full path
   if (!inConf && !listed && (PRIVATE_NAME.test(real) || PRIVATE_TEXT.test(buf.toString('latin1')))) {
-    throw new Error(`include_file "${path}": a private key; list its full path in wulf.conf (warewulf: overlay include paths) to include it`);
+    throw new Error(
+      `include_file "${path}": a private key; list its full path in wulf.conf (warewulf: overlay include paths) to include it`,
+    );
   }
   c.reads.global.set(key, hashOf(buf));
   return buf.toString('utf8');
@@ -151,7 +234,13 @@ function readImageFile(path: string, optional: boolean, image: unknown): string 
 export function fileSig(key: string, env: RenderEnv): string {
   const kind = key[FILE_PREFIX.length];
   const rest = key.slice(FILE_PREFIX.length + 1);
-  if (kind === 'c') { try { return hashOf(readRegular(realpathSync(rest))); } catch { return 'missing'; } }
+  if (kind === 'c') {
+    try {
+      return hashOf(readRegular(realpathSync(rest)));
+    } catch {
+      return 'missing';
+    }
+  }
   if (kind === 'l') return realOr(rest) ?? 'missing';
   const [img, rel] = rest.split(SEP) as [string, string];
   const buf = env.imageFile?.(img, '/' + rel);
@@ -167,12 +256,16 @@ function argTag(name: string, run: (v: unknown, optional: boolean, ctx: Context)
       super(token, remain, liquid);
       let args = token.args.trim();
       // trailing words: `optional` (a missing file reads as empty) and, for includes, `chomp` (one final newline dropped, as Warewulf's Include does)
-      for (let m; (m = /^(.*?)[\s,]+(optional|chomp)$/.exec(args)) && (m[2] === 'optional' || words.includes(m[2]!));) {
-        if (m[2] === 'optional') this.optional = true; else this.chomp = true;
+      for (let m; (m = /^(.*?)[\s,]+(optional|chomp)$/.exec(args)) && (m[2] === 'optional' || words.includes(m[2]!)); ) {
+        if (m[2] === 'optional') this.optional = true;
+        else this.chomp = true;
         args = m[1]!;
       }
       // {% abort all %}: none of the template's files is written (Warewulf's abort), not only the current one
-      if (name === 'abort' && args === 'all') { this.all = true; args = ''; }
+      if (name === 'abort' && args === 'all') {
+        this.all = true;
+        args = '';
+      }
       if (args) this.value = new Value(args, liquid);
       else if (name !== 'abort' && name !== 'nobackup') throw new Error(`{% ${name} %} needs an argument`);
     }
@@ -196,28 +289,66 @@ function makeLiquid(): Liquid {
   // greedy: `{%-` / `-%}` trim all whitespace on that side, newlines included (Shopify Liquid and Go template
   // semantics), so a tag on its own line written as `{%- tag %}` leaves no blank line behind
   const liquid = new Liquid({
-    strictVariables: true, strictFilters: true, ownPropertyOnly: false, greedy: true,
-    parseLimit: LIMITS.parseBytes, renderLimit: LIMITS.renderMs, memoryLimit: LIMITS.memory,
-    relativeReference: false, dynamicPartials: false, templates: {},
+    strictVariables: true,
+    strictFilters: true,
+    ownPropertyOnly: false,
+    greedy: true,
+    parseLimit: LIMITS.parseBytes,
+    renderLimit: LIMITS.renderMs,
+    memoryLimit: LIMITS.memory,
+    relativeReference: false,
+    dynamicPartials: false,
+    templates: {},
   });
-  liquid.registerTag('file', argTag('file', (v) => `${MARK}F${String(v)}\u0000`));
-  liquid.registerTag('softlink', argTag('softlink', (v) => `${MARK}L${String(v)}\u0000`));
-  liquid.registerTag('abort', argTag('abort', (v) => `${MARK}A${v === 'all' ? '*' : ''}\u0000`));
-  liquid.registerTag('nobackup', argTag('nobackup', () => `${MARK}N\u0000`));
-  liquid.registerTag('include_file', argTag('include_file', (v, opt) => readHostFile(String(v), opt), ['chomp']));
+  liquid.registerTag(
+    'file',
+    argTag('file', (v) => `${MARK}F${String(v)}\u0000`),
+  );
+  liquid.registerTag(
+    'softlink',
+    argTag('softlink', (v) => `${MARK}L${String(v)}\u0000`),
+  );
+  liquid.registerTag(
+    'abort',
+    argTag('abort', (v) => `${MARK}A${v === 'all' ? '*' : ''}\u0000`),
+  );
+  liquid.registerTag(
+    'nobackup',
+    argTag('nobackup', () => `${MARK}N\u0000`),
+  );
+  liquid.registerTag(
+    'include_file',
+    argTag('include_file', (v, opt) => readHostFile(String(v), opt), ['chomp']),
+  );
   // Warewulf's ImportLink (the output becomes a link to where a controller link leads) and readlink
-  liquid.registerTag('import_link', argTag('import_link', (v) => `${MARK}L${resolveHostLink(String(v), 'import_link')}\u0000`));
-  liquid.registerTag('readlink', argTag('readlink', (v) => resolveHostLink(String(v), 'readlink')));
-  liquid.registerTag('include_image', argTag('include_image', (v, opt, ctx) => readImageFile(String(v), opt, ctx.getSync(['imageName'])), ['chomp']));
+  liquid.registerTag(
+    'import_link',
+    argTag('import_link', (v) => `${MARK}L${resolveHostLink(String(v), 'import_link')}\u0000`),
+  );
+  liquid.registerTag(
+    'readlink',
+    argTag('readlink', (v) => resolveHostLink(String(v), 'readlink')),
+  );
+  liquid.registerTag(
+    'include_image',
+    argTag('include_image', (v, opt, ctx) => readImageFile(String(v), opt, ctx.getSync(['imageName'])), ['chomp']),
+  );
   // Liquid's own file tags would look for partials in the working directory: say what to use instead
   for (const name of ['include', 'render', 'layout']) {
-    liquid.registerTag(name, class extends Tag {
-      constructor(token: TagToken, remain: TopLevelToken[], l: Liquid) {
-        super(token, remain, l);
-        throw new Error(`{% ${name} %} is not available in overlay templates: use {% include_file "PATH" %} for a controller file or {% include_image "PATH" %} for a file of the node's image`);
-      }
-      *render(): Generator<unknown, void, unknown> { /* never parsed */ }
-    });
+    liquid.registerTag(
+      name,
+      class extends Tag {
+        constructor(token: TagToken, remain: TopLevelToken[], l: Liquid) {
+          super(token, remain, l);
+          throw new Error(
+            `{% ${name} %} is not available in overlay templates: use {% include_file "PATH" %} for a controller file or {% include_image "PATH" %} for a file of the node's image`,
+          );
+        }
+        *render(): Generator<unknown, void, unknown> {
+          /* never parsed */
+        }
+      },
+    );
   }
   const num = (x: unknown) => Number(x);
   const filters: Record<string, (...a: any[]) => unknown> = {
@@ -256,8 +387,13 @@ function makeLiquid(): Liquid {
 // ---- read narrowing: what a node value was used for decides how much of it a memo key needs ----
 
 type Tok = { kind: number; props?: Tok[]; content?: string; operator?: string };
-type TagClass = new (...a: any[]) => Tag & { branches: { value: Value; templates: Template[]; test?: (v: unknown, c: Context) => boolean }[]; elseTemplates?: Template[] };
-type ValueParts = { initial: { postfix: Tok[] }; filters: { name: string; args: unknown[]; render: (v: unknown, c: Context) => unknown }[] };
+type TagClass = new (
+  ...a: any[]
+) => Tag & { branches: { value: Value; templates: Template[]; test?: (v: unknown, c: Context) => boolean }[]; elseTemplates?: Template[] };
+type ValueParts = {
+  initial: { postfix: Tok[] };
+  filters: { name: string; args: unknown[]; render: (v: unknown, c: Context) => unknown }[];
+};
 
 /** The last property name of a plain `a.b.c` / `a["b"]` access (no computed keys, no size/first/last), else undefined. */
 function leafKey(tok: Tok | undefined): string | undefined {
@@ -269,11 +405,16 @@ function leafKey(tok: Tok | undefined): string | undefined {
 
 /** Evaluate one operand with the final read held back; returns the value and the read if it is the plain leaf. */
 function* operand(c: Cur, tok: Tok, ctx: Context, lenient: boolean): Generator<unknown, { v: unknown; p?: Pending }, unknown> {
-  c.cap.on = true; c.cap.pending = undefined;
+  c.cap.on = true;
+  c.cap.pending = undefined;
   let v: unknown;
-  try { v = yield evalToken(tok as never, ctx, lenient); }
-  finally { c.cap.on = false; }
-  const p = c.cap.pending as Pending | undefined; c.cap.pending = undefined;
+  try {
+    v = yield evalToken(tok as never, ctx, lenient);
+  } finally {
+    c.cap.on = false;
+  }
+  const p = c.cap.pending as Pending | undefined;
+  c.cap.pending = undefined;
   if (!p) return { v };
   const key = leafKey(tok);
   if (key !== undefined && p.key === key && p.value === v) return { v, p };
@@ -290,14 +431,20 @@ function* condition(value: Value, ctx: Context): Generator<unknown, unknown, unk
   const stack: { v: unknown; p?: Pending }[] = [];
   const ops = ctx.opts.operators as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const tok of parts.initial.postfix) {
-    if (tok.kind !== TokenKind.Operator) { stack.push(yield* operand(c, tok, ctx, lenient)); continue; }
+    if (tok.kind !== TokenKind.Operator) {
+      stack.push(yield* operand(c, tok, ctx, lenient));
+      continue;
+    }
     const op = tok.operator!;
     const truth = op === 'and' || op === 'or' || op === 'not';
-    const r = stack.pop()!, l = op === 'not' ? undefined : stack.pop()!;
+    const r = stack.pop()!,
+      l = op === 'not' ? undefined : stack.pop()!;
     for (const o of [l, r]) if (o?.p) settle(c.reads, o.p, truth ? 'weak' : 'full');
-    stack.push({ v: yield (op === 'not' ? ops[op]!(r.v, ctx) : ops[op]!(l!.v, r.v, ctx)) });
+    stack.push({ v: yield op === 'not' ? ops[op]!(r.v, ctx) : ops[op]!(l!.v, r.v, ctx) });
   }
-  stack.forEach((o, i) => { if (o.p) settle(c.reads, o.p, i === 0 ? 'weak' : 'full'); });
+  stack.forEach((o, i) => {
+    if (o.p) settle(c.reads, o.p, i === 0 ? 'weak' : 'full');
+  });
   return stack[0]?.v;
 }
 
@@ -308,7 +455,10 @@ function truthTag(Base: TagClass): TagClass {
       const r = this.liquid.renderer;
       for (const { value, templates, test } of this.branches) {
         const v = yield toValue(yield* condition(value, ctx));
-        if ((test ?? isTruthy)(v, ctx)) { yield r.renderTemplates(templates, ctx, emitter); return; }
+        if ((test ?? isTruthy)(v, ctx)) {
+          yield r.renderTemplates(templates, ctx, emitter);
+          return;
+        }
       }
       yield r.renderTemplates(this.elseTemplates ?? [], ctx, emitter);
     }
@@ -340,12 +490,20 @@ Output.prototype.render = function* (this: Output, ctx: Context, emitter: Emitte
 /** The files of a render with a node's own values put into the slots. */
 export function fillSlots(r: RenderResult, data: object): RenderedFile[] {
   if (!r.slots.length || !r.marked) return r.files;
-  const vals = r.slots.map((s) => { let v = String(valueAt(data, s.path)); for (const f of s.filters) v = PURE_FILTERS[f]!(v); return v; });
+  const vals = r.slots.map((s) => {
+    let v = String(valueAt(data, s.path));
+    for (const f of s.filters) v = PURE_FILTERS[f]!(v);
+    return v;
+  });
   const fill = (t: string) => {
     if (!t.includes(SLOT_MARK)) return t;
     const parts = t.split(SLOT_MARK);
     let out = parts[0]!;
-    for (let i = 1; i < parts.length; i++) { const q = parts[i]!; const e = q.indexOf('\u0000'); out += vals[Number(q.slice(0, e))] + q.slice(e + 1); }
+    for (let i = 1; i < parts.length; i++) {
+      const q = parts[i]!;
+      const e = q.indexOf('\u0000');
+      out += vals[Number(q.slice(0, e))] + q.slice(e + 1);
+    }
     return out;
   };
   return r.marked.map((f) => ({ ...f, data: fill(f.data) }));
@@ -355,7 +513,10 @@ export function fillSlots(r: RenderResult, data: object): RenderedFile[] {
 export function resolvValues(text: string, key: string): string[] {
   const out: string[] = [];
   for (const line of text.split('\n')) {
-    const f = line.replace(/[#;].*/, '').trim().split(/\s+/);
+    const f = line
+      .replace(/[#;].*/, '')
+      .trim()
+      .split(/\s+/);
     if (f[0] !== key || f.length < 2) continue;
     for (const v of key === 'nameserver' ? [f[1]!] : f.slice(1)) {
       if (key === 'nameserver' && (/^127\./.test(v) || v === '::1' || v === '0.0.0.0')) continue;
@@ -373,7 +534,8 @@ export function uniqueField(text: string, sep: string, idx: number): string {
     if (!line.trim()) continue;
     const k = line.split(sep)[idx] ?? '';
     if (seen.has(k)) continue;
-    seen.add(k); out.push(line);
+    seen.add(k);
+    out.push(line);
   }
   return out.length ? out.join('\n') + '\n' : '';
 }
@@ -382,7 +544,10 @@ export function uniqueField(text: string, sep: string, idx: number): string {
 export function systemdEscape(s: string, path: boolean): string {
   let t = s;
   if (path) {
-    t = t.split('/').filter((x) => x).join('/');
+    t = t
+      .split('/')
+      .filter((x) => x)
+      .join('/');
     if (!t) return '-';
   }
   let out = '';
@@ -408,9 +573,19 @@ export function parseTemplate(overlay: string, file: string, source: string): Te
   liquid ??= makeLiquid();
   // a Warewulf template copied in as it is: say so, rather than a Liquid parse error or a half-rendered file
   const go = findGoSyntax(source);
-  if (go) throw new TemplateError(overlay, file, go.line, `Go template syntax (${go.text}); wulf templates are Liquid: convert it with wulf overlay convert FILE`, `wulf overlay convert --write <the overlay's rootfs>/${file} (the Go original is kept beside it as .go-orig)`);
-  try { t = liquid.parse(source); }
-  catch (e) { throw templateError(overlay, file, e); }
+  if (go)
+    throw new TemplateError(
+      overlay,
+      file,
+      go.line,
+      `Go template syntax (${go.text}); wulf templates are Liquid: convert it with wulf overlay convert FILE`,
+      `wulf overlay convert --write <the overlay's rootfs>/${file} (the Go original is kept beside it as .go-orig)`,
+    );
+  try {
+    t = liquid.parse(source);
+  } catch (e) {
+    throw templateError(overlay, file, e);
+  }
   if (parsed.size > 5000) parsed.clear();
   parsed.set(key, t);
   return t;
@@ -420,11 +595,20 @@ function templateError(overlay: string, file: string, e: unknown): TemplateError
   if (e instanceof TemplateError) return e;
   const err = e as Error & { token?: { getPosition?: () => [number, number] }; originalError?: Error };
   let line: number | undefined;
-  try { line = err.token?.getPosition?.()[0]; } catch { /* none */ }
+  try {
+    line = err.token?.getPosition?.()[0];
+  } catch {
+    /* none */
+  }
   let msg = (err.originalError && !(err.originalError as { token?: unknown }).token ? err.originalError.message : err.message) ?? String(e);
   const m = /, line:(\d+), col:\d+/.exec(msg);
-  if (m) { line ??= Number(m[1]); }
-  msg = msg.replace(/, file:[^,]*/, '').replace(/, line:\d+, col:\d+/g, '').split('\n')[0]!;
+  if (m) {
+    line ??= Number(m[1]);
+  }
+  msg = msg
+    .replace(/, file:[^,]*/, '')
+    .replace(/, line:\d+, col:\d+/g, '')
+    .split('\n')[0]!;
   if (/limit exceeded/.test(msg)) msg += ' (template too slow, too big or looping)';
   return new TemplateError(overlay, file, line, msg);
 }
@@ -442,7 +626,14 @@ class CappedEmitter {
  * Render one template. `rel` is its path inside the overlay (with .ww); `data` the raw template data.
  * Returns the output files (default name: rel without .ww) and what the template read.
  */
-export function renderTemplate(overlay: string, rel: string, source: string, data: Record<string, unknown>, env: RenderEnv, nodes = 0): RenderResult {
+export function renderTemplate(
+  overlay: string,
+  rel: string,
+  source: string,
+  data: Record<string, unknown>,
+  env: RenderEnv,
+  nodes = 0,
+): RenderResult {
   const tpls = parseTemplate(overlay, rel, source);
   const reads = newReads();
   const prev = cur;
@@ -452,42 +643,58 @@ export function renderTemplate(overlay: string, rel: string, source: string, dat
   cur = c;
   let text: string;
   try {
-    const ctx = new Context(tracked(data, reads, cap), liquid!.options, { sync: true, strictVariables: true, renderLimit: renderLimitMs(nodes), memoryLimit: LIMITS.memory });
+    const ctx = new Context(tracked(data, reads, cap), liquid!.options, {
+      sync: true,
+      strictVariables: true,
+      renderLimit: renderLimitMs(nodes),
+      memoryLimit: LIMITS.memory,
+    });
     toValueSync(liquid!.renderer.renderTemplates(tpls, ctx, em as unknown as Emitter));
     text = em.buffer;
   } catch (e) {
     throw templateError(overlay, rel, e);
-  } finally { cur = prev; }
+  } finally {
+    cur = prev;
+  }
   const { files, nobackup } = splitOutput(overlay, rel, text, /\{%-?\s*file\s/.test(source));
   if (!c.slots.length) return { files, nobackup, reads, slots: c.slots };
   const r: RenderResult = { files, nobackup, reads, slots: c.slots, marked: files };
   r.files = fillSlots(r, data);
-  if (r.files.some((f) => f.data.length > LIMITS.outputBytes)) throw new TemplateError(overlay, rel, undefined, `output larger than ${LIMITS.outputBytes} bytes`);
+  if (r.files.some((f) => f.data.length > LIMITS.outputBytes))
+    throw new TemplateError(overlay, rel, undefined, `output larger than ${LIMITS.outputBytes} bytes`);
   return r;
 }
 
 function splitOutput(overlay: string, rel: string, text: string, multi: boolean): { files: RenderedFile[]; nobackup: boolean } {
   const files: RenderedFile[] = [];
-  let nobackup = false, abortAll = false;
+  let nobackup = false,
+    abortAll = false;
   let f: RenderedFile = { rel: rel.replace(/\.ww$/, ''), data: '' };
   const dir = dirname(rel) === '.' ? '' : dirname(rel);
   const parts = text.split(MARK);
   f.data = parts[0]!;
   for (const p of parts.slice(1)) {
     const end = p.indexOf('\u0000');
-    const op = p[0], arg = p.slice(1, end), rest = p.slice(end + 1);
+    const op = p[0],
+      arg = p.slice(1, end),
+      rest = p.slice(end + 1);
     if (op === 'F') {
       files.push(f);
       let target: string;
-      try { target = cleanRel(arg.startsWith('/') ? arg : `${dir}/${arg}`, 'file'); }
-      catch (e) { throw new TemplateError(overlay, rel, undefined, (e as Error).message); }
+      try {
+        target = cleanRel(arg.startsWith('/') ? arg : `${dir}/${arg}`, 'file');
+      } catch (e) {
+        throw new TemplateError(overlay, rel, undefined, (e as Error).message);
+      }
       if (!target) throw new TemplateError(overlay, rel, undefined, `{% file "${arg}" %} names no file`);
       f = { rel: target, data: rest };
       continue;
     }
     if (op === 'L') f.symlink = arg;
-    else if (op === 'A') { f.abort = true; if (arg === '*') abortAll = true; }
-    else if (op === 'N') nobackup = true;
+    else if (op === 'A') {
+      f.abort = true;
+      if (arg === '*') abortAll = true;
+    } else if (op === 'N') nobackup = true;
     f.data += rest;
   }
   files.push(f);

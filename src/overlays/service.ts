@@ -32,7 +32,11 @@ export interface OverlayServiceOptions {
   recheckMs?: number;
 }
 
-export interface BuildManyResult { built: number; failed: { node: string; kind: Kind; error: string }[]; ms: number }
+export interface BuildManyResult {
+  built: number;
+  failed: { node: string; kind: Kind; error: string }[];
+  ms: number;
+}
 
 export interface OverlayService {
   /** The archive to serve for a node; builds it if missing or stale. Marks it as the last served. */
@@ -77,7 +81,12 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     for (const k of builder.fileKeys()) {
       if (k[FILE_PREFIX.length] !== 'c') continue;
       const p = k.slice(FILE_PREFIX.length + 1);
-      try { const st = statSync(p); s += `${p}:${st.size}:${st.mtimeMs}:${st.ino};`; } catch { s += `${p}:-;`; }
+      try {
+        const st = statSync(p);
+        s += `${p}:${st.size}:${st.mtimeMs}:${st.ino};`;
+      } catch {
+        s += `${p}:-;`;
+      }
     }
     return s;
   };
@@ -85,11 +94,14 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
   function current(): Snapshot {
     const now = Date.now();
     if (snap && now - checkedAt < recheck) return snap;
-    const conf = opts.getConf(), wulf = opts.getWulfConf();
+    const conf = opts.getConf(),
+      wulf = opts.getWulfConf();
     const sig = `${conf.revision}\0${wulf.revision}\0${treeSignature(paths.siteOverlaysDir)}\0${distSig()}\0${fileStats()}`;
     checkedAt = now;
     if (!snap || sig !== snapSig) {
-      snap = builder.snapshot(conf, wulf); snapSig = sig; snapshots++;
+      snap = builder.snapshot(conf, wulf);
+      snapSig = sig;
+      snapshots++;
     }
     return snap;
   }
@@ -105,12 +117,21 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     const key = `${node}\0${kind}`;
     const s = current();
     const have = index.get(key);
-    if (have && have.snap === s.id) { markServed(paths, node, kind, have.info.hash); return have.info; }
+    if (have && have.snap === s.id) {
+      markServed(paths, node, kind, have.info.hash);
+      return have.info;
+    }
     // the same inputs failed already (a template error, a runaway loop cut at the time limit):
     // answer at once with the previous good archive instead of rendering again on every fetch;
     // retried when the inputs change, or after a minute (files read from an image are not in the signature)
     const failed = failures.get(key);
-    if (failed?.sig === snapSig && Date.now() - failed.at < FAILURE_RETRY_MS) { if (have) { markServed(paths, node, kind, have.info.hash); return have.info; } throw failed.error; }
+    if (failed?.sig === snapSig && Date.now() - failed.at < FAILURE_RETRY_MS) {
+      if (have) {
+        markServed(paths, node, kind, have.info.hash);
+        return have.info;
+      }
+      throw failed.error;
+    }
     const running = inflight.get(key);
     if (running) return running;
     const sig = snapSig;
@@ -133,7 +154,9 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
         log.error('overlay', `cannot build ${kind} overlay: ${errorLine(e)}`, { node, serving: prev ? prev.info.hash : 'nothing' });
         if (prev) return prev.info;
         throw e;
-      } finally { inflight.delete(key); }
+      } finally {
+        inflight.delete(key);
+      }
     })();
     inflight.set(key, p);
     return p;
@@ -147,56 +170,112 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     const failed: BuildManyResult['failed'] = [];
     let built = 0;
     if (n <= 1 || opts.imageFile) {
-      for (const node of nodeIds) for (const kind of kinds) {
-        try { const info = await buildNow(node, kind, s); index.set(`${node}\0${kind}`, { snap: s.id, info }); built++; }
-        catch (e) { failed.push({ node, kind, error: errorLine(e) }); }
-      }
+      for (const node of nodeIds)
+        for (const kind of kinds) {
+          try {
+            const info = await buildNow(node, kind, s);
+            index.set(`${node}\0${kind}`, { snap: s.id, info });
+            built++;
+          } catch (e) {
+            failed.push({ node, kind, error: errorLine(e) });
+          }
+        }
       return { built, failed, ms: performance.now() - t0 };
     }
     const chunks: string[][] = Array.from({ length: n }, () => []);
-    nodeIds.forEach((id, i) => chunks[Math.floor(i * n / nodeIds.length)]!.push(id));
+    nodeIds.forEach((id, i) => chunks[Math.floor((i * n) / nodeIds.length)]!.push(id));
     // the workers start on the first kind; meanwhile this thread builds the first node's archives, which
     // renders once what is the same for every node (hosts over all nodes), and hands those renders on
     const sharedFollows = kinds.length > 1;
-    const pool = chunks.map((nodes) => runWorker({ paths, conf: s.conf, wulf: s.wulf, nodes, kinds, hostAllow: opts.hostAllow, sharedFollows }));
+    const pool = chunks.map((nodes) =>
+      runWorker({ paths, conf: s.conf, wulf: s.wulf, nodes, kinds, hostAllow: opts.hostAllow, sharedFollows }),
+    );
     if (sharedFollows) {
       await null;
-      for (const kind of kinds.slice(1)) { try { builder.entries(s, nodeIds[0]!, kind); } catch { /* the worker reports it */ } }
+      for (const kind of kinds.slice(1)) {
+        try {
+          builder.entries(s, nodeIds[0]!, kind);
+        } catch {
+          /* the worker reports it */
+        }
+      }
       const shared = builder.sharedRenders(s);
       for (const w of pool) w.post({ shared });
     }
     const results = await Promise.all(pool.map((w) => w.done));
     for (const r of results) {
-      for (const ok of r.ok) { index.set(`${ok.node}\0${ok.kind}`, { snap: s.id, info: ok.info }); built++; }
+      for (const ok of r.ok) {
+        index.set(`${ok.node}\0${ok.kind}`, { snap: s.id, info: ok.info });
+        built++;
+      }
       failed.push(...r.failed);
     }
     return { built, failed, ms: performance.now() - t0 };
   }
 
   return {
-    archive, buildMany,
+    archive,
+    buildMany,
     entries: (node, kind) => builder.entries(current(), node, checkKind(kind)),
-    invalidate() { snap = undefined; checkedAt = 0; },
+    invalidate() {
+      snap = undefined;
+      checkedAt = 0;
+    },
     stats: () => {
       const t = thread?.stats() ?? { renders: 0, hits: 0, misses: 0 };
-      return { renders: builder.renders + t.renders, memoHits: builder.memo.hits + t.hits, memoMisses: builder.memo.misses + t.misses, snapshots };
+      return {
+        renders: builder.renders + t.renders,
+        memoHits: builder.memo.hits + t.hits,
+        memoMisses: builder.memo.misses + t.misses,
+        snapshots,
+      };
     },
   };
 }
 
-export interface WorkerJob { paths: Paths; conf: NodesConf; wulf: WulfConf; nodes: string[]; kinds: Kind[]; hostAllow?: string[]; sharedFollows?: boolean }
-export interface WorkerResult { ok: { node: string; kind: Kind; info: ArchiveInfo }[]; failed: BuildManyResult['failed'] }
+export interface WorkerJob {
+  paths: Paths;
+  conf: NodesConf;
+  wulf: WulfConf;
+  nodes: string[];
+  kinds: Kind[];
+  hostAllow?: string[];
+  sharedFollows?: boolean;
+}
+export interface WorkerResult {
+  ok: { node: string; kind: Kind; info: ArchiveInfo }[];
+  failed: BuildManyResult['failed'];
+}
 
 function runWorker(job: WorkerJob): { done: Promise<WorkerResult>; post: (m: { shared: SharedRender[] }) => void } {
   let w: Worker | undefined;
   const done = new Promise<WorkerResult>((resolve, reject) => {
     // compiled: build/build.ts embeds src/overlays/worker.ts as an extra entrypoint (…/overlays/worker.js)
-    try { w = new Worker(compiled ? new URL('./overlays/worker.js', import.meta.url).href : new URL('./worker.ts', import.meta.url).href); }
-    catch (e) { reject(e); return; }
+    try {
+      w = new Worker(compiled ? new URL('./overlays/worker.js', import.meta.url).href : new URL('./worker.ts', import.meta.url).href);
+    } catch (e) {
+      reject(e);
+      return;
+    }
     const worker = w;
-    worker.onmessage = (ev: MessageEvent<WorkerResult>) => { resolve(ev.data); worker.terminate(); };
-    worker.onerror = (ev) => { reject(new Error(`overlay worker: ${(ev as ErrorEvent).message}`)); worker.terminate(); };
+    worker.onmessage = (ev: MessageEvent<WorkerResult>) => {
+      resolve(ev.data);
+      worker.terminate();
+    };
+    worker.onerror = (ev) => {
+      reject(new Error(`overlay worker: ${(ev as ErrorEvent).message}`));
+      worker.terminate();
+    };
     worker.postMessage(job);
   });
-  return { done, post: (m) => { try { w?.postMessage(m); } catch { /* ended */ } } };
+  return {
+    done,
+    post: (m) => {
+      try {
+        w?.postMessage(m);
+      } catch {
+        /* ended */
+      }
+    },
+  };
 }

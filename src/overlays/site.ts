@@ -27,7 +27,14 @@ export function siteRoot(siteDir: string, name: string): { root: string; cloned:
     if (f.type === 'dir') mkdirSync(p, { recursive: true });
     else if (f.type === 'symlink') symlinkSync(f.target!, p);
     else writeFileSync(p, f.data!);
-    if (f.type !== 'symlink') { chmodSync(p, f.mode); try { chownSync(p, f.uid, f.gid); } catch { /* not root */ } }
+    if (f.type !== 'symlink') {
+      chmodSync(p, f.mode);
+      try {
+        chownSync(p, f.uid, f.gid);
+      } catch {
+        /* not root */
+      }
+    }
   }
   return { root, cloned: true };
 }
@@ -46,7 +53,11 @@ export function fileIn(root: string, file: string): string {
     at = join(at, part);
     const st = lstatSync(at, { throwIfNoEntry: false });
     if (!st) break;
-    if (st.isSymbolicLink()) fail(`${file}: ${at.slice(root.length + 1)} is a symlink in the overlay; paths through links are refused`, 'the link is for the node: change it with wulf overlay delete, then import or mkdir');
+    if (st.isSymbolicLink())
+      fail(
+        `${file}: ${at.slice(root.length + 1)} is a symlink in the overlay; paths through links are refused`,
+        'the link is for the node: change it with wulf overlay delete, then import or mkdir',
+      );
     if (!st.isDirectory()) fail(`${file}: ${at.slice(root.length + 1)} is not a directory in the overlay`);
   }
   return join(root, rel);
@@ -54,6 +65,10 @@ export function fileIn(root: string, file: string): string {
 
 /** Refuse to act through a link that is the file itself (chmod, edit…). */
 export function notLink(p: string, file: string, what: string): string {
-  if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()) fail(`${file} is a symlink in the overlay: cannot ${what} it (that would change the file it points to on this machine)`, 'delete the link first to replace it');
+  if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink())
+    fail(
+      `${file} is a symlink in the overlay: cannot ${what} it (that would change the file it points to on this machine)`,
+      'delete the link first to replace it',
+    );
   return p;
 }

@@ -29,33 +29,40 @@ export function cleanRel(p: string, what = 'path'): string {
 }
 
 export interface SourceFile {
-  rel: string;                       // path inside the overlay root, no leading slash
+  rel: string; // path inside the overlay root, no leading slash
   type: 'file' | 'dir' | 'symlink';
-  mode: number;                      // permission bits only
+  mode: number; // permission bits only
   uid: number;
   gid: number;
-  data?: Uint8Array;                 // file content
-  target?: string;                   // symlink target
-  mtime: number;                     // seconds: the file's own (site), wulf's build time (shipped, compiled)
-  hash: string;                      // content + meta
+  data?: Uint8Array; // file content
+  target?: string; // symlink target
+  mtime: number; // seconds: the file's own (site), wulf's build time (shipped, compiled)
+  hash: string; // content + meta
 }
 
 export interface OverlaySource {
   name: string;
   site: boolean;
-  dir: string;                       // the overlay dir (holding rootfs/ or the files themselves)
-  root: string;                      // the rootfs dir
-  files: SourceFile[];               // sorted by rel
-  hash: string;                      // hash of all files
+  dir: string; // the overlay dir (holding rootfs/ or the files themselves)
+  root: string; // the rootfs dir
+  files: SourceFile[]; // sorted by rel
+  hash: string; // hash of all files
 }
 
-export interface Meta { mode?: string | number; uid?: number; gid?: number }
+export interface Meta {
+  mode?: string | number;
+  uid?: number;
+  gid?: number;
+}
 
-export function distOverlaysDir(): string { return assetPath('overlays'); }
+export function distOverlaysDir(): string {
+  return assetPath('overlays');
+}
 
 function rootOf(dir: string, site = false): string {
   const r = join(dir, 'rootfs');
-  if (site && lstatSync(r, { throwIfNoEntry: false })?.isSymbolicLink()) throw new WulfError(`site overlay ${dir}: rootfs is a symlink; an overlay's files must be under its own directory`);
+  if (site && lstatSync(r, { throwIfNoEntry: false })?.isSymbolicLink())
+    throw new WulfError(`site overlay ${dir}: rootfs is a symlink; an overlay's files must be under its own directory`);
   return existsSync(r) ? r : dir;
 }
 
@@ -66,7 +73,11 @@ function rootOf(dir: string, site = false): string {
  */
 export const OVERLAY_ALIASES: Record<string, string> = {
   wwclient: 'wulf-agent',
-  sfdisk: 'ignition', mkfs: 'ignition', mkswap: 'ignition', 'systemd.mount': 'ignition', 'systemd.swap': 'ignition',
+  sfdisk: 'ignition',
+  mkfs: 'ignition',
+  mkswap: 'ignition',
+  'systemd.mount': 'ignition',
+  'systemd.swap': 'ignition',
 };
 
 /** The dir of an overlay by name: site first, then distribution, then an alias's; undefined when none exists. */
@@ -74,7 +85,8 @@ export function locateOverlay(siteDir: string, name: string): { dir: string; roo
   checkOverlayName(name);
   const site = join(siteDir, name);
   // a symlinked overlay directory would pack whatever it points to: refused, not followed
-  if (lstatSync(site, { throwIfNoEntry: false })?.isSymbolicLink()) throw new WulfError(`site overlay ${site} is a symlink; make it a real directory`);
+  if (lstatSync(site, { throwIfNoEntry: false })?.isSymbolicLink())
+    throw new WulfError(`site overlay ${site} is a symlink; make it a real directory`);
   if (existsSync(site)) return { dir: site, root: rootOf(site, true), site: true };
   const dist = join(distOverlaysDir(), name);
   if (existsSync(dist)) return { dir: dist, root: rootOf(dist), site: false };
@@ -86,12 +98,21 @@ export function listOverlayNames(siteDir: string): { name: string; site: boolean
   const names = new Map<string, { name: string; site: boolean; dist: boolean; alias?: string }>();
   const scan = (d: string, site: boolean) => {
     let ents: string[] = [];
-    try { ents = readdirSync(d); } catch { return; }
+    try {
+      ents = readdirSync(d);
+    } catch {
+      return;
+    }
     for (const n of ents) {
       if (!NAME_RE.test(n) || n === '.' || n === '..') continue;
-      try { if (!statSync(join(d, n)).isDirectory()) continue; } catch { continue; }
+      try {
+        if (!statSync(join(d, n)).isDirectory()) continue;
+      } catch {
+        continue;
+      }
       const e = names.get(n) ?? { name: n, site: false, dist: false };
-      if (site) e.site = true; else e.dist = true;
+      if (site) e.site = true;
+      else e.dist = true;
       names.set(n, e);
     }
   };
@@ -134,14 +155,20 @@ export function treeSignature(root: string): string {
   const h = createHash('sha1');
   const walk = (rel: string) => {
     let ents: string[];
-    try { ents = readdirSync(join(root, rel)).sort(); } catch { return; }
+    try {
+      ents = readdirSync(join(root, rel)).sort();
+    } catch {
+      return;
+    }
     for (const n of ents) {
       const r = rel ? `${rel}/${n}` : n;
       try {
         const st = lstatSync(join(root, r));
         h.update(`${r}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.size}\0${st.mtimeMs}\0${st.ctimeMs}\0${st.ino}\n`);
         if (st.isDirectory()) walk(r);
-      } catch { /* raced */ }
+      } catch {
+        /* raced */
+      }
     }
   };
   walk('');
@@ -156,14 +183,21 @@ export function readOverlay(siteDir: string, name: string): OverlaySource {
   if (!loc.site) {
     const mp = join(loc.dir, 'meta.json');
     if (existsSync(mp)) {
-      try { meta = JSON.parse(readFileSync(mp, 'utf8')); }
-      catch (e) { throw new WulfError(`overlay ${name}: meta.json: ${(e as Error).message}`); }
+      try {
+        meta = JSON.parse(readFileSync(mp, 'utf8'));
+      } catch (e) {
+        throw new WulfError(`overlay ${name}: meta.json: ${(e as Error).message}`);
+      }
     }
   }
   const files: SourceFile[] = [];
   const walk = (rel: string) => {
     let ents: string[];
-    try { ents = readdirSync(join(loc.root, rel)).sort(); } catch { return; }
+    try {
+      ents = readdirSync(join(loc.root, rel)).sort();
+    } catch {
+      return;
+    }
     for (const n of ents) {
       const r = rel ? `${rel}/${n}` : n;
       if (!rel && loc.root === loc.dir && n === 'meta.json' && !loc.site) continue;
@@ -187,11 +221,19 @@ export function readOverlay(siteDir: string, name: string): OverlaySource {
   return { name, site: loc.site, dir: loc.dir, root: loc.root, files, hash: h.digest('hex').slice(0, 32) };
 }
 
-function mk(rel: string, type: SourceFile['type'], dflt: number, st: { mode: number; uid: number; gid: number; mtimeMs: number },
-  m: Meta | undefined, data: Uint8Array | undefined, target: string | undefined, site: boolean): SourceFile {
-  const mode = site ? st.mode & 0o7777 : parseMode(m?.mode, type === 'file' && (st.mode & 0o111) ? 0o755 : dflt);
-  const uid = site ? st.uid : m?.uid ?? 0;
-  const gid = site ? st.gid : m?.gid ?? 0;
+function mk(
+  rel: string,
+  type: SourceFile['type'],
+  dflt: number,
+  st: { mode: number; uid: number; gid: number; mtimeMs: number },
+  m: Meta | undefined,
+  data: Uint8Array | undefined,
+  target: string | undefined,
+  site: boolean,
+): SourceFile {
+  const mode = site ? st.mode & 0o7777 : parseMode(m?.mode, type === 'file' && st.mode & 0o111 ? 0o755 : dflt);
+  const uid = site ? st.uid : (m?.uid ?? 0);
+  const gid = site ? st.gid : (m?.gid ?? 0);
   const mtime = (site ? null : shippedMtime()) ?? Math.max(0, Math.floor(st.mtimeMs / 1000));
   const h = createHash('sha256').update(`${rel}\0${type}\0${mode}\0${uid}\0${gid}\0${target ?? ''}\0${mtime}\0`);
   if (data) h.update(data);

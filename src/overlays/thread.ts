@@ -16,12 +16,25 @@ import { LIMITS } from './render.ts';
 export type ThreadMsg =
   | { op: 'snap'; paths: Paths; hostAllow?: string[]; conf: string; wulf: WulfConf; limits: typeof LIMITS }
   | { op: 'build'; seq: number; node: string; kind: Kind };
-export interface ThreadStats { renders: number; hits: number; misses: number }
-export interface ThreadReply { seq: number; info?: ArchiveInfo; error?: string; files?: string[]; stats?: ThreadStats }
+export interface ThreadStats {
+  renders: number;
+  hits: number;
+  misses: number;
+}
+export interface ThreadReply {
+  seq: number;
+  info?: ArchiveInfo;
+  error?: string;
+  files?: string[];
+  stats?: ThreadStats;
+}
 
 export class BuildTimeout extends WulfError {
   constructor(node: string, kind: Kind, ms: number) {
-    super(`${kind} overlay of ${node}: rendering took longer than ${ms / 1000} s and was stopped (a looping template? wulf.conf warewulf: overlay render timeout)`, { code: 'ETIMEOUT' });
+    super(
+      `${kind} overlay of ${node}: rendering took longer than ${ms / 1000} s and was stopped (a looping template? wulf.conf warewulf: overlay render timeout)`,
+      { code: 'ETIMEOUT' },
+    );
   }
 }
 
@@ -35,9 +48,19 @@ export class BuildThread {
   private done: ThreadStats = { renders: 0, hits: 0, misses: 0 };
   private live: ThreadStats = { renders: 0, hits: 0, misses: 0 };
 
-  constructor(private paths: Paths, private hostAllow: string[] | undefined, private onFiles: (keys: string[]) => void) {}
+  constructor(
+    private paths: Paths,
+    private hostAllow: string[] | undefined,
+    private onFiles: (keys: string[]) => void,
+  ) {}
 
-  stats(): ThreadStats { return { renders: this.done.renders + this.live.renders, hits: this.done.hits + this.live.hits, misses: this.done.misses + this.live.misses }; }
+  stats(): ThreadStats {
+    return {
+      renders: this.done.renders + this.live.renders,
+      hits: this.done.hits + this.live.hits,
+      misses: this.done.misses + this.live.misses,
+    };
+  }
 
   /** Build and write one archive in the worker; rejects after `limitMs` (the worker is then stopped). */
   build(s: Snapshot, node: string, kind: Kind, limitMs: number): Promise<ArchiveInfo> {
@@ -53,14 +76,20 @@ export class BuildThread {
       const r = ev.data;
       if (r.stats) this.live = r.stats;
       if (r.files) this.onFiles(r.files);
-      if (this.waiting?.seq === r.seq) { const x = this.waiting; this.waiting = undefined; x.resolve(r); }
+      if (this.waiting?.seq === r.seq) {
+        const x = this.waiting;
+        this.waiting = undefined;
+        x.resolve(r);
+      }
     };
     w.onerror = (ev) => {
-      const x = this.waiting; this.stop();
+      const x = this.waiting;
+      this.stop();
       x?.reject(new WulfError(`overlay build thread: ${(ev as ErrorEvent).message}`));
     };
-    (w as unknown as { unref?: () => void }).unref?.();      // a CLI process that used the service exits when it is done
-    this.w = w; this.sentSnap = -1;
+    (w as unknown as { unref?: () => void }).unref?.(); // a CLI process that used the service exits when it is done
+    this.w = w;
+    this.sentSnap = -1;
     return w;
   }
 
@@ -68,22 +97,35 @@ export class BuildThread {
   stop(): void {
     if (!this.w) return;
     const w = this.w;
-    this.w = undefined; this.sentSnap = -1; this.waiting = undefined;
-    this.done = this.stats(); this.live = { renders: 0, hits: 0, misses: 0 };
+    this.w = undefined;
+    this.sentSnap = -1;
+    this.waiting = undefined;
+    this.done = this.stats();
+    this.live = { renders: 0, hits: 0, misses: 0 };
     w.terminate();
   }
 
   private async run(s: Snapshot, node: string, kind: Kind, limitMs: number): Promise<ArchiveInfo> {
     const w = this.w ?? this.start();
     if (this.sentSnap !== s.id) {
-      w.postMessage({ op: 'snap', paths: this.paths, hostAllow: this.hostAllow, conf: JSON.stringify(s.conf), wulf: s.wulf, limits: { ...LIMITS } } satisfies ThreadMsg);
+      w.postMessage({
+        op: 'snap',
+        paths: this.paths,
+        hostAllow: this.hostAllow,
+        conf: JSON.stringify(s.conf),
+        wulf: s.wulf,
+        limits: { ...LIMITS },
+      } satisfies ThreadMsg);
       this.sentSnap = s.id;
     }
     const seq = ++this.seq;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const reply = await new Promise<ThreadReply>((resolve, reject) => {
       this.waiting = { seq, resolve, reject };
-      timer = setTimeout(() => { this.stop(); reject(new BuildTimeout(node, kind, limitMs)); }, limitMs);
+      timer = setTimeout(() => {
+        this.stop();
+        reject(new BuildTimeout(node, kind, limitMs));
+      }, limitMs);
       w.postMessage({ op: 'build', seq, node, kind } satisfies ThreadMsg);
     }).finally(() => clearTimeout(timer));
     if (reply.error !== undefined) throw new WulfError(reply.error, { code: 'EBUILD' });

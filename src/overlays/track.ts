@@ -15,31 +15,51 @@ export const GLOBAL_ROOTS = new Set(['server', 'build', 'allNodes']);
 export const FILE_PREFIX = '\u0002F';
 
 // the build time is not part of any key: an archive keeps the time its content was first built
-const VOLATILE_TIME = `build${SEP}time`, VOLATILE_UNIX = `build${SEP}unix`;
+const VOLATILE_TIME = `build${SEP}time`,
+  VOLATILE_UNIX = `build${SEP}unix`;
 
-export interface Reads { local: Map<string, string>; global: Map<string, string> }
+export interface Reads {
+  local: Map<string, string>;
+  global: Map<string, string>;
+}
 export const newReads = (): Reads => ({ local: new Map(), global: new Map() });
 
 export function sigOf(v: unknown): string {
   if (v === undefined) return 'u';
   if (v === null) return 'n';
   switch (typeof v) {
-    case 'string': return 's' + v;
-    case 'number': return 'd' + v;
-    case 'boolean': return v ? 'T' : 'F';
-    case 'object': return Array.isArray(v) ? 'a' : 'o';
-    default: return 'x' + typeof v;
+    case 'string':
+      return 's' + v;
+    case 'number':
+      return 'd' + v;
+    case 'boolean':
+      return v ? 'T' : 'F';
+    case 'object':
+      return Array.isArray(v) ? 'a' : 'o';
+    default:
+      return 'x' + typeof v;
   }
 }
 
 /** How a read value may be observed: truthiness only ('W') or output only when a non-blank string ('S'). */
-export function weakSig(v: unknown): string { return typeof v === 'string' ? 'S' : sigOf(v); }
-export function slotSig(v: unknown): string { return typeof v === 'string' && v.trim() !== '' ? 'N' : 'x' + sigOf(v); }
+export function weakSig(v: unknown): string {
+  return typeof v === 'string' ? 'S' : sigOf(v);
+}
+export function slotSig(v: unknown): string {
+  return typeof v === 'string' && v.trim() !== '' ? 'N' : 'x' + sigOf(v);
+}
 
 /** The last property read while an expression is evaluated, held back until its use is known. */
-export interface Pending { path: string; key: string; value: unknown }
+export interface Pending {
+  path: string;
+  key: string;
+  value: unknown;
+}
 /** Capture switch shared by the tracking proxy and the render tags. */
-export interface Capture { on: boolean; pending?: Pending }
+export interface Capture {
+  on: boolean;
+  pending?: Pending;
+}
 
 export function isGlobalPath(path: string): boolean {
   const i = path.indexOf(SEP);
@@ -63,9 +83,15 @@ export function tracked<T extends object>(root: T, reads: Reads, cap?: Capture):
   const cache = new WeakMap<object, Map<string, object>>();
   const wrap = (obj: object, path: string): object => {
     let m = cache.get(obj);
-    if (!m) { m = new Map(); cache.set(obj, m); }
+    if (!m) {
+      m = new Map();
+      cache.set(obj, m);
+    }
     let p = m.get(path);
-    if (!p) { p = new Proxy(obj, handler(path)); m.set(path, p); }
+    if (!p) {
+      p = new Proxy(obj, handler(path));
+      m.set(path, p);
+    }
     return p;
   };
   const handler = (path: string): ProxyHandler<object> => ({
@@ -91,24 +117,46 @@ export function tracked<T extends object>(root: T, reads: Reads, cap?: Capture):
       if (path && typeof key === 'string') record(reads, path + HAS + key, r ? '1' : '0');
       return r;
     },
-    set() { return false; },
-    deleteProperty() { return false; },
+    set() {
+      return false;
+    },
+    deleteProperty() {
+      return false;
+    },
   });
   return wrap(root, '') as T;
 }
 
-export interface CompiledPath { path: string; file: boolean; segs: string[]; suffix: '' | 'K' | 'H' | 'W' | 'S'; arg: string }
+export interface CompiledPath {
+  path: string;
+  file: boolean;
+  segs: string[];
+  suffix: '' | 'K' | 'H' | 'W' | 'S';
+  arg: string;
+}
 
 /** Split a recorded path once, for repeated evaluation. */
 export function compilePath(path: string): CompiledPath {
   if (path.startsWith(FILE_PREFIX)) return { path, file: true, segs: [], suffix: '', arg: '' };
-  let suffix: CompiledPath['suffix'] = '', arg = '';
+  let suffix: CompiledPath['suffix'] = '',
+    arg = '';
   let p = path;
-  const k = p.indexOf(KEYS), h = p.indexOf(HAS);
-  if (h >= 0) { suffix = 'H'; arg = p.slice(h + 2); p = p.slice(0, h); }
-  else if (k >= 0) { suffix = 'K'; p = p.slice(0, k); }
-  else if (p.endsWith(WEAK)) { suffix = 'W'; p = p.slice(0, -2); }
-  else if (p.endsWith(SLOT)) { suffix = 'S'; p = p.slice(0, -2); }
+  const k = p.indexOf(KEYS),
+    h = p.indexOf(HAS);
+  if (h >= 0) {
+    suffix = 'H';
+    arg = p.slice(h + 2);
+    p = p.slice(0, h);
+  } else if (k >= 0) {
+    suffix = 'K';
+    p = p.slice(0, k);
+  } else if (p.endsWith(WEAK)) {
+    suffix = 'W';
+    p = p.slice(0, -2);
+  } else if (p.endsWith(SLOT)) {
+    suffix = 'S';
+    p = p.slice(0, -2);
+  }
   return { path, file: false, segs: p ? p.split(SEP) : [], suffix, arg };
 }
 
@@ -129,10 +177,18 @@ export function sigAt(root: unknown, path: string | CompiledPath, files?: (key: 
   const { suffix, arg } = c;
   let cur: unknown = root;
   for (const seg of c.segs) {
-    if (cur === null || cur === undefined || typeof cur !== 'object') { cur = undefined; break; }
+    if (cur === null || cur === undefined || typeof cur !== 'object') {
+      cur = undefined;
+      break;
+    }
     cur = (cur as Record<string, unknown>)[seg];
   }
-  if (suffix === 'K') return cur && typeof cur === 'object' ? Reflect.ownKeys(cur).filter((x) => typeof x === 'string').join('\u0003') : '';
+  if (suffix === 'K')
+    return cur && typeof cur === 'object'
+      ? Reflect.ownKeys(cur)
+          .filter((x) => typeof x === 'string')
+          .join('\u0003')
+      : '';
   if (suffix === 'H') return cur && typeof cur === 'object' && arg in cur ? '1' : '0';
   if (suffix === 'W') return weakSig(cur);
   if (suffix === 'S') return slotSig(cur);

@@ -16,11 +16,19 @@ import type { ThreadMsg, ThreadReply } from './thread.ts';
 declare const self: Worker;
 
 let gotShared: (s: SharedRender[]) => void;
-const shared = new Promise<SharedRender[]>((r) => { gotShared = r; });
+const shared = new Promise<SharedRender[]>((r) => {
+  gotShared = r;
+});
 
 self.onmessage = (ev: MessageEvent<WorkerJob | { shared: SharedRender[] } | ThreadMsg>) => {
-  if ('op' in ev.data) { thread(ev.data); return; }
-  if ('shared' in ev.data) { gotShared(ev.data.shared); return; }
+  if ('op' in ev.data) {
+    thread(ev.data);
+    return;
+  }
+  if ('shared' in ev.data) {
+    gotShared(ev.data.shared);
+    return;
+  }
   void run(ev.data);
 };
 
@@ -29,10 +37,16 @@ async function run(job: WorkerJob) {
   const snap = b.snapshot(job.conf, job.wulf);
   const res: WorkerResult = { ok: [], failed: [] };
   for (const [i, kind] of job.kinds.entries()) {
-    if (i > 0 && job.sharedFollows) { b.adoptShared(snap, await shared); job.sharedFollows = false; }
+    if (i > 0 && job.sharedFollows) {
+      b.adoptShared(snap, await shared);
+      job.sharedFollows = false;
+    }
     for (const node of job.nodes) {
-      try { res.ok.push({ node, kind, info: writeArchive(job.paths, node, kind, b.pack(b.entries(snap, node, kind))) }); }
-      catch (e) { res.failed.push({ node, kind, error: errorLine(e) }); }
+      try {
+        res.ok.push({ node, kind, info: writeArchive(job.paths, node, kind, b.pack(b.entries(snap, node, kind))) });
+      } catch (e) {
+        res.failed.push({ node, kind, error: errorLine(e) });
+      }
     }
   }
   self.postMessage(res);
@@ -49,10 +63,14 @@ function thread(m: ThreadMsg) {
     tsnap = tb.snapshot(JSON.parse(m.conf), m.wulf);
     return;
   }
-  const b = tb!, s = tsnap!;
+  const b = tb!,
+    s = tsnap!;
   let reply: ThreadReply;
-  try { reply = { seq: m.seq, info: writeArchive(b.opts.paths, m.node, m.kind, b.pack(b.entries(s, m.node, m.kind))) }; }
-  catch (e) { reply = { seq: m.seq, error: errorLine(e) }; }
+  try {
+    reply = { seq: m.seq, info: writeArchive(b.opts.paths, m.node, m.kind, b.pack(b.entries(s, m.node, m.kind))) };
+  } catch (e) {
+    reply = { seq: m.seq, error: errorLine(e) };
+  }
   reply.files = [...b.fileKeys()];
   reply.stats = { renders: b.renders, hits: b.memo.hits, misses: b.memo.misses };
   self.postMessage(reply);

@@ -26,11 +26,17 @@ function saveTty(): string | undefined {
     const r = Bun.spawnSync(['stty', '-g'], { stdin: 'inherit', stdout: 'pipe', stderr: 'ignore' });
     const s = r.stdout.toString().trim();
     return r.exitCode === 0 && s ? s : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 function restoreTty(saved: string): void {
-  try { Bun.spawnSync(['stty', saved], { stdin: 'inherit', stdout: 'ignore', stderr: 'ignore' }); } catch { /* not a terminal any more */ }
+  try {
+    Bun.spawnSync(['stty', saved], { stdin: 'inherit', stdout: 'ignore', stderr: 'ignore' });
+  } catch {
+    /* not a terminal any more */
+  }
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -38,10 +44,21 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Run the plan's program attached to this terminal; throws only if it cannot be started. */
 export async function attach(plan: ConsolePlan, opts: AttachOptions): Promise<AttachResult> {
   const saved = opts.tty ? saveTty() : undefined;
-  const proc = Bun.spawn(plan.argv, { stdin: 'inherit', stdout: 'inherit', stderr: plan.explain ? 'pipe' : 'inherit', env: { ...opts.env, ...plan.env } });
+  const proc = Bun.spawn(plan.argv, {
+    stdin: 'inherit',
+    stdout: 'inherit',
+    stderr: plan.explain ? 'pipe' : 'inherit',
+    env: { ...opts.env, ...plan.env },
+  });
   // Ctrl-C before the program switches to raw mode reaches it too (same process group); a SIGTERM
   // or SIGHUP sent to us alone is passed on, and we stay until it is gone to put the terminal back.
-  const forward = (sig: (typeof SIGNALS)[number]) => () => { try { proc.kill(sig === 'SIGINT' ? 'SIGINT' : 'SIGTERM'); } catch { /* gone */ } };
+  const forward = (sig: (typeof SIGNALS)[number]) => () => {
+    try {
+      proc.kill(sig === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+    } catch {
+      /* gone */
+    }
+  };
   const handlers = SIGNALS.map((s) => [s, forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
   let failure: ConsoleFailure | undefined;
@@ -53,11 +70,15 @@ export async function attach(plan: ConsolePlan, opts: AttachOptions): Promise<At
       if (why) failure ??= why;
       else opts.stderr(l);
     };
-    if (plan.explain) for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
-      pending += dec.decode(chunk, { stream: true });
-      let nl;
-      while ((nl = pending.indexOf('\n')) >= 0) { line(pending.slice(0, nl + 1)); pending = pending.slice(nl + 1); }
-    }
+    if (plan.explain)
+      for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+        pending += dec.decode(chunk, { stream: true });
+        let nl;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          line(pending.slice(0, nl + 1));
+          pending = pending.slice(nl + 1);
+        }
+      }
     pending += dec.decode();
     if (pending) line(pending);
     const code = await proc.exited;

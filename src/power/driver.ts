@@ -6,7 +6,10 @@ import type { Ipmi } from '../config/schema.ts';
 export type { Ipmi };
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';
 
-export interface PowerTarget { node: string; ipmi: Ipmi }
+export interface PowerTarget {
+  node: string;
+  ipmi: Ipmi;
+}
 
 export interface ActionOptions {
   /** one-time network boot before `on` / `cycle` / `reset` */
@@ -16,13 +19,28 @@ export interface ActionOptions {
 }
 
 /** What one driver call produced: `state` for status ('on'/'off'), `detail` a short text. */
-export interface ActionResult { state?: string; detail: string }
+export interface ActionResult {
+  state?: string;
+  detail: string;
+}
 
-export interface SensorReading { name: string; value: string; unit?: string; status?: string }
-export interface SensorResult { readings: SensorReading[]; raw?: string }
+export interface SensorReading {
+  name: string;
+  value: string;
+  unit?: string;
+  status?: string;
+}
+export interface SensorResult {
+  readings: SensorReading[];
+  raw?: string;
+}
 
 /** Why an attach failed, from one line the console program wrote to stderr. */
-export interface ConsoleFailure { message: string; kind: 'busy' | 'unsupported' | 'auth' | 'failed'; hint?: string }
+export interface ConsoleFailure {
+  message: string;
+  kind: 'busy' | 'unsupported' | 'auth' | 'failed';
+  hint?: string;
+}
 
 /** How to attach a terminal: an argv to spawn with the terminal as stdin/stdout, plus extra environment. */
 export interface ConsolePlan {
@@ -49,7 +67,10 @@ export interface PowerDriver {
 
 /** A failure to report on the node's line (no stack, no secret). */
 export class PowerError extends Error {
-  constructor(message: string, readonly kind: 'auth' | 'unreachable' | 'timeout' | 'protocol' | 'unsupported' | 'config' | 'failed' = 'failed') {
+  constructor(
+    message: string,
+    readonly kind: 'auth' | 'unreachable' | 'timeout' | 'protocol' | 'unsupported' | 'config' | 'failed' = 'failed',
+  ) {
     super(message);
     this.name = 'PowerError';
   }

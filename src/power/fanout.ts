@@ -11,12 +11,13 @@ export interface FanoutOptions {
   signal?: AbortSignal;
 }
 
-export type Outcome<R> =
-  | { ok: true; value: R; ms: number }
-  | { ok: false; error: unknown; timedOut: boolean; ms: number };
+export type Outcome<R> = { ok: true; value: R; ms: number } | { ok: false; error: unknown; timedOut: boolean; ms: number };
 
 export class TimeoutError extends Error {
-  constructor(ms: number) { super(`timed out after ${fmtSeconds(ms)}`); this.name = 'TimeoutError'; }
+  constructor(ms: number) {
+    super(`timed out after ${fmtSeconds(ms)}`);
+    this.name = 'TimeoutError';
+  }
 }
 
 export function fmtSeconds(ms: number): string {
@@ -45,16 +46,30 @@ export async function fanout<T, R>(
     const t0 = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, rej) => {
-      timer = setTimeout(() => { ac.abort(); rej(new TimeoutError(opts.timeoutMs)); }, opts.timeoutMs);
+      timer = setTimeout(() => {
+        ac.abort();
+        rej(new TimeoutError(opts.timeoutMs));
+      }, opts.timeoutMs);
     });
     try {
       const running = job(item, ac.signal);
-      running.catch(() => { /* a late failure after a timeout is already reported */ });
+      running.catch(() => {
+        /* a late failure after a timeout is already reported */
+      });
       const value = await Promise.race([running, timeout]);
       onOutcome(item, { ok: true, value, ms: performance.now() - t0 }, index);
     } catch (error) {
       const timedOut = error instanceof TimeoutError || (ac.signal.aborted && !outer?.aborted);
-      onOutcome(item, { ok: false, error: timedOut && !(error instanceof TimeoutError) ? new TimeoutError(opts.timeoutMs) : error, timedOut, ms: performance.now() - t0 }, index);
+      onOutcome(
+        item,
+        {
+          ok: false,
+          error: timedOut && !(error instanceof TimeoutError) ? new TimeoutError(opts.timeoutMs) : error,
+          timedOut,
+          ms: performance.now() - t0,
+        },
+        index,
+      );
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuter);

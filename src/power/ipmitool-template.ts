@@ -8,8 +8,16 @@ import { GO_FILTERS } from '../overlays/gotemplate/filters.ts';
 
 /** Template command names (Warewulf's .Cmd values, plus BootPxe). */
 export const CMDS = {
-  on: 'PowerOn', off: 'PowerOff', cycle: 'PowerCycle', reset: 'PowerReset', soft: 'PowerSoft', status: 'PowerStatus',
-  sdr: 'SDRList', sensors: 'SensorList', console: 'Console', pxe: 'BootPxe',
+  on: 'PowerOn',
+  off: 'PowerOff',
+  cycle: 'PowerCycle',
+  reset: 'PowerReset',
+  soft: 'PowerSoft',
+  status: 'PowerStatus',
+  sdr: 'SDRList',
+  sensors: 'SensorList',
+  console: 'Console',
+  pxe: 'BootPxe',
 } as const;
 export type Cmd = (typeof CMDS)[keyof typeof CMDS];
 
@@ -40,13 +48,17 @@ export const DEFAULT_IPMITOOL_TEMPLATE = `ipmitool
 /** Stands for the password file path until the run creates it. */
 export const PASSWORD_FILE_SLOT = '\uE002passwordfile\uE002';
 
-const OPEN = '\uE000', CLOSE = '\uE001';
+const OPEN = '\uE000',
+  CLOSE = '\uE001';
 const cache = new Map<string, Template[]>();
 let values: string[] = [];
 // Rendering is synchronous, so one engine and one slot list are safe.
 const engine = new Liquid({
   strictFilters: true,
-  outputEscape: (v: unknown) => { values.push(v === undefined || v === null ? '' : String(v)); return `${OPEN}${values.length - 1}${CLOSE}`; },
+  outputEscape: (v: unknown) => {
+    values.push(v === undefined || v === null ? '' : String(v));
+    return `${OPEN}${values.length - 1}${CLOSE}`;
+  },
 });
 // the filters templates converted from Go use (wulf overlay convert)
 for (const [k, f] of Object.entries(GO_FILTERS)) engine.registerFilter(k, f);
@@ -55,11 +67,22 @@ for (const [k, f] of Object.entries(GO_FILTERS)) engine.registerFilter(k, f);
 export function renderArgv(source: string, node: string, ipmi: Ipmi, cmd: Cmd): string[] {
   values = [];
   let parsed = cache.get(source);
-  if (!parsed) { parsed = engine.parse(source); cache.set(source, parsed); }
+  if (!parsed) {
+    parsed = engine.parse(source);
+    cache.set(source, parsed);
+  }
   const text = engine.renderSync(parsed, {
-    node, cmd, ipaddr: ipmi.ipaddr ?? '', port: ipmi.port ?? '', username: ipmi.username ?? '',
-    interface: ipmi.interface ?? '', escapechar: ipmi.escapechar ?? '', gateway: ipmi.gateway ?? '',
-    netmask: ipmi.netmask ?? '', tags: ipmi.tags ?? {}, haspassword: !!ipmi.password,
+    node,
+    cmd,
+    ipaddr: ipmi.ipaddr ?? '',
+    port: ipmi.port ?? '',
+    username: ipmi.username ?? '',
+    interface: ipmi.interface ?? '',
+    escapechar: ipmi.escapechar ?? '',
+    gateway: ipmi.gateway ?? '',
+    netmask: ipmi.netmask ?? '',
+    tags: ipmi.tags ?? {},
+    haspassword: !!ipmi.password,
     passwordfile: PASSWORD_FILE_SLOT,
   }) as string;
   const slots = values;

@@ -6,8 +6,18 @@ import { isAbsolute, join } from 'node:path';
 import { goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { CMDS, DEFAULT_IPMITOOL_TEMPLATE, PASSWORD_FILE_SLOT, renderArgv, type Cmd } from './ipmitool-template.ts';
 import {
-  MASK, PowerError, displayArg, maskSecret,
-  type ActionOptions, type ActionResult, type ConsoleFailure, type ConsolePlan, type PowerAction, type PowerDriver, type PowerTarget, type SensorResult,
+  MASK,
+  PowerError,
+  displayArg,
+  maskSecret,
+  type ActionOptions,
+  type ActionResult,
+  type ConsoleFailure,
+  type ConsolePlan,
+  type PowerAction,
+  type PowerDriver,
+  type PowerTarget,
+  type SensorResult,
 } from './driver.ts';
 
 export interface IpmitoolOptions {
@@ -17,7 +27,12 @@ export interface IpmitoolOptions {
   templateDir?: string;
 }
 
-interface RunOut { code: number; stdout: string; stderr: string; ms: number }
+interface RunOut {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
   const templates = new Map<string, string>();
@@ -33,7 +48,8 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
         // a Warewulf BMC template (Go syntax) would render into a wrong command line: refused, never run
         const go = goSyntaxError(p, s);
         if (go) throw new PowerError(go, 'config');
-        templates.set(p, s); return s;
+        templates.set(p, s);
+        return s;
       }
     }
     if (name === 'ipmitool.tmpl') return DEFAULT_IPMITOOL_TEMPLATE;
@@ -42,7 +58,9 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
 
   function argvFor(t: PowerTarget, cmd: Cmd): string[] {
     let argv: string[];
-    try { argv = renderArgv(templateFor(t), t.node, t.ipmi, cmd); } catch (e) {
+    try {
+      argv = renderArgv(templateFor(t), t.node, t.ipmi, cmd);
+    } catch (e) {
       if (e instanceof PowerError) throw e;
       throw new PowerError(`template error: ${(e as Error).message.split('\n')[0]}`, 'config');
     }
@@ -77,24 +95,40 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
         proc = Bun.spawn(argv, { env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw new PowerError(code === 'ENOENT' ? `${argv[0]} not found (install the ipmitool package)` : `cannot run ${argv[0]}: ${(e as Error).message}`, 'config');
+        throw new PowerError(
+          code === 'ENOENT' ? `${argv[0]} not found (install the ipmitool package)` : `cannot run ${argv[0]}: ${(e as Error).message}`,
+          'config',
+        );
       }
-      const kill = () => { try { proc.kill('SIGKILL'); } catch { /* gone */ } };
+      const kill = () => {
+        try {
+          proc.kill('SIGKILL');
+        } catch {
+          /* gone */
+        }
+      };
       signal?.addEventListener('abort', kill, { once: true });
       try {
         const [stdout, stderr, code] = await Promise.all([
-          new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(), proc.exited,
+          new Response(proc.stdout as ReadableStream).text(),
+          new Response(proc.stderr as ReadableStream).text(),
+          proc.exited,
         ]);
         if (signal?.aborted) throw new PowerError('timed out', 'timeout');
         return { code, stdout: maskSecret(stdout, pw), stderr: maskSecret(stderr, pw), ms: performance.now() - t0 };
-      } finally { signal?.removeEventListener('abort', kill); }
+      } finally {
+        signal?.removeEventListener('abort', kill);
+      }
     } finally {
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
   }
 
   function failure(t: PowerTarget, r: RunOut): PowerError {
-    const lines = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = r.stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const line = lines.find((l) => /error|unable|invalid|fail/i.test(l)) ?? lines.at(-1) ?? r.stdout.trim().split('\n').at(-1) ?? '';
     const where = `${t.ipmi.ipaddr}${t.ipmi.port ? ':' + t.ipmi.port : ''}`;
     if (/Unable to establish IPMI v2|Unable to establish LAN session|Activate Session error/i.test(line)) {
@@ -131,21 +165,27 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
     },
     async console(t, o): Promise<ConsolePlan> {
       const argv = argvFor(t, CMDS.console);
-      if (argv.some((a) => a.includes(PASSWORD_FILE_SLOT))) throw new PowerError('the console template cannot use {{ passwordfile }}; use -E', 'config');
+      if (argv.some((a) => a.includes(PASSWORD_FILE_SLOT)))
+        throw new PowerError('the console template cannot use {{ passwordfile }}; use -E', 'config');
       // Log in once before handing the terminal over: a wrong password or a dead BMC is then one
       // clear line. Other failures of the status query (a template without PowerStatus) don't block.
-      try { await check(t, CMDS.status, o.signal); } catch (e) {
+      try {
+        await check(t, CMDS.status, o.signal);
+      } catch (e) {
         if (!(e instanceof PowerError) || ['auth', 'unreachable', 'timeout', 'config'].includes(e.kind)) throw e;
       }
       const i = argv.lastIndexOf('activate');
       const stop = i > 0 && argv[i - 1] === 'sol' ? argv.map((a, j) => (j === i ? 'deactivate' : a)) : undefined;
       return {
-        argv, env: t.ipmi.password ? { IPMI_PASSWORD: t.ipmi.password } : {},
+        argv,
+        env: t.ipmi.password ? { IPMI_PASSWORD: t.ipmi.password } : {},
         escape: `${t.ipmi.escapechar || '~'}.`,
-        release: stop && (async (signal) => {
-          const r = await run(t, stop, signal);
-          if (r.code !== 0 && !/already de-?activated/i.test(r.stderr + r.stdout)) throw failure(t, r);
-        }),
+        release:
+          stop &&
+          (async (signal) => {
+            const r = await run(t, stop, signal);
+            if (r.code !== 0 && !/already de-?activated/i.test(r.stderr + r.stdout)) throw failure(t, r);
+          }),
         explain: solFailure,
       };
     },
@@ -161,10 +201,19 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
 export function solFailure(line: string): ConsoleFailure | undefined {
   const l = line.trim().replace(/^(Error|Info):\s*/, '');
   if (/SOL payload already active on another session|SOL payload activation limit reached/i.test(l)) {
-    return { kind: 'busy', message: 'the serial console is in use by another SOL session (a killed client leaves one until the BMC times it out)' };
+    return {
+      kind: 'busy',
+      message: 'the serial console is in use by another SOL session (a killed client leaves one until the BMC times it out)',
+    };
   }
-  if (/SOL payload (type )?disabled|activating SOL payload: |BMC requests SOL session on different port|cannot activate SOL payload/i.test(l)) {
-    return { kind: 'unsupported', message: `serial over LAN is not available on this BMC (${l})`, hint: 'check it is enabled: ipmitool sol info / sol set enabled true' };
+  if (
+    /SOL payload (type )?disabled|activating SOL payload: |BMC requests SOL session on different port|cannot activate SOL payload/i.test(l)
+  ) {
+    return {
+      kind: 'unsupported',
+      message: `serial over LAN is not available on this BMC (${l})`,
+      hint: 'check it is enabled: ipmitool sol info / sol set enabled true',
+    };
   }
   if (/No response activating SOL payload/i.test(l)) return { kind: 'failed', message: 'the BMC did not answer the SOL activate request' };
   if (/Unable to establish IPMI v2|Unable to establish LAN session|Activate Session error/i.test(l)) {

@@ -26,23 +26,36 @@ export class RedfishSession {
   private sessionUri?: string;
   private readonly tls: { rejectUnauthorized?: boolean; ca?: string } | undefined;
 
-  constructor(readonly t: PowerTarget, private readonly signal?: AbortSignal) {
+  constructor(
+    readonly t: PowerTarget,
+    private readonly signal?: AbortSignal,
+  ) {
     this.base = baseUrl(t);
     const insecure = String(t.ipmi.insecure ?? '').toLowerCase() === 'true';
     let ca: string | undefined;
     if (t.ipmi.tags?.ca) {
-      try { ca = readFileSync(t.ipmi.tags.ca, 'utf8'); } catch (e) { throw new PowerError(`cannot read CA file ${t.ipmi.tags.ca}: ${(e as Error).message}`, 'config'); }
+      try {
+        ca = readFileSync(t.ipmi.tags.ca, 'utf8');
+      } catch (e) {
+        throw new PowerError(`cannot read CA file ${t.ipmi.tags.ca}: ${(e as Error).message}`, 'config');
+      }
     }
     this.tls = insecure ? { rejectUnauthorized: false } : ca ? { ca } : undefined;
   }
 
   /** Log in (session, or Basic when asked for or when the BMC has no session service). */
   async open(): Promise<void> {
-    const user = this.t.ipmi.username ?? '', pass = this.t.ipmi.password ?? '';
-    const basic = () => { this.headers.Authorization = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64'); };
+    const user = this.t.ipmi.username ?? '',
+      pass = this.t.ipmi.password ?? '';
+    const basic = () => {
+      this.headers.Authorization = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+    };
     if (authMode(this.t) === 'basic') return basic();
     const res = await this.send('POST', SESSIONS, { UserName: user, Password: pass }, false);
-    if (res.status === 404 || res.status === 405 || res.status === 501) { await res.body?.cancel(); return basic(); }
+    if (res.status === 404 || res.status === 405 || res.status === 501) {
+      await res.body?.cancel();
+      return basic();
+    }
     if (!res.ok) throw await this.httpError(res, 'POST', SESSIONS);
     const token = res.headers.get('x-auth-token');
     await res.body?.cancel();
@@ -58,9 +71,16 @@ export class RedfishSession {
     const uri = this.sessionUri;
     this.sessionUri = undefined;
     try {
-      const res = await fetch(this.base + uri, { method: 'DELETE', headers: this.headers, signal: AbortSignal.timeout(3000), ...(this.tls ? { tls: this.tls } : {}) } as RequestInit);
+      const res = await fetch(this.base + uri, {
+        method: 'DELETE',
+        headers: this.headers,
+        signal: AbortSignal.timeout(3000),
+        ...(this.tls ? { tls: this.tls } : {}),
+      } as RequestInit);
       await res.body?.cancel();
-    } catch { /* the BMC expires it */ }
+    } catch {
+      /* the BMC expires it */
+    }
   }
 
   async get(path: string): Promise<{ json: Json; etag?: string }> {
@@ -69,8 +89,12 @@ export class RedfishSession {
     return { json: await this.parse(res, 'GET', path), etag: res.headers.get('etag') ?? undefined };
   }
 
-  async post(path: string, body: unknown): Promise<void> { await this.write('POST', path, body); }
-  async patch(path: string, body: unknown, etag?: string): Promise<void> { await this.write('PATCH', path, body, etag ? { 'If-Match': etag } : {}); }
+  async post(path: string, body: unknown): Promise<void> {
+    await this.write('POST', path, body);
+  }
+  async patch(path: string, body: unknown, etag?: string): Promise<void> {
+    await this.write('PATCH', path, body, etag ? { 'If-Match': etag } : {});
+  }
 
   private async write(method: string, path: string, body: unknown, extra: Record<string, string> = {}): Promise<void> {
     const res = await this.send(method, path, body, true, extra);
@@ -84,7 +108,11 @@ export class RedfishSession {
     if (this.signal?.aborted) throw new PowerError('timed out', 'timeout');
     try {
       return await fetch(this.base + path, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: this.signal, redirect: 'manual',
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: this.signal,
+        redirect: 'manual',
         ...(this.tls ? { tls: this.tls } : {}),
       } as RequestInit);
     } catch (e) {
@@ -92,13 +120,24 @@ export class RedfishSession {
       const err = e as NodeJS.ErrnoException;
       const code = err.code ?? '';
       // a handshake that fails with verification off, or a protocol error: not a certificate problem
-      if (code === 'EPROTO' || /wrong version number|packet length too long|unknown protocol/i.test(err.message) || ((TLS_CODES.test(code) || TLS_CODES.test(err.message)) && this.tls?.rejectUnauthorized === false)) {
-        throw new PowerError(`TLS handshake with ${this.base} failed (${code || err.message}): does the BMC speak HTTPS on this port?`, 'unreachable');
+      if (
+        code === 'EPROTO' ||
+        /wrong version number|packet length too long|unknown protocol/i.test(err.message) ||
+        ((TLS_CODES.test(code) || TLS_CODES.test(err.message)) && this.tls?.rejectUnauthorized === false)
+      ) {
+        throw new PowerError(
+          `TLS handshake with ${this.base} failed (${code || err.message}): does the BMC speak HTTPS on this port?`,
+          'unreachable',
+        );
       }
       if (TLS_CODES.test(code) || TLS_CODES.test(err.message)) {
-        throw new PowerError(`TLS certificate of ${this.base} not trusted (${code || err.message}); set ipmi insecure "true" to skip verification, or an ipmi tag ca=FILE`, 'auth');
+        throw new PowerError(
+          `TLS certificate of ${this.base} not trusted (${code || err.message}); set ipmi insecure "true" to skip verification, or an ipmi tag ca=FILE`,
+          'auth',
+        );
       }
-      if (code === 'ConnectionRefused' || code === 'ECONNREFUSED') throw new PowerError(`connection refused by ${this.base}`, 'unreachable');
+      if (code === 'ConnectionRefused' || code === 'ECONNREFUSED')
+        throw new PowerError(`connection refused by ${this.base}`, 'unreachable');
       throw new PowerError(`cannot reach ${this.base}: ${code ? code + ' ' : ''}${err.message}`, 'unreachable');
     }
   }
@@ -110,7 +149,10 @@ export class RedfishSession {
       if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
       return v as Json;
     } catch {
-      throw new PowerError(`invalid JSON in reply to ${method} ${path} (${text.length} bytes: ${JSON.stringify(text.slice(0, 40))})`, 'protocol');
+      throw new PowerError(
+        `invalid JSON in reply to ${method} ${path} (${text.length} bytes: ${JSON.stringify(text.slice(0, 40))})`,
+        'protocol',
+      );
     }
   }
 
@@ -118,10 +160,16 @@ export class RedfishSession {
     let msg = '';
     try {
       const j = JSON.parse(await res.text()) as { error?: { message?: string; '@Message.ExtendedInfo'?: { Message?: string }[] } };
-      msg = maskSecret(String(j.error?.['@Message.ExtendedInfo']?.[0]?.Message ?? j.error?.message ?? '').slice(0, 200), this.t.ipmi.password);
-    } catch { /* no JSON body */ }
+      msg = maskSecret(
+        String(j.error?.['@Message.ExtendedInfo']?.[0]?.Message ?? j.error?.message ?? '').slice(0, 200),
+        this.t.ipmi.password,
+      );
+    } catch {
+      /* no JSON body */
+    }
     const what = `HTTP ${res.status} on ${method} ${path}${msg ? `: ${msg}` : ''}`;
-    if (res.status === 401 || res.status === 403) return new PowerError(`BMC ${this.base} refused the login: wrong username or password? (${what})`, 'auth');
+    if (res.status === 401 || res.status === 403)
+      return new PowerError(`BMC ${this.base} refused the login: wrong username or password? (${what})`, 'auth');
     if (res.status === 503) return new PowerError(`BMC ${this.base} unavailable (${what})`, 'unreachable');
     return new PowerError(`BMC ${this.base}: ${what}`, 'failed');
   }

@@ -4,12 +4,22 @@
 import { createIpmitoolDriver } from './ipmitool.ts';
 import { RedfishSession, SESSIONS, SYSTEMS, authMode, baseUrl, link, type Json } from './redfish-client.ts';
 import {
-  MASK, PowerError, type ActionOptions, type ActionResult, type ConsolePlan, type PowerAction, type PowerDriver,
-  type PowerTarget, type SensorReading,
+  MASK,
+  PowerError,
+  type ActionOptions,
+  type ActionResult,
+  type ConsolePlan,
+  type PowerAction,
+  type PowerDriver,
+  type PowerTarget,
+  type SensorReading,
 } from './driver.ts';
 
 const RESET: Record<Exclude<PowerAction, 'status' | 'cycle'>, string> = {
-  on: 'On', off: 'ForceOff', soft: 'GracefulShutdown', reset: 'ForceRestart',
+  on: 'On',
+  off: 'ForceOff',
+  soft: 'GracefulShutdown',
+  reset: 'ForceRestart',
 };
 const STATES = new Set(['On', 'Off', 'PoweringOn', 'PoweringOff', 'Paused']);
 export const PXE_ONCE = { Boot: { BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' } };
@@ -31,7 +41,11 @@ async function withSession<T>(t: PowerTarget, signal: AbortSignal | undefined, f
   if (!t.ipmi.ipaddr) throw new PowerError('no BMC address', 'config');
   const s = new RedfishSession(t, signal);
   await s.open();
-  try { return await fn(s); } finally { await s.close(); }
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
 }
 
 async function systemOf(s: RedfishSession): Promise<{ path: string; json: Json; etag?: string }> {
@@ -49,7 +63,8 @@ async function systemOf(s: RedfishSession): Promise<{ path: string; json: Json; 
 
 function powerState(path: string, sys: Json): string {
   const st = sys.PowerState;
-  if (typeof st !== 'string' || !STATES.has(st)) throw new PowerError(`unexpected reply from ${path}: PowerState is ${JSON.stringify(st)}`, 'protocol');
+  if (typeof st !== 'string' || !STATES.has(st))
+    throw new PowerError(`unexpected reply from ${path}: PowerState is ${JSON.stringify(st)}`, 'protocol');
   return st;
 }
 
@@ -61,17 +76,26 @@ function resetInfo(path: string, sys: Json): { target: string; allowed?: string[
   return { target, allowed: Array.isArray(allowed) ? allowed.map(String) : undefined };
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((res, rej) => {
-  const timer = setTimeout(res, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(timer); rej(new PowerError('timed out', 'timeout')); }, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((res, rej) => {
+    const timer = setTimeout(res, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        rej(new PowerError('timed out', 'timeout'));
+      },
+      { once: true },
+    );
+  });
 
 export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
   const pollMs = opts.pollMs ?? 500;
 
   async function reset(s: RedfishSession, path: string, sys: Json, type: string): Promise<void> {
     const { target, allowed } = resetInfo(path, sys);
-    if (allowed && !allowed.includes(type)) throw new PowerError(`BMC does not allow ResetType ${type} (allowed: ${allowed.join(', ')})`, 'unsupported');
+    if (allowed && !allowed.includes(type))
+      throw new PowerError(`BMC does not allow ResetType ${type} (allowed: ${allowed.join(', ')})`, 'unsupported');
     await s.post(target, { ResetType: type });
   }
 
@@ -83,7 +107,10 @@ export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
         const state = powerState(path, json);
         if (action === 'status') return { state: state.toLowerCase(), detail: `PowerState ${state}` };
         const notes: string[] = [];
-        if (o.pxe) { await s.patch(path, PXE_ONCE, etag); notes.push('boot pxe once'); }
+        if (o.pxe) {
+          await s.patch(path, PXE_ONCE, etag);
+          notes.push('boot pxe once');
+        }
         if (action !== 'cycle') {
           await reset(s, path, json, RESET[action]);
           notes.push(`ResetType ${RESET[action]}`);
@@ -121,14 +148,39 @@ export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
         const thermal = link(ch.Thermal);
         if (thermal) {
           const th = (await s.get(thermal)).json;
-          for (const x of (th.Temperatures as Json[] | undefined) ?? []) readings.push({ name: String(x.Name ?? x.MemberId ?? '?'), value: String(x.ReadingCelsius ?? 'na'), unit: 'degrees C', status: health(x) });
-          for (const x of (th.Fans as Json[] | undefined) ?? []) readings.push({ name: String(x.Name ?? x.MemberId ?? '?'), value: String(x.Reading ?? 'na'), unit: String(x.ReadingUnits ?? 'RPM'), status: health(x) });
+          for (const x of (th.Temperatures as Json[] | undefined) ?? [])
+            readings.push({
+              name: String(x.Name ?? x.MemberId ?? '?'),
+              value: String(x.ReadingCelsius ?? 'na'),
+              unit: 'degrees C',
+              status: health(x),
+            });
+          for (const x of (th.Fans as Json[] | undefined) ?? [])
+            readings.push({
+              name: String(x.Name ?? x.MemberId ?? '?'),
+              value: String(x.Reading ?? 'na'),
+              unit: String(x.ReadingUnits ?? 'RPM'),
+              status: health(x),
+            });
         }
         const power = link(ch.Power);
         if (power) {
           const pw = (await s.get(power)).json;
-          for (const x of (pw.PowerControl as Json[] | undefined) ?? []) readings.push({ name: String(x.Name ?? 'Power'), value: String(x.PowerConsumedWatts ?? 'na'), unit: 'Watts', status: health(x) });
-          if (o.full) for (const x of (pw.Voltages as Json[] | undefined) ?? []) readings.push({ name: String(x.Name ?? x.MemberId ?? '?'), value: String(x.ReadingVolts ?? 'na'), unit: 'Volts', status: health(x) });
+          for (const x of (pw.PowerControl as Json[] | undefined) ?? [])
+            readings.push({
+              name: String(x.Name ?? 'Power'),
+              value: String(x.PowerConsumedWatts ?? 'na'),
+              unit: 'Watts',
+              status: health(x),
+            });
+          if (o.full)
+            for (const x of (pw.Voltages as Json[] | undefined) ?? [])
+              readings.push({
+                name: String(x.Name ?? x.MemberId ?? '?'),
+                value: String(x.ReadingVolts ?? 'na'),
+                unit: 'Volts',
+                status: health(x),
+              });
         }
         return { readings };
       });
@@ -144,7 +196,10 @@ export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
       if (sc.SSH?.ServiceEnabled) {
         return { argv: ['ssh', '-p', String(sc.SSH.Port ?? 22), `${t.ipmi.username || 'root'}@${t.ipmi.ipaddr}`], env: {} };
       }
-      throw new PowerError('serial console not supported: this BMC offers no serial console over Redfish (SerialConsole has no enabled IPMI or SSH service)', 'unsupported');
+      throw new PowerError(
+        'serial console not supported: this BMC offers no serial console over Redfish (SerialConsole has no enabled IPMI or SSH service)',
+        'unsupported',
+      );
     },
 
     describe(t, op, o) {
@@ -160,7 +215,9 @@ export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
       else if (op !== 'status' && op !== 'console') {
         if (o.pxe) lines.push(`PATCH ${base}${sys} ${JSON.stringify(PXE_ONCE)}${auth}`);
         const type = op === 'cycle' ? 'PowerCycle' : RESET[op];
-        lines.push(`POST ${base}<#ComputerSystem.Reset target> ${JSON.stringify({ ResetType: type })}${auth}${op === 'cycle' ? ' (ForceOff, then On, if PowerCycle is not allowed)' : ''}`);
+        lines.push(
+          `POST ${base}<#ComputerSystem.Reset target> ${JSON.stringify({ ResetType: type })}${auth}${op === 'cycle' ? ' (ForceOff, then On, if PowerCycle is not allowed)' : ''}`,
+        );
       }
       if (session) lines.push(`DELETE ${base}<session>`);
       return lines;

@@ -6,10 +6,7 @@ import { WulfError, errorLine } from '../lib/errors.ts';
 import { fanout, fmtSeconds, TimeoutError } from './fanout.ts';
 import { createIpmitoolDriver } from './ipmitool.ts';
 import { createRedfishDriver } from './redfish.ts';
-import {
-  PowerError, driverName, maskSecret,
-  type PowerAction, type PowerDriver, type PowerTarget, type SensorReading,
-} from './driver.ts';
+import { PowerError, driverName, maskSecret, type PowerAction, type PowerDriver, type PowerTarget, type SensorReading } from './driver.ts';
 
 export type Drivers = Record<string, PowerDriver>;
 
@@ -34,7 +31,13 @@ export interface NodeOutcome {
   readings?: SensorReading[];
   ms: number;
 }
-export interface Summary { total: number; ok: number; failed: number; skipped: number; ms: number }
+export interface Summary {
+  total: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+  ms: number;
+}
 
 export interface RunOptions {
   drivers: Drivers;
@@ -55,12 +58,16 @@ export function skipReason(t: PowerTarget, drivers: Drivers): { skipped?: string
 }
 
 async function fanoutNodes(
-  targets: PowerTarget[], opts: RunOptions,
+  targets: PowerTarget[],
+  opts: RunOptions,
   job: (d: PowerDriver, t: PowerTarget, signal: AbortSignal) => Promise<Partial<NodeOutcome>>,
 ): Promise<{ results: NodeOutcome[]; summary: Summary }> {
   const t0 = performance.now();
   const results: NodeOutcome[] = [];
-  const emit = (r: NodeOutcome) => { results.push(r); opts.onResult?.(r); };
+  const emit = (r: NodeOutcome) => {
+    results.push(r);
+    opts.onResult?.(r);
+  };
   const runnable: PowerTarget[] = [];
   for (const t of targets) {
     const why = skipReason(t, opts.drivers);
@@ -68,7 +75,9 @@ async function fanoutNodes(
     else if (why?.failed) emit({ node: t.node, status: 'failed', error: why.failed, kind: 'config', ms: 0 });
     else runnable.push(t);
   }
-  await fanout(runnable, (t, signal) => job(opts.drivers[driverName(t.ipmi)]!, t, signal),
+  await fanout(
+    runnable,
+    (t, signal) => job(opts.drivers[driverName(t.ipmi)]!, t, signal),
     { fanout: opts.fanout ?? 50, timeoutMs: opts.timeoutMs ?? 10_000, staggerMs: opts.staggerMs, signal: opts.signal },
     (t, o) => {
       const driver = driverName(t.ipmi);
@@ -78,9 +87,13 @@ async function fanoutNodes(
         const kind = o.timedOut || e instanceof TimeoutError ? 'timeout' : e instanceof PowerError ? e.kind : 'failed';
         emit({ node: t.node, status: 'failed', driver, error: errorLine(e), kind, ms: o.ms });
       }
-    });
+    },
+  );
   const count = (s: NodeOutcome['status']) => results.filter((r) => r.status === s).length;
-  return { results, summary: { total: results.length, ok: count('ok'), failed: count('failed'), skipped: count('skipped'), ms: performance.now() - t0 } };
+  return {
+    results,
+    summary: { total: results.length, ok: count('ok'), failed: count('failed'), skipped: count('skipped'), ms: performance.now() - t0 },
+  };
 }
 
 export function runPower(targets: PowerTarget[], action: PowerAction, opts: RunOptions) {
@@ -99,7 +112,11 @@ export function runSensors(targets: PowerTarget[], opts: RunOptions & { full?: b
 }
 
 /** --show: what would be sent to each node (secrets masked), without sending anything. */
-export function describeRun(targets: PowerTarget[], op: PowerAction | 'sensors' | 'sensors-full' | 'console', opts: { drivers: Drivers; pxe?: boolean }): { node: string; lines: string[]; skipped?: string; error?: string }[] {
+export function describeRun(
+  targets: PowerTarget[],
+  op: PowerAction | 'sensors' | 'sensors-full' | 'console',
+  opts: { drivers: Drivers; pxe?: boolean },
+): { node: string; lines: string[]; skipped?: string; error?: string }[] {
   return targets.map((t) => {
     const why = skipReason(t, opts.drivers);
     if (why?.skipped) return { node: t.node, lines: [], skipped: why.skipped };

@@ -18,7 +18,12 @@ export function readState(file: string, log?: Logger): RuntimeState {
   if (!existsSync(file)) return empty;
   try {
     const v = decode(readFileSync(file)) as Partial<RuntimeState>;
-    return { version: 1, leases: Array.isArray(v.leases) ? v.leases : [], status: v.status && typeof v.status === 'object' ? v.status : {}, unknown: v.unknown && typeof v.unknown === 'object' ? v.unknown : {} };
+    return {
+      version: 1,
+      leases: Array.isArray(v.leases) ? v.leases : [],
+      status: v.status && typeof v.status === 'object' ? v.status : {},
+      unknown: v.unknown && typeof v.unknown === 'object' ? v.unknown : {},
+    };
   } catch (e) {
     log?.warn('state', `${file} is unreadable (${(e as Error).message}); starting with empty state`);
     return empty;
@@ -33,11 +38,20 @@ export function writeState(file: string, s: RuntimeState): void {
 export function stateWriter(file: string, snapshot: () => RuntimeState, log: Logger, delayMs = 1000) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
-    if (timer) { clearTimeout(timer); timer = undefined; }
-    try { writeState(file, snapshot()); } catch (e) { log.limited('state-write', 'error', 'state', `cannot write ${file}: ${(e as Error).message}`); }
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    try {
+      writeState(file, snapshot());
+    } catch (e) {
+      log.limited('state-write', 'error', 'state', `cannot write ${file}: ${(e as Error).message}`);
+    }
   };
   return {
-    touch() { if (!timer) timer = setTimeout(flush, delayMs); },
+    touch() {
+      if (!timer) timer = setTimeout(flush, delayMs);
+    },
     flush,
   };
 }

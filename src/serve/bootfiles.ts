@@ -13,16 +13,28 @@ import type { Logger } from '../lib/log.ts';
 export const WULF_BOOTFILES: BootFiles = { bios: 'undionly.kpxe', efi64: 'ipxe.efi' };
 
 /** Warewulf's arch → file map as wulf's boot files; a file `serveable` says no to keeps wulf's default. Pure. */
-export function bootFilesFromMap(map: Record<string, string>, serveable: (name: string) => boolean): { files: BootFiles; skipped: string[] } {
+export function bootFilesFromMap(
+  map: Record<string, string>,
+  serveable: (name: string) => boolean,
+): { files: BootFiles; skipped: string[] } {
   const files: BootFiles = { ...WULF_BOOTFILES };
   const skipped: string[] = [];
-  const norm = (k: string) => k.toLowerCase().replace(/^0x/, '').split(':').map((x) => x.padStart(2, '0')).join(':');
+  const norm = (k: string) =>
+    k
+      .toLowerCase()
+      .replace(/^0x/, '')
+      .split(':')
+      .map((x) => x.padStart(2, '0'))
+      .join(':');
   const m = new Map(Object.entries(map).map(([k, v]) => [norm(k), basename(String(v))]));
   const pick = (keys: string[], slot: keyof BootFiles) => {
     for (const k of keys) {
       const f = m.get(k);
       if (!f) continue;
-      if (serveable(f)) { files[slot] = f; return; }
+      if (serveable(f)) {
+        files[slot] = f;
+        return;
+      }
       skipped.push(`${k}: ${f}`);
     }
   };
@@ -56,7 +68,11 @@ export function siteBoot(paths: Paths, tftproot: string, log: Logger, embedded: 
     bootfiles(wulf) {
       if (memo?.rev === wulf.revision) return memo.files;
       const r = bootFilesFromMap(wulf.tftp.ipxe, (n) => !!embedded(n) || !!inRoots(n));
-      for (const s of r.skipped) log.warn('tftp', `tftp.ipxe ${s}: wulf has no such build (embedded, or in ${roots.join(', ')}); its own is offered for that architecture`);
+      for (const s of r.skipped)
+        log.warn(
+          'tftp',
+          `tftp.ipxe ${s}: wulf has no such build (embedded, or in ${roots.join(', ')}); its own is offered for that architecture`,
+        );
       memo = { rev: wulf.revision, files: r.files };
       return r.files;
     },

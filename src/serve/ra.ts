@@ -4,9 +4,17 @@
 import { dlopen, FFIType, ptr } from 'bun:ffi';
 import type { Logger } from '../lib/log.ts';
 
-const AF_INET6 = 10, SOCK_RAW = 3, IPPROTO_ICMPV6 = 58, IPPROTO_IPV6 = 41, IPV6_MULTICAST_HOPS = 18, IPV6_MULTICAST_IF = 17;
+const AF_INET6 = 10,
+  SOCK_RAW = 3,
+  IPPROTO_ICMPV6 = 58,
+  IPPROTO_IPV6 = 41,
+  IPV6_MULTICAST_HOPS = 18,
+  IPV6_MULTICAST_IF = 17;
 
-export interface RaSender { stop(): void; sent(): number }
+export interface RaSender {
+  stop(): void;
+  sent(): number;
+}
 
 export function startRouterAdvertisements(iface: string, log: Logger, intervalMs = 3000): RaSender | undefined {
   let libc;
@@ -18,12 +26,21 @@ export function startRouterAdvertisements(iface: string, log: Logger, intervalMs
       if_nametoindex: { args: [FFIType.cstring], returns: FFIType.u32 },
       close: { args: [FFIType.i32], returns: FFIType.i32 },
     });
-  } catch (e) { log.warn('ra', `IPv6 router advertisements unavailable: ${(e as Error).message}`); return undefined; }
+  } catch (e) {
+    log.warn('ra', `IPv6 router advertisements unavailable: ${(e as Error).message}`);
+    return undefined;
+  }
   const f = libc.symbols;
   const index = f.if_nametoindex(Buffer.from(`${iface}\0`));
-  if (!index) { log.warn('ra', `no interface ${iface}: IPv6 router advertisements off`); return undefined; }
+  if (!index) {
+    log.warn('ra', `no interface ${iface}: IPv6 router advertisements off`);
+    return undefined;
+  }
   const fd = f.socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
-  if (fd < 0) { log.warn('ra', 'cannot open a raw ICMPv6 socket (needs root): iPXE will wait for IPv6 on every boot'); return undefined; }
+  if (fd < 0) {
+    log.warn('ra', 'cannot open a raw ICMPv6 socket (needs root): iPXE will wait for IPv6 on every boot');
+    return undefined;
+  }
   const hops = new Int32Array([255]);
   f.setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, ptr(hops), 4);
   const ifidx = new Uint32Array([index]);
@@ -38,9 +55,17 @@ export function startRouterAdvertisements(iface: string, log: Logger, intervalMs
   sa.set([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 8);
   dv.setUint32(24, index, true);
   let count = 0;
-  const send = () => { if (Number(f.sendto(fd, ptr(ra), ra.length, 0, ptr(sa), sa.length)) === ra.length) count++; };
+  const send = () => {
+    if (Number(f.sendto(fd, ptr(ra), ra.length, 0, ptr(sa), sa.length)) === ra.length) count++;
+  };
   send();
   const timer = setInterval(send, intervalMs);
   log.info('ra', `sending IPv6 router advertisements on ${iface} every ${intervalMs / 1000} s (iPXE skips its IPv6 wait)`);
-  return { stop() { clearInterval(timer); f.close(fd); }, sent: () => count };
+  return {
+    stop() {
+      clearInterval(timer);
+      f.close(fd);
+    },
+    sent: () => count,
+  };
 }

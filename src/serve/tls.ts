@@ -18,7 +18,13 @@ export const SERVER_DAYS = 1825;
 const RENEW_DAYS = 30;
 const CA_CN = 'wulf cluster CA';
 
-export interface TlsFiles { dir: string; caCert: string; caKey: string; cert: string; key: string }
+export interface TlsFiles {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  cert: string;
+  key: string;
+}
 export function tlsFiles(confDir: string): TlsFiles {
   const dir = join(confDir, 'tls');
   return { dir, caCert: join(dir, 'ca.crt'), caKey: join(dir, 'ca.key'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
@@ -41,7 +47,11 @@ function sanIps(cert: X509Certificate): Set<string> {
   const out = new Set<string>();
   for (const part of (cert.subjectAltName ?? '').split(', ')) {
     if (!part.startsWith('IP Address:')) continue;
-    try { out.add(hex(part.slice('IP Address:'.length))); } catch { /* not one we can read */ }
+    try {
+      out.add(hex(part.slice('IP Address:'.length)));
+    } catch {
+      /* not one we can read */
+    }
   }
   return out;
 }
@@ -50,8 +60,16 @@ function sanIps(cert: X509Certificate): Set<string> {
 function serverCertProblem(f: TlsFiles, ca: X509Certificate, ips: string[], now: Date): string | undefined {
   if (!existsSync(f.cert) || !existsSync(f.key)) return 'missing';
   let cert: X509Certificate;
-  try { cert = new X509Certificate(readFileSync(f.cert)); } catch { return 'unreadable'; }
-  try { if (!cert.checkPrivateKey(createPrivateKey(readFileSync(f.key)))) return 'its key does not match'; } catch { return 'its key is unreadable'; }
+  try {
+    cert = new X509Certificate(readFileSync(f.cert));
+  } catch {
+    return 'unreadable';
+  }
+  try {
+    if (!cert.checkPrivateKey(createPrivateKey(readFileSync(f.key)))) return 'its key does not match';
+  } catch {
+    return 'its key is unreadable';
+  }
   if (!cert.verify(ca.publicKey)) return 'not signed by the current CA';
   if (new Date(cert.validTo).getTime() - now.getTime() < RENEW_DAYS * 86_400_000) return `expires ${cert.validTo}`;
   const have = sanIps(cert);
@@ -70,7 +88,11 @@ export async function ensureTls(confDir: string, names: { ips: string[]; dns: st
   mkdirSync(confDir, { recursive: true });
   if (!existsSync(f.dir)) mkdirSync(f.dir, { mode: 0o700 });
   const lock = await acquireLock(join(f.dir, '.lock'));
-  try { return ensureLocked(f, names, now); } finally { lock.release(); }
+  try {
+    return ensureLocked(f, names, now);
+  } finally {
+    lock.release();
+  }
 }
 
 function ensureLocked(f: TlsFiles, names: { ips: string[]; dns: string[] }, now: Date): string | undefined {
@@ -90,10 +112,19 @@ function ensureLocked(f: TlsFiles, names: { ips: string[]; dns: string[] }, now:
   }
   const problem = serverCertProblem(f, caCert, names.ips, now);
   if (problem) {
-    const srv = issue({ cn: names.ips[0] ?? 'wulf', days: SERVER_DAYS, ips: names.ips, dns: names.dns, now, issuer: { key: caKey, cn: CA_CN, keyId: keyId(caCert.publicKey) } });
+    const srv = issue({
+      cn: names.ips[0] ?? 'wulf',
+      days: SERVER_DAYS,
+      ips: names.ips,
+      dns: names.dns,
+      now,
+      issuer: { key: caKey, cn: CA_CN, keyId: keyId(caCert.publicKey) },
+    });
     writeFileAtomic(f.key, srv.keyPem, { mode: 0o600 });
     writeFileAtomic(f.cert, srv.certPem, { mode: 0o644 });
-    done.push(`${problem === 'missing' ? (done.length ? '' : 'created ') : `re-issued (the old one ${problem}) `}the server certificate ${f.cert} for ${names.ips.join(', ')}`);
+    done.push(
+      `${problem === 'missing' ? (done.length ? '' : 'created ') : `re-issued (the old one ${problem}) `}the server certificate ${f.cert} for ${names.ips.join(', ')}`,
+    );
   }
   // keys stay private even when someone copied them in with a wider mode
   for (const k of [f.caKey, f.key]) chmodSync(k, 0o600);

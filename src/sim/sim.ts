@@ -9,12 +9,23 @@ import { encodeSubOptions, MessageType, Option } from '../dhcp/options.ts';
 import { decodePacket as decodeTftp, encodeAck, encodeRequest, Op } from '../tftp/packet.ts';
 
 export interface SimOptions {
-  server: string; httpPort: number; dhcpPort: number; tftpPort: number; relayPort: number;
+  server: string;
+  httpPort: number;
+  dhcpPort: number;
+  tftpPort: number;
+  relayPort: number;
   /** the relay agent's address (giaddr), where the server sends its replies; default 127.0.0.1 */
   giaddr?: string;
   timeoutMs?: number;
 }
-export interface BootResult { mac: string; ok: boolean; ms: number; error?: string; stages: Record<string, number>; ip?: string }
+export interface BootResult {
+  mac: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+  stages: Record<string, number>;
+  ip?: string;
+}
 
 /** One relay socket shared by all simulated nodes; replies are matched by transaction id. */
 export class Relay {
@@ -24,13 +35,37 @@ export class Relay {
   async open(): Promise<void> {
     this.sock.on('message', (m) => {
       const d = decodeDhcp(m);
-      if (d.ok) { const w = this.waiting.get(d.packet.xid); if (w) { this.waiting.delete(d.packet.xid); w(d); } }
+      if (d.ok) {
+        const w = this.waiting.get(d.packet.xid);
+        if (w) {
+          this.waiting.delete(d.packet.xid);
+          w(d);
+        }
+      }
     });
-    await new Promise<void>((res, rej) => { this.sock.once('error', rej); this.sock.bind(this.o.relayPort, this.o.giaddr ?? '127.0.0.1', () => res()); });
-    try { this.sock.setRecvBufferSize(4 << 20); } catch { /* the system limit stays */ }
+    await new Promise<void>((res, rej) => {
+      this.sock.once('error', rej);
+      this.sock.bind(this.o.relayPort, this.o.giaddr ?? '127.0.0.1', () => res());
+    });
+    try {
+      this.sock.setRecvBufferSize(4 << 20);
+    } catch {
+      /* the system limit stays */
+    }
   }
-  close() { try { this.sock.close(); } catch { /* closed */ } }
-  async exchange(mac: string, type: MessageType, xid: number, extra: (o: ReturnType<typeof newPacket>['options']) => void): Promise<ReturnType<typeof newPacket>> {
+  close() {
+    try {
+      this.sock.close();
+    } catch {
+      /* closed */
+    }
+  }
+  async exchange(
+    mac: string,
+    type: MessageType,
+    xid: number,
+    extra: (o: ReturnType<typeof newPacket>['options']) => void,
+  ): Promise<ReturnType<typeof newPacket>> {
     const p = newPacket({ xid, hops: 1, giaddr: this.o.giaddr ?? '127.0.0.1', chaddr: macToChaddr(mac) });
     p.options.setU8(Option.MessageType, type);
     p.options.setU16(Option.ClientArch, 0);
@@ -38,8 +73,14 @@ export class Relay {
     extra(p.options);
     for (let attempt = 0; attempt < 4; attempt++) {
       const reply = new Promise<ReturnType<typeof decodeDhcp> | undefined>((res) => {
-        const t = setTimeout(() => { this.waiting.delete(xid); res(undefined); }, 2000);
-        this.waiting.set(xid, (d) => { clearTimeout(t); res(d); });
+        const t = setTimeout(() => {
+          this.waiting.delete(xid);
+          res(undefined);
+        }, 2000);
+        this.waiting.set(xid, (d) => {
+          clearTimeout(t);
+          res(d);
+        });
       });
       this.sock.send(encodePacket(p), this.o.dhcpPort, this.o.server);
       const d = await reply;
@@ -56,21 +97,38 @@ export async function tftpGet(o: SimOptions, file: string, timeoutMs: number): P
   try {
     return await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('TFTP timeout')), timeoutMs);
-      let expect = 1, blksize = 512;
+      let expect = 1,
+        blksize = 512;
       sock.on('message', (m, r) => {
         const d = decodeTftp(m);
         if (!d.ok) return;
         const p = d.packet;
-        if (p.op === Op.ERROR) { clearTimeout(timer); reject(new Error(`TFTP: ${p.message}`)); return; }
-        if (p.op === Op.OACK) { blksize = Number(p.options.blksize ?? 512); sock.send(encodeAck(0), r.port, r.address); return; }
+        if (p.op === Op.ERROR) {
+          clearTimeout(timer);
+          reject(new Error(`TFTP: ${p.message}`));
+          return;
+        }
+        if (p.op === Op.OACK) {
+          blksize = Number(p.options.blksize ?? 512);
+          sock.send(encodeAck(0), r.port, r.address);
+          return;
+        }
         if (p.op !== Op.DATA) return;
-        if (p.block === (expect & 0xffff)) { bytes += p.data.length; expect++; }
+        if (p.block === (expect & 0xffff)) {
+          bytes += p.data.length;
+          expect++;
+        }
         sock.send(encodeAck(p.block), r.port, r.address);
-        if (p.data.length < blksize && p.block === ((expect - 1) & 0xffff)) { clearTimeout(timer); resolve(bytes); }
+        if (p.data.length < blksize && p.block === ((expect - 1) & 0xffff)) {
+          clearTimeout(timer);
+          resolve(bytes);
+        }
       });
       sock.send(encodeRequest(Op.RRQ, file, 'octet', { blksize: '1468', tsize: '0' }), o.tftpPort, o.server);
     });
-  } finally { sock.close(); }
+  } finally {
+    sock.close();
+  }
 }
 
 async function httpGet(url: string, timeoutMs: number, initrd = false): Promise<number> {
@@ -89,7 +147,11 @@ function checkOnce(what: string, body: Uint8Array): void {
   const key = `${body.byteLength}:${Bun.hash(body)}`;
   if (!checked.has(key)) {
     let err: string | undefined;
-    try { checkInitramfs(body); } catch (e) { err = (e as Error).message; }
+    try {
+      checkInitramfs(body);
+    } catch (e) {
+      err = (e as Error).message;
+    }
     if (checked.size > 10_000) checked.clear();
     checked.set(key, err);
   }
@@ -98,7 +160,11 @@ function checkOnce(what: string, body: Uint8Array): void {
 }
 
 /** What a served iPXE script asks for: the chained script, or the kernel/initrd URLs in order. */
-export interface IpxePlan { files: { name: string; url: string; required: boolean; initrd: boolean }[]; chain?: string; message?: string }
+export interface IpxePlan {
+  files: { name: string; url: string; required: boolean; initrd: boolean }[];
+  chain?: string;
+  message?: string;
+}
 
 /** Reads an iPXE script the way iPXE would for our templates: `set` variables, `kernel`/`initrd`
  *  URLs (required unless an `||` alternative other than `goto failed` follows), `chain URL`, and
@@ -113,18 +179,42 @@ export function planIpxeScript(script: string, vars: Record<string, string> = {}
     const [cmdPart, ...alts] = line.split('||');
     const words = cmdPart!.split('&&')[0]!.trim().split(/\s+/);
     const cmd = words[0];
-    if (cmd === 'set' && words[1]) { v[words[1]] = expand(words.slice(2).join(' ')); continue; }
-    if (cmd === 'echo') { const m = expand(words.slice(1).join(' ')); if (m && !plan.message) plan.message = m; continue; }
-    if (cmd === 'chain') { const url = words.slice(1).find((w) => !w.startsWith('-')); if (url) { plan.chain = expand(url); return plan; } continue; }
+    if (cmd === 'set' && words[1]) {
+      v[words[1]] = expand(words.slice(2).join(' '));
+      continue;
+    }
+    if (cmd === 'echo') {
+      const m = expand(words.slice(1).join(' '));
+      if (m && !plan.message) plan.message = m;
+      continue;
+    }
+    if (cmd === 'chain') {
+      const url = words.slice(1).find((w) => !w.startsWith('-'));
+      if (url) {
+        plan.chain = expand(url);
+        return plan;
+      }
+      continue;
+    }
     if (cmd === 'kernel' || cmd === 'initrd') {
-      let name = '', url = '';
+      let name = '',
+        url = '';
       for (let i = 1; i < words.length; i++) {
         const w = words[i]!;
         if (w === '--name' || w === '-n') name = words[++i] ?? '';
         else if (w.startsWith('--name=')) name = w.slice(7);
-        else if (!w.startsWith('-')) { url = expand(w); break; }
+        else if (!w.startsWith('-')) {
+          url = expand(w);
+          break;
+        }
       }
-      if (url) plan.files.push({ name: name || url.split('/').pop()!, url, required: alts.some((a) => /goto\s+failed|reboot|exit/.test(a)) || alts.length === 0, initrd: cmd === 'initrd' });
+      if (url)
+        plan.files.push({
+          name: name || url.split('/').pop()!,
+          url,
+          required: alts.some((a) => /goto\s+failed|reboot|exit/.test(a)) || alts.length === 0,
+          initrd: cmd === 'initrd',
+        });
       continue;
     }
     if (cmd === 'boot') return plan;
@@ -140,12 +230,15 @@ function asIpxe(o: ReturnType<typeof newPacket>['options']): void {
 
 export async function dora(relay: Relay, o: SimOptions, mac: string, ipxe: boolean): Promise<ReturnType<typeof newPacket>> {
   const xid = (Math.random() * 2 ** 32) >>> 0;
-  const offer = await relay.exchange(mac, MessageType.Discover, xid, (opt) => { if (ipxe) asIpxe(opt); });
+  const offer = await relay.exchange(mac, MessageType.Discover, xid, (opt) => {
+    if (ipxe) asIpxe(opt);
+  });
   if (messageType(offer) !== MessageType.Offer) throw new Error('DHCP: no OFFER');
   const server = offer.options.ip(Option.ServerIdentifier) ?? o.server;
   const ack = await relay.exchange(mac, MessageType.Request, xid, (opt) => {
     if (ipxe) asIpxe(opt);
-    opt.setIp(Option.RequestedIpAddress, offer.yiaddr); opt.setIp(Option.ServerIdentifier, server);
+    opt.setIp(Option.RequestedIpAddress, offer.yiaddr);
+    opt.setIp(Option.ServerIdentifier, server);
   });
   if (messageType(ack) !== MessageType.Ack) throw new Error(`DHCP: ${messageType(ack) === MessageType.Nak ? 'NAK' : 'no ACK'}`);
   if (ack.yiaddr !== offer.yiaddr) throw new Error(`DHCP: ACK ${ack.yiaddr} differs from OFFER ${offer.yiaddr}`);
@@ -158,7 +251,9 @@ export async function dora(relay: Relay, o: SimOptions, mac: string, ipxe: boole
 export async function bootNode(relay: Relay, o: SimOptions, mac: string): Promise<BootResult> {
   const t0 = performance.now();
   const stages: Record<string, number> = {};
-  const mark = (s: string, from: number) => { stages[s] = Math.round(performance.now() - from); };
+  const mark = (s: string, from: number) => {
+    stages[s] = Math.round(performance.now() - from);
+  };
   const timeout = o.timeoutMs ?? 30_000;
   const base = `http://${o.server}:${o.httpPort}`;
   try {
@@ -182,15 +277,20 @@ export async function bootNode(relay: Relay, o: SimOptions, mac: string): Promis
       plan = planIpxeScript(await r.text());
       if (!plan.chain) break;
       if (!plan.files.length) throw new Error(`ipxe: ${plan.message ?? 'the script chains without booting'}`);
-      const c = new URL(plan.chain); url = `${base}${c.pathname}${c.search}`;
+      const c = new URL(plan.chain);
+      url = `${base}${c.pathname}${c.search}`;
     }
     mark('ipxe', t);
     if (!plan?.files.length) throw new Error(`ipxe: ${plan?.message ?? 'the script names no kernel'}`);
     for (const f of plan.files) {
       t = performance.now();
       const u = new URL(f.url);
-      try { await httpGet(`${base}${u.pathname}${u.search}`, timeout, f.initrd); mark(f.name, t); }
-      catch (e) { if (f.required || e instanceof InitramfsError) throw e; }
+      try {
+        await httpGet(`${base}${u.pathname}${u.search}`, timeout, f.initrd);
+        mark(f.name, t);
+      } catch (e) {
+        if (f.required || e instanceof InitramfsError) throw e;
+      }
     }
     return { mac, ok: true, ms: Math.round(performance.now() - t0), stages, ip: ack.yiaddr };
   } catch (e) {
@@ -199,7 +299,11 @@ export async function bootNode(relay: Relay, o: SimOptions, mac: string): Promis
 }
 
 /** Boot many nodes with a concurrency limit (and an optional pause between starts). */
-export async function bootMany(o: SimOptions, macs: string[], opts: { concurrency?: number; intervalMs?: number; onResult?: (r: BootResult) => void } = {}): Promise<BootResult[]> {
+export async function bootMany(
+  o: SimOptions,
+  macs: string[],
+  opts: { concurrency?: number; intervalMs?: number; onResult?: (r: BootResult) => void } = {},
+): Promise<BootResult[]> {
   const relay = new Relay(o);
   await relay.open();
   const results: BootResult[] = [];
@@ -213,8 +317,11 @@ export async function bootMany(o: SimOptions, macs: string[], opts: { concurrenc
       if (opts.intervalMs) await Bun.sleep(opts.intervalMs);
     }
   };
-  try { await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 50, macs.length)) }, worker)); }
-  finally { relay.close(); }
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 50, macs.length)) }, worker));
+  } finally {
+    relay.close();
+  }
   return results;
 }
 

@@ -4,11 +4,16 @@
 import type { SQL } from 'bun';
 import { WulfError } from '../lib/errors.ts';
 
-export interface Migration { version: number; summary: string; statements: string[] }
+export interface Migration {
+  version: number;
+  summary: string;
+  statements: string[];
+}
 
 export const MIGRATIONS: Migration[] = [
   {
-    version: 1, summary: 'configuration: nodes and profiles, one revision counter',
+    version: 1,
+    summary: 'configuration: nodes and profiles, one revision counter',
     statements: [
       `create table wulf_meta (key text primary key, value text not null)`,
       `insert into wulf_meta (key, value) values ('revision', '0')`,
@@ -23,7 +28,8 @@ export const MIGRATIONS: Migration[] = [
     ],
   },
   {
-    version: 2, summary: 'runtime state: DHCP leases, boot status, unknown MACs, one row each, with the controller that wrote it',
+    version: 2,
+    summary: 'runtime state: DHCP leases, boot status, unknown MACs, one row each, with the controller that wrote it',
     statements: [
       `create table wulf_state (
          kind text not null check (kind in ('lease', 'status', 'unknown')),
@@ -48,8 +54,10 @@ export async function migrate(sql: SQL, where: string): Promise<number> {
     const [row] = await tx`select coalesce(max(version), 0)::int as v from wulf_schema`;
     const current = Number(row.v);
     if (current > SCHEMA_VERSION) {
-      throw new WulfError(`${where}: the store's schema is version ${current}, newer than this wulf knows (${SCHEMA_VERSION}); nothing was changed`,
-        { hint: 'use the wulf binary that migrated it, or a newer one', code: 'ESCHEMA' });
+      throw new WulfError(
+        `${where}: the store's schema is version ${current}, newer than this wulf knows (${SCHEMA_VERSION}); nothing was changed`,
+        { hint: 'use the wulf binary that migrated it, or a newer one', code: 'ESCHEMA' },
+      );
     }
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;

@@ -29,7 +29,11 @@ export function openStore(paths: Paths, env: Record<string, string | undefined>)
 /** Run `f` with the configured store, closing it after. */
 export async function withStore<T>(paths: Paths, env: Record<string, string | undefined>, f: (s: ConfigStore) => Promise<T>): Promise<T> {
   const s = openStore(paths, env);
-  try { return await f(s); } finally { await s.close(); }
+  try {
+    return await f(s);
+  } finally {
+    await s.close();
+  }
 }
 
 /** The configuration from the configured store (one read, closed after). */
@@ -37,11 +41,17 @@ export function readConfigured(paths: Paths, env: Record<string, string | undefi
   return withStore(paths, env, (s) => s.read());
 }
 
-
 /** Runtime state from PostgreSQL when that is the store (undefined on the files: state.cbor is the place). */
-export async function readStoreState(paths: Paths, env: Record<string, string | undefined>): Promise<{ state: RuntimeState; where: string } | undefined> {
+export async function readStoreState(
+  paths: Paths,
+  env: Record<string, string | undefined>,
+): Promise<{ state: RuntimeState; where: string } | undefined> {
   const spec = configuredSpec(paths, env);
   if (spec.kind !== 'postgres') return undefined;
   const s = new PostgresStore(spec.url);
-  try { return { state: (await new PostgresState(s, '').load()).state, where: s.where }; } finally { await s.close(); }
+  try {
+    return { state: (await new PostgresState(s, '').load()).state, where: s.where };
+  } finally {
+    await s.close();
+  }
 }

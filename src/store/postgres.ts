@@ -23,8 +23,14 @@ export function pgError(e: unknown, where: string): Error {
   const err = e as { code?: string; errno?: string; message?: string };
   const msg = String(err?.message ?? e).split('\n')[0]!;
   const code = String(err?.code ?? '');
-  if (/CONNECTION|ECONNREFUSED|ENOENT|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|TLS/i.test(code) || /failed to connect|connection (closed|refused|timed out)/i.test(msg)) {
-    return new WulfError(`cannot reach PostgreSQL at ${where}: ${msg}`, { hint: 'is the server up? the store is set by WULF_STORE or "store:" in wulf.conf', code: 'ESTOREDOWN' });
+  if (
+    /CONNECTION|ECONNREFUSED|ENOENT|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|TLS/i.test(code) ||
+    /failed to connect|connection (closed|refused|timed out)/i.test(msg)
+  ) {
+    return new WulfError(`cannot reach PostgreSQL at ${where}: ${msg}`, {
+      hint: 'is the server up? the store is set by WULF_STORE or "store:" in wulf.conf',
+      code: 'ESTOREDOWN',
+    });
   }
   return new WulfError(`${where}: ${msg}`, { code: 'ESTORE' });
 }
@@ -32,7 +38,8 @@ export function pgError(e: unknown, where: string): Error {
 async function load(tx: Sql, revision: string): Promise<NodesConf> {
   const conf: NodesConf = { profiles: {}, nodes: {}, revision };
   const rows = await tx`select section, name, data::text as data from wulf_entries order by seq`;
-  for (const r of rows as { section: 'nodes' | 'profiles'; name: string; data: string }[]) conf[r.section][r.name] = JSON.parse(r.data) as NodeData;
+  for (const r of rows as { section: 'nodes' | 'profiles'; name: string; data: string }[])
+    conf[r.section][r.name] = JSON.parse(r.data) as NodeData;
   return conf;
 }
 
@@ -51,10 +58,15 @@ export class PostgresStore implements ConfigStore {
   async run<T>(f: (sql: Sql) => Promise<T>): Promise<T> {
     try {
       // a failed first contact is tried again on the next call (the server may be back by then)
-      this.ready ??= migrate(this.sql, this.where).catch((e) => { this.ready = undefined; throw e; });
+      this.ready ??= migrate(this.sql, this.where).catch((e) => {
+        this.ready = undefined;
+        throw e;
+      });
       await this.ready;
       return await f(this.sql);
-    } catch (e) { throw pgError(e, this.where); }
+    } catch (e) {
+      throw pgError(e, this.where);
+    }
   }
 
   schemaVersion(): Promise<number | undefined> {
@@ -62,10 +74,12 @@ export class PostgresStore implements ConfigStore {
   }
 
   read(): Promise<NodesConf> {
-    return this.run((sql) => sql.begin('isolation level repeatable read read only', async (tx) => {
-      const [r] = await tx`select value from wulf_meta where key = 'revision'`;
-      return load(tx, String(r.value));
-    }));
+    return this.run((sql) =>
+      sql.begin('isolation level repeatable read read only', async (tx) => {
+        const [r] = await tx`select value from wulf_meta where key = 'revision'`;
+        return load(tx, String(r.value));
+      }),
+    );
   }
 
   revision(): Promise<string> {
@@ -73,37 +87,51 @@ export class PostgresStore implements ConfigStore {
   }
 
   update<T>(mutate: Mutate<T>, opts: { expectedRevision?: string } = {}): Promise<UpdateResult<T>> {
-    return this.run((sql) => sql.begin(async (tx) => {
-      const [r] = await tx`select value from wulf_meta where key = 'revision' for update`;
-      const rev = String(r.value);
-      if (opts.expectedRevision && opts.expectedRevision !== rev) {
-        throw new WulfError(`${this.where} changed since it was read (revision ${opts.expectedRevision} → ${rev})`, { hint: 'nothing was written; read it again and redo the change', code: 'ESTALE' });
-      }
-      const before = await load(tx, rev);
-      const t = { profiles: tracked(before.profiles), nodes: tracked(before.nodes) };
-      const result = await mutate(Object.freeze({ profiles: t.profiles.proxy, nodes: t.nodes.proxy, revision: rev }));
-      validateConf(before);
-      // bonds, VLANs and network tags of what changed (merged with profiles), as the file backend checks them
-      const names = { nodes: t.nodes.changed(), profiles: t.profiles.changed() };
-      checkNetworks(before, names.nodes.filter((n) => before.nodes[n]), names.profiles);
-      let changed = 0;
-      for (const sec of SECTIONS) {
-        const gone = names[sec].filter((n) => !before[sec][n]);
-        const rows = names[sec].filter((n) => before[sec][n]).map((n) => ({ section: sec, name: n, data: before[sec][n] }));
-        for (let i = 0; i < gone.length; i += CHUNK) await tx`delete from wulf_entries where section = ${sec} and name in ${tx(gone.slice(i, i + CHUNK))}`;
-        for (let i = 0; i < rows.length; i += CHUNK) {
-          await tx`insert into wulf_entries ${tx(rows.slice(i, i + CHUNK), 'section', 'name', 'data')} on conflict (section, name) do update set data = excluded.data`;
+    return this.run((sql) =>
+      sql.begin(async (tx) => {
+        const [r] = await tx`select value from wulf_meta where key = 'revision' for update`;
+        const rev = String(r.value);
+        if (opts.expectedRevision && opts.expectedRevision !== rev) {
+          throw new WulfError(`${this.where} changed since it was read (revision ${opts.expectedRevision} → ${rev})`, {
+            hint: 'nothing was written; read it again and redo the change',
+            code: 'ESTALE',
+          });
         }
-        changed += names[sec].length;
-      }
-      if (!changed) return { result, revision: rev, changed: false, aliasesExpanded: 0 };
-      const next = String(Number(rev) + 1);
-      await tx`update wulf_meta set value = ${next} where key = 'revision'`;
-      return { result, revision: next, changed: true, aliasesExpanded: 0 };
-    }));
+        const before = await load(tx, rev);
+        const t = { profiles: tracked(before.profiles), nodes: tracked(before.nodes) };
+        const result = await mutate(Object.freeze({ profiles: t.profiles.proxy, nodes: t.nodes.proxy, revision: rev }));
+        validateConf(before);
+        // bonds, VLANs and network tags of what changed (merged with profiles), as the file backend checks them
+        const names = { nodes: t.nodes.changed(), profiles: t.profiles.changed() };
+        checkNetworks(
+          before,
+          names.nodes.filter((n) => before.nodes[n]),
+          names.profiles,
+        );
+        let changed = 0;
+        for (const sec of SECTIONS) {
+          const gone = names[sec].filter((n) => !before[sec][n]);
+          const rows = names[sec].filter((n) => before[sec][n]).map((n) => ({ section: sec, name: n, data: before[sec][n] }));
+          for (let i = 0; i < gone.length; i += CHUNK)
+            await tx`delete from wulf_entries where section = ${sec} and name in ${tx(gone.slice(i, i + CHUNK))}`;
+          for (let i = 0; i < rows.length; i += CHUNK) {
+            await tx`insert into wulf_entries ${tx(rows.slice(i, i + CHUNK), 'section', 'name', 'data')} on conflict (section, name) do update set data = excluded.data`;
+          }
+          changed += names[sec].length;
+        }
+        if (!changed) return { result, revision: rev, changed: false, aliasesExpanded: 0 };
+        const next = String(Number(rev) + 1);
+        await tx`update wulf_meta set value = ${next} where key = 'revision'`;
+        return { result, revision: next, changed: true, aliasesExpanded: 0 };
+      }),
+    );
   }
 
   async close(): Promise<void> {
-    try { await this.sql.close({ timeout: 1 }); } catch { /* closing a pool that never connected */ }
+    try {
+      await this.sql.close({ timeout: 1 });
+    } catch {
+      /* closing a pool that never connected */
+    }
   }
 }

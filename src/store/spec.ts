@@ -9,10 +9,16 @@ export function parseStoreSpec(text: string, from: string): StoreSpec {
   const s = text.trim();
   if (s === '' || s === 'files' || s === 'file') return { kind: 'files' };
   if (/^postgres(ql)?:\/\//.test(s)) {
-    try { new URL(s); } catch { throw new WulfError(`${from}: "${redact(s)}" is not a valid postgres:// URL`); }
+    try {
+      new URL(s);
+    } catch {
+      throw new WulfError(`${from}: "${redact(s)}" is not a valid postgres:// URL`);
+    }
     return { kind: 'postgres', url: s };
   }
-  throw new WulfError(`${from}: store "${redact(s)}" is neither "files" nor a postgres:// URL`, { hint: 'e.g. store: postgres://wulf@db.lab/wulf' });
+  throw new WulfError(`${from}: store "${redact(s)}" is neither "files" nor a postgres:// URL`, {
+    hint: 'e.g. store: postgres://wulf@db.lab/wulf',
+  });
 }
 
 /** The URL without its password (user:password@ or libpq's ?password=), for messages. */
@@ -22,5 +28,7 @@ export function redact(url: string): string {
     if (u.password) u.password = '***';
     if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
-  } catch { return url.replace(/:[^:@/]*@/, ':***@'); }
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
 }

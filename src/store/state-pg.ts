@@ -21,15 +21,24 @@ function rowsOf(s: RuntimeState): Map<string, { kind: Kind; key: string; data: u
 
 export class PostgresState {
   private written = new Map<string, string>();
-  constructor(private readonly store: PostgresStore, readonly controller: string) {}
+  constructor(
+    private readonly store: PostgresStore,
+    readonly controller: string,
+  ) {}
 
   /** Everything the store holds (every controller's rows); `rows` 0 means none yet. */
   async load(): Promise<{ state: RuntimeState; rows: number }> {
-    const rows = await this.store.run((sql) => sql`select kind, key, data::text as data from wulf_state order by kind, key`) as { kind: Kind; key: string; data: string }[];
+    const rows = (await this.store.run((sql) => sql`select kind, key, data::text as data from wulf_state order by kind, key`)) as {
+      kind: Kind;
+      key: string;
+      data: string;
+    }[];
     const state: RuntimeState = { version: 1, leases: [], status: {}, unknown: {} };
     for (const r of rows) {
       const v = JSON.parse(r.data) as unknown;
-      if (r.kind === 'lease') state.leases.push(v); else if (r.kind === 'status') state.status[r.key] = v; else state.unknown![r.key] = v;
+      if (r.kind === 'lease') state.leases.push(v);
+      else if (r.kind === 'status') state.status[r.key] = v;
+      else state.unknown![r.key] = v;
       this.written.set(key(r.kind, r.key), r.data);
     }
     return { state, rows: rows.length };
@@ -39,16 +48,23 @@ export class PostgresState {
   async save(s: RuntimeState): Promise<void> {
     const now = rowsOf(s);
     const changed = [...now].filter(([k, r]) => this.written.get(k) !== r.json).map(([, r]) => r);
-    const gone = [...this.written.keys()].filter((k) => !now.has(k)).map((k) => { const [kind, id] = k.split('\u0000') as [Kind, string]; return { kind, id }; });
+    const gone = [...this.written.keys()]
+      .filter((k) => !now.has(k))
+      .map((k) => {
+        const [kind, id] = k.split('\u0000') as [Kind, string];
+        return { kind, id };
+      });
     if (!changed.length && !gone.length) return;
-    await this.store.run((sql) => sql.begin(async (tx) => {
-      for (let i = 0; i < changed.length; i += 1000) {
-        const rows = changed.slice(i, i + 1000).map((r) => ({ kind: r.kind, key: r.key, data: r.data, controller: this.controller }));
-        await tx`insert into wulf_state ${tx(rows, 'kind', 'key', 'data', 'controller')}
+    await this.store.run((sql) =>
+      sql.begin(async (tx) => {
+        for (let i = 0; i < changed.length; i += 1000) {
+          const rows = changed.slice(i, i + 1000).map((r) => ({ kind: r.kind, key: r.key, data: r.data, controller: this.controller }));
+          await tx`insert into wulf_state ${tx(rows, 'kind', 'key', 'data', 'controller')}
                  on conflict (kind, key) do update set data = excluded.data, controller = excluded.controller, updated_at = now()`;
-      }
-      for (const g of gone) await tx`delete from wulf_state where kind = ${g.kind} and key = ${g.id}`;
-    }));
+        }
+        for (const g of gone) await tx`delete from wulf_state where kind = ${g.kind} and key = ${g.id}`;
+      }),
+    );
     for (const r of changed) this.written.set(key(r.kind, r.key), r.json);
     for (const g of gone) this.written.delete(key(g.kind, g.id));
   }
@@ -59,16 +75,25 @@ export function pgStateWriter(st: PostgresState, snapshot: () => RuntimeState, l
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failing = false;
   const flush = async () => {
-    if (timer) { clearTimeout(timer); timer = undefined; }
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
     try {
       await st.save(snapshot());
       if (failing) log.info('state', 'runtime state written to PostgreSQL again');
       failing = false;
     } catch (e) {
-      if (!failing) log.warn('state', `cannot write runtime state to PostgreSQL (${errorLine(e)}); kept in memory and state.cbor, retried every 5 s`);
+      if (!failing)
+        log.warn('state', `cannot write runtime state to PostgreSQL (${errorLine(e)}); kept in memory and state.cbor, retried every 5 s`);
       failing = true;
       timer ??= setTimeout(() => void flush(), 5000);
     }
   };
-  return { touch() { if (!timer) timer = setTimeout(() => void flush(), delayMs); }, flush };
+  return {
+    touch() {
+      if (!timer) timer = setTimeout(() => void flush(), delayMs);
+    },
+    flush,
+  };
 }

@@ -9,7 +9,12 @@ import { ackBlock, fillData, Transfer, type Step } from './transfer.ts';
 /** The connected socket of one transfer (Bun's connected UDP socket). */
 export type TidSocket = { send(d: Uint8Array): boolean; sendMany(p: readonly Uint8Array[]): number; close(): void };
 
-export interface LoopResult { result: 'done' | 'abort'; error?: string; bytes: number; retransmits: number }
+export interface LoopResult {
+  result: 'done' | 'abort';
+  error?: string;
+  bytes: number;
+  retransmits: number;
+}
 
 export interface LoopTransfer {
   /** Send the OACK or the first window; call once. */
@@ -26,14 +31,24 @@ export interface LoopTransfer {
  * Drive one transfer of `file` over `tid` with the negotiated options. When it ends the socket and
  * the file are closed and `done` is called once; `bad` hears of datagrams that do not decode.
  */
-export function loopTransfer(tid: TidSocket, file: TftpFile, n: Negotiated, retries: number,
-  done: (r: LoopResult) => void, bad: (reason: string) => void): LoopTransfer {
+export function loopTransfer(
+  tid: TidSocket,
+  file: TftpFile,
+  n: Negotiated,
+  retries: number,
+  done: (r: LoopResult) => void,
+  bad: (reason: string) => void,
+): LoopTransfer {
   const t = new Transfer(file.size, n.blksize, n.windowsize, Object.keys(n.oack).length > 0, retries);
   // One slot per block in flight (block b lives in slot b % slots): packets are built in place,
   // never allocated per block. Bun copies a datagram into the kernel on send.
-  const slot = 4 + n.blksize, slots = Math.min(n.windowsize, t.blocks);
+  const slot = 4 + n.blksize,
+    slots = Math.min(n.windowsize, t.blocks);
   const ring = Buffer.allocUnsafe(slot * slots);
-  const packet = (b: number) => { const at = (b % slots) * slot; return ring.subarray(at, at + fillData(ring, at, b, file, n.blksize)); };
+  const packet = (b: number) => {
+    const at = (b % slots) * slot;
+    return ring.subarray(at, at + fillData(ring, at, b, file, n.blksize));
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let finished = false;
   const finish = (result: LoopResult['result'], error?: string) => {
@@ -41,14 +56,21 @@ export function loopTransfer(tid: TidSocket, file: TftpFile, n: Negotiated, retr
     finished = true;
     clearTimeout(timer);
     file.close();
-    try { tid.close(); } catch { /* already */ }
+    try {
+      tid.close();
+    } catch {
+      /* already */
+    }
     done({ result, error, bytes: t.bytesAcked(), retransmits: t.retransmits });
   };
   // One lazy timer per transfer: progress only moves the deadline (no timer churn per block).
   let deadline = 0;
   const tick = () => {
     const left = deadline - performance.now();
-    if (left > 1) { timer = setTimeout(tick, left); return; }
+    if (left > 1) {
+      timer = setTimeout(tick, left);
+      return;
+    }
     timer = undefined;
     apply(t.onTimeout());
   };
@@ -59,10 +81,14 @@ export function loopTransfer(tid: TidSocket, file: TftpFile, n: Negotiated, retr
   // With a full socket buffer Bun drops the rest and calls drain(); sentThrough counts what went out.
   const apply = (step: Step): void => {
     if (step.kind === 'end') return finish(step.result, step.error);
-    if (step.kind === 'oack') { tid.send(encodeOack(n.oack)); return arm(); }
+    if (step.kind === 'oack') {
+      tid.send(encodeOack(n.oack));
+      return arm();
+    }
     if (step.kind !== 'send') return;
-    if (step.from === step.to) { if (tid.send(packet(step.from))) t.sentThrough(step.from); }
-    else {
+    if (step.from === step.to) {
+      if (tid.send(packet(step.from))) t.sentThrough(step.from);
+    } else {
       const pk: Uint8Array[] = [];
       for (let b = step.from; b <= step.to; b++) pk.push(packet(b));
       const k = tid.sendMany(pk);
@@ -77,7 +103,10 @@ export function loopTransfer(tid: TidSocket, file: TftpFile, n: Negotiated, retr
       const block = ackBlock(msg); // the hot path
       if (block < 0) {
         const d = decodePacket(msg);
-        if (!d.ok) { bad(d.reason); return; }
+        if (!d.ok) {
+          bad(d.reason);
+          return;
+        }
         if (d.packet.op === Op.ERROR) apply(t.onPeerError(d.packet.message || `client error ${d.packet.code}`)); // e.g. the UEFI tsize probe
         return;
       }
@@ -85,7 +114,9 @@ export function loopTransfer(tid: TidSocket, file: TftpFile, n: Negotiated, retr
       apply(t.onAck(block));
       if (t.acked !== before && !finished) arm();
     },
-    drain() { if (!finished) apply(t.window()); },
+    drain() {
+      if (!finished) apply(t.window());
+    },
     abort: () => apply(t.end('abort', 'server stopping')),
   };
 }

@@ -11,7 +11,12 @@ export interface OffloadPool {
   stop(): Promise<void>;
 }
 
-interface Slot { w: Worker; abort: Int32Array; job?: { id: number; done: (r: OffloadResult) => void }; dead: boolean }
+interface Slot {
+  w: Worker;
+  abort: Int32Array;
+  job?: { id: number; done: (r: OffloadResult) => void };
+  dead: boolean;
+}
 
 export function createOffloadPool(threads: number, onCrash: (message: string) => void): OffloadPool {
   const slots: Slot[] = [];
@@ -19,8 +24,12 @@ export function createOffloadPool(threads: number, onCrash: (message: string) =>
   for (let i = 0; i < threads; i++) {
     let w: Worker;
     // compiled: build/build.ts embeds src/tftp/worker.ts as an extra entrypoint (…/tftp/worker.js)
-    try { w = new Worker(compiled ? new URL('./tftp/worker.js', import.meta.url).href : new URL('./worker.ts', import.meta.url).href); }
-    catch (e) { onCrash(`cannot start a TFTP thread: ${(e as Error).message}`); break; }
+    try {
+      w = new Worker(compiled ? new URL('./tftp/worker.js', import.meta.url).href : new URL('./worker.ts', import.meta.url).href);
+    } catch (e) {
+      onCrash(`cannot start a TFTP thread: ${(e as Error).message}`);
+      break;
+    }
     const slot: Slot = { w, abort: new Int32Array(new SharedArrayBuffer(4)), dead: false };
     w.onmessage = (ev: MessageEvent<OffloadResult>) => {
       const job = slot.job;
@@ -46,7 +55,9 @@ export function createOffloadPool(threads: number, onCrash: (message: string) =>
       Atomics.store(slot.abort, 0, 0);
       slot.job = { id, done };
       slot.w.postMessage({ ...req, id, abort: slot.abort } satisfies OffloadJob);
-      return () => { if (slot.job?.id === id) Atomics.store(slot.abort, 0, 1); };
+      return () => {
+        if (slot.job?.id === id) Atomics.store(slot.abort, 0, 1);
+      };
     },
     async stop() {
       for (const s of slots) if (s.job) Atomics.store(s.abort, 0, 1);

@@ -36,7 +36,7 @@ export function cleanName(name: string): { rel: string } | { reason: string } {
   return { rel: parts.join('/') };
 }
 
-const inside = (root: string, p: string) => p === root ? false : p.startsWith(root.endsWith(sep) ? root : root + sep);
+const inside = (root: string, p: string) => (p === root ? false : p.startsWith(root.endsWith(sep) ? root : root + sep));
 
 /**
  * Regular files under `root`. Symlinks are followed only while they stay inside it: the path is
@@ -49,21 +49,46 @@ export function rootProvider(root: string): TftpProvider {
   return (filename) => {
     const c = cleanName(filename);
     if ('reason' in c) return denied(c.reason);
-    try { realRoot ??= realpathSync(root); } catch { return notFound; }
+    try {
+      realRoot ??= realpathSync(root);
+    } catch {
+      return notFound;
+    }
     let real: string;
-    try { real = realpathSync(join(realRoot, c.rel)); } catch { return notFound; }
+    try {
+      real = realpathSync(join(realRoot, c.rel));
+    } catch {
+      return notFound;
+    }
     if (!inside(realRoot, real)) return denied('path leaves the TFTP root');
     let fd: number;
-    try { fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW); } catch { return notFound; }
+    try {
+      fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    } catch {
+      return notFound;
+    }
     let size: number;
     try {
       const st = fstatSync(fd);
-      if (!st.isFile()) { closeSync(fd); return notFound; }
+      if (!st.isFile()) {
+        closeSync(fd);
+        return notFound;
+      }
       let opened = real;
-      try { opened = readlinkSync(`/proc/self/fd/${fd}`); } catch { /* no /proc: realpath check stands */ }
-      if (!inside(realRoot, opened)) { closeSync(fd); return denied('path leaves the TFTP root'); }
+      try {
+        opened = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        /* no /proc: realpath check stands */
+      }
+      if (!inside(realRoot, opened)) {
+        closeSync(fd);
+        return denied('path leaves the TFTP root');
+      }
       size = st.size;
-    } catch { closeSync(fd); return notFound; }
+    } catch {
+      closeSync(fd);
+      return notFound;
+    }
     return { file: fdFile(fd, size, true) };
   };
 }
@@ -75,7 +100,8 @@ export function rootProvider(root: string): TftpProvider {
 export function fdFile(fd: number, size: number, owned: boolean): TftpFile {
   let closed = false;
   const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(CHUNK, size)));
-  let chunkStart = 0, chunkLen = 0;
+  let chunkStart = 0,
+    chunkLen = 0;
   return {
     size,
     source: { fd },
@@ -93,7 +119,12 @@ export function fdFile(fd: number, size: number, owned: boolean): TftpFile {
       }
       chunk.copy(target, at, offset - chunkStart, offset - chunkStart + length);
     },
-    close() { if (!closed) { closed = true; if (owned) closeSync(fd); } },
+    close() {
+      if (!closed) {
+        closed = true;
+        if (owned) closeSync(fd);
+      }
+    },
   };
 }
 
@@ -103,7 +134,9 @@ export function bufferFile(data: Uint8Array): TftpFile {
 }
 
 /** Files held in memory, by exact cleaned name ('/ipxe.efi' finds 'ipxe.efi'). */
-export function bufferProvider(files: Record<string, Uint8Array> | ((name: string, client?: string) => Uint8Array | undefined)): TftpProvider {
+export function bufferProvider(
+  files: Record<string, Uint8Array> | ((name: string, client?: string) => Uint8Array | undefined),
+): TftpProvider {
   const get = typeof files === 'function' ? files : (n: string) => (Object.hasOwn(files, n) ? files[n] : undefined);
   return (filename, client) => {
     const c = cleanName(filename);

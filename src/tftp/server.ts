@@ -12,18 +12,40 @@ import { loopTransfer, type TidSocket } from './eventloop.ts';
 import { createOffloadPool, type OffloadPool } from './offload.ts';
 import { bufferFile, type Resolved, type TftpFile, type TftpProvider } from './providers.ts';
 
-export interface TftpEvent { client: string; file: string; kind: 'start' | 'done' | 'error' | 'abort'; bytes?: number; ms?: number; error?: string }
+export interface TftpEvent {
+  client: string;
+  file: string;
+  kind: 'start' | 'done' | 'error' | 'abort';
+  bytes?: number;
+  ms?: number;
+  error?: string;
+}
 export interface TftpServerOptions {
-  port?: number; address?: string; provider: TftpProvider; log: Logger;
-  maxTransfers?: number;  // concurrent transfers; beyond it a request gets error "server busy" (default 256)
-  retries?: number;       // retransmissions of one window/OACK before giving up (default 5)
-  timeoutMs?: number;     // retransmission timeout when the client asks for none (default 1000)
-  maxWindow?: number;     // largest RFC 7440 windowsize granted (default 64)
-  threads?: number;       // worker threads that serve one transfer each in a blocking loop (default 2; 0: none)
+  port?: number;
+  address?: string;
+  provider: TftpProvider;
+  log: Logger;
+  maxTransfers?: number; // concurrent transfers; beyond it a request gets error "server busy" (default 256)
+  retries?: number; // retransmissions of one window/OACK before giving up (default 5)
+  timeoutMs?: number; // retransmission timeout when the client asks for none (default 1000)
+  maxWindow?: number; // largest RFC 7440 windowsize granted (default 64)
+  threads?: number; // worker threads that serve one transfer each in a blocking loop (default 2; 0: none)
   onEvent?: (e: TftpEvent) => void;
 }
-export interface TftpStats { active: number; served: number; errors: number; aborted: number; retransmits: number; threaded: number; port: number }
-export interface TftpServer { start(): Promise<void>; stop(): Promise<void>; stats(): TftpStats }
+export interface TftpStats {
+  active: number;
+  served: number;
+  errors: number;
+  aborted: number;
+  retransmits: number;
+  threaded: number;
+  port: number;
+}
+export interface TftpServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): TftpStats;
+}
 
 const NETASCII_MAX = 16 << 20;
 
@@ -34,49 +56,93 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   const st = { served: 0, errors: 0, aborted: 0, retransmits: 0, threaded: 0 }; // threaded: transfers a worker thread served
   let sock: dgram.Socket | undefined;
   let pool: OffloadPool | undefined;
-  const emit = (e: TftpEvent) => { try { opts.onEvent?.(e); } catch { /* never let a listener stop the server */ } };
-  const replyMain = (code: number, msg: string, port: number, address: string) => { try { sock?.send(encodeError(code, msg), port, address); } catch { /* closing */ } };
-  const count = (kind: TftpEvent['kind']) => { if (kind === 'done') st.served++; else if (kind === 'error') st.errors++; else st.aborted++; };
+  const emit = (e: TftpEvent) => {
+    try {
+      opts.onEvent?.(e);
+    } catch {
+      /* never let a listener stop the server */
+    }
+  };
+  const replyMain = (code: number, msg: string, port: number, address: string) => {
+    try {
+      sock?.send(encodeError(code, msg), port, address);
+    } catch {
+      /* closing */
+    }
+  };
+  const count = (kind: TftpEvent['kind']) => {
+    if (kind === 'done') st.served++;
+    else if (kind === 'error') st.errors++;
+    else st.aborted++;
+  };
 
   function transfer(client: { address: string; port: number }, filename: string, mode: string, options: Record<string, string>): void {
     const key = `${client.address}:${client.port}`;
     if (active.has(key)) return; // a retransmitted RRQ for a running transfer
-    if (active.size >= maxTransfers) { // refuse from the well-known port: no socket is spent on a flood
+    if (active.size >= maxTransfers) {
+      // refuse from the well-known port: no socket is spent on a flood
       st.errors++;
       opts.log.limited('tftp-busy', 'warn', 'tftp', `${maxTransfers} transfers running, refusing more`, { client: key });
       emit({ client: key, file: filename, kind: 'error', error: 'busy' });
       return replyMain(ErrorCode.NotDefined, 'server busy, try again', client.port, client.address);
     }
     let r: Resolved;
-    try { r = opts.provider(filename, key); } catch (e) { r = { error: { code: ErrorCode.NotDefined, message: `cannot read: ${(e as Error).message}` } }; }
+    try {
+      r = opts.provider(filename, key);
+    } catch (e) {
+      r = { error: { code: ErrorCode.NotDefined, message: `cannot read: ${(e as Error).message}` } };
+    }
     if ('file' in r && mode === 'netascii') r = netascii(r.file);
     if ('file' in r && offload(client, key, filename, r.file, options)) return;
     viaEventLoop(client, key, filename, r, options);
   }
 
   /** Hand the transfer to an idle worker thread (IPv4 only); false when none is idle. */
-  function offload(client: { address: string; port: number }, key: string, filename: string, file: TftpFile, options: Record<string, string>): boolean {
+  function offload(
+    client: { address: string; port: number },
+    key: string,
+    filename: string,
+    file: TftpFile,
+    options: Record<string, string>,
+  ): boolean {
     if (!pool || !file.source || client.address.includes(':')) return false;
     const t0 = performance.now();
     const n = negotiate(options, file.size, { timeoutMs: opts.timeoutMs, maxWindow: opts.maxWindow });
-    const abort = pool.tryRun({
-      local: opts.address ?? '0.0.0.0', peer: client.address, peerPort: client.port, source: file.source, size: file.size,
-      blksize: n.blksize, windowsize: n.windowsize, timeoutMs: n.timeoutMs, retries,
-      oack: Object.keys(n.oack).length ? encodeOack(n.oack) : null,
-    }, (res) => {
-      if (res.result === 'failed') { // no socket on the thread: the event loop takes over
-        opts.log.limited('tftp-offload', 'warn', 'tftp', `transfer thread cannot open a socket (${res.error}); serving on the main thread`);
+    const abort = pool.tryRun(
+      {
+        local: opts.address ?? '0.0.0.0',
+        peer: client.address,
+        peerPort: client.port,
+        source: file.source,
+        size: file.size,
+        blksize: n.blksize,
+        windowsize: n.windowsize,
+        timeoutMs: n.timeoutMs,
+        retries,
+        oack: Object.keys(n.oack).length ? encodeOack(n.oack) : null,
+      },
+      (res) => {
+        if (res.result === 'failed') {
+          // no socket on the thread: the event loop takes over
+          opts.log.limited(
+            'tftp-offload',
+            'warn',
+            'tftp',
+            `transfer thread cannot open a socket (${res.error}); serving on the main thread`,
+          );
+          active.delete(key);
+          return viaEventLoop(client, key, filename, { file }, options);
+        }
         active.delete(key);
-        return viaEventLoop(client, key, filename, { file }, options);
-      }
-      active.delete(key);
-      file.close();
-      st.retransmits += res.retransmits;
-      if (res.ignored) opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `ignored ${res.ignored} stray packets`, { client: key });
-      if (res.error === 'timeout') opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
-      count(res.result);
-      emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms: Math.round(performance.now() - t0), error: res.error });
-    });
+        file.close();
+        st.retransmits += res.retransmits;
+        if (res.ignored) opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `ignored ${res.ignored} stray packets`, { client: key });
+        if (res.error === 'timeout')
+          opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
+        count(res.result);
+        emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms: Math.round(performance.now() - t0), error: res.error });
+      },
+    );
     if (!abort) return false;
     st.threaded++;
     active.set(key, abort);
@@ -84,50 +150,81 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     return true;
   }
 
-  function viaEventLoop(client: { address: string; port: number }, key: string, filename: string, r: Resolved, options: Record<string, string>): void {
+  function viaEventLoop(
+    client: { address: string; port: number },
+    key: string,
+    filename: string,
+    r: Resolved,
+    options: Record<string, string>,
+  ): void {
     active.set(key, () => {}); // reserve the slot while the socket opens
     let handlers: { data(d: Buffer): void; drain(): void } = { data() {}, drain() {} };
     Bun.udpSocket({
-      hostname: opts.address ?? (client.address.includes(':') ? '::' : '0.0.0.0'), port: 0,
+      hostname: opts.address ?? (client.address.includes(':') ? '::' : '0.0.0.0'),
+      port: 0,
       connect: { hostname: client.address, port: client.port },
       socket: { data: (_s, d) => handlers.data(d), drain: () => handlers.drain(), error: () => {} },
-    }).then((tid) => {
-      if (!active.has(key)) { tid.close(); if ('file' in r) r.file.close(); return; } // the server stopped meanwhile
-      if ('error' in r) {
-        st.errors++;
+    }).then(
+      (tid) => {
+        if (!active.has(key)) {
+          tid.close();
+          if ('file' in r) r.file.close();
+          return;
+        } // the server stopped meanwhile
+        if ('error' in r) {
+          st.errors++;
+          active.delete(key);
+          opts.log.limited(`tftp-refused-${client.address}-${r.error.code}`, 'warn', 'tftp', `refused ${filename}: ${r.error.message}`, {
+            client: key,
+          }); // per address: not a line per source port
+          emit({ client: key, file: filename, kind: 'error', error: r.error.message });
+          tid.send(encodeError(r.error.code, r.error.message));
+          tid.close();
+          return;
+        }
+        handlers = run(tid, key, filename, r.file, options);
+      },
+      (e: Error) => {
         active.delete(key);
-        opts.log.limited(`tftp-refused-${client.address}-${r.error.code}`, 'warn', 'tftp', `refused ${filename}: ${r.error.message}`, { client: key }); // per address: not a line per source port
-        emit({ client: key, file: filename, kind: 'error', error: r.error.message });
-        tid.send(encodeError(r.error.code, r.error.message));
-        tid.close();
-        return;
-      }
-      handlers = run(tid, key, filename, r.file, options);
-    }, (e: Error) => {
-      active.delete(key);
-      if ('file' in r) r.file.close();
-      opts.log.limited('tftp-socket', 'error', 'tftp', `cannot open a transfer socket: ${e.message}`);
-    });
+        if ('file' in r) r.file.close();
+        opts.log.limited('tftp-socket', 'error', 'tftp', `cannot open a transfer socket: ${e.message}`);
+      },
+    );
   }
 
   /** netascii is served converted from memory (small text files only). */
   function netascii(f: TftpFile): Resolved {
-    if (f.size > NETASCII_MAX) { f.close(); return { error: { code: ErrorCode.NotDefined, message: 'file too large for netascii, use octet mode' } }; }
+    if (f.size > NETASCII_MAX) {
+      f.close();
+      return { error: { code: ErrorCode.NotDefined, message: 'file too large for netascii, use octet mode' } };
+    }
     const raw = new Uint8Array(f.size);
-    try { f.readInto(raw, 0, 0, f.size); } finally { f.close(); }
+    try {
+      f.readInto(raw, 0, 0, f.size);
+    } finally {
+      f.close();
+    }
     return { file: bufferFile(toNetascii(raw)) };
   }
 
   function run(tid: TidSocket, key: string, filename: string, file: TftpFile, options: Record<string, string>) {
     const t0 = performance.now();
     const n = negotiate(options, file.size, { timeoutMs: opts.timeoutMs, maxWindow: opts.maxWindow });
-    const lt = loopTransfer(tid, file, n, retries, (res) => {
-      active.delete(key);
-      st.retransmits += res.retransmits;
-      if (res.error === 'timeout') opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
-      count(res.result);
-      emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms: Math.round(performance.now() - t0), error: res.error });
-    }, (reason) => opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `bad packet: ${reason}`, { client: key }));
+    const lt = loopTransfer(
+      tid,
+      file,
+      n,
+      retries,
+      (res) => {
+        active.delete(key);
+        st.retransmits += res.retransmits;
+        if (res.error === 'timeout')
+          opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
+        count(res.result);
+        emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms: Math.round(performance.now() - t0), error: res.error });
+      },
+      (reason) => opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `bad packet: ${reason}`, { client: key }),
+    );
     active.set(key, lt.abort);
     emit({ client: key, file: filename, kind: 'start' });
     lt.start();
@@ -137,18 +234,25 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
   return {
     async start() {
       const s = await bindUdp({
-        service: 'tftp', label: 'TFTP port', port: opts.port ?? 69, address: opts.address ?? '0.0.0.0',
+        service: 'tftp',
+        label: 'TFTP port',
+        port: opts.port ?? 69,
+        address: opts.address ?? '0.0.0.0',
         inUseHint: 'another TFTP server (tftpd-hpa, dnsmasq) or wulf is running',
       });
       s.on('error', (e) => opts.log.limited('tftp-sock', 'error', 'tftp', `socket error: ${e.message}`));
       s.on('message', (msg, rinfo) => {
         const d = decodePacket(msg);
         const who = `${rinfo.address}:${rinfo.port}`;
-        if (!d.ok) { opts.log.limited(`tftp-bad-${rinfo.address}`, 'warn', 'tftp', `dropped bad packet: ${d.reason}`, { client: who }); return; }
+        if (!d.ok) {
+          opts.log.limited(`tftp-bad-${rinfo.address}`, 'warn', 'tftp', `dropped bad packet: ${d.reason}`, { client: who });
+          return;
+        }
         const p = d.packet;
         if (p.op === Op.WRQ) return replyMain(ErrorCode.AccessViolation, 'read-only server', rinfo.port, rinfo.address);
         if (p.op !== Op.RRQ) return; // stray ACK/DATA/ERROR on the well-known port
-        if (p.mode !== 'octet' && p.mode !== 'netascii') return replyMain(ErrorCode.IllegalOp, 'unsupported mode', rinfo.port, rinfo.address);
+        if (p.mode !== 'octet' && p.mode !== 'netascii')
+          return replyMain(ErrorCode.IllegalOp, 'unsupported mode', rinfo.port, rinfo.address);
         transfer({ address: rinfo.address, port: rinfo.port }, p.filename, p.mode, p.options);
       });
       sock = s;
@@ -162,7 +266,14 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       await pool?.stop();
       pool = undefined;
       active.clear();
-      await new Promise<void>((res) => { if (!s) return res(); try { s.close(() => res()); } catch { res(); } });
+      await new Promise<void>((res) => {
+        if (!s) return res();
+        try {
+          s.close(() => res());
+        } catch {
+          res();
+        }
+      });
     },
     stats: () => ({ active: active.size, ...st, port: sock ? sock.address().port : 0 }),
   };

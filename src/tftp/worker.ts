@@ -19,23 +19,38 @@ import { bufferFile, fdFile } from './providers.ts';
 import { ackBlock, fillData, Transfer, type Step } from './transfer.ts';
 
 export interface OffloadJob {
-  id: number; local: string; peer: string; peerPort: number;
-  source: { fd: number } | { bytes: Uint8Array }; size: number;
-  blksize: number; windowsize: number; timeoutMs: number; retries: number;
+  id: number;
+  local: string;
+  peer: string;
+  peerPort: number;
+  source: { fd: number } | { bytes: Uint8Array };
+  size: number;
+  blksize: number;
+  windowsize: number;
+  timeoutMs: number;
+  retries: number;
   oack: Uint8Array | null;
   abort: Int32Array; // shared: non-zero asks the transfer to stop
 }
 export interface OffloadResult {
-  id: number; result: 'done' | 'abort' | 'failed'; error?: string;
-  bytes: number; retransmits: number; ignored: number; // ignored: datagrams that were neither ACK nor ERROR
+  id: number;
+  result: 'done' | 'abort' | 'failed';
+  error?: string;
+  bytes: number;
+  retransmits: number;
+  ignored: number; // ignored: datagrams that were neither ACK nor ERROR
 }
 
-const SLICE_MS = 100;  // a blocking recv wakes this often to look at the abort flag and the deadline
+const SLICE_MS = 100; // a blocking recv wakes this often to look at the abort flag and the deadline
 
 export function serveTransfer(job: OffloadJob): OffloadResult {
   const base = { id: job.id, bytes: 0, retransmits: 0, ignored: 0 };
   let sock;
-  try { sock = connectUdp4(job.local, job.peer, job.peerPort, SLICE_MS); } catch (e) { return { ...base, result: 'failed', error: (e as Error).message }; }
+  try {
+    sock = connectUdp4(job.local, job.peer, job.peerPort, SLICE_MS);
+  } catch (e) {
+    return { ...base, result: 'failed', error: (e as Error).message };
+  }
   const file = 'fd' in job.source ? fdFile(job.source.fd, job.size, false) : bufferFile(job.source.bytes);
   const t = new Transfer(job.size, job.blksize, job.windowsize, job.oack !== null, job.retries);
   const slot = 4 + job.blksize;
@@ -50,9 +65,12 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
   let step: Step = t.begin();
   try {
     for (;;) {
-      if (step.kind === 'end') return { ...base, result: step.result, error: step.error, bytes: t.bytesAcked(), retransmits: t.retransmits, ignored };
-      if (step.kind === 'oack') { sock.send(oackAt as Pointer, job.oack!.length); deadline = performance.now() + job.timeoutMs; }
-      else if (step.kind === 'send') {
+      if (step.kind === 'end')
+        return { ...base, result: step.result, error: step.error, bytes: t.bytesAcked(), retransmits: t.retransmits, ignored };
+      if (step.kind === 'oack') {
+        sock.send(oackAt as Pointer, job.oack!.length);
+        deadline = performance.now() + job.timeoutMs;
+      } else if (step.kind === 'send') {
         for (let b = step.from; b <= step.to; b++) {
           const at = (b % slots) * slot;
           const len = fillData(ring, at, b, file, job.blksize);
@@ -61,9 +79,13 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
         }
         deadline = performance.now() + job.timeoutMs;
       }
-      if (Atomics.load(job.abort, 0) !== 0) { step = t.end('abort', 'server stopping'); continue; }
+      if (Atomics.load(job.abort, 0) !== 0) {
+        step = t.end('abort', 'server stopping');
+        continue;
+      }
       const n = sock.recv(rxAt, rx.length); // sleeps until a datagram comes or a slice passes
-      if (n < 0) { // nothing within a slice (or an ICMP error): time out at the deadline
+      if (n < 0) {
+        // nothing within a slice (or an ICMP error): time out at the deadline
         step = performance.now() >= deadline ? t.onTimeout() : { kind: 'wait' };
         continue;
       }
@@ -74,7 +96,10 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
         if (t.acked !== before) deadline = performance.now() + job.timeoutMs;
       } else if (n >= 4 && rx[0] === 0 && rx[1] === Op.ERROR) {
         step = t.onPeerError(new TextDecoder().decode(rx.subarray(4, Math.max(4, n - 1))) || `client error ${(rx[2]! << 8) | rx[3]!}`);
-      } else { ignored++; step = { kind: 'wait' }; }
+      } else {
+        ignored++;
+        step = { kind: 'wait' };
+      }
     }
   } finally {
     sock.close();
@@ -83,11 +108,16 @@ export function serveTransfer(job: OffloadJob): OffloadResult {
 }
 
 declare const self: Worker;
-if (!Bun.isMainThread) { // offload.ts starts this file as a worker; imported elsewhere it only exports
+if (!Bun.isMainThread) {
+  // offload.ts starts this file as a worker; imported elsewhere it only exports
   requestShortSlice(100); // best effort: Linux 6.12+ (EEVDF custom slices), ignored elsewhere
   self.onmessage = (ev: MessageEvent<OffloadJob>) => {
     let r: OffloadResult;
-    try { r = serveTransfer(ev.data); } catch (e) { r = { id: ev.data.id, result: 'abort', error: (e as Error).message, bytes: 0, retransmits: 0, ignored: 0 }; }
+    try {
+      r = serveTransfer(ev.data);
+    } catch (e) {
+      r = { id: ev.data.id, result: 'abort', error: (e as Error).message, bytes: 0, retransmits: 0, ignored: 0 };
+    }
     self.postMessage(r);
   };
 }

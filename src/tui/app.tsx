@@ -23,17 +23,46 @@ import { hintsFor, MIN_COLS, MIN_ROWS, modeLine, promptHints, TABS, titleOf } fr
 
 export { MIN_COLS, MIN_ROWS };
 
-export interface AppProps { paths: Paths; config: ConfigSource; feed: StatusFeed; server: string; theme: Theme; onFirstPaint?: () => void }
+export interface AppProps {
+  paths: Paths;
+  config: ConfigSource;
+  feed: StatusFeed;
+  server: string;
+  theme: Theme;
+  onFirstPaint?: () => void;
+}
 
 const toKeyIn = (input: string, k: Key): KeyIn => ({
-  input, up: k.upArrow, down: k.downArrow, left: k.leftArrow, right: k.rightArrow, pageUp: k.pageUp, pageDown: k.pageDown,
-  home: k.home, end: k.end, enter: k.return, escape: k.escape, tab: k.tab, backspace: k.backspace || k.delete, ctrl: k.ctrl, shift: k.shift,
+  input,
+  up: k.upArrow,
+  down: k.downArrow,
+  left: k.leftArrow,
+  right: k.rightArrow,
+  pageUp: k.pageUp,
+  pageDown: k.pageDown,
+  home: k.home,
+  end: k.end,
+  enter: k.return,
+  escape: k.escape,
+  tab: k.tab,
+  backspace: k.backspace || k.delete,
+  ctrl: k.ctrl,
+  shift: k.shift,
 });
 
 /** One character of a run of keys that arrived together. */
 const charKey = (ch: string): KeyIn =>
-  ch === '\r' || ch === '\n' ? { input: '', enter: true } : ch === '\t' ? { input: '', tab: true } : ch === '\x7f' || ch === '\b' ? { input: '', backspace: true }
-    : ch === '\x1b' ? { input: '', escape: true } : ch < ' ' ? { input: String.fromCharCode(ch.charCodeAt(0) + 96), ctrl: true } : { input: ch };
+  ch === '\r' || ch === '\n'
+    ? { input: '', enter: true }
+    : ch === '\t'
+      ? { input: '', tab: true }
+      : ch === '\x7f' || ch === '\b'
+        ? { input: '', backspace: true }
+        : ch === '\x1b'
+          ? { input: '', escape: true }
+          : ch < ' '
+            ? { input: String.fromCharCode(ch.charCodeAt(0) + 96), ctrl: true }
+            : { input: ch };
 
 /** The primary network device's address and MAC (merged through the profiles). */
 function addressOf(m: MergedNode | undefined): DetailAddress | undefined {
@@ -50,14 +79,25 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   const [treeVer, setTreeVer] = useState(0);
 
   // the first paint showed the first nodes; merge the rest now
-  useEffect(() => { const t = setTimeout(() => { config.completeMerge(); setTick((x) => x + 1); }, 0); return () => clearTimeout(t); }, [config]);
+  useEffect(() => {
+    const t = setTimeout(() => {
+      config.completeMerge();
+      setTick((x) => x + 1);
+    }, 0);
+    return () => clearTimeout(t);
+  }, [config]);
   // sample the sources: at most 10 renders a second, and once a second for the ages
   useEffect(() => {
-    let lastFeed = -1, lastSec = 0;
+    let lastFeed = -1,
+      lastSec = 0;
     const t = setInterval(() => {
       const cfg = config.check();
       const sec = Math.floor(Date.now() / 1000);
-      if (cfg || feed.version !== lastFeed || sec !== lastSec) { lastFeed = feed.version; lastSec = sec; setTick((x) => x + 1); }
+      if (cfg || feed.version !== lastFeed || sec !== lastSec) {
+        lastFeed = feed.version;
+        lastSec = sec;
+        setTick((x) => x + 1);
+      }
     }, 100);
     return () => clearInterval(t);
   }, [config, feed]);
@@ -71,7 +111,10 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     const unknown = unknownRows(snap.byId, feed.statuses, now, interval);
     return unknown.length ? rows.concat(unknown) : rows;
   }, [tick, base]);
-  const shown = useMemo(() => viewRows(allRows, state.filter, state.sortCol, state.sortDesc), [allRows, state.filter, state.sortCol, state.sortDesc]);
+  const shown = useMemo(
+    () => viewRows(allRows, state.filter, state.sortCol, state.sortDesc),
+    [allRows, state.filter, state.sortCol, state.sortDesc],
+  );
   const counts = useMemo(() => countStates(allRows), [allRows]);
   const v = view(state);
   // the other views' data is only computed while they are on screen
@@ -80,55 +123,127 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   const tree = useMemo(() => (v === 'overlays' ? overlayTree(paths) : { items: [] }), [treeVer, snap, v]);
   const detailNode = state.detailNode;
   const merged = detailNode ? snap.byId.get(detailNode) : undefined;
-  const lines = useMemo(() => (v === 'detail' && detailNode ? detailLines(merged ?? { id: detailNode, data: {}, origins: new Map(), leaves: [] }) : []), [v, merged, detailNode]);
+  const lines = useMemo(
+    () => (v === 'detail' && detailNode ? detailLines(merged ?? { id: detailNode, data: {}, origins: new Map(), leaves: [] }) : []),
+    [v, merged, detailNode],
+  );
   const logMatch = useMemo(() => makeMatcher(state.logFilter), [state.logFilter]);
-  const logEvents = useMemo(() => (v === 'log'
-    ? feed.events.filter((e) => !state.logFilter || logMatch({ name: e.node, profiles: '', image: '', ip: e.ipaddr, stage: e.stage, sent: e.sent, state: 'never' }))
-    : []), [v, tick, state.logFilter]);
-  const nodeEvents = useMemo(() => (v === 'detail' && detailNode ? feed.events.filter((e) => e.node === detailNode) : []), [v, tick, detailNode]);
+  const logEvents = useMemo(
+    () =>
+      v === 'log'
+        ? feed.events.filter(
+            (e) =>
+              !state.logFilter ||
+              logMatch({ name: e.node, profiles: '', image: '', ip: e.ipaddr, stage: e.stage, sent: e.sent, state: 'never' }),
+          )
+        : [],
+    [v, tick, state.logFilter],
+  );
+  const nodeEvents = useMemo(
+    () => (v === 'detail' && detailNode ? feed.events.filter((e) => e.node === detailNode) : []),
+    [v, tick, detailNode],
+  );
 
   const bodyH = Math.max(1, termRows - 4); // 2 header lines, 2 footer lines
   const listH: Record<View, number> = {
-    nodes: bodyH - 1, detail: detailListHeight(columns, bodyH), profiles: bodyH - 1, images: bodyH - 2, overlays: treeHeight(columns, bodyH), log: bodyH - 1,
+    nodes: bodyH - 1,
+    detail: detailListHeight(columns, bodyH),
+    profiles: bodyH - 1,
+    images: bodyH - 2,
+    overlays: treeHeight(columns, bodyH),
+    log: bodyH - 1,
   };
   const keysOf = (vv: View): string[] => {
     switch (vv) {
-      case 'nodes': return shown.map((r) => r.name);
-      case 'detail': return lines.map((l) => l.key);
-      case 'profiles': return profiles.map((p) => p.name);
-      case 'images': return images.rows.map((i) => i.name);
-      case 'overlays': return tree.items.map((i) => i.key);
-      case 'log': return logEvents.map((e) => String(e.seq));
+      case 'nodes':
+        return shown.map((r) => r.name);
+      case 'detail':
+        return lines.map((l) => l.key);
+      case 'profiles':
+        return profiles.map((p) => p.name);
+      case 'images':
+        return images.rows.map((i) => i.name);
+      case 'overlays':
+        return tree.items.map((i) => i.key);
+      case 'log':
+        return logEvents.map((e) => String(e.seq));
     }
   };
   const keys = keysOf(v);
-  const list = v === 'log' && state.lists.log.key === undefined ? { cursor: Math.max(0, keys.length - 1), top: Math.max(0, keys.length - listH.log) } : followKey(state.lists[v], keys, listH[v]);
+  const list =
+    v === 'log' && state.lists.log.key === undefined
+      ? { cursor: Math.max(0, keys.length - 1), top: Math.max(0, keys.length - listH.log) }
+      : followKey(state.lists[v], keys, listH[v]);
   const cursorNode = v === 'nodes' ? keys[list.cursor] : undefined;
-  const previewNode = detailNode ?? followKey(state.lists.nodes, shown.map((r) => r.name), listH.nodes).key ?? shown[0]?.name;
+  const previewNode =
+    detailNode ??
+    followKey(
+      state.lists.nodes,
+      shown.map((r) => r.name),
+      listH.nodes,
+    ).key ??
+    shown[0]?.name;
 
   // overlays pane: the selected file rendered for the node, or the node's overlay diff
   const selItem = v === 'overlays' ? tree.items[list.cursor] : undefined;
-  const paneKey = v !== 'overlays' ? '' : state.overlayDiff ? `diff:${previewNode}` : selItem?.rel && selItem.kind === 'file' ? `file:${selItem.key}:${previewNode}` : 'none';
+  const paneKey =
+    v !== 'overlays'
+      ? ''
+      : state.overlayDiff
+        ? `diff:${previewNode}`
+        : selItem?.rel && selItem.kind === 'file'
+          ? `file:${selItem.key}:${previewNode}`
+          : 'none';
   useEffect(() => {
-    if (!paneKey || paneKey === 'none') { setPane({ lines: [], busy: false }); return; }
+    if (!paneKey || paneKey === 'none') {
+      setPane({ lines: [], busy: false });
+      return;
+    }
     let live = true;
     setPane((p) => ({ ...p, busy: true }));
     const t = setTimeout(() => {
-      const job = state.overlayDiff ? (previewNode ? overlayDiff(paths, previewNode) : Promise.resolve(['no node to diff'])) : previewFile(paths, selItem!.overlay, selItem!.rel!, previewNode);
-      job.then((l) => { if (live) setPane({ lines: l, busy: false }); }, (e) => { if (live) setPane({ lines: [String(e)], busy: false }); });
+      const job = state.overlayDiff
+        ? previewNode
+          ? overlayDiff(paths, previewNode)
+          : Promise.resolve(['no node to diff'])
+        : previewFile(paths, selItem!.overlay, selItem!.rel!, previewNode);
+      job.then(
+        (l) => {
+          if (live) setPane({ lines: l, busy: false });
+        },
+        (e) => {
+          if (live) setPane({ lines: [String(e)], busy: false });
+        },
+      );
     }, 120); // debounce while scrolling through the tree
-    return () => { live = false; clearTimeout(t); };
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
   }, [paneKey, snap]);
 
   const stateRef = useRef(state);
   stateRef.current = state;
   const run = (e: Effect) => {
-    const revision = e.type === 'quit' ? '' : e.revision ?? config.snap.conf.revision;
-    const done = (o: { text: string; error: boolean }) => { config.reload(); setTick((x) => x + 1); setState((s) => ({ ...s, message: o })); };
-    if (e.type === 'quit') { exit(); return; }
-    if (e.type === 'write-edit') { void writeEdit(paths, e.node, e.line, e.value, revision, config.store).then(done); return; }
+    const revision = e.type === 'quit' ? '' : (e.revision ?? config.snap.conf.revision);
+    const done = (o: { text: string; error: boolean }) => {
+      config.reload();
+      setTick((x) => x + 1);
+      setState((s) => ({ ...s, message: o }));
+    };
+    if (e.type === 'quit') {
+      exit();
+      return;
+    }
+    if (e.type === 'write-edit') {
+      void writeEdit(paths, e.node, e.line, e.value, revision, config.store).then(done);
+      return;
+    }
     setState((s) => ({ ...s, message: { text: `${ACTION_LABEL[e.action]}: working…`, error: false } }));
-    void runAction(paths, e.action, e.targets, e.value, revision, config.store).then((o) => { done(o); if (e.action === 'rebuild') setTreeVer((x) => x + 1); });
+    void runAction(paths, e.action, e.targets, e.value, revision, config.store).then((o) => {
+      done(o);
+      if (e.action === 'rebuild') setTreeVer((x) => x + 1);
+    });
   };
 
   // keys that arrive together are handled one at a time; after one that changes the view, the
@@ -138,71 +253,178 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     let s = stateRef.current;
     const vv = view(s);
     const env: Env = {
-      keys: keysOf(vv), height: listH[vv], detailLines: lines,
+      keys: keysOf(vv),
+      height: listH[vv],
+      detailLines: lines,
       ownValue: (l) => ownValue(detailNode ? snap.conf.nodes[detailNode] : undefined, l),
       revision: config.snap.conf.revision,
     };
-    s = { ...s, lists: { ...s.lists, [vv]: vv === 'log' && s.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s.lists[vv], env.keys, env.height) } };
+    s = {
+      ...s,
+      lists: {
+        ...s.lists,
+        [vv]: vv === 'log' && s.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s.lists[vv], env.keys, env.height),
+      },
+    };
     let i = 0;
     for (; i < ks.length; i++) {
       const before = s.stack.join('/') + (s.detailNode ?? '');
       const step = handleKey(s, ks[i]!, env);
       s = step.state;
-      if (step.effect) { run(step.effect); if (step.effect.type === 'quit') { i = ks.length; break; } }
-      if (s.stack.join('/') + (s.detailNode ?? '') !== before) { i++; break; }
+      if (step.effect) {
+        run(step.effect);
+        if (step.effect.type === 'quit') {
+          i = ks.length;
+          break;
+        }
+      }
+      if (s.stack.join('/') + (s.detailNode ?? '') !== before) {
+        i++;
+        break;
+      }
     }
     pending.current = ks.slice(i);
     stateRef.current = s;
     setState(s);
   };
-  useEffect(() => { if (pending.current.length) feedKeys(pending.current); });
+  useEffect(() => {
+    if (pending.current.length) feedKeys(pending.current);
+  });
   useInput((input, key) => {
     const multi = input.length > 1 && !key.ctrl && !key.meta && (!stateRef.current.prompt || /[\x00-\x1f\x7f]/.test(input));
     feedKeys([...pending.current, ...(multi ? [...input].map(charKey) : [toKeyIn(input, key)])]);
   });
 
   if (columns < MIN_COLS || termRows < MIN_ROWS) {
-    return <Text color={c(theme, 'yellow')} wrap="wrap">{`Terminal too small (${columns}×${termRows}); wulf tui needs at least ${MIN_COLS}×${MIN_ROWS}. Enlarge it, or press q to quit.`}</Text>;
+    return (
+      <Text
+        color={c(theme, 'yellow')}
+        wrap="wrap"
+      >{`Terminal too small (${columns}×${termRows}); wulf tui needs at least ${MIN_COLS}×${MIN_ROWS}. Enlarge it, or press q to quit.`}</Text>
+    );
   }
 
   const { text: modeText, color: modeColor } = modeLine(feed.mode, server);
 
   let body;
   if (state.help) body = <Help width={columns} height={bodyH} />;
-  else if (v === 'nodes') body = <NodesView rows={shown} list={list} height={listH.nodes} width={columns} now={now} sortCol={state.sortCol} sortDesc={state.sortDesc} selected={state.selected} theme={theme} />;
-  else if (v === 'detail') body = <DetailView node={detailNode ?? ''} exists={!!merged} address={addressOf(merged)} lines={lines} list={list} status={detailNode ? feed.statuses.get(detailNode) : undefined} events={nodeEvents} width={columns} height={bodyH} now={now} interval={interval} theme={theme} />;
+  else if (v === 'nodes')
+    body = (
+      <NodesView
+        rows={shown}
+        list={list}
+        height={listH.nodes}
+        width={columns}
+        now={now}
+        sortCol={state.sortCol}
+        sortDesc={state.sortDesc}
+        selected={state.selected}
+        theme={theme}
+      />
+    );
+  else if (v === 'detail')
+    body = (
+      <DetailView
+        node={detailNode ?? ''}
+        exists={!!merged}
+        address={addressOf(merged)}
+        lines={lines}
+        list={list}
+        status={detailNode ? feed.statuses.get(detailNode) : undefined}
+        events={nodeEvents}
+        width={columns}
+        height={bodyH}
+        now={now}
+        interval={interval}
+        theme={theme}
+      />
+    );
   else if (v === 'profiles') body = <ProfilesView rows={profiles} list={list} height={listH.profiles} width={columns} theme={theme} />;
-  else if (v === 'images') body = <ImagesView rows={images.rows} error={images.error} list={list} height={listH.images + 1} width={columns} theme={theme} />;
-  else if (v === 'overlays') body = <OverlaysView items={tree.items} error={tree.error} list={list} height={bodyH} width={columns} theme={theme} node={previewNode} diff={state.overlayDiff} pane={pane.lines} busy={pane.busy} />;
-  else body = <LogView events={logEvents} filter={state.logFilter} list={state.lists.log.key === undefined ? { ...list, key: undefined } : list} height={listH.log} width={columns} theme={theme} />;
+  else if (v === 'images')
+    body = <ImagesView rows={images.rows} error={images.error} list={list} height={listH.images + 1} width={columns} theme={theme} />;
+  else if (v === 'overlays')
+    body = (
+      <OverlaysView
+        items={tree.items}
+        error={tree.error}
+        list={list}
+        height={bodyH}
+        width={columns}
+        theme={theme}
+        node={previewNode}
+        diff={state.overlayDiff}
+        pane={pane.lines}
+        busy={pane.busy}
+      />
+    );
+  else
+    body = (
+      <LogView
+        events={logEvents}
+        filter={state.logFilter}
+        list={state.lists.log.key === undefined ? { ...list, key: undefined } : list}
+        height={listH.log}
+        width={columns}
+        theme={theme}
+      />
+    );
 
   const p = state.prompt;
-  const footer1 = p
-    ? <Text wrap="truncate">{`${p.kind === 'edit' ? `edit ${p.lineKey}` : p.kind === 'value' ? ACTION_LABEL[p.action!] : 'filter'}: ${p.text}█`}</Text>
-    : state.confirm
-      ? <Text color={c(theme, 'yellow')} wrap="truncate">{fit(`${ACTION_LABEL[state.confirm.action]}${state.confirm.value !== undefined ? ` = ${state.confirm.value || '(unset)'}` : ''}${state.confirm.action.startsWith('power') ? ' ' : ' on '}${state.confirm.targets.length === 1 ? state.confirm.targets[0] : `${state.confirm.targets.length} nodes`}? [y/N]`, columns)}</Text>
-      : state.message
-        ? <Text color={c(theme, state.message.error ? 'red' : 'green')} wrap="truncate">{fit(state.message.text, columns)}</Text>
-        : snap.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`config: ${snap.error} (showing the last good read)`, columns)}</Text>
-          : <Text dimColor wrap="truncate">{fit(state.filter ? `filter: ${state.filter} — ${shown.length} of ${allRows.length} nodes` : feed.detail || `${allRows.length} nodes`, columns)}</Text>;
+  const footer1 = p ? (
+    <Text wrap="truncate">{`${p.kind === 'edit' ? `edit ${p.lineKey}` : p.kind === 'value' ? ACTION_LABEL[p.action!] : 'filter'}: ${p.text}█`}</Text>
+  ) : state.confirm ? (
+    <Text color={c(theme, 'yellow')} wrap="truncate">
+      {fit(
+        `${ACTION_LABEL[state.confirm.action]}${state.confirm.value !== undefined ? ` = ${state.confirm.value || '(unset)'}` : ''}${state.confirm.action.startsWith('power') ? ' ' : ' on '}${state.confirm.targets.length === 1 ? state.confirm.targets[0] : `${state.confirm.targets.length} nodes`}? [y/N]`,
+        columns,
+      )}
+    </Text>
+  ) : state.message ? (
+    <Text color={c(theme, state.message.error ? 'red' : 'green')} wrap="truncate">
+      {fit(state.message.text, columns)}
+    </Text>
+  ) : snap.error ? (
+    <Text color={c(theme, 'red')} wrap="truncate">
+      {fit(`config: ${snap.error} (showing the last good read)`, columns)}
+    </Text>
+  ) : (
+    <Text dimColor wrap="truncate">
+      {fit(
+        state.filter ? `filter: ${state.filter} — ${shown.length} of ${allRows.length} nodes` : feed.detail || `${allRows.length} nodes`,
+        columns,
+      )}
+    </Text>
+  );
 
   return (
     <Box flexDirection="column" width={columns} height={termRows}>
       <Text wrap="truncate">
-        <Text bold>{titleOf(v)}</Text>{'  '}
+        <Text bold>{titleOf(v)}</Text>
+        {'  '}
         <Text color={c(theme, modeColor)}>{modeText}</Text>
         <Text dimColor>{`   ${TABS}`}</Text>
       </Text>
       <Text wrap="truncate">
         {snap.partial ? `${Object.keys(snap.conf.nodes).length} nodes (loading):` : `${allRows.length} nodes:`}
-        {STATES.map((st) => <Text key={st} color={c(theme, STATE_COLOR[st])}>{` ${STATE_LABEL[st]} ${counts[st]}`}</Text>)}
+        {STATES.map((st) => (
+          <Text key={st} color={c(theme, STATE_COLOR[st])}>{` ${STATE_LABEL[st]} ${counts[st]}`}</Text>
+        ))}
         {state.selected.size ? `  marked ${state.selected.size}` : ''}
         {cursorNode && columns >= 110 ? `  · ${cursorNode}` : ''}
       </Text>
-      <Box height={bodyH} flexDirection="column">{body}</Box>
+      <Box height={bodyH} flexDirection="column">
+        {body}
+      </Box>
       {footer1}
-      {p?.error ? <Text color={c(theme, 'red')} wrap="truncate">{fit(`✗ ${p.error} — fix it, or Esc to cancel (nothing is written)`, columns)}</Text>
-        : <Text dimColor wrap="truncate">{fit(p ? promptHints(p.kind, columns) : hintsFor(v, state.overlayDiff, columns), columns)}</Text>}
+      {p?.error ? (
+        <Text color={c(theme, 'red')} wrap="truncate">
+          {fit(`✗ ${p.error} — fix it, or Esc to cancel (nothing is written)`, columns)}
+        </Text>
+      ) : (
+        <Text dimColor wrap="truncate">
+          {fit(p ? promptHints(p.kind, columns) : hintsFor(v, state.overlayDiff, columns), columns)}
+        </Text>
+      )}
     </Box>
   );
 }

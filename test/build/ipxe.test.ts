@@ -26,7 +26,8 @@ test('without an installed ipxe package the build fetches and unpacks it into it
     if (typeof b === 'string') throw new Error(b);
     expect(statSync(join(b.dir, '.complete')).mtimeMs).toBe(stamp); // cached, not fetched again
   } finally {
-    if (saved === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = saved;
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
   }
 }, 60_000);
 
@@ -43,6 +44,7 @@ test('on a machine whose apt has read no package lists, the build reads lists of
     expect(readdirSync(own).some((f) => f.endsWith('_Packages') || f.includes('Packages'))).toBe(true);
     expect(statSync('/var/lib/apt/lists').mtimeMs).toBe(sysLists);
   } finally {
-    if (saved === undefined) delete process.env.XDG_CACHE_HOME; else process.env.XDG_CACHE_HOME = saved;
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
   }
 }, 180_000);

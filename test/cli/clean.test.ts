@@ -10,7 +10,16 @@ const t = tempRoot('wulf-clean-');
 const w = (...args: string[]) => runWulf(modes[0]!, t.dir, args);
 const state = join(t.dir, 'var/lib/wulf');
 // a pid no process has: the highest the kernel hands out, minus one, checked
-const deadPid = (() => { for (let p = 4194000; p > 1000; p--) { try { process.kill(p, 0); } catch { return p; } } throw new Error('no free pid'); })();
+const deadPid = (() => {
+  for (let p = 4194000; p > 1000; p--) {
+    try {
+      process.kill(p, 0);
+    } catch {
+      return p;
+    }
+  }
+  throw new Error('no free pid');
+})();
 
 beforeAll(() => {
   requireCompiled();
@@ -34,7 +43,9 @@ afterAll(t.cleanup);
 test('--dry-run says what it would remove and removes nothing', () => {
   const r = w('clean', '--dry-run');
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(new RegExp(`^would remove .*/cache/overlays/n2 \\([\\d.]+ MiB\\): overlay archives of n2, which is no longer in nodes.conf$`, 'm'));
+  expect(r.out).toMatch(
+    new RegExp(`^would remove .*/cache/overlays/n2 \\([\\d.]+ MiB\\): overlay archives of n2, which is no longer in nodes.conf$`, 'm'),
+  );
   expect(r.out).toMatch(/^would remove .*\/cache\/blobs \(0\.3 MiB\): registry blob cache/m);
   expect(r.out).toMatch(/^would free [\d.]+ MiB in 5 items$/m);
   expect(existsSync(join(state, 'cache/overlays/n2'))).toBe(true);

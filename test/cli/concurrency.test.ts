@@ -33,8 +33,9 @@ test('20 processes each set a different node at once: all 20 changes land', asyn
 
 test('kill -9 at random points (200 times): always the old or the new revision, never torn', async () => {
   let rng = 12345;
-  const rand = () => ((rng = (rng * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  let sawOld = 0, sawNew = 0;
+  const rand = () => (rng = (rng * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  let sawOld = 0,
+    sawNew = 0;
   for (let i = 0; i < 200; i++) {
     const before = readFileSync(confPath(), 'utf8');
     const value = `kill-${i}`;

@@ -23,8 +23,15 @@ describe('relocated', () => {
     writeFileSync(join(t.dir, 'etc/hosts'), '127.0.0.1 localhost\n# my own line\n');
     const r = w('configure', '-a');
     expect([r.code, r.err]).toEqual([0, '']);
-    expect(r.out.match(/^== configure \w+$/gm)).toEqual(['== configure systemd', '== configure nfs', '== configure ssh', '== configure hostfile']);
-    expect(r.out).toContain(`exportfs not run: it reads /etc/exports only, and this wulf writes the controller's files to ${t.dir}/etc/exports`);
+    expect(r.out.match(/^== configure \w+$/gm)).toEqual([
+      '== configure systemd',
+      '== configure nfs',
+      '== configure ssh',
+      '== configure hostfile',
+    ]);
+    expect(r.out).toContain(
+      `exportfs not run: it reads /etc/exports only, and this wulf writes the controller's files to ${t.dir}/etc/exports`,
+    );
     expect(readFileSync(join(t.dir, 'etc/exports'), 'utf8')).toMatch(/^\/home 10\.9\.0\.0\/24\(rw,sync\)$/m);
     const hosts = readFileSync(join(t.dir, 'etc/hosts'), 'utf8');
     expect(hosts).toContain('# my own line');
@@ -52,7 +59,8 @@ describe('relocated', () => {
     expect(readFileSync(join(t.dir, 'etc/hosts'), 'utf8')).toMatch(/^10\.9\.0\.13\s+c3\b/m);
     // a directory where the unit file goes: the systemd step fails, nfs/ssh/hostfile still run
     const unit = join(t.dir, 'etc/systemd/system/wulf.service');
-    Bun.spawnSync(['rm', '-f', unit]); mkdirSync(unit);
+    Bun.spawnSync(['rm', '-f', unit]);
+    mkdirSync(unit);
     const a = w('configure', '-a');
     expect(a.code).toBe(1);
     expect(a.err).toMatch(/^wulf: configure systemd: /m);
@@ -80,9 +88,15 @@ cat ${ns.dir}/own /etc/exports > ${ns.dir}/new && cat ${ns.dir}/new > /etc/expor
 ${compiledBin} configure nfs || echo "rc=$?"
 `;
     const r = Bun.spawnSync(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script], {
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'WULF_ROOT' && k !== 'WULF_HOST_ROOT')) as Record<string, string>, stdout: 'pipe', stderr: 'pipe',
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'WULF_ROOT' && k !== 'WULF_HOST_ROOT')) as Record<
+        string,
+        string
+      >,
+      stdout: 'pipe',
+      stderr: 'pipe',
     });
-    const out = r.stdout.toString(), err = r.stderr.toString();
+    const out = r.stdout.toString(),
+      err = r.stderr.toString();
     const part = (name: string) => out.split(`== ${name}\n`)[1]!.split('\n== ')[0]!;
     expect(part('nfs')).toContain('wrote /etc/exports');
     expect(part('nfs')).toMatch(new RegExp(`^exportfs -ra: 1 export in the table: ${ns.dir}/share\\s+10\\.9\\.0\\.0/24\\(.*rw`, 'm'));
@@ -97,5 +111,7 @@ ${compiledBin} configure nfs || echo "rc=$?"
     // nothing of the machine's own /etc changed
     expect(readFileSync('/etc/exports', 'utf8')).not.toContain('wulf');
     expect(existsSync('/etc/wulf/wulf.conf') && readFileSync('/etc/wulf/wulf.conf', 'utf8').includes(ns.dir)).toBe(false);
-  } finally { ns.cleanup(); }
+  } finally {
+    ns.cleanup();
+  }
 }, 60_000);

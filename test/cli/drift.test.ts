@@ -89,22 +89,32 @@ describe('set/unset --all asks first', () => {
   });
 
   test('on a terminal it asks: n keeps everything, y applies', async () => {
-    const pane = Pane.start('wdrift-confirm', `${compiledBin} node set -a --comment asked`, { env: { WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir } });
+    const pane = Pane.start('wdrift-confirm', `${compiledBin} node set -a --comment asked`, {
+      env: { WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir },
+    });
     try {
       await pane.waitFor('change every node (5 nodes)? [y/N]');
-      pane.type('n'); pane.keys('Enter');
+      pane.type('n');
+      pane.keys('Enter');
       const s = await pane.waitFor('EXIT=');
       expect(s).toContain('cancelled; nothing changed');
       expect(s).toContain('EXIT=1');
       expect(own('n2').comment).toBe('all of them');
-    } finally { pane.kill(); }
-    const yes = Pane.start('wdrift-confirm2', `${compiledBin} node set -a --comment asked`, { env: { WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir } });
+    } finally {
+      pane.kill();
+    }
+    const yes = Pane.start('wdrift-confirm2', `${compiledBin} node set -a --comment asked`, {
+      env: { WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir },
+    });
     try {
       await yes.waitFor('[y/N]');
-      yes.type('y'); yes.keys('Enter');
+      yes.type('y');
+      yes.keys('Enter');
       await yes.waitFor('EXIT=0');
       for (const n of ['n1', 'n2', 'n3', 'm1', 'm2']) expect(own(n).comment).toBe('asked');
-    } finally { yes.kill(); }
+    } finally {
+      yes.kill();
+    }
   }, 30_000);
 });
 
@@ -156,14 +166,15 @@ test('help texts: tui --help names the command once; profile add --help has no h
   const tui = w('tui', '--help');
   expect(tui.code).toBe(0);
   expect(tui.out.split('\n')[0]).toBe('Usage: wulf tui [flags]');
-  for (const n of ['serve', 'completion', 'demo', 'sim', 'version', 'tui']) expect(w(n, '--help').out).not.toMatch(new RegExp(`wulf ${n} ${n}\\b`));
+  for (const n of ['serve', 'completion', 'demo', 'sim', 'version', 'tui'])
+    expect(w(n, '--help').out).not.toMatch(new RegExp(`wulf ${n} ${n}\\b`));
   const p = w('profile', 'add', '--help').out;
   expect(p).not.toMatch(/hostlist|auto-increment|n\[01/i);
   expect(p).toContain('--ipaddr');
   expect(w('node', 'add', '--help').out).toContain('auto-increment');
 });
 
-test("wwctl spellings: set/unset -f (a no-op there), --netdel NAME, overlay add (= create) and cp (= import), overlay delete -p, version alias vers", () => {
+test('wwctl spellings: set/unset -f (a no-op there), --netdel NAME, overlay add (= create) and cp (= import), overlay delete -p, version alias vers', () => {
   expect(w('node', 'set', '-f', 'n1', '--comment', 'forced').code).toBe(0);
   expect(w('profile', 'unset', '--force', 'default', '--comment').code).toBe(0);
   expect(w('node', 'set', 'n3', '--netname', 'ib', '--ipaddr', '10.8.0.3').code).toBe(0);

@@ -9,7 +9,9 @@ for (const mode of modes) {
     const t = tempRoot(`wulf-cli-${mode.name}-`);
     const w = (...args: string[]) => runWulf(mode, t.dir, args);
     const conf = () => readFileSync(join(t.dir, 'etc/wulf/nodes.conf'), 'utf8');
-    beforeAll(() => { if (mode.name === 'compiled') requireCompiled(); });
+    beforeAll(() => {
+      if (mode.name === 'compiled') requireCompiled();
+    });
     afterAll(t.cleanup);
 
     test('init writes config with a default profile', () => {
@@ -19,8 +21,12 @@ for (const mode of modes) {
       expect(conf()).toContain('default:');
       expect(w('init', '--address', '10.5.0.1/24').out).toContain('kept');
       const lo = tempRoot('wulf-init-lo-');
-      try { expect(runWulf(mode, lo.dir, ['init', '--address', '127.0.0.1/8']).out).toContain('provisioning on lo 127.0.0.1/8'); } // the interface that has it
-      finally { lo.cleanup(); }
+      try {
+        expect(runWulf(mode, lo.dir, ['init', '--address', '127.0.0.1/8']).out).toContain('provisioning on lo 127.0.0.1/8');
+      } finally {
+        // the interface that has it
+        lo.cleanup();
+      }
     });
 
     test('node add with a hostlist auto-increments ipaddr and ipmiaddr', () => {
@@ -116,7 +122,14 @@ for (const mode of modes) {
       const exp = w('node', 'export', 'n01').out;
       expect(exp).toContain('n01:');
       const file = join(t.dir, 'import.yaml');
-      writeFileSync(file, exp.replace(/n01:/, 'n20:').replace(/hwaddr: .*/, 'hwaddr: "52:54:00:00:00:20"').replace(/ipaddr: 10\.5\.0\.11/, 'ipaddr: 10.5.0.20').replace(/ipaddr: 10\.6\.0\.11/, 'ipaddr: 10.6.0.20'));
+      writeFileSync(
+        file,
+        exp
+          .replace(/n01:/, 'n20:')
+          .replace(/hwaddr: .*/, 'hwaddr: "52:54:00:00:00:20"')
+          .replace(/ipaddr: 10\.5\.0\.11/, 'ipaddr: 10.5.0.20')
+          .replace(/ipaddr: 10\.6\.0\.11/, 'ipaddr: 10.6.0.20'),
+      );
       const r = w('node', 'import', file);
       expect(r.err).toBe('');
       expect(w('node', 'list', '-n', 'n20').out).toContain('10.5.0.20');
@@ -159,5 +172,7 @@ test('portable mode: wulf-data/ beside the binary relocates every path', () => {
     const r = Bun.spawnSync([bin, 'init', '--address', '10.7.0.1/24'], { env });
     expect(r.exitCode).toBe(0);
     expect(existsSync(join(t.dir, 'wulf-data/etc/wulf/nodes.conf'))).toBe(true);
-  } finally { t.cleanup(); }
+  } finally {
+    t.cleanup();
+  }
 });

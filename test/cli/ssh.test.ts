@@ -15,7 +15,11 @@ let sshd: ReturnType<typeof Bun.spawn> | undefined;
 
 function wulf(args: string[]): { code: number; out: string; err: string; ms: number } {
   const t0 = performance.now();
-  const r = Bun.spawnSync(ns.argv([compiledBin, ...args]), { env: { ...process.env, WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir, NO_COLOR: '1' }, stdout: 'pipe', stderr: 'pipe' });
+  const r = Bun.spawnSync(ns.argv([compiledBin, ...args]), {
+    env: { ...process.env, WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir, NO_COLOR: '1' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
   return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString(), ms: performance.now() - t0 };
 }
 
@@ -24,7 +28,11 @@ beforeAll(async () => {
   if (!Bun.which('sshd', { PATH: '/usr/sbin:/usr/bin' })) throw new Error('sshd is missing (apt-get install openssh-server)');
   ns = new Netns('wssh');
   for (const a of ['10.77.0.1/32', '10.77.0.2/32', '10.77.0.3/32']) ns.ip('addr', 'add', a, 'dev', 'lo');
-  const w = (args: string[]) => { const r = wulf(args); if (r.code !== 0) throw new Error(`wulf ${args.join(' ')}: ${r.err}`); return r; };
+  const w = (args: string[]) => {
+    const r = wulf(args);
+    if (r.code !== 0) throw new Error(`wulf ${args.join(' ')}: ${r.err}`);
+    return r;
+  };
   w(['init', '--address', '10.77.0.254/24', '--interface', 'lo']);
   const keys = w(['configure', 'ssh', '--key-types', 'ed25519']);
   expect(keys.out).toContain(join(t.dir, 'root/.ssh/authorized_keys'));
@@ -34,19 +42,40 @@ beforeAll(async () => {
   // sshd with the cluster host key; root's key from the temp root's authorized_keys
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const conf = join(t.dir, 'sshd_config');
-  writeFileSync(conf, [
-    'Port 22', `HostKey ${join(t.dir, 'etc/wulf/keys/ssh_host_ed25519_key')}`, `AuthorizedKeysFile ${join(t.dir, 'root/.ssh/authorized_keys')}`,
-    'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
-    `PidFile ${join(t.dir, 'sshd.pid')}`, 'MaxStartups 50', 'LogLevel ERROR', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      'Port 22',
+      `HostKey ${join(t.dir, 'etc/wulf/keys/ssh_host_ed25519_key')}`,
+      `AuthorizedKeysFile ${join(t.dir, 'root/.ssh/authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      `PidFile ${join(t.dir, 'sshd.pid')}`,
+      'MaxStartups 50',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
   sshd = Bun.spawn(ns.argv(['/usr/sbin/sshd', '-D', '-e', '-f', conf]), { stdout: 'ignore', stderr: 'pipe' });
   for (let i = 0; i < 50; i++) {
-    if (Bun.spawnSync(ns.argv(['bash', '-c', 'exec 3<>/dev/tcp/10.77.0.1/22 && echo up'])).stdout.toString().includes('up')) return;
+    if (
+      Bun.spawnSync(ns.argv(['bash', '-c', 'exec 3<>/dev/tcp/10.77.0.1/22 && echo up']))
+        .stdout.toString()
+        .includes('up')
+    )
+      return;
     await Bun.sleep(100);
   }
   throw new Error('sshd did not start');
 }, 60_000);
-afterAll(() => { sshd?.kill(); ns?.destroy(); t.cleanup(); });
+afterAll(() => {
+  sshd?.kill();
+  ns?.destroy();
+  t.cleanup();
+});
 
 describe('wulf ssh', () => {
   test('each line prefixed with its node, every node reached at its own address; summary; exit 0', () => {
@@ -61,7 +90,12 @@ describe('wulf ssh', () => {
   }, 30_000);
 
   test('failures: a non-zero exit, an unreachable node and one without an address are each reported; exit 1', () => {
-    const r = wulf(['ssh', 'n[1-3],gone,noaddr', '--', 'case "$SSH_CONNECTION" in *" 10.77.0.2 22") echo failing; exit 3;; esac; echo fine']);
+    const r = wulf([
+      'ssh',
+      'n[1-3],gone,noaddr',
+      '--',
+      'case "$SSH_CONNECTION" in *" 10.77.0.2 22") echo failing; exit 3;; esac; echo fine',
+    ]);
     expect(r.code).toBe(1);
     expect(r.out.trim().split('\n').sort()).toEqual(['n1: fine', 'n2: failing', 'n3: fine']);
     expect(r.err).toContain('ssh: 5 nodes, 2 ok (n[1,3]), 3 failed');
@@ -91,7 +125,9 @@ describe('wulf ssh', () => {
       const r = wulf(['ssh', 'n1', '--', 'true']);
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/n1: .*(REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed)/);
-    } finally { writeFileSync(pub, real); }
+    } finally {
+      writeFileSync(pub, real);
+    }
     expect(wulf(['ssh', 'n1', '--', 'true']).code).toBe(0);
   }, 30_000);
 

@@ -42,15 +42,30 @@ nodes:
     comment: third
 `;
 
-const READS: string[][] = [['node', 'list'], ['node', 'list', '-a'], ['node', 'list', '-j'], ['profile', 'list'], ['node', 'export']];
-const WRITES: string[][] = [['node', 'set', 'n1', '--comment', 'x'], ['node', 'set', 'n2', '--comment', 'x'], ['node', 'add', 'n9'], ['node', 'delete', '-y', 'n2'], ['profile', 'set', 'default', '--comment', 'y']];
+const READS: string[][] = [
+  ['node', 'list'],
+  ['node', 'list', '-a'],
+  ['node', 'list', '-j'],
+  ['profile', 'list'],
+  ['node', 'export'],
+];
+const WRITES: string[][] = [
+  ['node', 'set', 'n1', '--comment', 'x'],
+  ['node', 'set', 'n2', '--comment', 'x'],
+  ['node', 'add', 'n9'],
+  ['node', 'delete', '-y', 'n2'],
+  ['profile', 'set', 'default', '--comment', 'y'],
+];
 
 for (const mode of modes) {
   describe(`nodes.conf YAML semantics (${mode.name})`, () => {
     const t = tempRoot(`wulf-yaml-${mode.name}-`);
     const file = join(t.dir, 'etc/wulf/nodes.conf');
     const w = (...args: string[]) => runWulf(mode, t.dir, args);
-    beforeAll(() => { if (mode.name === 'compiled') requireCompiled(); mkdirSync(join(t.dir, 'etc/wulf'), { recursive: true }); });
+    beforeAll(() => {
+      if (mode.name === 'compiled') requireCompiled();
+      mkdirSync(join(t.dir, 'etc/wulf'), { recursive: true });
+    });
     afterAll(t.cleanup);
 
     for (const [what, text, msg] of [
@@ -85,7 +100,7 @@ for (const mode of modes) {
     test('an anchor shared by nodes is expanded on write: setting n1 leaves n2 and n3 as they were', () => {
       writeFileSync(file, ANCHORS);
       const before = JSON.parse(w('node', 'list', '-j').out);
-      expect(before.n2.ipmi.username).toBe('admin');               // reads resolve aliases and merge keys
+      expect(before.n2.ipmi.username).toBe('admin'); // reads resolve aliases and merge keys
       expect(before.n3.comment).toBe('third');
       const r = w('node', 'set', 'n1', '--comment', 'changed', '--ipmiuser', 'root');
       expect(r.err).toBe('');
@@ -96,7 +111,7 @@ for (const mode of modes) {
       expect(after.n2).toEqual(before.n2);
       expect(after.n3).toEqual(before.n3);
       const text = readFileSync(file, 'utf8');
-      expect(text).not.toMatch(/[&*]base|<</);                      // no anchors, aliases or merge keys left
+      expect(text).not.toMatch(/[&*]base|<</); // no anchors, aliases or merge keys left
       expect(text).toContain('# site file');
       expect(w('node', 'set', 'n2', '--comment', 'two').code).toBe(0);
       const last = JSON.parse(w('node', 'list', '-j').out);

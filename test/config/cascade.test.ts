@@ -18,12 +18,12 @@ describe('Warewulf 4.7 nodes.conf', () => {
 
   test('n1: negated default profile and negated list item, node wins', () => {
     const m = mergeNode(conf, 'n1');
-    expect(m.data.imageName).toBe('rockylinux-9-cuda');          // default is negated: only gpu sets it
+    expect(m.data.imageName).toBe('rockylinux-9-cuda'); // default is negated: only gpu sets it
     expect(m.data.clusterName).toBeUndefined();
     expect(m.data.kernel?.args).toEqual(['nouveau.modeset=0', 'debug', 'console=ttyS0,115200']);
     expect(m.data.tags).toEqual({ site: 'lab', gpu: 'a100' });
     expect(m.data.ipmi).toEqual({ interface: 'lanplus', ipaddr: '10.1.0.11' });
-    expect(m.data.comment).toBeUndefined();                        // comment is not inherited
+    expect(m.data.comment).toBeUndefined(); // comment is not inherited
     expect(m.origins.get('Kernel.Args')).toBe('gpu,debug,n1');
     expect(m.origins.get('ImageName')).toBe('gpu');
     expect(m.origins.get('NetDevs[default].Ipaddr')).toBe('--');
@@ -39,7 +39,15 @@ describe('Warewulf 4.7 nodes.conf', () => {
     expect(m.data.systemOverlay).toEqual(['wwinit', 'fstab', 'hostname', 'nvidia']);
     expect(m.origins.get('SystemOverlay')).toBe('default,gpu,n2');
     expect(m.data.kernel?.args).toEqual(['quiet', 'crashkernel=no', 'net.ifnames=1', 'nouveau.modeset=0']);
-    expect(m.data.networkDevices?.default).toEqual({ type: 'ethernet', netmask: '255.255.255.0', gateway: '10.0.0.254', tags: { DNS1: '10.0.0.1' }, device: 'eth0', hwaddr: '52:54:00:00:00:02', ipaddr: '10.0.0.12' });
+    expect(m.data.networkDevices?.default).toEqual({
+      type: 'ethernet',
+      netmask: '255.255.255.0',
+      gateway: '10.0.0.254',
+      tags: { DNS1: '10.0.0.1' },
+      device: 'eth0',
+      hwaddr: '52:54:00:00:00:02',
+      ipaddr: '10.0.0.12',
+    });
     expect(m.origins.get('NetDevs[default].Netmask')).toBe('default');
     expect(m.data.networkDevices?.ib?.ipaddr6).toBe('fd00::12');
     expect(m.primary).toBe('default');

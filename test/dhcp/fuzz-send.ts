@@ -15,7 +15,13 @@ for (let i = 0; i < Number(count); i++) {
   const b = mutateDhcp(r, seeds);
   for (const t of targets) {
     const [host, port] = t.split(':');
-    await new Promise<void>((res) => s.send(b, Number(port), host!, (e) => { if (!e) sent++; else if (process.env.DEBUG) console.error(t, e.message); res(); }));
+    await new Promise<void>((res) =>
+      s.send(b, Number(port), host!, (e) => {
+        if (!e) sent++;
+        else if (process.env.DEBUG) console.error(t, e.message);
+        res();
+      }),
+    );
   }
   if (i % 10 === 9) await Bun.sleep(1); // paced: the point is what arrives, not the receive buffer
 }

@@ -19,10 +19,16 @@ const mutate = (r: () => number) => mutateDhcp(r, SEEDS);
 
 function ctx(now: number): PolicyContext {
   return {
-    serverIp: '10.99.0.1', netmask: '255.255.255.0', mode: 'full',
+    serverIp: '10.99.0.1',
+    netmask: '255.255.255.0',
+    mode: 'full',
     reservations: new Map<string, Reservation>([['52:54:00:00:0c:01', { ipaddr: '10.99.0.11', node: 'n01' }]]),
-    range: { start: '10.99.0.100', end: '10.99.0.199' }, leases: emptyLeases(), now,
-    httpBase: 'http://10.99.0.1:9873', bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' }, leaseTime: 60,
+    range: { start: '10.99.0.100', end: '10.99.0.199' },
+    leases: emptyLeases(),
+    now,
+    httpBase: 'http://10.99.0.1:9873',
+    bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' },
+    leaseTime: 60,
   };
 }
 
@@ -31,7 +37,9 @@ describe('fuzz', () => {
     const r = rng(0xd4c9);
     const c = ctx(1_700_000_000_000);
     const proxy = { ...c, mode: 'proxy' as const };
-    let ok = 0, bad = 0, replies = 0;
+    let ok = 0,
+      bad = 0,
+      replies = 0;
     const reasons = new Set<string>();
     for (let i = 0; i < 100_000; i++) {
       const bytes = mutate(r);
@@ -49,7 +57,10 @@ describe('fuzz', () => {
       if (!again.ok) throw new Error(`re-encode failed: ${again.reason}`);
       expect(again.packet.options.map.size).toBe(d.packet.options.map.size);
       const dec = decide(d.packet, c, { bootServerPort: i % 7 === 0 });
-      if (dec.kind === 'reply') { replies++; encodePacket(dec.packet); }
+      if (dec.kind === 'reply') {
+        replies++;
+        encodePacket(dec.packet);
+      }
       applyLeaseChanges(c.leases, dec.leaseChanges);
       decide(d.packet, proxy);
       c.now += 10;
@@ -68,24 +79,41 @@ describe('fuzz', () => {
 });
 
 describe('the real socket under garbage', () => {
-  const PORT = 20000 + (process.pid % 20000), CPORT = PORT + 1;
+  const PORT = 20000 + (process.pid % 20000),
+    CPORT = PORT + 1;
   const logLines: string[] = [];
   const log = createLogger({ level: 'warn', write: (l) => logLines.push(l) });
   const leases = emptyLeases();
   let server: DhcpServer | undefined;
   let client: dgram.Socket | undefined;
-  afterAll(async () => { await server?.stop(); client?.close(); });
+  afterAll(async () => {
+    await server?.stop();
+    client?.close();
+  });
 
   test('thousands of bad packets are dropped and logged once; a normal DORA works afterwards', async () => {
     server = createDhcpServer({
-      port: PORT, address: '127.0.0.1', clientPort: CPORT, broadcastAddress: '127.0.0.1', log,
-      getContext: () => ({ ...ctx(Date.now()), serverIp: '127.0.0.1', netmask: '255.0.0.0', range: { start: '127.0.1.10', end: '127.0.1.50' }, leases }),
+      port: PORT,
+      address: '127.0.0.1',
+      clientPort: CPORT,
+      broadcastAddress: '127.0.0.1',
+      log,
+      getContext: () => ({
+        ...ctx(Date.now()),
+        serverIp: '127.0.0.1',
+        netmask: '255.0.0.0',
+        range: { start: '127.0.1.10', end: '127.0.1.50' },
+        leases,
+      }),
     });
     await server.start();
     const replies: DhcpPacket[] = [];
     client = dgram.createSocket('udp4');
     await new Promise<void>((res) => client!.bind(CPORT, '127.0.0.1', () => res()));
-    client.on('message', (m) => { const d = decodePacket(m); if (d.ok) replies.push(d.packet); });
+    client.on('message', (m) => {
+      const d = decodePacket(m);
+      if (d.ok) replies.push(d.packet);
+    });
     const send = (b: Uint8Array) => new Promise<void>((res) => client!.send(b, PORT, '127.0.0.1', () => res()));
     const r = rng(77);
     const N = 3000;
@@ -107,13 +135,28 @@ describe('the real socket under garbage', () => {
     const disc = newPacket({ xid: 0xabc, chaddr: macToChaddr(mac) });
     disc.options.setU8(Option.MessageType, MessageType.Discover);
     await send(encodePacket(disc));
-    const offer = await (async () => { for (let i = 0; i < 200; i++) { const o = replies.find((p) => p.xid === 0xabc); if (o) return o; await Bun.sleep(10); } })();
+    const offer = await (async () => {
+      for (let i = 0; i < 200; i++) {
+        const o = replies.find((p) => p.xid === 0xabc);
+        if (o) return o;
+        await Bun.sleep(10);
+      }
+    })();
     expect(offer?.options.u8(Option.MessageType)).toBe(MessageType.Offer);
     expect(offer!.yiaddr).toMatch(/^127\.0\.1\./);
     const reqp = newPacket({ xid: 0xabd, chaddr: macToChaddr(mac) });
-    reqp.options.setU8(Option.MessageType, MessageType.Request).setIp(Option.RequestedIpAddress, offer!.yiaddr).setIp(Option.ServerIdentifier, '127.0.0.1');
+    reqp.options
+      .setU8(Option.MessageType, MessageType.Request)
+      .setIp(Option.RequestedIpAddress, offer!.yiaddr)
+      .setIp(Option.ServerIdentifier, '127.0.0.1');
     await send(encodePacket(reqp));
-    const ack = await (async () => { for (let i = 0; i < 200; i++) { const o = replies.find((p) => p.xid === 0xabd); if (o) return o; await Bun.sleep(10); } })();
+    const ack = await (async () => {
+      for (let i = 0; i < 200; i++) {
+        const o = replies.find((p) => p.xid === 0xabd);
+        if (o) return o;
+        await Bun.sleep(10);
+      }
+    })();
     expect(ack?.options.u8(Option.MessageType)).toBe(MessageType.Ack);
     expect(ack!.yiaddr).toBe(offer!.yiaddr);
     expect(leases.byIp.get(offer!.yiaddr)?.state).toBe('bound');
@@ -123,7 +166,10 @@ describe('the real socket under garbage', () => {
     const before = server!.stats().sendErrors;
     const send = (b: Uint8Array) => new Promise<void>((res) => client!.send(b, PORT, '127.0.0.1', () => res()));
     for (let i = 0; i < 300; i++) {
-      const p = newPacket({ xid: 0x5000 + i, chaddr: macToChaddr(`02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`) });
+      const p = newPacket({
+        xid: 0x5000 + i,
+        chaddr: macToChaddr(`02:00:00:01:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`),
+      });
       p.ciaddr = `0.${i >> 8}.${i & 255}.1`; // an INFORM is answered at ciaddr; 0.0.0.0/8 cannot be sent to (EINVAL)
       p.options.setU8(Option.MessageType, MessageType.Inform);
       await send(encodePacket(p));
@@ -135,16 +181,38 @@ describe('the real socket under garbage', () => {
   }, 20_000);
 
   test('interfaces: an unknown one is a one-line ENODEV error, the same port twice on one is EADDRINUSE, no socket leaks', async () => {
-    const sockets = () => readdirSync('/proc/self/fd').filter((x) => { try { return readlinkSync(`/proc/self/fd/${x}`).startsWith('socket:'); } catch { return false; } }).length;
+    const sockets = () =>
+      readdirSync('/proc/self/fd').filter((x) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${x}`).startsWith('socket:');
+        } catch {
+          return false;
+        }
+      }).length;
     const before = sockets();
-    const mk = (interfaces: string[]) => createDhcpServer({ port: PORT + 2, interfaces, bootServerPort: PORT + 3, log, getContext: () => ctx(Date.now()) });
-    for (let i = 0; i < 5; i++) { const s = mk(['lo']); await s.start(); await s.stop(); }
-    const e = await mk(['lo', 'wnosuch0']).start().then(() => undefined, (x) => x);
+    const mk = (interfaces: string[]) =>
+      createDhcpServer({ port: PORT + 2, interfaces, bootServerPort: PORT + 3, log, getContext: () => ctx(Date.now()) });
+    for (let i = 0; i < 5; i++) {
+      const s = mk(['lo']);
+      await s.start();
+      await s.stop();
+    }
+    const e = await mk(['lo', 'wnosuch0'])
+      .start()
+      .then(
+        () => undefined,
+        (x) => x,
+      );
     expect(e).toBeInstanceOf(WulfError);
     expect([(e as WulfError).code, (e as WulfError).message]).toEqual(['ENODEV', 'dhcp: no network interface wnosuch0']);
     const a = mk(['lo']);
     await a.start();
-    const e2 = await mk(['lo']).start().then(() => undefined, (x) => x);
+    const e2 = await mk(['lo'])
+      .start()
+      .then(
+        () => undefined,
+        (x) => x,
+      );
     expect((e2 as WulfError).code).toBe('EADDRINUSE');
     await a.stop();
     expect(sockets()).toBe(before);
@@ -152,7 +220,10 @@ describe('the real socket under garbage', () => {
 
   test('a port already in use is a one-line WulfError', async () => {
     const second = createDhcpServer({ port: PORT, address: '127.0.0.1', log, getContext: () => ctx(Date.now()) });
-    const e = await second.start().then(() => undefined, (x) => x);
+    const e = await second.start().then(
+      () => undefined,
+      (x) => x,
+    );
     expect(e).toBeInstanceOf(WulfError);
     expect((e as WulfError).code).toBe('EADDRINUSE');
     expect((e as WulfError).message).toBe(`dhcp: udp port ${PORT} on 127.0.0.1 is already in use`);
@@ -164,15 +235,42 @@ describe('a second interface (network namespaces)', () => {
   // the server namespace has two veth legs; the server is told to serve the first only
   let star: NsStar | undefined;
   let server: Awaited<ReturnType<typeof startAndWait>> | undefined;
-  afterAll(() => { try { server?.proc.kill('SIGKILL'); } catch { /* gone */ } star?.teardown(); });
+  afterAll(() => {
+    try {
+      server?.proc.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+    star?.teardown();
+  });
 
   test('garbage and valid packets on the other interface are never received; the provisioning one still works', async () => {
-    for (const [t, p] of [['ip', 'iproute2'], ['udhcpc', 'udhcpc']]) requireTool(t!, p!);
+    for (const [t, p] of [
+      ['ip', 'iproute2'],
+      ['udhcpc', 'udhcpc'],
+    ])
+      requireTool(t!, p!);
     star = createNsStar(`f${process.pid % 100000}`, ['10.79.1', '10.79.2']);
     const [prov, other] = star.legs as [NsStar['legs'][number], NsStar['legs'][number]];
     // its log and stats (stderr) joined to stdout, where startAndWait collects lines
-    server = await startAndWait(star.exec(star.srv, ['sh', '-c', 'exec "$0" "$@" 2>&1', BUN, join(import.meta.dir, '../../bench/dhcp-server.ts'), '--server-ip', '10.79.1.1',
-      '--range', '10.79.1.100-10.79.1.150', '--interface', prov.srvIf, '--log', 'warn']), /^READY$/);
+    server = await startAndWait(
+      star.exec(star.srv, [
+        'sh',
+        '-c',
+        'exec "$0" "$@" 2>&1',
+        BUN,
+        join(import.meta.dir, '../../bench/dhcp-server.ts'),
+        '--server-ip',
+        '10.79.1.1',
+        '--range',
+        '10.79.1.100-10.79.1.150',
+        '--interface',
+        prov.srvIf,
+        '--log',
+        'warn',
+      ]),
+      /^READY$/,
+    );
     const send = async (leg: typeof prov, addr: string, n: number, seed: number, targets: string[]) => {
       sh(star!.exec(leg.cli, ['ip', 'addr', 'replace', `${addr}/24`, 'dev', leg.cliIf]));
       sh(star!.exec(leg.cli, ['ip', 'route', 'replace', 'default', 'dev', leg.cliIf])); // 255.255.255.255 and the provisioning address, through this leg
@@ -180,7 +278,12 @@ describe('a second interface (network namespaces)', () => {
       expect(Number(/sent (\d+)/.exec(r.out)?.[1])).toBeGreaterThanOrEqual(n * targets.length * 0.98); // a few may wait for ARP
     };
     // UDP datagrams the server namespace's kernel handed to a socket (its own counter, from /proc/net/snmp)
-    const delivered = () => { const t = sh(star!.exec(star!.srv, ['cat', '/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Udp:')); return Number(t[1]!.split(/\s+/)[t[0]!.split(/\s+/).indexOf('InDatagrams')]); };
+    const delivered = () => {
+      const t = sh(star!.exec(star!.srv, ['cat', '/proc/net/snmp']))
+        .split('\n')
+        .filter((l) => l.startsWith('Udp:'));
+      return Number(t[1]!.split(/\s+/)[t[0]!.split(/\s+/).indexOf('InDatagrams')]);
+    };
     // the other leg: broadcast, the server's address there, and its provisioning address routed through this leg
     await send(other, '10.79.2.2', 1500, 11, ['255.255.255.255:67', '10.79.2.1:67', '10.79.1.1:67']);
     await Bun.sleep(100);
@@ -191,15 +294,18 @@ describe('a second interface (network namespaces)', () => {
     // UDP: a loaded machine drops some when the socket buffer fills (801 of 1,000 seen under load 12); the point is that they arrive at all
     expect(delivered()).toBeGreaterThan(100);
     sh(star.exec(prov.cli, ['ip', 'addr', 'flush', 'dev', prov.cliIf]));
-    const r = await run(star.exec(prov.cli, ['udhcpc', '-i', prov.cliIf, '-n', '-q', '-f', '-t', '4', '-T', '1', '-s', '/bin/true']), 30_000);
+    const r = await run(
+      star.exec(prov.cli, ['udhcpc', '-i', prov.cliIf, '-n', '-q', '-f', '-t', '4', '-T', '1', '-s', '/bin/true']),
+      30_000,
+    );
     expect(r.code).toBe(0);
     server.proc.kill('SIGTERM');
     await server.proc.exited;
     await Bun.sleep(50);
     const err = server.lines.join('\n');
     const stats = JSON.parse(/stats (\{.*\})/.exec(err)?.[1] ?? '{}') as { received: number; acks: number };
-    expect(stats.received).toBeGreaterThan(0);                    // the provisioning leg's (a loaded machine may drop some)
-    expect(stats.received).toBeLessThan(1000 + 20);               // none of the other leg's 4,500
+    expect(stats.received).toBeGreaterThan(0); // the provisioning leg's (a loaded machine may drop some)
+    expect(stats.received).toBeLessThan(1000 + 20); // none of the other leg's 4,500
     expect(stats.acks).toBeGreaterThanOrEqual(1);
     expect(err).not.toContain('10.79.2.');
   }, 120_000);

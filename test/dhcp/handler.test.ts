@@ -12,18 +12,31 @@ const MAC = '52:54:00:00:0c:01';
 
 function setup() {
   const ctx: PolicyContext = {
-    serverIp: '10.99.0.1', netmask: '255.255.255.0', mode: 'full',
+    serverIp: '10.99.0.1',
+    netmask: '255.255.255.0',
+    mode: 'full',
     reservations: new Map<string, Reservation>([[MAC, { ipaddr: '10.99.0.11', node: 'n01' }]]),
-    range: { start: '10.99.0.100', end: '10.99.0.199' }, leases: emptyLeases(), now: 1_700_000_000_000,
-    httpBase: 'http://10.99.0.1:9873', bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' }, leaseTime: 60,
+    range: { start: '10.99.0.100', end: '10.99.0.199' },
+    leases: emptyLeases(),
+    now: 1_700_000_000_000,
+    httpBase: 'http://10.99.0.1:9873',
+    bootfiles: { bios: 'undionly.kpxe', efi64: 'ipxe.efi' },
+    leaseTime: 60,
   };
   const events: DhcpEvent[] = [];
   const sent: { bytes: Uint8Array; port: number; address: string; viaReceiving: boolean }[] = [];
   const env: DhcpHandlerEnv = {
-    getContext: () => ctx, onEvent: (e) => events.push(e),
-    log: silentLogger, stats: emptyDhcpStats(), clientPort: 68, relayPort: 67, broadcastTo: () => '255.255.255.255',
+    getContext: () => ctx,
+    onEvent: (e) => events.push(e),
+    log: silentLogger,
+    stats: emptyDhcpStats(),
+    clientPort: 68,
+    relayPort: 67,
+    broadcastTo: () => '255.255.255.255',
   };
-  const send = (bytes: Uint8Array, port: number, address: string, viaReceiving: boolean) => { sent.push({ bytes, port, address, viaReceiving }); };
+  const send = (bytes: Uint8Array, port: number, address: string, viaReceiving: boolean) => {
+    sent.push({ bytes, port, address, viaReceiving });
+  };
   return { env, events, sent, send };
 }
 
@@ -38,7 +51,10 @@ test('a captured DISCOVER (BIOS iPXE ROM) gets one OFFER of the reservation, bro
   expect(d.packet.op).toBe(2);
   expect(d.packet.options.u8(53)).toBe(MessageType.Offer);
   expect(d.packet.yiaddr).toBe('10.99.0.11');
-  expect(events.map((e) => [e.kind, e.mac, e.node])).toEqual([['discover', MAC, 'n01'], ['offer', MAC, 'n01']]);
+  expect(events.map((e) => [e.kind, e.mac, e.node])).toEqual([
+    ['discover', MAC, 'n01'],
+    ['offer', MAC, 'n01'],
+  ]);
   expect(env.stats).toMatchObject({ received: 1, malformed: 0, ignored: 0, replies: 1, offers: 1, acks: 0, naks: 0 });
 });
 

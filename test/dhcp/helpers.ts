@@ -8,8 +8,9 @@ export const PCAP_DIR = join(import.meta.dir, '../fixtures/pcap');
 export const DHCP_PCAPS = ['dhcp-bios-ipxe-rom.pcap', 'dhcp-uefi-ipxe-rom.pcap', 'dhcp-uefi-native-pxe-then-ipxe.pcap'];
 
 export function dhcpRecords(name: string): UdpRecord[] {
-  return readPcapUdp(new Uint8Array(readFileSync(join(PCAP_DIR, name))))
-    .filter((r) => [67, 68, 4011].includes(r.sport) || [67, 68, 4011].includes(r.dport));
+  return readPcapUdp(new Uint8Array(readFileSync(join(PCAP_DIR, name)))).filter(
+    (r) => [67, 68, 4011].includes(r.sport) || [67, 68, 4011].includes(r.dport),
+  );
 }
 
 /** Every client packet (BOOTREQUEST) of a capture, decoded. */
@@ -46,19 +47,29 @@ export function mutateDhcp(r: () => number, SEEDS: Uint8Array[]): Uint8Array {
   const seed = SEEDS[int(SEEDS.length)]!;
   const kind = int(8);
   switch (kind) {
-    case 0: { // random bytes, sometimes with a valid cookie
+    case 0: {
+      // random bytes, sometimes with a valid cookie
       const b = new Uint8Array(int(700));
       for (let i = 0; i < b.length; i++) b[i] = int(256);
-      if (b.length > 240 && r() < 0.7) { b.set([1], 0); b.set([0x63, 0x82, 0x53, 0x63], 236); }
+      if (b.length > 240 && r() < 0.7) {
+        b.set([1], 0);
+        b.set([0x63, 0x82, 0x53, 0x63], 236);
+      }
       return b;
     }
-    case 1: { // bit flips
+    case 1: {
+      // bit flips
       const b = seed.slice();
-      for (let n = 1 + int(8); n > 0; n--) { const i = int(b.length); b[i] = b[i]! ^ (1 << int(8)); }
+      for (let n = 1 + int(8); n > 0; n--) {
+        const i = int(b.length);
+        b[i] = b[i]! ^ (1 << int(8));
+      }
       return b;
     }
-    case 2: return seed.slice(0, int(seed.length + 1)); // truncation
-    case 3: { // overload with loops / garbage in file and sname
+    case 2:
+      return seed.slice(0, int(seed.length + 1)); // truncation
+    case 3: {
+      // overload with loops / garbage in file and sname
       const b = new Uint8Array(400);
       b.set(seed.subarray(0, 240));
       const ov = 1 + int(3);
@@ -66,7 +77,8 @@ export function mutateDhcp(r: () => number, SEEDS: Uint8Array[]): Uint8Array {
       for (let i = 44; i < 236; i++) b[i] = r() < 0.3 ? [52, 1, 3, 255, 0][int(5)]! : int(256);
       return b;
     }
-    case 4: { // huge/odd option lengths at a random option position
+    case 4: {
+      // huge/odd option lengths at a random option position
       const b = seed.slice();
       let i = 240;
       const stop = int(20);
@@ -74,23 +86,27 @@ export function mutateDhcp(r: () => number, SEEDS: Uint8Array[]): Uint8Array {
       if (i + 1 < b.length) b[i + 1] = [255, 254, 0, 1, int(256)][int(5)]!;
       return b;
     }
-    case 5: { // random overwrite inside the options area
+    case 5: {
+      // random overwrite inside the options area
       const b = seed.slice();
       for (let n = 1 + int(6); n > 0; n--) b[240 + int(Math.max(1, b.length - 240))] = int(256);
       return b;
     }
-    case 6: { // valid header + random option soup
+    case 6: {
+      // valid header + random option soup
       const b = new Uint8Array(240 + int(400));
       b.set(seed.subarray(0, 240));
       for (let i = 240; i < b.length; i++) b[i] = int(256);
       if (r() < 0.5) b[b.length - 1] = 255;
       return b;
     }
-    default: { // splice two captures
+    default: {
+      // splice two captures
       const other = SEEDS[int(SEEDS.length)]!;
       const cut = 240 + int(Math.max(1, seed.length - 240));
       const b = new Uint8Array(cut + other.length - 240);
-      b.set(seed.subarray(0, cut)); b.set(other.subarray(240), cut);
+      b.set(seed.subarray(0, cut));
+      b.set(other.subarray(240), cut);
       return b;
     }
   }

@@ -11,16 +11,23 @@ import { join } from 'node:path';
 import { createNsStar, type NsStar, requireTool, run, sh, startAndWait, waitFor } from './netns.ts';
 import { compiledBin, requireCompiled, runWulf, modes } from '../helpers/cli.ts';
 
-const KNOWN = '52:54:00:78:01:01', STRANGER = '52:54:00:78:02:99';
+const KNOWN = '52:54:00:78:01:01',
+  STRANGER = '52:54:00:78:02:99';
 const tag = String(process.pid);
 let star: NsStar;
 let dir: string;
 let serve: Awaited<ReturnType<typeof startAndWait>> | undefined;
-const prov = () => star.legs[0]!, other = () => star.legs[1]!;
+const prov = () => star.legs[0]!,
+  other = () => star.legs[1]!;
 
 beforeAll(async () => {
   requireCompiled();
-  for (const [t, p] of [['udhcpc', 'udhcpc'], ['ip', 'iproute2'], ['python3', 'python3']]) requireTool(t!, p!);
+  for (const [t, p] of [
+    ['udhcpc', 'udhcpc'],
+    ['ip', 'iproute2'],
+    ['python3', 'python3'],
+  ])
+    requireTool(t!, p!);
   star = createNsStar(tag, ['10.78.1', '10.78.2']);
   dir = mkdtempSync(join(tmpdir(), 'wdhcp-if-'));
   const w = (...a: string[]) => runWulf(modes[0]!, dir, a);
@@ -34,15 +41,24 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  try { serve?.proc.kill('SIGKILL'); } catch { /* gone */ }
+  try {
+    serve?.proc.kill('SIGKILL');
+  } catch {
+    /* gone */
+  }
   star?.teardown();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const log = () => serve!.lines.join('\n');
-function setMac(ns: string, ifc: string, mac: string) { sh(star.exec(ns, ['ip', 'link', 'set', ifc, 'address', mac])); }
+function setMac(ns: string, ifc: string, mac: string) {
+  sh(star.exec(ns, ['ip', 'link', 'set', ifc, 'address', mac]));
+}
 async function udhcpc(leg: NsStar['legs'][number], tries = 3): Promise<{ code: number; bound: string }> {
-  const r = await run(star.exec(leg.cli, ['udhcpc', '-i', leg.cliIf, '-n', '-q', '-f', '-t', String(tries), '-T', '1', '-s', join(dir, 'udhcpc.sh')]), 30_000);
+  const r = await run(
+    star.exec(leg.cli, ['udhcpc', '-i', leg.cliIf, '-n', '-q', '-f', '-t', String(tries), '-T', '1', '-s', join(dir, 'udhcpc.sh')]),
+    30_000,
+  );
   return { code: r.code, bound: r.out.split('\n').find((l) => l.startsWith('UDHCPC bound')) ?? '' };
 }
 async function status(): Promise<{ nodes: Record<string, { stage: string }>; unknown: Record<string, unknown> }> {
@@ -51,7 +67,10 @@ async function status(): Promise<{ nodes: Record<string, { stage: string }>; unk
 }
 /** Whether a router advertisement arrives on a client's interface within `seconds`. */
 async function raSeen(leg: NsStar['legs'][number], seconds: number): Promise<boolean> {
-  const r = await run(star.exec(leg.cli, ['python3', join(import.meta.dir, '../serve/helpers/ra-recv.py'), leg.cliIf, String(seconds)]), (seconds + 5) * 1000);
+  const r = await run(
+    star.exec(leg.cli, ['python3', join(import.meta.dir, '../serve/helpers/ra-recv.py'), leg.cliIf, String(seconds)]),
+    (seconds + 5) * 1000,
+  );
   return r.out.split('\n').length > 2;
 }
 

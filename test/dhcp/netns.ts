@@ -18,24 +18,41 @@ export function requireTool(name: string, pkg: string): string {
 }
 
 export interface NsPair {
-  srv: string; cli: string;           // netns names
-  srvIf: string; cliIf: string;       // interface names inside them
-  net: string;                        // "10.77.x"
+  srv: string;
+  cli: string; // netns names
+  srvIf: string;
+  cliIf: string; // interface names inside them
+  net: string; // "10.77.x"
   exec(ns: string, cmd: string[]): string[];
   teardown(): void;
 }
 
 /** Create wdhcp-s<tag> (server, <net>.1/24) and wdhcp-c<tag> (client, no address) joined by a veth. */
 export function createNsPair(tag: string, net: string, clientMac?: string): NsPair {
-  const srv = `wdhcp-s${tag}`, cli = `wdhcp-c${tag}`;
-  const srvIf = `wd${tag}s`, cliIf = `wd${tag}c`;
+  const srv = `wdhcp-s${tag}`,
+    cli = `wdhcp-c${tag}`;
+  const srvIf = `wd${tag}s`,
+    cliIf = `wd${tag}c`;
   const pair: NsPair = {
-    srv, cli, srvIf, cliIf, net,
+    srv,
+    cli,
+    srvIf,
+    cliIf,
+    net,
     exec: (ns, cmd) => ['ip', 'netns', 'exec', ns, ...cmd],
     teardown() {
       for (const ns of [srv, cli]) {
-        const pids = spawnSync(['ip', 'netns', 'pids', ns], { stdout: 'pipe', stderr: 'pipe' }).stdout.toString().split(/\s+/).filter(Boolean);
-        for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
+        const pids = spawnSync(['ip', 'netns', 'pids', ns], { stdout: 'pipe', stderr: 'pipe' })
+          .stdout.toString()
+          .split(/\s+/)
+          .filter(Boolean);
+        for (const pid of pids) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
         spawnSync(['ip', 'netns', 'del', ns], { stderr: 'pipe' });
       }
     },
@@ -55,11 +72,17 @@ export function createNsPair(tag: string, net: string, clientMac?: string): NsPa
 }
 
 /** Start a process and wait for a line on stdout matching `ready` (or fail after timeoutMs). */
-export async function startAndWait(cmd: string[], ready: RegExp, timeoutMs = 15_000): Promise<{ proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>; lines: string[] }> {
+export async function startAndWait(
+  cmd: string[],
+  ready: RegExp,
+  timeoutMs = 15_000,
+): Promise<{ proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>; lines: string[] }> {
   const proc = Bun.spawn(cmd, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   const lines: string[] = [];
   let resolveReady!: () => void;
-  const readyP = new Promise<void>((r) => { resolveReady = r; });
+  const readyP = new Promise<void>((r) => {
+    resolveReady = r;
+  });
   (async () => {
     const dec = new TextDecoder();
     let buf = '';
@@ -67,7 +90,8 @@ export async function startAndWait(cmd: string[], ready: RegExp, timeoutMs = 15_
       buf += dec.decode(chunk);
       let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i); buf = buf.slice(i + 1);
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
         lines.push(line);
         if (ready.test(line)) resolveReady();
       }
@@ -78,9 +102,13 @@ export async function startAndWait(cmd: string[], ready: RegExp, timeoutMs = 15_
     t = setTimeout(() => rej(new Error(`${cmd.join(' ')} not ready in ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([readyP, timer, proc.exited.then(async (c) => {
-      throw new Error(`${cmd.join(' ')} exited ${c}: ${await new Response(proc.stderr).text()}`);
-    })]);
+    await Promise.race([
+      readyP,
+      timer,
+      proc.exited.then(async (c) => {
+        throw new Error(`${cmd.join(' ')} exited ${c}: ${await new Response(proc.stderr).text()}`);
+      }),
+    ]);
   } catch (e) {
     proc.kill('SIGKILL');
     throw e;
@@ -103,12 +131,15 @@ export async function run(cmd: string[], timeoutMs = 30_000): Promise<{ code: nu
 
 export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<boolean> {
   const end = Date.now() + timeoutMs;
-  while (Date.now() < end) { if (cond()) return true; await Bun.sleep(20); }
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await Bun.sleep(20);
+  }
   return cond();
 }
 
 export interface NsStar {
-  srv: string;                          // server netns
+  srv: string; // server netns
   legs: { cli: string; srvIf: string; cliIf: string; net: string }[];
   exec(ns: string, cmd: string[]): string[];
   teardown(): void;
@@ -122,12 +153,22 @@ export function createNsStar(tag: string, nets: string[]): NsStar {
   const srv = `wdi-s${tag}`;
   const legs = nets.map((net, i) => ({ cli: `wdi-${i}${tag}`, srvIf: `wi${tag}${i}s`, cliIf: `wi${tag}${i}c`, net }));
   const star: NsStar = {
-    srv, legs,
+    srv,
+    legs,
     exec: (ns, cmd) => ['ip', 'netns', 'exec', ns, ...cmd],
     teardown() {
       for (const ns of [srv, ...legs.map((l) => l.cli)]) {
-        const pids = spawnSync(['ip', 'netns', 'pids', ns], { stdout: 'pipe', stderr: 'pipe' }).stdout.toString().split(/\s+/).filter(Boolean);
-        for (const pid of pids) { try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ } }
+        const pids = spawnSync(['ip', 'netns', 'pids', ns], { stdout: 'pipe', stderr: 'pipe' })
+          .stdout.toString()
+          .split(/\s+/)
+          .filter(Boolean);
+        for (const pid of pids) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
         spawnSync(['ip', 'netns', 'del', ns], { stderr: 'pipe' });
       }
     },

@@ -86,9 +86,33 @@ describe('codec edge cases', () => {
   const bad: [string, Uint8Array, RegExp][] = [
     ['empty', new Uint8Array(0), /too short: 0 bytes/],
     ['header only', new Uint8Array(236), /too short/],
-    ['bad op', (() => { const b = base(); b[0] = 7; return b; })(), /bad op 7/],
-    ['bad hlen', (() => { const b = base(); b[2] = 17; return b; })(), /bad hlen 17/],
-    ['bad cookie', (() => { const b = base(); b[236] = 0; return b; })(), /bad magic cookie 0x00825363/],
+    [
+      'bad op',
+      (() => {
+        const b = base();
+        b[0] = 7;
+        return b;
+      })(),
+      /bad op 7/,
+    ],
+    [
+      'bad hlen',
+      (() => {
+        const b = base();
+        b[2] = 17;
+        return b;
+      })(),
+      /bad hlen 17/,
+    ],
+    [
+      'bad cookie',
+      (() => {
+        const b = base();
+        b[236] = 0;
+        return b;
+      })(),
+      /bad magic cookie 0x00825363/,
+    ],
     ['no end', raw([53, 1, 1]), /no end option/],
     ['no length byte', raw([53]), /has no length byte/],
     ['length past end', raw([53, 1, 1, 12, 200, 65, 66, 255]), /HostName\(12\) at byte 243 claims 200 bytes, only \d+ left/],

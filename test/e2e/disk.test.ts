@@ -15,12 +15,17 @@ import { Vm, type VmSpec } from '../helpers/qemu.ts';
 import { debianRootfs, NodeSsh } from '../helpers/debian-nodes.ts';
 import { defaultSystemOverlays } from '../../src/overlays/defaults.ts';
 
-const LOGIN_MS = 600_000;        // one TCG boot of a systemd image: 1.5-4 min here, up to 6.5 min at load 15
+const LOGIN_MS = 600_000; // one TCG boot of a systemd image: 1.5-4 min here, up to 6.5 min at load 15
 const N = { name: 'k1', mac: '52:54:00:d1:5c:01', ip: '10.98.0.41' };
 
 /** A VM with one raw virtio disk besides its NIC (a second boot finds the disk as the first left it). */
 class DiskVm extends Vm {
-  constructor(spec: VmSpec, readonly disk: string) { super(spec); }
+  constructor(
+    spec: VmSpec,
+    readonly disk: string,
+  ) {
+    super(spec);
+  }
   override argv(daemon = false): string[] {
     return [...super.argv(daemon), '-drive', `file=${this.disk},if=virtio,format=raw,cache=unsafe`];
   }
@@ -49,9 +54,20 @@ beforeAll(async () => {
   ns.bridge('br0', '10.98.0.1/24');
   // a blank 2 GiB disk: raw and sparse, nothing on it
   const disk = join(t.dir, 'k1-disk.raw');
-  const fd = openSync(disk, 'w', 0o600); ftruncateSync(fd, 2 * 1024 ** 3); closeSync(fd);
-  vm = new DiskVm({ name: N.name, fw: 'bios', memMiB: 2048, dir: t.dir, netnsArgv: (c) => ns.argv(c),
-    nics: [{ mac: N.mac, tap: ns.tap(`tk1p${process.pid % 100000}`, 'br0'), model: 'virtio-net-pci' }] }, disk);
+  const fd = openSync(disk, 'w', 0o600);
+  ftruncateSync(fd, 2 * 1024 ** 3);
+  closeSync(fd);
+  vm = new DiskVm(
+    {
+      name: N.name,
+      fw: 'bios',
+      memMiB: 2048,
+      dir: t.dir,
+      netnsArgv: (c) => ns.argv(c),
+      nics: [{ mac: N.mac, tap: ns.tap(`tk1p${process.pid % 100000}`, 'br0'), model: 'virtio-net-pci' }],
+    },
+    disk,
+  );
 
   wulf('init', '--address', '10.98.0.1/24', '--interface', 'br0');
   wulf('configure', 'ssh');
@@ -61,22 +77,87 @@ beforeAll(async () => {
   ssh = new NodeSsh(ns, join(t.dir, 'root/.ssh/id_ed25519'), join(t.dir, 'etc/wulf/keys/ssh_host_ed25519_key.pub'), t.dir);
 
   // Warewulf's name for the agent overlay, as a profile brought from Warewulf has it
-  wulf('profile', 'set', 'default', '--system-overlays', defaultSystemOverlays.map((o) => (o === 'wulf-agent' ? 'wwclient' : o)).join(','), '--yes');
+  wulf(
+    'profile',
+    'set',
+    'default',
+    '--system-overlays',
+    defaultSystemOverlays.map((o) => (o === 'wulf-agent' ? 'wwclient' : o)).join(','),
+    '--yes',
+  );
   const t0 = Date.now();
   wulf('image', 'import', rootfs, 'deb-disk');
   wulf('image', 'build', 'deb-disk');
   console.log(`image deb-disk: imported and built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  wulf('node', 'add', N.name, '--image', 'deb-disk', '--hwaddr', N.mac, '--ipaddr', N.ip, '--netmask', '255.255.255.0', '--kernelargs', 'console=ttyS0');
+  wulf(
+    'node',
+    'add',
+    N.name,
+    '--image',
+    'deb-disk',
+    '--hwaddr',
+    N.mac,
+    '--ipaddr',
+    N.ip,
+    '--netmask',
+    '255.255.255.0',
+    '--kernelargs',
+    'console=ttyS0',
+  );
   // the disk fields, with wwctl's flags (the node's overlay list is appended to the profile's)
   wulf('node', 'set', N.name, '--system-overlays', 'ignition', '--yes');
-  wulf('node', 'set', N.name, '--diskname', '/dev/vda', '--diskwipe', '--partname', 'scratch', '--partnumber', '1', '--partsize', '1024',
-    '--fsname', 'scratch', '--fsformat', 'ext4', '--fspath', '/scratch', '--fsmountoptions', 'noatime', '--yes');
-  wulf('node', 'set', N.name, '--diskname', '/dev/vda', '--partname', 'swap', '--partnumber', '2', '--partsize', '256',
-    '--fsname', 'swap', '--fsformat', 'swap', '--fspath', 'swap', '--yes');
+  wulf(
+    'node',
+    'set',
+    N.name,
+    '--diskname',
+    '/dev/vda',
+    '--diskwipe',
+    '--partname',
+    'scratch',
+    '--partnumber',
+    '1',
+    '--partsize',
+    '1024',
+    '--fsname',
+    'scratch',
+    '--fsformat',
+    'ext4',
+    '--fspath',
+    '/scratch',
+    '--fsmountoptions',
+    'noatime',
+    '--yes',
+  );
+  wulf(
+    'node',
+    'set',
+    N.name,
+    '--diskname',
+    '/dev/vda',
+    '--partname',
+    'swap',
+    '--partnumber',
+    '2',
+    '--partsize',
+    '256',
+    '--fsname',
+    'swap',
+    '--fsformat',
+    'swap',
+    '--fspath',
+    'swap',
+    '--yes',
+  );
   wulf('overlay', 'build');
 
-  serve = spawn('ip', ['netns', 'exec', ns.name, compiledBin, 'serve', '--address', '10.98.0.1', '--interface', 'br0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  serve.stderr!.on('data', (d) => { serveLog += String(d); });
+  serve = spawn('ip', ['netns', 'exec', ns.name, compiledBin, 'serve', '--address', '10.98.0.1', '--interface', 'br0'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  serve.stderr!.on('data', (d) => {
+    serveLog += String(d);
+  });
   for (let i = 0; i < 100 && !serveLog.includes('serving on'); i++) await Bun.sleep(100);
   if (!serveLog.includes('serving on 10.98.0.1')) throw new Error(`wulf serve did not start: ${serveLog}`);
 }, 1_200_000);
@@ -100,20 +181,29 @@ async function boot(): Promise<number> {
   vm.start();
   const ok = await vm.waitSerial(new RegExp(`\\n${N.name} login:`), LOGIN_MS);
   const secs = (Date.now() - vm.startedAt) / 1000;
-  if (!ok) throw new Error(`${N.name}: no login prompt after ${secs.toFixed(0)} s (boot ${boots}); serial tail:\n${vm.tail(3000)}\n--- serve log tail:\n${serveLog.slice(-1500)}`);
+  if (!ok)
+    throw new Error(
+      `${N.name}: no login prompt after ${secs.toFixed(0)} s (boot ${boots}); serial tail:\n${vm.tail(3000)}\n--- serve log tail:\n${serveLog.slice(-1500)}`,
+    );
   const s = await ssh.waitUp(N.ip, 120_000);
   if (s.code !== 0) throw new Error(`${N.name}: login prompt but no ssh: ${s.err.trim()}; serial tail:\n${vm.tail(3000)}`);
   console.log(`${N.name}: boot ${boots}: login prompt ${secs.toFixed(1)} s after power-on`);
   return secs;
 }
 
-interface Disk { table: string; parts: Record<string, { dev: string; size: number; uuid: string; fstype: string }> }
+interface Disk {
+  table: string;
+  parts: Record<string, { dev: string; size: number; uuid: string; fstype: string }>;
+}
 function diskState(): Disk {
   // what the node's own tools say about /dev/vda: the GPT, each partition's label, size, filesystem and its UUID
   const table = sh('sfdisk --dump /dev/vda');
-  const j = JSON.parse(sh('lsblk -J -b -o NAME,PARTLABEL,SIZE,FSTYPE,UUID /dev/vda')) as { blockdevices: { children?: { name: string; partlabel: string; size: number; fstype: string; uuid: string }[] }[] };
+  const j = JSON.parse(sh('lsblk -J -b -o NAME,PARTLABEL,SIZE,FSTYPE,UUID /dev/vda')) as {
+    blockdevices: { children?: { name: string; partlabel: string; size: number; fstype: string; uuid: string }[] }[];
+  };
   const parts: Disk['parts'] = {};
-  for (const c of j.blockdevices[0]?.children ?? []) parts[c.partlabel] = { dev: `/dev/${c.name}`, size: c.size, uuid: c.uuid, fstype: c.fstype };
+  for (const c of j.blockdevices[0]?.children ?? [])
+    parts[c.partlabel] = { dev: `/dev/${c.name}`, size: c.size, uuid: c.uuid, fstype: c.fstype };
   return { table, parts };
 }
 
@@ -122,7 +212,10 @@ function expectMountedAndSwapOn(): void {
   expect(sh('swapon --show=NAME,TYPE --noheadings').trim().split(/\s+/)).toEqual(['/dev/vda2', 'partition']);
   expect(sh('systemctl is-active wulf-disks.service scratch.mount').trim().split('\n')).toEqual(['active', 'active']);
   // home.mount: the default profile's NFS /home, which no server exports in this test (nofail: the boot goes on)
-  const failed = sh('systemctl --failed --no-legend --plain --full').trim().split('\n').filter((l) => l && !l.startsWith('home.mount'));
+  const failed = sh('systemctl --failed --no-legend --plain --full')
+    .trim()
+    .split('\n')
+    .filter((l) => l && !l.startsWith('home.mount'));
   if (failed.length) console.log(`failed units:\n${failed.join('\n')}`);
   expect(failed).toEqual([]);
 }
@@ -140,66 +233,88 @@ function expectDisksFirst(): number {
   expect(mounted).toBeGreaterThan(end);
   expect(swapOn).toBeGreaterThan(end);
   const secs = (end - start) / 1e6;
-  console.log(`${N.name}: wulf-disks.service ran ${secs.toFixed(2)} s; /scratch mounted ${((mounted - end) / 1e6).toFixed(2)} s and swap on ${((swapOn - end) / 1e6).toFixed(2)} s after it ended`);
+  console.log(
+    `${N.name}: wulf-disks.service ran ${secs.toFixed(2)} s; /scratch mounted ${((mounted - end) / 1e6).toFixed(2)} s and swap on ${((swapOn - end) / 1e6).toFixed(2)} s after it ended`,
+  );
   return secs;
 }
 
 let first: Disk;
 const token = `kept across boots ${process.pid}-${Date.now()}`;
 
-test('first boot: the blank disk gets a GPT with the two partitions, /scratch is mounted ext4 and swap is on; the agent runs from the wwclient overlay', async () => {
-  await boot();
-  expectMountedAndSwapOn();
-  first = diskState();
-  console.log(`${N.name}: ${first.table.trim().split('\n').filter((l) => l.startsWith('/dev/')).join('\n')}`);
-  expect(first.table).toMatch(/^label: gpt$/m);
-  expect(first.parts.scratch).toMatchObject({ dev: '/dev/vda1', size: 1024 * 2 ** 20, fstype: 'ext4' });
-  expect(first.parts.swap).toMatchObject({ dev: '/dev/vda2', size: 256 * 2 ** 20, fstype: 'swap' });
-  const j = journal();
-  console.log(`wulf-disks.service:\n${j.trim()}`);
-  expect(j).toContain('/dev/vda: partition table written (wipe_table): 2 partitions');
-  expect(j).toContain('/dev/disk/by-partlabel/scratch: ext4 made');
-  expect(j).toContain('/dev/disk/by-partlabel/swap: swap made');
-  // the partitioning ran before the local mounts: the unit is ordered before local-fs-pre.target, and ended before they began
-  expect(sh('systemctl show -p Before --value wulf-disks.service')).toContain('local-fs-pre.target');
-  expectDisksFirst();
-  // wwclient is Warewulf's name for the agent overlay: the profile names it and the agent runs
-  expect(sh('systemctl is-active wulf-agent').trim()).toBe('active');
-  sh(`echo '${token}' > /scratch/keep && sync`);
-}, LOGIN_MS + 300_000);
+test(
+  'first boot: the blank disk gets a GPT with the two partitions, /scratch is mounted ext4 and swap is on; the agent runs from the wwclient overlay',
+  async () => {
+    await boot();
+    expectMountedAndSwapOn();
+    first = diskState();
+    console.log(
+      `${N.name}: ${first.table
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('/dev/'))
+        .join('\n')}`,
+    );
+    expect(first.table).toMatch(/^label: gpt$/m);
+    expect(first.parts.scratch).toMatchObject({ dev: '/dev/vda1', size: 1024 * 2 ** 20, fstype: 'ext4' });
+    expect(first.parts.swap).toMatchObject({ dev: '/dev/vda2', size: 256 * 2 ** 20, fstype: 'swap' });
+    const j = journal();
+    console.log(`wulf-disks.service:\n${j.trim()}`);
+    expect(j).toContain('/dev/vda: partition table written (wipe_table): 2 partitions');
+    expect(j).toContain('/dev/disk/by-partlabel/scratch: ext4 made');
+    expect(j).toContain('/dev/disk/by-partlabel/swap: swap made');
+    // the partitioning ran before the local mounts: the unit is ordered before local-fs-pre.target, and ended before they began
+    expect(sh('systemctl show -p Before --value wulf-disks.service')).toContain('local-fs-pre.target');
+    expectDisksFirst();
+    // wwclient is Warewulf's name for the agent overlay: the profile names it and the agent runs
+    expect(sh('systemctl is-active wulf-agent').trim()).toBe('active');
+    sh(`echo '${token}' > /scratch/keep && sync`);
+  },
+  LOGIN_MS + 300_000,
+);
 
-test('second boot (QEMU restarted on the same disk): the file is still there and nothing was repartitioned or reformatted', async () => {
-  expect(first).toBeDefined();
-  await boot();
-  expectMountedAndSwapOn();
-  expect(sh('cat /scratch/keep').trim()).toBe(token);
-  const now = diskState();
-  expect(now.parts.scratch!.uuid).toBe(first.parts.scratch!.uuid);
-  expect(now.parts.swap!.uuid).toBe(first.parts.swap!.uuid);
-  expect(now.table).toBe(first.table);      // same label-id, partition GUIDs, starts and sizes
-  const j = journal();
-  console.log(`wulf-disks.service:\n${j.trim()}`);
-  expect(j).toContain('/dev/vda: partition table as configured (2 partitions): kept');
-  expect(j).toMatch(/\/dev\/disk\/by-partlabel\/scratch: ext4 found \(UUID \S+\): kept/);
-  expect(j).toMatch(/\/dev\/disk\/by-partlabel\/swap: swap found \(UUID \S+\): kept/);
-  expect(j).not.toContain(' made');
-  expectDisksFirst();
-}, LOGIN_MS + 300_000);
+test(
+  'second boot (QEMU restarted on the same disk): the file is still there and nothing was repartitioned or reformatted',
+  async () => {
+    expect(first).toBeDefined();
+    await boot();
+    expectMountedAndSwapOn();
+    expect(sh('cat /scratch/keep').trim()).toBe(token);
+    const now = diskState();
+    expect(now.parts.scratch!.uuid).toBe(first.parts.scratch!.uuid);
+    expect(now.parts.swap!.uuid).toBe(first.parts.swap!.uuid);
+    expect(now.table).toBe(first.table); // same label-id, partition GUIDs, starts and sizes
+    const j = journal();
+    console.log(`wulf-disks.service:\n${j.trim()}`);
+    expect(j).toContain('/dev/vda: partition table as configured (2 partitions): kept');
+    expect(j).toMatch(/\/dev\/disk\/by-partlabel\/scratch: ext4 found \(UUID \S+\): kept/);
+    expect(j).toMatch(/\/dev\/disk\/by-partlabel\/swap: swap found \(UUID \S+\): kept/);
+    expect(j).not.toContain(' made');
+    expectDisksFirst();
+  },
+  LOGIN_MS + 300_000,
+);
 
-test('node set --fswipe: the next boot makes /scratch anew (file gone, new UUID); the swap is kept', async () => {
-  expect(first).toBeDefined();
-  wulf('node', 'set', N.name, '--fsname', 'scratch', '--fswipe', '--yes');
-  expect(readFileSync(join(t.dir, 'etc/wulf/nodes.conf'), 'utf8')).toMatch(/\/dev\/disk\/by-partlabel\/scratch:\n(\s+\S.*\n)*?\s+wipe_filesystem: "?true"?/);
-  wulf('overlay', 'build', N.name);
-  await boot();
-  expectMountedAndSwapOn();
-  expect(sh('test -e /scratch/keep && echo present || echo absent').trim()).toBe('absent');
-  const now = diskState();
-  expect(now.parts.scratch!.uuid).not.toBe(first.parts.scratch!.uuid);
-  expect(now.parts.swap!.uuid).toBe(first.parts.swap!.uuid);
-  const j = journal();
-  console.log(`wulf-disks.service:\n${j.trim()}`);
-  expect(j).toContain('/dev/disk/by-partlabel/scratch: ext4 made');
-  expect(j).toMatch(/\/dev\/disk\/by-partlabel\/swap: swap found \(UUID \S+\): kept/);
-  expectDisksFirst();
-}, LOGIN_MS + 300_000);
+test(
+  'node set --fswipe: the next boot makes /scratch anew (file gone, new UUID); the swap is kept',
+  async () => {
+    expect(first).toBeDefined();
+    wulf('node', 'set', N.name, '--fsname', 'scratch', '--fswipe', '--yes');
+    expect(readFileSync(join(t.dir, 'etc/wulf/nodes.conf'), 'utf8')).toMatch(
+      /\/dev\/disk\/by-partlabel\/scratch:\n(\s+\S.*\n)*?\s+wipe_filesystem: "?true"?/,
+    );
+    wulf('overlay', 'build', N.name);
+    await boot();
+    expectMountedAndSwapOn();
+    expect(sh('test -e /scratch/keep && echo present || echo absent').trim()).toBe('absent');
+    const now = diskState();
+    expect(now.parts.scratch!.uuid).not.toBe(first.parts.scratch!.uuid);
+    expect(now.parts.swap!.uuid).toBe(first.parts.swap!.uuid);
+    const j = journal();
+    console.log(`wulf-disks.service:\n${j.trim()}`);
+    expect(j).toContain('/dev/disk/by-partlabel/scratch: ext4 made');
+    expect(j).toMatch(/\/dev\/disk\/by-partlabel\/swap: swap found \(UUID \S+\): kept/);
+    expectDisksFirst();
+  },
+  LOGIN_MS + 300_000,
+);

@@ -12,12 +12,18 @@ const r = rng(0xf022);
 const seeds = allPayloads();
 const nextTftp = tftpMutator(r);
 
-const open = (port: number) => new Promise<dgram.Socket>((res) => {
-  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-  s.on('error', () => {}); // ICMP errors for replies we never read
-  s.bind(port, () => { s.setBroadcast(true); s.setRecvBufferSize?.(1 << 20); res(s); });
-});
-const dhcp = await open(68), tftp = await open(0);
+const open = (port: number) =>
+  new Promise<dgram.Socket>((res) => {
+    const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    s.on('error', () => {}); // ICMP errors for replies we never read
+    s.bind(port, () => {
+      s.setBroadcast(true);
+      s.setRecvBufferSize?.(1 << 20);
+      res(s);
+    });
+  });
+const dhcp = await open(68),
+  tftp = await open(0);
 let replies = 0;
 dhcp.on('message', () => replies++);
 tftp.on('message', () => replies++);

@@ -15,21 +15,43 @@ let log = '';
 beforeAll(async () => {
   requireCompiled();
   const fs = tinyRootfs(t.dir, Buffer.alloc(2 << 20, 7));
-  for (const a of [['init', '--address', '127.0.0.1/8', '--interface', 'lo'], ['image', 'import', fs, 'tiny'], ['image', 'build', 'tiny']]) {
+  for (const a of [
+    ['init', '--address', '127.0.0.1/8', '--interface', 'lo'],
+    ['image', 'import', fs, 'tiny'],
+    ['image', 'build', 'tiny'],
+  ]) {
     const r = w(...a);
     if (r.code !== 0) throw new Error(`wulf ${a.join(' ')}: ${r.err}`);
   }
-  for (let i = 1; i <= 3; i++) expect(w('node', 'add', `s${i}`, '--image', 'tiny', '--hwaddr', `52:54:00:5e:00:0${i}`, '--ipaddr', `127.0.30.${i}`).code).toBe(0);
+  for (let i = 1; i <= 3; i++)
+    expect(w('node', 'add', `s${i}`, '--image', 'tiny', '--hwaddr', `52:54:00:5e:00:0${i}`, '--ipaddr', `127.0.30.${i}`).code).toBe(0);
   expect(w('node', 'add', 'noimg', '--hwaddr', '52:54:00:5e:00:09', '--ipaddr', '127.0.30.9').code).toBe(0);
-  serve = await startServe(bin, t.dir, ports, (d) => { log += d; });
+  serve = await startServe(bin, t.dir, ports, (d) => {
+    log += d;
+  });
 }, 60_000);
 afterAll(async () => {
   await stopServe(serve);
   t.cleanup();
 });
 
-const sim = (nodes: string, ...extra: string[]) => w('sim', '--server', '127.0.0.1', '--http-port', String(ports.http), '--dhcp-port', String(ports.dhcp),
-  '--tftp-port', String(ports.tftp), '--relay-port', String(ports.relay), '--nodes', nodes, ...extra);
+const sim = (nodes: string, ...extra: string[]) =>
+  w(
+    'sim',
+    '--server',
+    '127.0.0.1',
+    '--http-port',
+    String(ports.http),
+    '--dhcp-port',
+    String(ports.dhcp),
+    '--tftp-port',
+    String(ports.tftp),
+    '--relay-port',
+    String(ports.relay),
+    '--nodes',
+    nodes,
+    ...extra,
+  );
 
 test('wulf sim boots nodes from nodes.conf, one after another with --interval; the server sees each boot in order', async () => {
   const started = Date.now();
@@ -40,10 +62,15 @@ test('wulf sim boots nodes from nodes.conf, one after another with --interval; t
   expect(r.out).toMatch(/p50 \d+ ms, p99 \d+ ms/);
   expect(r.out.match(/booted in \d+ ms \(dhcp \d+, tftp \d+, ipxe \d+, kernel \d+, image \d+, system \d+, runtime \d+\)/g)?.length).toBe(3);
   expect(Date.now() - started).toBeGreaterThanOrEqual(900); // three pauses of 0.3 s
-  const st = await (await fetch(`${base}/status`)).json() as { nodes: Record<string, { ipaddr: string; timeline: { stage: string; start: number }[] }> };
+  const st = (await (await fetch(`${base}/status`)).json()) as {
+    nodes: Record<string, { ipaddr: string; timeline: { stage: string; start: number }[] }>;
+  };
   for (let i = 1; i <= 3; i++) {
     const n = st.nodes[`s${i}`]!;
-    const order = [...n.timeline].sort((a, b) => a.start - b.start).map((x) => x.stage).filter((x, j, a) => a.indexOf(x) === j);
+    const order = [...n.timeline]
+      .sort((a, b) => a.start - b.start)
+      .map((x) => x.stage)
+      .filter((x, j, a) => a.indexOf(x) === j);
     expect(order).toEqual(['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime']);
   }
 });

@@ -16,18 +16,27 @@ export function requireCompiled(): void {
   if (!existsSync(compiledBin)) throw new Error(`${compiledBin} is missing: run 'bun build/build.ts' first (npm test does)`);
 }
 
-export interface RunResult { code: number; out: string; err: string }
+export interface RunResult {
+  code: number;
+  out: string;
+  err: string;
+}
 
 export function runWulf(mode: Mode, root: string, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): RunResult {
   const r = spawnSync(mode.argv[0]!, [...mode.argv.slice(1), ...args], {
     // WULF_HOST_ROOT: the controller's own files (passwd, root's keys, resolv.conf) from the temp root too
-    encoding: 'utf8', input: opts.input ?? '', env: { ...process.env, WULF_ROOT: root, WULF_HOST_ROOT: root, NO_COLOR: '1', ...opts.env },
+    encoding: 'utf8',
+    input: opts.input ?? '',
+    env: { ...process.env, WULF_ROOT: root, WULF_HOST_ROOT: root, NO_COLOR: '1', ...opts.env },
   });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 export function spawnWulf(mode: Mode, root: string, args: string[]) {
-  return spawn(mode.argv[0]!, [...mode.argv.slice(1), ...args], { env: { ...process.env, WULF_ROOT: root, WULF_HOST_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(mode.argv[0]!, [...mode.argv.slice(1), ...args], {
+    env: { ...process.env, WULF_ROOT: root, WULF_HOST_ROOT: root },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function tempRoot(prefix = 'wulf-test-'): { dir: string; cleanup: () => void } {
@@ -53,12 +62,30 @@ export function loopbackPorts() {
 
 /** `wulf serve` on 127.0.0.1 with those ports; resolves once /status answers (stderr goes to onLog). */
 export async function startServe(mode: Mode, root: string, ports: ReturnType<typeof loopbackPorts>['ports'], onLog: (s: string) => void) {
-  const p = spawnWulf(mode, root, ['serve', '--address', '127.0.0.1', '--http-port', String(ports.http), '--dhcp-port', String(ports.dhcp),
-    '--tftp-port', String(ports.tftp), '--dhcp-relay-port', String(ports.relay)]);
+  const p = spawnWulf(mode, root, [
+    'serve',
+    '--address',
+    '127.0.0.1',
+    '--http-port',
+    String(ports.http),
+    '--dhcp-port',
+    String(ports.dhcp),
+    '--tftp-port',
+    String(ports.tftp),
+    '--dhcp-relay-port',
+    String(ports.relay),
+  ]);
   let log = '';
-  p.stderr!.on('data', (d) => { log += String(d); onLog(String(d)); });
+  p.stderr!.on('data', (d) => {
+    log += String(d);
+    onLog(String(d));
+  });
   for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${ports.http}/status`)).ok) return p; } catch { /* starting */ }
+    try {
+      if ((await fetch(`http://127.0.0.1:${ports.http}/status`)).ok) return p;
+    } catch {
+      /* starting */
+    }
     await Bun.sleep(100);
   }
   await stopServe(p);

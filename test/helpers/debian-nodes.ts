@@ -15,24 +15,63 @@ export async function debianRootfs(flavour: string): Promise<string> {
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`images/debian12/build.sh ${flavour} failed:\n${err.trim().split('\n').slice(-15).join('\n')}`);
   const dir = out.trim().split('\n').pop()!;
-  console.log(`debian12-${flavour}: ${dir} (${((Date.now() - t0) / 1000).toFixed(1)} s${/built in/.test(err) ? `; ${err.trim().split('\n').filter((l) => /built in/.test(l)).join('; ')}` : ', cached'})`);
+  console.log(
+    `debian12-${flavour}: ${dir} (${((Date.now() - t0) / 1000).toFixed(1)} s${
+      /built in/.test(err)
+        ? `; ${err
+            .trim()
+            .split('\n')
+            .filter((l) => /built in/.test(l))
+            .join('; ')}`
+        : ', cached'
+    })`,
+  );
   return dir;
 }
 
-export interface SshResult { code: number; out: string; err: string }
+export interface SshResult {
+  code: number;
+  out: string;
+  err: string;
+}
 
 /** ssh as root to a node from inside the controller's namespace. Only the host key wulf generated is accepted. */
 export class NodeSsh {
   readonly knownHosts: string;
-  constructor(private ns: Netns, private key: string, hostPub: string, dir: string) {
+  constructor(
+    private ns: Netns,
+    private key: string,
+    hostPub: string,
+    dir: string,
+  ) {
     this.knownHosts = join(dir, 'known_hosts');
     writeFileSync(this.knownHosts, `* ${readFileSync(hostPub, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}\n`);
   }
 
   argv(ip: string, cmd: string): string[] {
-    return this.ns.argv(['ssh', '-F', '/dev/null', '-i', this.key, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10',
-      '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${this.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'HostKeyAlgorithms=ssh-ed25519', '-o', 'LogLevel=ERROR', `root@${ip}`, cmd]);
+    return this.ns.argv([
+      'ssh',
+      '-F',
+      '/dev/null',
+      '-i',
+      this.key,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${this.knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'HostKeyAlgorithms=ssh-ed25519',
+      '-o',
+      'LogLevel=ERROR',
+      `root@${ip}`,
+      cmd,
+    ]);
   }
 
   run(ip: string, cmd: string, timeoutMs = 60_000): SshResult {
@@ -77,7 +116,10 @@ export async function keyscan(ns: Netns, ip: string): Promise<string> {
 /** The ed25519 fingerprint (SHA256:…) of a public key file or of ssh-keyscan output. */
 export function fingerprint(pubKeyText: string): string {
   const r = spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', '-'], { input: pubKeyText, encoding: 'utf8' });
-  const fp = r.stdout.split('\n').find((l) => /\(ED25519\)/.test(l))?.split(/\s+/)[1];
+  const fp = r.stdout
+    .split('\n')
+    .find((l) => /\(ED25519\)/.test(l))
+    ?.split(/\s+/)[1];
   if (!fp) throw new Error(`no ed25519 key in: ${pubKeyText.trim().slice(0, 200)}`);
   return fp;
 }
@@ -90,9 +132,16 @@ export function fingerprint(pubKeyText: string): string {
  * Debian kernel's NFSv4 client mounting what wulf's fstab overlay names.
  */
 export class Ganesha {
-  pidFile: string; log: string;
+  pidFile: string;
+  log: string;
   proc?: ReturnType<typeof Bun.spawn>;
-  constructor(private ns: Netns, private dir: string) { this.pidFile = join(dir, 'ganesha.pid'); this.log = join(dir, 'ganesha.log'); }
+  constructor(
+    private ns: Netns,
+    private dir: string,
+  ) {
+    this.pidFile = join(dir, 'ganesha.pid');
+    this.log = join(dir, 'ganesha.log');
+  }
 
   async start(exportDir: string, pseudo: string, clients: string, options: string): Promise<void> {
     const recovery = join(this.dir, 'ganesha-recovery');
@@ -101,12 +150,18 @@ export class Ganesha {
     const squash = /no_root_squash/.test(options) ? 'No_Root_Squash' : 'Root_Squash';
     const access = /(^|,)ro(,|$)/.test(options) ? 'RO' : 'RW';
     const conf = join(this.dir, 'ganesha.conf');
-    writeFileSync(conf, `NFS_CORE_PARAM { Protocols = 4; Enable_NLM = false; Enable_RQUOTA = false; }
+    writeFileSync(
+      conf,
+      `NFS_CORE_PARAM { Protocols = 4; Enable_NLM = false; Enable_RQUOTA = false; }
 NFSV4 { RecoveryBackend = fs; RecoveryRoot = ${recovery}; Grace_Period = 5; Lease_Lifetime = 10; }
 EXPORT { Export_Id = 1; Path = ${exportDir}; Pseudo = ${pseudo}; Protocols = 4; SecType = sys; Access_Type = None; Squash = ${squash}; Anonymous_Uid = 65534; Anonymous_Gid = 65534;
   CLIENT { Clients = ${clients}; Access_Type = ${access}; } FSAL { Name = VFS; } }
-`);
-    this.proc = Bun.spawn(this.ns.argv(['ganesha.nfsd', '-F', '-f', conf, '-L', this.log, '-p', this.pidFile]), { stdout: 'ignore', stderr: 'ignore' });
+`,
+    );
+    this.proc = Bun.spawn(this.ns.argv(['ganesha.nfsd', '-F', '-f', conf, '-L', this.log, '-p', this.pidFile]), {
+      stdout: 'ignore',
+      stderr: 'ignore',
+    });
     for (let i = 0; i < 100; i++) {
       if (this.ns.exec(['ss', '-Hltn', 'sport = :2049']).trim()) return;
       if (this.proc.exitCode !== null) break;
@@ -115,7 +170,9 @@ EXPORT { Export_Id = 1; Path = ${exportDir}; Pseudo = ${pseudo}; Protocols = 4; 
     throw new Error(`ganesha.nfsd did not listen on tcp/2049: ${readFileSync(this.log, 'utf8').slice(-1500)}`);
   }
 
-  stop(): void { this.proc?.kill('SIGKILL'); }
+  stop(): void {
+    this.proc?.kill('SIGKILL');
+  }
 }
 
 /** Fill DIR with `mib` MiB of random (incompressible) files; returns the sha256 of their contents in name order. */
@@ -124,7 +181,11 @@ export function writePadding(dir: string, mib: number, fileMiB = 64): string {
   const h = createHash('sha256');
   for (let i = 0, left = mib; left > 0; i++, left -= fileMiB) {
     const fd = openSync(join(dir, `pad${String(i).padStart(3, '0')}`), 'w', 0o644);
-    for (let m = 0; m < Math.min(fileMiB, left); m++) { const b = randomBytes(1 << 20); h.update(b); writeSync(fd, b); }
+    for (let m = 0; m < Math.min(fileMiB, left); m++) {
+      const b = randomBytes(1 << 20);
+      h.update(b);
+      writeSync(fd, b);
+    }
     closeSync(fd);
   }
   return h.digest('hex');

@@ -9,22 +9,40 @@ import { repoRoot } from './cli.ts';
 
 const SRC = join(repoRoot, 'test', 'gorender');
 
-export interface GoFile { name: string; data: string; symlink: boolean; target: string }
-export interface GoResult { writeFile: boolean; backupFile: boolean; files: GoFile[] }
+export interface GoFile {
+  name: string;
+  data: string;
+  symlink: boolean;
+  target: string;
+}
+export interface GoResult {
+  writeFile: boolean;
+  backupFile: boolean;
+  files: GoFile[];
+}
 
 let built: string | undefined;
 
 /** Path of the built reference renderer (builds it on first use; needs Debian's golang-go). */
 export function goRenderer(): string {
   if (built) return built;
-  const hash = createHash('sha256').update(readFileSync(join(SRC, 'main.go'))).update(readFileSync(join(SRC, 'go.mod'))).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(readFileSync(join(SRC, 'main.go')))
+    .update(readFileSync(join(SRC, 'go.mod')))
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(tmpdir(), `wulf-gorender-${hash}`);
   const bin = join(dir, 'gorender');
   if (!existsSync(bin)) {
     mkdirSync(dir, { recursive: true });
     const tmp = `${bin}.${process.pid}`;
-    const r = spawnSync('go', ['build', '-o', tmp, '.'], { cwd: SRC, encoding: 'utf8', env: { ...process.env, GOCACHE: join(dir, 'cache'), GOFLAGS: '-mod=mod', GO111MODULE: 'on' } });
-    if (r.error || r.status !== 0) throw new Error(`building test/gorender failed (apt-get install golang-go): ${r.error?.message ?? r.stderr}`);
+    const r = spawnSync('go', ['build', '-o', tmp, '.'], {
+      cwd: SRC,
+      encoding: 'utf8',
+      env: { ...process.env, GOCACHE: join(dir, 'cache'), GOFLAGS: '-mod=mod', GO111MODULE: 'on' },
+    });
+    if (r.error || r.status !== 0)
+      throw new Error(`building test/gorender failed (apt-get install golang-go): ${r.error?.message ?? r.stderr}`);
     renameSync(tmp, bin);
   }
   return (built = bin);
@@ -43,7 +61,9 @@ export function renderGoFull(templatePath: string, data: object, opts: { sysconf
     const r = spawnSync(bin, args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`gorender ${templatePath}: ${r.stderr.trim()}`);
     return JSON.parse(r.stdout) as GoResult;
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Render a Go template file with the reference renderer: the default output file's text. */

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 
 export function run(cmd: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): string {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', env: opts.env ?? process.env, input: opts.input ?? '' });
-  if (r.status !== 0) throw new Error(`${cmd.join(' ')}: exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout || (r.error ? String(r.error) : '')).trim()}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd.join(' ')}: exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout || (r.error ? String(r.error) : '')).trim()}`);
   return r.stdout;
 }
 
@@ -21,14 +22,18 @@ export class Netns {
 
   /** Namespaces PREFIX-<pid> whose test process is gone: kill what runs in them, delete them. */
   static removeStale(prefix: string): void {
-    const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]!);
+    const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => l.split(' ')[0]!);
     for (const ns of names) {
       const m = new RegExp(`^${prefix}-(\\d+)$`).exec(ns);
       if (m && !existsSync(`/proc/${m[1]}`)) destroyNetns(ns);
     }
   }
 
-  ip(...args: string[]): string { return run(['ip', '-n', this.name, ...args]); }
+  ip(...args: string[]): string {
+    return run(['ip', '-n', this.name, ...args]);
+  }
 
   bridge(name: string, cidr: string): void {
     this.ip('link', 'add', name, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
@@ -43,11 +48,17 @@ export class Netns {
   }
 
   /** argv prefixed to run a command inside the namespace */
-  argv(cmd: string[]): string[] { return ['ip', 'netns', 'exec', this.name, ...cmd]; }
+  argv(cmd: string[]): string[] {
+    return ['ip', 'netns', 'exec', this.name, ...cmd];
+  }
 
-  exec(cmd: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): string { return run(this.argv(cmd), opts); }
+  exec(cmd: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): string {
+    return run(this.argv(cmd), opts);
+  }
 
-  destroy(): void { destroyNetns(this.name); }
+  destroy(): void {
+    destroyNetns(this.name);
+  }
 }
 
 /** Kill every process in the namespace (by pid), then delete it. */
@@ -55,7 +66,13 @@ export function destroyNetns(name: string): void {
   for (let i = 0; i < 3; i++) {
     const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
     if (!pids.length) break;
-    for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     Bun.sleepSync(300);
   }
   spawnSync('ip', ['netns', 'del', name]);

@@ -2,11 +2,13 @@
 // Pure: bytes in, UDP datagrams out; anything that is not Ethernet+IPv4+UDP is skipped.
 
 export interface UdpRecord {
-  index: number;     // record number in the file (0-based)
+  index: number; // record number in the file (0-based)
   tsSec: number;
   tsUsec: number;
-  src: string; dst: string;
-  sport: number; dport: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
   payload: Uint8Array;
 }
 
@@ -21,16 +23,22 @@ export function readPcapUdp(file: Uint8Array): UdpRecord[] {
   const linktype = dv.getUint32(20, le);
   if (linktype !== 1) throw new Error(`pcap: link type ${linktype} is not Ethernet`);
   const out: UdpRecord[] = [];
-  let off = 24, index = 0;
+  let off = 24,
+    index = 0;
   while (off + 16 <= file.length) {
-    const tsSec = dv.getUint32(off, le), tsUsec = dv.getUint32(off + 4, le), incl = dv.getUint32(off + 8, le);
+    const tsSec = dv.getUint32(off, le),
+      tsUsec = dv.getUint32(off + 4, le),
+      incl = dv.getUint32(off + 8, le);
     const f = file.subarray(off + 16, off + 16 + incl);
     off += 16 + incl;
     const rec = index++;
     if (f.length < 14 + 20 + 8) continue;
     let eo = 12;
     let etype = (f[eo]! << 8) | f[eo + 1]!;
-    if (etype === 0x8100) { eo += 4; etype = (f[eo]! << 8) | f[eo + 1]!; }
+    if (etype === 0x8100) {
+      eo += 4;
+      etype = (f[eo]! << 8) | f[eo + 1]!;
+    }
     if (etype !== 0x0800) continue;
     const ip = eo + 2;
     const ihl = (f[ip]! & 15) * 4;
@@ -40,10 +48,13 @@ export function readPcapUdp(file: Uint8Array): UdpRecord[] {
     const ulen = (f[udp + 4]! << 8) | f[udp + 5]!;
     const end = Math.min(f.length, ip + totalLen, udp + ulen);
     out.push({
-      index: rec, tsSec, tsUsec,
+      index: rec,
+      tsSec,
+      tsUsec,
       src: `${f[ip + 12]}.${f[ip + 13]}.${f[ip + 14]}.${f[ip + 15]}`,
       dst: `${f[ip + 16]}.${f[ip + 17]}.${f[ip + 18]}.${f[ip + 19]}`,
-      sport: (f[udp]! << 8) | f[udp + 1]!, dport: (f[udp + 2]! << 8) | f[udp + 3]!,
+      sport: (f[udp]! << 8) | f[udp + 1]!,
+      dport: (f[udp + 2]! << 8) | f[udp + 3]!,
       payload: f.slice(udp + 8, end),
     });
   }

@@ -8,9 +8,19 @@ import { join } from 'node:path';
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
-export interface Nic { mac: string; tap: string; model?: string; boot?: boolean }
+export interface Nic {
+  mac: string;
+  tap: string;
+  model?: string;
+  boot?: boolean;
+}
 export interface VmSpec {
-  name: string; fw: 'bios' | 'uefi'; memMiB: number; nics: Nic[]; dir: string; netnsArgv: (cmd: string[]) => string[];
+  name: string;
+  fw: 'bios' | 'uefi';
+  memMiB: number;
+  nics: Nic[];
+  dir: string;
+  netnsArgv: (cmd: string[]) => string[];
   /** set: QEMU is started by someone else (a BMC's power hook) with argv(true), daemonized, and tracked by this pid file */
   pidFile?: string;
 }
@@ -26,14 +36,44 @@ export class Vm {
   /** The QEMU command line; daemon: detached, its pid in spec.pidFile (no -nographic, so the console starts at Linux). */
   argv(daemon = false): string[] {
     const s = this.spec;
-    const fw = s.fw === 'uefi'
-      ? (() => { const vars = join(s.dir, `${s.name}.vars.fd`); if (!existsSync(vars)) copyFileSync(OVMF_VARS, vars); return ['-M', 'q35', '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`]; })()
-      : ['-M', 'pc', '-boot', 'n'];
-    const nics = s.nics.flatMap((n, i) => ['-netdev', `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`,
-      '-device', `${n.model ?? 'e1000'},netdev=n${i},mac=${n.mac}${n.boot === false ? ',romfile=' : `,bootindex=${i + 1}`}`]);
-    return s.netnsArgv(['qemu-system-x86_64', '-accel', 'tcg', '-m', String(s.memMiB), '-smp', '1', '-nodefaults',
+    const fw =
+      s.fw === 'uefi'
+        ? (() => {
+            const vars = join(s.dir, `${s.name}.vars.fd`);
+            if (!existsSync(vars)) copyFileSync(OVMF_VARS, vars);
+            return [
+              '-M',
+              'q35',
+              '-drive',
+              `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+              '-drive',
+              `if=pflash,format=raw,unit=1,file=${vars}`,
+            ];
+          })()
+        : ['-M', 'pc', '-boot', 'n'];
+    const nics = s.nics.flatMap((n, i) => [
+      '-netdev',
+      `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`,
+      '-device',
+      `${n.model ?? 'e1000'},netdev=n${i},mac=${n.mac}${n.boot === false ? ',romfile=' : `,bootindex=${i + 1}`}`,
+    ]);
+    return s.netnsArgv([
+      'qemu-system-x86_64',
+      '-accel',
+      'tcg',
+      '-m',
+      String(s.memMiB),
+      '-smp',
+      '1',
+      '-nodefaults',
       ...(daemon ? ['-display', 'none', '-daemonize', '-pidfile', s.pidFile!] : ['-nographic']),
-      '-serial', `file:${this.log}`, '-monitor', 'none', ...fw, ...nics]);
+      '-serial',
+      `file:${this.log}`,
+      '-monitor',
+      'none',
+      ...fw,
+      ...nics,
+    ]);
   }
 
   start(): void {
@@ -41,12 +81,18 @@ export class Vm {
     const s = this.spec;
     this.proc = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    this.proc.stderr!.on('data', (d) => { err += String(d); });
-    this.proc.on('exit', (code) => { if (code) console.log(`${s.name}: qemu exited ${code}: ${err.trim().slice(-500)}`); });
+    this.proc.stderr!.on('data', (d) => {
+      err += String(d);
+    });
+    this.proc.on('exit', (code) => {
+      if (code) console.log(`${s.name}: qemu exited ${code}: ${err.trim().slice(-500)}`);
+    });
     this.startedAt = Date.now();
   }
 
-  serial(): string { return existsSync(this.log) ? readFileSync(this.log, 'latin1') : ''; }
+  serial(): string {
+    return existsSync(this.log) ? readFileSync(this.log, 'latin1') : '';
+  }
 
   /** The pid a BMC-started QEMU wrote, while that process lives (a zombie does not count). */
   daemonPid(): number | undefined {
@@ -54,7 +100,9 @@ export class Vm {
       const pid = Number(readFileSync(this.spec.pidFile!, 'utf8').trim());
       const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
       return state && state !== 'Z' ? pid : undefined;
-    } catch { return undefined; }
+    } catch {
+      return undefined;
+    }
   }
 
   running(): boolean {
@@ -76,11 +124,19 @@ export class Vm {
   stop(): void {
     if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
     const pid = this.spec.pidFile ? this.daemonPid() : undefined;
-    if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   }
 
   /** The last n characters of the serial log, for a failure message. */
-  tail(n = 2000): string { return this.serial().slice(-n); }
+  tail(n = 2000): string {
+    return this.serial().slice(-n);
+  }
 }
 
 /**

@@ -14,10 +14,17 @@ import type { NodeData } from '../../src/config/schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wulf-http-'));
 const confDir = join(dir, 'etc');
-const MAC_GONE = '52:54:00:aa:10:05', MAC_NOIMG = '52:54:00:aa:10:06', MAC_PROTO = '52:54:00:aa:10:07';
-const MAC = '52:54:00:aa:10:01', MAC_KEY = '52:54:00:aa:10:02', MAC_DISK = '52:54:00:aa:10:03', MAC_SITE = '52:54:00:aa:10:04';
+const MAC_GONE = '52:54:00:aa:10:05',
+  MAC_NOIMG = '52:54:00:aa:10:06',
+  MAC_PROTO = '52:54:00:aa:10:07';
+const MAC = '52:54:00:aa:10:01',
+  MAC_KEY = '52:54:00:aa:10:02',
+  MAC_DISK = '52:54:00:aa:10:03',
+  MAC_SITE = '52:54:00:aa:10:04';
 const files: Record<string, Artifact> = {};
-let secure = false, secureAddress = false, tls = false;
+let secure = false,
+  secureAddress = false,
+  tls = false;
 let status: StatusBoard;
 let app: ReturnType<typeof createApp>;
 const ipxeBins: Record<string, Uint8Array<ArrayBuffer>> = { 'undionly.kpxe': new Uint8Array(4096).fill(7) };
@@ -35,16 +42,25 @@ const nodes: Record<string, NodeData> = {
 beforeAll(() => {
   mkdirSync(join(confDir, 'ipxe'), { recursive: true });
   writeFileSync(join(confDir, 'ipxe', 'site.ipxe'), '#!ipxe\necho site template for {{ id }} at {{ hwaddr }}\n');
-  for (const [name, size] of [['kernel', 5000], ['image', 100_000], ['system', 3000], ['runtime', 2000]] as const) {
+  for (const [name, size] of [
+    ['kernel', 5000],
+    ['image', 100_000],
+    ['system', 3000],
+    ['runtime', 2000],
+  ] as const) {
     const p = join(dir, name);
-    writeFileSync(p, new Uint8Array(size).map((_, i) => (i * 31 + name.length) & 255));
+    writeFileSync(
+      p,
+      new Uint8Array(size).map((_, i) => (i * 31 + name.length) & 255),
+    );
     files[name] = statArtifact(p)!;
   }
   const byMac = new Map<string, MergedNode>();
   for (const m of mergeAll({ profiles: {}, nodes })) for (const nd of Object.values(m.data.networkDevices ?? {})) byMac.set(nd.hwaddr!, m);
   status = new StatusBoard();
   app = createApp({
-    log: silentLogger, status,
+    log: silentLogger,
+    status,
     nodeByMac: async (mac) => byMac.get(mac),
     kernel: () => files.kernel,
     image: (n) => (n.data.imageName === 'rocky' ? files.image : undefined),
@@ -83,7 +99,9 @@ describe('iPXE scripts', () => {
       const s = await (await get(`/ipxe/${MAC}`)).text();
       expect(s).not.toContain('--name runtime');
       expect(s).toContain('initrd=image initrd=system');
-    } finally { secure = false; }
+    } finally {
+      secure = false;
+    }
   });
   test('a node without an image gets a script that says so and retries, not a kernel fetch', async () => {
     const s = await (await get(`/ipxe/${MAC_NOIMG}`)).text();
@@ -120,9 +138,17 @@ describe('iPXE scripts', () => {
 
 describe('artifacts', () => {
   const routes: [string, string][] = [
-    ['/kernel/M', 'kernel'], ['/image/M', 'image'], ['/system/M', 'system'], ['/runtime/M', 'runtime'],
-    ['/provision/M?stage=kernel', 'kernel'], ['/provision/M?stage=image', 'image'], ['/provision/M?stage=system', 'system'],
-    ['/provision/M?stage=runtime', 'runtime'], ['/container/M', 'image'], ['/overlay-system/M', 'system'], ['/overlay-runtime/M', 'runtime'],
+    ['/kernel/M', 'kernel'],
+    ['/image/M', 'image'],
+    ['/system/M', 'system'],
+    ['/runtime/M', 'runtime'],
+    ['/provision/M?stage=kernel', 'kernel'],
+    ['/provision/M?stage=image', 'image'],
+    ['/provision/M?stage=system', 'system'],
+    ['/provision/M?stage=runtime', 'runtime'],
+    ['/container/M', 'image'],
+    ['/overlay-system/M', 'system'],
+    ['/overlay-runtime/M', 'runtime'],
   ];
   for (const [route, kind] of routes) {
     test(`${route} serves the ${kind} bytes with Content-Length (GET and HEAD)`, async () => {
@@ -164,7 +190,8 @@ describe('artifacts', () => {
   test('ETag: If-None-Match (plain, weak, list, *) gives 304; another tag gives 200', async () => {
     const tag = (await get(`/kernel/${MAC}`)).headers.get('etag')!;
     expect(tag).toMatch(/^".+"$/);
-    for (const h of [tag, `W/${tag}`, `"x", ${tag}`, '*']) expect((await get(`/kernel/${MAC}`, { headers: { 'If-None-Match': h } })).status).toBe(304);
+    for (const h of [tag, `W/${tag}`, `"x", ${tag}`, '*'])
+      expect((await get(`/kernel/${MAC}`, { headers: { 'If-None-Match': h } })).status).toBe(304);
     expect((await get(`/kernel/${MAC}`, { headers: { 'If-None-Match': '"nope"' } })).status).toBe(200);
   });
   test('asset key: 401 without or with a wrong key, status BAD_ASSET; 200 with it', async () => {
@@ -182,27 +209,37 @@ describe('artifacts', () => {
       expect((await app.request(`/runtime/${MAC}`)).status).toBe(403); // no peer known
       expect((await get(`/runtime/${MAC}`, {}, { address: '10.0.0.1', port: 987 })).status).toBe(200);
       expect((await get(`/system/${MAC}`, {}, { address: '10.0.0.1', port: 40000 })).status).toBe(200);
-    } finally { secure = false; }
+    } finally {
+      secure = false;
+    }
     expect((await get(`/runtime/${MAC}`)).status).toBe(200);
   });
-  test('secure address: a node\'s overlays (every route) only to an address it holds; 403 and WRONG_ADDRESS otherwise', async () => {
+  test("secure address: a node's overlays (every route) only to an address it holds; 403 and WRONG_ADDRESS otherwise", async () => {
     secureAddress = true;
     try {
       const n2 = { address: '10.0.0.2', port: 40000 };
       const before = structuredClone(status.get('n1')!);
-      for (const r of ['/system/M', '/runtime/M', '/overlay-system/M', '/overlay-runtime/M', '/provision/M?stage=system', '/provision/M?stage=runtime']) {
+      for (const r of [
+        '/system/M',
+        '/runtime/M',
+        '/overlay-system/M',
+        '/overlay-runtime/M',
+        '/provision/M?stage=system',
+        '/provision/M?stage=runtime',
+      ]) {
         const res = await get(r.replace('M', MAC) + (r.includes('?') ? '&' : '?') + 'agent=wulf-agent', {}, n2);
         expect([r, res.status]).toEqual([r, 403]);
-        expect(await res.text()).toContain('only to the node\'s own address');
+        expect(await res.text()).toContain("only to the node's own address");
         expect(status.get('n1')).toMatchObject({ sent: 'WRONG_ADDRESS', ipaddr: '10.0.0.2' });
       }
-      expect(status.get('n1')!.stage).toBe('runtime');                      // not "agent": the request was not the node's
-      expect(status.get('n1')!.lastAgent).toBe(before.lastAgent);           // a refused request keeps no node alive
-      expect(status.get('n1')!.timeline).toEqual(before.timeline);          // and starts no boot stage
-      expect((await get(`/runtime/${MAC}`, {}, { address: '10.0.0.2', port: 987 })).status).toBe(403);  // privileged port or not
-      expect((await app.request(`/system/${MAC}`)).status).toBe(403);      // no peer known
+      expect(status.get('n1')!.stage).toBe('runtime'); // not "agent": the request was not the node's
+      expect(status.get('n1')!.lastAgent).toBe(before.lastAgent); // a refused request keeps no node alive
+      expect(status.get('n1')!.timeline).toEqual(before.timeline); // and starts no boot stage
+      expect((await get(`/runtime/${MAC}`, {}, { address: '10.0.0.2', port: 987 })).status).toBe(403); // privileged port or not
+      expect((await app.request(`/system/${MAC}`)).status).toBe(403); // no peer known
       // its own addresses, in any spelling; artifacts that are no overlay are not affected
-      for (const a of ['10.0.0.1', '::ffff:10.0.0.1', 'fd00::1', 'FD00:0000::0:1']) expect([a, (await get(`/system/${MAC}`, {}, { address: a, port: 40000 })).status]).toEqual([a, 200]);
+      for (const a of ['10.0.0.1', '::ffff:10.0.0.1', 'fd00::1', 'FD00:0000::0:1'])
+        expect([a, (await get(`/system/${MAC}`, {}, { address: a, port: 40000 })).status]).toEqual([a, 200]);
       expect(status.get('n1')!.sent).toBe('system');
       expect((await get(`/runtime/${MAC}`, {}, { address: '10.0.0.1', port: 40000 })).status).toBe(200);
       expect((await get(`/kernel/${MAC}`, {}, n2)).status).toBe(200);
@@ -213,11 +250,14 @@ describe('artifacts', () => {
       expect((await get(`/system/${MAC_KEY}?assetkey=TAG-2`, {}, n2)).status).toBe(200);
       // a node without any address gets no overlay at all in this mode
       expect((await get(`/system/${MAC_DISK}`, {}, { address: '10.0.0.1', port: 40000 })).status).toBe(403);
-    } finally { secureAddress = false; }
+    } finally {
+      secureAddress = false;
+    }
     expect((await get(`/system/${MAC}`, {}, { address: '10.0.0.2', port: 40000 })).status).toBe(200);
   });
   test('secure + TLS: the runtime overlay over HTTPS only (403 HTTPS_ONLY over plain HTTP); the system overlay stays on HTTP', async () => {
-    secure = true; tls = true;
+    secure = true;
+    tls = true;
     try {
       const plain = await get(`/runtime/${MAC}?agent=wulf-agent`, {}, { address: '10.0.0.1', port: 987 });
       expect(plain.status).toBe(403);
@@ -225,11 +265,14 @@ describe('artifacts', () => {
       expect(status.get('n1')!.sent).toBe('HTTPS_ONLY');
       const over = (path: string, port: number) => app.request(path, {}, { peer: { address: '10.0.0.1', port }, tls: true });
       expect((await over(`/runtime/${MAC}`, 987)).status).toBe(200);
-      expect((await over(`/runtime/${MAC}`, 40000)).status).toBe(403);       // still a privileged port over TLS
+      expect((await over(`/runtime/${MAC}`, 40000)).status).toBe(403); // still a privileged port over TLS
       expect((await get(`/system/${MAC}`, {}, { address: '10.0.0.1', port: 40000 })).status).toBe(200);
       secure = false;
-      expect((await get(`/runtime/${MAC}`)).status).toBe(200);                  // not secure: HTTP too (iPXE fetches it at boot)
-    } finally { secure = false; tls = false; }
+      expect((await get(`/runtime/${MAC}`)).status).toBe(200); // not secure: HTTP too (iPXE fetches it at boot)
+    } finally {
+      secure = false;
+      tls = false;
+    }
   });
   test('status records the stage, file, bytes and the client address', async () => {
     await get(`/system/${MAC}`, {}, { address: '::ffff:10.0.0.7', port: 40001 });
@@ -267,9 +310,19 @@ describe('other routes and refusals', () => {
   test('Object.prototype names are no stage: 400 before any lookup, nothing recorded (secure or not)', async () => {
     const asked: unknown[] = [];
     const spy = createApp({
-      log: silentLogger, status: new StatusBoard(), nodeByMac: async (mac) => { asked.push(mac); return mergeAll({ profiles: {}, nodes }).find((m) => m.id === 'n1'); },
-      kernel: () => files.kernel, image: () => files.image, ipxeBinary: () => undefined,
-      overlay: async (_n, kind) => { asked.push(kind); return kind === 'system' ? files.system : files.runtime; }, // the builder's old rule
+      log: silentLogger,
+      status: new StatusBoard(),
+      nodeByMac: async (mac) => {
+        asked.push(mac);
+        return mergeAll({ profiles: {}, nodes }).find((m) => m.id === 'n1');
+      },
+      kernel: () => files.kernel,
+      image: () => files.image,
+      ipxeBinary: () => undefined,
+      overlay: async (_n, kind) => {
+        asked.push(kind);
+        return kind === 'system' ? files.system : files.runtime;
+      }, // the builder's old rule
       settings: () => ({ authority: 'a:1', secure: true, confDir }),
     });
     for (const st of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__lookupGetter__']) {
@@ -284,8 +337,18 @@ describe('other routes and refusals', () => {
     expect(await r.text()).toContain('kernel --name kernel');
   });
   test('saneRequestPath refuses .., ., and encoded slashes or dots before routing', () => {
-    for (const bad of ['/image/../etc/passwd', '/image/./x', '/ipxe/..%2f..%2fetc', '/ipxe/a%2Fb', '/ipxe/a%5cb', '/ipxe/%2e%2e/x', 'http://h:1/image/..']) expect(saneRequestPath(bad)).toBe(false);
-    for (const ok of ['/image/52:54:00:aa:10:01', `/ipxe/${encodeURIComponent(MAC)}?assetkey=a/b`, 'http://h:1/status']) expect(saneRequestPath(ok)).toBe(true);
+    for (const bad of [
+      '/image/../etc/passwd',
+      '/image/./x',
+      '/ipxe/..%2f..%2fetc',
+      '/ipxe/a%2Fb',
+      '/ipxe/a%5cb',
+      '/ipxe/%2e%2e/x',
+      'http://h:1/image/..',
+    ])
+      expect(saneRequestPath(bad)).toBe(false);
+    for (const ok of ['/image/52:54:00:aa:10:01', `/ipxe/${encodeURIComponent(MAC)}?assetkey=a/b`, 'http://h:1/status'])
+      expect(saneRequestPath(ok)).toBe(true);
   });
   test('GET /status is Warewulf-shaped with a timeline', async () => {
     const j = (await (await get('/status')).json()) as { nodes: Record<string, Record<string, unknown>> };
@@ -294,17 +357,17 @@ describe('other routes and refusals', () => {
     expect(n1['node name']).toBe('n1');
     expect(typeof n1['last seen']).toBe('number');
   });
-  test('the agent\'s runtime fetch (?agent=) is recorded apart from iPXE\'s: stage agent, last agent, state up; errors too', async () => {
+  test("the agent's runtime fetch (?agent=) is recorded apart from iPXE's: stage agent, last agent, state up; errors too", async () => {
     const board = () => status.get('n1')!;
     expect((await get(`/system/${MAC}`)).status).toBe(200);
-    expect((await get(`/runtime/${MAC}?assetkey=&uuid=u`)).status).toBe(200);   // iPXE, booting
+    expect((await get(`/runtime/${MAC}?assetkey=&uuid=u`)).status).toBe(200); // iPXE, booting
     const boot = board().timeline.find((t) => t.stage === 'runtime')!.start;
     expect([board().stage, board().lastAgent]).toEqual(['runtime', 0]);
-    expect((await (await get('/status')).json() as { nodes: Record<string, { state: string }> }).nodes.n1!.state).toBe('booting');
+    expect(((await (await get('/status')).json()) as { nodes: Record<string, { state: string }> }).nodes.n1!.state).toBe('booting');
     expect((await get(`/runtime/${MAC}?assetkey=&compress=gz&agent=wulf-agent`)).status).toBe(200);
     expect(board().stage).toBe('agent');
     expect(board().lastAgent).toBeGreaterThan(0);
-    expect(board().timeline.find((t) => t.stage === 'runtime')!.start).toBe(boot);           // the boot timeline stays
+    expect(board().timeline.find((t) => t.stage === 'runtime')!.start).toBe(boot); // the boot timeline stays
     const j = (await (await get('/status')).json()) as { nodes: Record<string, Record<string, unknown>> };
     expect(j.nodes.n1).toMatchObject({ stage: 'agent', sent: 'runtime', state: 'up' });
     expect(j.nodes.n1!['last agent']).toBe(Math.floor(board().lastAgent!));
@@ -340,7 +403,9 @@ test('HEAD /status/events answers headers only and leaves no subscription behind
   }
   await Bun.sleep(50);
   let heard = 0;
-  const unsub = board.subscribe(() => { heard++; });
+  const unsub = board.subscribe(() => {
+    heard++;
+  });
   expect((board as unknown as { listeners: Set<unknown> }).listeners.size).toBe(1); // only this one
   unsub();
   expect(heard).toBe(0);

@@ -19,7 +19,8 @@ import { createOverlayService } from '../../src/overlays/service.ts';
 import { readWulfConf } from '../../src/config/wulfconf.ts';
 
 const SECRET = `SECRET-RUNTIME-${process.pid}-${Date.now()}`;
-const MAC = '52:54:00:aa:00:01', UNKNOWN = '52:54:00:aa:00:77';
+const MAC = '52:54:00:aa:00:01',
+  UNKNOWN = '52:54:00:aa:00:77';
 const root = mkdtempSync(join(tmpdir(), 'wulf-httpfuzz-'));
 const paths = pathsFor(root);
 const lines: string[] = [];
@@ -30,28 +31,67 @@ let port = 0;
 beforeAll(async () => {
   mkdirSync(paths.confDir, { recursive: true });
   // plain HTTP carries the runtime overlay here (tls: false); n1 holds 127.0.0.1, where the fuzz comes from
-  writeFileSync(paths.wulfConf, 'ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  secure: true\n  tls: false\ndhcp:\n  mode: off\ntftp:\n  enabled: false\n');
-  writeFileSync(paths.nodesConf, [
-    'nodeprofiles:', '  default:', '    runtime overlay: [secret]', '    system overlay: [public]',
-    'nodes:', '  n1:', '    profiles: [default]', '    network devices:', '      default:', `        hwaddr: ${MAC}`, '        ipaddr: 127.0.0.1',
-    '  n9:', '    profiles: [default]', '    discoverable: "true"', ''].join('\n'));
-  for (const [name, file, text] of [['secret', 'etc/secret', SECRET], ['public', 'etc/public', 'public bytes']] as const) {
+  writeFileSync(
+    paths.wulfConf,
+    'ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  secure: true\n  tls: false\ndhcp:\n  mode: off\ntftp:\n  enabled: false\n',
+  );
+  writeFileSync(
+    paths.nodesConf,
+    [
+      'nodeprofiles:',
+      '  default:',
+      '    runtime overlay: [secret]',
+      '    system overlay: [public]',
+      'nodes:',
+      '  n1:',
+      '    profiles: [default]',
+      '    network devices:',
+      '      default:',
+      `        hwaddr: ${MAC}`,
+      '        ipaddr: 127.0.0.1',
+      '  n9:',
+      '    profiles: [default]',
+      '    discoverable: "true"',
+      '',
+    ].join('\n'),
+  );
+  for (const [name, file, text] of [
+    ['secret', 'etc/secret', SECRET],
+    ['public', 'etc/public', 'public bytes'],
+  ] as const) {
     mkdirSync(join(paths.siteOverlaysDir, name, 'rootfs', 'etc'), { recursive: true });
     writeFileSync(join(paths.siteOverlaysDir, name, 'rootfs', file), `${text}\n`);
   }
   srv = await startServer({ paths, log, address: '127.0.0.1', httpPort: 0, dhcp: false, tftp: false, ra: false });
   port = srv.httpPort;
 });
-afterAll(async () => { await srv?.stop(); rmSync(root, { recursive: true, force: true }); });
+afterAll(async () => {
+  await srv?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
 
-interface Raw { status: number; body: Uint8Array }
+interface Raw {
+  status: number;
+  body: Uint8Array;
+}
 /** One request over a fresh TCP connection, the path sent byte for byte (fetch would normalise it). */
 function raw(path: string, method = 'GET', localPort?: number): Promise<Raw> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const s = net.connect({ host: '127.0.0.1', port, ...(localPort ? { localPort } : {}) });
-    const t = setTimeout(() => { s.destroy(); resolve({ status: 0, body: new Uint8Array() }); }, 10_000);
-    s.on('connect', () => s.write(Buffer.concat([Buffer.from(`${method} `), Buffer.from(path, 'utf8'), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')])));
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve({ status: 0, body: new Uint8Array() });
+    }, 10_000);
+    s.on('connect', () =>
+      s.write(
+        Buffer.concat([
+          Buffer.from(`${method} `),
+          Buffer.from(path, 'utf8'),
+          Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+        ]),
+      ),
+    );
     s.on('data', (d: Buffer) => chunks.push(d));
     s.on('error', () => {});
     s.on('close', () => {
@@ -80,19 +120,95 @@ function unchunk(b: Uint8Array): Uint8Array {
   return Buffer.concat(out);
 }
 const text = (b: Uint8Array) => {
-  if (b[0] === 0x1f && b[1] === 0x8b) { try { return Buffer.from(gunzipSync(b)).toString('latin1'); } catch { /* not whole */ } }
+  if (b[0] === 0x1f && b[1] === 0x8b) {
+    try {
+      return Buffer.from(gunzipSync(b)).toString('latin1');
+    } catch {
+      /* not whole */
+    }
+  }
   return Buffer.from(b).toString('latin1');
 };
 
-const PROTO = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable',
-  'toLocaleString', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__', 'prototype', 'length', 'then', 'toJSON'];
-const STAGE_WORDS = ['ipxe', 'kernel', 'image', 'container', 'system', 'overlay-system', 'runtime', 'overlay-runtime', 'provision', 'tftp', 'status'];
-const ODD_STAGES = ['RUNTIME', 'Runtime', 'runtime%20', '%72untime', '%2572untime', 'run%00time', 'runtime%00', '%00',
-  'runtime%2f', '%2e%2e', '%252e%252e', '..', '.', '', 'ｒｕｎｔｉｍｅ', 'runtim\u0435', 'r%C3%BCntime', '%C0%AE%C0%AE', '%uFEFFruntime',
-  'constructor%00', '%5f_proto__', 'x'.repeat(5000), ...PROTO.map((p) => p.toUpperCase())];
-const MACS = [MAC, encodeURIComponent(MAC), '52%253A54%253A00%253Aaa%253A00%253A01', '52-54-00-AA-00-01', '5254.00AA.0001', '525400aa0001',
-  '01-52-54-00-aa-00-01', `${MAC}%00`, '%00', 'garbage', 'zz:zz:zz:zz:zz:zz', '５２:５４:００:ａａ:００:０１', '__proto__', 'constructor',
-  'a'.repeat(3000), `${MAC}/x`, '..%2f..%2fetc%2fpasswd', '%2e%2e', '', '%20', `${MAC}?assetkey=%00`];
+const PROTO = [
+  'constructor',
+  '__proto__',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+  'prototype',
+  'length',
+  'then',
+  'toJSON',
+];
+const STAGE_WORDS = [
+  'ipxe',
+  'kernel',
+  'image',
+  'container',
+  'system',
+  'overlay-system',
+  'runtime',
+  'overlay-runtime',
+  'provision',
+  'tftp',
+  'status',
+];
+const ODD_STAGES = [
+  'RUNTIME',
+  'Runtime',
+  'runtime%20',
+  '%72untime',
+  '%2572untime',
+  'run%00time',
+  'runtime%00',
+  '%00',
+  'runtime%2f',
+  '%2e%2e',
+  '%252e%252e',
+  '..',
+  '.',
+  '',
+  'ｒｕｎｔｉｍｅ',
+  'runtim\u0435',
+  'r%C3%BCntime',
+  '%C0%AE%C0%AE',
+  '%uFEFFruntime',
+  'constructor%00',
+  '%5f_proto__',
+  'x'.repeat(5000),
+  ...PROTO.map((p) => p.toUpperCase()),
+];
+const MACS = [
+  MAC,
+  encodeURIComponent(MAC),
+  '52%253A54%253A00%253Aaa%253A00%253A01',
+  '52-54-00-AA-00-01',
+  '5254.00AA.0001',
+  '525400aa0001',
+  '01-52-54-00-aa-00-01',
+  `${MAC}%00`,
+  '%00',
+  'garbage',
+  'zz:zz:zz:zz:zz:zz',
+  '５２:５４:００:ａａ:００:０１',
+  '__proto__',
+  'constructor',
+  'a'.repeat(3000),
+  `${MAC}/x`,
+  '..%2f..%2fetc%2fpasswd',
+  '%2e%2e',
+  '',
+  '%20',
+  `${MAC}?assetkey=%00`,
+];
 
 function paths_(): string[] {
   const out: string[] = [];
@@ -103,18 +219,42 @@ function paths_(): string[] {
     }
     out.push(`/provision/${MAC}?stage=${st}`, `/provision/${encodeURIComponent(MAC)}?stage=${st}&assetkey=`);
   }
-  out.push(`/provision/${MAC}?stage=runtime&stage=constructor`, `/provision/${MAC}?stage=constructor&stage=runtime`, `/provision/${MAC}?stage[]=runtime`,
-    `/provision/${MAC}?__proto__[stage]=runtime`, `/provision/${MAC}?stage=%72untime`, `/provision/${MAC}`, `/provision/${MAC}?stage`,
-    `/${'a/'.repeat(2000)}`, `/status?${'x'.repeat(20000)}`, '/', '*', `/runtime/${MAC}#x`, `http://127.0.0.1/constructor/${MAC}`,
+  out.push(
+    `/provision/${MAC}?stage=runtime&stage=constructor`,
+    `/provision/${MAC}?stage=constructor&stage=runtime`,
+    `/provision/${MAC}?stage[]=runtime`,
+    `/provision/${MAC}?__proto__[stage]=runtime`,
+    `/provision/${MAC}?stage=%72untime`,
+    `/provision/${MAC}`,
+    `/provision/${MAC}?stage`,
+    `/${'a/'.repeat(2000)}`,
+    `/status?${'x'.repeat(20000)}`,
+    '/',
+    '*',
+    `/runtime/${MAC}#x`,
+    `http://127.0.0.1/constructor/${MAC}`,
     // raw control bytes and escapes a log forger would send
-    '/ipxe/\x1b[2J\x1b[H', `/..%2f\x1b]0;t\x07/${MAC}`, `/%2e%2e/%0a12:00:00.000%20boot:%20n1%20stage=runtime`, `/ipxe/\u2028${MAC}`, '/\x9b31m/x');
+    '/ipxe/\x1b[2J\x1b[H',
+    `/..%2f\x1b]0;t\x07/${MAC}`,
+    `/%2e%2e/%0a12:00:00.000%20boot:%20n1%20stage=runtime`,
+    `/ipxe/\u2028${MAC}`,
+    '/\x9b31m/x',
+  );
   return out;
 }
 
 describe('secure mode under prototype names, odd encodings and odd MAC forms', () => {
   test('the reported requests: 400, not the runtime overlay', async () => {
-    for (const p of [`/constructor/${MAC}`, `/__proto__/${MAC}`, `/toString/${MAC}`, `/valueOf/${MAC}`, `/hasOwnProperty/${MAC}`,
-      `/provision/${MAC}?stage=constructor`, `/provision/${MAC}?stage=__proto__`, `/constructor/${UNKNOWN}`]) {
+    for (const p of [
+      `/constructor/${MAC}`,
+      `/__proto__/${MAC}`,
+      `/toString/${MAC}`,
+      `/valueOf/${MAC}`,
+      `/hasOwnProperty/${MAC}`,
+      `/provision/${MAC}?stage=constructor`,
+      `/provision/${MAC}?stage=__proto__`,
+      `/constructor/${UNKNOWN}`,
+    ]) {
       const r = await raw(p);
       expect([p, r.status]).toEqual([p, 400]);
       expect(text(r.body)).not.toContain(SECRET);
@@ -125,7 +265,10 @@ describe('secure mode under prototype names, odd encodings and odd MAC forms', (
   test('the secret is served to a privileged source port only (the detector works)', async () => {
     expect((await raw(`/runtime/${MAC}`)).status).toBe(403);
     let got: Raw | undefined;
-    for (let lp = 1000; lp < 1020 && !got; lp++) { const r = await raw(`/runtime/${MAC}`, 'GET', lp); if (r.status) got = r; }
+    for (let lp = 1000; lp < 1020 && !got; lp++) {
+      const r = await raw(`/runtime/${MAC}`, 'GET', lp);
+      if (r.status) got = r;
+    }
     expect(got?.status).toBe(200);
     expect(text(got!.body)).toContain(SECRET);
   });
@@ -173,9 +316,18 @@ describe('secure mode under prototype names, odd encodings and odd MAC forms', (
   });
 
   test('the overlay service refuses any kind but system and runtime at its door', async () => {
-    const svc = createOverlayService({ paths, getConf: () => readNodesConf(paths), getWulfConf: () => readWulfConf(paths), log, recheckMs: 0 });
+    const svc = createOverlayService({
+      paths,
+      getConf: () => readNodesConf(paths),
+      getWulfConf: () => readWulfConf(paths),
+      log,
+      recheckMs: 0,
+    });
     for (const k of ['constructor', '__proto__', 'toString', 'RUNTIME', '', Object, undefined] as unknown[]) {
-      const e = await svc.archive('n1', k as never).then(() => undefined, (x: Error) => x);
+      const e = await svc.archive('n1', k as never).then(
+        () => undefined,
+        (x: Error) => x,
+      );
       expect(e?.message).toMatch(/overlay kind/);
       expect(() => svc.entries('n1', k as never)).toThrow(/overlay kind/);
       expect(svc.buildMany(['n1'], [k as never])).rejects.toThrow(/overlay kind/);

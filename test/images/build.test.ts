@@ -12,10 +12,14 @@ import { makeRootfs, need, sh, tmp, wulf } from './peers.ts';
 let w: string, root: string;
 const paths = () => pathsFor(root);
 const rf = () => join(root, 'var/lib/wulf/images/bb/rootfs');
-const list = (file: string, tool: string) => sh(['sh', '-c', `${tool} -dc '${file}' | cpio -it --quiet`]).trim().split('\n');
+const list = (file: string, tool: string) =>
+  sh(['sh', '-c', `${tool} -dc '${file}' | cpio -it --quiet`])
+    .trim()
+    .split('\n');
 
 beforeAll(async () => {
-  need('cpio', 'cpio'); need('zstd', 'zstd');
+  need('cpio', 'cpio');
+  need('zstd', 'zstd');
   w = tmp('build');
   root = join(w, 'root');
   const fs = makeRootfs(join(w, 'fs'));
@@ -46,13 +50,15 @@ describe('image build', () => {
       const names = list(r.path, 'gzip');
       expect(names).toContain('bin/busybox');
       expect(names).toContain('var/big/blob-link');
-      expect(names).toContain('boot');                 // "/boot/" keeps the dir, drops its contents
+      expect(names).toContain('boot'); // "/boot/" keeps the dir, drops its contents
       expect(names.some((n) => n.startsWith('boot/'))).toBe(false);
       expect(names).not.toContain('etc/x.bak');
       expect(names).toContain('mnt/other');
       expect(names).not.toContain('mnt/other/on-tmpfs');
       // blocks of 1 MiB deflated apart, but one gzip member the kernel unpacks whole
-      const members = Bun.spawnSync(['sh', '-c', `gzip -dc '${r.path}' | wc -c`]).stdout.toString().trim();
+      const members = Bun.spawnSync(['sh', '-c', `gzip -dc '${r.path}' | wc -c`])
+        .stdout.toString()
+        .trim();
       expect(Number(members)).toBeGreaterThan(4 << 20);
       const rep = checkInitramfs(readFileSync(r.path));
       expect(rep.streams.map((s) => s.kind)).toEqual(['gzip']);
@@ -64,7 +70,9 @@ describe('image build', () => {
       expect(readFileSync(join(x, 'var/big/blob')).equals(readFileSync(join(rf(), 'var/big/blob')))).toBe(true);
       expect(statSync(join(x, 'var/big/blob')).ino).toBe(statSync(join(x, 'var/big/blob-link')).ino);
       expect(sh([join(x, 'bin/busybox'), 'echo', 'ok']).trim()).toBe('ok');
-    } finally { sh(['umount', join(rf(), 'mnt/other')]); }
+    } finally {
+      sh(['umount', join(rf(), 'mnt/other')]);
+    }
   }, 60_000);
 
   test('skip when unchanged, --force, zstd, rollback, service API', async () => {

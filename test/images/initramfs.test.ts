@@ -19,7 +19,12 @@ const ab = (x: Uint8Array) => x as Uint8Array<ArrayBuffer>;
 const noise = (n: number, seed: number) => {
   const b = Buffer.alloc(n);
   let x = seed >>> 0 || 1;
-  for (let i = 0; i + 4 <= n; i += 4) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; b.writeUInt32LE(x >>> 0, i); }
+  for (let i = 0; i + 4 <= n; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b.writeUInt32LE(x >>> 0, i);
+  }
   return b;
 };
 
@@ -30,7 +35,8 @@ beforeAll(async () => {
   // ~20 MiB in 2,000 files over 40 directories, hardlinks far apart in the walk, one 9 MiB file
   for (let d = 0; d < 40; d++) {
     mkdirSync(join(fs, `usr/share/d${d}`), { recursive: true });
-    for (let f = 0; f < 50; f++) writeFileSync(join(fs, `usr/share/d${d}/f${f}`), noise(5000 + ((d * 50 + f) % 7) * 1000, d * 1000 + f + 1));
+    for (let f = 0; f < 50; f++)
+      writeFileSync(join(fs, `usr/share/d${d}/f${f}`), noise(5000 + ((d * 50 + f) % 7) * 1000, d * 1000 + f + 1));
   }
   linkSync(join(fs, 'usr/share/d0/f0'), join(fs, 'usr/share/d39/link-to-d0f0'));
   linkSync(join(fs, 'usr/share/d0/f0'), join(fs, 'bin/another-link'));
@@ -55,11 +61,12 @@ function unpackStreams(file: Uint8Array): { names: string[]; files: Map<string, 
 
 function expectKernelOrder(streams: { names: string[] }[]) {
   const seen = new Set<string>(['.']);
-  for (const s of streams) for (const n of s.names) {
-    const parent = n.includes('/') ? n.slice(0, n.lastIndexOf('/')) : '.';
-    if (n !== '.') expect(seen.has(parent) ? parent : `${parent} (missing before ${n})`).toBe(parent);
-    seen.add(n);
-  }
+  for (const s of streams)
+    for (const n of s.names) {
+      const parent = n.includes('/') ? n.slice(0, n.lastIndexOf('/')) : '.';
+      if (n !== '.') expect(seen.has(parent) ? parent : `${parent} (missing before ${n})`).toBe(parent);
+      seen.add(n);
+    }
 }
 
 describe('kernel-valid image archives', () => {
@@ -69,7 +76,10 @@ describe('kernel-valid image archives', () => {
       const file = readFileSync(r.path);
       const rep = checkInitramfs(file);
       if (compression === 'gzip') expect(rep.streams.map((s) => s.kind)).toEqual(['gzip']);
-      else { expect(rep.streams.length).toBeGreaterThan(8); expect(rep.streams.every((s) => s.kind === 'zstd')).toBe(true); }
+      else {
+        expect(rep.streams.length).toBeGreaterThan(8);
+        expect(rep.streams.every((s) => s.kind === 'zstd')).toBe(true);
+      }
       expect(rep.bytes).toBeGreaterThan(20 << 20);
       const streams = unpackStreams(file);
       expectKernelOrder(streams);
@@ -99,11 +109,17 @@ describe('kernel-valid image archives', () => {
     expect(() => checkInitramfs(Buffer.concat(cut))).toThrow(/stream 1 .*junk at the end of compressed archive/);
     // the same archive as one member, or split where each member is a whole archive, is fine
     expect(checkInitramfs(Bun.gzipSync(ab(whole))).entries).toBe(7);
-    const a = new CpioWriter(); a.add({ name: 'x', mode: 0o100644, data: new Uint8Array([1]) });
-    const b = new CpioWriter(); b.add({ name: 'y', mode: 0o100644 });
-    const za = Bun.zstdCompressSync(ab(a.finish())), gb = Bun.gzipSync(ab(b.finish()));
+    const a = new CpioWriter();
+    a.add({ name: 'x', mode: 0o100644, data: new Uint8Array([1]) });
+    const b = new CpioWriter();
+    b.add({ name: 'y', mode: 0o100644 });
+    const za = Bun.zstdCompressSync(ab(a.finish())),
+      gb = Bun.gzipSync(ab(b.finish()));
     const two = Buffer.concat([za, new Uint8Array(4), gb]);
-    expect(checkInitramfs(two).streams.map((s) => [s.kind, s.offset, s.entries])).toEqual([['zstd', 0, 1], ['gzip', za.length + 4, 1]]);
+    expect(checkInitramfs(two).streams.map((s) => [s.kind, s.offset, s.entries])).toEqual([
+      ['zstd', 0, 1],
+      ['gzip', za.length + 4, 1],
+    ]);
     expect(zstdFrameLength(two, 0)).toBe(za.length);
     expect(() => checkInitramfs(Buffer.from('not an archive'))).toThrow(/invalid magic/);
     const truncated = Bun.gzipSync(ab(whole)).subarray(0, 1000);
@@ -111,15 +127,38 @@ describe('kernel-valid image archives', () => {
   });
 
   test('crc32 of a concatenation from its parts', () => {
-    for (const [n1, n2] of [[0, 5], [5, 0], [1, 1], [100_000, 3], [7, 1 << 20]] as const) {
-      const a = noise(n1, n1 + 3), b = noise(n2, n2 + 9);
+    for (const [n1, n2] of [
+      [0, 5],
+      [5, 0],
+      [1, 1],
+      [100_000, 3],
+      [7, 1 << 20],
+    ] as const) {
+      const a = noise(n1, n1 + 3),
+        b = noise(n2, n2 + 9);
       expect(crc32Combine(Bun.hash.crc32(a), Bun.hash.crc32(b), b.length)).toBe(Bun.hash.crc32(Buffer.concat([a, b])) >>> 0);
     }
   });
 
   test('overlay archives: one gzip member and one archive, which gzip -dc | cpio reads whole', async () => {
     expect((await wulf(root, ['init', '--address', '127.0.0.1/8'])).code).toBe(0);
-    expect((await wulf(root, ['node', 'add', 'o1', '--hwaddr', '52:54:00:aa:00:01', '--ipaddr', '10.0.0.5', '--netmask', '255.255.255.0', '--image', 'big'])).code).toBe(0);
+    expect(
+      (
+        await wulf(root, [
+          'node',
+          'add',
+          'o1',
+          '--hwaddr',
+          '52:54:00:aa:00:01',
+          '--ipaddr',
+          '10.0.0.5',
+          '--netmask',
+          '255.255.255.0',
+          '--image',
+          'big',
+        ])
+      ).code,
+    ).toBe(0);
     const b = await wulf(root, ['overlay', 'build', 'o1']);
     expect(b.code).toBe(0);
     const dir = join(root, 'var/lib/wulf/cache/overlays/o1');
@@ -130,7 +169,10 @@ describe('kernel-valid image archives', () => {
       const rep = checkInitramfs(bytes);
       expect(rep.streams.length).toBe(1);
       // userspace cpio stops at the first trailer: it must see every file
-      const listed = Bun.spawnSync(['sh', '-c', `gzip -dc '${join(dir, f)}' | cpio -it --quiet`]).stdout.toString().trim().split('\n');
+      const listed = Bun.spawnSync(['sh', '-c', `gzip -dc '${join(dir, f)}' | cpio -it --quiet`])
+        .stdout.toString()
+        .trim()
+        .split('\n');
       expect(listed.length).toBe(rep.entries);
     }
     const sys = files.find((f) => f.startsWith('system'))!;

@@ -21,23 +21,30 @@ describe('layer applier', () => {
   test('types, owners, modes, mtimes, whiteouts and an opaque marker after new files', async () => {
     const root = tmp('layer');
     const lower: TarItem[] = [
-      { name: 'etc/', type: 'directory' }, { name: 'etc/keep', body: 'k' }, { name: 'etc/drop', body: 'd' },
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/keep', body: 'k' },
+      { name: 'etc/drop', body: 'd' },
       { name: 'data/', type: 'directory', mode: 0o700, uid: 1234, gid: 5678 },
-      { name: 'data/old1', body: 'o1' }, { name: 'data/sub/', type: 'directory' }, { name: 'data/sub/old2', body: 'o2' },
-      { name: 'usr/', type: 'directory' }, { name: 'usr/bin/', type: 'directory' },
+      { name: 'data/old1', body: 'o1' },
+      { name: 'data/sub/', type: 'directory' },
+      { name: 'data/sub/old2', body: 'o2' },
+      { name: 'usr/', type: 'directory' },
+      { name: 'usr/bin/', type: 'directory' },
       { name: 'usr/bin/su', body: '#!', mode: 0o4755, uid: 0, gid: 0 },
       { name: 'usr/bin/owned', body: 'x', uid: 1234, gid: 5678, mtime: new Date(1_500_000_000_000) },
       { name: 'usr/bin/hard', type: 'link', linkname: 'usr/bin/owned' },
       { name: 'usr/bin/abs', type: 'symlink', linkname: '/usr/bin/su' },
       { name: 'usr/bin/rel', type: 'symlink', linkname: '../bin/su' },
-      { name: 'dev/', type: 'directory' }, { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+      { name: 'dev/', type: 'directory' },
+      { name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
       { name: long, body: 'long path' },
     ];
     const upper: TarItem[] = [
       { name: 'etc/.wh.drop', body: '' },
       { name: 'data/', type: 'directory', mode: 0o700, uid: 1234, gid: 5678 },
       { name: 'data/new', body: 'n' },
-      { name: 'data/sub/', type: 'directory' }, { name: 'data/sub/new2', body: 'n2' },
+      { name: 'data/sub/', type: 'directory' },
+      { name: 'data/sub/new2', body: 'n2' },
       { name: 'data/.wh..wh..opq', body: '' },
     ];
     const a = await apply(root, lower, upper);
@@ -68,8 +75,22 @@ describe('layer applier', () => {
   const escapes: [string, TarItem[], string][] = [
     ['dot-dot', [{ name: '../evil.txt', body: 'x' }], "with '..'"],
     ['absolute', [{ name: '/evil-abs.txt', body: 'x' }], 'absolute'],
-    ['through a symlink', [{ name: 'link', type: 'symlink', linkname: '/tmp' }, { name: 'link/evil.txt', body: 'x' }], 'through the symlink /link'],
-    ['through a relative symlink', [{ name: 'up', type: 'symlink', linkname: '../..' }, { name: 'up/evil.txt', body: 'x' }], 'through the symlink /up'],
+    [
+      'through a symlink',
+      [
+        { name: 'link', type: 'symlink', linkname: '/tmp' },
+        { name: 'link/evil.txt', body: 'x' },
+      ],
+      'through the symlink /link',
+    ],
+    [
+      'through a relative symlink',
+      [
+        { name: 'up', type: 'symlink', linkname: '../..' },
+        { name: 'up/evil.txt', body: 'x' },
+      ],
+      'through the symlink /up',
+    ],
     ['hardlink out', [{ name: 'h', type: 'link', linkname: '../../etc/passwd' }], "with '..'"],
     ['whiteout out', [{ name: '../.wh.x', body: '' }], "with '..'"],
   ];
@@ -90,10 +111,23 @@ describe('layer applier', () => {
     const w = tmp('tarcli');
     const root = join(w, 'root');
     const t = join(w, 'evil.tar');
-    writeFileSync(t, await makeTar([{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', body: '#!' }, { name: '../../evil.txt', body: 'x' }]));
+    writeFileSync(
+      t,
+      await makeTar([
+        { name: 'bin/', type: 'directory' },
+        { name: 'bin/sh', body: '#!' },
+        { name: '../../evil.txt', body: 'x' },
+      ]),
+    );
     const r = await wulf(root, ['image', 'import', t, 'evil']);
     expect(r.code).not.toBe(0);
-    expect(r.err.trim().split('\n').filter((l) => !l.startsWith('applying')).join('\n')).toMatch(/^.*"\.\.\/\.\.\/evil\.txt".*refusing to import[^\n]*(\n[^\n]*)?$/);
+    expect(
+      r.err
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('applying'))
+        .join('\n'),
+    ).toMatch(/^.*"\.\.\/\.\.\/evil\.txt".*refusing to import[^\n]*(\n[^\n]*)?$/);
     expect(existsSync(join(w, 'evil.txt'))).toBe(false);
     expect(existsSync(join(root, 'var/lib/wulf/images/evil'))).toBe(false);
     // a plain directory must hold /bin/sh; a good one imports and --update adds to it
@@ -101,7 +135,13 @@ describe('layer applier', () => {
     expect((await wulf(root, ['image', 'import', join(w, 'empty'), 'e'])).err).toContain('no /bin/sh');
     makeRootfs(join(w, 'fs'));
     expect((await wulf(root, ['image', 'import', join(w, 'fs'), 'bb'])).code).toBe(0);
-    writeFileSync(t, await makeTar([{ name: 'etc/added', body: 'added\n' }, { name: 'etc/.wh.hostname', body: '' }]));
+    writeFileSync(
+      t,
+      await makeTar([
+        { name: 'etc/added', body: 'added\n' },
+        { name: 'etc/.wh.hostname', body: '' },
+      ]),
+    );
     const u = await wulf(root, ['image', 'import', '--update', t, 'bb']);
     expect(u.code).toBe(0);
     const rf = join(root, 'var/lib/wulf/images/bb/rootfs');
@@ -117,7 +157,14 @@ describe('layer applier', () => {
     const images = join(root, 'var/lib/wulf/images');
     mkdirSync(images, { recursive: true });
     const t = join(w, 'big.tar');
-    writeFileSync(t, await makeTar([{ name: 'bin/', type: 'directory' }, { name: 'bin/sh', body: '#!' }, { name: 'big', body: 'x'.repeat(3 << 20) }]));
+    writeFileSync(
+      t,
+      await makeTar([
+        { name: 'bin/', type: 'directory' },
+        { name: 'bin/sh', body: '#!' },
+        { name: 'big', body: 'x'.repeat(3 << 20) },
+      ]),
+    );
     const m = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', images]);
     if (m.exitCode !== 0) throw new Error(`mount tmpfs failed: ${m.stderr}`);
     try {
@@ -125,7 +172,10 @@ describe('layer applier', () => {
       expect(r.code).not.toBe(0);
       expect(r.err).toContain('disk full while importing big');
       expect(readdirSync(images)).toEqual([]);
-    } finally { Bun.spawnSync(['umount', images]); rmSync(w, { recursive: true, force: true }); }
+    } finally {
+      Bun.spawnSync(['umount', images]);
+      rmSync(w, { recursive: true, force: true });
+    }
   }, 30_000);
 });
 
@@ -140,8 +190,8 @@ describe('layer xattrs (PAX SCHILY.xattr.*)', () => {
     const deep = 'usr/' + 'x'.repeat(90) + '/' + 'y'.repeat(40);
     for (const d of ['bin', 'etc', deep]) mkdirSync(join(src, d), { recursive: true });
     writeFileSync(join(src, 'bin/ping'), 'ping binary\n');
-    writeFileSync(join(src, 'bin/plain'), 'x'.repeat(70_000));   // data blocks to skip between members
-    writeFileSync(join(src, deep, 'newuidmap'), 'n\n');          // a long name (PAX path) with xattrs
+    writeFileSync(join(src, 'bin/plain'), 'x'.repeat(70_000)); // data blocks to skip between members
+    writeFileSync(join(src, deep, 'newuidmap'), 'n\n'); // a long name (PAX path) with xattrs
     writeFileSync(join(src, 'etc/noattr'), 'n\n');
     lsetxattr(join(src, 'bin/ping'), 'security.capability', cap);
     lsetxattr(join(src, 'bin/ping'), 'user.test', new TextEncoder().encode('hello \u00e9'));
@@ -165,7 +215,8 @@ describe('layer xattrs (PAX SCHILY.xattr.*)', () => {
       expect(readFileSync(join(root, 'bin/plain'), 'utf8').length).toBe(70_000);
     };
     // the applier directly
-    const root = join(w, 'root'); mkdirSync(root);
+    const root = join(w, 'root');
+    mkdirSync(root);
     const a = new LayerApplier(root);
     await a.apply(Readable.from([raw.subarray(0, 700), raw.subarray(700, 3000), raw.subarray(3000)])); // headers split across chunks
     a.finish();
@@ -178,7 +229,8 @@ describe('layer xattrs (PAX SCHILY.xattr.*)', () => {
     expect(r.code).toBe(0);
     expect(r.err).not.toContain('could not be set');
     check(join(wr, 'var/lib/wulf/images/caps/rootfs'));
-    if (Bun.which('getcap')) expect(sh(['getcap', join(wr, 'var/lib/wulf/images/caps/rootfs/bin/ping')])).toContain('cap_setuid,cap_net_raw=ep');
+    if (Bun.which('getcap'))
+      expect(sh(['getcap', join(wr, 'var/lib/wulf/images/caps/rootfs/bin/ping')])).toContain('cap_setuid,cap_net_raw=ep');
     rmSync(w, { recursive: true, force: true });
   }, 60_000);
 });

@@ -13,14 +13,18 @@ let w: string, root: string;
 const panes: Pane[] = [];
 
 beforeAll(async () => {
-  need('tmux', 'tmux'); need('unshare', 'util-linux');
+  need('tmux', 'tmux');
+  need('unshare', 'util-linux');
   w = tmp('shelltty');
   root = join(w, 'root');
   makeRootfs(join(w, 'fs'));
   const r = await wulf(root, ['image', 'import', '--build', join(w, 'fs'), 'bb']);
   if (r.code !== 0) throw new Error(r.err);
 });
-afterAll(() => { for (const p of panes) p.kill(); rmSync(w, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const p of panes) p.kill();
+  rmSync(w, { recursive: true, force: true });
+});
 
 function start(name: string): Pane {
   const p = Pane.start(name, `${compiledBin} image shell bb`, { cols: 100, rows: 30, env: { WULF_ROOT: root, NO_COLOR: '1' } });
@@ -31,10 +35,11 @@ function start(name: string): Pane {
 test('typed commands run inside the image; a change rebuilds on exit, no change does not', async () => {
   const before = imageArtifactPath(pathsFor(root), 'bb')!.digest;
   const p = start('wimg-shell-1');
-  await p.waitFor('[wulf:bb] /#', 15_000);                        // the prompt, at / in the image
-  p.type('echo hi > /root/x; hostname; exit'); p.keys('Enter');
+  await p.waitFor('[wulf:bb] /#', 15_000); // the prompt, at / in the image
+  p.type('echo hi > /root/x; hostname; exit');
+  p.keys('Enter');
   const s = await p.waitFor(/EXIT=\d+/, 30_000);
-  expect(s).toMatch(/exit\n(?:.*\n)*?bb\n/);                       // hostname printed: the session's own UTS name
+  expect(s).toMatch(/exit\n(?:.*\n)*?bb\n/); // hostname printed: the session's own UTS name
   expect(s).toContain('image bb: built');
   expect(s).toContain('EXIT=0');
   expect(readFileSync(join(root, 'var/lib/wulf/images/bb/rootfs/root/x'), 'utf8')).toBe('hi\n');
@@ -44,7 +49,8 @@ test('typed commands run inside the image; a change rebuilds on exit, no change 
 
   const q = start('wimg-shell-2');
   await q.waitFor('[wulf:bb] /#', 15_000);
-  q.type('exit'); q.keys('Enter');
+  q.type('exit');
+  q.keys('Enter');
   const s2 = await q.waitFor(/EXIT=\d+/, 30_000);
   expect(s2).toContain('unchanged, build skipped');
   expect(s2).toContain('EXIT=0');

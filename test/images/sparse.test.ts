@@ -59,7 +59,8 @@ describe('GNU sparse members', () => {
       mkdirSync(root);
       const a = new LayerApplier(root);
       const raw = readFileSync(layer);
-      if (args[0] === '--format=gnu') expect(raw.subarray(0, raw.length - 1024).some((_, i) => i % 512 === 0 && raw[i + 156] === 0x53 && raw[i + 482] === 1)).toBe(true); // an 'S' header with an extension block
+      if (args[0] === '--format=gnu')
+        expect(raw.subarray(0, raw.length - 1024).some((_, i) => i % 512 === 0 && raw[i + 156] === 0x53 && raw[i + 482] === 1)).toBe(true); // an 'S' header with an extension block
       const chunks: Buffer[] = [];
       for (let i = 0; i < raw.length; i += 97) chunks.push(raw.subarray(i, i + 97)); // headers, extension blocks and maps split across chunks
       await a.apply(Readable.from(chunks));
@@ -93,7 +94,12 @@ describe('GNU sparse members', () => {
   });
 
   test('a member of a type wulf has no use for is refused in one line, not dropped; a volume label is skipped', async () => {
-    const raw = Buffer.from(await makeTar([{ name: 'a', body: 'a' }, { name: 'b', body: 'b' }]));
+    const raw = Buffer.from(
+      await makeTar([
+        { name: 'a', body: 'a' },
+        { name: 'b', body: 'b' },
+      ]),
+    );
     const retype = (buf: Buffer, at: number, t: string) => {
       buf[at + 156] = t.charCodeAt(0);
       buf.fill(0x20, at + 148, at + 156);
@@ -101,11 +107,17 @@ describe('GNU sparse members', () => {
       for (let i = at; i < at + 512; i++) sum += buf[i]!;
       buf.write(sum.toString(8).padStart(6, '0') + '\0 ', at + 148, 'latin1');
     };
-    const d = Buffer.from(raw); retype(d, 1024, 'M'); // b: a multi-volume continuation
-    const root = join(w, 'types'); mkdirSync(root);
-    await expect(new LayerApplier(root).apply(Readable.from([d]))).rejects.toThrow(/^layer entry "b" has tar type 'M' \(a multi-volume continuation\), which wulf cannot import; refusing to import$/);
-    const v = Buffer.from(raw); retype(v, 0, 'V'); // a: the archive's label
-    const root2 = join(w, 'label'); mkdirSync(root2);
+    const d = Buffer.from(raw);
+    retype(d, 1024, 'M'); // b: a multi-volume continuation
+    const root = join(w, 'types');
+    mkdirSync(root);
+    await expect(new LayerApplier(root).apply(Readable.from([d]))).rejects.toThrow(
+      /^layer entry "b" has tar type 'M' \(a multi-volume continuation\), which wulf cannot import; refusing to import$/,
+    );
+    const v = Buffer.from(raw);
+    retype(v, 0, 'V'); // a: the archive's label
+    const root2 = join(w, 'label');
+    mkdirSync(root2);
     await new LayerApplier(root2).apply(Readable.from([v]));
     expect(readdirSync(root2)).toEqual(['b']);
   });
@@ -113,11 +125,23 @@ describe('GNU sparse members', () => {
   test('a sparse file larger than the filesystem allows is one line, not an internal error', async () => {
     const p = tar.pack();
     const chunks: Buffer[] = [];
-    const done = (async () => { for await (const c of p) chunks.push(c as Buffer); })();
-    p.entry({ name: 'big', size: 1, pax: { 'GNU.sparse.size': String(2 ** 52), 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': `${2 ** 52 - 1},1` } }, 'x');
+    const done = (async () => {
+      for await (const c of p) chunks.push(c as Buffer);
+    })();
+    p.entry(
+      {
+        name: 'big',
+        size: 1,
+        pax: { 'GNU.sparse.size': String(2 ** 52), 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': `${2 ** 52 - 1},1` },
+      },
+      'x',
+    );
     p.finalize();
     await done;
-    const root = join(w, 'big'); mkdirSync(root);
-    await expect(new LayerApplier(root).apply(Readable.from([Buffer.concat(chunks)]))).rejects.toThrow(/^layer entry "big": sparse real size 4503599627370496 is more than the image's filesystem allows \(EFBIG\); refusing to import$/);
+    const root = join(w, 'big');
+    mkdirSync(root);
+    await expect(new LayerApplier(root).apply(Readable.from([Buffer.concat(chunks)]))).rejects.toThrow(
+      /^layer entry "big": sparse real size 4503599627370496 is more than the image's filesystem allows \(EFBIG\); refusing to import$/,
+    );
   });
 });

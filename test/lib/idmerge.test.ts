@@ -5,31 +5,51 @@ import { conflictLine, mergeAccounts, mergeDb } from '../../src/lib/idmerge.ts';
 
 // what a Debian 12 image and a controller with other packages look like (ids from real systems)
 const ctl = {
-  passwd: 'root:x:0:0:root:/root:/bin/bash\n# a comment the controller keeps\nmessagebus:x:100:106::/nonexistent:/usr/sbin/nologin\nalice:x:2001:2001::/home/alice:/bin/bash\n',
+  passwd:
+    'root:x:0:0:root:/root:/bin/bash\n# a comment the controller keeps\nmessagebus:x:100:106::/nonexistent:/usr/sbin/nologin\nalice:x:2001:2001::/home/alice:/bin/bash\n',
   group: 'root:x:0:\ndocker-registry:x:105:\nmessagebus:x:106:\nalice:x:2001:\n',
 };
 const img = {
-  passwd: 'root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nmessagebus:x:101:104::/nonexistent:/usr/sbin/nologin\nalice:x:1500:1500::/home/alice:/bin/sh\n_svc:x:1200:105::/:/usr/sbin/nologin\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n',
+  passwd:
+    'root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nmessagebus:x:101:104::/nonexistent:/usr/sbin/nologin\nalice:x:1500:1500::/home/alice:/bin/sh\n_svc:x:1200:105::/:/usr/sbin/nologin\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n',
   group: 'root:x:0:\nmessagebus:x:104:\nssh-agent:x:105:\nalice:x:1500:\nnogroup:x:65534:\n',
 };
 
-const ids = (text: string) => text.trim().split('\n').filter((l) => !l.startsWith('#')).map((l) => l.split(':')[2]);
+const ids = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.split(':')[2]);
 
 test('controller lines win and stay in order; image-only names are appended, moved off ids the controller uses', () => {
   const m = mergeAccounts(ctl, img);
   expect(m.group.text).toBe(ctl.group + 'ssh-agent:x:999:\nnogroup:x:65534:\n');
   // sshd (uid 100 is messagebus on the controller) moves to 999; _svc's primary group ssh-agent moved 105 → 999
-  expect(m.passwd.text).toBe(ctl.passwd + 'sshd:x:999:65534::/run/sshd:/usr/sbin/nologin\n_svc:x:1200:999::/:/usr/sbin/nologin\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n');
+  expect(m.passwd.text).toBe(
+    ctl.passwd +
+      'sshd:x:999:65534::/run/sshd:/usr/sbin/nologin\n_svc:x:1200:999::/:/usr/sbin/nologin\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n',
+  );
   for (const t of [m.passwd.text, m.group.text]) expect(new Set(ids(t)).size).toBe(ids(t).length);
   // the files: uid 100 (sshd) → 999, 101 (messagebus) → 100, 1500 (alice) → 2001; gid 105 → 999, 104 → 106, 1500 → 2001
-  expect([...m.passwd.remap]).toEqual([[101, 100], [1500, 2001], [100, 999]]);
-  expect([...m.group.remap]).toEqual([[104, 106], [1500, 2001], [105, 999]]);
+  expect([...m.passwd.remap]).toEqual([
+    [101, 100],
+    [1500, 2001],
+    [100, 999],
+  ]);
+  expect([...m.group.remap]).toEqual([
+    [104, 106],
+    [1500, 2001],
+    [105, 999],
+  ]);
   expect(m.passwd.conflicts.map(conflictLine)).toEqual([
-    'user messagebus: uid 101 in the image, 100 on the controller: takes the controller\'s uid',
-    'user alice: uid 1500 in the image, 2001 on the controller: takes the controller\'s uid',
+    "user messagebus: uid 101 in the image, 100 on the controller: takes the controller's uid",
+    "user alice: uid 1500 in the image, 2001 on the controller: takes the controller's uid",
     'user sshd: uid 100 in the image belongs to user messagebus on the controller: sshd moves to uid 999',
   ]);
-  expect(conflictLine(m.group.conflicts.at(-1)!)).toBe('group ssh-agent: gid 105 in the image belongs to group docker-registry on the controller: ssh-agent moves to gid 999');
+  expect(conflictLine(m.group.conflicts.at(-1)!)).toBe(
+    'group ssh-agent: gid 105 in the image belongs to group docker-registry on the controller: ssh-agent moves to gid 999',
+  );
 });
 
 test('merging the merged image again is a no-op (what the runtime overlay computes from a synced image)', () => {
@@ -48,11 +68,18 @@ test('free ids: below 1000 the highest free from 999 down, else one past the hig
   expect(m.text.split('\n').slice(5, 9)).toEqual(['e:x:996:', 'f:x:997:', 'g:x:1008:', 'h:x:1009:']);
   // two image names sharing an id (an alias) move together
   const alias = mergeDb('user', 'x:x:500:500::/:/bin/sh\n', 'y:x:500:500::/:/bin/sh\nz:x:500:500::/:/bin/sh\n');
-  expect(alias.text.split('\n').slice(1, 3).map((l) => l.split(':')[2])).toEqual(['999', '999']);
+  expect(
+    alias.text
+      .split('\n')
+      .slice(1, 3)
+      .map((l) => l.split(':')[2]),
+  ).toEqual(['999', '999']);
 });
 
 test('extra lines (resources.localusers): new names only, moved when their id is taken; an image listing a name twice keeps its first', () => {
-  const m = mergeDb('user', 'root:x:0:0::/root:/bin/sh\n', 'svc:x:700:700::/:/bin/sh\nsvc:x:701:701::/:/bin/sh\n', { extra: 'root:x:5:5::/:/bin/sh\ndb:x:700:700::/:/bin/sh\nweb:x:1500:1500::/:/bin/sh\n' });
+  const m = mergeDb('user', 'root:x:0:0::/root:/bin/sh\n', 'svc:x:700:700::/:/bin/sh\nsvc:x:701:701::/:/bin/sh\n', {
+    extra: 'root:x:5:5::/:/bin/sh\ndb:x:700:700::/:/bin/sh\nweb:x:1500:1500::/:/bin/sh\n',
+  });
   expect(m.text).toBe('root:x:0:0::/root:/bin/sh\nsvc:x:700:700::/:/bin/sh\ndb:x:999:700::/:/bin/sh\nweb:x:1500:1500::/:/bin/sh\n');
   expect(m.conflicts).toEqual([]);
 });

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { release } from 'node:os';
 
 // In a child process: the hint sticks to the calling thread, which here would be the test runner's.
-test('requestShortSlice sets the calling thread\'s EEVDF slice (Linux ≥ 6.12), and is harmless elsewhere', () => {
+test("requestShortSlice sets the calling thread's EEVDF slice (Linux ≥ 6.12), and is harmless elsewhere", () => {
   const script = `
     const { requestShortSlice } = await import(${JSON.stringify(new URL('../../src/lib/sched-libc.ts', import.meta.url).pathname)});
     const ok = requestShortSlice(100);

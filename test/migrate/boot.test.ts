@@ -29,7 +29,9 @@ const IP = { n1: '127.0.0.201', n2: '127.0.0.202' };
 beforeAll(async () => {
   requireCompiled();
   copySite(site);
-  const ok = (r: { code: number; err: string }, what: string) => { if (r.code !== 0) throw new Error(`${what}: ${r.err}`); };
+  const ok = (r: { code: number; err: string }, what: string) => {
+    if (r.code !== 0) throw new Error(`${what}: ${r.err}`);
+  };
   ok(w('init', '--address', '127.0.0.1/8', '--interface', 'lo'), 'init');
   const imp = w('import-warewulf', '--site-root', site);
   ok(imp, 'import-warewulf');
@@ -37,15 +39,24 @@ beforeAll(async () => {
   // the stock profile names Warewulf distribution overlays other branches bring to wulf (wwclient,
   // wicked, ignition); while one is missing its nodes' system overlay cannot build, so it is taken
   // out of the default profile here — the import itself keeps it and reports it (asserted below)
-  const have = new Set(w('overlay', 'list').out.split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter(Boolean));
-  const sys = (JSON.parse(w('profile', 'list', '-j', 'default').out).default['system overlay'] as string[]);
+  const have = new Set(
+    w('overlay', 'list')
+      .out.split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/)[0])
+      .filter(Boolean),
+  );
+  const sys = JSON.parse(w('profile', 'list', '-j', 'default').out).default['system overlay'] as string[];
   for (const o of sys) if (!have.has(o)) missing.push(o);
-  if (missing.length) ok(w('profile', 'set', 'default', '--system-overlays', sys.filter((o) => have.has(o)).join(','), '-y'), 'profile set');
+  if (missing.length)
+    ok(w('profile', 'set', 'default', '--system-overlays', sys.filter((o) => have.has(o)).join(','), '-y'), 'profile set');
   // the simulated nodes boot over loopback (DHCP as a relay on 127.0.0.1): their provisioning
   // addresses move into the server's subnet; the templates then see these addresses on both sides
   for (const [n, ip] of Object.entries(IP)) ok(w('node', 'set', n, '--netname', 'eth0', '--ipaddr', ip, '-y'), 'node set');
   ok(w('image', 'build', 'tiny'), 'image build');
-  serve = await startServe(bin, root, ports, (d) => { log += d; });
+  serve = await startServe(bin, root, ports, (d) => {
+    log += d;
+  });
 }, 120_000);
 afterAll(async () => {
   await stopServe(serve);
@@ -53,37 +64,91 @@ afterAll(async () => {
 });
 
 // Warewulf's template data for the fixture's nodes (what Warewulf builds from the same nodes.conf)
-const netdev = (o: Record<string, string>) => ({ Type: '', OnBoot: 'true', Device: '', Hwaddr: '', Ipaddr: '', Netmask: '', Gateway: '', Ipaddr6: '', PrefixLen6: '', Gateway6: '', MTU: '', Tags: {}, Primary: false, ...o });
+const netdev = (o: Record<string, string>) => ({
+  Type: '',
+  OnBoot: 'true',
+  Device: '',
+  Hwaddr: '',
+  Ipaddr: '',
+  Netmask: '',
+  Gateway: '',
+  Ipaddr6: '',
+  PrefixLen6: '',
+  Gateway6: '',
+  MTU: '',
+  Tags: {},
+  Primary: false,
+  ...o,
+});
 const nodes = {
-  n1: { Id: 'n1', Hostname: 'n1', Tags: { rack: 'r01', scheduler: 'slurm', role: 'login' }, NetDevs: {
-    eth0: netdev({ Hwaddr: MAC.n1, Ipaddr: IP.n1, Netmask: '255.255.255.0', Gateway: '10.0.1.254', Primary: true as unknown as string }),
-    ib0: netdev({ Type: 'infiniband', Ipaddr: '10.10.1.1', Netmask: '255.255.0.0' }) } },
-  n2: { Id: 'n2', Hostname: 'n2', Tags: { rack: 'r01', scheduler: 'slurm', role: 'compute' }, NetDevs: {
-    eth0: netdev({ Hwaddr: MAC.n2, Ipaddr: IP.n2, Netmask: '255.255.255.0', Gateway: '10.0.1.254', Primary: true as unknown as string }) } },
+  n1: {
+    Id: 'n1',
+    Hostname: 'n1',
+    Tags: { rack: 'r01', scheduler: 'slurm', role: 'login' },
+    NetDevs: {
+      eth0: netdev({ Hwaddr: MAC.n1, Ipaddr: IP.n1, Netmask: '255.255.255.0', Gateway: '10.0.1.254', Primary: true as unknown as string }),
+      ib0: netdev({ Type: 'infiniband', Ipaddr: '10.10.1.1', Netmask: '255.255.0.0' }),
+    },
+  },
+  n2: {
+    Id: 'n2',
+    Hostname: 'n2',
+    Tags: { rack: 'r01', scheduler: 'slurm', role: 'compute' },
+    NetDevs: {
+      eth0: netdev({ Hwaddr: MAC.n2, Ipaddr: IP.n2, Netmask: '255.255.255.0', Gateway: '10.0.1.254', Primary: true as unknown as string }),
+    },
+  },
 };
 const dataFor = (n: 'n1' | 'n2') => ({ ...nodes[n], AllNodes: [nodes.n1, nodes.n2], BuildHost: 'head' });
 
 test('the import reports the stock overlays wulf does not have, and keeps them in the profile it wrote', () => {
-  for (const o of missing) expect(importOut).toMatch(new RegExp(`nodes\\.conf:\\d+: overlay "${o.replace('.', '\\.')}" is a Warewulf distribution overlay wulf does not have: kept`));
+  for (const o of missing)
+    expect(importOut).toMatch(
+      new RegExp(`nodes\\.conf:\\d+: overlay "${o.replace('.', '\\.')}" is a Warewulf distribution overlay wulf does not have: kept`),
+    );
 });
 
 test('wulf sim boots the imported nodes through the imported (Go-syntax) iPXE template', async () => {
-  const r = w('sim', '--server', '127.0.0.1', '--http-port', String(ports.http), '--dhcp-port', String(ports.dhcp), '--tftp-port', String(ports.tftp),
-    '--relay-port', String(ports.relay), '--nodes', 'n[1-2]');
+  const r = w(
+    'sim',
+    '--server',
+    '127.0.0.1',
+    '--http-port',
+    String(ports.http),
+    '--dhcp-port',
+    String(ports.dhcp),
+    '--tftp-port',
+    String(ports.tftp),
+    '--relay-port',
+    String(ports.relay),
+    '--nodes',
+    'n[1-2]',
+  );
   expect(r.out).toContain('2 nodes: 2 booted, 0 errors');
   expect(r.code).toBe(0);
   // the script served is the converted template, rendered for the node
   const script = await (await fetch(`${base}/ipxe/${MAC.n1}`)).text();
-  expect(script).toContain(`#!ipxe\necho n1 boots over port ${ports.http} (TLS on), rack r01\necho Site boot of n1 (${MAC.n1})\nset base http://127.0.0.1:${ports.http}\nkernel --name kernel`);
+  expect(script).toContain(
+    `#!ipxe\necho n1 boots over port ${ports.http} (TLS on), rack r01\necho Site boot of n1 (${MAC.n1})\nset base http://127.0.0.1:${ports.http}\nkernel --name kernel`,
+  );
   expect(script).toContain(`wwid=${MAC.n1} quiet crashkernel=no net.ifnames=1 console=ttyS0,115200 mitigations=off || goto fail`);
   // and it is what Warewulf renders from the Go original with its iPXE data
   const goScript = renderGoFull(join(site, 'etc/warewulf/ipxe/site.ipxe'), {
-    Id: 'n1', Hostname: 'n1', Fqdn: 'n1', Hwaddr: MAC.n1, Authority: `127.0.0.1:${ports.http}`, Port: String(ports.http), TLS: true, ImageName: 'tiny',
-    KernelArgs: 'quiet crashkernel=no net.ifnames=1 console=ttyS0,115200 mitigations=off', Tags: nodes.n1.Tags, Cluster: '', Root: 'initramfs',
+    Id: 'n1',
+    Hostname: 'n1',
+    Fqdn: 'n1',
+    Hwaddr: MAC.n1,
+    Authority: `127.0.0.1:${ports.http}`,
+    Port: String(ports.http),
+    TLS: true,
+    ImageName: 'tiny',
+    KernelArgs: 'quiet crashkernel=no net.ifnames=1 console=ttyS0,115200 mitigations=off',
+    Tags: nodes.n1.Tags,
+    Cluster: '',
+    Root: 'initramfs',
   }).files[0]!.data;
   expect(script).toBe(goScript);
 }, 60_000);
-
 
 async function archive(stage: 'system' | 'runtime', mac: string): Promise<Map<string, { mode: number; data: string }>> {
   const r = await fetch(`${base}/${stage}/${mac}`);
@@ -93,7 +158,8 @@ async function archive(stage: 'system' | 'runtime', mac: string): Promise<Map<st
   return new Map(readCpio(cpio).map((e) => [e.name, { mode: e.mode, data: new TextDecoder().decode(e.data) }]));
 }
 const overlayDir = (o: string) => join(site, 'var/lib/warewulf/overlays', o, 'rootfs');
-const go = (o: string, file: string, n: 'n1' | 'n2') => renderGoFull(join(overlayDir(o), file), dataFor(n), { sysconf: join(site, 'etc/warewulf') });
+const go = (o: string, file: string, n: 'n1' | 'n2') =>
+  renderGoFull(join(overlayDir(o), file), dataFor(n), { sysconf: join(site, 'etc/warewulf') });
 
 for (const n of ['n1', 'n2'] as const) {
   test(`${n}: the site overlay files it receives equal what Warewulf's Go templates render, byte for byte`, async () => {

@@ -31,20 +31,46 @@ test('--dry-run lists every write and every line it cannot carry over (file:line
   const r = imp('--dry-run');
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
-  for (const want of ['would write image tiny: copy from', 'would write overlay site-motd', 'would write overlay site-net', 'would write overlay site-users',
-    'would write wulf.conf', 'would write file ' + join(root, 'etc/wulf/ipxe/site.ipxe'), 'would write file ' + join(root, 'etc/wulf/keys/ssh_host_ed25519_key'),
-    'would write file ' + join(root, 'etc/wulf/site/banner'), 'would write nodes.conf ' + join(root, 'etc/wulf/nodes.conf') + ': profile default, profile compute, node n1, node n2']) {
+  for (const want of [
+    'would write image tiny: copy from',
+    'would write overlay site-motd',
+    'would write overlay site-net',
+    'would write overlay site-users',
+    'would write wulf.conf',
+    'would write file ' + join(root, 'etc/wulf/ipxe/site.ipxe'),
+    'would write file ' + join(root, 'etc/wulf/keys/ssh_host_ed25519_key'),
+    'would write file ' + join(root, 'etc/wulf/site/banner'),
+    'would write nodes.conf ' + join(root, 'etc/wulf/nodes.conf') + ': profile default, profile compute, node n1, node n2',
+  ]) {
     expect(r.out).toContain(want);
   }
   // every problem line names the file and line
-  for (const want of [/warewulf\.conf:21: dhcp\.systemd name: no effect in wulf/, /warewulf\.conf:25: tftp\.systemd name: no effect in wulf/, /warewulf\.conf:13: warewulf\.syslog: obsolete/,
-    /nodes\.conf:80: node n1: network devices\.ib0\.prefix: obsolete: dropped/, /nodes\.conf:64: node n1: keys: became tags/,
-    /overlays\/hostname: wulf ships its own "hostname" overlay: the site's is not imported \(--replace-shipped imports it over wulf's\)/]) expect(r.out).toMatch(want);
+  for (const want of [
+    /warewulf\.conf:21: dhcp\.systemd name: no effect in wulf/,
+    /warewulf\.conf:25: tftp\.systemd name: no effect in wulf/,
+    /warewulf\.conf:13: warewulf\.syslog: obsolete/,
+    /nodes\.conf:80: node n1: network devices\.ib0\.prefix: obsolete: dropped/,
+    /nodes\.conf:64: node n1: keys: became tags/,
+    /overlays\/hostname: wulf ships its own "hostname" overlay: the site's is not imported \(--replace-shipped imports it over wulf's\)/,
+  ])
+    expect(r.out).toMatch(want);
   // the stock profile's overlays wulf does not have (yet: other branches bring wwclient, wicked, ignition) are reported with their line
-  const have = new Set(w('overlay', 'list').out.split('\n').slice(1).map((l) => l.split(/\s+/)[0]));
-  for (const [o, line] of [['wwclient', 12], ['wicked', 24], ['ignition', 25]] as const) {
-    const said = new RegExp(`nodes\\.conf:${line}: overlay "${o}" is a Warewulf distribution overlay wulf does not have: kept in the node list`);
-    if (have.has(o)) expect(r.out).not.toMatch(said); else expect(r.out).toMatch(said);
+  const have = new Set(
+    w('overlay', 'list')
+      .out.split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/)[0]),
+  );
+  for (const [o, line] of [
+    ['wwclient', 12],
+    ['wicked', 24],
+    ['ignition', 25],
+  ] as const) {
+    const said = new RegExp(
+      `nodes\\.conf:${line}: overlay "${o}" is a Warewulf distribution overlay wulf does not have: kept in the node list`,
+    );
+    if (have.has(o)) expect(r.out).not.toMatch(said);
+    else expect(r.out).toMatch(said);
   }
   expect(r.out).not.toContain('would write overlay hostname');
   expect(r.out).toMatch(/etc\/warewulf\/auth\.conf: REST API users: wulf has no REST API: not carried over/);
@@ -78,7 +104,16 @@ test('the import writes the wulf equivalents; nodes read as Warewulf meant them;
   // wulf.conf: no-effect keys left out, wulf's own interface kept, the upgrade's renames done
   const conf = readFileSync(join(root, 'etc/wulf/wulf.conf'), 'utf8');
   for (const gone of ['systemd name', 'syslog', 'WW_INTERNAL', 'container mounts', 'template: default']) expect(conf).not.toContain(gone);
-  for (const kept of ['tftproot: /var/lib/tftpboot', '"00:07": ipxe-snponly-x86_64.efi', 'ipaddr: 10.0.1.250', 'range start: 10.0.1.100', 'interface: lo', 'image mounts:', '# the site\'s warewulf.conf']) expect(conf).toContain(kept);
+  for (const kept of [
+    'tftproot: /var/lib/tftpboot',
+    '"00:07": ipxe-snponly-x86_64.efi',
+    'ipaddr: 10.0.1.250',
+    'range start: 10.0.1.100',
+    'interface: lo',
+    'image mounts:',
+    "# the site's warewulf.conf",
+  ])
+    expect(conf).toContain(kept);
   // keys, 0600; overlays converted to Liquid; the iPXE template with wulf's iPXE names
   const key = join(root, 'etc/wulf/keys/ssh_host_ed25519_key');
   expect(lstatSync(key).mode & 0o777).toBe(0o600);
@@ -140,7 +175,12 @@ test('bad input: a broken nodes.conf and a YAML bomb are one-line errors naming 
   expect(r.err).toMatch(/^wulf: .*nodes\.conf:\d+: YAML syntax error: .*\n/);
   expect(r.err.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2);
   const lol = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < 9; i++) lol.push(`${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10).fill(`*${'abcdefghij'[i - 1]}`).join(', ')}]`);
+  for (let i = 1; i < 9; i++)
+    lol.push(
+      `${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10)
+        .fill(`*${'abcdefghij'[i - 1]}`)
+        .join(', ')}]`,
+    );
   writeFileSync(nc, `nodeprofiles:\n  default:\n    resources:\n${lol.map((l) => `      ${l}`).join('\n')}\nnodes: {}\n`);
   r = imp();
   expect(r.code).not.toBe(0);
@@ -158,14 +198,18 @@ test('bad input: a template that cannot be converted and a link out of a site ov
   // a template the converter cannot convert: each construct with its line, and the template left out (never guessed)
   expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:2: \.Frobnicate: not a field wulf's template data has here; template left out/);
   expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:3: function toJson has no Liquid equivalent in wulf; template left out/);
-  expect(d.out).toMatch(/site-motd\/rootfs\/etc\/shadow-link: a symlink to \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow, which leaves the overlay: left out/);
+  expect(d.out).toMatch(
+    /site-motd\/rootfs\/etc\/shadow-link: a symlink to \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow, which leaves the overlay: left out/,
+  );
   const before = snapshot(root);
   mkdirSync(join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev'), { recursive: true });
   const mk = spawnSync('mknod', [join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev/null'), 'c', '1', '3']);
   expect(mk.status).toBe(0); // the tests run as root (npm test installs their packages)
   const r = imp();
   expect(r.code).not.toBe(0);
-  expect(r.err).toMatch(/^wulf: image tiny: .*\/dev\/null is a character device; an image chroot should not hold one: nothing was imported\n  hint: /);
+  expect(r.err).toMatch(
+    /^wulf: image tiny: .*\/dev\/null is a character device; an image chroot should not hold one: nothing was imported\n  hint: /,
+  );
   expect(snapshot(root)).toEqual(before);
   rmSync(join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev'), { recursive: true });
   const ok = imp();

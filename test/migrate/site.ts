@@ -28,13 +28,26 @@ export function snapshot(dir: string, skip: string[] = []): Map<string, string> 
   const out = new Map<string, string>();
   const walk = (rel: string) => {
     let names: string[] = [];
-    try { names = readdirSync(join(dir, rel)).sort(); } catch { return; }
+    try {
+      names = readdirSync(join(dir, rel)).sort();
+    } catch {
+      return;
+    }
     for (const n of names) {
       const r = rel ? `${rel}/${n}` : n;
       if (skip.includes(r)) continue;
       const st = lstatSync(join(dir, r));
-      const body = st.isFile() ? createHash('sha1').update(readFileSync(join(dir, r))).digest('hex') : st.isSymbolicLink() ? readlinkSync(join(dir, r)) : '';
-      out.set(r, `${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '' : st.size} ${st.isDirectory() ? '' : st.mtimeMs} ${st.ino} ${body}`);
+      const body = st.isFile()
+        ? createHash('sha1')
+            .update(readFileSync(join(dir, r)))
+            .digest('hex')
+        : st.isSymbolicLink()
+          ? readlinkSync(join(dir, r))
+          : '';
+      out.set(
+        r,
+        `${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '' : st.size} ${st.isDirectory() ? '' : st.mtimeMs} ${st.ino} ${body}`,
+      );
       if (st.isDirectory()) walk(r);
     }
   };

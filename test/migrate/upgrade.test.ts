@@ -27,7 +27,11 @@ test('a legacy keys: nodes.conf is read upgraded by every command, with one note
   copyFileSync(legacy, nodesConf);
   const r = w('node', 'list', '-j');
   expect(r.code).toBe(0);
-  expect(r.err.trim().split('\n')).toEqual([expect.stringMatching(/^wulf: note: .*nodes\.conf uses an older Warewulf spelling \(profile compute\); it is read as upgraded: run 'wulf upgrade nodes' to rewrite it$/)]);
+  expect(r.err.trim().split('\n')).toEqual([
+    expect.stringMatching(
+      /^wulf: note: .*nodes\.conf uses an older Warewulf spelling \(profile compute\); it is read as upgraded: run 'wulf upgrade nodes' to rewrite it$/,
+    ),
+  ]);
   const n1 = JSON.parse(r.out).n1;
   expect(n1.tags).toEqual({ rack: 'r01', scheduler: 'slurm', role: 'login' }); // keys → tags, tagsdel applied, node over profile
   expect(n1.ipmi).toMatchObject({ ipaddr: '10.0.2.1', username: 'admin', password: 'secret', write: 'true' });
@@ -48,8 +52,12 @@ test('wulf upgrade nodes rewrites it (the old file kept as nodes.conf-old), vali
   expect(r.out).toContain(`wrote ${nodesConf} (the previous file is ${nodesConf}-old)`);
   expect(r.err).toMatch(/nodes\.conf:80: node n1: network devices\.ib0\.prefix: obsolete: dropped/);
   expect(readFileSync(`${nodesConf}-old`, 'utf8')).toBe(readFileSync(legacy, 'utf8'));
-  const text = readFileSync(nodesConf, 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
-  for (const gone of ['keys:', 'kernel args', 'ipmi ipaddr', 'tagsdel', 'default: "true"', 'ipcidr', 'WW_INTERNAL', 'container name']) expect(text).not.toContain(gone);
+  const text = readFileSync(nodesConf, 'utf8')
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
+  for (const gone of ['keys:', 'kernel args', 'ipmi ipaddr', 'tagsdel', 'default: "true"', 'ipcidr', 'WW_INTERNAL', 'container name'])
+    expect(text).not.toContain(gone);
   expect(readFileSync(nodesConf, 'utf8')).toContain('# A Warewulf 4.4-era nodes.conf'); // the operator's comments stay
   const l = w('node', 'list');
   expect(l.err).toBe('');
@@ -60,7 +68,10 @@ test('wulf upgrade nodes rewrites it (the old file kept as nodes.conf-old), vali
 
 test('a Warewulf 4.4 node export (keys:, kernel args) imports with node import as its upgrade', () => {
   const f = join(t.dir, 'export.yaml');
-  writeFileSync(f, 'x1:\n  keys: {gpu: a100}\n  kernel args: quiet splash\n  network devices:\n    eth0: {hwaddr: "52:54:00:00:00:bb", ipcidr: 10.9.0.5/24}\n');
+  writeFileSync(
+    f,
+    'x1:\n  keys: {gpu: a100}\n  kernel args: quiet splash\n  network devices:\n    eth0: {hwaddr: "52:54:00:00:00:bb", ipcidr: 10.9.0.5/24}\n',
+  );
   const r = w('node', 'import', f, '-y');
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
@@ -97,7 +108,8 @@ test('warewulf.conf keys without effect are named once each, one line per key; w
   for (const k of ['warewulf.syslog', 'warewulf.systemd name', 'dhcp.systemd name', 'tftp.systemd name', 'nfs.systemd name']) {
     expect(lines.filter((l) => l.includes(`: ${k} has no effect in wulf: `)).length).toBe(1);
   }
-  for (const k of ['autobuild overlays', 'host overlay', 'grubboot', 'dhcp.template', 'tftproot', 'tftp.ipxe']) expect(r.err).not.toContain(k); // honoured, or values wulf already matches
+  for (const k of ['autobuild overlays', 'host overlay', 'grubboot', 'dhcp.template', 'tftproot', 'tftp.ipxe'])
+    expect(r.err).not.toContain(k); // honoured, or values wulf already matches
   expect(lines.length).toBe(5);
   const u = w('upgrade', 'config', '-o', '-');
   expect(u.out).not.toContain('syslog');
@@ -124,10 +136,22 @@ test('warewulf.host overlay: false is honoured: overlay build leaves the control
 });
 
 test('the legacy upgrade in memory: ipmi, kernel, netdev and overlay spellings (unit)', () => {
-  const up = upgradeNodes({
-    nodeprofiles: { p: { 'kernel args': 'a b', 'kernel override': '6.1', 'system overlay': 'wwinit,x', 'ipxe template': 'dracut', 'asset key': 'k' } },
-    nodes: { n: { 'ipmi netmask': '255.255.255.0', ipmi: { ipaddr: '10.0.0.9', tagsdel: ['v'], tags: { v: '1', w: '2' } }, 'network devices': { e: { ipcidr: '10.1.2.3/20', onboot: 'yes', ip6addr: 'fd00::1' } } } },
-  }, { replaceOverlays: true }, { nfs: { exports: ['/srv'], 'export paths': [{ path: '/data', mount: true, 'mount options': 'ro' }] } });
+  const up = upgradeNodes(
+    {
+      nodeprofiles: {
+        p: { 'kernel args': 'a b', 'kernel override': '6.1', 'system overlay': 'wwinit,x', 'ipxe template': 'dracut', 'asset key': 'k' },
+      },
+      nodes: {
+        n: {
+          'ipmi netmask': '255.255.255.0',
+          ipmi: { ipaddr: '10.0.0.9', tagsdel: ['v'], tags: { v: '1', w: '2' } },
+          'network devices': { e: { ipcidr: '10.1.2.3/20', onboot: 'yes', ip6addr: 'fd00::1' } },
+        },
+      },
+    },
+    { replaceOverlays: true },
+    { nfs: { exports: ['/srv'], 'export paths': [{ path: '/data', mount: true, 'mount options': 'ro' }] } },
+  );
   const p = up.nodeprofiles.p!;
   expect(p.kernel).toEqual({ args: ['a', 'b'], version: '6.1' });
   expect(p['system overlay']).toEqual([...WWINIT_SPLIT, 'x']);
@@ -136,20 +160,36 @@ test('the legacy upgrade in memory: ipmi, kernel, netdev and overlay spellings (
   expect(p['asset key']).toBeUndefined();
   const n = up.nodes.n!;
   expect(n.ipmi).toEqual({ ipaddr: '10.0.0.9', netmask: '255.255.255.0', tags: { w: '2' } });
-  expect((n['network devices'] as Record<string, unknown>).e).toEqual({ ipaddr: '10.1.2.3', netmask: '255.255.240.0', onboot: 'true', ip6addr: 'fd00::1' });
+  expect((n['network devices'] as Record<string, unknown>).e).toEqual({
+    ipaddr: '10.1.2.3',
+    netmask: '255.255.240.0',
+    onboot: 'true',
+    ip6addr: 'fd00::1',
+  });
   expect((up.nodeprofiles.default!.resources as Record<string, unknown>).fstab).toEqual([
-    { spec: 'warewulf:/srv', file: '/srv', vfstype: 'nfs' }, { spec: 'warewulf:/data', file: '/data', vfstype: 'nfs', mntops: 'ro' }]);
+    { spec: 'warewulf:/srv', file: '/srv', vfstype: 'nfs' },
+    { spec: 'warewulf:/data', file: '/data', vfstype: 'nfs', mntops: 'ro' },
+  ]);
   expect(replaceOverlay(['a', 'wwinit', 'hosts'], 'wwinit', ['wwinit', 'hosts', 'fstab'])).toEqual(['a', 'wwinit', 'fstab', 'hosts']);
   // warewulf.conf: Warewulf 4.3/4.4 spellings read
   const c = parseWulfConf('ipv6net: fd00:1::1/64\nnfs:\n  exports: [/home]\n');
   expect([c.ipaddr6, c.prefixlen6]).toEqual(['fd00:1::1', 64]);
   expect(c.nfs.exportPaths).toEqual([{ path: '/home', exportOptions: 'rw,sync,no_subtree_check' }]);
-  expect(ineffectiveKeys({ api: { enabled: true }, wwclient: { port: 0 }, warewulf: { grubboot: true } }).map((k) => k.key)).toEqual(['api', 'warewulf.grubboot']);
+  expect(ineffectiveKeys({ api: { enabled: true }, wwclient: { port: 0 }, warewulf: { grubboot: true } }).map((k) => k.key)).toEqual([
+    'api',
+    'warewulf.grubboot',
+  ]);
 });
 
-test('warewulf.conf → wulf.conf (unit): Warewulf\'s secure default written out, wulf-only keys of the current wulf.conf kept, 4.3/4.4 spellings upgraded', () => {
-  const r = upgradeConfText('# site\nipaddr: 10.1.0.1/16\nipv6net: fd00::1/64\nwarewulf:\n  port: 9873\n  datastore: /usr/share\nnfs:\n  exports: [/home]\n  export paths:\n    - {path: /opt, mount: true}\ngrubboot: x\n'.replace('grubboot: x\n', ''),
-    'warewulf.conf', { forWulf: true, keep: 'dhcp:\n  mode: proxy\n  interface: eth1\ndns:\n  servers: [10.1.0.2]\nwarewulf:\n  port: 1\n' });
+test("warewulf.conf → wulf.conf (unit): Warewulf's secure default written out, wulf-only keys of the current wulf.conf kept, 4.3/4.4 spellings upgraded", () => {
+  const r = upgradeConfText(
+    '# site\nipaddr: 10.1.0.1/16\nipv6net: fd00::1/64\nwarewulf:\n  port: 9873\n  datastore: /usr/share\nnfs:\n  exports: [/home]\n  export paths:\n    - {path: /opt, mount: true}\ngrubboot: x\n'.replace(
+      'grubboot: x\n',
+      '',
+    ),
+    'warewulf.conf',
+    { forWulf: true, keep: 'dhcp:\n  mode: proxy\n  interface: eth1\ndns:\n  servers: [10.1.0.2]\nwarewulf:\n  port: 1\n' },
+  );
   const v = r.value as Record<string, Record<string, unknown>>;
   expect(v.warewulf).toEqual({ port: 9873, secure: true });
   expect(v.dhcp).toEqual({ mode: 'proxy', interface: 'eth1' });
@@ -157,5 +197,9 @@ test('warewulf.conf → wulf.conf (unit): Warewulf\'s secure default written out
   expect([v.ipaddr6, v.prefixlen6]).toEqual(['fd00::1', '64'] as unknown as Record<string, unknown>[]);
   expect(v.nfs).toEqual({ 'export paths': [{ path: '/home' }, { path: '/opt' }] });
   expect(r.text.startsWith('# site\n')).toBe(true);
-  expect(r.problems.map((p) => `${p.line}: ${p.why.split(':')[0]}`)).toEqual(['6: warewulf.datastore', '10: nfs.export paths.mount', '0: warewulf.secure']);
+  expect(r.problems.map((p) => `${p.line}: ${p.why.split(':')[0]}`)).toEqual([
+    '6: warewulf.datastore',
+    '10: nfs.export paths.mount',
+    '0: warewulf.secure',
+  ]);
 });

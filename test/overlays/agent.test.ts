@@ -2,7 +2,18 @@
 // applets plus curl on PATH) against a Bun.serve server on 127.0.0.1 serving a runtime archive built
 // by the overlay service; files land under a temp root (WULF_AGENT_ROOT).
 import { test, expect, afterAll } from 'bun:test';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pathsFor } from '../../src/config/paths.ts';
 import { silentLogger } from '../../src/lib/log.ts';
@@ -19,8 +30,32 @@ function binDir(withCurl: boolean): string {
   if (!existsSync('/bin/busybox')) throw new Error('busybox is required (apt-get install busybox)');
   const d = join(tmp, withCurl ? 'bin-curl' : 'bin-bb');
   mkdirSync(d, { recursive: true });
-  for (const a of ['sh', 'cat', 'cp', 'mv', 'ln', 'rm', 'mkdir', 'mktemp', 'cpio', 'gzip', 'find', 'sort', 'stat', 'cmp',
-    'readlink', 'dirname', 'chmod', 'chown', 'sleep', 'kill', 'wget', 'echo', 'test', '[']) {
+  for (const a of [
+    'sh',
+    'cat',
+    'cp',
+    'mv',
+    'ln',
+    'rm',
+    'mkdir',
+    'mktemp',
+    'cpio',
+    'gzip',
+    'find',
+    'sort',
+    'stat',
+    'cmp',
+    'readlink',
+    'dirname',
+    'chmod',
+    'chown',
+    'sleep',
+    'kill',
+    'wget',
+    'echo',
+    'test',
+    '[',
+  ]) {
     if (!existsSync(join(d, a))) symlinkSync('/bin/busybox', join(d, a));
   }
   if (withCurl) {
@@ -36,12 +71,22 @@ async function setup(name: string, opts: { tls?: boolean } = {}) {
   const ov = join(paths.siteOverlaysDir, 'rt', 'rootfs');
   mkdirSync(join(ov, 'etc/app'), { recursive: true });
   writeFileSync(join(ov, 'etc/motd'), 'hello v1\n');
-  writeFileSync(join(ov, 'etc/app/secret.conf'), 'token=1\n'); chmodSync(join(ov, 'etc/app/secret.conf'), 0o600);
+  writeFileSync(join(ov, 'etc/app/secret.conf'), 'token=1\n');
+  chmodSync(join(ov, 'etc/app/secret.conf'), 0o600);
   writeFileSync(join(ov, 'etc/node.ww'), 'node={{ id }}\n');
   symlinkSync('/etc/motd', join(ov, 'etc/motd.link'));
   let rev = 1;
-  const conf = (): NodesConf => ({ profiles: {}, nodes: { n1: { runtimeOverlay: ['rt'], assetKey: 'k y&z',
-    networkDevices: { default: { hwaddr: '02:00:00:00:00:01', ipaddr: '127.0.0.1', netmask: '255.0.0.0' } } } }, revision: `r${rev}` });
+  const conf = (): NodesConf => ({
+    profiles: {},
+    nodes: {
+      n1: {
+        runtimeOverlay: ['rt'],
+        assetKey: 'k y&z',
+        networkDevices: { default: { hwaddr: '02:00:00:00:00:01', ipaddr: '127.0.0.1', netmask: '255.0.0.0' } },
+      },
+    },
+    revision: `r${rev}`,
+  });
   const svc = createOverlayService({ paths, getConf: conf, getWulfConf: () => wulfConf, log: silentLogger, recheckMs: 0 });
   const hits: { port: number; assetkey: string | null; agent: string | null; tls: boolean }[] = [];
   const handler = (tls: boolean) => async (req: Request, srv: { requestIP(r: Request): { port: number } | null }) => {
@@ -60,28 +105,66 @@ async function setup(name: string, opts: { tls?: boolean } = {}) {
   const target = join(root, 'node');
   mkdirSync(join(target, 'warewulf'), { recursive: true });
   const config = join(target, 'warewulf/config');
-  writeFileSync(config, [`WWIPADDR=127.0.0.1`, `WWPORT=${server.port}`, `WWHWADDR=02:00:00:00:00:01`, `WWASSETKEY='k y&z'`,
-    `WWSECURE=true`, `WWUPDATE=3600`, ...(https ? ['WWTLS=true', `WWTLSPORT=${https.port}`] : []), ''].join('\n'));
-  if (https) { mkdirSync(join(target, 'etc/wulf'), { recursive: true }); writeFileSync(join(target, 'etc/wulf/ca.crt'), readFileSync(tlsFiles(paths.confDir).caCert)); }
-  const stop = () => { server.stop(true); https?.stop(true); };
-  return { ov, target, config, server, https, hits, svc, stop, bump: () => { rev++; } };
+  writeFileSync(
+    config,
+    [
+      `WWIPADDR=127.0.0.1`,
+      `WWPORT=${server.port}`,
+      `WWHWADDR=02:00:00:00:00:01`,
+      `WWASSETKEY='k y&z'`,
+      `WWSECURE=true`,
+      `WWUPDATE=3600`,
+      ...(https ? ['WWTLS=true', `WWTLSPORT=${https.port}`] : []),
+      '',
+    ].join('\n'),
+  );
+  if (https) {
+    mkdirSync(join(target, 'etc/wulf'), { recursive: true });
+    writeFileSync(join(target, 'etc/wulf/ca.crt'), readFileSync(tlsFiles(paths.confDir).caCert));
+  }
+  const stop = () => {
+    server.stop(true);
+    https?.stop(true);
+  };
+  return {
+    ov,
+    target,
+    config,
+    server,
+    https,
+    hits,
+    svc,
+    stop,
+    bump: () => {
+      rev++;
+    },
+  };
 }
 
 async function once(s: Awaited<ReturnType<typeof setup>>, withCurl: boolean): Promise<{ code: number; err: string }> {
-  const proc = Bun.spawn(['/bin/busybox', 'sh', AGENT, '--once'], { env: { PATH: binDir(withCurl), WULF_AGENT_ROOT: s.target, TMPDIR: tmp }, stdout: 'pipe', stderr: 'pipe' });
+  const proc = Bun.spawn(['/bin/busybox', 'sh', AGENT, '--once'], {
+    env: { PATH: binDir(withCurl), WULF_AGENT_ROOT: s.target, TMPDIR: tmp },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
   const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
   return { code, err };
 }
 
 async function until(cond: () => boolean, ms = 8000): Promise<void> {
   const t0 = Date.now();
-  while (!cond()) { if (Date.now() - t0 > ms) throw new Error('timed out'); await Bun.sleep(50); }
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await Bun.sleep(50);
+  }
 }
 
 test('agent (busybox sh + curl): applies files, keeps modes and symlinks, SIGHUP fetches at once', async () => {
   const s = await setup('curl');
   const proc = Bun.spawn(['/bin/busybox', 'sh', AGENT], {
-    env: { PATH: binDir(true), WULF_AGENT_ROOT: s.target, TMPDIR: tmp }, stdout: 'pipe', stderr: 'pipe',
+    env: { PATH: binDir(true), WULF_AGENT_ROOT: s.target, TMPDIR: tmp },
+    stdout: 'pipe',
+    stderr: 'pipe',
   });
   try {
     await until(() => existsSync(join(s.target, 'etc/node')));
@@ -91,8 +174,8 @@ test('agent (busybox sh + curl): applies files, keeps modes and symlinks, SIGHUP
     expect(readlinkSync(join(s.target, 'etc/motd.link'))).toBe('/etc/motd');
     expect(s.hits.length).toBe(1);
     expect(s.hits[0]!.assetkey).toBe('k y&z');
-    expect(s.hits[0]!.agent).toBe('wulf-agent');               // the server tells it from iPXE's fetch
-    expect(s.hits[0]!.port).toBeLessThan(1024);              // privileged source port via curl --local-port
+    expect(s.hits[0]!.agent).toBe('wulf-agent'); // the server tells it from iPXE's fetch
+    expect(s.hits[0]!.port).toBeLessThan(1024); // privileged source port via curl --local-port
     // change the overlay; the interval is an hour, so only SIGHUP can bring the update
     writeFileSync(join(s.ov, 'etc/motd'), 'hello v2\n');
     s.svc.invalidate();
@@ -104,15 +187,22 @@ test('agent (busybox sh + curl): applies files, keeps modes and symlinks, SIGHUP
     const left = [...new Bun.Glob('**/.wulf-agent.*').scanSync({ cwd: s.target, dot: true })];
     expect(left).toEqual([]);
   } finally {
-    proc.kill('SIGTERM'); await proc.exited; s.stop();
+    proc.kill('SIGTERM');
+    await proc.exited;
+    s.stop();
   }
 }, 30_000);
 
 test('agent (busybox wget, no curl) --once: one update without a privileged port', async () => {
   const s = await setup('wget');
-  writeFileSync(s.config, readFileSync(s.config, 'utf8').replace("WWASSETKEY='k y&z'", "WWASSETKEY='k%20y%26z'").replace('WWSECURE=true', 'WWSECURE=false'));
+  writeFileSync(
+    s.config,
+    readFileSync(s.config, 'utf8').replace("WWASSETKEY='k y&z'", "WWASSETKEY='k%20y%26z'").replace('WWSECURE=true', 'WWSECURE=false'),
+  );
   const proc = Bun.spawn(['/bin/busybox', 'sh', AGENT, '--once'], {
-    env: { PATH: binDir(false), WULF_AGENT_ROOT: s.target, TMPDIR: tmp }, stdout: 'pipe', stderr: 'pipe',
+    env: { PATH: binDir(false), WULF_AGENT_ROOT: s.target, TMPDIR: tmp },
+    stdout: 'pipe',
+    stderr: 'pipe',
   });
   const code = await proc.exited;
   const err = await new Response(proc.stderr).text();
@@ -141,8 +231,10 @@ test('agent (curl) with TLS: HTTPS to the TLS port with the cluster CA pinned, p
     expect(bad.err).toContain(`fetch of https://127.0.0.1:${s.https!.port}/runtime/02:00:00:00:00:01 failed`);
     expect(bad.err).toMatch(/SSL certificate|certificate/i);
     expect(readFileSync(join(s.target, 'etc/motd'), 'utf8')).toBe('hello v1\n');
-    expect(s.hits.length).toBe(1);                     // the handshake failed: no request reached either listener
-  } finally { s.stop(); }
+    expect(s.hits.length).toBe(1); // the handshake failed: no request reached either listener
+  } finally {
+    s.stop();
+  }
 }, 30_000);
 
 test('agent without curl, TLS on: refuses in secure mode (exit 3, nothing fetched); warns and uses plain HTTP otherwise', async () => {
@@ -154,7 +246,7 @@ test('agent without curl, TLS on: refuses in secure mode (exit 3, nothing fetche
     expect(refused.err).toContain('no curl');
     expect(refused.err).toContain('no plain HTTP fallback');
     expect(s.hits).toEqual([]);
-    rmSync(join(s.target, 'etc/wulf/ca.crt'));          // and with curl but no CA, the same refusal
+    rmSync(join(s.target, 'etc/wulf/ca.crt')); // and with curl but no CA, the same refusal
     const noCa = await once(s, true);
     expect([noCa.code, noCa.err.includes('cluster CA')]).toEqual([3, true]);
     writeFileSync(s.config, readFileSync(s.config, 'utf8').replace('WWSECURE=true', 'WWSECURE=false'));
@@ -163,5 +255,7 @@ test('agent without curl, TLS on: refuses in secure mode (exit 3, nothing fetche
     expect(plain.err).toContain('warning: fetching the runtime overlay over plain HTTP');
     expect(s.hits.map((h) => h.tls)).toEqual([false]);
     expect(readFileSync(join(s.target, 'etc/motd'), 'utf8')).toBe('hello v1\n');
-  } finally { s.stop(); }
+  } finally {
+    s.stop();
+  }
 }, 30_000);

@@ -1,7 +1,18 @@
 // The overlay CLI and `configure ssh` run through main.ts / the verb, on a temp root.
 import { compiledBin } from '../helpers/cli.ts';
 import { test, expect, afterAll } from 'bun:test';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pathsFor } from '../../src/config/paths.ts';
 import { silentLogger } from '../../src/lib/log.ts';
@@ -15,7 +26,10 @@ const root = mkdtempSync('/tmp/woverlay-cli-');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const paths = pathsFor(root, root);
 mkdirSync(paths.confDir, { recursive: true });
-const nodesConf = (ip: string) => writeFileSync(paths.nodesConf, `nodeprofiles:
+const nodesConf = (ip: string) =>
+  writeFileSync(
+    paths.nodesConf,
+    `nodeprofiles:
   default:
     system overlay: [wwinit, hostname, ssh.host_keys]
     runtime overlay: [hosts]
@@ -24,25 +38,45 @@ nodes:
     profiles: [default]
     network devices:
       default: {device: eth0, hwaddr: "02:00:00:00:00:01", ipaddr: ${ip}, netmask: 255.255.255.0}
-`);
+`,
+  );
 nodesConf('10.0.0.11');
 
 function wulf(...args: string[]) {
-  const r = Bun.spawnSync([compiledBin, '--root', root, ...args], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, WULF_HOST_ROOT: root } });
+  const r = Bun.spawnSync([compiledBin, '--root', root, ...args], {
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, WULF_HOST_ROOT: root },
+  });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
 test('configure ssh makes keys that ssh.host_keys puts on the node', async () => {
   const out: string[] = [];
-  const ctx = { paths, log: silentLogger, env: {}, out: (t: string) => out.push(t), err: () => {}, isTTY: false, debug: false, logFormat: 'human', confirm: async () => false } as Ctx;
+  const ctx = {
+    paths,
+    log: silentLogger,
+    env: {},
+    out: (t: string) => out.push(t),
+    err: () => {},
+    isTTY: false,
+    debug: false,
+    logFormat: 'human',
+    confirm: async () => false,
+  } as Ctx;
   expect(await ssh.run(ctx, { 'key-types': 'ed25519,rsa' }, [])).toBe(0);
   expect(statSync(join(paths.keysDir, 'ssh_host_ed25519_key')).mode & 0o777).toBe(0o600);
-  const svc = createOverlayService({ paths, getConf: () => readNodesConf(paths), getWulfConf: () => readWulfConf(paths), log: silentLogger });
+  const svc = createOverlayService({
+    paths,
+    getConf: () => readNodesConf(paths),
+    getWulfConf: () => readWulfConf(paths),
+    log: silentLogger,
+  });
   const e = svc.entries('n1', 'system');
   expect(new TextDecoder().decode(e.get('etc/ssh/ssh_host_ed25519_key')!.data)).toContain('OPENSSH PRIVATE KEY');
   expect(e.get('etc/ssh/ssh_host_ed25519_key')!.mode).toBe(0o600);
   expect(e.get('etc/ssh/ssh_host_rsa_key.pub')!.mode).toBe(0o644);
-  expect(e.has('etc/ssh/ssh_host_ecdsa_key')).toBe(false);          // not generated: skipped
+  expect(e.has('etc/ssh/ssh_host_ecdsa_key')).toBe(false); // not generated: skipped
 }, 30_000);
 
 test('overlay list/show/render/build/diff and clone-to-site on write', async () => {
@@ -53,8 +87,14 @@ test('overlay list/show/render/build/diff and clone-to-site on write', async () 
   expect(b.code).toBe(0);
   expect(b.out).toMatch(/built 2 archives for 1 nodes/);
   // serve once, then change the node: diff names the change in hosts
-  const svc = createOverlayService({ paths, getConf: () => readNodesConf(paths), getWulfConf: () => readWulfConf(paths), log: silentLogger });
-  await svc.archive('n1', 'system'); await svc.archive('n1', 'runtime');
+  const svc = createOverlayService({
+    paths,
+    getConf: () => readNodesConf(paths),
+    getWulfConf: () => readWulfConf(paths),
+    log: silentLogger,
+  });
+  await svc.archive('n1', 'system');
+  await svc.archive('n1', 'runtime');
   expect(wulf('overlay', 'diff', 'n1').out).toContain('no changes since last served');
   nodesConf('10.0.0.99');
   const d = wulf('overlay', 'diff', 'n1').out;
@@ -82,7 +122,10 @@ test('links in an overlay are never followed onto the controller: chmod, chown, 
   const refused: [string[], string][] = [
     [['overlay', 'chmod', 'linky', '/etc/lnk', '0600'], 'etc/lnk is a symlink in the overlay: cannot chmod it'],
     [['overlay', 'edit', 'linky', '/etc/lnk'], '/etc/lnk is a symlink in the overlay: cannot edit it'],
-    [['overlay', 'import', 'linky', src, '/etc/lnkdir/planted.txt'], 'etc/lnkdir is a symlink in the overlay; paths through links are refused'],
+    [
+      ['overlay', 'import', 'linky', src, '/etc/lnkdir/planted.txt'],
+      'etc/lnkdir is a symlink in the overlay; paths through links are refused',
+    ],
     [['overlay', 'mkdir', 'linky', '/etc/lnkdir/sub'], 'paths through links are refused'],
     [['overlay', 'edit', 'linky', '/etc/lnkdir/new.txt'], 'paths through links are refused'],
     [['overlay', 'delete', 'linky', '/etc/lnkdir/x'], 'paths through links are refused'],

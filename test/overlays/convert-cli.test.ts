@@ -12,7 +12,8 @@ const { dir, cleanup } = tempRoot('wulf-convert-');
 afterAll(cleanup);
 beforeAll(() => requireCompiled());
 
-const GO = '{{- /* motd */ -}}\nWelcome to {{ .Id }}{{ if .ClusterName }} ({{ .ClusterName }}){{ end }}\n{{ range $name, $nd := .NetDevs }}{{ $name }} {{ $nd.Ipaddr }}\n{{ end }}';
+const GO =
+  '{{- /* motd */ -}}\nWelcome to {{ .Id }}{{ if .ClusterName }} ({{ .ClusterName }}){{ end }}\n{{ range $name, $nd := .NetDevs }}{{ $name }} {{ $nd.Ipaddr }}\n{{ end }}';
 const BAD = 'line one {{ .Id }}\n{{ template "x" . }}\n{{ quote .Id }}\n';
 
 describe('wulf overlay convert', () => {
@@ -21,7 +22,9 @@ describe('wulf overlay convert', () => {
     const r = runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'motd.ww')]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toBe('Welcome to {{ id }}{% if clusterName != blank %} ({{ clusterName }}){% endif %}\n{% for nd in netdevs %}{{ nd.name }} {{ nd.ipaddr }}\n{% endfor %}');
+    expect(r.out).toBe(
+      'Welcome to {{ id }}{% if clusterName != blank %} ({{ clusterName }}){% endif %}\n{% for nd in netdevs %}{{ nd.name }} {{ nd.ipaddr }}\n{% endfor %}',
+    );
   });
 
   test('what it cannot convert: FILE:LINE: why on stderr, exit 1, nothing on stdout or on disk', () => {
@@ -45,12 +48,21 @@ describe('wulf overlay convert', () => {
   test('the kind follows the name (*.ipxe: iPXE data, *.tmpl: BMC data) unless --kind says', () => {
     writeFileSync(join(dir, 'site.ipxe'), '#!ipxe\nkernel http://{{.Authority}}/kernel/{{.Hwaddr}}\n');
     const r = runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'site.ipxe')]);
-    expect({ code: r.code, out: r.out, err: r.err }).toEqual({ code: 0, out: '#!ipxe\nkernel http://{{ authority }}/kernel/{{ hwaddr }}\n', err: '' });
+    expect({ code: r.code, out: r.out, err: r.err }).toEqual({
+      code: 0,
+      out: '#!ipxe\nkernel http://{{ authority }}/kernel/{{ hwaddr }}\n',
+      err: '',
+    });
     const asOverlay = runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'site.ipxe'), '--kind', 'overlay']);
     expect(asOverlay.code).toBe(1);
     expect(asOverlay.err).toContain(`${join(dir, 'site.ipxe')}:2: .Authority`);
-    writeFileSync(join(dir, 'power.tmpl'), 'ipmitool -H {{.Ipaddr}} -U {{.UserName}} -E {{ if eq .Cmd "PowerOn" }}chassis power on{{ end }}');
-    expect(runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'power.tmpl')]).out).toBe('ipmitool -H {{ ipaddr }} -U {{ username }} -E {% if cmd == "PowerOn" %}chassis power on{% endif %}');
+    writeFileSync(
+      join(dir, 'power.tmpl'),
+      'ipmitool -H {{.Ipaddr}} -U {{.UserName}} -E {{ if eq .Cmd "PowerOn" }}chassis power on{{ end }}',
+    );
+    expect(runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'power.tmpl')]).out).toBe(
+      'ipmitool -H {{ ipaddr }} -U {{ username }} -E {% if cmd == "PowerOn" %}chassis power on{% endif %}',
+    );
     expect(runWulf(compiled, dir, ['overlay', 'convert', join(dir, 'power.tmpl'), '--kind', 'grub']).err).toContain('--kind "grub"');
   });
 
@@ -75,7 +87,11 @@ describe('wulf overlay convert', () => {
     writeFileSync(join(dir, 'g.ww'), GO);
     const root = join(dir, 'site');
     mkdirSync(root, { recursive: true });
-    const run = (...a: string[]) => { const r = runWulf(compiled, root, a); if (r.code !== 0) throw new Error(`${a.join(' ')}: ${r.err}`); return r.out; };
+    const run = (...a: string[]) => {
+      const r = runWulf(compiled, root, a);
+      if (r.code !== 0) throw new Error(`${a.join(' ')}: ${r.err}`);
+      return r.out;
+    };
     run('init', '--address', '10.0.0.1/24');
     run('node', 'add', 'c1', '--ipaddr', '10.0.0.11', '--hwaddr', '52:54:00:00:00:11', '--netmask', '255.255.255.0', '--cluster', 'lab');
     run('overlay', 'create', 'site');
@@ -96,7 +112,9 @@ describe('wulf overlay import', () => {
     writeFileSync(join(dir, 'go.ww'), GO);
     const r = runWulf(compiled, root, ['overlay', 'import', 'site', join(dir, 'go.ww'), 'etc/motd.ww', '--parents']);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`${join(dir, 'go.ww')}:1: Go template syntax ({{- /* motd */ -}}); wulf templates are Liquid: convert it with wulf overlay convert ${join(dir, 'go.ww')}`);
+    expect(r.err).toContain(
+      `${join(dir, 'go.ww')}:1: Go template syntax ({{- /* motd */ -}}); wulf templates are Liquid: convert it with wulf overlay convert ${join(dir, 'go.ww')}`,
+    );
     expect(r.err.trim().split('\n').length).toBeLessThanOrEqual(2);
   });
 });

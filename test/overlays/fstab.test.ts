@@ -32,9 +32,13 @@ function generate(fstab: string, name: string): { units: Map<string, string>; li
   const dir = join(tmp, name);
   for (const d of ['normal', 'early', 'late']) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(join(dir, 'fstab'), fstab);
-  const r = spawnSync(GENERATOR, [join(dir, 'normal'), join(dir, 'early'), join(dir, 'late')], { encoding: 'utf8', env: { ...process.env, SYSTEMD_FSTAB: join(dir, 'fstab'), SYSTEMD_LOG_LEVEL: 'info' } });
+  const r = spawnSync(GENERATOR, [join(dir, 'normal'), join(dir, 'early'), join(dir, 'late')], {
+    encoding: 'utf8',
+    env: { ...process.env, SYSTEMD_FSTAB: join(dir, 'fstab'), SYSTEMD_LOG_LEVEL: 'info' },
+  });
   if (r.status !== 0) throw new Error(`systemd-fstab-generator: exit ${r.status}: ${r.stderr}`);
-  const units = new Map<string, string>(), links: string[] = [];
+  const units = new Map<string, string>(),
+    links: string[] = [];
   for (const f of readdirSync(join(dir, 'normal'), { recursive: true, withFileTypes: true })) {
     const rel = join(f.parentPath, f.name).slice(join(dir, 'normal').length + 1);
     if (f.isSymbolicLink()) links.push(rel);
@@ -50,7 +54,7 @@ const nodeWith = (profileResources: unknown) => {
   return conf;
 };
 
-test('the default profile\'s NFS /home renders as a nofail automount, and systemd makes it one', () => {
+test("the default profile's NFS /home renders as a nofail automount, and systemd makes it one", () => {
   if (!existsSync(GENERATOR)) throw new Error(`${GENERATOR} missing (Debian's systemd package; or set WULF_FSTAB_GENERATOR)`);
   const fstab = renderFstab(nodeWith(undefined));
   expect(fstab).toContain('\nwarewulf:/home /home nfs defaults,nofail,x-systemd.automount 0 0');
@@ -65,12 +69,18 @@ test('the default profile\'s NFS /home renders as a nofail automount, and system
 });
 
 test('a network mount without options gets the same defaults; options given in nodes.conf are kept as written', () => {
-  const fstab = renderFstab(nodeWith({ fstab: [
-    { spec: 'warewulf:/apps', file: '/apps', vfstype: 'nfs4' },
-    { spec: 'warewulf:/opt', file: '/opt', vfstype: 'nfs', mntops: 'defaults,nofail' },
-    { spec: '/dev/sda1', file: '/scratch', vfstype: 'ext4' },
-  ] }));
-  expect(fstab).toContain('\nwarewulf:/apps /apps nfs4 defaults,nofail,x-systemd.automount 0 0\nwarewulf:/opt /opt nfs defaults,nofail 0 0\n/dev/sda1 /scratch ext4 defaults 0 0');
+  const fstab = renderFstab(
+    nodeWith({
+      fstab: [
+        { spec: 'warewulf:/apps', file: '/apps', vfstype: 'nfs4' },
+        { spec: 'warewulf:/opt', file: '/opt', vfstype: 'nfs', mntops: 'defaults,nofail' },
+        { spec: '/dev/sda1', file: '/scratch', vfstype: 'ext4' },
+      ],
+    }),
+  );
+  expect(fstab).toContain(
+    '\nwarewulf:/apps /apps nfs4 defaults,nofail,x-systemd.automount 0 0\nwarewulf:/opt /opt nfs defaults,nofail 0 0\n/dev/sda1 /scratch ext4 defaults 0 0',
+  );
   const { links } = generate(fstab, 'given');
   expect(links).toContain('remote-fs.target.wants/apps.automount');
   // what the admin wrote is what systemd gets: plain nofail stays a mount at boot (the old behaviour)

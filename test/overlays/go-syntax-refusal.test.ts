@@ -29,11 +29,20 @@ describe('iPXE site template', () => {
   beforeAll(() => {
     mkdirSync(join(confDir, 'ipxe'), { recursive: true });
     const byMac = new Map<string, MergedNode>();
-    for (const m of mergeAll({ profiles: {}, nodes: { g1: { imageName: 'rocky', ipxeTemplate: 'site', networkDevices: { eth0: { hwaddr: MAC } } } } })) byMac.set(MAC, m);
+    for (const m of mergeAll({
+      profiles: {},
+      nodes: { g1: { imageName: 'rocky', ipxeTemplate: 'site', networkDevices: { eth0: { hwaddr: MAC } } } },
+    }))
+      byMac.set(MAC, m);
     status = new StatusBoard();
     app = createApp({
-      log: silentLogger, status, nodeByMac: async (mac) => byMac.get(mac), kernel: () => undefined, image: () => undefined,
-      overlay: async () => undefined, ipxeBinary: () => undefined,
+      log: silentLogger,
+      status,
+      nodeByMac: async (mac) => byMac.get(mac),
+      kernel: () => undefined,
+      image: () => undefined,
+      overlay: async () => undefined,
+      ipxeBinary: () => undefined,
       settings: () => ({ authority: '10.0.0.254:9873', secure: false, confDir }),
     });
   });
@@ -44,7 +53,9 @@ describe('iPXE site template', () => {
     const r = await get();
     expect(r.status).toBe(500);
     const body = await r.text();
-    expect(body).toBe(`${join(confDir, 'ipxe', 'site.ipxe')}:2: Go template syntax ({{.Id}}); wulf templates are Liquid: convert it with wulf overlay convert ${join(confDir, 'ipxe', 'site.ipxe')}\n`);
+    expect(body).toBe(
+      `${join(confDir, 'ipxe', 'site.ipxe')}:2: Go template syntax ({{.Id}}); wulf templates are Liquid: convert it with wulf overlay convert ${join(confDir, 'ipxe', 'site.ipxe')}\n`,
+    );
     expect(body).not.toContain('kernel http:///');
     expect(status.get('g1')!.sent).toBe('ERROR');
   });
@@ -62,10 +73,15 @@ describe('iPXE site template', () => {
 describe('BMC template', () => {
   test('in Go syntax: refused with file:line, nothing run', () => {
     mkdirSync(join(dir, 'bmc'), { recursive: true });
-    writeFileSync(join(dir, 'bmc', 'ww.tmpl'), 'ipmitool -I lanplus -H {{.Ipaddr}} -U {{.UserName}} {{ if eq .Cmd "PowerOn" }}chassis power on{{ end }}\n');
+    writeFileSync(
+      join(dir, 'bmc', 'ww.tmpl'),
+      'ipmitool -I lanplus -H {{.Ipaddr}} -U {{.UserName}} {{ if eq .Cmd "PowerOn" }}chassis power on{{ end }}\n',
+    );
     const d = createIpmitoolDriver({ templateDir: join(dir, 'bmc') });
     const t = { node: 'n1', ipmi: { ipaddr: '10.0.0.9', username: 'admin', password: 'x', template: 'ww.tmpl' } };
-    expect(() => d.describe(t, 'on', {})).toThrow(`${join(dir, 'bmc', 'ww.tmpl')}:1: Go template syntax ({{.Ipaddr}}); wulf templates are Liquid: convert it with wulf overlay convert ${join(dir, 'bmc', 'ww.tmpl')}`);
+    expect(() => d.describe(t, 'on', {})).toThrow(
+      `${join(dir, 'bmc', 'ww.tmpl')}:1: Go template syntax ({{.Ipaddr}}); wulf templates are Liquid: convert it with wulf overlay convert ${join(dir, 'bmc', 'ww.tmpl')}`,
+    );
   });
 });
 
@@ -76,9 +92,19 @@ describe('overlay template', () => {
     const tdir = join(paths.siteOverlaysDir, 'motd', 'rootfs', 'etc');
     mkdirSync(tdir, { recursive: true });
     writeFileSync(join(tdir, 'motd.ww'), 'Welcome to {{ id }}\n');
-    const conf: NodesConf = { profiles: {}, nodes: { m1: { systemOverlay: ['motd'], runtimeOverlay: [], networkDevices: { eth0: { hwaddr: '52:54:00:aa:40:01' } } } }, revision: 'r1' };
+    const conf: NodesConf = {
+      profiles: {},
+      nodes: { m1: { systemOverlay: ['motd'], runtimeOverlay: [], networkDevices: { eth0: { hwaddr: '52:54:00:aa:40:01' } } } },
+      revision: 'r1',
+    };
     const lines: string[] = [];
-    const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => wulfConf, log: createLogger({ write: (l) => lines.push(l) }), recheckMs: 0 });
+    const svc = createOverlayService({
+      paths,
+      getConf: () => conf,
+      getWulfConf: () => wulfConf,
+      log: createLogger({ write: (l) => lines.push(l) }),
+      recheckMs: 0,
+    });
     const good = await svc.archive('m1', 'system');
     writeFileSync(join(tdir, 'motd.ww'), 'Welcome to {{ .Id }}\n');
     svc.invalidate();
@@ -91,9 +117,10 @@ describe('overlay template', () => {
 
   test('in Go syntax: one error naming overlay, file and line', () => {
     const env = { confDir: dir, hostRoot: '', hostAllow: [] };
-    expect(() => renderTemplate('site', 'etc/motd.ww', 'Welcome\n\n{{ range .NetDevs }}{{ .Ipaddr }}{{ end }}\n', { id: 'n1' }, env))
-      .toThrow('overlay site: etc/motd.ww:3: Go template syntax ({{ range .NetDevs }}); wulf templates are Liquid: convert it with wulf overlay convert FILE');
+    expect(() =>
+      renderTemplate('site', 'etc/motd.ww', 'Welcome\n\n{{ range .NetDevs }}{{ .Ipaddr }}{{ end }}\n', { id: 'n1' }, env),
+    ).toThrow(
+      'overlay site: etc/motd.ww:3: Go template syntax ({{ range .NetDevs }}); wulf templates are Liquid: convert it with wulf overlay convert FILE',
+    );
   });
 });
-
-

@@ -10,7 +10,11 @@ import { NETDEV_FIELDS, NODE_FIELDS, ROOT_FIELDS, type Field, type Ty } from '..
 export function wulfData(conf: NodesConf, wulf: WulfConf, id: string, overlay = 'site', rel = 'f.ww'): Record<string, unknown> {
   const ids = Object.keys(conf.nodes).sort();
   const all = ids.map((n) => nodeView(mergeNode(conf, n)));
-  const root: Record<string, unknown> = { ...all[ids.indexOf(id)]!, server: serverView(wulf), build: buildView(overlay, `${overlay}/${rel}`, new Date(Date.UTC(2026, 0, 2, 3, 4, 5))) };
+  const root: Record<string, unknown> = {
+    ...all[ids.indexOf(id)]!,
+    server: serverView(wulf),
+    build: buildView(overlay, `${overlay}/${rel}`, new Date(Date.UTC(2026, 0, 2, 3, 4, 5))),
+  };
   root.allNodes = all;
   return root;
 }
@@ -32,20 +36,30 @@ function plain(v: unknown): unknown {
 
 function goValue(ty: Ty, v: unknown, root: unknown): unknown {
   switch (ty.k) {
-    case 'str': return v === null || v === undefined ? '' : String(v);
-    case 'bool': return !!v;
-    case 'num': return v === null || v === undefined ? 0 : Number(v);
-    case 'list': return Array.isArray(v) ? v.map((x) => goValue(ty.of, x, root)) : [];
-    case 'map': return v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, goValue(ty.of, x, root)])) : {};
-    case 'any': return plain(v) ?? '';
-    case 'node': return goStruct(NODE_FIELDS, v, root);
-    case 'netdev': return goStruct(NETDEV_FIELDS, v, root);
-    case 'struct': return goStruct(ty.fields, v, root);
+    case 'str':
+      return v === null || v === undefined ? '' : String(v);
+    case 'bool':
+      return !!v;
+    case 'num':
+      return v === null || v === undefined ? 0 : Number(v);
+    case 'list':
+      return Array.isArray(v) ? v.map((x) => goValue(ty.of, x, root)) : [];
+    case 'map':
+      return v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, goValue(ty.of, x, root)])) : {};
+    case 'any':
+      return plain(v) ?? '';
+    case 'node':
+      return goStruct(NODE_FIELDS, v, root);
+    case 'netdev':
+      return goStruct(NETDEV_FIELDS, v, root);
+    case 'struct':
+      return goStruct(ty.fields, v, root);
     case 'netdevs': {
       const list = (at(v, 'netdevs') ?? []) as Record<string, unknown>[];
       return Object.fromEntries(list.map((nd) => [nd.name as string, goStruct(NETDEV_FIELDS, nd, root)]));
     }
-    case 'root': return goRoot(root);
+    case 'root':
+      return goRoot(root);
   }
 }
 

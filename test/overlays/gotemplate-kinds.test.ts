@@ -24,7 +24,7 @@ function goData(fields: Record<string, Field>, wulf: Record<string, unknown>): R
   const out: Record<string, unknown> = {};
   for (const [name, [key, ty]] of Object.entries(fields)) {
     const v = wulf[key];
-    out[name] = ty.k === 'map' ? { ...(v as object ?? {}) } : ty.k === 'bool' ? !!v : v === undefined || v === null ? '' : v;
+    out[name] = ty.k === 'map' ? { ...((v as object) ?? {}) } : ty.k === 'bool' ? !!v : v === undefined || v === null ? '' : v;
   }
   return out;
 }
@@ -32,7 +32,14 @@ function goData(fields: Record<string, Field>, wulf: Record<string, unknown>): R
 describe('iPXE template', () => {
   const AUTH = '10.0.0.254:9873';
   const nodes: Record<string, NodeData> = {
-    full: { imageName: 'rocky-9', clusterName: 'lab', root: 'tmpfs', tags: { IPXEMenuEntry: 'dracut' }, kernel: { args: ['quiet', 'console=ttyS0'], version: '6.1.0-9' }, networkDevices: { eth0: { hwaddr: '52:54:00:aa:30:01', ipaddr: '10.0.0.31' } } },
+    full: {
+      imageName: 'rocky-9',
+      clusterName: 'lab',
+      root: 'tmpfs',
+      tags: { IPXEMenuEntry: 'dracut' },
+      kernel: { args: ['quiet', 'console=ttyS0'], version: '6.1.0-9' },
+      networkDevices: { eth0: { hwaddr: '52:54:00:aa:30:01', ipaddr: '10.0.0.31' } },
+    },
     noimage: { networkDevices: { eth0: { hwaddr: '52:54:00:aa:30:02' } } },
     plain: { imageName: 'deb', networkDevices: { eth0: { hwaddr: '52:54:00:aa:30:03', ipaddr: '10.0.0.33' } } },
   };
@@ -43,10 +50,20 @@ describe('iPXE template', () => {
     expect(problems).toEqual([]);
     mkdirSync(join(dir, 'etc', 'ipxe'), { recursive: true });
     writeFileSync(join(dir, 'etc', 'ipxe', 'site.ipxe'), liquid);
-    for (const m of mergeAll({ profiles: { default: { ipxeTemplate: 'site' } }, nodes: Object.fromEntries(Object.entries(nodes).map(([k, v]) => [k, { ...v, profiles: ['default'] }])) })) merged.set(m.data.networkDevices!.eth0!.hwaddr!, m);
+    for (const m of mergeAll({
+      profiles: { default: { ipxeTemplate: 'site' } },
+      nodes: Object.fromEntries(Object.entries(nodes).map(([k, v]) => [k, { ...v, profiles: ['default'] }])),
+    }))
+      merged.set(m.data.networkDevices!.eth0!.hwaddr!, m);
     app = createApp({
-      log: silentLogger, status: new StatusBoard(), nodeByMac: async (mac) => merged.get(mac), kernel: () => undefined, image: () => undefined,
-      overlay: async () => undefined, ipxeBinary: () => undefined, settings: () => ({ authority: AUTH, secure: false, confDir: join(dir, 'etc') }),
+      log: silentLogger,
+      status: new StatusBoard(),
+      nodeByMac: async (mac) => merged.get(mac),
+      kernel: () => undefined,
+      image: () => undefined,
+      overlay: async () => undefined,
+      ipxeBinary: () => undefined,
+      settings: () => ({ authority: AUTH, secure: false, confDir: join(dir, 'etc') }),
     });
   });
 
@@ -57,7 +74,21 @@ describe('iPXE template', () => {
       const r = await app.request(`/ipxe/${mac}`, {}, { peer: { address: '10.0.0.1', port: 40000 } });
       expect(r.status).toBe(200);
       // wulf's iPXE data for the node (as src/http/ipxe.ts builds it), under Warewulf's names
-      const wulfView = { id, hostname: id, hwaddr: mac, authority: AUTH, image: nd.imageName ?? '', kernelArgs: (nd.kernel?.args ?? []).join(' '), kernelVersion: nd.kernel?.version ?? '', cluster: nd.clusterName ?? '', ipaddr: nd.networkDevices!.eth0!.ipaddr ?? '', tags: nd.tags ?? {}, root: nd.root ?? 'initramfs', tls: false, port: '9873' };
+      const wulfView = {
+        id,
+        hostname: id,
+        hwaddr: mac,
+        authority: AUTH,
+        image: nd.imageName ?? '',
+        kernelArgs: (nd.kernel?.args ?? []).join(' '),
+        kernelVersion: nd.kernel?.version ?? '',
+        cluster: nd.clusterName ?? '',
+        ipaddr: nd.networkDevices!.eth0!.ipaddr ?? '',
+        tags: nd.tags ?? {},
+        root: nd.root ?? 'initramfs',
+        tls: false,
+        port: '9873',
+      };
       const want = renderGoFull(join(OTHER, 'site.ipxe'), goData(IPXE_FIELDS, wulfView)).files[0]!.data;
       expect(await r.text()).toBe(want);
     });
@@ -71,9 +102,21 @@ describe('iPXE template', () => {
 });
 
 describe('BMC command template', () => {
-  const words = (s: string) => s.split(/\s+/).filter((w) => w).map((w) => (/^(["'])(.*)\1$/s.test(w) ? w.slice(1, -1) : w));
+  const words = (s: string) =>
+    s
+      .split(/\s+/)
+      .filter((w) => w)
+      .map((w) => (/^(["'])(.*)\1$/s.test(w) ? w.slice(1, -1) : w));
   const ipmis = [
-    { ipaddr: '10.2.0.5', username: 'admin', password: 'x', interface: 'lanplus', port: '623', escapechar: '^', tags: { vlan: '7', a: 'b' } },
+    {
+      ipaddr: '10.2.0.5',
+      username: 'admin',
+      password: 'x',
+      interface: 'lanplus',
+      port: '623',
+      escapechar: '^',
+      tags: { vlan: '7', a: 'b' },
+    },
     { ipaddr: '10.2.0.6', username: 'ops', password: 'y' },
   ];
   test('every command renders to the argv the Go original gives (password never in the template)', () => {
@@ -81,7 +124,17 @@ describe('BMC command template', () => {
     expect(problems).toEqual([]);
     for (const ipmi of ipmis) {
       for (const cmd of ['PowerOn', 'PowerOff', 'PowerStatus', 'Console', 'PowerCycle'] as Cmd[]) {
-        const view = { cmd, ipaddr: ipmi.ipaddr, port: ipmi.port ?? '', username: ipmi.username, interface: ipmi.interface ?? '', escapechar: ipmi.escapechar ?? '', gateway: '', netmask: '', tags: ipmi.tags ?? {} };
+        const view = {
+          cmd,
+          ipaddr: ipmi.ipaddr,
+          port: ipmi.port ?? '',
+          username: ipmi.username,
+          interface: ipmi.interface ?? '',
+          escapechar: ipmi.escapechar ?? '',
+          gateway: '',
+          netmask: '',
+          tags: ipmi.tags ?? {},
+        };
         const go = renderGoFull(join(OTHER, 'bmc.tmpl'), goData(BMC_FIELDS, view)).files[0]!.data;
         expect({ cmd, argv: renderArgv(liquid, 'n1', ipmi, cmd) }).toEqual({ cmd, argv: words(go) });
       }

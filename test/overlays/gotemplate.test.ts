@@ -15,11 +15,18 @@ import { goldenConf, wulfConf } from './fixtures.ts';
 import { goRoot, wulfData } from './gotemplate-data.ts';
 
 const DIR = join(import.meta.dir, 'gotemplates');
-const TEMPLATES = readdirSync(DIR).filter((f) => f.endsWith('.ww')).sort();
+const TEMPLATES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.ww'))
+  .sort();
 const conf = goldenConf();
 // tags the syncuser-style fixture reads (root without password, an extra group)
 conf.nodes['n-ipv6']!.tags = { PasswordlessRoot: 'TRUE', group_wheel: '10', group_staff: '50' };
-conf.nodes['n-multi']!.resources = { localusers: [{ name: 'svc', uid: 500, gid: 500, home: '/srv/svc', shell: '/bin/false' }, { name: 'ops', uid: 501, gid: 100, gecos: 'Operators', home: '/home/ops', shell: '/bin/bash' }] };
+conf.nodes['n-multi']!.resources = {
+  localusers: [
+    { name: 'svc', uid: 500, gid: 500, home: '/srv/svc', shell: '/bin/false' },
+    { name: 'ops', uid: 501, gid: 100, gecos: 'Operators', home: '/home/ops', shell: '/bin/bash' },
+  ],
+};
 const NODES = Object.keys(conf.nodes).sort();
 
 let tmp: string, sysconf: string, images: string, env: RenderEnv;
@@ -29,24 +36,44 @@ beforeAll(() => {
   sysconf = join(tmp, 'etc');
   images = join(tmp, 'images');
   mkdirSync(sysconf, { recursive: true });
-  writeFileSync(join(sysconf, 'passwd.site'), 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n\nbob:x:1001:1001::/home/bob:/bin/sh\n');
+  writeFileSync(
+    join(sysconf, 'passwd.site'),
+    'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n\nbob:x:1001:1001::/home/bob:/bin/sh\n',
+  );
   writeFileSync(join(sysconf, 'hosts.local'), '10.9.9.9 printer\n10.9.9.10 nas # mine\n# wulf managed below\n10.0.0.1 old\n');
   mkdirSync(join(images, 'rocky-9', 'rootfs', 'etc'), { recursive: true });
   writeFileSync(join(images, 'rocky-9', 'rootfs', 'etc', 'group'), 'root:x:0:\nwheel:x:10:alice\nimage-only:x:900:\n');
-  writeFileSync(join(images, 'rocky-9', 'rootfs', 'etc', 'passwd'), 'root:x:0:0:image root:/root:/bin/sh\ndaemon:x:2:2::/:/sbin/nologin\nalice:x:1500:1500::/home/alice:/bin/sh\n');
+  writeFileSync(
+    join(images, 'rocky-9', 'rootfs', 'etc', 'passwd'),
+    'root:x:0:0:image root:/root:/bin/sh\ndaemon:x:2:2::/:/sbin/nologin\nalice:x:1500:1500::/home/alice:/bin/sh\n',
+  );
   env = {
-    confDir: sysconf, hostRoot: '', hostAllow: ['/etc/group'], // the controller's own /etc/group, as Go's Include reads it
-    imageFile: (img, p) => { try { return readFileSync(join(images, img, 'rootfs', p)); } catch { return undefined; } },
+    confDir: sysconf,
+    hostRoot: '',
+    hostAllow: ['/etc/group'], // the controller's own /etc/group, as Go's Include reads it
+    imageFile: (img, p) => {
+      try {
+        return readFileSync(join(images, img, 'rootfs', p));
+      } catch {
+        return undefined;
+      }
+    },
   };
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Out { name: string; data: string; symlink?: string }
+interface Out {
+  name: string;
+  data: string;
+  symlink?: string;
+}
 
 function wulfFiles(file: string, liquid: string, node: string): Out[] {
   const data = wulfData(conf, wulfConf, node, 'site', file);
   const r = renderTemplate('site', file, liquid, data, env);
-  return r.files.filter((f) => !f.abort).map((f) => ({ name: f.rel, data: f.data, ...(f.symlink !== undefined ? { symlink: f.symlink } : {}) }));
+  return r.files
+    .filter((f) => !f.abort)
+    .map((f) => ({ name: f.rel, data: f.data, ...(f.symlink !== undefined ? { symlink: f.symlink } : {}) }));
 }
 
 function goFiles(file: string, node: string): Out[] {
@@ -60,10 +87,16 @@ function goFilesFor(path: string, data: Record<string, unknown>): Out[] {
   // wulf's one rule of its own: a template that can switch files (calls file) writes no default file
   // that holds only whitespace, even when this node never switched (Warewulf writes it, e.g. "\n")
   const named = r.files.length > 1 || /\{\{-?\s*file\s/.test(readFileSync(path, 'utf8'));
-  return r.files
-    // as wulf (and Warewulf's overlay build) does: a template's default file that holds only whitespace is not written once it names files
-    .filter((f, i) => !(i === 0 && named && !f.data.trim() && !f.symlink))
-    .map((f, i) => ({ name: i === 0 && !f.name ? file.replace(/\.ww$/, '') : f.name, data: f.data, ...(f.symlink ? { symlink: f.target } : {}) }));
+  return (
+    r.files
+      // as wulf (and Warewulf's overlay build) does: a template's default file that holds only whitespace is not written once it names files
+      .filter((f, i) => !(i === 0 && named && !f.data.trim() && !f.symlink))
+      .map((f, i) => ({
+        name: i === 0 && !f.name ? file.replace(/\.ww$/, '') : f.name,
+        data: f.data,
+        ...(f.symlink ? { symlink: f.target } : {}),
+      }))
+  );
 }
 
 describe('converted stock-style templates render byte for byte as Go renders the originals', () => {
@@ -98,7 +131,7 @@ describe('converted stock-style templates render byte for byte as Go renders the
 });
 
 describe('converted templates in a real overlay build (memoised renders shared between nodes)', () => {
-  test('every node\'s archive entries equal what Go renders for that node', () => {
+  test("every node's archive entries equal what Go renders for that node", () => {
     const root = join(tmp, 'build');
     const paths = pathsFor(root, root);
     const files = ['hosts.ww', 'network.ww', 'issue.ww', 'functions.ww', 'abort.ww', 'abortfiles.ww', 'link.ww'];
@@ -110,12 +143,19 @@ describe('converted templates in a real overlay build (memoised renders shared b
       writeFileSync(join(dirOf, f), liquid);
     }
     const c = structuredClone(conf);
-    for (const n of Object.values(c.nodes)) { n.systemOverlay = ['gosite']; n.runtimeOverlay = []; }
+    for (const n of Object.values(c.nodes)) {
+      n.systemOverlay = ['gosite'];
+      n.runtimeOverlay = [];
+    }
     const b = new Builder({ paths });
     const snap = b.snapshot(c, { ...wulfConf });
     let compared = 0;
     for (const id of NODES) {
-      const got = new Map([...b.entries(snap, id, 'system').values()].filter((e) => e.type !== 'dir' && e.origin.startsWith('gosite/')).map((e) => [e.rel, e.type === 'symlink' ? `-> ${e.target}` : new TextDecoder().decode(e.data)]));
+      const got = new Map(
+        [...b.entries(snap, id, 'system').values()]
+          .filter((e) => e.type !== 'dir' && e.origin.startsWith('gosite/'))
+          .map((e) => [e.rel, e.type === 'symlink' ? `-> ${e.target}` : new TextDecoder().decode(e.data)]),
+      );
       const want = new Map<string, string>();
       for (const f of files) {
         const data = wulfData(c, wulfConf, id, 'gosite', `etc/go/${f}`);
@@ -137,7 +177,13 @@ describe('links on the controller (ImportLink, readlink)', () => {
     rmSync(join(links, 'localtime'), { force: true });
     symlinkSync(join(links, 'zoneinfo', 'Europe', 'Paris'), join(links, 'localtime'));
     const file = join(tmp, 'localtime.ww');
-    writeFileSync(file, `{{- /* the zone this controller uses */ -}}\n{{ ImportLink "${links}/localtime" }}zone {{ readlink "${links}/localtime" | base }}\n`.replace('| base', '| basename'));
+    writeFileSync(
+      file,
+      `{{- /* the zone this controller uses */ -}}\n{{ ImportLink "${links}/localtime" }}zone {{ readlink "${links}/localtime" | base }}\n`.replace(
+        '| base',
+        '| basename',
+      ),
+    );
     const { liquid, problems } = convertGoTemplate(readFileSync(file, 'utf8'));
     expect(problems).toEqual([]);
     const data = wulfData(conf, wulfConf, 'n-multi', 'site', 'localtime.ww');
@@ -170,7 +216,9 @@ describe('convertGoTemplate', () => {
   });
 
   test('a Liquid template is not converted again; plain text is kept as it is', () => {
-    expect(convertGoTemplate('hello\n{{ id }} {% if x %}y{% endif %}\n').problems).toEqual([{ line: 2, message: expect.stringContaining('Liquid already') }]);
+    expect(convertGoTemplate('hello\n{{ id }} {% if x %}y{% endif %}\n').problems).toEqual([
+      { line: 2, message: expect.stringContaining('Liquid already') },
+    ]);
     expect(convertGoTemplate('no templates here\n')).toEqual({ liquid: 'no templates here\n', problems: [] });
     expect(convertGoTemplate('{{ printf "%v" .Kernel.Args }}').problems[0]!.message).toContain('whole list');
   });
@@ -196,7 +244,9 @@ describe('convertGoTemplate', () => {
 
 describe('and/or short-circuit as Go evaluates them', () => {
   test('a later argument is evaluated only when the ones before have not decided: no strict-variable error on an empty list', () => {
-    const { liquid, problems } = convertGoTemplate('{{ if and .Kernel.Args (index .Kernel.Args 0) }}{{ index .Kernel.Args 0 }}{{ else }}none{{ end }}');
+    const { liquid, problems } = convertGoTemplate(
+      '{{ if and .Kernel.Args (index .Kernel.Args 0) }}{{ index .Kernel.Args 0 }}{{ else }}none{{ end }}',
+    );
     expect(problems).toEqual([]);
     const bare = wulfData(conf, wulfConf, 'n-bare', 'site', 'f.ww');
     expect((bare.kernel as { args: string[] }).args).toEqual([]);
@@ -207,14 +257,21 @@ describe('and/or short-circuit as Go evaluates them', () => {
   });
 
   test('arguments that cannot fail and need no temporaries stay one Liquid condition', () => {
-    expect(convertGoTemplate('{{ if and .Id .ClusterName }}y{{ end }}').liquid).toBe('{% if id != blank and clusterName != blank %}y{% endif %}');
+    expect(convertGoTemplate('{{ if and .Id .ClusterName }}y{{ end }}').liquid).toBe(
+      '{% if id != blank and clusterName != blank %}y{% endif %}',
+    );
     expect(convertGoTemplate('{{ or .Comment "default" }}').liquid).toBe('{{ comment | default: "default" }}');
   });
 
   test('and as a value converts; a value that may be a number, list or map, or a string, is reported', () => {
     expect(convertGoTemplate('{{ and .Id .ClusterName }}').problems).toEqual([]);
-    const r = convertGoTemplate('a\n{{ or .Kernel.Args "none" }}\n{{ and (len .Kernel.Args) .Id }}\n{{ if or .Kernel.Args "none" }}ok{{ end }}');
-    expect(r.problems).toEqual([{ line: 2, message: expect.stringContaining('or used as a value') }, { line: 3, message: expect.stringContaining('and used as a value') }]);
+    const r = convertGoTemplate(
+      'a\n{{ or .Kernel.Args "none" }}\n{{ and (len .Kernel.Args) .Id }}\n{{ if or .Kernel.Args "none" }}ok{{ end }}',
+    );
+    expect(r.problems).toEqual([
+      { line: 2, message: expect.stringContaining('or used as a value') },
+      { line: 3, message: expect.stringContaining('and used as a value') },
+    ]);
   });
 });
 
@@ -237,6 +294,7 @@ describe('findGoSyntax', () => {
       '{% raw %}{{ .Go }}{% endraw %}',
       '{{ interface | default: "lanplus" }} {{ a == b }} {{ x.size > 0 }} {{ (1..n) | join: "," }} {{ tags["x"] }}',
       'no tags at all ${base}/kernel',
-    ]) expect(findGoSyntax(s)).toBeNull();
+    ])
+      expect(findGoSyntax(s)).toBeNull();
   });
 });

@@ -10,9 +10,22 @@ const root = mkdtempSync('/tmp/woverlay-host-');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const paths = pathsFor(root);
 mkdirSync(paths.confDir, { recursive: true });
-writeFileSync(paths.wulfConf, ['ipaddr: 10.0.0.1', 'netmask: 255.255.0.0', 'nfs:', '  enabled: true', '  export paths:',
-  '    - path: /home', '      export options: rw,sync'].join('\n') + '\n');
-const nodesConf = (ip: string) => writeFileSync(paths.nodesConf, `nodeprofiles:
+writeFileSync(
+  paths.wulfConf,
+  [
+    'ipaddr: 10.0.0.1',
+    'netmask: 255.255.0.0',
+    'nfs:',
+    '  enabled: true',
+    '  export paths:',
+    '    - path: /home',
+    '      export options: rw,sync',
+  ].join('\n') + '\n',
+);
+const nodesConf = (ip: string) =>
+  writeFileSync(
+    paths.nodesConf,
+    `nodeprofiles:
   default:
     runtime overlay: [hosts]
 nodes:
@@ -25,7 +38,8 @@ nodes:
     network devices:
       default: {device: eth0, hwaddr: "02:00:00:00:00:02", ipaddr: 10.0.1.2, netmask: 255.255.0.0}
       ib: {device: ib0, ipaddr: 10.20.1.2, netmask: 255.255.0.0}
-`);
+`,
+  );
 nodesConf('10.0.1.1');
 const etc = join(root, 'etc');
 mkdirSync(etc, { recursive: true });
@@ -34,7 +48,11 @@ writeFileSync(join(etc, 'exports'), '/srv *(ro)\n');
 chmodSync(join(etc, 'exports'), 0o600);
 
 function wulf(...args: string[]) {
-  const r = Bun.spawnSync([compiledBin, '--root', root, ...args], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, NO_COLOR: '1' } });
+  const r = Bun.spawnSync([compiledBin, '--root', root, ...args], {
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 const read = (f: string) => readFileSync(join(etc, f), 'utf8');
@@ -53,11 +71,13 @@ test('overlay build --host writes /etc/hosts and /etc/exports into the root, wit
   expect(hosts).toContain('\n10.0.1.1 n1 n1-default\n');
   expect(hosts).toContain('\n10.0.1.2 n2 n2-default\n');
   expect(hosts).toContain('\n10.20.1.2 n2-ib\n');
-  expect(hosts).not.toMatch(/\n\n/);                         // no stray blank lines
+  expect(hosts).not.toMatch(/\n\n/); // no stray blank lines
   expect(hosts).toEndWith('\n');
   expect(read('hosts.wwbackup')).toBe('127.0.0.1 localhost\n192.168.1.1 old-entry\n');
-  expect(read('exports')).toBe('/srv *(ro)\n# Do not edit after this line\n# written by wulf (wulf overlay build --host)\n/home 10.0.0.0/16(rw,sync)\n');
-  expect(read('exports.wwbackup')).toBe('/srv *(ro)\n');        // the replaced file is kept
+  expect(read('exports')).toBe(
+    '/srv *(ro)\n# Do not edit after this line\n# written by wulf (wulf overlay build --host)\n/home 10.0.0.0/16(rw,sync)\n',
+  );
+  expect(read('exports.wwbackup')).toBe('/srv *(ro)\n'); // the replaced file is kept
   expect(statSync(join(etc, 'exports')).mode & 0o777).toBe(0o600); // and its mode
   expect(stray()).toEqual([]);
 }, 60_000);
@@ -90,7 +110,8 @@ test('plain overlay build builds the nodes and the host overlay; a changed node 
 }, 60_000);
 
 test('a template error writes nothing and names the file and line', () => {
-  const before = read('hosts'), beforeExports = read('exports');
+  const before = read('hosts'),
+    beforeExports = read('exports');
   const site = join(paths.siteOverlaysDir, 'host', 'rootfs', 'etc');
   mkdirSync(site, { recursive: true });
   writeFileSync(join(site, 'exports.ww'), '# fine\n');
@@ -100,7 +121,7 @@ test('a template error writes nothing and names the file and line', () => {
   expect(r.code).not.toBe(0);
   expect(r.err).toMatch(/overlay host: etc\/hosts\.ww:3/);
   expect(read('hosts')).toBe(before);
-  expect(read('exports')).toBe(beforeExports);            // rendered fine, but not written either
+  expect(read('exports')).toBe(beforeExports); // rendered fine, but not written either
   expect(stray()).toEqual([]);
   rmSync(join(paths.siteOverlaysDir, 'host'), { recursive: true });
   expect(wulf('overlay', 'build', '--host').code).toBe(0);

@@ -25,11 +25,14 @@ const render = (tpl: string, allow?: string[]) => {
   return renderTemplate('o', 't.ww', tpl, {}, b.env).files[0]!.data;
 };
 /** run a render in a child process (a hang there cannot stop this test run) */
-const child = (code: string) => spawnSync(process.execPath, ['-e', code], { timeout: 10_000, encoding: 'utf8', cwd: join(import.meta.dir, '../..') });
+const child = (code: string) =>
+  spawnSync(process.execPath, ['-e', code], { timeout: 10_000, encoding: 'utf8', cwd: join(import.meta.dir, '../..') });
 
 test('an absolute include path is resolved through symlinks before the allow list (a link in the config dir to /etc/shadow)', () => {
   symlinkSync(join(root, 'etc/shadow'), join(paths.confDir, 'leak'));
-  expect(() => render(`{% include_file "${paths.confDir}/leak" %}`)).toThrow(/overlay o: t\.ww:1: include_file ".*leak" resolves to .*etc\/shadow, outside/);
+  expect(() => render(`{% include_file "${paths.confDir}/leak" %}`)).toThrow(
+    /overlay o: t\.ww:1: include_file ".*leak" resolves to .*etc\/shadow, outside/,
+  );
   expect(() => render('{% include_file "leak" %}')).toThrow(/resolves to .*outside/);
 });
 
@@ -44,13 +47,13 @@ test('a FIFO in the config dir or an image is refused at once, not read (that hu
     const b = new Builder({ paths: pathsFor(${JSON.stringify(root)}, ${JSON.stringify(root)}) });
     try { renderTemplate('o', 't.ww', '{% include_file "fifo" %}', {}, b.env); console.log('read'); } catch (e) { console.log(e.message); }
     console.log('image:', String(defaultImageFile(${JSON.stringify(paths.imagesDir)})('img', '/etc/fifo')));`);
-  expect(r.error).toBeUndefined();                 // no timeout
+  expect(r.error).toBeUndefined(); // no timeout
   expect(r.stdout).toMatch(/overlay o: t\.ww:1: include_file "fifo": .*fifo is not a regular file/);
   expect(r.stdout).toContain('image: undefined');
 }, 20_000);
 
 test('a device node in an image is not read (it would read the controller device into an overlay)', () => {
-  if (process.getuid?.() !== 0) return;            // mknod needs root
+  if (process.getuid?.() !== 0) return; // mknod needs root
   mkdirSync(join(paths.imagesDir, 'dev/rootfs/etc'), { recursive: true });
   expect(spawnSync('mknod', [join(paths.imagesDir, 'dev/rootfs/etc/null'), 'c', '1', '3']).status).toBe(0);
   writeFileSync(join(paths.imagesDir, 'dev/rootfs/etc/ok'), 'ok\n');
@@ -71,7 +74,9 @@ test('a site overlay that is a symlink (or whose rootfs is) is refused, not pack
 });
 
 test('private keys only when listed by full path; munge.key and /etc/slurm/ are in the default list', () => {
-  expect(() => render('{% include_file "/etc/ssh/ssh_host_rsa_key" %}', ['/etc/ssh/'])).toThrow(/include_file "\/etc\/ssh\/ssh_host_rsa_key": a private key; list its full path/);
+  expect(() => render('{% include_file "/etc/ssh/ssh_host_rsa_key" %}', ['/etc/ssh/'])).toThrow(
+    /include_file "\/etc\/ssh\/ssh_host_rsa_key": a private key; list its full path/,
+  );
   expect(render('{% include_file "/etc/ssh/ssh_host_rsa_key" %}', ['/etc/ssh/ssh_host_rsa_key'])).toContain('PRIVATE KEY');
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\n');
   expect(render('{% include_file "/etc/munge/munge.key" %}')).toBe('mungemunge\n');

@@ -24,10 +24,14 @@ beforeAll(async () => {
   closedPort = await freeUdpPort();
   rf = startMock({ user: 'admin', password: 'cli-Secret-9' });
   mkdirSync(join(root, 'etc', 'wulf', 'bmc'), { recursive: true });
-  writeFileSync(join(root, 'etc', 'wulf', 'bmc', 'pwfile.tmpl'),
-    'ipmitool -I lanplus -C 3 -H {{ ipaddr }} -p {{ port }} -U "{{ username }}" -f {{ passwordfile }} {% if cmd == "PowerStatus" %}chassis power status{% endif %}');
+  writeFileSync(
+    join(root, 'etc', 'wulf', 'bmc', 'pwfile.tmpl'),
+    'ipmitool -I lanplus -C 3 -H {{ ipaddr }} -p {{ port }} -U "{{ username }}" -f {{ passwordfile }} {% if cmd == "PowerStatus" %}chassis power status{% endif %}',
+  );
   const bmc = (i: number) => `    ipmi:\n      ipaddr: 127.0.0.1\n      port: "${sims[i]!.port}"\n`;
-  writeFileSync(join(root, 'etc', 'wulf', 'nodes.conf'), `nodeprofiles:
+  writeFileSync(
+    join(root, 'etc', 'wulf', 'nodes.conf'),
+    `nodeprofiles:
   default:
     ipmi:
       username: admin
@@ -57,9 +61,14 @@ ${bmc(0)}      template: pwfile.tmpl
       port: "${rf.port}"
       tags:
         scheme: http
-`);
+`,
+  );
 });
-afterAll(async () => { for (const s of sims) await s.stop(); await rf.stop(); rmSync(root, { recursive: true, force: true }); });
+afterAll(async () => {
+  for (const s of sims) await s.stop();
+  await rf.stop();
+  rmSync(root, { recursive: true, force: true });
+});
 
 async function wulf(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const p = Bun.spawn([compiledBin, ...args], { env: { ...process.env, WULF_ROOT: root, NO_COLOR: '1' }, stdout: 'pipe', stderr: 'pipe' });
@@ -81,11 +90,13 @@ describe('wulf power', () => {
     const r = await wulf('power', 'on', '-s', '--pxe', 'n[01-04]', 'rf01', 'pwf01');
     expect(r.code).toBe(0);
     expect(r.out).not.toContain('cli-Secret-9');
-    expect(r.out).toContain(`n01: IPMI_PASSWORD=**** ipmitool -I lanplus -C 3 -H 127.0.0.1 -p ${sims[0]!.port} -U admin -E -N 1 -R 2 chassis bootdev pxe`);
+    expect(r.out).toContain(
+      `n01: IPMI_PASSWORD=**** ipmitool -I lanplus -C 3 -H 127.0.0.1 -p ${sims[0]!.port} -U admin -E -N 1 -R 2 chassis bootdev pxe`,
+    );
     expect(r.out).toContain('n04: skipped');
     expect(r.out).toContain('rf01: POST http://127.0.0.1');
     expect(r.out).toContain('"Password":"****"');
-    expect(r.out).toContain("pwf01: ipmitool -I lanplus -C 3 -H 127.0.0.1");
+    expect(r.out).toContain('pwf01: ipmitool -I lanplus -C 3 -H 127.0.0.1');
     expect(sims[0]!.power()).toBe('0');
     expect(rf.state.requests).toEqual([]);
   }, 20_000);
@@ -132,10 +143,18 @@ describe('wulf power', () => {
 });
 
 describe('node sensors / node console verbs', () => {
-  const out: string[] = [], err: string[] = [];
+  const out: string[] = [],
+    err: string[] = [];
   const ctx = (): Ctx => ({
-    paths: pathsFor(root), log: silentLogger, env: { PATH: process.env.PATH }, out: (t) => out.push(t), err: (t) => err.push(t),
-    isTTY: false, debug: false, logFormat: 'human', confirm: async () => false,
+    paths: pathsFor(root),
+    log: silentLogger,
+    env: { PATH: process.env.PATH },
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    isTTY: false,
+    debug: false,
+    logFormat: 'human',
+    confirm: async () => false,
   });
 
   test('sensors across an IPMI and a Redfish node', async () => {

@@ -19,14 +19,21 @@ const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 class Pane {
   constructor(readonly name: string) {}
   static start(name: string, args: string[]): Pane {
-    const cmd = `s0=$(stty -g); ${sh(compiledBin)} --root ${sh(root.dir)} node console ${args.map(sh).join(' ')}; ` +
+    const cmd =
+      `s0=$(stty -g); ${sh(compiledBin)} --root ${sh(root.dir)} node console ${args.map(sh).join(' ')}; ` +
       `echo "EXIT=$?"; if [ "$(stty -g)" = "$s0" ]; then echo TTY=restored; else echo TTY=changed; fi; sleep 600`;
     tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '30', `env -u TMUX NO_COLOR=1 sh -c ${sh(cmd)}`);
     return new Pane(name);
   }
-  type(text: string): void { tmux('send-keys', '-t', this.name, '-l', text); }
-  keys(...k: string[]): void { tmux('send-keys', '-t', this.name, ...k); }
-  screen(): string { return tmux('capture-pane', '-p', '-J', '-t', this.name); }
+  type(text: string): void {
+    tmux('send-keys', '-t', this.name, '-l', text);
+  }
+  keys(...k: string[]): void {
+    tmux('send-keys', '-t', this.name, ...k);
+  }
+  screen(): string {
+    return tmux('capture-pane', '-p', '-J', '-t', this.name);
+  }
   async waitFor(what: string | RegExp, ms = 10_000): Promise<string> {
     const t0 = Date.now();
     let s = '';
@@ -59,16 +66,30 @@ beforeAll(async () => {
   root = tempRoot('wconsole-');
   serial = { got: '' } as typeof serial;
   serial.listener = Bun.listen({
-    hostname: '127.0.0.1', port: 0,
-    socket: { open(s) { serial.sock = s; }, data(_s, d) { serial.got += d.toString('latin1'); }, close() { serial.sock = undefined; } },
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      open(s) {
+        serial.sock = s;
+      },
+      data(_s, d) {
+        serial.got += d.toString('latin1');
+      },
+      close() {
+        serial.sock = undefined;
+      },
+    },
   });
   sim = await startSim(join(root.dir, 'bmc'), { user: 'admin', password: PASSWORD, sol: `tcp:127.0.0.1:${serial.listener.port}` });
   nosol = await startSim(join(root.dir, 'bmc-nosol'), { user: 'admin', password: PASSWORD });
   await until(() => !!serial.sock, 'ipmi_sim to connect to the serial side', 20_000);
-  const bmc = (port: number, pw = PASSWORD) => `    ipmi:\n      ipaddr: 127.0.0.1\n      port: "${port}"\n      username: admin\n      password: ${pw}\n`;
+  const bmc = (port: number, pw = PASSWORD) =>
+    `    ipmi:\n      ipaddr: 127.0.0.1\n      port: "${port}"\n      username: admin\n      password: ${pw}\n`;
   mkdirSync(join(root.dir, 'etc', 'wulf'), { recursive: true });
-  writeFileSync(join(root.dir, 'etc', 'wulf', 'nodes.conf'),
-    `nodes:\n  n1:\n${bmc(sim.port)}  badpw:\n${bmc(sim.port, 'not-the-password')}  nosol:\n${bmc(nosol.port)}`);
+  writeFileSync(
+    join(root.dir, 'etc', 'wulf', 'nodes.conf'),
+    `nodes:\n  n1:\n${bmc(sim.port)}  badpw:\n${bmc(sim.port, 'not-the-password')}  nosol:\n${bmc(nosol.port)}`,
+  );
 }, 40_000);
 
 afterAll(async () => {
@@ -80,7 +101,12 @@ afterAll(async () => {
 });
 
 async function wulf(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([compiledBin, '--root', root.dir, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
+  const p = Bun.spawn([compiledBin, '--root', root.dir, ...args], {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
@@ -146,10 +172,20 @@ describe('wulf node console against ipmi_sim serial over LAN', () => {
     const pane = Pane.start('c5', ['n1']);
     await pane.waitFor('SOL Session operational');
     // this pane's ipmitool: a descendant of the pane's shell
-    const procs = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.trim().split(/\s+/))
-      .filter((c) => c.length >= 3).map(([pid, ppid, ...args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args.join(' ') }));
+    const procs = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((c) => c.length >= 3)
+      .map(([pid, ppid, ...args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args.join(' ') }));
     const mine = new Set([Number(tmux('display-message', '-p', '-t', 'c5', '#{pane_pid}').trim())]);
-    for (let grew = true; grew;) { grew = false; for (const p of procs) if (mine.has(p.ppid) && !mine.has(p.pid)) { mine.add(p.pid); grew = true; } }
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const p of procs)
+        if (mine.has(p.ppid) && !mine.has(p.pid)) {
+          mine.add(p.pid);
+          grew = true;
+        }
+    }
     const ipmitool = procs.filter((p) => mine.has(p.pid) && p.args.startsWith('ipmitool') && p.args.endsWith('sol activate'));
     expect(ipmitool.length).toBe(1);
     process.kill(ipmitool[0]!.pid, 'SIGKILL');

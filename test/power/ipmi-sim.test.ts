@@ -16,10 +16,15 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) sims.push(await startSim(join(dir, `bmc${i}`), { user: 'admin', password: `pw-sim-${i}` }));
   closedPort = await freeUdpPort();
 });
-afterAll(async () => { for (const s of sims) await s.stop(); rmSync(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  for (const s of sims) await s.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
-const target = (node: string, i: number, extra: Record<string, string> = {}): PowerTarget =>
-  ({ node, ipmi: { ipaddr: '127.0.0.1', port: String(sims[i]!.port), username: 'admin', password: `pw-sim-${i}`, ...extra } });
+const target = (node: string, i: number, extra: Record<string, string> = {}): PowerTarget => ({
+  node,
+  ipmi: { ipaddr: '127.0.0.1', port: String(sims[i]!.port), username: 'admin', password: `pw-sim-${i}`, ...extra },
+});
 const drivers = defaultDrivers({ env: { PATH: process.env.PATH } });
 const byNode = (rs: NodeOutcome[]) => Object.fromEntries(rs.map((r) => [r.node, r]));
 
@@ -41,7 +46,8 @@ describe('ipmitool against ipmi_sim', () => {
     r = await runPower([ts[1]!], 'cycle', { drivers });
     expect(r.results[0]!.detail).toContain('Cycle');
     // the sim logs the command, then writes its power state: wait for both (a loaded machine read the state between)
-    for (let i = 0; i < 200 && !(sims[1]!.log().slice(-1)[0]?.startsWith('set power 1') && sims[1]!.power() === '1'); i++) await Bun.sleep(50);
+    for (let i = 0; i < 200 && !(sims[1]!.log().slice(-1)[0]?.startsWith('set power 1') && sims[1]!.power() === '1'); i++)
+      await Bun.sleep(50);
     expect(sims[1]!.log().filter((l) => l.startsWith('set power'))).toEqual(['set power 1', 'set power 0', 'set power 1']);
     expect(sims[1]!.power()).toBe('1');
   }, 30_000);
@@ -80,7 +86,7 @@ describe('ipmitool against ipmi_sim', () => {
     expect(by.closed!.error).toContain(`no answer from BMC 127.0.0.1:${closedPort}`);
     expect(by.nobmc).toMatchObject({ status: 'skipped', detail: 'no BMC address (ipmi ipaddr)' });
     expect(summary).toMatchObject({ total: 5, ok: 2, failed: 2, skipped: 1 });
-    expect(lines.at(-1)).toBe('closed');   // results stream: the slow failure lands last
+    expect(lines.at(-1)).toBe('closed'); // results stream: the slow failure lands last
   }, 30_000);
 
   test('per-node timeout kills a slow ipmitool', async () => {
@@ -102,9 +108,13 @@ describe('ipmitool against ipmi_sim', () => {
       }
     })();
     // a BMC that never answers keeps one ipmitool alive long enough to be seen by ps
-    const silent = { node: 'silent', ipmi: { ipaddr: '127.0.0.1', port: String(closedPort), username: 'admin', password: 'pw-sim-silent' } };
+    const silent = {
+      node: 'silent',
+      ipmi: { ipaddr: '127.0.0.1', port: String(closedPort), username: 'admin', password: 'pw-sim-silent' },
+    };
     for (let i = 0; i < 3; i++) await runPower([target('n01', 0), target('n02', 1), silent], 'status', { drivers, timeoutMs: 500 });
-    stop.v = true; await watcher;
+    stop.v = true;
+    await watcher;
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.some((l) => l.includes(' -E '))).toBe(true);
     for (const l of seen) expect(l).not.toContain('pw-sim-');

@@ -7,12 +7,26 @@ import type { PowerTarget } from '../../src/power/driver.ts';
 import { selfSignedCert, startMock, type MockBmc, type MockOptions } from './helpers/redfish-mock.ts';
 
 const mocks: MockBmc[] = [];
-const mock = (o: MockOptions = {}) => { const m = startMock(o); mocks.push(m); return m; };
-afterAll(async () => { for (const m of mocks) await m.stop(); });
+const mock = (o: MockOptions = {}) => {
+  const m = startMock(o);
+  mocks.push(m);
+  return m;
+};
+afterAll(async () => {
+  for (const m of mocks) await m.stop();
+});
 
 const target = (node: string, m: MockBmc, ipmi: Record<string, unknown> = {}): PowerTarget => ({
-  node, ipmi: { driver: 'redfish', ipaddr: '127.0.0.1', port: String(m.port), username: m.opts.user ?? 'root', password: m.opts.password ?? 'mock-secret',
-    ...ipmi, tags: { scheme: m.url.startsWith('https') ? 'https' : 'http', ...(ipmi.tags as Record<string, string> ?? {}) } },
+  node,
+  ipmi: {
+    driver: 'redfish',
+    ipaddr: '127.0.0.1',
+    port: String(m.port),
+    username: m.opts.user ?? 'root',
+    password: m.opts.password ?? 'mock-secret',
+    ...ipmi,
+    tags: { scheme: m.url.startsWith('https') ? 'https' : 'http', ...((ipmi.tags as Record<string, string>) ?? {}) },
+  },
 });
 const drivers = defaultDrivers();
 const rf = createRedfishDriver({ pollMs: 20 });
@@ -123,7 +137,7 @@ describe('redfish: failures are one line per node and the others continue', () =
     expect(by.nobmc!.status).toBe('skipped');
     expect(by.typo!.error).toContain('unknown ipmi driver "redfsh"');
     expect(summary).toMatchObject({ total: 9, ok: 1, failed: 7, skipped: 1 });
-    expect(seen.at(-1)).toBe('hang');   // streamed: the slow one lands last
+    expect(seen.at(-1)).toBe('hang'); // streamed: the slow one lands last
     for (const r of results) expect(JSON.stringify(r)).not.toContain('mock-secret');
   });
 });
@@ -131,7 +145,10 @@ describe('redfish: failures are one line per node and the others continue', () =
 describe('redfish over HTTPS', () => {
   let cert: ReturnType<typeof selfSignedCert>;
   let m: MockBmc;
-  beforeAll(() => { cert = selfSignedCert(); m = mock({ tls: { cert: cert.cert, key: cert.key } }); });
+  beforeAll(() => {
+    cert = selfSignedCert();
+    m = mock({ tls: { cert: cert.cert, key: cert.key } });
+  });
   afterAll(() => cert.cleanup());
 
   test('verification on by default: a self-signed certificate is a clear error', async () => {
@@ -173,7 +190,10 @@ test('--show plan masks the password and sends nothing', () => {
 describe('the mock speaks Redfish as a real client expects (DMTF redfishtool)', () => {
   const tool = async (m: MockBmc, ...a: string[]) => {
     if (!Bun.which('redfishtool')) throw new Error('redfishtool is missing: apt-get install -y redfishtool');
-    const p = Bun.spawn(['redfishtool', '-r', `127.0.0.1:${m.port}`, '-S', 'Never', '-u', 'root', '-p', 'mock-secret', ...a], { stdout: 'pipe', stderr: 'pipe' });
+    const p = Bun.spawn(['redfishtool', '-r', `127.0.0.1:${m.port}`, '-S', 'Never', '-u', 'root', '-p', 'mock-secret', ...a], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     return { out, err, code };
   };

@@ -5,8 +5,11 @@ import { lastBootAt, liveness } from '../../src/runtime/liveness.ts';
 
 const NOW = 10_000;
 const boot = (at: number) => [
-  { stage: 'dhcp', start: at - 10, end: at - 9 }, { stage: 'ipxe', start: at - 8, end: at - 8 },
-  { stage: 'kernel', start: at - 7, end: at - 5 }, { stage: 'system', start: at - 2, end: at - 1 }, { stage: 'runtime', start: at - 1, end: at },
+  { stage: 'dhcp', start: at - 10, end: at - 9 },
+  { stage: 'ipxe', start: at - 8, end: at - 8 },
+  { stage: 'kernel', start: at - 7, end: at - 5 },
+  { stage: 'system', start: at - 2, end: at - 1 },
+  { stage: 'runtime', start: at - 1, end: at },
 ];
 const state = (s: Parameters<typeof liveness>[0], interval = 60) => liveness(s, NOW, interval).state;
 
@@ -24,11 +27,30 @@ test('the runtime overlay fetched by iPXE is not the agent: booting, then late a
 
 test('a DHCP renewal does not keep a node up; a reboot (new boot requests after the agent) is booting again', () => {
   // the agent stopped 100 s ago; the OS renewed its lease 2 s ago (the board started a timeline with it)
-  expect(state({ lastSeen: NOW - 2, lastAgent: NOW - 100, stage: 'dhcp', timeline: [{ stage: 'dhcp', start: NOW - 2, end: NOW - 2 }] })).toBe('late');
+  expect(
+    state({ lastSeen: NOW - 2, lastAgent: NOW - 100, stage: 'dhcp', timeline: [{ stage: 'dhcp', start: NOW - 2, end: NOW - 2 }] }),
+  ).toBe('late');
   expect(state({ lastSeen: NOW - 2, lastAgent: NOW - 130, stage: 'dhcp', timeline: [] })).toBe('lost');
   // powered off for 200 s, now PXE-booting: measured from its boot requests, not from the old agent refresh
-  expect(state({ lastSeen: NOW - 3, lastAgent: NOW - 200, stage: 'kernel', timeline: [{ stage: 'ipxe', start: NOW - 4, end: NOW - 4 }, { stage: 'kernel', start: NOW - 3 }] })).toBe('booting');
-  expect(lastBootAt({ timeline: [{ stage: 'ipxe', start: 5, seconds: 2 }, { stage: 'dhcp', start: 50 }] })).toBe(7);
+  expect(
+    state({
+      lastSeen: NOW - 3,
+      lastAgent: NOW - 200,
+      stage: 'kernel',
+      timeline: [
+        { stage: 'ipxe', start: NOW - 4, end: NOW - 4 },
+        { stage: 'kernel', start: NOW - 3 },
+      ],
+    }),
+  ).toBe('booting');
+  expect(
+    lastBootAt({
+      timeline: [
+        { stage: 'ipxe', start: 5, seconds: 2 },
+        { stage: 'dhcp', start: 50 },
+      ],
+    }),
+  ).toBe(7);
 });
 
 test('never seen; interval 0 means the agent default of 300 s; sources that do not mark agent fetches count runtime as the agent', () => {

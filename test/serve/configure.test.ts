@@ -22,6 +22,9 @@ test('configure systemd --print matches the written unit; systemd-analyze verifi
   if (!Bun.which('systemd-analyze')) throw new Error('systemd-analyze is missing (apt-get install systemd)');
   const v = Bun.spawnSync(['systemd-analyze', 'verify', '--man=no', file], { stderr: 'pipe' });
   expect(v.exitCode).toBe(0);
-  const problems = v.stderr.toString().split('\n').filter((l) => l.includes('wulf.service') && !/not executable|No such file/i.test(l));
+  const problems = v.stderr
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes('wulf.service') && !/not executable|No such file/i.test(l));
   expect(problems).toEqual([]);
 });

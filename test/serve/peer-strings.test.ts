@@ -23,17 +23,32 @@ beforeAll(async () => {
   writeFileSync(paths.nodesConf, 'nodeprofiles: {}\nnodes: {}\n');
   srv = await startServer({ paths, log, address: '127.0.0.1', httpPort: 0, tftpPort, dhcp: false, ra: false });
 });
-afterAll(async () => { await srv?.stop(); rmSync(root, { recursive: true, force: true }); });
+afterAll(async () => {
+  await srv?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
 
 /** One RRQ from a fresh source port; resolves on the server's ERROR (or after a second). */
 function rrq(name: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
-    const done = (ok: boolean) => { clearTimeout(t); try { s.close(); } catch { /* closed */ } resolve(ok); };
+    const done = (ok: boolean) => {
+      clearTimeout(t);
+      try {
+        s.close();
+      } catch {
+        /* closed */
+      }
+      resolve(ok);
+    };
     const t = setTimeout(() => done(false), 1000);
     s.on('message', (m) => done(m[1] === 5));
     s.on('error', () => done(false));
-    s.send(Buffer.concat([Buffer.from([0, 1]), Buffer.from(name, 'utf8'), Buffer.from([0]), Buffer.from('octet\0')]), tftpPort, '127.0.0.1');
+    s.send(
+      Buffer.concat([Buffer.from([0, 1]), Buffer.from(name, 'utf8'), Buffer.from([0]), Buffer.from('octet\0')]),
+      tftpPort,
+      '127.0.0.1',
+    );
   });
 }
 const CONTROL = /[\0-\x1f\x7f-\x9f\u2028\u2029]/;
@@ -53,8 +68,15 @@ test('a TFTP file name with a newline and ANSI escapes cannot forge a log line',
 test('2,000 refusals for different file names from one address: a few lines, not one per name', async () => {
   lines.length = 0;
   const N = 2000;
-  let answered = 0, i = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => { while (i < N) { if (await rrq(`nosuch-${i++}.efi`)) answered++; } }));
+  let answered = 0,
+    i = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (i < N) {
+        if (await rrq(`nosuch-${i++}.efi`)) answered++;
+      }
+    }),
+  );
   expect(answered).toBeGreaterThan(N * 0.95); // the server did refuse them all
   const tftp = lines.filter((l) => l.includes('tftp'));
   expect(tftp.length).toBeGreaterThan(0);

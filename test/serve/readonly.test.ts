@@ -8,7 +8,16 @@ import { compiledBin, modes, requireCompiled, runWulf, tempRoot } from '../helpe
 
 const t = tempRoot('wulf-ro-');
 const state = `${t.dir}/var/lib/wulf`;
-const serveArgs = ['serve', '--address', '127.0.0.1', '--http-port', String(20000 + (process.pid % 20000)), '--no-dhcp', '--no-tftp', '--no-ra'];
+const serveArgs = [
+  'serve',
+  '--address',
+  '127.0.0.1',
+  '--http-port',
+  String(20000 + (process.pid % 20000)),
+  '--no-dhcp',
+  '--no-tftp',
+  '--no-ra',
+];
 
 beforeAll(() => {
   requireCompiled();
@@ -17,7 +26,11 @@ beforeAll(() => {
 afterAll(() => t.cleanup());
 
 function run(cmd: string[]): { code: number; err: string } {
-  const r = spawnSync(cmd[0]!, cmd.slice(1), { encoding: 'utf8', timeout: 20_000, env: { ...process.env, WULF_ROOT: t.dir, NO_COLOR: '1' } });
+  const r = spawnSync(cmd[0]!, cmd.slice(1), {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, WULF_ROOT: t.dir, NO_COLOR: '1' },
+  });
   return { code: r.status ?? -1, err: r.stderr };
 }
 function oneLine(err: string, what: RegExp) {
@@ -31,7 +44,17 @@ function oneLine(err: string, what: RegExp) {
 test('read-only file system: EROFS, in one line', () => {
   for (const withRunDir of [false, true]) {
     if (withRunDir) mkdirSync(`${state}/run`, { recursive: true });
-    const r = run(['unshare', '-m', 'sh', '-c', `mount --bind -o ro "$1" "$1" && shift && exec "$@"`, 'sh', state, compiledBin, ...serveArgs]);
+    const r = run([
+      'unshare',
+      '-m',
+      'sh',
+      '-c',
+      `mount --bind -o ro "$1" "$1" && shift && exec "$@"`,
+      'sh',
+      state,
+      compiledBin,
+      ...serveArgs,
+    ]);
     expect(r.code).toBe(1);
     oneLine(r.err, new RegExp(`^wulf: cannot create ${state}/run/serve\\.lock: read-only file system \\(EROFS\\)$`));
   }

@@ -10,7 +10,18 @@ const bin = modes[0]!;
 const t = tempRoot('wulf-serve-');
 const w = (...a: string[]) => runWulf(bin, t.dir, a);
 const port = 20000 + Math.floor(Math.random() * 20000);
-const ports = ['--address', '127.0.0.1', '--http-port', String(port), '--dhcp-port', String(port + 1), '--tftp-port', String(port + 2), '--dhcp-relay-port', String(port + 3)];
+const ports = [
+  '--address',
+  '127.0.0.1',
+  '--http-port',
+  String(port),
+  '--dhcp-port',
+  String(port + 1),
+  '--tftp-port',
+  String(port + 2),
+  '--dhcp-relay-port',
+  String(port + 3),
+];
 const base = `http://127.0.0.1:${port}`;
 const MAC = '52:54:00:aa:00:01';
 const enc = encodeURIComponent(MAC);
@@ -19,11 +30,27 @@ let log = '';
 
 async function startServe() {
   serve = spawnWulf(bin, t.dir, ['serve', ...ports]);
-  serve.stderr!.on('data', (d) => { log += String(d); });
-  for (let i = 0; i < 100; i++) { try { if ((await fetch(`${base}/status`)).ok) return; } catch { /* starting */ } await Bun.sleep(100); }
+  serve.stderr!.on('data', (d) => {
+    log += String(d);
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${base}/status`)).ok) return;
+    } catch {
+      /* starting */
+    }
+    await Bun.sleep(100);
+  }
   throw new Error(`serve did not start: ${log}`);
 }
-async function stopServe() { if (!serve) return; const p = serve; serve = undefined; const done = new Promise((r) => p.on('exit', r)); p.kill('SIGTERM'); await done; }
+async function stopServe() {
+  if (!serve) return;
+  const p = serve;
+  serve = undefined;
+  const done = new Promise((r) => p.on('exit', r));
+  p.kill('SIGTERM');
+  await done;
+}
 
 beforeAll(async () => {
   requireCompiled();
@@ -32,10 +59,15 @@ beforeAll(async () => {
   expect(w('image', 'import', fs, 'tiny').code).toBe(0);
   expect(w('image', 'build', 'tiny').code).toBe(0);
   expect(w('node', 'add', 'n1', '--image', 'tiny', '--hwaddr', MAC, '--ipaddr', '127.0.20.1', '--netdev', 'eth0').code).toBe(0);
-  expect(w('node', 'add', 'n2', '--image', 'tiny', '--hwaddr', '52:54:00:aa:00:02', '--ipaddr', '127.0.20.2', '--asset', 'TAG-2').code).toBe(0);
+  expect(
+    w('node', 'add', 'n2', '--image', 'tiny', '--hwaddr', '52:54:00:aa:00:02', '--ipaddr', '127.0.20.2', '--asset', 'TAG-2').code,
+  ).toBe(0);
   await startServe();
 }, 60_000);
-afterAll(async () => { await stopServe(); t.cleanup(); });
+afterAll(async () => {
+  await stopServe();
+  t.cleanup();
+});
 
 test('iPXE script for a known MAC (colons URL-encoded as iPXE sends them) and for an unknown one', async () => {
   const r = await fetch(`${base}/ipxe/${enc}?assetkey=&uuid=x`);
@@ -71,16 +103,19 @@ test('kernel, image, system and runtime with Content-Length, HEAD, Range and ETa
 
 test('the system overlay is a gzip cpio holding the node hostname', async () => {
   const r = await fetch(`${base}/system/${enc}`);
-  const p = Bun.spawnSync(['sh', '-c', 'gzip -dc | cpio -i --to-stdout etc/hostname 2>/dev/null'], { stdin: new Uint8Array(await r.arrayBuffer()) });
+  const p = Bun.spawnSync(['sh', '-c', 'gzip -dc | cpio -i --to-stdout etc/hostname 2>/dev/null'], {
+    stdin: new Uint8Array(await r.arrayBuffer()),
+  });
   expect(p.stdout.toString().trim()).toBe('n1');
 });
 
 test('an edit is answered at once: the very next fetch after `node set` or a passwd change has it', async () => {
-  const text = async (stage: string) => new TextDecoder('latin1').decode(gunzipSync(new Uint8Array(await (await fetch(`${base}/${stage}/${enc}`)).arrayBuffer())));
+  const text = async (stage: string) =>
+    new TextDecoder('latin1').decode(gunzipSync(new Uint8Array(await (await fetch(`${base}/${stage}/${enc}`)).arrayBuffer())));
   expect(await text('system')).toContain('IPADDR=127.0.20.1\n');
   for (const ip of ['127.0.20.41', '127.0.20.1']) {
     expect(w('node', 'set', 'n1', '--ipaddr', ip, '-y').code).toBe(0);
-    expect(await text('system')).toContain(`IPADDR=${ip}\n`);  // no wait for the watcher
+    expect(await text('system')).toContain(`IPADDR=${ip}\n`); // no wait for the watcher
   }
   const passwd = join(t.dir, 'etc/passwd');
   const before = existsSync(passwd) ? readFileSync(passwd, 'utf8') : undefined;
@@ -88,7 +123,10 @@ test('an edit is answered at once: the very next fetch after `node set` or a pas
     await text('runtime');
     appendFileSync(passwd, 'freshuser:x:4242:4242::/home/freshuser:/bin/sh\n');
     expect(await text('runtime')).toContain('freshuser:x:4242');
-  } finally { if (before === undefined) rmSync(passwd, { force: true }); else writeFileSync(passwd, before); }
+  } finally {
+    if (before === undefined) rmSync(passwd, { force: true });
+    else writeFileSync(passwd, before);
+  }
 });
 
 test('refusals: asset key 401, .. and encoded slashes 400, unknown routes 404', async () => {
@@ -98,7 +136,7 @@ test('refusals: asset key 401, .. and encoded slashes 400, unknown routes 404', 
   const dd = Bun.spawnSync(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--path-as-is', `${base}/image/../../etc/passwd`]);
   expect(dd.stdout.toString()).toBe('400');
   expect((await fetch(`${base}/nosuch/${enc}`)).status).toBe(400);
-  const st = await (await fetch(`${base}/status`)).json() as { nodes: Record<string, { sent: string }> };
+  const st = (await (await fetch(`${base}/status`)).json()) as { nodes: Record<string, { sent: string }> };
   expect(st.nodes.n2!.sent).not.toBe('');
 });
 
@@ -119,18 +157,34 @@ test('status: Warewulf fields plus a timeline, an SSE event, and `wulf node stat
   expect(ev).toContain('"node name":"n1"');
   expect(ev).toContain('"stage":"runtime"');
   ctl.abort();
-  const st = await (await fetch(`${base}/status`)).json() as { nodes: Record<string, Record<string, unknown>> };
+  const st = (await (await fetch(`${base}/status`)).json()) as { nodes: Record<string, Record<string, unknown>> };
   const n1 = st.nodes.n1!;
   expect(n1['node name']).toBe('n1');
   expect(n1['last seen']).toBeGreaterThan(0);
-  expect((n1.timeline as { stage: string }[]).map((s) => s.stage)).toEqual(expect.arrayContaining(['ipxe', 'kernel', 'image', 'system', 'runtime']));
+  expect((n1.timeline as { stage: string }[]).map((s) => s.stage)).toEqual(
+    expect.arrayContaining(['ipxe', 'kernel', 'image', 'system', 'runtime']),
+  );
   const cli = w('node', 'status', '--server', base, '--timeline');
   expect(cli.out).toMatch(/n1\s+RUNTIME/);
   expect(cli.out).toMatch(/kernel\s+\+/);
 });
 
 test('wulf sim boots simulated nodes through DHCP (relay), TFTP and HTTP; status shows the dhcp stage', () => {
-  const r = w('sim', '--server', '127.0.0.1', '--http-port', String(port), '--dhcp-port', String(port + 1), '--tftp-port', String(port + 2), '--relay-port', String(port + 3), '--nodes', 'n1');
+  const r = w(
+    'sim',
+    '--server',
+    '127.0.0.1',
+    '--http-port',
+    String(port),
+    '--dhcp-port',
+    String(port + 1),
+    '--tftp-port',
+    String(port + 2),
+    '--relay-port',
+    String(port + 3),
+    '--nodes',
+    'n1',
+  );
   expect(r.err).toBe('');
   expect(r.out).toContain('1 nodes: 1 booted, 0 errors');
   expect(r.out).toMatch(/dhcp \d+, tftp \d+, ipxe \d+, kernel \d+, image \d+, system \d+, runtime \d+/);
@@ -148,13 +202,18 @@ test('one instance only, and a taken port is a clear error', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toContain(`HTTP port ${port}`);
     expect(r.err.split('\n').filter(Boolean).length).toBeLessThanOrEqual(2);
-  } finally { other.cleanup(); }
+  } finally {
+    other.cleanup();
+  }
 });
 
 test('config changes apply without a restart; a broken file keeps the last good one serving', async () => {
   expect(w('node', 'add', 'n3', '--image', 'tiny', '--hwaddr', '52:54:00:aa:00:03', '--ipaddr', '127.0.20.3').code).toBe(0);
   let ok = false;
-  for (let i = 0; i < 50 && !ok; i++) { ok = (await fetch(`${base}/kernel/52:54:00:aa:00:03`)).status === 200; if (!ok) await Bun.sleep(100); }
+  for (let i = 0; i < 50 && !ok; i++) {
+    ok = (await fetch(`${base}/kernel/52:54:00:aa:00:03`)).status === 200;
+    if (!ok) await Bun.sleep(100);
+  }
   expect(ok).toBe(true);
   appendFileSync(join(t.dir, 'etc/wulf/nodes.conf'), '\n  broken: [\n');
   await Bun.sleep(600);
@@ -185,7 +244,7 @@ test('SIGHUP re-reads the configuration and keeps serving', async () => {
 test('unknown MACs are listed by `wulf node status` and kept in the state file', async () => {
   await fetch(`${base}/ipxe/52:54:00:ee:00:01`);
   await fetch(`${base}/kernel/52:54:00:ee:00:01`);
-  const st = await (await fetch(`${base}/status`)).json() as { unknown: Record<string, { count: number; via: string }> };
+  const st = (await (await fetch(`${base}/status`)).json()) as { unknown: Record<string, { count: number; via: string }> };
   expect(st.unknown['52:54:00:ee:00:01']).toMatchObject({ count: 2, via: 'http kernel' });
   const out = w('node', 'status', '--server', base).out;
   expect(out).toContain('unknown MACs');
@@ -197,7 +256,10 @@ test('status survives a restart (CBOR state file)', async () => {
   const offline = w('node', 'status', '--server', `http://127.0.0.1:${port + 4}`, 'n1');
   expect(offline.out).toMatch(/n1\s+KERNEL\s+vmlinuz/); // read from the state file: the last thing n1 fetched
   await startServe();
-  const st = await (await fetch(`${base}/status`)).json() as { nodes: Record<string, { stage: string; 'last seen': number }>; unknown: Record<string, unknown> };
+  const st = (await (await fetch(`${base}/status`)).json()) as {
+    nodes: Record<string, { stage: string; 'last seen': number }>;
+    unknown: Record<string, unknown>;
+  };
   expect(st.nodes.n1!['last seen']).toBeGreaterThan(0);
   expect(st.unknown['52:54:00:ee:00:01']).toBeDefined();
 }, 30_000);
@@ -205,18 +267,42 @@ test('status survives a restart (CBOR state file)', async () => {
 test('--log-format json: one JSON line per boot event with node, stage and bytes', async () => {
   const other = tempRoot('wulf-serve-json-');
   const jport = port + 5;
-  const p = spawnWulf(bin, other.dir, ['--log-format', 'json', 'serve', '--address', '127.0.0.1', '--http-port', String(jport), '--no-dhcp', '--no-tftp']);
+  const p = spawnWulf(bin, other.dir, [
+    '--log-format',
+    'json',
+    'serve',
+    '--address',
+    '127.0.0.1',
+    '--http-port',
+    String(jport),
+    '--no-dhcp',
+    '--no-tftp',
+  ]);
   let err = '';
-  p.stderr!.on('data', (d) => { err += String(d); });
+  p.stderr!.on('data', (d) => {
+    err += String(d);
+  });
   try {
     expect(runWulf(bin, other.dir, ['init', '--address', '127.0.0.1/8', '--interface', 'lo']).code).toBe(0);
     expect(runWulf(bin, other.dir, ['node', 'add', 'j1', '--hwaddr', '52:54:00:aa:77:01', '--ipaddr', '127.0.21.1']).code).toBe(0);
     let up = false;
-    for (let i = 0; i < 100 && !up; i++) { try { up = (await fetch(`http://127.0.0.1:${jport}/status`)).ok; } catch { await Bun.sleep(100); } }
+    for (let i = 0; i < 100 && !up; i++) {
+      try {
+        up = (await fetch(`http://127.0.0.1:${jport}/status`)).ok;
+      } catch {
+        await Bun.sleep(100);
+      }
+    }
     expect(up).toBe(true);
-    for (let i = 0; i < 30; i++) { if ((await (await fetch(`http://127.0.0.1:${jport}/ipxe/52:54:00:aa:77:01`)).text()).includes('booting j1')) break; await Bun.sleep(200); }
+    for (let i = 0; i < 30; i++) {
+      if ((await (await fetch(`http://127.0.0.1:${jport}/ipxe/52:54:00:aa:77:01`)).text()).includes('booting j1')) break;
+      await Bun.sleep(200);
+    }
     for (let i = 0; i < 20 && !err.includes('"tag":"boot"'); i++) await Bun.sleep(50);
-    const lines = err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = err
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const boot = lines.filter((l) => l.tag === 'boot');
     expect(boot.length).toBeGreaterThanOrEqual(1);
     expect(boot[0]).toMatchObject({ level: 'info', msg: 'j1', stage: 'ipxe', sent: 'default.ipxe', ip: '127.0.0.1' });

@@ -13,7 +13,14 @@ const bin = modes[0]!;
 const t = tempRoot('wulf-slowtpl-');
 const w = (...a: string[]) => runWulf(bin, t.dir, a);
 const port = 20000 + Math.floor(Math.random() * 20000);
-const sim: SimOptions = { server: '127.0.0.1', httpPort: port, dhcpPort: port + 1, tftpPort: port + 2, relayPort: port + 3, timeoutMs: 30_000 };
+const sim: SimOptions = {
+  server: '127.0.0.1',
+  httpPort: port,
+  dhcpPort: port + 1,
+  tftpPort: port + 2,
+  relayPort: port + 3,
+  timeoutMs: 30_000,
+};
 const base = `http://127.0.0.1:${port}`;
 const SPIN = join(t.dir, 'var/lib/wulf/overlays/spin/rootfs/etc/spin.ww');
 const LIMIT_S = 3;
@@ -36,15 +43,41 @@ beforeAll(async () => {
   expect(w('node', 'add', 'n1', '--image', 'tiny', '--hwaddr', '52:54:00:bb:00:01', '--ipaddr', '127.0.21.1').code).toBe(0);
   expect(w('node', 'set', 'n1', '--runtime-overlays', 'spin').code).toBe(0);
   expect(w('node', 'add', 'n2', '--image', 'tiny', '--hwaddr', '52:54:00:bb:00:02', '--ipaddr', '127.0.21.2').code).toBe(0);
-  serve = spawnWulf(bin, t.dir, ['serve', '--address', '127.0.0.1', '--http-port', String(port), '--dhcp-port', String(port + 1), '--tftp-port', String(port + 2), '--dhcp-relay-port', String(port + 3)]);
-  serve.stderr!.on('data', (d) => { log += String(d); });
-  for (let i = 0; i < 100; i++) { try { if ((await fetch(`${base}/status`)).ok) break; } catch { /* starting */ } await Bun.sleep(100); }
+  serve = spawnWulf(bin, t.dir, [
+    'serve',
+    '--address',
+    '127.0.0.1',
+    '--http-port',
+    String(port),
+    '--dhcp-port',
+    String(port + 1),
+    '--tftp-port',
+    String(port + 2),
+    '--dhcp-relay-port',
+    String(port + 3),
+  ]);
+  serve.stderr!.on('data', (d) => {
+    log += String(d);
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${base}/status`)).ok) break;
+    } catch {
+      /* starting */
+    }
+    await Bun.sleep(100);
+  }
   relay = new Relay(sim);
   await relay.open();
 }, 60_000);
 afterAll(async () => {
   relay?.close();
-  if (serve) { const p = serve; const done = new Promise((r) => p.on('exit', r)); p.kill('SIGTERM'); await done; }
+  if (serve) {
+    const p = serve;
+    const done = new Promise((r) => p.on('exit', r));
+    p.kill('SIGTERM');
+    await done;
+  }
   t.cleanup();
 });
 
@@ -74,13 +107,19 @@ test('a looping template: DHCP, TFTP and /status keep their latency; the node ge
   // the spin: 10^9 cheap steps, far longer than the limit (a single huge range would trip the memory limit at once)
   writeFileSync(SPIN, '{% for i in (1..1000) %}{% for j in (1..1000) %}{% for k in (1..1000) %}{% endfor %}{% endfor %}{% endfor %}\n');
   const t0 = performance.now();
-  const spinning = fetch(`${base}/runtime/52:54:00:bb:00:01`).then(async (r) => ({ status: r.status, etag: r.headers.get('etag'), ms: performance.now() - t0, body: await r.arrayBuffer() }));
+  const spinning = fetch(`${base}/runtime/52:54:00:bb:00:01`).then(async (r) => ({
+    status: r.status,
+    etag: r.headers.get('etag'),
+    ms: performance.now() - t0,
+    body: await r.arrayBuffer(),
+  }));
   await Bun.sleep(300);
   const busy = await measure(15);
   const during = performance.now() - t0;
   const r = await spinning;
   for (const k of ['dhcp', 'tftp', 'status'] as const) {
-    const base99 = percentile(idle[k], 99), busy99 = percentile(busy[k], 99);
+    const base99 = percentile(idle[k], 99),
+      busy99 = percentile(busy[k], 99);
     console.log(`${k}: idle p99 ${base99.toFixed(1)} ms, while a template spins p99 ${busy99.toFixed(1)} ms`);
     expect(busy99).toBeLessThanOrEqual(Math.max(2 * base99, 500));
   }

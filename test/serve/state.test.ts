@@ -29,7 +29,10 @@ test('status, leases and unknown MACs survive a round trip through the CBOR file
   c.load(back.status);
   c.loadUnknown(back.unknown ?? {});
   expect(c.json()).toEqual(b.json());
-  expect(c.get('n1')!.timeline.map((t) => [t.stage, t.bytes])).toEqual([['dhcp', 0], ['kernel', 1234]]);
+  expect(c.get('n1')!.timeline.map((t) => [t.stage, t.bytes])).toEqual([
+    ['dhcp', 0],
+    ['kernel', 1234],
+  ]);
 });
 
 test('a missing file is empty; an unreadable one is empty and says so once', () => {
@@ -46,7 +49,15 @@ test('the writer coalesces a burst of changes into one write per delay, and flus
   const file = join(dir, 'w.cbor');
   let snapshots = 0;
   const b = new StatusBoard(() => w.touch());
-  const w = stateWriter(file, () => { snapshots++; return { version: 1, leases: [], status: b.snapshot() }; }, log, 300);
+  const w = stateWriter(
+    file,
+    () => {
+      snapshots++;
+      return { version: 1, leases: [], status: b.snapshot() };
+    },
+    log,
+    300,
+  );
   for (let i = 0; i < 500; i++) b.record(`n${i % 7}`, 'image', 'img', '10.0.0.1', { bytes: 10 });
   expect(snapshots).toBe(0);
   await Bun.sleep(450);
@@ -87,7 +98,8 @@ test('timeline: stages get start/end and bytes; DHCP long after the overlays sta
 test('unknown MACs: counted, newest kept, bounded to 1000, forgotten once they are a node', () => {
   let changes = 0;
   const b = new StatusBoard(() => changes++);
-  for (let i = 0; i < 1005; i++) b.seenUnknown(`02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, '', 'dhcp', i);
+  for (let i = 0; i < 1005; i++)
+    b.seenUnknown(`02:00:00:00:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`, '', 'dhcp', i);
   b.seenUnknown('02:00:00:00:03:ec', '10.0.0.9', 'http ipxe', 2000);
   const u = b.unknownSnapshot();
   expect(Object.keys(u).length).toBe(1000);
@@ -99,8 +111,19 @@ test('unknown MACs: counted, newest kept, bounded to 1000, forgotten once they a
 });
 
 test('agent refreshes: stage "agent" with lastAgent, the boot timeline left alone; JSON carries "last agent" and the state', () => {
-  const b = new StatusBoard(() => {}, () => 60);
-  for (const [stage, t] of [['dhcp', 1000], ['ipxe', 1001], ['kernel', 1002], ['image', 1003], ['system', 1006], ['runtime', 1007]] as const) b.record('n1', stage, `${stage}.x`, '10.0.0.1', { now: t });
+  const b = new StatusBoard(
+    () => {},
+    () => 60,
+  );
+  for (const [stage, t] of [
+    ['dhcp', 1000],
+    ['ipxe', 1001],
+    ['kernel', 1002],
+    ['image', 1003],
+    ['system', 1006],
+    ['runtime', 1007],
+  ] as const)
+    b.record('n1', stage, `${stage}.x`, '10.0.0.1', { now: t });
   // the boot-time fetch of the runtime overlay is a boot stage, not a sign of life
   expect(b.json(undefined, 1008).nodes.n1).toMatchObject({ stage: 'runtime', 'last agent': 0, state: 'booting' });
   expect(b.json(undefined, 1007 + 65).nodes.n1).toMatchObject({ state: 'late' });
@@ -108,7 +131,14 @@ test('agent refreshes: stage "agent" with lastAgent, the boot timeline left alon
   b.record('n1', 'runtime', 'runtime.img.gz', '10.0.0.1', { now: 1100, agent: true, bytes: 10 });
   const s = b.get('n1')!;
   expect([s.stage, s.lastAgent, s.lastSeen]).toEqual(['agent', 1100, 1100]);
-  expect(s.timeline.map((x) => [x.stage, x.start])).toEqual([['dhcp', 1000], ['ipxe', 1001], ['kernel', 1002], ['image', 1003], ['system', 1006], ['runtime', 1007]]);
+  expect(s.timeline.map((x) => [x.stage, x.start])).toEqual([
+    ['dhcp', 1000],
+    ['ipxe', 1001],
+    ['kernel', 1002],
+    ['image', 1003],
+    ['system', 1006],
+    ['runtime', 1007],
+  ]);
   expect(b.recent.at(-1)).toMatchObject({ stage: 'agent', time: 1100 });
   const at = (now: number) => (b.json(['n1'], now).nodes.n1 as { state: string }).state;
   expect([at(1100), at(1164), at(1165), at(1220)]).toEqual(['up', 'up', 'late', 'lost']);
@@ -120,20 +150,43 @@ test('agent refreshes: stage "agent" with lastAgent, the boot timeline left alon
   c.record('n2', 'system', 's', '', { now: 100 });
   c.record('n2', 'runtime', 'r', '', { now: 101 });
   c.record('n2', 'runtime', 'r', '', { now: 400 });
-  expect([c.get('n2')!.stage, c.get('n2')!.lastAgent, c.get('n2')!.timeline.find((x) => x.stage === 'runtime')!.start]).toEqual(['agent', 400, 101]);
+  expect([c.get('n2')!.stage, c.get('n2')!.lastAgent, c.get('n2')!.timeline.find((x) => x.stage === 'runtime')!.start]).toEqual([
+    'agent',
+    400,
+    101,
+  ]);
 });
 
 test('a state file from before agent refreshes were told apart still loads; lastAgent survives the CBOR round trip', () => {
   const file = join(dir, 'old.cbor');
   // what an older wulf wrote: no lastAgent, the agent's polls recorded as runtime
-  writeState(file, { version: 1, leases: [], status: { n1: { node: 'n1', stage: 'runtime', sent: 'r.img.gz', ipaddr: '10.0.0.1', lastSeen: 5000, timeline: [{ stage: 'runtime', start: 5000, end: 5000, seconds: 0, bytes: 9 }] } } });
-  const b = new StatusBoard(() => {}, () => 60);
+  writeState(file, {
+    version: 1,
+    leases: [],
+    status: {
+      n1: {
+        node: 'n1',
+        stage: 'runtime',
+        sent: 'r.img.gz',
+        ipaddr: '10.0.0.1',
+        lastSeen: 5000,
+        timeline: [{ stage: 'runtime', start: 5000, end: 5000, seconds: 0, bytes: 9 }],
+      },
+    },
+  });
+  const b = new StatusBoard(
+    () => {},
+    () => 60,
+  );
   b.load(readState(file).status);
   expect(b.json(undefined, 5010).nodes.n1).toMatchObject({ stage: 'runtime', 'last agent': null, state: 'up' });
   expect(b.json(undefined, 5200).nodes.n1).toMatchObject({ state: 'lost' });
   b.record('n1', 'runtime', 'r.img.gz', '10.0.0.1', { now: 5300, agent: true });
   writeState(file, { version: 1, leases: [], status: b.snapshot() });
-  const c = new StatusBoard(() => {}, () => 60);
+  const c = new StatusBoard(
+    () => {},
+    () => 60,
+  );
   c.load(readState(file).status);
   expect(c.json(undefined, 5301).nodes.n1).toMatchObject({ stage: 'agent', 'last agent': 5300, state: 'up' });
 });

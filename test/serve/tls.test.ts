@@ -14,7 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const f = tlsFiles(dir);
 const names = (ips: string[]) => ({ ips, dns: ['localhost'] });
 const cert = () => new X509Certificate(readFileSync(f.cert));
-const verify = () => Bun.spawnSync(['openssl', 'verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', f.caCert, f.cert]).stdout.toString().trim();
+const verify = () =>
+  Bun.spawnSync(['openssl', 'verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', f.caCert, f.cert]).stdout.toString().trim();
 
 test('IP address bytes: IPv4, compressed IPv6, IPv4-mapped', () => {
   expect(Buffer.from(ipBytes('10.1.2.3')).toString('hex')).toBe('0a010203');
@@ -35,21 +36,22 @@ test('first run makes the CA and a certificate it signed, for the wanted address
   const c = cert();
   expect(c.ca).toBe(false);
   expect(new X509Certificate(readFileSync(f.caCert)).ca).toBe(true);
-  for (const s of ['IP Address:10.1.2.3', 'IP Address:FD00:0:0:0:0:0:0:5', 'IP Address:127.0.0.1', 'DNS:localhost']) expect(c.subjectAltName).toContain(s);
+  for (const s of ['IP Address:10.1.2.3', 'IP Address:FD00:0:0:0:0:0:0:5', 'IP Address:127.0.0.1', 'DNS:localhost'])
+    expect(c.subjectAltName).toContain(s);
   const before = readFileSync(f.cert, 'utf8');
   expect(await ensureTls(dir, n)).toBeUndefined();
   expect(readFileSync(f.cert, 'utf8')).toBe(before);
-  expect(await ensureTls(dir, names(['10.1.2.3']))).toBeUndefined();   // a subset is covered
+  expect(await ensureTls(dir, names(['10.1.2.3']))).toBeUndefined(); // a subset is covered
 });
 
 test('the server certificate is issued again for a new address, a foreign key, a near expiry; the CA stays', async () => {
   const ca = readFileSync(f.caCert, 'utf8');
   expect(await ensureTls(dir, names(['10.1.2.3', '10.7.7.7']))).toMatch(/^re-issued \(the old one does not name 10\.7\.7\.7\)/);
   expect(cert().subjectAltName).toContain('IP Address:10.7.7.7');
-  writeFileSync(f.key, readFileSync(f.caKey));                            // a key that is not the certificate's
+  writeFileSync(f.key, readFileSync(f.caKey)); // a key that is not the certificate's
   expect(await ensureTls(dir, names(['10.7.7.7']))).toMatch(/its key does not match/);
   expect(verify()).toBe(`${f.cert}: OK`);
-  const later = new Date(Date.now() + (1825 - 10) * 86_400_000);           // 10 days before it expires
+  const later = new Date(Date.now() + (1825 - 10) * 86_400_000); // 10 days before it expires
   expect(await ensureTls(dir, names(['10.7.7.7']), later)).toMatch(/re-issued \(the old one expires/);
   expect(readFileSync(f.caCert, 'utf8')).toBe(ca);
 });
@@ -64,5 +66,7 @@ test('a certificate from another CA is replaced; a CA key that does not match it
     expect(verify()).toBe(`${f.cert}: OK`);
     writeFileSync(f.caKey, readFileSync(tlsFiles(other).caKey));
     await expect(ensureTls(dir, names(['10.7.7.7']))).rejects.toThrow(/ca\.key does not belong to .*ca\.crt/);
-  } finally { rmSync(other, { recursive: true, force: true }); }
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
 });

@@ -9,7 +9,15 @@ import { percentile, planIpxeScript } from '../../src/sim/sim.ts';
 const liquid = new Liquid();
 const MAC = '52:54:00:aa:00:01';
 const render = (tpl: string, extra: Record<string, unknown> = {}) =>
-  liquid.parseAndRenderSync(tpl, { id: 'n1', hwaddr: MAC, image: 'rocky', authority: '10.0.0.1:9873', kernelArgs: 'quiet', secure: false, ...extra });
+  liquid.parseAndRenderSync(tpl, {
+    id: 'n1',
+    hwaddr: MAC,
+    image: 'rocky',
+    authority: '10.0.0.1:9873',
+    kernelArgs: 'quiet',
+    secure: false,
+    ...extra,
+  });
 
 test('default script: kernel, image, system (required) and runtime (optional), URLs expanded', () => {
   const plan = planIpxeScript(render(defaultIpxe));

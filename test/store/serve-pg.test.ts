@@ -16,10 +16,25 @@ const t = tempRoot('wulf-serve-pg-');
 let pg: Pg;
 let url = '';
 const port = 20000 + Math.floor(Math.random() * 20000);
-const ports = ['--address', '127.0.0.1', '--http-port', String(port), '--dhcp-port', String(port + 1), '--tftp-port', String(port + 2), '--dhcp-relay-port', String(port + 3), '--no-ra'];
+const ports = [
+  '--address',
+  '127.0.0.1',
+  '--http-port',
+  String(port),
+  '--dhcp-port',
+  String(port + 1),
+  '--tftp-port',
+  String(port + 2),
+  '--dhcp-relay-port',
+  String(port + 3),
+  '--no-ra',
+];
 const base = `http://127.0.0.1:${port}`;
 const w = (args: string[]) => runWulf(bin, t.dir, args, { env: { WULF_STORE: url } });
-const ok = (r: ReturnType<typeof runWulf>) => { if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err}`); return r.out; };
+const ok = (r: ReturnType<typeof runWulf>) => {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err}`);
+  return r.out;
+};
 let serve: ReturnType<typeof spawn> | undefined;
 let log = '';
 const script = async (mac: string) => (await fetch(`${base}/ipxe/${encodeURIComponent(mac)}`)).text();
@@ -31,15 +46,34 @@ beforeAll(async () => {
   expect(runWulf(bin, t.dir, ['init', '--address', '127.0.0.1/8', '--interface', 'lo']).code).toBe(0);
   ok(runWulf(bin, t.dir, ['store', 'copy', '--to', url]));
   ok(w(['node', 'add', 'p1', '--hwaddr', '52:54:00:bb:00:01', '--ipaddr', '127.0.21.1']));
-  serve = spawn(bin.argv[0]!, ['serve', ...ports], { env: { ...process.env, WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir, WULF_STORE: url }, stdio: ['ignore', 'pipe', 'pipe'] });
-  serve.stdout!.on('data', (d) => { log += String(d); });
-  serve.stderr!.on('data', (d) => { log += String(d); });
-  for (let i = 0; i < 100; i++) { try { if ((await fetch(`${base}/status`)).ok) return; } catch { /* starting */ } await Bun.sleep(100); }
+  serve = spawn(bin.argv[0]!, ['serve', ...ports], {
+    env: { ...process.env, WULF_ROOT: t.dir, WULF_HOST_ROOT: t.dir, WULF_STORE: url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  serve.stdout!.on('data', (d) => {
+    log += String(d);
+  });
+  serve.stderr!.on('data', (d) => {
+    log += String(d);
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${base}/status`)).ok) return;
+    } catch {
+      /* starting */
+    }
+    await Bun.sleep(100);
+  }
   throw new Error(`serve did not start: ${log}`);
 }, 60_000);
 afterAll(async () => {
-  if (serve) { const done = new Promise((r) => serve!.on('exit', r)); serve.kill('SIGTERM'); await done; }
-  pg?.stop(); t.cleanup();
+  if (serve) {
+    const done = new Promise((r) => serve!.on('exit', r));
+    serve.kill('SIGTERM');
+    await done;
+  }
+  pg?.stop();
+  t.cleanup();
 }, 30_000);
 
 test('answers a node that exists only in PostgreSQL, and one added a moment ago without a reload', async () => {
@@ -71,7 +105,9 @@ test('PostgreSQL lost while serving: known nodes are still answered from the las
     const s = await script('52:54:00:bb:00:01');
     expect(s).toContain('wwid=52:54:00:bb:00:01');
     expect(log).toContain('still serving the last good one: cannot reach PostgreSQL');
-  } finally { pg.resume(); }
+  } finally {
+    pg.resume();
+  }
   // while it was down, requests stopped asking it; the 5 s poll finds it back
   let seen = '';
   for (let i = 0; i < 120 && !seen.includes('wwid=52:54:00:bb:00:03'); i++) {
@@ -92,7 +128,9 @@ test('runtime state goes to PostgreSQL: the boot status rows are there, and node
     }
     expect(rows.map((r) => r.key)).toContain('p1');
     expect(rows.find((r) => r.key === 'p1')!.controller).toBe(hostname());
-  } finally { await sql.close(); }
+  } finally {
+    await sql.close();
+  }
   // another machine (an empty root: no state.cbor), a server nobody runs: the status comes from PostgreSQL
   const other = tempRoot('wulf-serve-pg-other-');
   try {
@@ -101,11 +139,15 @@ test('runtime state goes to PostgreSQL: the boot status rows are there, and node
     expect(JSON.stringify(JSON.parse(r.out))).toContain('p1');
     const none = runWulf(bin, other.dir, ['node', 'status', '-j', '--server', 'http://127.0.0.1:1']);
     expect(none.out).not.toContain('p1');
-  } finally { other.cleanup(); }
+  } finally {
+    other.cleanup();
+  }
 }, 30_000);
 
 test('serve with PostgreSQL unreachable: one line, exit 1, before listening', () => {
-  const r = runWulf(bin, t.dir, ['serve', ...ports.map((p) => (p === String(port) ? String(port + 10) : p))], { env: { WULF_STORE: `postgres://postgres@localhost/x?host=${encodeURIComponent(join(t.dir, 'nowhere'))}` } });
+  const r = runWulf(bin, t.dir, ['serve', ...ports.map((p) => (p === String(port) ? String(port + 10) : p))], {
+    env: { WULF_STORE: `postgres://postgres@localhost/x?host=${encodeURIComponent(join(t.dir, 'nowhere'))}` },
+  });
   expect(r.code).toBe(1);
   expect(r.err.split('\n')[0]).toStartWith('wulf: cannot reach PostgreSQL at postgres://');
   expect(r.err).not.toContain('    at ');

@@ -10,13 +10,26 @@ import { startPg, type Pg } from './pg.ts';
 // a real server on a busy 2-core machine: seconds, not the default 5
 setDefaultTimeout(30_000);
 let pg: Pg;
-beforeAll(() => { pg = startPg(); }, 60_000);
+beforeAll(() => {
+  pg = startPg();
+}, 60_000);
 afterAll(() => pg?.stop(), 30_000);
 
 const state = (n: number, stage = 'kernel'): RuntimeState => ({
   version: 1,
-  leases: Array.from({ length: n }, (_, i) => ({ ip: `10.0.0.${i + 1}`, mac: `52:54:00:00:00:${(i + 1).toString(16).padStart(2, '0')}`, state: 'bound', expires: 1_900_000_000_000 + i, node: `n${i + 1}` })),
-  status: Object.fromEntries(Array.from({ length: n }, (_, i) => [`n${i + 1}`, { node: `n${i + 1}`, stage, lastSeen: 1000 + i, timeline: [{ stage, start: 1000 + i, bytes: 10 }] }])),
+  leases: Array.from({ length: n }, (_, i) => ({
+    ip: `10.0.0.${i + 1}`,
+    mac: `52:54:00:00:00:${(i + 1).toString(16).padStart(2, '0')}`,
+    state: 'bound',
+    expires: 1_900_000_000_000 + i,
+    node: `n${i + 1}`,
+  })),
+  status: Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [
+      `n${i + 1}`,
+      { node: `n${i + 1}`, stage, lastSeen: 1000 + i, timeline: [{ stage, start: 1000 + i, bytes: 10 }] },
+    ]),
+  ),
   unknown: { '52:54:00:ff:ff:01': { mac: '52:54:00:ff:ff:01', count: 3 } },
 });
 
@@ -49,7 +62,10 @@ test('saved state reads back equal; only changed rows are written; removed ones 
     expect(again.leases.length).toBe(19);
     expect(again.unknown).toEqual({});
     expect((again.status.n7 as { stage: string }).stage).toBe('runtime');
-  } finally { await sql.close(); await store.close(); }
+  } finally {
+    await sql.close();
+    await store.close();
+  }
 });
 
 test('a write while PostgreSQL is away fails whole; the next write after it is back carries everything', async () => {
@@ -60,11 +76,19 @@ test('a write while PostgreSQL is away fails whole; the next write after it is b
     await a.save(state(5));
     pg.halt();
     let err: unknown;
-    try { await a.save(state(8, 'image')); } catch (e) { err = e; } finally { pg.resume(); }
+    try {
+      await a.save(state(8, 'image'));
+    } catch (e) {
+      err = e;
+    } finally {
+      pg.resume();
+    }
     expect(String((err as Error).message)).toContain('cannot reach PostgreSQL');
     await a.save(state(8, 'image'));
     const back = (await new PostgresState(store, 'x').load()).state;
     expect(back.leases.length).toBe(8);
     expect(Object.values(back.status).every((s) => (s as { stage: string }).stage === 'image')).toBe(true);
-  } finally { await store.close(); }
+  } finally {
+    await store.close();
+  }
 });

@@ -10,18 +10,32 @@ import { startPg, type Pg } from './pg.ts';
 const bin = modes[0]!;
 let pg: Pg;
 const roots: { cleanup: () => void }[] = [];
-beforeAll(() => { requireCompiled(); pg = startPg(); }, 60_000);
-afterAll(() => { pg?.stop(); for (const r of roots) r.cleanup(); }, 30_000);
+beforeAll(() => {
+  requireCompiled();
+  pg = startPg();
+}, 60_000);
+afterAll(() => {
+  pg?.stop();
+  for (const r of roots) r.cleanup();
+}, 30_000);
 
 let dbs = 0;
-function site(): { dir: string; url: string; w: (args: string[], env?: Record<string, string>, input?: string) => ReturnType<typeof runWulf> } {
-  const t = tempRoot('wulf-store-cli-'); roots.push(t);
+function site(): {
+  dir: string;
+  url: string;
+  w: (args: string[], env?: Record<string, string>, input?: string) => ReturnType<typeof runWulf>;
+} {
+  const t = tempRoot('wulf-store-cli-');
+  roots.push(t);
   const url = pg.createDb(`c${++dbs}`);
   const w = (args: string[], env: Record<string, string> = {}, input?: string) => runWulf(bin, t.dir, args, { env, input });
   expect(w(['init', '--address', '10.9.0.1/24']).code).toBe(0);
   return { dir: t.dir, url, w };
 }
-const ok = (r: ReturnType<typeof runWulf>) => { if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err}`); return r.out; };
+const ok = (r: ReturnType<typeof runWulf>) => {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err}`);
+  return r.out;
+};
 
 test('round trip files → PostgreSQL → files: node list -a -j and node export are identical everywhere', () => {
   const { dir, url, w } = site();
@@ -81,13 +95,19 @@ test('node edit on PostgreSQL: YAML in the editor, applied; a change made meanwh
   ok(w(['store', 'copy', '--to', url]));
   ok(w(['node', 'add', 'e1', '--ipaddr', '10.9.0.31'], { WULF_STORE: url }));
   const ed = join(dir, 'editor.sh');
-  writeFileSync(ed, `#!/bin/sh\ncp "$1" ${dir}/seen.yaml\nsed -i 's/ipaddr: 10.9.0.31/ipaddr: 10.9.0.32/' "$1"\n`); chmodSync(ed, 0o755);
+  writeFileSync(ed, `#!/bin/sh\ncp "$1" ${dir}/seen.yaml\nsed -i 's/ipaddr: 10.9.0.31/ipaddr: 10.9.0.32/' "$1"\n`);
+  chmodSync(ed, 0o755);
   expect(ok(w(['node', 'edit', 'e1'], { WULF_STORE: url, EDITOR: ed }))).toBe('updated 1 node\n');
-  expect(readFileSync(join(dir, 'seen.yaml'), 'utf8')).toContain('e1:\n  profiles:\n    - default\n  network devices:\n    default:\n      ipaddr: 10.9.0.31\n');
+  expect(readFileSync(join(dir, 'seen.yaml'), 'utf8')).toContain(
+    'e1:\n  profiles:\n    - default\n  network devices:\n    default:\n      ipaddr: 10.9.0.31\n',
+  );
   expect(ok(w(['node', 'list', '-n', 'e1'], { WULF_STORE: url }))).toContain('10.9.0.32');
   // another writer changes the node while the editor is open
   const rev = JSON.parse(ok(w(['store', 'info', '-j'], { WULF_STORE: url }))).revision;
-  writeFileSync(ed, `#!/bin/sh\nWULF_STORE='${url}' ${bin.argv[0]} node set e1 --comment meanwhile >/dev/null\nsed -i 's/ipaddr: 10.9.0.32/ipaddr: 10.9.0.33/' "$1"\n`);
+  writeFileSync(
+    ed,
+    `#!/bin/sh\nWULF_STORE='${url}' ${bin.argv[0]} node set e1 --comment meanwhile >/dev/null\nsed -i 's/ipaddr: 10.9.0.32/ipaddr: 10.9.0.33/' "$1"\n`,
+  );
   const r = w(['node', 'edit', 'e1'], { WULF_STORE: url, EDITOR: ed });
   expect(r.code).toBe(1);
   expect(r.err.split('\n')[0]).toContain(`changed since it was read (revision ${rev} → ${Number(rev) + 1}); your text is in`);
@@ -118,18 +138,29 @@ test('a schema newer than the binary knows is refused in one line with a hint, a
     await sql`insert into wulf_schema (version, summary) values (99, 'from the future')`;
     const r = w(['node', 'list'], { WULF_STORE: url });
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^wulf: postgres:\/\/\S+: the store's schema is version 99, newer than this wulf knows \(2\); nothing was changed\n  hint: use the wulf binary that migrated it, or a newer one\n$/);
+    expect(r.err).toMatch(
+      /^wulf: postgres:\/\/\S+: the store's schema is version 99, newer than this wulf knows \(2\); nothing was changed\n  hint: use the wulf binary that migrated it, or a newer one\n$/,
+    );
     const w2 = w(['node', 'add', 'late'], { WULF_STORE: url });
     expect(w2.code).toBe(1);
     expect((await sql`select count(*)::int as n from wulf_entries where name = 'late'`)[0].n).toBe(0);
     expect((await sql`select max(version)::int as v from wulf_schema`)[0].v).toBe(99);
-  } finally { await sql.close(); }
+  } finally {
+    await sql.close();
+  }
 }, 60_000);
 
 test('PostgreSQL unreachable: one line naming the server, a hint, exit 1, no stack trace', () => {
   const { dir, w } = site();
-  for (const url of [`postgres://postgres@localhost/none?host=${encodeURIComponent(join(dir, 'no-such-socket-dir'))}`, 'postgres://wulf:secret@127.0.0.1:1/wulf']) {
-    for (const args of [['node', 'list'], ['node', 'set', 'x', '--comment', 'y'], ['store', 'info']]) {
+  for (const url of [
+    `postgres://postgres@localhost/none?host=${encodeURIComponent(join(dir, 'no-such-socket-dir'))}`,
+    'postgres://wulf:secret@127.0.0.1:1/wulf',
+  ]) {
+    for (const args of [
+      ['node', 'list'],
+      ['node', 'set', 'x', '--comment', 'y'],
+      ['store', 'info'],
+    ]) {
       const r = w(args, { WULF_STORE: url });
       expect(r.code).toBe(1);
       const lines = r.err.trimEnd().split('\n');
@@ -161,8 +192,8 @@ test('other commands read nodes from PostgreSQL (overlay show --render, configur
   expect(imp.code).toBe(1);
   expect(imp.err.split('\n')[0]).toBe('wulf: import-warewulf writes nodes.conf, and this wulf uses the PostgreSQL store');
   // TAB offers the names in PostgreSQL
-  const tab = (env: Record<string, string>) => w(['completion', 'complete', '3', '--', 'wulf', 'node', 'set', 'pg'], env).out.split('\n').filter(Boolean);
+  const tab = (env: Record<string, string>) =>
+    w(['completion', 'complete', '3', '--', 'wulf', 'node', 'set', 'pg'], env).out.split('\n').filter(Boolean);
   expect(tab(onPg)).toEqual(['pgnode']);
   expect(tab({})).toEqual([]);
-
 }, 120_000);

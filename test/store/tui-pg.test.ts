@@ -15,7 +15,10 @@ let pg: Pg;
 let url = '';
 let pane: Pane | undefined;
 const w = (args: string[]) => runWulf(bin, t.dir, args, { env: { WULF_STORE: url } });
-const ok = (r: ReturnType<typeof runWulf>) => { if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err}`); return r.out; };
+const ok = (r: ReturnType<typeof runWulf>) => {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err}`);
+  return r.out;
+};
 
 beforeAll(() => {
   requireCompiled();
@@ -24,7 +27,11 @@ beforeAll(() => {
   writeRoot(t.dir, 5, 1);
   ok(runWulf(bin, t.dir, ['store', 'copy', '--to', url]));
 }, 60_000);
-afterAll(() => { pane?.kill(); pg?.stop(); t.cleanup(); }, 30_000);
+afterAll(() => {
+  pane?.kill();
+  pg?.stop();
+  t.cleanup();
+}, 30_000);
 
 test('TUI on PostgreSQL: shows its nodes, an edit lands there, a CLI change appears, a stale save is refused', async () => {
   const nodesConf = join(t.dir, 'etc/wulf/nodes.conf');
@@ -59,7 +66,10 @@ test('TUI on PostgreSQL: shows its nodes, an edit lands there, a CLI change appe
 
 test('TUI with PostgreSQL unreachable: one line, exit 1, before the screen is taken', async () => {
   const bad = `postgres://postgres@localhost/x?host=${encodeURIComponent(join(t.dir, 'nowhere'))}`;
-  const p = Pane.start('wtui-pg-down', `${compiledBin} tui`, { cols: 400, env: { WULF_ROOT: t.dir, TERM: 'xterm-256color', WULF_STORE: bad } });
+  const p = Pane.start('wtui-pg-down', `${compiledBin} tui`, {
+    cols: 400,
+    env: { WULF_ROOT: t.dir, TERM: 'xterm-256color', WULF_STORE: bad },
+  });
   try {
     const screen = await p.waitFor('EXIT=');
     expect(screen).toContain('EXIT=1');
@@ -67,5 +77,7 @@ test('TUI with PostgreSQL unreachable: one line, exit 1, before the screen is ta
     expect(lines[0]).toStartWith('wulf: cannot reach PostgreSQL at postgres://');
     expect(lines[1]).toStartWith('  hint: ');
     expect(lines[2]).toBe('EXIT=1');
-  } finally { p.kill(); }
+  } finally {
+    p.kill();
+  }
 }, 30_000);

@@ -23,7 +23,14 @@ const OVMF_SIZE = 850528; // the size dnsmasq announced for ipxe.efi in the capt
 
 async function serve(extra: Partial<TftpServerOptions> = {}) {
   const events: TftpEvent[] = [];
-  const s = createTftpServer({ port: 0, address: '127.0.0.1', log: silentLogger, provider: rootProvider(root), onEvent: (e) => events.push(e), ...extra });
+  const s = createTftpServer({
+    port: 0,
+    address: '127.0.0.1',
+    log: silentLogger,
+    provider: rootProvider(root),
+    onEvent: (e) => events.push(e),
+    ...extra,
+  });
   await s.start();
   servers.push(s);
   return { s, port: s.stats().port, events };
@@ -35,27 +42,50 @@ const blocksOf = (ps: { p: Packet }[]) => ps.map(({ p }) => (p.op === Op.DATA ? 
 async function windowRead(c: RawClient, mainPort: number, rrq: Uint8Array, opt: { ackTwice?: boolean } = {}) {
   c.send(rrq, mainPort);
   const chunks: Uint8Array[] = [];
-  let bs = 512, win = 1, since = 0, expect = 1, tid = 0, dups = 0, oack: Record<string, string> | undefined;
+  let bs = 512,
+    win = 1,
+    since = 0,
+    expect = 1,
+    tid = 0,
+    dups = 0,
+    oack: Record<string, string> | undefined;
   for (;;) {
     const m = await c.next(5000);
     if (!m) throw new Error(`stalled at block ${expect}`);
     if (m.p.op === Op.ERROR) throw new Error(`server error ${m.p.code} ${m.p.message}`);
     tid = m.port;
-    const ack = (b: number) => { c.send(encodeAck(b), tid); if (opt.ackTwice) c.send(encodeAck(b), tid); };
-    if (m.p.op === Op.OACK) { oack = m.p.options; bs = Number(oack.blksize ?? 512); win = Number(oack.windowsize ?? 1); ack(0); continue; }
+    const ack = (b: number) => {
+      c.send(encodeAck(b), tid);
+      if (opt.ackTwice) c.send(encodeAck(b), tid);
+    };
+    if (m.p.op === Op.OACK) {
+      oack = m.p.options;
+      bs = Number(oack.blksize ?? 512);
+      win = Number(oack.windowsize ?? 1);
+      ack(0);
+      continue;
+    }
     if (m.p.op !== Op.DATA) continue;
-    if (m.p.block !== (expect & 0xffff)) { dups++; continue; }
+    if (m.p.block !== (expect & 0xffff)) {
+      dups++;
+      continue;
+    }
     chunks.push(new Uint8Array(m.p.data));
     expect++;
     const last = m.p.data.length < bs;
-    if (++since === win || last) { since = 0; ack(m.p.block); }
+    if (++since === win || last) {
+      since = 0;
+      ack(m.p.block);
+    }
     if (last) break;
   }
   const extra = await c.collect(150); // nothing may follow the end
   return { data: Buffer.concat(chunks), dups, oack, extra: extra.length };
 }
 
-function need(cmd: string) { if (spawnSync('which', [cmd]).status !== 0) throw new Error(`${cmd} is not installed: apt-get install -y atftp tftp-hpa curl`); }
+function need(cmd: string) {
+  if (spawnSync('which', [cmd]).status !== 0) throw new Error(`${cmd} is not installed: apt-get install -y atftp tftp-hpa curl`);
+}
 async function run(cmd: string[], timeoutMs: number) {
   const p = Bun.spawn(cmd, { stdout: 'ignore', stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGKILL' });
   const code = await p.exited;
@@ -66,9 +96,18 @@ let main: Awaited<ReturnType<typeof serve>>;
 let loopOnly: Awaited<ReturnType<typeof serve>>;
 beforeAll(async () => {
   mkdirSync(join(root, 'sub'), { recursive: true });
-  const sizes: [string, number][] = [['small.bin', 3000], ['block.bin', 512 * 100], ['ipxe.efi', OVMF_SIZE],
-    ['mid.bin', randomInt(5, 31) << 20], ['win.bin', (randomInt(5, 31) << 20) + randomInt(0, 1468)], ['roll.bin', 8 * 70_000 + 3]];
-  for (const [name, size] of sizes) { files[name] = randomBytes(size); writeFileSync(join(root, name), files[name]!); }
+  const sizes: [string, number][] = [
+    ['small.bin', 3000],
+    ['block.bin', 512 * 100],
+    ['ipxe.efi', OVMF_SIZE],
+    ['mid.bin', randomInt(5, 31) << 20],
+    ['win.bin', (randomInt(5, 31) << 20) + randomInt(0, 1468)],
+    ['roll.bin', 8 * 70_000 + 3],
+  ];
+  for (const [name, size] of sizes) {
+    files[name] = randomBytes(size);
+    writeFileSync(join(root, name), files[name]!);
+  }
   writeFileSync(join(dir, 'secret'), 'outside the root');
   writeFileSync(join(root, 'text.txt'), 'line one\nline two\r\nbare\rcr\n');
   symlinkSync(join(dir, 'secret'), join(root, 'escape'));
@@ -90,7 +129,10 @@ afterAll(async () => {
 });
 
 // Every protocol case runs twice: served by a transfer thread (the default) and by the event loop.
-for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['on the event loop', () => loopOnly, 0]] as const) {
+for (const [label, srv, threads] of [
+  ['on a transfer thread', () => main, 2],
+  ['on the event loop', () => loopOnly, 0],
+] as const) {
   describe(`windows and loss (scripted client), ${label}`, () => {
     test('a window is sent whole, then nothing until its last block is ACKed; an early ACK resends from there; duplicates send nothing', async () => {
       const c = await RawClient.open();
@@ -158,7 +200,10 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
       c.send(encodeRequest(Op.RRQ, 'small.bin', 'octet', { tsize: '0' }), port);
       const got = await c.collect(700);
       expect(got.map((m) => m.p.op)).toEqual([Op.OACK, Op.OACK, Op.OACK]);
-      expect(events.map((e) => [e.kind, e.error])).toEqual([['start', undefined], ['abort', 'timeout']]);
+      expect(events.map((e) => [e.kind, e.error])).toEqual([
+        ['start', undefined],
+        ['abort', 'timeout'],
+      ]);
       expect(s.stats()).toMatchObject({ active: 0, aborted: 1, retransmits: 2 });
       c.close();
     });
@@ -168,16 +213,26 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
     const recs = readPcapUdp(readFileSync(join(import.meta.dir, '../fixtures/pcap/tftp-uefi-native-pxe-first60.pcap')));
     const fromClient = recs.filter((r) => r.dst === '10.99.0.1').map((r) => r.payload);
     const [probe, abort, real, ack0] = fromClient;
-    expect(decodePacket(probe!)).toMatchObject({ ok: true, packet: { op: Op.RRQ, options: { tsize: '0', blksize: '1468', windowsize: '4' } } });
+    expect(decodePacket(probe!)).toMatchObject({
+      ok: true,
+      packet: { op: Op.RRQ, options: { tsize: '0', blksize: '1468', windowsize: '4' } },
+    });
     const before = srv().events.length;
     const c1 = await RawClient.open();
     c1.send(probe!, srv().port);
     const oack = await c1.next();
     expect(oack?.p).toEqual({ op: Op.OACK, options: { blksize: '1468', windowsize: '4', tsize: String(OVMF_SIZE) } });
-    c1.send(abort!, oack!.port);      // "User aborted the transfer"
+    c1.send(abort!, oack!.port); // "User aborted the transfer"
     expect(await c1.collect(800)).toEqual([]); // no retransmitted OACK after the abort (timeout is 300 ms)
     c1.close();
-    expect(srv().events.slice(before).map((e) => [e.kind, e.error])).toEqual([['start', undefined], ['abort', 'User aborted the transfer']]);
+    expect(
+      srv()
+        .events.slice(before)
+        .map((e) => [e.kind, e.error]),
+    ).toEqual([
+      ['start', undefined],
+      ['abort', 'User aborted the transfer'],
+    ]);
     const c2 = await RawClient.open();
     c2.send(real!, srv().port);
     const o2 = await c2.next();
@@ -185,11 +240,14 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
     expect([...ack0!]).toEqual([0, 4, 0, 0]);
     c2.send(ack0!, o2!.port);
     const chunks: Uint8Array[] = [];
-    for (let since = 0; ;) {
+    for (let since = 0; ; ) {
       const m = await c2.next();
       if (m?.p.op !== Op.DATA) throw new Error('expected DATA');
       chunks.push(m.p.data);
-      if (++since === 4 || m.p.data.length < 1468) { since = 0; c2.send(encodeAck(m.p.block), m.port); }
+      if (++since === 4 || m.p.data.length < 1468) {
+        since = 0;
+        c2.send(encodeAck(m.p.block), m.port);
+      }
       if (m.p.data.length < 1468) break;
     }
     expect(sha(Buffer.concat(chunks))).toBe(sha(files['ipxe.efi']!));
@@ -199,20 +257,27 @@ for (const [label, srv, threads] of [['on a transfer thread', () => main, 2], ['
 
 describe('paths', () => {
   const p = rootProvider(root);
-  const code = (name: string) => { const r = p(name); if ('file' in r) { r.file.close(); return 'served'; } return r.error.code; };
+  const code = (name: string) => {
+    const r = p(name);
+    if ('file' in r) {
+      r.file.close();
+      return 'served';
+    }
+    return r.error.code;
+  };
   test('nothing outside the root, ever', () => {
     expect(code('../secret')).toBe(ErrorCode.AccessViolation);
     expect(code('../etc/passwd')).toBe(ErrorCode.AccessViolation);
     expect(code('sub/../../secret')).toBe(ErrorCode.AccessViolation);
-    expect(code('/etc/passwd')).toBe(ErrorCode.NotFound);            // = <root>/etc/passwd
+    expect(code('/etc/passwd')).toBe(ErrorCode.NotFound); // = <root>/etc/passwd
     expect(code('..%2f..%2fetc%2fpasswd')).toBe(ErrorCode.NotFound); // no URL decoding in TFTP
     expect(code('..\\secret')).toBe(ErrorCode.AccessViolation);
     expect(code('small.bin\0.txt')).toBe(ErrorCode.AccessViolation);
-    expect(code('escape')).toBe(ErrorCode.AccessViolation);          // symlink to a file outside
-    expect(code('etcdir/passwd')).toBe(ErrorCode.AccessViolation);   // symlinked folder outside
+    expect(code('escape')).toBe(ErrorCode.AccessViolation); // symlink to a file outside
+    expect(code('etcdir/passwd')).toBe(ErrorCode.AccessViolation); // symlinked folder outside
     expect(code('a/'.repeat(200) + 'b')).toBe(ErrorCode.AccessViolation);
     expect(code('')).toBe(ErrorCode.AccessViolation);
-    expect(code('sub')).toBe(ErrorCode.NotFound);                    // folders are not files
+    expect(code('sub')).toBe(ErrorCode.NotFound); // folders are not files
   });
   test('inside: leading slash, symlinks that stay inside, and a FIFO does not hang', () => {
     expect(code('/small.bin')).toBe('served');
@@ -225,7 +290,11 @@ describe('paths', () => {
   });
   test('over the wire: ERROR packets with the right codes; WRQ refused; chain: buffers first, refusals stop the chain', async () => {
     const c = await RawClient.open();
-    for (const [name, want] of [['../secret', ErrorCode.AccessViolation], ['/etc/passwd', ErrorCode.NotFound], ['escape', ErrorCode.AccessViolation]] as const) {
+    for (const [name, want] of [
+      ['../secret', ErrorCode.AccessViolation],
+      ['/etc/passwd', ErrorCode.NotFound],
+      ['escape', ErrorCode.AccessViolation],
+    ] as const) {
       c.send(encodeRequest(Op.RRQ, name), main.port);
       const m = await c.next();
       expect(m?.p.op === Op.ERROR && m.p.code).toBe(want);
@@ -249,7 +318,10 @@ describe('limits and errors', () => {
     const { port } = await serve({ maxTransfers: 2 });
     const cs = await Promise.all([0, 1, 2, 3].map(() => RawClient.open()));
     const held: number[] = [];
-    for (const c of cs.slice(0, 2)) { c.send(encodeRequest(Op.RRQ, 'mid.bin'), port); held.push((await c.next())!.port); }
+    for (const c of cs.slice(0, 2)) {
+      c.send(encodeRequest(Op.RRQ, 'mid.bin'), port);
+      held.push((await c.next())!.port);
+    }
     cs[2]!.send(encodeRequest(Op.RRQ, 'small.bin'), port);
     const busy = await cs[2]!.next();
     expect(busy?.p.op === Op.ERROR && busy.p.message).toContain('busy');
@@ -262,14 +334,30 @@ describe('limits and errors', () => {
 
   test('60 transfers at once (mixed lock-step and windowed) all arrive intact', async () => {
     const cs = await Promise.all(Array.from({ length: 60 }, () => RawClient.open()));
-    const rs = await Promise.all(cs.map((c, i) => windowRead(c, main.port, encodeRequest(Op.RRQ, i % 2 ? 'block.bin' : 'ipxe.efi', 'octet', i % 3 ? { blksize: '1468', windowsize: String(1 + (i % 8)) } : {}))));
+    const rs = await Promise.all(
+      cs.map((c, i) =>
+        windowRead(
+          c,
+          main.port,
+          encodeRequest(
+            Op.RRQ,
+            i % 2 ? 'block.bin' : 'ipxe.efi',
+            'octet',
+            i % 3 ? { blksize: '1468', windowsize: String(1 + (i % 8)) } : {},
+          ),
+        ),
+      ),
+    );
     rs.forEach((r, i) => expect(sha(r.data)).toBe(sha(files[i % 2 ? 'block.bin' : 'ipxe.efi']!)));
     cs.forEach((c) => c.close());
   }, 30_000);
 
   test('a port in use gives a one-line WulfError', async () => {
     const s = createTftpServer({ port: main.port, address: '127.0.0.1', log: silentLogger, provider: rootProvider(root) });
-    const e = await s.start().then(() => undefined, (x) => x);
+    const e = await s.start().then(
+      () => undefined,
+      (x) => x,
+    );
     expect(e).toBeInstanceOf(WulfError);
     expect((e as WulfError).message).toBe(`TFTP port ${main.port} on 127.0.0.1 is already in use`);
   });
@@ -277,15 +365,23 @@ describe('limits and errors', () => {
   test('port 69 without the right to bind low ports gives a one-line WulfError (EACCES)', async () => {
     need('setpriv');
     const script = join(dir, 'eacces.ts');
-    writeFileSync(script, `import { createTftpServer } from '${import.meta.dir}/../../src/tftp/server.ts';
+    writeFileSync(
+      script,
+      `import { createTftpServer } from '${import.meta.dir}/../../src/tftp/server.ts';
 import { rootProvider } from '${import.meta.dir}/../../src/tftp/providers.ts';
 import { silentLogger } from '${import.meta.dir}/../../src/lib/log.ts';
 try { await createTftpServer({ port: 69, address: '127.0.0.1', provider: rootProvider('/tmp'), log: silentLogger }).start(); console.log('bound'); }
 catch (e) { console.log((e as Error).name + ': ' + (e as Error).message); }
-process.exit(0);\n`, { mode: 0o644 });
+process.exit(0);\n`,
+      { mode: 0o644 },
+    );
     // root without CAP_NET_BIND_SERVICE: EACCES on port 69, yet the repo and bun stay readable
     // wherever they are (another uid could not enter a 0700 checkout such as a mktemp -d clone)
-    const p = Bun.spawn(['setpriv', '--bounding-set=-net_bind_service', '--inh-caps=-net_bind_service', process.execPath, script], { stdout: 'pipe', stderr: 'pipe', timeout: 20_000 });
+    const p = Bun.spawn(['setpriv', '--bounding-set=-net_bind_service', '--inh-caps=-net_bind_service', process.execPath, script], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+      timeout: 20_000,
+    });
     await p.exited;
     expect((await new Response(p.stdout).text()).trim()).toBe('WulfError: TFTP port 69 on 127.0.0.1 needs root');
   });
@@ -304,7 +400,25 @@ describe('real clients', () => {
     need('atftp');
     const out = join(dir, 'out-atftp');
     const before = main.s.stats().retransmits;
-    const r = await run(['atftp', '-g', '-r', 'win.bin', '-l', out, '--option', 'blksize 1468', '--option', 'windowsize 8', '--option', 'tsize', '127.0.0.1', String(main.port)], 60_000);
+    const r = await run(
+      [
+        'atftp',
+        '-g',
+        '-r',
+        'win.bin',
+        '-l',
+        out,
+        '--option',
+        'blksize 1468',
+        '--option',
+        'windowsize 8',
+        '--option',
+        'tsize',
+        '127.0.0.1',
+        String(main.port),
+      ],
+      60_000,
+    );
     expect(r.code).toBe(0);
     expect(sha(readFileSync(out))).toBe(sha(files['win.bin']!));
     expect(main.s.stats().retransmits - before).toBeLessThan(20); // atftp ACKs once per window
@@ -321,16 +435,34 @@ describe('real clients', () => {
 
 test('live fuzz: 4,000 mutated packets at the well-known port and at a running transfer, then real clients still work', async () => {
   let seed = 7;
-  const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const seeds = [encodeRequest(Op.RRQ, 'mid.bin', 'octet', { blksize: '1468', tsize: '0', windowsize: '4' }), encodeRequest(Op.WRQ, 'a'),
-    encodeAck(1), encodeAck(0), encodeError(8, 'x'), new Uint8Array([0, 3, 0, 1, 9, 9])];
+  const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const seeds = [
+    encodeRequest(Op.RRQ, 'mid.bin', 'octet', { blksize: '1468', tsize: '0', windowsize: '4' }),
+    encodeRequest(Op.WRQ, 'a'),
+    encodeAck(1),
+    encodeAck(0),
+    encodeError(8, 'x'),
+    new Uint8Array([0, 3, 0, 1, 9, 9]),
+  ];
   const mutate = () => {
     const b = new Uint8Array(seeds[Math.floor(rnd() * seeds.length)]!);
     const k = rnd();
-    if (k < 0.3) { for (let i = 0; i < 1 + rnd() * 4; i++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256); return b; }
+    if (k < 0.3) {
+      for (let i = 0; i < 1 + rnd() * 4; i++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+      return b;
+    }
     if (k < 0.5) return b.subarray(0, Math.floor(rnd() * b.length));
-    if (k < 0.7) { const r = new Uint8Array(Math.floor(rnd() * 1500)); for (let i = 0; i < r.length; i++) r[i] = Math.floor(rnd() * 256); return r; }
-    if (k < 0.85) { const r = new Uint8Array(600 + Math.floor(rnd() * 800)); r[1] = 1; r.fill(65, 2); return r; }
+    if (k < 0.7) {
+      const r = new Uint8Array(Math.floor(rnd() * 1500));
+      for (let i = 0; i < r.length; i++) r[i] = Math.floor(rnd() * 256);
+      return r;
+    }
+    if (k < 0.85) {
+      const r = new Uint8Array(600 + Math.floor(rnd() * 800));
+      r[1] = 1;
+      r.fill(65, 2);
+      return r;
+    }
     return b.filter((x) => x !== 0 || rnd() < 0.5);
   };
   const { s, port } = await serve({ timeoutMs: 200, retries: 2, maxTransfers: 64 });

@@ -19,14 +19,23 @@ const files: Record<string, Buffer> = {};
 const events: TftpEvent[] = [];
 const embedded = randomBytes(70_000);
 const server = createTftpServer({
-  port: 0, address: '127.0.0.1', log: silentLogger, onEvent: (e) => events.push(e),
+  port: 0,
+  address: '127.0.0.1',
+  log: silentLogger,
+  onEvent: (e) => events.push(e),
   provider: chainProviders(bufferProvider({ 'undionly.kpxe': embedded }), rootProvider(root)),
 });
 let port = 0;
 
 beforeAll(async () => {
   mkdirSync(join(root, 'sub'), { recursive: true });
-  for (const [name, size] of [['small.bin', 1000], ['exact.bin', 1024], ['empty.bin', 0], ['big.bin', 6 * 1048576], ['sub/huge.bin', 34 * 1048576]] as const) {
+  for (const [name, size] of [
+    ['small.bin', 1000],
+    ['exact.bin', 1024],
+    ['empty.bin', 0],
+    ['big.bin', 6 * 1048576],
+    ['sub/huge.bin', 34 * 1048576],
+  ] as const) {
     files[name] = randomBytes(size);
     writeFileSync(join(root, name), files[name]!);
   }
@@ -36,7 +45,10 @@ beforeAll(async () => {
   await server.start();
   port = server.stats().port;
 });
-afterAll(async () => { await server.stop(); t.cleanup(); });
+afterAll(async () => {
+  await server.stop();
+  t.cleanup();
+});
 
 const out = (n: string) => join(t.dir, `out-${n}`);
 /** Run a client without blocking the event loop (the server lives in this process). */
@@ -44,12 +56,34 @@ async function run(cmd: string[], timeoutMs: number): Promise<number> {
   const p = Bun.spawn(cmd, { stdout: 'ignore', stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGKILL' });
   return await p.exited;
 }
-function need(cmd: string) { if (spawnSync('which', [cmd]).status !== 0) throw new Error(`${cmd} is not installed (apt-get install atftp tftp-hpa curl)`); }
+function need(cmd: string) {
+  if (spawnSync('which', [cmd]).status !== 0) throw new Error(`${cmd} is not installed (apt-get install atftp tftp-hpa curl)`);
+}
 
 describe('real clients', () => {
   test('atftp with blksize 1468, windowsize 8 and tsize', async () => {
     need('atftp');
-    expect(await run(['atftp', '-g', '-r', 'big.bin', '-l', out('atftp'), '--option', 'blksize 1468', '--option', 'windowsize 8', '--option', 'tsize', '127.0.0.1', String(port)], 60_000)).toBe(0);
+    expect(
+      await run(
+        [
+          'atftp',
+          '-g',
+          '-r',
+          'big.bin',
+          '-l',
+          out('atftp'),
+          '--option',
+          'blksize 1468',
+          '--option',
+          'windowsize 8',
+          '--option',
+          'tsize',
+          '127.0.0.1',
+          String(port),
+        ],
+        60_000,
+      ),
+    ).toBe(0);
     expect(sha(readFileSync(out('atftp')))).toBe(sha(files['big.bin']!));
   }, 70_000);
 
@@ -61,8 +95,11 @@ describe('real clients', () => {
 
   test('curl (tsize=0 blksize timeout) and an exact multiple of the block size; an empty file', async () => {
     need('curl');
-    for (const name of ['exact.bin', 'small.bin']) { // (curl itself fails on empty files, tftpd-hpa too)
-      expect(await run(['curl', '-sS', `tftp://127.0.0.1:${port}/${name}`, '-o', out(`curl-${name}`), '--tftp-blksize', '512'], 30_000)).toBe(0);
+    for (const name of ['exact.bin', 'small.bin']) {
+      // (curl itself fails on empty files, tftpd-hpa too)
+      expect(
+        await run(['curl', '-sS', `tftp://127.0.0.1:${port}/${name}`, '-o', out(`curl-${name}`), '--tftp-blksize', '512'], 30_000),
+      ).toBe(0);
       expect(sha(readFileSync(out(`curl-${name}`)))).toBe(sha(files[name]!));
     }
     expect(await run(['tftp', '127.0.0.1', String(port), '-m', 'binary', '-c', 'get', 'empty.bin', out('empty')], 10_000)).toBe(0);
@@ -105,7 +142,14 @@ describe('protocol edges', () => {
   });
 
   test('paths never leave the root', async () => {
-    for (const [name, code] of [['../secret', ErrorCode.AccessViolation], ['sub/../../secret', ErrorCode.AccessViolation], ['escape', ErrorCode.AccessViolation], ['/etc/passwd', ErrorCode.NotFound], ['..\\secret', ErrorCode.AccessViolation], ['nope', ErrorCode.NotFound]] as const) {
+    for (const [name, code] of [
+      ['../secret', ErrorCode.AccessViolation],
+      ['sub/../../secret', ErrorCode.AccessViolation],
+      ['escape', ErrorCode.AccessViolation],
+      ['/etc/passwd', ErrorCode.NotFound],
+      ['..\\secret', ErrorCode.AccessViolation],
+      ['nope', ErrorCode.NotFound],
+    ] as const) {
       const r = await fetchFile(port, name);
       expect(r.error?.op === Op.ERROR && r.error.code).toBe(code);
     }
@@ -126,8 +170,17 @@ describe('protocol edges', () => {
     const small = createTftpServer({ port: 0, address: '127.0.0.1', log: silentLogger, maxTransfers: 2, provider: rootProvider(root) });
     await small.start();
     const p = small.stats().port;
-    const clients = await Promise.all([1, 2, 3].map(async () => { const c = new RawClient(); await c.bind(); return c; }));
-    for (const c of clients.slice(0, 2)) { c.send(encodeRequest(Op.RRQ, 'big.bin'), p); await c.next(); } // hold: never ACK
+    const clients = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const c = new RawClient();
+        await c.bind();
+        return c;
+      }),
+    );
+    for (const c of clients.slice(0, 2)) {
+      c.send(encodeRequest(Op.RRQ, 'big.bin'), p);
+      await c.next();
+    } // hold: never ACK
     clients[2]!.send(encodeRequest(Op.RRQ, 'big.bin'), p);
     const m = await clients[2]!.next();
     expect(m?.p.op === Op.ERROR && m.p.message).toContain('busy');
@@ -138,10 +191,13 @@ describe('protocol edges', () => {
 
 test('fuzz: 100,000 mutated packets through the codec, thousands through the sockets, then a normal transfer', async () => {
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const mutate = tftpMutator(rnd);
   let decodedOk = 0;
-  for (let i = 0; i < 100_000; i++) { const d = decodePacket(mutate()); if (d.ok) decodedOk++; }
+  for (let i = 0; i < 100_000; i++) {
+    const d = decodePacket(mutate());
+    if (d.ok) decodedOk++;
+  }
   expect(decodedOk).toBeGreaterThan(0);
   const c = new RawClient();
   await c.bind();

@@ -13,11 +13,16 @@ import { tempRoot } from '../helpers/cli.ts';
 import { writeRoot } from './fixture.ts';
 
 const cleanups: (() => void)[] = [];
-afterAll(() => { for (const c of cleanups) c(); });
+afterAll(() => {
+  for (const c of cleanups) c();
+});
 
 async function until(cond: () => boolean, ms = 5000) {
   const t0 = Date.now();
-  while (!cond()) { if (Date.now() - t0 > ms) throw new Error('timed out waiting'); await Bun.sleep(20); }
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await Bun.sleep(20);
+  }
 }
 
 describe('status feed', () => {
@@ -25,12 +30,23 @@ describe('status feed', () => {
     const enc = new TextEncoder();
     let push: ((s: string) => void) | undefined;
     const srv = Bun.serve({
-      port: 0, hostname: '127.0.0.1',
+      port: 0,
+      hostname: '127.0.0.1',
       fetch(req) {
         const u = new URL(req.url);
-        if (u.pathname === '/status') return Response.json({ nodes: { n0001: { 'node name': 'n0001', stage: 'IPXE', sent: 'ipxe', ipaddr: '10.0.1.2', 'last seen': 1700000000 } } });
+        if (u.pathname === '/status')
+          return Response.json({
+            nodes: { n0001: { 'node name': 'n0001', stage: 'IPXE', sent: 'ipxe', ipaddr: '10.0.1.2', 'last seen': 1700000000 } },
+          });
         if (u.pathname === '/status/events') {
-          return new Response(new ReadableStream({ start(c) { push = (s) => c.enqueue(enc.encode(s)); } }), { headers: { 'content-type': 'text/event-stream' } });
+          return new Response(
+            new ReadableStream({
+              start(c) {
+                push = (s) => c.enqueue(enc.encode(s));
+              },
+            }),
+            { headers: { 'content-type': 'text/event-stream' } },
+          );
         }
         return new Response('no', { status: 404 });
       },
@@ -48,15 +64,22 @@ describe('status feed', () => {
       expect(feed.statuses.get('n0001')).toMatchObject({ stage: 'kernel', sent: 'vmlinuz', ipaddr: '10.0.1.2', lastSeen: 1700000003 });
       expect(feed.statuses.get('n0002')!.stage).toBe('runtime');
       expect(feed.events.map((e) => `${e.node}:${e.stage}`)).toEqual(['n0001:kernel', 'n0002:runtime']);
-    } finally { feed.stop(); }
+    } finally {
+      feed.stop();
+    }
   });
 
   test('a server without a stream is polled; no server means files mode', async () => {
     let n = 0;
-    const srv = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch(req) {
-      if (new URL(req.url).pathname === '/status') return Response.json({ nodes: { a: { stage: 'kernel', 'last seen': 1700000000 + ++n } } });
-      return new Response('no', { status: 404 });
-    } });
+    const srv = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch(req) {
+        if (new URL(req.url).pathname === '/status')
+          return Response.json({ nodes: { a: { stage: 'kernel', 'last seen': 1700000000 + ++n } } });
+        return new Response('no', { status: 404 });
+      },
+    });
     const { dir, cleanup } = tempRoot('wtui-');
     cleanups.push(cleanup);
     const feed = new StatusFeed({ url: `http://127.0.0.1:${srv.port}`, paths: pathsFor(dir), retryMs: 100, pollMs: 50 });
@@ -69,11 +92,15 @@ describe('status feed', () => {
     feed.stop();
   });
   test('the unreachable reason is short and never cut mid-word', () => {
-    expect(shortReason(Object.assign(new Error('Unable to connect. Is the computer able to access the url?'), { code: 'ECONNREFUSED' }))).toBe('ECONNREFUSED');
+    expect(
+      shortReason(Object.assign(new Error('Unable to connect. Is the computer able to access the url?'), { code: 'ECONNREFUSED' })),
+    ).toBe('ECONNREFUSED');
     expect(shortReason(new Error('GET /status: HTTP 500'))).toBe('GET /status: HTTP 500');
     expect(shortReason(new Error('The operation timed out.'))).toBe('The operation timed out');
     expect(shortReason(new Error('connect ECONNREFUSED 127.0.0.1:9873'))).toBe('connect ECONNREFUSED 127.0.0.1:9873');
-    expect(shortReason(new Error('a very long message that goes on and on about what happened'))).toBe('a very long message that goes on and on…');
+    expect(shortReason(new Error('a very long message that goes on and on about what happened'))).toBe(
+      'a very long message that goes on and on…',
+    );
   });
 });
 
@@ -90,7 +117,9 @@ describe('writes', () => {
     expect(readNodesConf(paths).nodes.n0002!.networkDevices!.default!.ipaddr).toBe('10.0.9.9');
     // a CLI edit happens meanwhile; the screen still holds the old revision
     const seen = readNodesConf(paths).revision;
-    await updateNodesConf(paths, (c) => { c.nodes.n0001!.comment = 'from the cli'; });
+    await updateNodesConf(paths, (c) => {
+      c.nodes.n0001!.comment = 'from the cli';
+    });
     const before = readFileSync(paths.nodesConf, 'utf8');
     const stale = await writeEdit(paths, 'n0002', line, '10.0.9.10', seen);
     expect(stale).toMatchObject({ error: true, written: false });

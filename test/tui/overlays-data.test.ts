@@ -13,7 +13,10 @@ const root = mkdtempSync('/tmp/wtui-overlays-');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const paths = pathsFor(root, root);
 mkdirSync(paths.confDir, { recursive: true });
-const nodesConf = (ip: string) => writeFileSync(paths.nodesConf, `nodeprofiles:
+const nodesConf = (ip: string) =>
+  writeFileSync(
+    paths.nodesConf,
+    `nodeprofiles:
   default:
     system overlay: [hostname]
     runtime overlay: [hosts]
@@ -22,7 +25,8 @@ nodes:
     profiles: [default]
     network devices:
       default: {device: eth0, hwaddr: "02:00:00:00:00:01", ipaddr: ${ip}, netmask: 255.255.255.0}
-`);
+`,
+  );
 nodesConf('10.0.0.11');
 
 test('a file rendered for a node, its plain text without one, and errors as one line', async () => {
@@ -37,11 +41,21 @@ test('a file rendered for a node, its plain text without one, and errors as one 
 
 test('the diff against what was served: never served, no changes, then the changed lines', async () => {
   expect(await overlayDiff(paths, 'n1')).toEqual(['system: never served', 'runtime: never served']);
-  const svc = createOverlayService({ paths, getConf: () => readNodesConf(paths), getWulfConf: () => readWulfConf(paths), log: silentLogger });
-  await svc.archive('n1', 'system'); await svc.archive('n1', 'runtime');
+  const svc = createOverlayService({
+    paths,
+    getConf: () => readNodesConf(paths),
+    getWulfConf: () => readWulfConf(paths),
+    log: silentLogger,
+  });
+  await svc.archive('n1', 'system');
+  await svc.archive('n1', 'runtime');
   expect(await overlayDiff(paths, 'n1')).toEqual(['n1: no changes since last served']);
   nodesConf('10.0.0.99');
   const d = await overlayDiff(paths, 'n1');
-  expect(d).toEqual(['runtime: ~ /etc/hosts content changed', '    - 10.0.0.11 n1 n1-default n1-eth0', '    + 10.0.0.99 n1 n1-default n1-eth0']);
+  expect(d).toEqual([
+    'runtime: ~ /etc/hosts content changed',
+    '    - 10.0.0.11 n1 n1-default n1-eth0',
+    '    + 10.0.0.99 n1 n1-default n1-eth0',
+  ]);
   expect((await overlayDiff(paths, 'zz'))[0]).toMatch(/^error: /);
 }, 60_000);

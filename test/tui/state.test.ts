@@ -18,8 +18,14 @@ const st = (name: string, o: Partial<NodeStatus>): NodeStatus => ({ name, timeli
 
 describe('status', () => {
   test('parses the Warewulf /status document and wulf SSE events', () => {
-    const recs = parseStatusDoc({ nodes: { n0001: { 'node name': 'n0001', stage: 'RUNTIME_OVERLAY', sent: 'runtime.img', ipaddr: '10.0.1.2', 'last seen': 1700000000 } } });
-    expect(recs).toEqual([{ name: 'n0001', stage: 'runtime', sent: 'runtime.img', ipaddr: '10.0.1.2', lastSeen: 1700000000, timeline: [] }]);
+    const recs = parseStatusDoc({
+      nodes: {
+        n0001: { 'node name': 'n0001', stage: 'RUNTIME_OVERLAY', sent: 'runtime.img', ipaddr: '10.0.1.2', 'last seen': 1700000000 },
+      },
+    });
+    expect(recs).toEqual([
+      { name: 'n0001', stage: 'runtime', sent: 'runtime.img', ipaddr: '10.0.1.2', lastSeen: 1700000000, timeline: [] },
+    ]);
     const prev = new Map(recs.map((r) => [r.name, r]));
     const upd = parseStatusDoc({ 'node name': 'n0001', stage: 'kernel', 'last seen': 1700000005000 }, prev);
     expect(upd[0]).toMatchObject({ stage: 'kernel', sent: 'runtime.img', ipaddr: '10.0.1.2', lastSeen: 1700000005 });
@@ -29,8 +35,12 @@ describe('status', () => {
     expect(classify(undefined, now, 60)).toBe('never');
     expect(classify(st('a', { stage: 'ipxe', lastSeen: 990, lastAgent: 0 }), now, 60)).toBe('booting');
     // iPXE's fetch of the runtime overlay is a boot stage: up takes the agent's refresh
-    expect(classify(st('a', { stage: 'runtime', lastSeen: 990, lastAgent: 0, timeline: [{ stage: 'runtime', start: 990 }] }), now, 60)).toBe('booting');
-    expect(classify(st('a', { stage: 'agent', lastSeen: 990, lastAgent: 990, timeline: [{ stage: 'runtime', start: 950 }] }), now, 60)).toBe('up');
+    expect(
+      classify(st('a', { stage: 'runtime', lastSeen: 990, lastAgent: 0, timeline: [{ stage: 'runtime', start: 990 }] }), now, 60),
+    ).toBe('booting');
+    expect(
+      classify(st('a', { stage: 'agent', lastSeen: 990, lastAgent: 990, timeline: [{ stage: 'runtime', start: 950 }] }), now, 60),
+    ).toBe('up');
     expect(classify(st('a', { stage: 'agent', lastSeen: now - 64, lastAgent: now - 64 }), now, 60)).toBe('up');
     expect(classify(st('a', { stage: 'agent', lastSeen: now - 65, lastAgent: now - 65 }), now, 60)).toBe('late');
     expect(classify(st('a', { stage: 'agent', lastSeen: now - 120, lastAgent: now - 120 }), now, 60)).toBe('lost');
@@ -46,8 +56,13 @@ describe('status', () => {
     expect(classify(st('a', { sent: 'BAD_ASSET', lastSeen: now }), now, 60)).toBe('bad-asset');
   });
   test('waterfall: stage order, offsets, rates', () => {
-    const [s] = parseStatusDoc({ 'node name': 'n1', timeline: [
-      { stage: 'ipxe', start: 100, seconds: 0.5, bytes: 1000 }, { stage: 'kernel', start: 101, seconds: 2, bytes: 8_000_000 }] });
+    const [s] = parseStatusDoc({
+      'node name': 'n1',
+      timeline: [
+        { stage: 'ipxe', start: 100, seconds: 0.5, bytes: 1000 },
+        { stage: 'kernel', start: 101, seconds: 2, bytes: 8_000_000 },
+      ],
+    });
     const w = waterfall(s);
     expect(w.map((r) => r.stage)).toEqual(['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime']);
     expect(w[1]).toMatchObject({ offset: 0, seconds: 0.5, bytes: 1000, rate: 2000 });
@@ -57,7 +72,10 @@ describe('status', () => {
 });
 
 describe('nodes table', () => {
-  const statuses = new Map([['n0002', st('n0002', { stage: 'agent', lastSeen: 995, lastAgent: 995 })], ['n0003', st('n0003', { stage: 'kernel', lastSeen: 800, lastAgent: 0 })]]);
+  const statuses = new Map([
+    ['n0002', st('n0002', { stage: 'agent', lastSeen: 995, lastAgent: 995 })],
+    ['n0003', st('n0003', { stage: 'kernel', lastSeen: 800, lastAgent: 0 })],
+  ]);
   const rows = buildRows(merged, statuses, 1000, 60);
   test('rows join config and status; counts per state', () => {
     expect(rows[1]).toMatchObject({ name: 'n0002', profiles: 'default', image: 'rocky-9', ip: '10.0.1.3', stage: 'agent', state: 'up' });
@@ -76,9 +94,17 @@ describe('nodes table', () => {
     expect(names('10.0.1.31')).toEqual(['n0030']);
   });
   test('sort by column, reversed, ties by name', () => {
-    expect(viewRows(rows, '', 'state', false).slice(0, 2).map((r) => r.name)).toEqual(['n0002', 'n0003']);
+    expect(
+      viewRows(rows, '', 'state', false)
+        .slice(0, 2)
+        .map((r) => r.name),
+    ).toEqual(['n0002', 'n0003']);
     expect(viewRows(rows, '', 'name', true)[0]!.name).toBe('n0030');
-    expect(viewRows(rows, '', 'image', true).slice(0, 3).map((r) => r.name)).toEqual(['n0030', 'n0020', 'n0010']);
+    expect(
+      viewRows(rows, '', 'image', true)
+        .slice(0, 3)
+        .map((r) => r.name),
+    ).toEqual(['n0030', 'n0020', 'n0010']);
   });
   test('column widths fit 80 and 200 columns', () => {
     for (const w of [60, 80, 200]) {
@@ -106,7 +132,11 @@ describe('list window', () => {
     const rev = [...keys].reverse();
     const f = followKey(l, rev, 19);
     expect(rev[f.cursor]).toBe(l.key!);
-    const gone = followKey(l, keys.filter((k) => k !== l.key), 19);
+    const gone = followKey(
+      l,
+      keys.filter((k) => k !== l.key),
+      19,
+    );
     expect(gone.cursor).toBe(100);
   });
 });
@@ -114,7 +144,11 @@ describe('list window', () => {
 const key = (input: string, extra: Partial<KeyIn> = {}): KeyIn => ({ input, ...extra });
 function press(s: AppState, env: Env, ...ks: KeyIn[]) {
   let effect;
-  for (const k of ks) { const r = handleKey(s, k, env); s = r.state; effect = r.effect ?? effect; }
+  for (const k of ks) {
+    const r = handleKey(s, k, env);
+    s = r.state;
+    effect = r.effect ?? effect;
+  }
   return { s, effect };
 }
 
@@ -129,7 +163,8 @@ describe('key reducer', () => {
     expect(view(s)).toBe('nodes');
     expect(press(s, env, key('q')).effect).toEqual({ type: 'quit' });
     expect(press(s, env, key('c', { ctrl: true })).effect).toEqual({ type: 'quit' });
-    for (const top of ['2', '3', '4', '5']) { // profiles, images, overlays, log: q goes home, it does not quit
+    for (const top of ['2', '3', '4', '5']) {
+      // profiles, images, overlays, log: q goes home, it does not quit
       const r = press(initialState(), env, key(top), key('q'));
       expect(r.effect).toBeUndefined();
       expect(view(r.s)).toBe('nodes');
@@ -191,12 +226,15 @@ describe('key reducer', () => {
   });
   test('help lists the keys the reducer answers to', () => {
     const text = HELP.map(([k]) => k).join(' ');
-    for (const k of ['/', '?', 'Enter', 'Space', 'q / Esc', 'Tab', 'o / f / c', 'b', 'P / I', 'D', 'L', 'd', 's', 'r', 'e']) expect(text).toContain(k);
+    for (const k of ['/', '?', 'Enter', 'Space', 'q / Esc', 'Tab', 'o / f / c', 'b', 'P / I', 'D', 'L', 'd', 's', 'r', 'e'])
+      expect(text).toContain(k);
   });
 });
 
 describe('detail', () => {
-  const c2 = parseNodesConf(`nodeprofiles:\n  default:\n    cluster name: c1\n    kernel:\n      args: [quiet]\nnodes:\n  n1:\n    profiles: [default]\n    cluster name: mine\n    network devices:\n      eth0:\n        ipaddr: 10.0.0.5\n`);
+  const c2 = parseNodesConf(
+    `nodeprofiles:\n  default:\n    cluster name: c1\n    kernel:\n      args: [quiet]\nnodes:\n  n1:\n    profiles: [default]\n    cluster name: mine\n    network devices:\n      eth0:\n        ipaddr: 10.0.0.5\n`,
+  );
   test('lines carry the origin of each value, SUPERSEDED when the node overrides a profile', () => {
     const lines = detailLines(mergeNode(c2, 'n1'));
     const get = (k: string) => lines.find((l) => l.key === k)!;
@@ -219,7 +257,14 @@ describe('detail', () => {
 });
 
 test('filter: hostlist ranges combine with ? and * globs', () => {
-  const rows = ['c0010', 'c0011', 'c0021', 'c0031', 'c001', 'n01'].map((name) => ({ name, profiles: '', image: '', ip: '', stage: '', state: '' }));
+  const rows = ['c0010', 'c0011', 'c0021', 'c0031', 'c001', 'n01'].map((name) => ({
+    name,
+    profiles: '',
+    image: '',
+    ip: '',
+    stage: '',
+    state: '',
+  }));
   const pick = (f: string) => rows.filter((r) => makeMatcher(f)(r as Parameters<ReturnType<typeof makeMatcher>>[0])).map((r) => r.name);
   expect(pick('c00[1-2]?')).toEqual(['c0010', 'c0011', 'c0021']);
   expect(pick('c001?')).toEqual(['c0010', 'c0011']);

@@ -13,14 +13,34 @@ export class Pane {
   constructor(readonly name: string) {}
   static start(name: string, cmd: string, opts: { cols?: number; rows?: number; env?: Record<string, string> } = {}): Pane {
     tmux('kill-session', '-t', name);
-    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`).join(' ');
-    tmux('new-session', '-d', '-s', name, '-x', String(opts.cols ?? 80), '-y', String(opts.rows ?? 24), `env ${env} ${cmd}; echo "EXIT=$?"; sleep 600`);
+    const env = Object.entries(opts.env ?? {})
+      .map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`)
+      .join(' ');
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      name,
+      '-x',
+      String(opts.cols ?? 80),
+      '-y',
+      String(opts.rows ?? 24),
+      `env ${env} ${cmd}; echo "EXIT=$?"; sleep 600`,
+    );
     return new Pane(name);
   }
-  keys(...k: string[]): void { tmux('send-keys', '-t', this.name, ...k); }
-  type(text: string): void { tmux('send-keys', '-t', this.name, '-l', text); }
-  screen(escapes = false): string { return tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', this.name); }
-  info(fmt: string): string { return tmux('display-message', '-p', '-t', this.name, fmt).trim(); }
+  keys(...k: string[]): void {
+    tmux('send-keys', '-t', this.name, ...k);
+  }
+  type(text: string): void {
+    tmux('send-keys', '-t', this.name, '-l', text);
+  }
+  screen(escapes = false): string {
+    return tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', this.name);
+  }
+  info(fmt: string): string {
+    return tmux('display-message', '-p', '-t', this.name, fmt).trim();
+  }
   async waitFor(pred: string | RegExp | ((s: string) => boolean), ms = 8000): Promise<string> {
     const t0 = Date.now();
     let s = '';
@@ -32,5 +52,7 @@ export class Pane {
     }
     throw new Error(`timed out waiting for ${String(pred)}; screen:\n${s}`);
   }
-  kill(): void { tmux('kill-session', '-t', this.name); }
+  kill(): void {
+    tmux('kill-session', '-t', this.name);
+  }
 }

@@ -14,12 +14,21 @@ const enc = new TextEncoder();
 let push: ((o: unknown) => void) | undefined;
 const status: Record<string, unknown> = {};
 const server = Bun.serve({
-  port: 0, hostname: '127.0.0.1', idleTimeout: 0,
+  port: 0,
+  hostname: '127.0.0.1',
+  idleTimeout: 0,
   fetch(req) {
     const p = new URL(req.url).pathname;
     if (p === '/status') return Response.json({ nodes: status });
     if (p === '/status/events') {
-      return new Response(new ReadableStream({ start(c) { push = (o) => c.enqueue(enc.encode(`data: ${JSON.stringify(o)}\n\n`)); } }), { headers: { 'content-type': 'text/event-stream' } });
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            push = (o) => c.enqueue(enc.encode(`data: ${JSON.stringify(o)}\n\n`));
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream' } },
+      );
     }
     return new Response('not found', { status: 404 });
   },
@@ -27,9 +36,18 @@ const server = Bun.serve({
 const panes: Pane[] = [];
 const roots: (() => void)[] = [];
 beforeAll(() => requireCompiled());
-afterAll(() => { for (const p of panes) p.kill(); for (const r of roots) r(); server.stop(true); });
+afterAll(() => {
+  for (const p of panes) p.kill();
+  for (const r of roots) r();
+  server.stop(true);
+});
 
-function start(name: string, n: number, port: number, opts: { cols?: number; rows?: number; env?: Record<string, string>; interval?: number } = {}) {
+function start(
+  name: string,
+  n: number,
+  port: number,
+  opts: { cols?: number; rows?: number; env?: Record<string, string>; interval?: number } = {},
+) {
   const { dir, cleanup } = tempRoot('wtui-');
   roots.push(cleanup);
   writeRoot(dir, n, port, opts.interval);
@@ -58,7 +76,7 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     s = await pane.waitFor('filter: █');
     expect(s).toContain('Enter apply  Esc clear  text, glob, hostlist n[01-08]'); // the filter's hint, not the edit hint
     expect(s).not.toContain('UNSET');
-    pane.type('n00[1-2]?');                                // a hostlist range and a glob together
+    pane.type('n00[1-2]?'); // a hostlist range and a glob together
     await pane.waitFor('filter: n00[1-2]?█');
     pane.keys('Enter');
     s = await pane.waitFor('— 20 of 2000 nodes');
@@ -68,7 +86,7 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     pane.keys('n', '5');
     s = await pane.waitFor('wulf · Log');
     expect(s).toContain('? help  q back');
-    pane.keys('q');                                        // q in the log goes back; it does not quit
+    pane.keys('q'); // q in the log goes back; it does not quit
     await pane.waitFor('wulf · Nodes');
     pane.keys('/', 'C-u');
     pane.type('n00[07-09],n1500');
@@ -83,7 +101,7 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     expect(s).toMatch(/ClusterName\s+c1\s+default/);
     pane.keys('q');
     s = await pane.waitFor('NAME▲');
-    expect(s).toContain('? help  q quit');                // the key bar fits 80 columns
+    expect(s).toContain('? help  q quit'); // the key bar fits 80 columns
     expect(pane.info('#{alternate_on}')).toBe('1');
     pane.keys('q');
     await pane.waitFor('EXIT=0');
@@ -166,10 +184,21 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     const { pane } = start('live', 20, server.port!);
     let s = await pane.waitFor('live: http://127.0.0.1');
     expect(s).toMatch(/n0003 .*ipxe .*booting/);
-    await (async () => { for (let i = 0; i < 100 && !push; i++) await Bun.sleep(20); })();
+    await (async () => {
+      for (let i = 0; i < 100 && !push; i++) await Bun.sleep(20);
+    })();
     push!({ 'node name': 'n0003', stage: 'kernel', sent: 'vmlinuz', 'last seen': now + 1 });
     s = await pane.waitFor(/n0003 .*kernel .*booting/);
-    push!({ 'node name': 'n0003', stage: 'RUNTIME_OVERLAY', sent: 'runtime.img.gz', 'last seen': now + 2, timeline: [{ stage: 'ipxe', start: now, seconds: 0.2, bytes: 2000 }, { stage: 'kernel', start: now + 1, seconds: 1, bytes: 9000000 }] });
+    push!({
+      'node name': 'n0003',
+      stage: 'RUNTIME_OVERLAY',
+      sent: 'runtime.img.gz',
+      'last seen': now + 2,
+      timeline: [
+        { stage: 'ipxe', start: now, seconds: 0.2, bytes: 2000 },
+        { stage: 'kernel', start: now + 1, seconds: 1, bytes: 9000000 },
+      ],
+    });
     s = await pane.waitFor(/n0003 .*runtime .*up/);
     expect(s).toContain('up 1 booting 0');
     pane.keys('Down', 'Down', 'Enter');
@@ -184,7 +213,10 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
   test('config changed underneath: reloads and keeps the selection', async () => {
     const { pane, nodesConf } = start('reload', 30, 1);
     await pane.waitFor('n0019');
-    for (let i = 0; i < 11; i++) { pane.keys('Down'); await Bun.sleep(60); }
+    for (let i = 0; i < 11; i++) {
+      pane.keys('Down');
+      await Bun.sleep(60);
+    }
     await pane.waitFor(/^\s+n0012.*$/m);
     await Bun.sleep(800); // let every key land before the file changes (on a loaded machine they trail)
     // n0001..n0005 disappear: n0012 must stay selected
@@ -200,7 +232,10 @@ describe('wulf tui (compiled, tmux 80×24)', () => {
     await pane.waitFor('n0005');
     // the first frames may still be drawing ("connecting to ..."): wait for the cursor row
     let esc = pane.screen(true);
-    for (let i = 0; i < 30 && !/\x1b\[[0-9;]*7m/.test(esc); i++) { await Bun.sleep(100); esc = pane.screen(true); }
+    for (let i = 0; i < 30 && !/\x1b\[[0-9;]*7m/.test(esc); i++) {
+      await Bun.sleep(100);
+      esc = pane.screen(true);
+    }
     expect(esc).not.toMatch(/\x1b\[(3[0-7]|9[0-7]|38;)/);
     expect(esc).toMatch(/\x1b\[[0-9;]*7m/); // the cursor row is inverse video
     const colored = start('color', 5, 1);

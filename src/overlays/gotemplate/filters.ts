@@ -7,7 +7,9 @@ export function entries(v: unknown): { key: unknown; value: unknown }[] {
   if (Array.isArray(v)) return v.map((value, key) => ({ key, value }));
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return Object.keys(o).sort().map((key) => ({ key, value: o[key] }));
+    return Object.keys(o)
+      .sort()
+      .map((key) => ({ key, value: o[key] }));
   }
   return [];
 }
@@ -33,7 +35,10 @@ export function linesBeforeMatch(text: string, mark: string): string {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   let out = '';
-  for (const l of lines) { if (l.includes(mark)) break; out += l + '\n'; }
+  for (const l of lines) {
+    if (l.includes(mark)) break;
+    out += l + '\n';
+  }
   return out;
 }
 
@@ -42,7 +47,11 @@ function regex(re: string, flags = ''): RegExp {
   const k = flags + '\u0000' + re;
   let r = regexCache.get(k);
   if (!r) {
-    try { r = new RegExp(re, flags); } catch (e) { throw new Error(`bad regular expression ${JSON.stringify(re)}: ${(e as Error).message}`); }
+    try {
+      r = new RegExp(re, flags);
+    } catch (e) {
+      throw new Error(`bad regular expression ${JSON.stringify(re)}: ${(e as Error).message}`);
+    }
     if (regexCache.size > 500) regexCache.clear();
     regexCache.set(k, r);
   }
@@ -55,15 +64,28 @@ export const GO_FILTERS: Record<string, (...a: any[]) => unknown> = {
   entries,
   dedupe_field: (text: unknown, sep: unknown, idx: unknown) => dedupeField(str(text), str(sep), Number(idx)),
   lines_before_match: (text: unknown, mark: unknown, suffix: unknown = '') => linesBeforeMatch(str(text), str(mark)) + str(suffix),
-  trim_prefix: (s: unknown, p: unknown) => { const t = str(s), q = str(p); return q && t.startsWith(q) ? t.slice(q.length) : t; },
-  trim_suffix: (s: unknown, p: unknown) => { const t = str(s), q = str(p); return q && t.endsWith(q) ? t.slice(0, -q.length) : t; },
+  trim_prefix: (s: unknown, p: unknown) => {
+    const t = str(s),
+      q = str(p);
+    return q && t.startsWith(q) ? t.slice(q.length) : t;
+  },
+  trim_suffix: (s: unknown, p: unknown) => {
+    const t = str(s),
+      q = str(p);
+    return q && t.endsWith(q) ? t.slice(0, -q.length) : t;
+  },
   has_prefix: (s: unknown, p: unknown) => str(s).startsWith(str(p)),
   has_suffix: (s: unknown, p: unknown) => str(s).endsWith(str(p)),
   regex_match: (s: unknown, re: unknown) => regex(str(re)).test(str(s)),
   // Go's strings.Split: every field, empty ones too (Sprig's splitList)
   split_exact: (s: unknown, sep: unknown) => str(s).split(str(sep)),
   // Sprig's split: a map _0, _1… of the fields
-  split_map: (s: unknown, sep: unknown) => Object.fromEntries(str(s).split(str(sep)).map((x, i) => [`_${i}`, x])),
+  split_map: (s: unknown, sep: unknown) =>
+    Object.fromEntries(
+      str(s)
+        .split(str(sep))
+        .map((x, i) => [`_${i}`, x]),
+    ),
   // Sprig's without: the list less every item equal to one of the values
   without: (l: unknown, ...xs: unknown[]) => (Array.isArray(l) ? l : []).filter((x) => !xs.some((y) => y === x)),
   // Sprig's regexSplit: n < 0 all parts, else at most n (the last one holding the rest)

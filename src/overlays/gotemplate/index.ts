@@ -6,7 +6,10 @@ import { GoSyntaxError, parseGoTemplate } from './parse.ts';
 import type { TemplateKind } from './fields.ts';
 
 export type { ConvertProblem, TemplateKind };
-export interface ConvertResult { liquid: string; problems: ConvertProblem[] } // problems non-empty → do not use liquid
+export interface ConvertResult {
+  liquid: string;
+  problems: ConvertProblem[];
+} // problems non-empty → do not use liquid
 
 /**
  * Convert a Go template (Warewulf's data names) to Liquid over wulf's template data: an overlay
@@ -14,8 +17,9 @@ export interface ConvertResult { liquid: string; problems: ConvertProblem[] } //
  */
 export function convertGoTemplate(source: string, opts: { kind?: TemplateKind } = {}): ConvertResult {
   let tree;
-  try { tree = parseGoTemplate(source); }
-  catch (e) {
+  try {
+    tree = parseGoTemplate(source);
+  } catch (e) {
     if (e instanceof GoSyntaxError) return { liquid: '', problems: [{ line: e.line, message: `Go template syntax: ${e.message}` }] };
     throw e;
   }
@@ -67,5 +71,7 @@ function isGo(body: string, _spacedTrim: boolean): boolean {
 /** One line naming file and line when `source` (meant to be Liquid) holds Go template syntax, else undefined. */
 export function goSyntaxError(file: string, source: string): string | undefined {
   const g = findGoSyntax(source);
-  return g ? `${file}:${g.line}: Go template syntax (${g.text}); wulf templates are Liquid: convert it with wulf overlay convert ${file}` : undefined;
+  return g
+    ? `${file}:${g.line}: Go template syntax (${g.text}); wulf templates are Liquid: convert it with wulf overlay convert ${file}`
+    : undefined;
 }

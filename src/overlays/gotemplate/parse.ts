@@ -14,7 +14,12 @@ export type Arg =
   | { k: 'ident'; name: string }
   | { k: 'pipe'; pipe: Pipe; names: string[] };
 
-export interface Pipe { decl: string[]; assign: boolean; cmds: Arg[][]; line: number }
+export interface Pipe {
+  decl: string[];
+  assign: boolean;
+  cmds: Arg[][];
+  line: number;
+}
 
 export type Node =
   | { k: 'text'; v: string }
@@ -26,53 +31,87 @@ export type Node =
   | { k: 'template'; name: string; pipe?: Pipe; line: number }
   | { k: 'unsupported'; line: number; why: string };
 
-export class GoSyntaxError extends Error { constructor(readonly line: number, msg: string) { super(msg); } }
+export class GoSyntaxError extends Error {
+  constructor(
+    readonly line: number,
+    msg: string,
+  ) {
+    super(msg);
+  }
+}
 
 const SPACE = /[ \t\r\n]/;
 const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'break', 'continue', 'define', 'template', 'block']);
 
-interface Raw { text: string; action?: string; line: number; comment?: boolean }
+interface Raw {
+  text: string;
+  action?: string;
+  line: number;
+  comment?: boolean;
+}
 
 /** Split source into text and action pieces, applying `{{- ` and ` -}}` to the neighbouring text. */
 function split(src: string): Raw[] {
   const out: Raw[] = [];
-  let i = 0, line = 1, trimNext = false;
-  const lineAt = (from: number, to: number) => { for (let j = from; j < to; j++) if (src[j] === '\n') line++; };
+  let i = 0,
+    line = 1,
+    trimNext = false;
+  const lineAt = (from: number, to: number) => {
+    for (let j = from; j < to; j++) if (src[j] === '\n') line++;
+  };
   while (i <= src.length) {
     const open = src.indexOf('{{', i);
     let text = src.slice(i, open < 0 ? src.length : open);
     if (trimNext) text = text.replace(/^[ \t\r\n]+/, '');
     const textLine = line;
     lineAt(i, open < 0 ? src.length : open);
-    if (open < 0) { out.push({ text, line: textLine }); break; }
+    if (open < 0) {
+      out.push({ text, line: textLine });
+      break;
+    }
     let j = open + 2;
     let ltrim = false;
-    if (src[j] === '-' && SPACE.test(src[j + 1] ?? '')) { ltrim = true; j += 2; }
+    if (src[j] === '-' && SPACE.test(src[j + 1] ?? '')) {
+      ltrim = true;
+      j += 2;
+    }
     if (ltrim) text = text.replace(/[ \t\r\n]+$/, '');
     out.push({ text, line: textLine });
     const actLine = line;
     // find the closing }} outside string literals and comments
-    let k = j, inStr = '', comment = false;
+    let k = j,
+      inStr = '',
+      comment = false;
     while (j < src.length && SPACE.test(src[j]!)) j++;
     if (src.startsWith('/*', j)) {
       const end = src.indexOf('*/', j + 2);
       if (end < 0) throw new GoSyntaxError(actLine, 'unclosed comment');
-      comment = true; k = end + 2;
+      comment = true;
+      k = end + 2;
     }
     for (; k < src.length; k++) {
       const c = src[k]!;
       if (inStr) {
-        if (c === '\\' && inStr !== '`') { k++; continue; }
+        if (c === '\\' && inStr !== '`') {
+          k++;
+          continue;
+        }
         if (c === inStr) inStr = '';
         continue;
       }
-      if (c === '"' || c === '`' || c === "'") { inStr = c; continue; }
+      if (c === '"' || c === '`' || c === "'") {
+        inStr = c;
+        continue;
+      }
       if (c === '}' && src[k + 1] === '}') break;
     }
     if (k >= src.length) throw new GoSyntaxError(actLine, 'unclosed action (no "}}")');
     let body = src.slice(open + 2 + (ltrim ? 2 : 0), k);
     trimNext = false;
-    if (/[ \t\r\n]-$/.test(body)) { trimNext = true; body = body.slice(0, -2); }
+    if (/[ \t\r\n]-$/.test(body)) {
+      trimNext = true;
+      body = body.slice(0, -2);
+    }
     lineAt(open, k + 2);
     i = k + 2;
     if (comment) {
@@ -90,38 +129,85 @@ type Tok = { t: 'str' | 'num' | 'ident' | 'field' | 'var' | 'op' | 'bool' | 'nil
 function tokenize(s: string, line: number): Tok[] {
   const toks: Tok[] = [];
   let i = 0;
-  const bad = (m: string) => { throw new GoSyntaxError(line, m); };
+  const bad = (m: string) => {
+    throw new GoSyntaxError(line, m);
+  };
   while (i < s.length) {
     const c = s[i]!;
-    if (SPACE.test(c)) { i++; continue; }
+    if (SPACE.test(c)) {
+      i++;
+      continue;
+    }
     if (c === '"') {
       let j = i + 1;
-      while (j < s.length && s[j] !== '"') { if (s[j] === '\\') j++; j++; }
+      while (j < s.length && s[j] !== '"') {
+        if (s[j] === '\\') j++;
+        j++;
+      }
       if (j >= s.length) bad('unterminated string');
-      try { toks.push({ t: 'str', v: JSON.parse(s.slice(i, j + 1).replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1').replace(/\\'/g, "'")) as string }); }
-      catch { bad(`string escape not understood: ${s.slice(i, j + 1)}`); }
-      i = j + 1; continue;
+      try {
+        toks.push({
+          t: 'str',
+          v: JSON.parse(
+            s
+              .slice(i, j + 1)
+              .replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1')
+              .replace(/\\'/g, "'"),
+          ) as string,
+        });
+      } catch {
+        bad(`string escape not understood: ${s.slice(i, j + 1)}`);
+      }
+      i = j + 1;
+      continue;
     }
     if (c === '`') {
       const j = s.indexOf('`', i + 1);
       if (j < 0) bad('unterminated raw string');
-      toks.push({ t: 'str', v: s.slice(i + 1, j) }); i = j + 1; continue;
+      toks.push({ t: 'str', v: s.slice(i + 1, j) });
+      i = j + 1;
+      continue;
     }
     if (c === "'") bad('character constants are not supported');
-    if (s.startsWith(':=', i)) { toks.push({ t: 'op', v: ':=' }); i += 2; continue; }
-    if ('|()=,'.includes(c)) { toks.push({ t: 'op', v: c }); i++; continue; }
+    if (s.startsWith(':=', i)) {
+      toks.push({ t: 'op', v: ':=' });
+      i += 2;
+      continue;
+    }
+    if ('|()=,'.includes(c)) {
+      toks.push({ t: 'op', v: c });
+      i++;
+      continue;
+    }
     let m = /^-?(0x[0-9a-fA-F]+|\d+(\.\d+)?)/.exec(s.slice(i));
-    if (m && (c !== '-' || /\d/.test(s[i + 1] ?? ''))) { toks.push({ t: 'num', v: m[0] }); i += m[0].length; continue; }
+    if (m && (c !== '-' || /\d/.test(s[i + 1] ?? ''))) {
+      toks.push({ t: 'num', v: m[0] });
+      i += m[0].length;
+      continue;
+    }
     m = /^\$[A-Za-z0-9_]*/.exec(s.slice(i));
-    if (m) { toks.push({ t: 'var', v: m[0] }); i += m[0].length; continue; }
+    if (m) {
+      toks.push({ t: 'var', v: m[0] });
+      i += m[0].length;
+      continue;
+    }
     m = /^(\.[A-Za-z_][A-Za-z0-9_]*)+/.exec(s.slice(i));
-    if (m) { toks.push({ t: 'field', v: m[0], adj: i > 0 && !SPACE.test(s[i - 1]!) }); i += m[0].length; continue; }
-    if (c === '.') { toks.push({ t: 'field', v: '.' }); i++; continue; }
+    if (m) {
+      toks.push({ t: 'field', v: m[0], adj: i > 0 && !SPACE.test(s[i - 1]!) });
+      i += m[0].length;
+      continue;
+    }
+    if (c === '.') {
+      toks.push({ t: 'field', v: '.' });
+      i++;
+      continue;
+    }
     m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i));
     if (m) {
       const w = m[0];
       toks.push({ t: w === 'true' || w === 'false' ? 'bool' : w === 'nil' ? 'nil' : 'ident', v: w });
-      i += w.length; continue;
+      i += w.length;
+      continue;
     }
     bad(`unexpected "${c}" in action`);
   }
@@ -130,7 +216,9 @@ function tokenize(s: string, line: number): Tok[] {
 
 function parsePipe(toks: Tok[], line: number): Pipe {
   let pos = 0;
-  const bad = (m: string): never => { throw new GoSyntaxError(line, m); };
+  const bad = (m: string): never => {
+    throw new GoSyntaxError(line, m);
+  };
   const pipe = (): Pipe => {
     const p: Pipe = { decl: [], assign: false, cmds: [], line };
     // declarations: $x := / $i, $v := / $x =
@@ -138,19 +226,27 @@ function parsePipe(toks: Tok[], line: number): Pipe {
     const names: string[] = [];
     while (toks[look]?.t === 'var' && !toks[look]!.v.slice(1).includes('.')) {
       names.push(toks[look]!.v);
-      if (toks[look + 1]?.v === ',') { look += 2; continue; }
+      if (toks[look + 1]?.v === ',') {
+        look += 2;
+        continue;
+      }
       break;
     }
     const after = toks[look + 1];
     if (names.length && after?.t === 'op' && (after.v === ':=' || after.v === '=')) {
-      p.decl = names.map((n) => n.slice(1)); p.assign = after.v === '='; pos = look + 2;
+      p.decl = names.map((n) => n.slice(1));
+      p.assign = after.v === '=';
+      pos = look + 2;
     }
     for (;;) {
       const cmd: Arg[] = [];
       while (pos < toks.length && !(toks[pos]!.t === 'op' && (toks[pos]!.v === '|' || toks[pos]!.v === ')'))) cmd.push(arg());
       if (!cmd.length) bad('missing command in pipeline');
       p.cmds.push(cmd);
-      if (toks[pos]?.v === '|') { pos++; continue; }
+      if (toks[pos]?.v === '|') {
+        pos++;
+        continue;
+      }
       break;
     }
     return p;
@@ -159,14 +255,19 @@ function parsePipe(toks: Tok[], line: number): Pipe {
   const arg = (): Arg => {
     const t = toks[pos++]!;
     switch (t.t) {
-      case 'str': return { k: 'str', v: t.v };
-      case 'num': return { k: 'num', v: Number(t.v), text: t.v };
-      case 'bool': return { k: 'bool', v: t.v === 'true' };
-      case 'nil': return { k: 'nil' };
+      case 'str':
+        return { k: 'str', v: t.v };
+      case 'num':
+        return { k: 'num', v: Number(t.v), text: t.v };
+      case 'bool':
+        return { k: 'bool', v: t.v === 'true' };
+      case 'nil':
+        return { k: 'nil' };
       case 'ident':
         if (KEYWORDS.has(t.v)) bad(`unexpected keyword "${t.v}"`);
         return { k: 'ident', name: t.v };
-      case 'field': return t.v === '.' ? { k: 'dot' } : { k: 'field', on: null, names: chain(t.v) };
+      case 'field':
+        return t.v === '.' ? { k: 'dot' } : { k: 'field', on: null, names: chain(t.v) };
       case 'var': {
         const [name, ...rest] = t.v.slice(1).split('.');
         const v: Arg = { k: 'var', name: name!, names: rest };
@@ -199,7 +300,8 @@ export function parseGoTemplate(src: string): Node[] {
       const r = raws[idx++]!;
       if (r.text) nodes.push({ k: 'text', v: r.text });
       if (r.comment || r.action === undefined) continue;
-      const a = r.action, line = r.line;
+      const a = r.action,
+        line = r.line;
       const word = /^[A-Za-z_]+/.exec(a)?.[0] ?? '';
       const rest = a.slice(word.length).trim();
       if (word === 'end' || word === 'else') {
@@ -208,7 +310,8 @@ export function parseGoTemplate(src: string): Node[] {
       }
       if (word === 'if' || word === 'with') {
         const n: Extract<Node, { k: 'if' | 'with' }> = { k: word, branches: [], line };
-        let pipeText = rest, pline = line;
+        let pipeText = rest,
+          pline = line;
         for (;;) {
           const pipe = parsePipe(tokenize(pipeText, pline), pline);
           const b = block(true);
@@ -216,7 +319,11 @@ export function parseGoTemplate(src: string): Node[] {
           if (!b.stop) throw new GoSyntaxError(line, `{{${word}}} without {{end}}`);
           if (b.stop.word === 'end') break;
           const m = /^(if|with)\b/.exec(b.stop.rest);
-          if (m && m[1] === word) { pipeText = b.stop.rest.slice(m[0].length).trim(); pline = b.stop.line; continue; }
+          if (m && m[1] === word) {
+            pipeText = b.stop.rest.slice(m[0].length).trim();
+            pline = b.stop.line;
+            continue;
+          }
           if (m) throw new GoSyntaxError(b.stop.line, `{{else ${m[1]}}} inside {{${word}}} is not supported`);
           const e = block(true);
           if (e.stop?.word !== 'end') throw new GoSyntaxError(line, `{{${word}}} without {{end}}`);
@@ -239,12 +346,15 @@ export function parseGoTemplate(src: string): Node[] {
         nodes.push(n);
         continue;
       }
-      if (word === 'break' || word === 'continue') { nodes.push({ k: word, line }); continue; }
+      if (word === 'break' || word === 'continue') {
+        nodes.push({ k: word, line });
+        continue;
+      }
       if (word === 'define' || word === 'block' || word === 'template') {
         // "name" [pipeline]: a define names a body; template invokes one; block is both at once
         const m = /^("(?:[^"\\]|\\.)*"|`[^`]*`)\s*([\s\S]*)$/.exec(rest);
         if (!m) throw new GoSyntaxError(line, `{{${word}}} needs a quoted template name`);
-        const name = m[1]!.startsWith('`') ? m[1]!.slice(1, -1) : JSON.parse(m[1]!) as string;
+        const name = m[1]!.startsWith('`') ? m[1]!.slice(1, -1) : (JSON.parse(m[1]!) as string);
         const pipe = m[2]!.trim() ? parsePipe(tokenize(m[2]!, line), line) : undefined;
         if (word === 'define' && pipe) throw new GoSyntaxError(line, '{{define}} takes only a name');
         if (word === 'block' && !pipe) throw new GoSyntaxError(line, '{{block}} needs a pipeline');

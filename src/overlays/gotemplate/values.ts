@@ -4,25 +4,60 @@
 // temporaries, as Go's short-circuit in nested ifs, and temporaries (`assign`/`capture`) for what
 // Liquid cannot nest. The function table is functions.ts; blocks and actions convert.ts.
 import type { Arg, Pipe } from './parse.ts';
-import { ANY, BOOL, IPXE_BMC_KEYS, MISSING_WHY, NETDEV, NETDEV_FIELDS, NODE_FIELDS, NUM, ROOT_FIELDS, ROOT_KEYS, ROOT_TY, STR, type Field, type TemplateKind, type Ty } from './fields.ts';
+import {
+  ANY,
+  BOOL,
+  IPXE_BMC_KEYS,
+  MISSING_WHY,
+  NETDEV,
+  NETDEV_FIELDS,
+  NODE_FIELDS,
+  NUM,
+  ROOT_FIELDS,
+  ROOT_KEYS,
+  ROOT_TY,
+  STR,
+  type Field,
+  type TemplateKind,
+  type Ty,
+} from './fields.ts';
 
-export interface ConvertProblem { line: number; message: string }
+export interface ConvertProblem {
+  line: number;
+  message: string;
+}
 
 /** A Liquid value: an expression (a path or literal, maybe with filters) and its Go type. */
-export interface Val { liq: string; ty: Ty; simple: boolean; lit?: string }
+export interface Val {
+  liq: string;
+  ty: Ty;
+  simple: boolean;
+  lit?: string;
+}
 /** An argument of and/or: its value or condition, and the Liquid that must run before it (temporaries). */
-export interface Part { pre: string; x: Val | Cond }
+export interface Part {
+  pre: string;
+  x: Val | Cond;
+}
 /**
  * A condition: comparison atoms joined by and/or (every part evaluated, as a Liquid condition does:
  * only when no part after the first can fail or needs temporaries; `args`: the function's
  * arguments, for a use as a value), or Go's short-circuit and/or (`lazy`: a later part is evaluated
  * only when the ones before it have not decided, in nested ifs written where it is used).
  */
-export type Cond = { k: 'atom'; l: string; op?: string; r?: string }
+export type Cond =
+  | { k: 'atom'; l: string; op?: string; r?: string }
   | { k: 'and' | 'or'; xs: Cond[]; args?: (Val | Cond)[] }
   | { k: 'lazy'; op: 'and' | 'or'; parts: Part[]; line: number };
 
-export class Unconvertible extends Error { constructor(readonly line: number, msg: string) { super(msg); } }
+export class Unconvertible extends Error {
+  constructor(
+    readonly line: number,
+    msg: string,
+  ) {
+    super(msg);
+  }
+}
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NEG: Record<string, string> = { '==': '!=', '!=': '==', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
@@ -60,24 +95,37 @@ export abstract class Values {
   }
 
   fresh(base: string): string {
-    let name = base, i = 2;
+    let name = base,
+      i = 2;
     while (this.used.has(name)) name = `${base}_${i++}`;
     this.used.add(name);
     return name;
   }
-  tmp(): string { return this.fresh(`tmp${++this.n}`); }
+  tmp(): string {
+    return this.fresh(`tmp${++this.n}`);
+  }
   /** Append Liquid; the argument is evaluated first, so temporaries it assigns come before it. */
-  emit(s: string) { this.out += s; }
+  emit(s: string) {
+    this.out += s;
+  }
 
   /** What fn emits, kept apart (not written) with fn's result. */
   captured<T>(fn: () => T): { pre: string; x: T } {
     const saved = this.out;
     this.out = '';
-    try { const x = fn(); return { pre: this.out, x }; } finally { this.out = saved; }
+    try {
+      const x = fn();
+      return { pre: this.out, x };
+    } finally {
+      this.out = saved;
+    }
   }
 
   lookup(name: string, line: number): Val {
-    for (let i = this.scopes.length - 1; i >= 0; i--) { const v = this.scopes[i]!.get(name); if (v) return v; }
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const v = this.scopes[i]!.get(name);
+      if (v) return v;
+    }
     throw new Unconvertible(line, `undefined variable $${name}`);
   }
 
@@ -117,16 +165,39 @@ export abstract class Values {
     switch (v.ty.k) {
       case 'root': {
         // Warewulf's .Ipv6: the server has both an IPv6 address and a prefix length
-        if (name === 'Ipv6') return this.asVal({ k: 'and', xs: [{ k: 'atom', l: 'server.ipaddr6', op: '!=', r: 'blank' }, { k: 'atom', l: 'server.prefixlen6', op: '!=', r: 'blank' }] }, line);
-        const f = ROOT_FIELDS[name] ?? NODE_FIELDS[name]; if (f) return this.at(v, f); break;
+        if (name === 'Ipv6')
+          return this.asVal(
+            {
+              k: 'and',
+              xs: [
+                { k: 'atom', l: 'server.ipaddr6', op: '!=', r: 'blank' },
+                { k: 'atom', l: 'server.prefixlen6', op: '!=', r: 'blank' },
+              ],
+            },
+            line,
+          );
+        const f = ROOT_FIELDS[name] ?? NODE_FIELDS[name];
+        if (f) return this.at(v, f);
+        break;
       }
-      case 'node': table = NODE_FIELDS; break;
-      case 'netdev': table = NETDEV_FIELDS; break;
-      case 'struct': table = v.ty.fields; break;
-      case 'bool': if (v.ty.methods?.includes(name)) return v; break;
-      case 'netdevs': return this.netdevNamed(v, this.literal(name, line), line);
-      case 'map': return { liq: join(this.operand(v, line), name), ty: v.ty.of, simple: true };
-      case 'any': return { liq: join(this.operand(v, line), name), ty: ANY, simple: true };
+      case 'node':
+        table = NODE_FIELDS;
+        break;
+      case 'netdev':
+        table = NETDEV_FIELDS;
+        break;
+      case 'struct':
+        table = v.ty.fields;
+        break;
+      case 'bool':
+        if (v.ty.methods?.includes(name)) return v;
+        break;
+      case 'netdevs':
+        return this.netdevNamed(v, this.literal(name, line), line);
+      case 'map':
+        return { liq: join(this.operand(v, line), name), ty: v.ty.of, simple: true };
+      case 'any':
+        return { liq: join(this.operand(v, line), name), ty: ANY, simple: true };
     }
     const f = table?.[name];
     if (!f) throw new Unconvertible(line, `.${name}: ${MISSING_WHY[name] ?? "not a field wulf's template data has here"}`);
@@ -138,7 +209,11 @@ export abstract class Values {
    * wulf's `netdev` map is strict, and Liquid's `nil` literal is a drop that never equals blank).
    */
   netdevNamed(v: Val, name: Val, line: number): Val {
-    return { liq: `${join(v.liq, 'netdevs')} | where: "name", ${this.operand(name, line)} | first | default: false`, ty: NETDEV, simple: false };
+    return {
+      liq: `${join(v.liq, 'netdevs')} | where: "name", ${this.operand(name, line)} | first | default: false`,
+      ty: NETDEV,
+      simple: false,
+    };
   }
 
   at(v: Val, [key, ty]: Field): Val {
@@ -149,11 +224,16 @@ export abstract class Values {
 
   val(a: Arg, line: number): Val {
     switch (a.k) {
-      case 'dot': return this.dot;
-      case 'str': return this.literal(a.v, line);
-      case 'num': return { liq: a.text, ty: NUM, simple: true, lit: a.text };
-      case 'bool': return { liq: String(a.v), ty: BOOL, simple: true, lit: String(a.v) };
-      case 'nil': return { liq: 'nil', ty: ANY, simple: true };
+      case 'dot':
+        return this.dot;
+      case 'str':
+        return this.literal(a.v, line);
+      case 'num':
+        return { liq: a.text, ty: NUM, simple: true, lit: a.text };
+      case 'bool':
+        return { liq: String(a.v), ty: BOOL, simple: true, lit: String(a.v) };
+      case 'nil':
+        return { liq: 'nil', ty: ANY, simple: true };
       case 'field': {
         let v = a.on ? this.val(a.on, line) : this.dot;
         for (const n of a.names) v = this.field(v, n, line);
@@ -169,7 +249,8 @@ export abstract class Values {
         for (const n of a.names) v = this.field(v, n, line);
         return v;
       }
-      case 'ident': return this.asVal(this.call(a.name, [], undefined, line), line);
+      case 'ident':
+        return this.asVal(this.call(a.name, [], undefined, line), line);
     }
   }
 
@@ -188,7 +269,9 @@ export abstract class Values {
     return cur!;
   }
 
-  isCond(x: Val | Cond): x is Cond { return 'k' in x; }
+  isCond(x: Val | Cond): x is Cond {
+    return 'k' in x;
+  }
 
   asVal(x: Val | Cond, line: number): Val {
     if (!this.isCond(x)) return x;
@@ -201,11 +284,24 @@ export abstract class Values {
       const vals = x.args.filter((a): a is Val => !this.isCond(a));
       const kinds = new Set(vals.map((v) => v.ty.k));
       const oneKind = kinds.size === 1 || [...kinds].every((k) => k === 'str' || k === 'bool' || k === 'any');
-      if (x.k === 'or' && vals.length === x.args.length && oneKind && vals.slice(0, -1).every((v) => ['str', 'list', 'bool'].includes(v.ty.k) && v.liq !== '')) {
+      if (
+        x.k === 'or' &&
+        vals.length === x.args.length &&
+        oneKind &&
+        vals.slice(0, -1).every((v) => ['str', 'list', 'bool'].includes(v.ty.k) && v.liq !== '')
+      ) {
         const [a, ...rest] = vals;
-        return { liq: [this.operand(a!, line), ...rest.map((v) => `default: ${this.operand(v, line)}`)].join(' | '), ty: kinds.size === 1 ? a!.ty : ANY, simple: !rest.length };
+        return {
+          liq: [this.operand(a!, line), ...rest.map((v) => `default: ${this.operand(v, line)}`)].join(' | '),
+          ty: kinds.size === 1 ? a!.ty : ANY,
+          simple: !rest.length,
+        };
       }
-      return this.lowerValue(x.k, x.args.map((a) => ({ pre: '', x: a })), line);
+      return this.lowerValue(
+        x.k,
+        x.args.map((a) => ({ pre: '', x: a })),
+        line,
+      );
     }
     return this.boolTemp(x);
   }
@@ -216,7 +312,12 @@ export abstract class Values {
    */
   lowerValue(op: 'and' | 'or', parts: Part[], line: number): Val {
     const mark = this.out.length;
-    try { return this.lowerValueAt(op, parts, line); } catch (e) { this.out = this.out.slice(0, mark); throw e; }
+    try {
+      return this.lowerValueAt(op, parts, line);
+    } catch (e) {
+      this.out = this.out.slice(0, mark);
+      throw e;
+    }
   }
 
   private lowerValueAt(op: 'and' | 'or', parts: Part[], line: number): Val {
@@ -238,7 +339,11 @@ export abstract class Values {
     if (tys.every((x) => x.k === tys[0]!.k)) return { liq: t, ty: tys[0]!, simple: true };
     // a value that may be a number, list or map, or else a string, has no one Liquid test of Go's truth
     // (0 is true in Liquid), nor prints as Go prints it
-    if (tys.some((x) => !['str', 'bool', 'any'].includes(x.k))) throw new Unconvertible(line, `${op} used as a value, with a number, list or map among arguments of other kinds, has no Liquid equivalent`);
+    if (tys.some((x) => !['str', 'bool', 'any'].includes(x.k)))
+      throw new Unconvertible(
+        line,
+        `${op} used as a value, with a number, list or map among arguments of other kinds, has no Liquid equivalent`,
+      );
     return { liq: t, ty: ANY, simple: true };
   }
 
@@ -251,7 +356,10 @@ export abstract class Values {
     const tag = op === 'and' ? 'if' : 'unless';
     this.emit(`{% assign ${b} = ${op === 'or'} %}`);
     const groups: Part[][] = [];
-    parts.forEach((p, i) => { if (i === 0 || !this.safe(p)) groups.push([p]); else groups[groups.length - 1]!.push(p); });
+    parts.forEach((p, i) => {
+      if (i === 0 || !this.safe(p)) groups.push([p]);
+      else groups[groups.length - 1]!.push(p);
+    });
     for (const g of groups) {
       this.emit(g[0]!.pre);
       const xs = g.map((p) => this.cond(p.x, line));
@@ -284,7 +392,8 @@ export abstract class Values {
   }
 
   truth(v: Val, line: number): Cond {
-    if (v.lit !== undefined) return { k: 'atom', l: v.ty.k === 'str' ? (v.lit === '' ? 'false' : 'true') : v.lit === '0' || v.lit === 'false' ? 'false' : 'true' };
+    if (v.lit !== undefined)
+      return { k: 'atom', l: v.ty.k === 'str' ? (v.lit === '' ? 'false' : 'true') : v.lit === '0' || v.lit === 'false' ? 'false' : 'true' };
     if (v.ty.k === 'netdevs') return { k: 'atom', l: join(v.liq, 'netdevs'), op: '!=', r: 'blank' };
     // a struct is never empty in Go; a netdev (a pointer in its map) is when it is missing
     if (v.ty.k === 'root' || v.ty.k === 'struct' || v.ty.k === 'node') return { k: 'atom', l: 'true' };
@@ -294,7 +403,9 @@ export abstract class Values {
     return { k: 'atom', l: this.operand(v, line), op: '!=', r: 'blank' };
   }
 
-  cond(x: Val | Cond, line: number): Cond { return this.isCond(x) ? x : this.truth(x, line); }
+  cond(x: Val | Cond, line: number): Cond {
+    return this.isCond(x) ? x : this.truth(x, line);
+  }
 
   not(cond: Cond, line: number): Cond {
     if (cond.k === 'lazy') return { k: 'atom', l: this.lowerBool(cond.op, cond.parts, cond.line), op: '==', r: 'false' };
@@ -337,23 +448,36 @@ export abstract class Values {
 
   /** printf/print as concatenation: %s %v %d and %% only. */
   format(name: string, a: Val[], line: number): Val {
-    const whole = a.find((x, i) => (name === 'print' || i > 0) && ['list', 'map', 'netdevs', 'netdev', 'node', 'root', 'struct'].includes(x.ty.k));
+    const whole = a.find(
+      (x, i) => (name === 'print' || i > 0) && ['list', 'map', 'netdevs', 'netdev', 'node', 'root', 'struct'].includes(x.ty.k),
+    );
     if (whole) throw new Unconvertible(line, `${name} of a whole list or map (Go prints [a b] / map[k:v]) has no Liquid equivalent`);
     const pieces: Val[] = [];
     if (name === 'print') {
-      for (const x of a) if (x.ty.k !== 'str' && x.lit === undefined && x.ty.k !== 'any') throw new Unconvertible(line, 'print of non-string values (Go puts spaces between them)'); else pieces.push(x);
+      for (const x of a)
+        if (x.ty.k !== 'str' && x.lit === undefined && x.ty.k !== 'any')
+          throw new Unconvertible(line, 'print of non-string values (Go puts spaces between them)');
+        else pieces.push(x);
     } else {
       const f = a[0];
       if (!f || f.lit === undefined) throw new Unconvertible(line, 'printf needs a literal format');
-      let i = 1, lit = '';
+      let i = 1,
+        lit = '';
       const re = /%(.)/gs;
-      let last = 0, m: RegExpExecArray | null;
+      let last = 0,
+        m: RegExpExecArray | null;
       while ((m = re.exec(f.lit))) {
         lit += f.lit.slice(last, m.index);
         last = re.lastIndex;
-        if (m[1] === '%') { lit += '%'; continue; }
+        if (m[1] === '%') {
+          lit += '%';
+          continue;
+        }
         if (!'svd'.includes(m[1]!)) throw new Unconvertible(line, `printf verb %${m[1]} has no Liquid equivalent (only %s, %v, %d)`);
-        if (lit) { pieces.push(this.literal(lit, line)); lit = ''; }
+        if (lit) {
+          pieces.push(this.literal(lit, line));
+          lit = '';
+        }
         const x = a[i++];
         if (!x) throw new Unconvertible(line, 'printf has fewer arguments than verbs');
         pieces.push(x);
@@ -373,5 +497,4 @@ export abstract class Values {
     const head = first!.lit !== undefined && first!.ty.k === 'str' ? first!.liq : `${this.operand(first!, line)} | append: ""`;
     return { liq: [head, ...rest.map((p) => `append: ${this.operand(p, line)}`)].join(' | '), ty: STR, simple: false };
   }
-
 }

@@ -40,23 +40,45 @@ export class ConfigSource {
   private lastAsk = 0;
   private seen = 0;
 
-  constructor(private readonly paths: Paths, readonly store?: ConfigStore) {
-    this.snap = { conf: { profiles: {}, nodes: {}, revision: 'none' }, merged: [], byId: new Map(), wulf: defaultWulfConf(), partial: false, version: 0 };
+  constructor(
+    private readonly paths: Paths,
+    readonly store?: ConfigStore,
+  ) {
+    this.snap = {
+      conf: { profiles: {}, nodes: {}, revision: 'none' },
+      merged: [],
+      byId: new Map(),
+      wulf: defaultWulfConf(),
+      partial: false,
+      version: 0,
+    };
     if (store) this.ready = this.fetch(FIRST_PAINT_NODES, true);
-    else { this.reload(FIRST_PAINT_NODES); this.ready = Promise.resolve(); }
+    else {
+      this.reload(FIRST_PAINT_NODES);
+      this.ready = Promise.resolve();
+    }
   }
 
   /** PostgreSQL: read when the revision moved (or always: `force`); the first read's failure is thrown. */
   private fetch(firstN = Infinity, first = false, force = false): Promise<void> {
     this.inFlight ??= (async () => {
       try {
-        if (!force && !first && !this.snap.error && (await this.store!.revision()) === this.snap.conf.revision && this.sig === this.currentSig()) return;
+        if (
+          !force &&
+          !first &&
+          !this.snap.error &&
+          (await this.store!.revision()) === this.snap.conf.revision &&
+          this.sig === this.currentSig()
+        )
+          return;
         this.sig = this.currentSig();
         this.set(await this.store!.read(), readWulfConf(this.paths), firstN);
       } catch (e) {
         if (first) throw e;
         this.snap = { ...this.snap, error: errorLine(e), version: this.snap.version + 1 };
-      } finally { this.inFlight = undefined; }
+      } finally {
+        this.inFlight = undefined;
+      }
     })();
     return this.inFlight;
   }
@@ -64,11 +86,18 @@ export class ConfigSource {
   private set(conf: NodesConf, wulf: WulfConf, firstN: number): void {
     const ids = Object.keys(conf.nodes);
     const partial = ids.length > firstN;
-    const merged = partial ? ids.sort(naturalCompare).slice(0, firstN).map((id) => mergeNode(conf, id)) : mergeAll(conf);
+    const merged = partial
+      ? ids
+          .sort(naturalCompare)
+          .slice(0, firstN)
+          .map((id) => mergeNode(conf, id))
+      : mergeAll(conf);
     this.snap = { conf, merged, byId: new Map(merged.map((m) => [m.id, m])), wulf, partial, version: this.snap.version + 1 };
   }
 
-  private currentSig(): string { return `${sigOf(this.paths.nodesConf)}|${sigOf(this.paths.wulfConf)}`; }
+  private currentSig(): string {
+    return `${sigOf(this.paths.nodesConf)}|${sigOf(this.paths.wulfConf)}`;
+  }
 
   /** Merge every node (after a partial first load). */
   completeMerge(): void {
@@ -80,7 +109,10 @@ export class ConfigSource {
   /** Re-read when a file changed; true when the snapshot changed. */
   check(): boolean {
     if (this.store) {
-      if (!this.inFlight && Date.now() - this.lastAsk >= 1000) { this.lastAsk = Date.now(); void this.fetch(); }
+      if (!this.inFlight && Date.now() - this.lastAsk >= 1000) {
+        this.lastAsk = Date.now();
+        void this.fetch();
+      }
       const moved = this.snap.version !== this.seen;
       this.seen = this.snap.version;
       return moved;
@@ -93,7 +125,10 @@ export class ConfigSource {
 
   /** Re-read both files; `firstN` merges only that many nodes now (see completeMerge). */
   reload(firstN = Infinity): void {
-    if (this.store) { void (this.inFlight ?? Promise.resolve()).then(() => this.fetch(firstN, false, true)); return; }
+    if (this.store) {
+      void (this.inFlight ?? Promise.resolve()).then(() => this.fetch(firstN, false, true));
+      return;
+    }
     this.sig = this.currentSig();
     try {
       this.set(readNodesConf(this.paths), readWulfConf(this.paths), firstN);

@@ -24,7 +24,9 @@ export interface FeedOptions {
 export function shortReason(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^[A-Za-z][A-Za-z0-9_]*$/.test(code)) return code;
-  const line = errorLine(e).split(/\.(?:\s|$)/)[0]!.trim();
+  const line = errorLine(e)
+    .split(/\.(?:\s|$)/)[0]!
+    .trim();
   if (line.length <= 40) return line || 'unknown error';
   const cut = line.slice(0, 40).replace(/\s+\S*$/, '');
   return (cut || line.slice(0, 39)) + '…';
@@ -47,14 +49,23 @@ export class StatusFeed {
     this.fetch = opts.fetch ?? fetch;
   }
 
-  start(): void { void this.loop(); }
-  stop(): void { this.stopped = true; this.abort.abort(); }
+  start(): void {
+    void this.loop();
+  }
+  stop(): void {
+    this.stopped = true;
+    this.abort.abort();
+  }
 
   /** A pause that ends at once, its timer cleared, when the feed stops (a plain sleep held the exit for up to retryMs). */
   private pause(ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => { clearTimeout(t); this.abort.signal.removeEventListener('abort', done); resolve(); };
+      const done = () => {
+        clearTimeout(t);
+        this.abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
       const t = setTimeout(done, ms);
       this.abort.signal.addEventListener('abort', done, { once: true });
     });
@@ -67,7 +78,8 @@ export class StatusFeed {
     for (const r of recs) {
       const prev = this.statuses.get(r.name);
       this.statuses.set(r.name, r);
-      if (log && (!prev || prev.stage !== r.stage || prev.sent !== r.sent || prev.lastSeen !== r.lastSeen)) this.events.push(eventOf(r, now, ++this.seq));
+      if (log && (!prev || prev.stage !== r.stage || prev.sent !== r.sent || prev.lastSeen !== r.lastSeen))
+        this.events.push(eventOf(r, now, ++this.seq));
     }
     const max = this.opts.maxEvents ?? 5000;
     if (this.events.length > max * 1.5) this.events = this.events.slice(-max);
@@ -76,7 +88,11 @@ export class StatusFeed {
   }
 
   private setMode(m: FeedMode, detail = ''): void {
-    if (m !== this.mode || detail !== this.detail) { this.mode = m; this.detail = detail; this.version++; }
+    if (m !== this.mode || detail !== this.detail) {
+      this.mode = m;
+      this.detail = detail;
+      this.version++;
+    }
   }
 
   private async loop(): Promise<void> {
@@ -124,11 +140,15 @@ export class StatusFeed {
     for await (const chunk of body) {
       if (this.stopped) break;
       buf += dec.decode(chunk, { stream: true });
-      let at = 0, nl: number;
+      let at = 0,
+        nl: number;
       while ((nl = buf.indexOf('\n', at)) >= 0) {
         const end = nl > at && buf.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
         if (end === at) {
-          if (data.length) { this.dispatch(data.length === 1 ? data[0]! : data.join('\n')); data = []; }
+          if (data.length) {
+            this.dispatch(data.length === 1 ? data[0]! : data.join('\n'));
+            data = [];
+          }
         } else if (buf.startsWith('data:', at)) data.push(buf.slice(at + (buf.charCodeAt(at + 5) === 32 ? 6 : 5), end));
         at = nl + 1;
       }
@@ -138,7 +158,11 @@ export class StatusFeed {
 
   private dispatch(text: string): void {
     let doc: unknown;
-    try { doc = JSON.parse(text); } catch { return; }
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return;
+    }
     this.apply(doc, true);
   }
 

@@ -8,13 +8,31 @@ export type View = 'nodes' | 'detail' | 'profiles' | 'images' | 'overlays' | 'lo
 export const TOP_VIEWS: View[] = ['nodes', 'profiles', 'images', 'overlays', 'log'];
 export type ActionKind = 'power-on' | 'power-off' | 'power-cycle' | 'rebuild' | 'set-profile' | 'set-image' | 'discoverable';
 export const ACTION_LABEL: Record<ActionKind, string> = {
-  'power-on': 'power on', 'power-off': 'power off', 'power-cycle': 'power cycle', rebuild: 'rebuild overlays',
-  'set-profile': 'set profiles', 'set-image': 'set image', discoverable: 'mark discoverable',
+  'power-on': 'power on',
+  'power-off': 'power off',
+  'power-cycle': 'power cycle',
+  rebuild: 'rebuild overlays',
+  'set-profile': 'set profiles',
+  'set-image': 'set image',
+  discoverable: 'mark discoverable',
 };
 
-export interface Prompt { kind: 'filter' | 'log-filter' | 'edit' | 'value'; text: string; error?: string; lineKey?: string; action?: ActionKind; targets?: string[]; revision?: string }
+export interface Prompt {
+  kind: 'filter' | 'log-filter' | 'edit' | 'value';
+  text: string;
+  error?: string;
+  lineKey?: string;
+  action?: ActionKind;
+  targets?: string[];
+  revision?: string;
+}
 /** `revision`: the nodes.conf revision on screen when the edit or action began (a later change makes the write fail). */
-export interface Confirm { action: ActionKind; targets: string[]; value?: string; revision?: string }
+export interface Confirm {
+  action: ActionKind;
+  targets: string[];
+  value?: string;
+  revision?: string;
+}
 export interface AppState {
   stack: View[];
   lists: Record<View, ListState>;
@@ -33,13 +51,39 @@ export interface AppState {
 }
 
 export function initialState(): AppState {
-  const lists = Object.fromEntries(['nodes', 'detail', 'profiles', 'images', 'overlays', 'log'].map((v) => [v, emptyList])) as Record<View, ListState>;
-  return { stack: ['nodes'], lists, sortCol: 'name', sortDesc: false, filter: '', logFilter: '', selected: new Set(), overlayDiff: false, help: false };
+  const lists = Object.fromEntries(['nodes', 'detail', 'profiles', 'images', 'overlays', 'log'].map((v) => [v, emptyList])) as Record<
+    View,
+    ListState
+  >;
+  return {
+    stack: ['nodes'],
+    lists,
+    sortCol: 'name',
+    sortDesc: false,
+    filter: '',
+    logFilter: '',
+    selected: new Set(),
+    overlayDiff: false,
+    help: false,
+  };
 }
 
 export interface KeyIn {
-  input: string; up?: boolean; down?: boolean; left?: boolean; right?: boolean; pageUp?: boolean; pageDown?: boolean;
-  home?: boolean; end?: boolean; enter?: boolean; escape?: boolean; tab?: boolean; backspace?: boolean; ctrl?: boolean; shift?: boolean;
+  input: string;
+  up?: boolean;
+  down?: boolean;
+  left?: boolean;
+  right?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  enter?: boolean;
+  escape?: boolean;
+  tab?: boolean;
+  backspace?: boolean;
+  ctrl?: boolean;
+  shift?: boolean;
 }
 /** What the screen currently shows, for the reducer to act on. */
 export interface Env {
@@ -59,7 +103,10 @@ export type Effect =
   | { type: 'quit' }
   | { type: 'write-edit'; node: string; line: DetailLine; value: unknown; revision?: string }
   | { type: 'action'; action: ActionKind; targets: string[]; value?: string; revision?: string };
-export interface Step { state: AppState; effect?: Effect }
+export interface Step {
+  state: AppState;
+  effect?: Effect;
+}
 
 export const view = (s: AppState): View => s.stack[s.stack.length - 1]!;
 const withList = (s: AppState, v: View, l: ListState): AppState => (l === s.lists[v] ? s : { ...s, lists: { ...s.lists, [v]: l } });
@@ -87,8 +134,10 @@ export function targetsOf(s: AppState, env: Env): string[] {
 function startAction(s: AppState, action: ActionKind, env: Env): Step {
   const targets = targetsOf(s, env);
   if (!targets.length) return { state: msg(s, 'no node selected', true) };
-  if (action.startsWith('power') && env.powerUnavailable) return { state: msg(s, `${ACTION_LABEL[action]}: unavailable — ${env.powerUnavailable}`, true) };
-  if (action === 'set-profile' || action === 'set-image') return { state: { ...s, message: undefined, prompt: { kind: 'value', text: '', action, targets, revision: env.revision } } };
+  if (action.startsWith('power') && env.powerUnavailable)
+    return { state: msg(s, `${ACTION_LABEL[action]}: unavailable — ${env.powerUnavailable}`, true) };
+  if (action === 'set-profile' || action === 'set-image')
+    return { state: { ...s, message: undefined, prompt: { kind: 'value', text: '', action, targets, revision: env.revision } } };
   return { state: { ...s, message: undefined, confirm: { action, targets, revision: env.revision } } };
 }
 
@@ -96,7 +145,8 @@ function promptKey(s: AppState, k: KeyIn, env: Env): Step {
   const p = s.prompt!;
   const live = (text: string): AppState => {
     const np = { ...p, text, error: undefined };
-    if (p.kind === 'filter') return { ...s, prompt: np, filter: text, lists: { ...s.lists, nodes: { ...s.lists.nodes, cursor: 0, top: 0, key: undefined } } };
+    if (p.kind === 'filter')
+      return { ...s, prompt: np, filter: text, lists: { ...s.lists, nodes: { ...s.lists.nodes, cursor: 0, top: 0, key: undefined } } };
     if (p.kind === 'log-filter') return { ...s, prompt: np, logFilter: text };
     return { ...s, prompt: np };
   };
@@ -107,12 +157,18 @@ function promptKey(s: AppState, k: KeyIn, env: Env): Step {
   }
   if (k.enter) {
     if (p.kind === 'filter' || p.kind === 'log-filter') return { state: { ...s, prompt: undefined } };
-    if (p.kind === 'value') return { state: { ...s, prompt: undefined, confirm: { action: p.action!, targets: p.targets!, value: p.text.trim(), revision: p.revision } } };
+    if (p.kind === 'value')
+      return {
+        state: { ...s, prompt: undefined, confirm: { action: p.action!, targets: p.targets!, value: p.text.trim(), revision: p.revision } },
+      };
     const line = env.detailLines?.find((l) => l.key === p.lineKey);
     if (!line?.field || !s.detailNode) return { state: { ...s, prompt: undefined } };
     const r = parseEdit(line.field, p.text);
     if (!r.ok) return { state: { ...s, prompt: { ...p, error: r.error } } };
-    return { state: { ...s, prompt: undefined }, effect: { type: 'write-edit', node: s.detailNode, line, value: r.value, revision: p.revision } };
+    return {
+      state: { ...s, prompt: undefined },
+      effect: { type: 'write-edit', node: s.detailNode, line, value: r.value, revision: p.revision },
+    };
   }
   if (k.backspace) return { state: live(p.text.slice(0, -1)) };
   if (k.ctrl && k.input === 'u') return { state: live('') };
@@ -126,7 +182,8 @@ export function handleKey(s0: AppState, k: KeyIn, env: Env): Step {
   if (s0.help) return { state: { ...s0, help: false } };
   if (s0.confirm) {
     if (k.input === 'y' || k.input === 'Y') return { state: { ...s0, confirm: undefined }, effect: { type: 'action', ...s0.confirm } };
-    if (k.input === 'n' || k.input === 'N' || k.escape || k.input === 'q') return { state: { ...s0, confirm: undefined, message: { text: 'cancelled', error: false } } };
+    if (k.input === 'n' || k.input === 'N' || k.escape || k.input === 'q')
+      return { state: { ...s0, confirm: undefined, message: { text: 'cancelled', error: false } } };
     return { state: s0 };
   }
   const s = s0.message ? { ...s0, message: undefined } : s0;
@@ -157,16 +214,23 @@ export function handleKey(s0: AppState, k: KeyIn, env: Env): Step {
   switch (v) {
     case 'nodes': {
       if (k.input === '/') return { state: { ...s, prompt: { kind: 'filter', text: s.filter } } };
-      if (k.enter && cur) return { state: { ...s, stack: [...s.stack, 'detail'], detailNode: cur, lists: { ...s.lists, detail: emptyList } } };
+      if (k.enter && cur)
+        return { state: { ...s, stack: [...s.stack, 'detail'], detailNode: cur, lists: { ...s.lists, detail: emptyList } } };
       if (k.input === 's' || k.input === '>' || k.input === '<') {
         const i = COLUMNS.findIndex((c) => c.key === s.sortCol);
         const d = k.input === '<' ? COLUMNS.length - 1 : 1;
-        return { state: msg({ ...s, sortCol: COLUMNS[(i + d) % COLUMNS.length]!.key }, `sorted by ${COLUMNS[(i + d) % COLUMNS.length]!.title.toLowerCase()}`) };
+        return {
+          state: msg(
+            { ...s, sortCol: COLUMNS[(i + d) % COLUMNS.length]!.key },
+            `sorted by ${COLUMNS[(i + d) % COLUMNS.length]!.title.toLowerCase()}`,
+          ),
+        };
       }
       if (k.input === 'r') return { state: { ...s, sortDesc: !s.sortDesc } };
       if (k.input === ' ' && cur) {
         const sel = new Set(s.selected);
-        if (sel.has(cur)) sel.delete(cur); else sel.add(cur);
+        if (sel.has(cur)) sel.delete(cur);
+        else sel.add(cur);
         return { state: withList({ ...s, selected: sel }, v, moveList(s.lists.nodes, { type: 'move', by: 1 }, env.keys, env.height)) };
       }
       if (k.input === 'a') return { state: { ...s, selected: s.selected.size ? new Set() : new Set(env.keys) } };
@@ -196,7 +260,15 @@ export function handleKey(s0: AppState, k: KeyIn, env: Env): Step {
       break;
   }
   if (v === 'nodes' || v === 'detail') {
-    const a: Record<string, ActionKind> = { o: 'power-on', f: 'power-off', c: 'power-cycle', b: 'rebuild', P: 'set-profile', I: 'set-image', D: 'discoverable' };
+    const a: Record<string, ActionKind> = {
+      o: 'power-on',
+      f: 'power-off',
+      c: 'power-cycle',
+      b: 'rebuild',
+      P: 'set-profile',
+      I: 'set-image',
+      D: 'discoverable',
+    };
     if (a[k.input]) return startAction(s, a[k.input]!, env);
   }
   return { state: s };
@@ -204,11 +276,24 @@ export function handleKey(s0: AppState, k: KeyIn, env: Env): Step {
 
 /** Every key, for the help overlay (and the tests that check it stays complete). */
 export const HELP: [string, string][] = [
-  ['↑/↓ j/k', 'move'], ['PgUp/PgDn ^B/^F', 'page'], ['Home/End g/G', 'first / last'],
-  ['1-5, Tab', 'nodes, profiles, images, overlays, log'], ['Enter', 'open (node detail; profile/image → its nodes)'],
-  ['/', 'filter: text, hostlist n[01-10], glob, state:late, profile:X, image:X'], ['s / < >', 'sort by next / previous column'],
-  ['r', 'reverse the sort'], ['Space', 'mark node'], ['a', 'mark all shown / clear marks'],
-  ['e, Enter', 'edit the field (detail)'], ['o / f / c', 'power on / off / cycle'], ['b', 'rebuild overlays'],
-  ['P / I', 'set profiles / image'], ['D', 'mark discoverable'], ['L', 'log of this node'],
-  ['d', 'overlays: file preview ↔ overlay diff'], ['?', 'this help'], ['q / Esc', 'back (q on the nodes view quits)'], ['Ctrl-C', 'quit'],
+  ['↑/↓ j/k', 'move'],
+  ['PgUp/PgDn ^B/^F', 'page'],
+  ['Home/End g/G', 'first / last'],
+  ['1-5, Tab', 'nodes, profiles, images, overlays, log'],
+  ['Enter', 'open (node detail; profile/image → its nodes)'],
+  ['/', 'filter: text, hostlist n[01-10], glob, state:late, profile:X, image:X'],
+  ['s / < >', 'sort by next / previous column'],
+  ['r', 'reverse the sort'],
+  ['Space', 'mark node'],
+  ['a', 'mark all shown / clear marks'],
+  ['e, Enter', 'edit the field (detail)'],
+  ['o / f / c', 'power on / off / cycle'],
+  ['b', 'rebuild overlays'],
+  ['P / I', 'set profiles / image'],
+  ['D', 'mark discoverable'],
+  ['L', 'log of this node'],
+  ['d', 'overlays: file preview ↔ overlay diff'],
+  ['?', 'this help'],
+  ['q / Esc', 'back (q on the nodes view quits)'],
+  ['Ctrl-C', 'quit'],
 ];

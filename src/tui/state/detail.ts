@@ -8,16 +8,19 @@ export interface DetailLine {
   key: string;
   title: string;
   value: string;
-  origin: string;       // '' (unset), '--' (the node itself), profile name(s) or SUPERSEDED
-  field?: Field;        // set when the line is editable
-  netdev?: string;      // the network device the field belongs to
-  section?: string;     // a heading line
+  origin: string; // '' (unset), '--' (the node itself), profile name(s) or SUPERSEDED
+  field?: Field; // set when the line is editable
+  netdev?: string; // the network device the field belongs to
+  section?: string; // a heading line
 }
 
 const show = (v: unknown): string => {
   if (v === undefined || v === null) return '';
   if (Array.isArray(v)) return v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join(',');
-  if (typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k}=${typeof x === 'object' ? JSON.stringify(x) : String(x)}`).join(',');
+  if (typeof v === 'object')
+    return Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${k}=${typeof x === 'object' ? JSON.stringify(x) : String(x)}`)
+      .join(',');
   return String(v);
 };
 
@@ -38,12 +41,24 @@ export function detailLines(m: MergedNode): DetailLine[] {
   for (const f of fields) {
     if (f.scope !== 'node') continue;
     const v = getPath(m.data, f.path);
-    out.push({ key: f.title, title: f.title, value: show(v), origin: originOf(m, f.title, f.kind), field: f.kind === 'yaml' ? undefined : f });
+    out.push({
+      key: f.title,
+      title: f.title,
+      value: show(v),
+      origin: originOf(m, f.title, f.kind),
+      field: f.kind === 'yaml' ? undefined : f,
+    });
   }
   const nets = m.data.networkDevices ?? {};
   const netColl = collections.find((c) => c.scope === 'netdev')!;
   for (const name of Object.keys(nets).sort()) {
-    out.push({ key: `#net-${name}`, title: `NetDevs[${name}]${name === m.primary ? ' (primary)' : ''}`, value: '', origin: '', section: 'net' });
+    out.push({
+      key: `#net-${name}`,
+      title: `NetDevs[${name}]${name === m.primary ? ' (primary)' : ''}`,
+      value: '',
+      origin: '',
+      section: 'net',
+    });
     for (const f of fields) {
       if (f.scope !== 'netdev') continue;
       const title = `${netColl.title}[${name}].${f.title}`;
@@ -52,8 +67,11 @@ export function detailLines(m: MergedNode): DetailLine[] {
     }
   }
   // disks, filesystems and resources: shown, edited with the CLI
-  const other = m.leaves.filter((l) => l.field.scope === 'disk' || l.field.scope === 'partition' || l.field.scope === 'filesystem' || l.field.kind === 'yaml');
-  if (other.length) out.push({ key: '#other', title: 'Disks, filesystems, resources (edit with the CLI)', value: '', origin: '', section: 'other' });
+  const other = m.leaves.filter(
+    (l) => l.field.scope === 'disk' || l.field.scope === 'partition' || l.field.scope === 'filesystem' || l.field.kind === 'yaml',
+  );
+  if (other.length)
+    out.push({ key: '#other', title: 'Disks, filesystems, resources (edit with the CLI)', value: '', origin: '', section: 'other' });
   for (const l of other) out.push({ key: l.key, title: `  ${l.title}`, value: show(l.value), origin: m.origins.get(l.title) ?? '' });
   return out;
 }
@@ -72,13 +90,19 @@ export function parseEdit(field: Field, text: string): EditResult {
   const t = text.trim();
   if (t === '' || UNSET_WORDS.has(t)) return { ok: true, value: undefined };
   if (field.kind === 'list') {
-    const items = t.split(',').map((x) => x.trim()).filter(Boolean);
+    const items = t
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
     if (items.some((x) => /[\n\r\0]/.test(x))) return { ok: false, error: `${field.title}: a value has a line break` };
     return { ok: true, value: items };
   }
   if (field.kind === 'map') {
     const map: Record<string, string> = {};
-    for (const item of t.split(',').map((x) => x.trim()).filter(Boolean)) {
+    for (const item of t
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       const eq = item.indexOf('=');
       if (eq <= 0) return { ok: false, error: `${field.title}: "${item}" is not key=value` };
       map[item.slice(0, eq)] = item.slice(eq + 1);

@@ -1,7 +1,11 @@
 // A scrolling list cursor: which item is selected (by key, so it survives reloads and re-sorts)
 // and the first visible row. Only the visible window is ever rendered.
 
-export interface ListState { cursor: number; top: number; key?: string }
+export interface ListState {
+  cursor: number;
+  top: number;
+  key?: string;
+}
 export const emptyList: ListState = { cursor: 0, top: 0 };
 
 export type ListMove = { type: 'move'; by: number } | { type: 'page'; dir: 1 | -1 } | { type: 'home' } | { type: 'end' };
@@ -22,10 +26,19 @@ export function moveList(s: ListState, m: ListMove, keys: readonly string[], hei
   let cursor = s.cursor;
   let top = s.top;
   switch (m.type) {
-    case 'move': cursor += m.by; break;
-    case 'page': cursor += m.dir * Math.max(1, height - 1); top += m.dir * Math.max(1, height - 1); break;
-    case 'home': cursor = 0; break;
-    case 'end': cursor = count - 1; break;
+    case 'move':
+      cursor += m.by;
+      break;
+    case 'page':
+      cursor += m.dir * Math.max(1, height - 1);
+      top += m.dir * Math.max(1, height - 1);
+      break;
+    case 'home':
+      cursor = 0;
+      break;
+    case 'end':
+      cursor = count - 1;
+      break;
   }
   const next = clampList({ ...s, cursor, top: Math.max(0, top) }, count, height);
   return { ...next, key: keys[next.cursor] };

@@ -17,7 +17,12 @@ export interface NodeRow {
 }
 
 export type ColKey = 'name' | 'profiles' | 'image' | 'ip' | 'stage' | 'seen' | 'state';
-export interface Column { key: ColKey; title: string; min: number; weight: number }
+export interface Column {
+  key: ColKey;
+  title: string;
+  min: number;
+  weight: number;
+}
 export const COLUMNS: Column[] = [
   { key: 'name', title: 'NAME', min: 8, weight: 3 },
   { key: 'profiles', title: 'PROFILES', min: 8, weight: 3 },
@@ -44,7 +49,16 @@ export function statusRows(base: BaseRow[], statuses: Map<string, NodeStatus>, n
     const b = base[i]!;
     const st = statuses.get(b.name);
     out[i] = st
-      ? { name: b.name, profiles: b.profiles, image: b.image, ip: b.ip || (st.ipaddr ?? ''), stage: st.stage ?? '', sent: st.sent ?? '', lastSeen: st.lastSeen, state: classify(st, now, interval) }
+      ? {
+          name: b.name,
+          profiles: b.profiles,
+          image: b.image,
+          ip: b.ip || (st.ipaddr ?? ''),
+          stage: st.stage ?? '',
+          sent: st.sent ?? '',
+          lastSeen: st.lastSeen,
+          state: classify(st, now, interval),
+        }
       : { name: b.name, profiles: b.profiles, image: b.image, ip: b.ip, stage: '', sent: '', lastSeen: undefined, state: 'never' };
   }
   return out;
@@ -55,11 +69,25 @@ export function buildRows(merged: MergedNode[], statuses: Map<string, NodeStatus
 }
 
 /** Rows for status records of nodes that are not in nodes.conf (unknown nodes booting). */
-export function unknownRows(known: { has(name: string): boolean }, statuses: Map<string, NodeStatus>, now: number, interval: number): NodeRow[] {
+export function unknownRows(
+  known: { has(name: string): boolean },
+  statuses: Map<string, NodeStatus>,
+  now: number,
+  interval: number,
+): NodeRow[] {
   const out: NodeRow[] = [];
   for (const [name, st] of statuses) {
     if (known.has(name)) continue;
-    out.push({ name, profiles: '(unknown)', image: '', ip: st.ipaddr ?? '', stage: st.stage ?? '', sent: st.sent ?? '', lastSeen: st.lastSeen, state: classify(st, now, interval) });
+    out.push({
+      name,
+      profiles: '(unknown)',
+      image: '',
+      ip: st.ipaddr ?? '',
+      stage: st.stage ?? '',
+      sent: st.sent ?? '',
+      lastSeen: st.lastSeen,
+      state: classify(st, now, interval),
+    });
   }
   return out;
 }
@@ -73,27 +101,49 @@ export function makeMatcher(filter: string): Matcher {
   const f = filter.trim();
   if (!f) return () => true;
   const st = /^state:(\S+)$/i.exec(f);
-  if (st) { const want = st[1]!.toLowerCase(); return (r) => r.state.startsWith(want); }
+  if (st) {
+    const want = st[1]!.toLowerCase();
+    return (r) => r.state.startsWith(want);
+  }
   const pr = /^profile:(\S+)$/i.exec(f);
   if (pr) return (r) => r.profiles.split(',').includes(pr[1]!);
   const im = /^image:(\S+)$/i.exec(f);
   if (im) return (r) => r.image === im[1]!;
-  const glob = (p: string) => new RegExp('^' + p.replace(/[.+^${}()|\\[\]]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i');
+  const glob = (p: string) =>
+    new RegExp(
+      '^' +
+        p
+          .replace(/[.+^${}()|\\[\]]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.') +
+        '$',
+      'i',
+    );
   if (/[[\],]/.test(f)) {
     try {
       const names = expandHostlist(f);
-      if (/[*?]/.test(f)) { const res = names.map(glob); return (r) => res.some((re) => re.test(r.name)); } // c00[1-2]? : ranges, then globs
+      if (/[*?]/.test(f)) {
+        const res = names.map(glob);
+        return (r) => res.some((re) => re.test(r.name));
+      } // c00[1-2]? : ranges, then globs
       const set = new Set(names);
       return (r) => set.has(r.name);
-    } catch { /* not a valid hostlist: fall through to text */ }
+    } catch {
+      /* not a valid hostlist: fall through to text */
+    }
   }
   if (/[*?]/.test(f)) {
     const re = glob(f);
     return (r) => re.test(r.name);
   }
   const low = f.toLowerCase();
-  return (r) => r.name.toLowerCase().includes(low) || r.profiles.toLowerCase().includes(low) || r.image.toLowerCase().includes(low)
-    || r.ip.includes(low) || r.stage.includes(low) || r.state.includes(low);
+  return (r) =>
+    r.name.toLowerCase().includes(low) ||
+    r.profiles.toLowerCase().includes(low) ||
+    r.image.toLowerCase().includes(low) ||
+    r.ip.includes(low) ||
+    r.stage.includes(low) ||
+    r.state.includes(low);
 }
 
 const STATE_ORDER = new Map(STATES.map((s, i) => [s, i]));
@@ -109,11 +159,19 @@ function ranks(values: string[]): Map<string, number> {
 }
 function sortKeys(rows: NodeRow[], col: ColKey): number[] {
   switch (col) {
-    case 'name': return rows.map((_, i) => i);
-    case 'ip': return rows.map((r) => ipKey(r.ip));
-    case 'seen': return rows.map((r) => -(r.lastSeen ?? -1));
-    case 'state': return rows.map((r) => STATE_ORDER.get(r.state)!);
-    default: { const f = col === 'stage' ? (r: NodeRow) => r.stage : col === 'image' ? (r: NodeRow) => r.image : (r: NodeRow) => r.profiles; const rk = ranks(rows.map(f)); return rows.map((r) => rk.get(f(r))!); }
+    case 'name':
+      return rows.map((_, i) => i);
+    case 'ip':
+      return rows.map((r) => ipKey(r.ip));
+    case 'seen':
+      return rows.map((r) => -(r.lastSeen ?? -1));
+    case 'state':
+      return rows.map((r) => STATE_ORDER.get(r.state)!);
+    default: {
+      const f = col === 'stage' ? (r: NodeRow) => r.stage : col === 'image' ? (r: NodeRow) => r.image : (r: NodeRow) => r.profiles;
+      const rk = ranks(rows.map(f));
+      return rows.map((r) => rk.get(f(r))!);
+    }
   }
 }
 
@@ -131,7 +189,10 @@ export function viewRows(rows: NodeRow[], filter: string, col: ColKey, desc: boo
   }
   if (desc) {
     if (col === 'name') idx.reverse();
-    else { const keys = sortKeys(rows, col); idx.sort((a, b) => keys[b]! - keys[a]! || b - a); }
+    else {
+      const keys = sortKeys(rows, col);
+      idx.sort((a, b) => keys[b]! - keys[a]! || b - a);
+    }
   }
   return idx.map((i) => rows[i]!);
 }
@@ -154,7 +215,11 @@ export function columnWidths(total: number): number[] {
   if (total - gaps < base) {
     // very narrow: shrink from the right, keep at least 3 per column
     let over = base - (total - gaps);
-    for (let i = widths.length - 1; i >= 0 && over > 0; i--) { const cut = Math.min(over, widths[i]! - 3); widths[i]! -= cut; over -= cut; }
+    for (let i = widths.length - 1; i >= 0 && over > 0; i--) {
+      const cut = Math.min(over, widths[i]! - 3);
+      widths[i]! -= cut;
+      over -= cut;
+    }
   }
   return widths;
 }

@@ -6,12 +6,22 @@ import { liveness } from '../../runtime/liveness.ts';
 export type NodeState = 'booting' | 'up' | 'late' | 'lost' | 'never' | 'bad-asset';
 export const STATES: NodeState[] = ['up', 'booting', 'late', 'lost', 'never', 'bad-asset'];
 export const STATE_LABEL: Record<NodeState, string> = {
-  up: 'up', booting: 'booting', late: 'late', lost: 'lost', never: 'never seen', 'bad-asset': 'bad asset key',
+  up: 'up',
+  booting: 'booting',
+  late: 'late',
+  lost: 'lost',
+  never: 'never seen',
+  'bad-asset': 'bad asset key',
 };
 /** The boot stages in wire order (the waterfall's rows). */
 export const STAGES = ['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime'] as const;
 
-export interface StageSpan { stage: string; start?: number; seconds?: number; bytes?: number }
+export interface StageSpan {
+  stage: string;
+  start?: number;
+  seconds?: number;
+  bytes?: number;
+}
 export interface NodeStatus {
   name: string;
   stage?: string;
@@ -23,7 +33,14 @@ export interface NodeStatus {
   lastAgent?: number;
   timeline: StageSpan[];
 }
-export interface LogEvent { seq: number; time: number; node: string; stage: string; sent: string; ipaddr: string }
+export interface LogEvent {
+  seq: number;
+  time: number;
+  node: string;
+  stage: string;
+  sent: string;
+  ipaddr: string;
+}
 
 type Obj = Record<string, unknown>;
 const str = (v: unknown) => (v === undefined || v === null || v === '' ? undefined : String(v));
@@ -44,7 +61,9 @@ const agentSeconds = (v: unknown) => (v === 0 || v === '0' ? 0 : toUnixSeconds(v
 
 /** Normalise stage names from either spelling (Warewulf's RUNTIME_OVERLAY, wulf's runtime). */
 export function normStage(s: unknown): string | undefined {
-  const v = str(s)?.toLowerCase().replace(/[\s-]+/g, '_');
+  const v = str(s)
+    ?.toLowerCase()
+    .replace(/[\s-]+/g, '_');
   if (!v) return undefined;
   if (v === 'system_overlay' || v === 'wwinit') return 'system';
   if (v === 'runtime_overlay') return 'runtime';
@@ -59,7 +78,14 @@ function parseSpan(stage: string | undefined, raw: unknown): StageSpan | undefin
   const name = normStage(o.stage ?? o.name ?? stage);
   if (!name) return undefined;
   const start = toUnixSeconds(o.start ?? o.started ?? o.startedAt ?? o.begin);
-  let seconds = o.seconds !== undefined ? Number(o.seconds) : o.ms !== undefined ? Number(o.ms) / 1000 : o.durationMs !== undefined ? Number(o.durationMs) / 1000 : undefined;
+  let seconds =
+    o.seconds !== undefined
+      ? Number(o.seconds)
+      : o.ms !== undefined
+        ? Number(o.ms) / 1000
+        : o.durationMs !== undefined
+          ? Number(o.durationMs) / 1000
+          : undefined;
   const end = toUnixSeconds(o.end ?? o.ended ?? o.endedAt);
   if (seconds === undefined && start !== undefined && end !== undefined) seconds = Math.max(0, end - start);
   const bytes = o.bytes !== undefined ? Number(o.bytes) : o.sent !== undefined && typeof o.sent === 'number' ? o.sent : undefined;
@@ -68,8 +94,16 @@ function parseSpan(stage: string | undefined, raw: unknown): StageSpan | undefin
 
 function parseTimeline(raw: unknown): StageSpan[] {
   const out: StageSpan[] = [];
-  if (Array.isArray(raw)) for (const x of raw) { const s = parseSpan(undefined, x); if (s) out.push(s); }
-  else if (raw && typeof raw === 'object') for (const [k, x] of Object.entries(raw as Obj)) { const s = parseSpan(k, x); if (s) out.push(s); }
+  if (Array.isArray(raw))
+    for (const x of raw) {
+      const s = parseSpan(undefined, x);
+      if (s) out.push(s);
+    }
+  else if (raw && typeof raw === 'object')
+    for (const [k, x] of Object.entries(raw as Obj)) {
+      const s = parseSpan(k, x);
+      if (s) out.push(s);
+    }
   return out;
 }
 
@@ -83,10 +117,11 @@ export function parseStatusEntry(name: string, raw: unknown, prev?: NodeStatus):
     stage: has('stage') ? normStage(o.stage) : prev?.stage,
     sent: has('sent') ? str(o.sent) : prev?.sent,
     ipaddr: has('ipaddr') || has('ip') ? str(o.ipaddr ?? o.ip) : prev?.ipaddr,
-    lastSeen: has('last seen') || has('lastSeen') || has('last_seen') ? toUnixSeconds(o['last seen'] ?? o.lastSeen ?? o.last_seen) : prev?.lastSeen,
+    lastSeen:
+      has('last seen') || has('lastSeen') || has('last_seen') ? toUnixSeconds(o['last seen'] ?? o.lastSeen ?? o.last_seen) : prev?.lastSeen,
     // 0: no agent refresh yet; null or absent (Warewulf, older wulf): not told apart from boot fetches
     lastAgent: has('last agent') || has('lastAgent') ? agentSeconds(o['last agent'] ?? o.lastAgent) : prev?.lastAgent,
-    timeline: tl !== undefined ? parseTimeline(tl) : prev?.timeline ?? [],
+    timeline: tl !== undefined ? parseTimeline(tl) : (prev?.timeline ?? []),
   };
 }
 
@@ -121,7 +156,14 @@ export function classify(s: NodeStatus | undefined, now: number, interval: numbe
   return liveness(s, now, interval).state;
 }
 
-export interface WaterfallRow { stage: string; start?: number; offset?: number; seconds?: number; bytes?: number; rate?: number }
+export interface WaterfallRow {
+  stage: string;
+  start?: number;
+  offset?: number;
+  seconds?: number;
+  bytes?: number;
+  rate?: number;
+}
 
 /** The waterfall rows in stage order: offset from the first stage, seconds, bytes and bytes/s. */
 export function waterfall(s: NodeStatus | undefined): WaterfallRow[] {
@@ -135,7 +177,14 @@ export function waterfall(s: NodeStatus | undefined): WaterfallRow[] {
     const sp = byStage.get(stage);
     if (!sp) return { stage };
     const rate = sp.bytes !== undefined && sp.seconds ? sp.bytes / sp.seconds : undefined;
-    return { stage, start: sp.start, offset: sp.start !== undefined && t0 !== undefined ? sp.start - t0 : undefined, seconds: sp.seconds, bytes: sp.bytes, rate };
+    return {
+      stage,
+      start: sp.start,
+      offset: sp.start !== undefined && t0 !== undefined ? sp.start - t0 : undefined,
+      seconds: sp.seconds,
+      bytes: sp.bytes,
+      rate,
+    };
   });
 }
 
@@ -148,8 +197,12 @@ export function fmtBytes(n: number | undefined): string {
   if (n === undefined) return '';
   if (n < 1024) return `${n} B`;
   const u = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024, i = 0;
-  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  let v = n / 1024,
+    i = 0;
+  while (v >= 1024 && i < u.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
 }
 

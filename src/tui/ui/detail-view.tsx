@@ -8,11 +8,25 @@ import { classify, fmtAgo, fmtBytes, STATE_LABEL, waterfall, type LogEvent, type
 import { c, STATE_COLOR, type Theme } from './theme.ts';
 
 /** The node's primary network device as nodes.conf gives it (shown in the header). */
-export interface DetailAddress { netdev?: string; ipaddr?: string; hwaddr?: string }
+export interface DetailAddress {
+  netdev?: string;
+  ipaddr?: string;
+  hwaddr?: string;
+}
 
 export interface DetailProps {
-  node: string; exists: boolean; address?: DetailAddress; lines: readonly DetailLine[]; list: ListState; status?: NodeStatus; events: LogEvent[];
-  width: number; height: number; now: number; interval: number; theme: Theme;
+  node: string;
+  exists: boolean;
+  address?: DetailAddress;
+  lines: readonly DetailLine[];
+  list: ListState;
+  status?: NodeStatus;
+  events: LogEvent[];
+  width: number;
+  height: number;
+  now: number;
+  interval: number;
+  theme: Theme;
 }
 
 /** Rows the field list gets (the rest goes to the waterfall and events), for the reducer's paging. */
@@ -32,7 +46,9 @@ function Waterfall({ status, width, theme }: { status?: NodeStatus; width: numbe
   return (
     <Box flexDirection="column">
       <Text bold>{fit(`Boot waterfall${has ? '' : ' — no per-stage timing reported by the server yet'}`, width)}</Text>
-      <Text dimColor>{fit(`${'stage'.padEnd(8)}${'start'.padStart(9)}${'secs'.padStart(7)}${'bytes'.padStart(10)}${'rate/s'.padStart(10)}`, width)}</Text>
+      <Text dimColor>
+        {fit(`${'stage'.padEnd(8)}${'start'.padStart(9)}${'secs'.padStart(7)}${'bytes'.padStart(10)}${'rate/s'.padStart(10)}`, width)}
+      </Text>
       {rows.slice(0, 6).map((r) => {
         const start = r.offset !== undefined ? `+${r.offset.toFixed(1)}` : r.start !== undefined ? clock(r.start) : '';
         const a = barW ? Math.round(((r.offset ?? 0) / total) * barW) : 0;
@@ -65,13 +81,20 @@ export function DetailView(p: DetailProps) {
     <Box flexDirection="column" width={leftW} height={listH}>
       {p.lines.slice(p.list.top, p.list.top + listH).map((l, i) => {
         const at = p.list.top + i === p.list.cursor;
-        if (l.section) return <Text key={l.key} bold inverse={at}>{fit(l.title, leftW)}</Text>;
+        if (l.section)
+          return (
+            <Text key={l.key} bold inverse={at}>
+              {fit(l.title, leftW)}
+            </Text>
+          );
         const origin = l.origin === '--' ? 'node' : l.origin;
         return (
           <Text key={l.key} inverse={at} wrap="truncate">
             <Text dimColor={!l.field && !at}>{fit(l.title, titleW)} </Text>
             {fit(l.value, valW)}{' '}
-            <Text color={c(p.theme, l.origin === 'SUPERSEDED' ? 'yellow' : l.origin && l.origin !== '--' ? 'blue' : undefined)}>{fit(origin, originW)}</Text>
+            <Text color={c(p.theme, l.origin === 'SUPERSEDED' ? 'yellow' : l.origin && l.origin !== '--' ? 'blue' : undefined)}>
+              {fit(origin, originW)}
+            </Text>
           </Text>
         );
       })}
@@ -83,9 +106,15 @@ export function DetailView(p: DetailProps) {
     <Box flexDirection="column" width={rightW}>
       <Waterfall status={p.status} width={rightW} theme={p.theme} />
       <Text bold>{fit(`Recent events (${p.events.length})`, rightW)}</Text>
-      {events.length === 0 ? <Text dimColor>  none received</Text> : events.map((e) => (
-        <Text key={e.seq} wrap="truncate">{fit(`  ${clock(e.time)} ${e.stage.padEnd(8)} ${e.sent} ${e.ipaddr}`, rightW)}</Text>
-      ))}
+      {events.length === 0 ? (
+        <Text dimColor> none received</Text>
+      ) : (
+        events.map((e) => (
+          <Text key={e.seq} wrap="truncate">
+            {fit(`  ${clock(e.time)} ${e.stage.padEnd(8)} ${e.sent} ${e.ipaddr}`, rightW)}
+          </Text>
+        ))
+      )}
     </Box>
   );
   return (
@@ -100,7 +129,18 @@ export function DetailView(p: DetailProps) {
         <Text color={c(p.theme, STATE_COLOR[st])}>{STATE_LABEL[st]}</Text>
         {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  agent ${agentAgo}${p.status?.ipaddr && p.status.ipaddr !== a?.ipaddr ? `  from ${p.status.ipaddr}` : ''}`}
       </Text>
-      {wide ? <Box flexDirection="row">{fieldsBox}<Text> </Text>{side}</Box> : <>{fieldsBox}{side}</>}
+      {wide ? (
+        <Box flexDirection="row">
+          {fieldsBox}
+          <Text> </Text>
+          {side}
+        </Box>
+      ) : (
+        <>
+          {fieldsBox}
+          {side}
+        </>
+      )}
     </Box>
   );
 }

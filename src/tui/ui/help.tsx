@@ -9,8 +9,12 @@ export function Help({ width, height }: { width: number; height: number }) {
   return (
     <Box flexDirection="column" height={height}>
       <Text bold>{fit('Keys — press any key to close', width)}</Text>
-      {rows.map(([k, d]) => <Text key={k} wrap="truncate">{fit(`  ${k.padEnd(kw)}${d}`, width)}</Text>)}
-      {rows.length < HELP.length ? <Text dimColor>  (more keys: enlarge the terminal)</Text> : null}
+      {rows.map(([k, d]) => (
+        <Text key={k} wrap="truncate">
+          {fit(`  ${k.padEnd(kw)}${d}`, width)}
+        </Text>
+      ))}
+      {rows.length < HELP.length ? <Text dimColor> (more keys: enlarge the terminal)</Text> : null}
     </Box>
   );
 }

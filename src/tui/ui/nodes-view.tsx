@@ -7,8 +7,15 @@ import { c, STATE_COLOR, type Theme } from './theme.ts';
 import { nodeRowText, nodesHeader } from './frame.ts';
 
 export interface NodesViewProps {
-  rows: NodeRow[]; list: ListState; height: number; width: number; now: number;
-  sortCol: ColKey; sortDesc: boolean; selected: ReadonlySet<string>; theme: Theme;
+  rows: NodeRow[];
+  list: ListState;
+  height: number;
+  width: number;
+  now: number;
+  sortCol: ColKey;
+  sortDesc: boolean;
+  selected: ReadonlySet<string>;
+  theme: Theme;
 }
 
 export function NodesView(p: NodesViewProps) {
@@ -22,11 +29,12 @@ export function NodesView(p: NodesViewProps) {
         const { left, state } = nodeRowText(r, p.width, p.now, p.selected.has(r.name));
         return (
           <Text key={r.name} inverse={at} wrap="truncate">
-            {left}<Text color={c(p.theme, STATE_COLOR[r.state])}>{state}</Text>
+            {left}
+            <Text color={c(p.theme, STATE_COLOR[r.state])}>{state}</Text>
           </Text>
         );
       })}
-      {p.rows.length === 0 ? <Text dimColor>  no node matches</Text> : null}
+      {p.rows.length === 0 ? <Text dimColor> no node matches</Text> : null}
     </Box>
   );
 }

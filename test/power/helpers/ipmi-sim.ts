@@ -4,7 +4,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'n
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 
-export interface Sim { port: number; dir: string; power(): string; boot(): string; log(): string[]; setPower(v: 0 | 1): void; stop(): Promise<void> }
+export interface Sim {
+  port: number;
+  dir: string;
+  power(): string;
+  boot(): string;
+  log(): string[];
+  setPower(v: 0 | 1): void;
+  stop(): Promise<void>;
+}
 
 export function requireTool(bin: string, pkg: string): void {
   if (!Bun.which(bin)) throw new Error(`${bin} is missing: apt-get install -y ${pkg}`);
@@ -43,37 +51,83 @@ export async function startSim(dir: string, opts: { user?: string; password?: st
   mkdirSync(join(dir, 'state'), { recursive: true });
   const port = await freeUdpPort();
   const hook = join(dir, 'hook.sh');
-  writeFileSync(hook, opts.hook ?? HOOK); chmodSync(hook, 0o755);
-  writeFileSync(join(dir, 'sim.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n');
+  writeFileSync(hook, opts.hook ?? HOOK);
+  chmodSync(hook, 0o755);
+  writeFileSync(
+    join(dir, 'sim.emu'),
+    'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nsel_enable 0x20 1000 0x0a\nmc_enable 0x20\n',
+  );
   const auths = 'none md2 md5 straight';
-  writeFileSync(join(dir, 'lan.conf'), [
-    'name "wpower"', 'set_working_mc 0x20', 'startlan 1', `  addr 127.0.0.1 ${port}`, '  priv_limit admin',
-    ...['callback', 'user', 'operator', 'admin'].map((l) => `  allowed_auths_${l} ${auths}`),
-    `  guid ${crypto.randomUUID().replace(/-/g, '')}`, 'endlan',
-    `chassis_control "${hook} ${dir}"`,
-    ...(opts.sol ? [`sol "${opts.sol}" 115200`] : []),
-    `user 2 true "${opts.user ?? 'admin'}" "${opts.password ?? 'sim-secret'}" admin 10 ${auths}`, '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'lan.conf'),
+    [
+      'name "wpower"',
+      'set_working_mc 0x20',
+      'startlan 1',
+      `  addr 127.0.0.1 ${port}`,
+      '  priv_limit admin',
+      ...['callback', 'user', 'operator', 'admin'].map((l) => `  allowed_auths_${l} ${auths}`),
+      `  guid ${crypto.randomUUID().replace(/-/g, '')}`,
+      'endlan',
+      `chassis_control "${hook} ${dir}"`,
+      ...(opts.sol ? [`sol "${opts.sol}" 115200`] : []),
+      `user 2 true "${opts.user ?? 'admin'}" "${opts.password ?? 'sim-secret'}" admin 10 ${auths}`,
+      '',
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'power'), '0\n');
-  const proc = Bun.spawn(['ipmi_sim', '-n', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'sim.emu'), '-s', join(dir, 'state')], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
+  const proc = Bun.spawn(['ipmi_sim', '-n', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'sim.emu'), '-s', join(dir, 'state')], {
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'ignore',
+  });
   // ready when a status query succeeds
   const deadline = Date.now() + 5000;
   for (;;) {
-    const r = Bun.spawnSync(['ipmitool', '-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(port), '-U', opts.user ?? 'admin', '-E', '-N', '1', '-R', '1', 'chassis', 'power', 'status'],
-      { env: { ...process.env, IPMI_PASSWORD: opts.password ?? 'sim-secret' } });
+    const r = Bun.spawnSync(
+      [
+        'ipmitool',
+        '-I',
+        'lanplus',
+        '-C',
+        '3',
+        '-H',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-U',
+        opts.user ?? 'admin',
+        '-E',
+        '-N',
+        '1',
+        '-R',
+        '1',
+        'chassis',
+        'power',
+        'status',
+      ],
+      { env: { ...process.env, IPMI_PASSWORD: opts.password ?? 'sim-secret' } },
+    );
     if (r.exitCode === 0) break;
     if (proc.exitCode !== null) throw new Error(`ipmi_sim exited with ${proc.exitCode}`);
-    if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`ipmi_sim on port ${port} did not answer`); }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`ipmi_sim on port ${port} did not answer`);
+    }
     await Bun.sleep(50);
   }
   writeFileSync(join(dir, 'hook.log'), '');
   const read = (f: string, d: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8').trim() : d);
   return {
-    port, dir,
+    port,
+    dir,
     power: () => read('power', '0'),
     boot: () => read('boot', 'default'),
     log: () => read('hook.log', '').split('\n').filter(Boolean),
     setPower: (v) => writeFileSync(join(dir, 'power'), `${v}\n`),
-    async stop() { proc.kill('SIGKILL'); await proc.exited; },
+    async stop() {
+      proc.kill('SIGKILL');
+      await proc.exited;
+    },
   };
 }
