@@ -122,9 +122,8 @@ function ensureLocked(f: TlsFiles, names: { ips: string[]; dns: string[] }, now:
     });
     writeFileAtomic(f.key, srv.keyPem, { mode: 0o600 });
     writeFileAtomic(f.cert, srv.certPem, { mode: 0o644 });
-    done.push(
-      `${problem === 'missing' ? (done.length ? '' : 'created ') : `re-issued (the old one ${problem}) `}the server certificate ${f.cert} for ${names.ips.join(', ')}`,
-    );
+    const verb = problem === 'missing' ? (done.length ? '' : 'created ') : `re-issued (the old one ${problem}) `;
+    done.push(`${verb}the server certificate ${f.cert} for ${names.ips.join(', ')}`);
   }
   // keys stay private even when someone copied them in with a wider mode
   for (const k of [f.caKey, f.key]) chmodSync(k, 0o600);
