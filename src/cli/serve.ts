@@ -62,6 +62,7 @@ export const noun: Noun = {
         ...(store.kind === 'postgres' ? { store } : {}),
         paths: ctx.paths,
         log: ctx.log,
+        controller: ctx.env.WULF_CONTROLLER || undefined,
         address: flags.address as string | undefined,
         interface: flags.interface as string | undefined,
         httpPort: port(flags['http-port'], 'http-port'),

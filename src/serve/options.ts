@@ -24,6 +24,8 @@ export interface ServeOptions {
   tftp?: boolean;
   /** send IPv6 router advertisements on the provisioning interfaces but lo (default: when root) */
   ra?: boolean;
+  /** this controller's name among several on one PostgreSQL store (WULF_CONTROLLER; default: the host name) */
+  controller?: string;
   /** nodes and profiles from this store instead of nodes.conf (PostgreSQL); absent: nodes.conf as always */
   store?: ConfigStore;
 }

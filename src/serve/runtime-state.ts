@@ -20,9 +20,15 @@ export interface ServerRuntime {
   flush(): Promise<void>;
 }
 
-export async function openRuntime(paths: Paths, log: Logger, updateInterval: () => number, db?: PostgresStore): Promise<ServerRuntime> {
+export async function openRuntime(
+  paths: Paths,
+  log: Logger,
+  updateInterval: () => number,
+  db?: PostgresStore,
+  controller = hostname(),
+): Promise<ServerRuntime> {
   let saved = readState(paths.stateFile, log);
-  const pgState = db ? new PostgresState(db, hostname()) : undefined;
+  const pgState = db ? new PostgresState(db, controller) : undefined;
   if (pgState) {
     try {
       const r = await pgState.load();

@@ -35,7 +35,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const boot = siteBoot(paths, wulf.tftp.tftproot, log, ipxeBinary); // tftp.tftproot, tftp.ipxe
     const address = o.address ?? (wulf.ipaddr || '0.0.0.0');
     const httpPort = o.httpPort ?? wulf.warewulf.port;
-    const runtime = await openRuntime(paths, log, () => config.current().wulf.warewulf.updateInterval, db);
+    const runtime = await openRuntime(paths, log, () => config.current().wulf.warewulf.updateInterval, db, o.controller);
     stoppers.push(
       () => runtime.flush(),
       () => config.stop(),
