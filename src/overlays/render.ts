@@ -37,8 +37,8 @@ import {
   type Reads,
 } from './track.ts';
 import { cleanRel } from './sources.ts';
-import { GO_FILTERS } from './gotemplate/filters.ts';
-import { findGoSyntax } from './gotemplate/index.ts';
+import { GO_FILTERS } from '../lib/go-filters.ts';
+import { findGoSyntax } from '../lib/go-syntax.ts';
 
 /**
  * Bounds of one template run. The time limit grows with the cluster (renderMsPerNode for each node

@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { goSyntaxError } from '../overlays/gotemplate/index.ts';
+import { goSyntaxError } from '../lib/go-syntax.ts';
 import { CMDS, DEFAULT_IPMITOOL_TEMPLATE, PASSWORD_FILE_SLOT, renderArgv, type Cmd } from './ipmitool-template.ts';
 import {
   MASK,
