@@ -107,7 +107,7 @@ export function DetailView(p: DetailProps) {
       <Waterfall status={p.status} width={rightW} theme={p.theme} />
       <Text bold>{fit(`Recent events (${p.events.length})`, rightW)}</Text>
       {events.length === 0 ? (
-        <Text dimColor> none received</Text>
+        <Text dimColor>{'  none received'}</Text>
       ) : (
         events.map((e) => (
           <Text key={e.seq} wrap="truncate">

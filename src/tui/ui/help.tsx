@@ -14,7 +14,7 @@ export function Help({ width, height }: { width: number; height: number }) {
           {fit(`  ${k.padEnd(kw)}${d}`, width)}
         </Text>
       ))}
-      {rows.length < HELP.length ? <Text dimColor> (more keys: enlarge the terminal)</Text> : null}
+      {rows.length < HELP.length ? <Text dimColor>{'  (more keys: enlarge the terminal)'}</Text> : null}
     </Box>
   );
 }

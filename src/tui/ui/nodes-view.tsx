@@ -34,7 +34,7 @@ export function NodesView(p: NodesViewProps) {
           </Text>
         );
       })}
-      {p.rows.length === 0 ? <Text dimColor> no node matches</Text> : null}
+      {p.rows.length === 0 ? <Text dimColor>{'  no node matches'}</Text> : null}
     </Box>
   );
 }

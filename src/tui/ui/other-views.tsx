@@ -88,7 +88,7 @@ export function ProfilesView({ rows, ...p }: ListProps & { rows: ProfileRow[] })
   return (
     <Box flexDirection="column" height={p.height + 1}>
       <Text bold>{fit(`  ${'PROFILE'.padEnd(nameW)} ${'NODES'.padStart(6)} ${'IMAGE'.padEnd(14)} NODES USING IT / DETAIL`, p.width)}</Text>
-      {rows.length === 0 ? <Text dimColor> no profiles in nodes.conf</Text> : null}
+      {rows.length === 0 ? <Text dimColor>{'  no profiles in nodes.conf'}</Text> : null}
       {rows.slice(p.list.top, p.list.top + p.height).map((r, i) => (
         <Text key={r.name} inverse={p.list.top + i === p.list.cursor} wrap="truncate">
           {fit(
@@ -108,7 +108,7 @@ export function ImagesView({ rows, error, ...p }: ListProps & { rows: ImageRow[]
       <Text bold>
         {fit(`  ${'IMAGE'.padEnd(nameW)} ${'NODES'.padStart(5)} ${'SIZE'.padStart(9)}  ${'KERNEL'.padEnd(18)} DIGEST`, p.width)}
       </Text>
-      {rows.length === 0 ? <Text dimColor> no images imported and none named by a node</Text> : null}
+      {rows.length === 0 ? <Text dimColor>{'  no images imported and none named by a node'}</Text> : null}
       {rows.slice(p.list.top, p.list.top + Math.max(0, p.height - 1)).map((r, i) => (
         <Text key={r.name} inverse={p.list.top + i === p.list.cursor} wrap="truncate">
           {fit(
@@ -141,8 +141,8 @@ export function LogView({ events, filter, ...p }: ListProps & { events: LogEvent
       </Text>
       {events.length === 0 ? (
         <Text dimColor>
-          {' '}
-          no boot events received{filter ? ' for this filter' : " (events arrive from the running server's status stream)"}
+          {'  no boot events received'}
+          {filter ? ' for this filter' : " (events arrive from the running server's status stream)"}
         </Text>
       ) : null}
       {events.slice(top, top + p.height).map((e, i) => (
