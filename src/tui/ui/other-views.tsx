@@ -5,7 +5,7 @@ import { naturalCompare } from '../../config/cascade.ts';
 import { compressHostlist } from '../../lib/hostlist.ts';
 import { fit } from '../state/nodes.ts';
 import type { ListState } from '../state/list.ts';
-import { fmtBytes, type LogEvent } from '../state/status.ts';
+import { fmtBytes, fmtClock, type LogEvent } from '../state/status.ts';
 import type { Paths } from '../../config/paths.ts';
 import { listImages, type ImageSummary } from '../../images/service.ts';
 import { errorLine } from '../../lib/errors.ts';
@@ -126,7 +126,6 @@ export function ImagesView({ rows, error, ...p }: ListProps & { rows: ImageRow[]
   );
 }
 
-const clock = (t: number) => new Date(t * 1000).toTimeString().slice(0, 8);
 export function LogView({ events, filter, ...p }: ListProps & { events: LogEvent[]; filter: string }) {
   const follow = p.list.key === undefined;
   const cursor = follow ? events.length - 1 : p.list.cursor;
@@ -147,7 +146,7 @@ export function LogView({ events, filter, ...p }: ListProps & { events: LogEvent
       ) : null}
       {events.slice(top, top + p.height).map((e, i) => (
         <Text key={e.seq} inverse={top + i === cursor && !follow} wrap="truncate">
-          {fit(`  ${clock(e.time)} ${fit(e.node, 16)} ${fit(e.stage, 8)} ${e.sent} ${e.ipaddr}`, p.width)}
+          {fit(`  ${fmtClock(e.time)} ${fit(e.node, 16)} ${fit(e.stage, 8)} ${e.sent} ${e.ipaddr}`, p.width)}
         </Text>
       ))}
     </Box>
