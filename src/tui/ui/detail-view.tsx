@@ -54,7 +54,8 @@ function Waterfall({ status, width, theme }: { status?: NodeStatus; width: numbe
         const bar = barW ? ' ' + ' '.repeat(Math.min(a, barW)) + '█'.repeat(Math.min(b, Math.max(0, barW - a))) : '';
         return (
           <Text key={r.stage} wrap="truncate">
-            {`${r.stage.padEnd(8)}${start.padStart(9)}${(r.seconds !== undefined ? r.seconds.toFixed(2) : '').padStart(7)}${fmtBytes(r.bytes).padStart(10)}${fmtBytes(r.rate === undefined ? undefined : Math.round(r.rate)).padStart(10)}`}
+            {`${r.stage.padEnd(8)}${start.padStart(9)}${(r.seconds !== undefined ? r.seconds.toFixed(2) : '').padStart(7)}` +
+              `${fmtBytes(r.bytes).padStart(10)}${fmtBytes(r.rate === undefined ? undefined : Math.round(r.rate)).padStart(10)}`}
             <Text color={c(theme, 'cyan')}>{bar}</Text>
           </Text>
         );
@@ -125,7 +126,8 @@ export function DetailView(p: DetailProps) {
       <Text wrap="truncate">
         {'state '}
         <Text color={c(p.theme, STATE_COLOR[st])}>{STATE_LABEL[st]}</Text>
-        {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  agent ${agentAgo}${p.status?.ipaddr && p.status.ipaddr !== a?.ipaddr ? `  from ${p.status.ipaddr}` : ''}`}
+        {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  agent ${agentAgo}` +
+          `${p.status?.ipaddr && p.status.ipaddr !== a?.ipaddr ? `  from ${p.status.ipaddr}` : ''}`}
       </Text>
       {wide ? (
         <Box flexDirection="row">

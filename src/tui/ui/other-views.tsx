@@ -92,7 +92,8 @@ export function ProfilesView({ rows, ...p }: ListProps & { rows: ProfileRow[] })
       {rows.slice(p.list.top, p.list.top + p.height).map((r, i) => (
         <Text key={r.name} inverse={p.list.top + i === p.list.cursor} wrap="truncate">
           {fit(
-            `  ${fit(r.name, nameW)} ${String(r.nodes.length).padStart(6)} ${fit(r.image, 14)} ${r.nodes.length ? compressHostlist(r.nodes) : '(no nodes)'}${r.detail ? '  — ' + r.detail : ''}`,
+            `  ${fit(r.name, nameW)} ${String(r.nodes.length).padStart(6)} ${fit(r.image, 14)} ` +
+              `${r.nodes.length ? compressHostlist(r.nodes) : '(no nodes)'}${r.detail ? '  — ' + r.detail : ''}`,
             p.width,
           )}
         </Text>
@@ -112,7 +113,9 @@ export function ImagesView({ rows, error, ...p }: ListProps & { rows: ImageRow[]
       {rows.slice(p.list.top, p.list.top + Math.max(0, p.height - 1)).map((r, i) => (
         <Text key={r.name} inverse={p.list.top + i === p.list.cursor} wrap="truncate">
           {fit(
-            `  ${fit(r.name, nameW)} ${String(r.nodes).padStart(5)} ${(r.onDisk ? (r.size !== undefined ? fmtBytes(r.size) : 'unbuilt') : 'missing').padStart(9)}  ${fit(r.kernel ?? (r.onDisk ? '(none found)' : ''), 18)} ${r.digest ? r.digest.replace(/^sha256:/, '').slice(0, 12) : ''}`,
+            `  ${fit(r.name, nameW)} ${String(r.nodes).padStart(5)} ` +
+              `${(r.onDisk ? (r.size !== undefined ? fmtBytes(r.size) : 'unbuilt') : 'missing').padStart(9)}  ` +
+              `${fit(r.kernel ?? (r.onDisk ? '(none found)' : ''), 18)} ${r.digest ? r.digest.replace(/^sha256:/, '').slice(0, 12) : ''}`,
             p.width,
           )}
         </Text>
