@@ -445,8 +445,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   stateRef.current = state;
   const run = (e: Effect) => runEffect(e, { exit, paths, config, setTick, setState, setTreeVer });
 
-  // keys that arrive together are handled one at a time; after one that changes the view, the
-  // rest wait for the next render so they act on what that view shows
+  // the keys applyKeys left for the next render (they act on what the new view shows)
   const pending = useRef<KeyIn[]>([]);
   const feedKeys = (ks: KeyIn[]) => {
     const vv = view(stateRef.current);
