@@ -173,7 +173,8 @@ async function startWulf(): Promise<ChildProcess> {
   await stop(p);
   const size = (s: string) => (Bun.file(join(www, s, MAC)).size / 1048576).toFixed(1);
   console.log(
-    `served files: kernel ${size('kernel')} MiB, image ${size('image')} MiB, system ${size('system')} MiB, runtime ${size('runtime')} MiB; ipxe.efi ${(Bun.file(join(tftp, 'ipxe.efi')).size / 1024).toFixed(0)} KiB`,
+    `served files: kernel ${size('kernel')} MiB, image ${size('image')} MiB, system ${size('system')} MiB, runtime ${size('runtime')} MiB; ` +
+      `ipxe.efi ${(Bun.file(join(tftp, 'ipxe.efi')).size / 1024).toFixed(0)} KiB`,
   );
 }
 writeFileSync(
@@ -378,8 +379,10 @@ try {
     }
     const stageMed = (bs: Boot[]) => STAGES.map(([s]) => `${s} ${median(bs.map((b) => b.stages[s] ?? NaN)).toFixed(1)}`).join(', ');
     const line =
-      `${cond}: wulf median ${median(w.map((b) => b.secs)).toFixed(1)} s [${stageMed(w)}], dnsmasq + nginx median ${median(r.map((b) => b.secs)).toFixed(1)} s [${stageMed(r)}]; ` +
-      `wulf / reference ${(median(w.map((b) => b.secs)) / median(r.map((b) => b.secs))).toFixed(2)}× the time (pairs: ${w.map((b, i) => (b.secs / r[i]!.secs).toFixed(2)).join(', ')}) over ${PAIRS} pair(s)`;
+      `${cond}: wulf median ${median(w.map((b) => b.secs)).toFixed(1)} s [${stageMed(w)}], dnsmasq + nginx ` +
+      `median ${median(r.map((b) => b.secs)).toFixed(1)} s [${stageMed(r)}]; ` +
+      `wulf / reference ${(median(w.map((b) => b.secs)) / median(r.map((b) => b.secs))).toFixed(2)}× the time ` +
+      `(pairs: ${w.map((b, i) => (b.secs / r[i]!.secs).toFixed(2)).join(', ')}) over ${PAIRS} pair(s)`;
     console.log(line);
     summary.push(line);
   }

@@ -97,9 +97,13 @@ async function main(): Promise<void> {
       hosts = '';
     const macs: string[] = [];
     for (let i = 0; i < N; i++) {
-      const mac = `52:54:01:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+      const mac =
+        `52:54:01:${((i >> 16) & 255).toString(16).padStart(2, '0')}:` +
+        `${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
       macs.push(mac);
-      y += `s${String(i).padStart(4, '0')}:\n  profiles: [default]\n  image name: storm\n  network devices:\n    default:\n      hwaddr: "${mac}"\n      ipaddr: 127.1.${i >> 8}.${i & 255}\n`;
+      y +=
+        `s${String(i).padStart(4, '0')}:\n  profiles: [default]\n  image name: storm\n  network devices:\n    default:\n      hwaddr: "${mac}"\n` +
+        `      ipaddr: 127.1.${i >> 8}.${i & 255}\n`;
       hosts += `${mac},127.1.${i >> 8}.${i & 255}\n`;
     }
     writeFileSync(join(root, 'nodes.yaml'), y);
@@ -158,7 +162,8 @@ async function main(): Promise<void> {
     writeFileSync(
       join(www, 'boot.ipxe'),
       `#!ipxe\nkernel --name kernel ${u}/kernel || goto failed\ninitrd --name image ${u}/image || goto failed\n` +
-        `initrd --name system ${u}/system || goto failed\ninitrd --name runtime ${u}/runtime || goto failed\nboot kernel initrd=image initrd=system initrd=runtime\n:failed\nreboot\n`,
+        `initrd --name system ${u}/system || goto failed\ninitrd --name runtime ${u}/runtime || goto failed\n` +
+        `boot kernel initrd=image initrd=system initrd=runtime\n:failed\nreboot\n`,
     );
     for (const f of readdirSync(www)) chmodSync(join(www, f), 0o644);
     const tftp = join(root, 'tftp');
@@ -207,7 +212,8 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
     }
 
     console.log(
-      `boot storm: ${N} simulated nodes, ${conc} at once, loopback of a private netns; kernel ${(Bun.file(join(www, 'kernel')).size / 1048576).toFixed(1)} MiB, image ${(Bun.file(join(www, 'image')).size / 1048576).toFixed(1)} MiB`,
+      `boot storm: ${N} simulated nodes, ${conc} at once, loopback of a private netns; ` +
+        `kernel ${(Bun.file(join(www, 'kernel')).size / 1048576).toFixed(1)} MiB, image ${(Bun.file(join(www, 'image')).size / 1048576).toFixed(1)} MiB`,
     );
     // UDP datagrams the kernel dropped for full receive buffers (this netns only): server or relay side
     const rcvbufErrors = () => {
@@ -234,7 +240,8 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
     if (r1 && r2) {
       const ratio = (a: number, b: number) => (b ? (a / b).toFixed(2) : '–');
       console.log(
-        `wulf / reference: p50 ${ratio(w1.p50 + w2.p50, r1.p50 + r2.p50)}×, p99 ${ratio(w1.p99 + w2.p99, r1.p99 + r2.p99)}× (lower is better); errors wulf ${w1.errors + w2.errors}, reference ${r1.errors + r2.errors}`,
+        `wulf / reference: p50 ${ratio(w1.p50 + w2.p50, r1.p50 + r2.p50)}×, p99 ${ratio(w1.p99 + w2.p99, r1.p99 + r2.p99)}× (lower is better); ` +
+          `errors wulf ${w1.errors + w2.errors}, reference ${r1.errors + r2.errors}`,
       );
     }
   } finally {

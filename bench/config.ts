@@ -47,9 +47,12 @@ nodes:
   for (let i = 0; i < n; i++) {
     const name = `n${String(i).padStart(5, '0')}`;
     const ip = `10.${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-    const mac = `52:54:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
+    const mac =
+      `52:54:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:` +
+      `${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
     parts.push(
-      `  ${name}:\n    profiles: [${i % 10 === 0 ? 'gpu' : 'compute'}]\n    network devices:\n      default:\n        device: eth0\n        hwaddr: "${mac}"\n        ipaddr: ${ip}\n    ipmi:\n      ipaddr: 10.200.${(i >> 8) & 255}.${i & 255}\n`,
+      `  ${name}:\n    profiles: [${i % 10 === 0 ? 'gpu' : 'compute'}]\n    network devices:\n      default:\n        device: eth0\n` +
+        `        hwaddr: "${mac}"\n        ipaddr: ${ip}\n    ipmi:\n      ipaddr: 10.200.${(i >> 8) & 255}.${i & 255}\n`,
     );
   }
   writeFileSync(join(root, 'etc/wulf/nodes.conf'), parts.join(''));

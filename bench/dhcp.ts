@@ -117,7 +117,8 @@ console.log(`perfdhcp -r ${rate} for ${seconds} s per server (2-core machine, ve
 console.log('server    DISCOVER sent  OFFER recv  ACK recv  ACK drop%  DORA/s');
 for (const r of results) {
   console.log(
-    `${r.name.padEnd(9)} ${String(r.sent).padStart(13)} ${String(r.offers).padStart(11)} ${String(r.acks).padStart(9)} ${r.drops.padStart(10)} ${r.dora.toFixed(0).padStart(7)}`,
+    `${r.name.padEnd(9)} ${String(r.sent).padStart(13)} ${String(r.offers).padStart(11)} ${String(r.acks).padStart(9)} ` +
+      `${r.drops.padStart(10)} ${r.dora.toFixed(0).padStart(7)}`,
   );
 }
 const [wr, dr] = results;

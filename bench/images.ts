@@ -92,7 +92,8 @@ function peakRss(): void {
     const r = run(['/usr/bin/time', '-v', COMPILED, 'image', 'build', '--force', '--compress', comp, 'big'], { WULF_ROOT: broot });
     const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.out)?.[1] ?? NaN);
     console.log(
-      `peak RSS  : compiled wulf image build --compress ${comp}, ${mb(bytes)} MB rootfs (incompressible): ${mb(kb * 1024)} MB in ${r.secs.toFixed(1)} s (target ≤ 200 MB)`,
+      `peak RSS  : compiled wulf image build --compress ${comp}, ${mb(bytes)} MB rootfs (incompressible): ${mb(kb * 1024)} MB in ${r.secs.toFixed(1)} ` +
+        `s (target ≤ 200 MB)`,
     );
   }
 }
@@ -112,7 +113,8 @@ run(['sh', '-c', `cat $(find '${rootfs}' -type f) > /dev/null 2>&1 || true`]); /
 const child = join(BENCH, 'build-child.ts');
 writeFileSync(
   child,
-  `import { buildImage } from '${join(import.meta.dir, '../src/images/build.ts')}';\nimport { pathsFor } from '${join(import.meta.dir, '../src/config/paths.ts')}';\n` +
+  `import { buildImage } from '${join(import.meta.dir, '../src/images/build.ts')}';\n` +
+    `import { pathsFor } from '${join(import.meta.dir, '../src/config/paths.ts')}';\n` +
     `const r = await buildImage(pathsFor(process.argv[2]!), 'bench', { force: true, compression: process.argv[3] as 'gzip' | 'zstd' });\n` +
     `console.log(JSON.stringify({ size: r.pointer.size, maxRSS: process.resourceUsage().maxRSS * 1024 }));\n`,
 );
@@ -135,10 +137,12 @@ const pg = best(Array.from({ length: N }, refGz));
 const z = best(Array.from({ length: N }, () => wulfBuild('zstd')));
 const rz = best(Array.from({ length: N }, refZst));
 console.log(
-  `build gzip : wulf ${g.secs.toFixed(2)} s (${mb(g.size)} MB, peak RSS ${mb(g.maxRSS)} MB) | find|cpio|pigz -p2 ${pg.secs.toFixed(2)} s (${mb(pg.size)} MB) | ratio wulf/ref ${(g.secs / pg.secs).toFixed(2)}× (target ≤ 1.0)`,
+  `build gzip : wulf ${g.secs.toFixed(2)} s (${mb(g.size)} MB, peak RSS ${mb(g.maxRSS)} MB) | find|cpio|pigz -p2 ${pg.secs.toFixed(2)} s ` +
+    `(${mb(pg.size)} MB) | ratio wulf/ref ${(g.secs / pg.secs).toFixed(2)}× (target ≤ 1.0)`,
 );
 console.log(
-  `build zstd : wulf ${z.secs.toFixed(2)} s (${mb(z.size)} MB, peak RSS ${mb(z.maxRSS)} MB) | find|cpio|zstd -3 -T2 ${rz.secs.toFixed(2)} s (${mb(rz.size)} MB) | ratio wulf/ref ${(z.secs / rz.secs).toFixed(2)}× (target ≤ 1.0); vs the pigz pipeline ${(pg.secs / z.secs).toFixed(2)}× faster`,
+  `build zstd : wulf ${z.secs.toFixed(2)} s (${mb(z.size)} MB, peak RSS ${mb(z.maxRSS)} MB) | find|cpio|zstd -3 -T2 ${rz.secs.toFixed(2)} s ` +
+    `(${mb(rz.size)} MB) | ratio wulf/ref ${(z.secs / rz.secs).toFixed(2)}× (target ≤ 1.0); vs the pigz pipeline ${(pg.secs / z.secs).toFixed(2)}× faster`,
 );
 if (process.env.WULF_BENCH_ONLY === 'build') process.exit(0);
 

@@ -31,7 +31,8 @@ try {
   cpu();
   const r = await svc.buildMany(ids, ['system', 'runtime'], 2);
   console.log(
-    `COLD  ${N} nodes × (system + runtime), 2 workers: ${ms(t0)} (target ≤ 10000 ms; ${cpu()}) (${r.built} archives, ${r.failed.length} failed)${r.failed[0] ? ' ' + r.failed[0].error : ''}`,
+    `COLD  ${N} nodes × (system + runtime), 2 workers: ${ms(t0)} (target ≤ 10000 ms; ${cpu()}) (${r.built} archives, ${r.failed.length} ` +
+      `failed)${r.failed[0] ? ' ' + r.failed[0].error : ''}`,
   );
 
   // a running server: one process that built every node itself (its template memo is warm)
@@ -94,7 +95,8 @@ try {
       b.render(snap, d, hostsSrc, 'etc/hosts.ww', hostsSrc.files.find((f) => f.rel === 'etc/hosts.ww')!.data!, 'bench');
     }
     console.log(
-      `HOSTS ${n} nodes: one render ${once.toFixed(1)} ms (${out.files[0]!.data.length} bytes); for all ${n} nodes (memoised): ${(performance.now() - t).toFixed(0)} ms, renders ${b.renders}`,
+      `HOSTS ${n} nodes: one render ${once.toFixed(1)} ms (${out.files[0]!.data.length} bytes); for all ${n} nodes ` +
+        `(memoised): ${(performance.now() - t).toFixed(0)} ms, renders ${b.renders}`,
     );
   }
 } finally {

@@ -54,7 +54,8 @@ async function timeRun(targets: PowerTarget[], fanout: number): Promise<{ ms: nu
   console.log(`Redfish mock, ${N} BMCs, 20–50 ms per request, 4 requests per node (session, Systems, system, logout):`);
   console.log(`  wulf fanout 50 : ${secs(fan.ms)} for ${N} nodes (${fan.ok} ok), ${(fan.ms / N).toFixed(1)} ms/node`);
   console.log(
-    `  wulf fanout 1  : ${secs(serial.ms)} for ${SERIAL_N} nodes (${serial.ok} ok) → ${secs(serialAll)} for ${N} (extrapolated)${SERIAL_N === N ? ' (measured)' : ''}`,
+    `  wulf fanout 1  : ${secs(serial.ms)} for ${SERIAL_N} nodes (${serial.ok} ok) → ${secs(serialAll)} for ${N} ` +
+      `(extrapolated)${SERIAL_N === N ? ' (measured)' : ''}`,
   );
   console.log(`  ratio serial / fanout 50: ${(serialAll / fan.ms).toFixed(1)}×`);
   child.stdin.end();

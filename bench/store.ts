@@ -15,12 +15,14 @@ function makeRoot(): string {
   const root = mkdtempSync(join(tmpdir(), 'wulf-bench-store-'));
   mkdirSync(join(root, 'etc/wulf'), { recursive: true });
   const parts = [
-    'nodeprofiles:\n  default:\n    runtime overlay: [hosts, syncuser]\n    kernel:\n      args: [quiet]\n    network devices:\n      default:\n        netmask: 255.255.0.0\n  compute:\n    profiles: [default]\n    image name: rocky9\nnodes:\n',
+    'nodeprofiles:\n  default:\n    runtime overlay: [hosts, syncuser]\n    kernel:\n      args: [quiet]\n    network devices:\n      default:\n' +
+      '        netmask: 255.255.0.0\n  compute:\n    profiles: [default]\n    image name: rocky9\nnodes:\n',
   ];
   for (let i = 0; i < n; i++) {
     const mac = [(i >> 16) & 255, (i >> 8) & 255, i & 255].map((x) => x.toString(16).padStart(2, '0')).join(':');
     parts.push(
-      `  n${String(i).padStart(5, '0')}:\n    profiles: [compute]\n    network devices:\n      default:\n        hwaddr: "52:54:00:${mac}"\n        ipaddr: 10.${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}\n`,
+      `  n${String(i).padStart(5, '0')}:\n    profiles: [compute]\n    network devices:\n      default:\n        hwaddr: "52:54:00:${mac}"\n` +
+        `        ipaddr: 10.${10 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}\n`,
     );
   }
   writeFileSync(join(root, 'etc/wulf/nodes.conf'), parts.join(''));

@@ -333,7 +333,8 @@ function printTable(rows: string[][], final: boolean): void {
       .join('  ')
       .trimEnd();
   console.log(
-    `\nTFTP ${SIZE / 1048576} MiB, blksize 1468, over veth between two network namespaces; servers ${detached ? 'in sessions of their own' : "in the clients' session"}${final ? '' : ' (so far)'}`,
+    `\nTFTP ${SIZE / 1048576} MiB, blksize 1468, over veth between two network namespaces; ` +
+      `servers ${detached ? 'in sessions of their own' : "in the clients' session"}${final ? '' : ' (so far)'}`,
   );
   console.log(line(head));
   for (const r of rows) console.log(line(r));

@@ -53,7 +53,14 @@ const emitter = setInterval(() => {
   const now = Date.now() / 1000;
   let out = '';
   for (let i = slot * (N / 10) + 1; i <= (slot + 1) * (N / 10); i++) {
-    out += `data: ${JSON.stringify({ 'node name': nodeName(i), stage: stages[(i + Math.floor(round / 10)) % stages.length], sent: 'x', ipaddr: ipOf(i), 'last seen': now })}\n\n`;
+    const ev = {
+      'node name': nodeName(i),
+      stage: stages[(i + Math.floor(round / 10)) % stages.length],
+      sent: 'x',
+      ipaddr: ipOf(i),
+      'last seen': now,
+    };
+    out += `data: ${JSON.stringify(ev)}\n\n`;
     sent++;
   }
   const bytes = enc.encode(out);
@@ -159,11 +166,13 @@ try {
   console.log(`wulf tui bench — ${N} nodes, 80×24 tmux, ${bin}`);
   console.log(`first paint: median ${paint.toFixed(0)} ms of ${paints.map((x) => x.toFixed(0)).join(', ')} (target ≤ 300 ms)`);
   console.log(
-    `  reference: tmux + shell echo ${tm.toFixed(0)} ms (included above); 'wulf version' ${med(verMs).toFixed(0)} ms; 'wulf node list' (${N} nodes) ${cli.toFixed(0)} ms`,
+    `  reference: tmux + shell echo ${tm.toFixed(0)} ms (included above); 'wulf version' ${med(verMs).toFixed(0)} ms; ` +
+      `'wulf node list' (${N} nodes) ${cli.toFixed(0)} ms`,
   );
   console.log(`  paint without tmux ${(paint - tm).toFixed(0)} ms; ratio to 'wulf node list' ${((paint - tm) / cli).toFixed(2)}`);
   console.log(
-    `CPU at ${((sent - s0) / ((w1 - w0) / 1000)).toFixed(0)} updates/s over ${((w1 - w0) / 1000).toFixed(1)} s: ${cpu.toFixed(1)}% of one core (target ≤ 15%), RSS ${rss.toFixed(0)} MiB`,
+    `CPU at ${((sent - s0) / ((w1 - w0) / 1000)).toFixed(0)} updates/s over ${((w1 - w0) / 1000).toFixed(1)} s: ${cpu.toFixed(1)}% of one core ` +
+      `(target ≤ 15%), RSS ${rss.toFixed(0)} MiB`,
   );
   console.log(`screen showed live states in ${samples - stale}/${samples} samples`);
   console.log(screen.split('\n').slice(0, 5).join('\n'));

@@ -257,6 +257,8 @@ export interface PolicyOptions {
   bootServerPort?: boolean;
 }
 
+// One pure policy read top to bottom (checks, proxy/PXE, then RFC 2131 per message type), as the issue allows: split, its shared state would scatter.
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the DHCP answer policy stays whole (see above)
 export function decide(req: DhcpPacket, ctx: PolicyContext, opts: PolicyOptions = {}): Decision {
   const none: LeaseChange[] = [];
   if (req.op !== BOOTREQUEST) return { kind: 'ignore', reason: 'not a BOOTREQUEST', leaseChanges: none };

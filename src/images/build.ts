@@ -115,7 +115,8 @@ export function walkTree(root: string): { entries: TreeEntry[]; key: string } {
     const es: EntryStat = { mode: st.mode, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs, nlink: st.nlink, size: st.size, rdev: st.rdev };
     entries.push({ rel, st: es, ino, data, ...(target !== undefined ? { target } : {}) });
     hash.update(
-      `${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.isDirectory() ? Math.floor(st.mtimeMs) : st.mtimeMs}\0${st.isDirectory() ? 0 : st.ctimeMs}\0${st.size}\0${st.ino}\0${st.rdev}\0${target ?? ''}\n`,
+      `${rel}\0${st.mode}\0${st.uid}\0${st.gid}\0${st.isDirectory() ? Math.floor(st.mtimeMs) : st.mtimeMs}\0` +
+        `${st.isDirectory() ? 0 : st.ctimeMs}\0${st.size}\0${st.ino}\0${st.rdev}\0${target ?? ''}\n`,
     );
   };
   const walk = (dir: string) => {

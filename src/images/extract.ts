@@ -218,7 +218,8 @@ export class LayerApplier {
         return;
       }
       const what = base.slice(4);
-      if (what === '' || what === '.' || what === '..') layerError('is a whiteout that names no entry', h.name); // it would delete its own directory, or the root
+      // it would delete its own directory, or the root
+      if (what === '' || what === '.' || what === '..') layerError('is a whiteout that names no entry', h.name);
       const target = (dir ? dir + '/' : '') + what;
       if (this.parents(target, h.name, false)) this.clear(target, false); // a missing parent: nothing to delete
       return;

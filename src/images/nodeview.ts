@@ -183,7 +183,8 @@ export async function nodeViewSession(paths: Paths, name: string, o: ViewOpts): 
       lines.push(`if [ -d ${q(join(mnt, dir))} ] && [ ! -L ${q(join(mnt, dir))} ]; then mount -t ${type} ${type} ${q(join(mnt, dir))}; fi`);
     }
     lines.push(
-      `if [ -d ${q(join(mnt, 'dev'))} ] && [ ! -L ${q(join(mnt, 'dev'))} ]; then mount -t devtmpfs devtmpfs ${q(join(mnt, 'dev'))} 2>/dev/null || mount --rbind /dev ${q(join(mnt, 'dev'))}; fi`,
+      `if [ -d ${q(join(mnt, 'dev'))} ] && [ ! -L ${q(join(mnt, 'dev'))} ]; ` +
+        `then mount -t devtmpfs devtmpfs ${q(join(mnt, 'dev'))} 2>/dev/null || mount --rbind /dev ${q(join(mnt, 'dev'))}; fi`,
     );
     for (const b of binds) {
       if (!existsSync(b.source)) throw new WulfError(`bind source ${b.source} does not exist`, { code: 'ENOENT' });
@@ -191,14 +192,16 @@ export async function nodeViewSession(paths: Paths, name: string, o: ViewOpts): 
       const target = join(mnt, b.dest);
       const kind = statSync(b.source).isDirectory() ? '-d' : '-f';
       lines.push(
-        `if [ ! -L ${q(target)} ] && [ ${kind} ${q(target)} ]; then mount --bind ${q(b.source)} ${q(target)}; ${b.readonly ? `mount -o remount,bind,ro ${q(target)}` : ''}`,
+        `if [ ! -L ${q(target)} ] && [ ${kind} ${q(target)} ]; then mount --bind ${q(b.source)} ${q(target)}; ` +
+          `${b.readonly ? `mount -o remount,bind,ro ${q(target)}` : ''}`,
         `else echo ${q(`wulf: bind target ${b.dest} must already exist in the read-only view`)} >&2; exit 125; fi`,
       );
     }
     if (o.stdio === 'pipe') lines.push('echo "wulf-view-method=$method" >&2');
     else if (!o.cmd.length)
       lines.push(
-        `echo "wulf: read-only view of image ${name.replace(/[^\w.-]/g, '')} as node ${o.node.replace(/[^\w.-]/g, '')} ($method); changes are discarded on exit" >&2`,
+        `echo "wulf: read-only view of image ${name.replace(/[^\w.-]/g, '')} as node ${o.node.replace(/[^\w.-]/g, '')} ($method); ` +
+          `changes are discarded on exit" >&2`,
       );
     const inner = o.cmd.length ? o.cmd.map(q).join(' ') : '/bin/sh -i';
     lines.push('set +e', `exec chroot ${q(mnt)} /bin/sh -c ${q('cd / && exec ' + inner)}`);

@@ -19,7 +19,8 @@ export function progressFor(write: (s: string) => void, tty: boolean, now = () =
         fill = Math.round(frac * w);
       const eta = total && rate > 0 ? Math.max(0, (total - done) / rate) : undefined;
       write(
-        `\r\x1b[2K${label} [${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${mib(done)}${total ? '/' + mib(total) : ''} ${mib(rate)}/s${eta !== undefined ? ` ETA ${Math.ceil(eta)}s` : ''}`,
+        `\r\x1b[2K${label} [${'#'.repeat(fill)}${'.'.repeat(w - fill)}] ${mib(done)}${total ? '/' + mib(total) : ''} ` +
+          `${mib(rate)}/s${eta !== undefined ? ` ETA ${Math.ceil(eta)}s` : ''}`,
       );
     }
   };

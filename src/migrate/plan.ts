@@ -168,7 +168,9 @@ export function makePlan(site: Site, paths: Paths, convert: Convert, opts: PlanO
     problems.push({
       file: site.nodesConf,
       line: mentionLine(nodesText, o),
-      why: `overlay "${o}" ${distWw.has(o) ? 'is a Warewulf distribution overlay wulf does not have' : 'exists in neither the site nor wulf'}: kept in the node list (its nodes' overlays fail to build until it exists)`,
+      why:
+        `overlay "${o}" ${distWw.has(o) ? 'is a Warewulf distribution overlay wulf does not have' : 'exists in neither the site nor wulf'}: ` +
+        `kept in the node list (its nodes' overlays fail to build until it exists)`,
     });
   }
   // image chroots

@@ -103,7 +103,8 @@ const SYNCUSER = {
 
 export function serverView(c: WulfConf): Record<string, unknown> {
   const view = serverFields(c);
-  Object.defineProperty(view, 'syncuser', { value: SYNCUSER, enumerable: false, configurable: true }); // configurable: the read-tracking Proxy hands out wrapped values
+  // configurable: the read-tracking Proxy hands out wrapped values
+  Object.defineProperty(view, 'syncuser', { value: SYNCUSER, enumerable: false, configurable: true });
   return view;
 }
 

@@ -37,8 +37,8 @@ import {
   type Reads,
 } from './track.ts';
 import { cleanRel } from './sources.ts';
-import { GO_FILTERS } from './gotemplate/filters.ts';
-import { findGoSyntax } from './gotemplate/index.ts';
+import { GO_FILTERS } from '../lib/go-filters.ts';
+import { findGoSyntax } from '../lib/go-syntax.ts';
 
 /**
  * Bounds of one template run. The time limit grows with the cluster (renderMsPerNode for each node
@@ -341,7 +341,8 @@ function makeLiquid(): Liquid {
         constructor(token: TagToken, remain: TopLevelToken[], l: Liquid) {
           super(token, remain, l);
           throw new Error(
-            `{% ${name} %} is not available in overlay templates: use {% include_file "PATH" %} for a controller file or {% include_image "PATH" %} for a file of the node's image`,
+            `{% ${name} %} is not available in overlay templates: use {% include_file "PATH" %} for a controller file ` +
+              `or {% include_image "PATH" %} for a file of the node's image`,
           );
         }
         *render(): Generator<unknown, void, unknown> {
@@ -509,7 +510,8 @@ export function fillSlots(r: RenderResult, data: object): RenderedFile[] {
   return r.marked.map((f) => ({ ...f, data: fill(f.data) }));
 }
 
-/** Values of a resolv.conf key: nameserver addresses (loopback ones, such as systemd-resolved's 127.0.0.53 stub, left out: on a node they would be the node itself) or search domains. */
+/** Values of a resolv.conf key: nameserver addresses (loopback ones, such as systemd-resolved's 127.0.0.53 stub, left out: on a node
+ *  they would be the node itself) or search domains. */
 export function resolvValues(text: string, key: string): string[] {
   const out: string[] = [];
   for (const line of text.split('\n')) {

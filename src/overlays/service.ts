@@ -66,45 +66,11 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
   const builder = new Builder({ paths, imageFile: opts.imageFile, hostAllow: opts.hostAllow });
   // a custom imageFile (a function: tests) cannot go to a worker; such a service builds in-thread
   const thread = opts.imageFile ? undefined : new BuildThread(paths, opts.hostAllow, (keys) => builder.addFileKeys(keys));
-  const recheck = opts.recheckMs ?? 200;
-  let snap: Snapshot | undefined;
-  let snapSig = '';
-  let checkedAt = 0;
-  let snapshots = 0;
+  const inputs = new Inputs(builder, opts);
+  const current = () => inputs.current();
   const index = new Map<string, { snap: number; info: ArchiveInfo }>();
   const inflight = new Map<string, Promise<ArchiveInfo>>();
   const failures = new Map<string, { sig: string; at: number; error: unknown }>(); // by the inputs' signature
-  const distSig = () => (compiled ? 'embedded' : treeSignature(distOverlaysDir()));
-
-  const fileStats = () => {
-    let s = '';
-    for (const k of builder.fileKeys()) {
-      if (k[FILE_PREFIX.length] !== 'c') continue;
-      const p = k.slice(FILE_PREFIX.length + 1);
-      try {
-        const st = statSync(p);
-        s += `${p}:${st.size}:${st.mtimeMs}:${st.ino};`;
-      } catch {
-        s += `${p}:-;`;
-      }
-    }
-    return s;
-  };
-
-  function current(): Snapshot {
-    const now = Date.now();
-    if (snap && now - checkedAt < recheck) return snap;
-    const conf = opts.getConf(),
-      wulf = opts.getWulfConf();
-    const sig = `${conf.revision}\0${wulf.revision}\0${treeSignature(paths.siteOverlaysDir)}\0${distSig()}\0${fileStats()}`;
-    checkedAt = now;
-    if (!snap || sig !== snapSig) {
-      snap = builder.snapshot(conf, wulf);
-      snapSig = sig;
-      snapshots++;
-    }
-    return snap;
-  }
 
   /** Build one archive: on the build thread, stopped past the wall-clock limit (see buildLimitMs). */
   async function buildNow(node: string, kind: Kind, s: Snapshot): Promise<ArchiveInfo> {
@@ -125,7 +91,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     // answer at once with the previous good archive instead of rendering again on every fetch;
     // retried when the inputs change, or after a minute (files read from an image are not in the signature)
     const failed = failures.get(key);
-    if (failed?.sig === snapSig && Date.now() - failed.at < FAILURE_RETRY_MS) {
+    if (failed?.sig === inputs.sig && Date.now() - failed.at < FAILURE_RETRY_MS) {
       if (have) {
         markServed(paths, node, kind, have.info.hash);
         return have.info;
@@ -134,7 +100,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     }
     const running = inflight.get(key);
     if (running) return running;
-    const sig = snapSig;
+    const sig = inputs.sig;
     const p = (async () => {
       await null;
       try {
@@ -182,27 +148,7 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
         }
       return { built, failed, ms: performance.now() - t0 };
     }
-    const chunks: string[][] = Array.from({ length: n }, () => []);
-    nodeIds.forEach((id, i) => chunks[Math.floor((i * n) / nodeIds.length)]!.push(id));
-    // the workers start on the first kind; meanwhile this thread builds the first node's archives, which
-    // renders once what is the same for every node (hosts over all nodes), and hands those renders on
-    const sharedFollows = kinds.length > 1;
-    const pool = chunks.map((nodes) =>
-      runWorker({ paths, conf: s.conf, wulf: s.wulf, nodes, kinds, hostAllow: opts.hostAllow, sharedFollows }),
-    );
-    if (sharedFollows) {
-      await null;
-      for (const kind of kinds.slice(1)) {
-        try {
-          builder.entries(s, nodeIds[0]!, kind);
-        } catch {
-          /* the worker reports it */
-        }
-      }
-      const shared = builder.sharedRenders(s);
-      for (const w of pool) w.post({ shared });
-    }
-    const results = await Promise.all(pool.map((w) => w.done));
+    const results = await buildInWorkers(paths, builder, s, nodeIds, kinds, n, opts.hostAllow);
     for (const r of results) {
       for (const ok of r.ok) {
         index.set(`${ok.node}\0${ok.kind}`, { snap: s.id, info: ok.info });
@@ -217,20 +163,107 @@ export function createOverlayService(opts: OverlayServiceOptions): OverlayServic
     archive,
     buildMany,
     entries: (node, kind) => builder.entries(current(), node, checkKind(kind)),
-    invalidate() {
-      snap = undefined;
-      checkedAt = 0;
-    },
+    invalidate: () => inputs.invalidate(),
     stats: () => {
       const t = thread?.stats() ?? { renders: 0, hits: 0, misses: 0 };
       return {
         renders: builder.renders + t.renders,
         memoHits: builder.memo.hits + t.hits,
         memoMisses: builder.memo.misses + t.misses,
-        snapshots,
+        snapshots: inputs.snapshots,
       };
     },
   };
+}
+
+/**
+ * The inputs of every archive as one snapshot, re-checked at most every `recheckMs` and taken anew when
+ * their signature changes: config and wulf.conf revisions, the overlay trees, the host files templates included.
+ */
+class Inputs {
+  private snap: Snapshot | undefined;
+  /** the signature of the current snapshot's inputs */
+  sig = '';
+  private checkedAt = 0;
+  snapshots = 0;
+  private readonly recheck: number;
+
+  constructor(
+    private readonly builder: Builder,
+    private readonly opts: OverlayServiceOptions,
+  ) {
+    this.recheck = opts.recheckMs ?? 200;
+  }
+
+  current(): Snapshot {
+    const now = Date.now();
+    if (this.snap && now - this.checkedAt < this.recheck) return this.snap;
+    const conf = this.opts.getConf(),
+      wulf = this.opts.getWulfConf();
+    const site = treeSignature(this.opts.paths.siteOverlaysDir);
+    const dist = compiled ? 'embedded' : treeSignature(distOverlaysDir());
+    const sig = `${conf.revision}\0${wulf.revision}\0${site}\0${dist}\0${this.fileStats()}`;
+    this.checkedAt = now;
+    if (!this.snap || sig !== this.sig) {
+      this.snap = this.builder.snapshot(conf, wulf);
+      this.sig = sig;
+      this.snapshots++;
+    }
+    return this.snap;
+  }
+
+  /** Forget the snapshot so the next call re-checks everything. */
+  invalidate(): void {
+    this.snap = undefined;
+    this.checkedAt = 0;
+  }
+
+  /** The size, mtime and inode of each host file a template included. */
+  private fileStats(): string {
+    let s = '';
+    for (const k of this.builder.fileKeys()) {
+      if (k[FILE_PREFIX.length] !== 'c') continue;
+      const p = k.slice(FILE_PREFIX.length + 1);
+      try {
+        const st = statSync(p);
+        s += `${p}:${st.size}:${st.mtimeMs}:${st.ino};`;
+      } catch {
+        s += `${p}:-;`;
+      }
+    }
+    return s;
+  }
+}
+
+/** Build the nodes' archives in `n` worker threads, each on a slice of the nodes. */
+async function buildInWorkers(
+  paths: Paths,
+  builder: Builder,
+  s: Snapshot,
+  nodeIds: string[],
+  kinds: Kind[],
+  n: number,
+  hostAllow: string[] | undefined,
+): Promise<WorkerResult[]> {
+  const chunks: string[][] = Array.from({ length: n }, () => []);
+  nodeIds.forEach((id, i) => chunks[Math.floor((i * n) / nodeIds.length)]!.push(id));
+  // the workers start on the first kind; meanwhile this thread builds the first node's archives, which
+  // renders once what is the same for every node (hosts over all nodes), and hands those renders on
+  const sharedFollows = kinds.length > 1;
+  const pool = chunks.map((nodes) => runWorker({ paths, conf: s.conf, wulf: s.wulf, nodes, kinds, hostAllow, sharedFollows }));
+  if (sharedFollows) {
+    await null;
+    for (const kind of kinds.slice(1)) {
+      try {
+        builder.entries(s, nodeIds[0]!, kind);
+      } catch {
+        /* the worker reports it */
+      }
+    }
+    const shared = builder.sharedRenders(s);
+    for (const w of pool) w.post({ shared });
+  }
+  return Promise.all(pool.map((w) => w.done));
 }
 
 export interface WorkerJob {

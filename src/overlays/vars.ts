@@ -9,7 +9,8 @@ const EXTRA: Record<string, string> = {
   id: 'the node name',
   hostname: 'the node name',
   netdevs:
-    'the network devices (list; each has primary, prefix, ipCIDR, network, networkCIDR, ipCIDR6, ifname, label, uuid, physical, usable, vlanId, parent, parentIfname, parentUuid, master, masterIfname)',
+    'the network devices (list; each has primary, prefix, ipCIDR, network, networkCIDR, ipCIDR6, ifname, label, uuid, physical, usable, ' +
+    'vlanId, parent, parentIfname, parentUuid, master, masterIfname)',
   ifname: 'the interface name: device; bondN / parent.id / vlanID for bonds and VLANs without one; else null (match by hwaddr)',
   label: 'ifname, else wulf-<netdev>',
   uuid: 'a stable UUID for node and netdev',

@@ -4,7 +4,7 @@
 // and `{{ passwordfile }}` names a 0600 file written only for the run.
 import { Liquid, type Template } from 'liquidjs';
 import type { Ipmi } from './driver.ts';
-import { GO_FILTERS } from '../overlays/gotemplate/filters.ts';
+import { GO_FILTERS } from '../lib/go-filters.ts';
 
 /** Template command names (Warewulf's .Cmd values, plus BootPxe). */
 export const CMDS = {

@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { goSyntaxError } from '../overlays/gotemplate/index.ts';
+import { goSyntaxError } from '../lib/go-syntax.ts';
 import { CMDS, DEFAULT_IPMITOOL_TEMPLATE, PASSWORD_FILE_SLOT, renderArgv, type Cmd } from './ipmitool-template.ts';
 import {
   MASK,
@@ -75,74 +75,12 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
   }
 
   async function run(t: PowerTarget, cmd: Cmd | string[], signal?: AbortSignal): Promise<RunOut> {
-    let argv = Array.isArray(cmd) ? cmd : argvFor(t, cmd);
-    const pw = t.ipmi.password ?? '';
-    let dir: string | undefined;
-    if (argv.some((a) => a.includes(PASSWORD_FILE_SLOT))) {
-      dir = mkdtempSync(join(tmpdir(), 'wulf-ipmi-'));
-      const file = join(dir, 'password');
-      writeFileSync(file, pw, { mode: 0o600 });
-      argv = argv.map((a) => a.split(PASSWORD_FILE_SLOT).join(file));
-    }
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined && k !== 'IPMI_PASSWORD') env[k] = v;
-    if (pw) env.IPMI_PASSWORD = pw;
-    const t0 = performance.now();
-    try {
-      if (signal?.aborted) throw new PowerError('timed out', 'timeout');
-      let proc: ReturnType<typeof Bun.spawn>;
-      try {
-        proc = Bun.spawn(argv, { env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new PowerError(
-          code === 'ENOENT' ? `${argv[0]} not found (install the ipmitool package)` : `cannot run ${argv[0]}: ${(e as Error).message}`,
-          'config',
-        );
-      }
-      const kill = () => {
-        try {
-          proc.kill('SIGKILL');
-        } catch {
-          /* gone */
-        }
-      };
-      signal?.addEventListener('abort', kill, { once: true });
-      try {
-        const [stdout, stderr, code] = await Promise.all([
-          new Response(proc.stdout as ReadableStream).text(),
-          new Response(proc.stderr as ReadableStream).text(),
-          proc.exited,
-        ]);
-        if (signal?.aborted) throw new PowerError('timed out', 'timeout');
-        return { code, stdout: maskSecret(stdout, pw), stderr: maskSecret(stderr, pw), ms: performance.now() - t0 };
-      } finally {
-        signal?.removeEventListener('abort', kill);
-      }
-    } finally {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  function failure(t: PowerTarget, r: RunOut): PowerError {
-    const lines = r.stderr
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean);
-    const line = lines.find((l) => /error|unable|invalid|fail/i.test(l)) ?? lines.at(-1) ?? r.stdout.trim().split('\n').at(-1) ?? '';
-    const where = `${t.ipmi.ipaddr}${t.ipmi.port ? ':' + t.ipmi.port : ''}`;
-    if (/Unable to establish IPMI v2|Unable to establish LAN session|Activate Session error/i.test(line)) {
-      // A BMC that answers rejects a bad login at once; an absent one costs the full retry budget.
-      return r.ms < 1000
-        ? new PowerError(`BMC ${where} refused the session: wrong username or password? (${line.replace(/^Error:\s*/, '')})`, 'auth')
-        : new PowerError(`no answer from BMC ${where} (${line.replace(/^Error:\s*/, '')})`, 'unreachable');
-    }
-    return new PowerError(line ? `ipmitool exit ${r.code}: ${line.replace(/^Error:\s*/, '')}` : `ipmitool exit ${r.code}`, 'failed');
+    return runWithPassword(Array.isArray(cmd) ? cmd : argvFor(t, cmd), t.ipmi.password ?? '', opts.env, signal);
   }
 
   async function check(t: PowerTarget, cmd: Cmd, signal?: AbortSignal): Promise<string> {
     const r = await run(t, cmd, signal);
-    if (r.code !== 0) throw failure(t, r);
+    if (r.code !== 0) throw ipmitoolFailure(t, r);
     return r.stdout.trim();
   }
 
@@ -184,7 +122,7 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
           stop &&
           (async (signal) => {
             const r = await run(t, stop, signal);
-            if (r.code !== 0 && !/already de-?activated/i.test(r.stderr + r.stdout)) throw failure(t, r);
+            if (r.code !== 0 && !/already de-?activated/i.test(r.stderr + r.stdout)) throw ipmitoolFailure(t, r);
           }),
         explain: solFailure,
       };
@@ -195,6 +133,75 @@ export function createIpmitoolDriver(opts: IpmitoolOptions = {}): PowerDriver {
       return [...(o.pxe && op !== 'status' && !op.startsWith('sensors') ? [show(t, CMDS.pxe)] : []), show(t, cmd)];
     },
   };
+}
+
+/**
+ * Run ipmitool's argv with the password in IPMI_PASSWORD, or in a 0600 temp file where the argv has the
+ * password-file slot (removed afterwards); the password is masked in what it printed.
+ */
+async function runWithPassword(argv: string[], pw: string, baseEnv: IpmitoolOptions['env'], signal?: AbortSignal): Promise<RunOut> {
+  let dir: string | undefined;
+  if (argv.some((a) => a.includes(PASSWORD_FILE_SLOT))) {
+    dir = mkdtempSync(join(tmpdir(), 'wulf-ipmi-'));
+    const file = join(dir, 'password');
+    writeFileSync(file, pw, { mode: 0o600 });
+    argv = argv.map((a) => a.split(PASSWORD_FILE_SLOT).join(file));
+  }
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(baseEnv ?? {})) if (v !== undefined && k !== 'IPMI_PASSWORD') env[k] = v;
+  if (pw) env.IPMI_PASSWORD = pw;
+  const t0 = performance.now();
+  try {
+    if (signal?.aborted) throw new PowerError('timed out', 'timeout');
+    let proc: ReturnType<typeof Bun.spawn>;
+    try {
+      proc = Bun.spawn(argv, { env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new PowerError(
+        code === 'ENOENT' ? `${argv[0]} not found (install the ipmitool package)` : `cannot run ${argv[0]}: ${(e as Error).message}`,
+        'config',
+      );
+    }
+    const kill = () => {
+      try {
+        proc.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    };
+    signal?.addEventListener('abort', kill, { once: true });
+    try {
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(proc.stdout as ReadableStream).text(),
+        new Response(proc.stderr as ReadableStream).text(),
+        proc.exited,
+      ]);
+      if (signal?.aborted) throw new PowerError('timed out', 'timeout');
+      return { code, stdout: maskSecret(stdout, pw), stderr: maskSecret(stderr, pw), ms: performance.now() - t0 };
+    } finally {
+      signal?.removeEventListener('abort', kill);
+    }
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The error of a failed ipmitool run, from its output: a refused login, an absent BMC, or its error line. */
+function ipmitoolFailure(t: PowerTarget, r: RunOut): PowerError {
+  const lines = r.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const line = lines.find((l) => /error|unable|invalid|fail/i.test(l)) ?? lines.at(-1) ?? r.stdout.trim().split('\n').at(-1) ?? '';
+  const where = `${t.ipmi.ipaddr}${t.ipmi.port ? ':' + t.ipmi.port : ''}`;
+  if (/Unable to establish IPMI v2|Unable to establish LAN session|Activate Session error/i.test(line)) {
+    // A BMC that answers rejects a bad login at once; an absent one costs the full retry budget.
+    return r.ms < 1000
+      ? new PowerError(`BMC ${where} refused the session: wrong username or password? (${line.replace(/^Error:\s*/, '')})`, 'auth')
+      : new PowerError(`no answer from BMC ${where} (${line.replace(/^Error:\s*/, '')})`, 'unreachable');
+  }
+  return new PowerError(line ? `ipmitool exit ${r.code}: ${line.replace(/^Error:\s*/, '')}` : `ipmitool exit ${r.code}`, 'failed');
 }
 
 /** ipmitool's stderr lines that explain a failed `sol activate` (ipmitool 1.8 wording). */

@@ -89,6 +89,75 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     );
   });
 
+/** Temperatures, fans and power draw (and, `full`, voltages) from the Thermal and Power of the system's first Chassis. */
+async function chassisReadings(s: RedfishSession, path: string, json: Json, full: boolean): Promise<SensorReading[]> {
+  const chassisList = (json.Links as Json | undefined)?.Chassis;
+  const chassis = Array.isArray(chassisList) ? link(chassisList[0]) : undefined;
+  if (!chassis) throw new PowerError(`${path} links no Chassis: no sensors to read`, 'unsupported');
+  const ch = (await s.get(chassis)).json;
+  const readings: SensorReading[] = [];
+  const health = (x: Json) => ((x.Status as Json | undefined)?.Health as string | undefined) ?? undefined;
+  const thermal = link(ch.Thermal);
+  if (thermal) {
+    const th = (await s.get(thermal)).json;
+    for (const x of (th.Temperatures as Json[] | undefined) ?? [])
+      readings.push({
+        name: String(x.Name ?? x.MemberId ?? '?'),
+        value: String(x.ReadingCelsius ?? 'na'),
+        unit: 'degrees C',
+        status: health(x),
+      });
+    for (const x of (th.Fans as Json[] | undefined) ?? [])
+      readings.push({
+        name: String(x.Name ?? x.MemberId ?? '?'),
+        value: String(x.Reading ?? 'na'),
+        unit: String(x.ReadingUnits ?? 'RPM'),
+        status: health(x),
+      });
+  }
+  const power = link(ch.Power);
+  if (power) {
+    const pw = (await s.get(power)).json;
+    for (const x of (pw.PowerControl as Json[] | undefined) ?? [])
+      readings.push({
+        name: String(x.Name ?? 'Power'),
+        value: String(x.PowerConsumedWatts ?? 'na'),
+        unit: 'Watts',
+        status: health(x),
+      });
+    if (full)
+      for (const x of (pw.Voltages as Json[] | undefined) ?? [])
+        readings.push({
+          name: String(x.Name ?? x.MemberId ?? '?'),
+          value: String(x.ReadingVolts ?? 'na'),
+          unit: 'Volts',
+          status: health(x),
+        });
+  }
+  return readings;
+}
+
+/** The requests an operation would send (for --show), the password masked. */
+function describeRequests(t: PowerTarget, op: PowerAction | 'sensors' | 'sensors-full' | 'console', o: { pxe?: boolean }): string[] {
+  const base = baseUrl(t);
+  const sys = systemPathHint(t) ?? '<first member of /redfish/v1/Systems>';
+  const lines: string[] = [];
+  const session = authMode(t) === 'session';
+  if (session) lines.push(`POST ${base}${SESSIONS} ${JSON.stringify({ UserName: t.ipmi.username ?? '', Password: MASK })}`);
+  const auth = session ? ' (X-Auth-Token)' : ` (Authorization: Basic ${MASK})`;
+  if (!systemPathHint(t)) lines.push(`GET ${base}${SYSTEMS}${auth}`);
+  lines.push(`GET ${base}${sys}${auth}`);
+  if (op === 'sensors' || op === 'sensors-full') lines.push(`GET ${base}<Chassis>, <Chassis>/Thermal, <Chassis>/Power${auth}`);
+  else if (op !== 'status' && op !== 'console') {
+    if (o.pxe) lines.push(`PATCH ${base}${sys} ${JSON.stringify(PXE_ONCE)}${auth}`);
+    const type = op === 'cycle' ? 'PowerCycle' : RESET[op];
+    const fallback = op === 'cycle' ? ' (ForceOff, then On, if PowerCycle is not allowed)' : '';
+    lines.push(`POST ${base}<#ComputerSystem.Reset target> ${JSON.stringify({ ResetType: type })}${auth}${fallback}`);
+  }
+  if (session) lines.push(`DELETE ${base}<session>`);
+  return lines;
+}
+
 export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
   const pollMs = opts.pollMs ?? 500;
 
@@ -139,50 +208,7 @@ export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
     async sensors(t, o) {
       return withSession(t, o.signal, async (s) => {
         const { path, json } = await systemOf(s);
-        const chassisList = (json.Links as Json | undefined)?.Chassis;
-        const chassis = Array.isArray(chassisList) ? link(chassisList[0]) : undefined;
-        if (!chassis) throw new PowerError(`${path} links no Chassis: no sensors to read`, 'unsupported');
-        const ch = (await s.get(chassis)).json;
-        const readings: SensorReading[] = [];
-        const health = (x: Json) => ((x.Status as Json | undefined)?.Health as string | undefined) ?? undefined;
-        const thermal = link(ch.Thermal);
-        if (thermal) {
-          const th = (await s.get(thermal)).json;
-          for (const x of (th.Temperatures as Json[] | undefined) ?? [])
-            readings.push({
-              name: String(x.Name ?? x.MemberId ?? '?'),
-              value: String(x.ReadingCelsius ?? 'na'),
-              unit: 'degrees C',
-              status: health(x),
-            });
-          for (const x of (th.Fans as Json[] | undefined) ?? [])
-            readings.push({
-              name: String(x.Name ?? x.MemberId ?? '?'),
-              value: String(x.Reading ?? 'na'),
-              unit: String(x.ReadingUnits ?? 'RPM'),
-              status: health(x),
-            });
-        }
-        const power = link(ch.Power);
-        if (power) {
-          const pw = (await s.get(power)).json;
-          for (const x of (pw.PowerControl as Json[] | undefined) ?? [])
-            readings.push({
-              name: String(x.Name ?? 'Power'),
-              value: String(x.PowerConsumedWatts ?? 'na'),
-              unit: 'Watts',
-              status: health(x),
-            });
-          if (o.full)
-            for (const x of (pw.Voltages as Json[] | undefined) ?? [])
-              readings.push({
-                name: String(x.Name ?? x.MemberId ?? '?'),
-                value: String(x.ReadingVolts ?? 'na'),
-                unit: 'Volts',
-                status: health(x),
-              });
-        }
-        return { readings };
+        return { readings: await chassisReadings(s, path, json, !!o.full) };
       });
     },
 
@@ -202,25 +228,6 @@ export function createRedfishDriver(opts: RedfishOptions = {}): PowerDriver {
       );
     },
 
-    describe(t, op, o) {
-      const base = baseUrl(t);
-      const sys = systemPathHint(t) ?? '<first member of /redfish/v1/Systems>';
-      const lines: string[] = [];
-      const session = authMode(t) === 'session';
-      if (session) lines.push(`POST ${base}${SESSIONS} ${JSON.stringify({ UserName: t.ipmi.username ?? '', Password: MASK })}`);
-      const auth = session ? ' (X-Auth-Token)' : ` (Authorization: Basic ${MASK})`;
-      if (!systemPathHint(t)) lines.push(`GET ${base}${SYSTEMS}${auth}`);
-      lines.push(`GET ${base}${sys}${auth}`);
-      if (op === 'sensors' || op === 'sensors-full') lines.push(`GET ${base}<Chassis>, <Chassis>/Thermal, <Chassis>/Power${auth}`);
-      else if (op !== 'status' && op !== 'console') {
-        if (o.pxe) lines.push(`PATCH ${base}${sys} ${JSON.stringify(PXE_ONCE)}${auth}`);
-        const type = op === 'cycle' ? 'PowerCycle' : RESET[op];
-        lines.push(
-          `POST ${base}<#ComputerSystem.Reset target> ${JSON.stringify({ ResetType: type })}${auth}${op === 'cycle' ? ' (ForceOff, then On, if PowerCycle is not allowed)' : ''}`,
-        );
-      }
-      if (session) lines.push(`DELETE ${base}<session>`);
-      return lines;
-    },
+    describe: describeRequests,
   };
 }

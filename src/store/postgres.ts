@@ -115,7 +115,8 @@ export class PostgresStore implements ConfigStore {
           for (let i = 0; i < gone.length; i += CHUNK)
             await tx`delete from wulf_entries where section = ${sec} and name in ${tx(gone.slice(i, i + CHUNK))}`;
           for (let i = 0; i < rows.length; i += CHUNK) {
-            await tx`insert into wulf_entries ${tx(rows.slice(i, i + CHUNK), 'section', 'name', 'data')} on conflict (section, name) do update set data = excluded.data`;
+            const chunk = tx(rows.slice(i, i + CHUNK), 'section', 'name', 'data');
+            await tx`insert into wulf_entries ${chunk} on conflict (section, name) do update set data = excluded.data`;
           }
           changed += names[sec].length;
         }

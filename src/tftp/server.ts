@@ -50,41 +50,55 @@ export interface TftpServer {
 const NETASCII_MAX = 16 << 20;
 
 export function createTftpServer(opts: TftpServerOptions): TftpServer {
-  const maxTransfers = opts.maxTransfers ?? 256;
-  const retries = opts.retries ?? 5;
-  const active = new Map<string, () => void>();
-  const st = { served: 0, errors: 0, aborted: 0, retransmits: 0, threaded: 0 }; // threaded: transfers a worker thread served
-  let sock: dgram.Socket | undefined;
-  let pool: OffloadPool | undefined;
-  const emit = (e: TftpEvent) => {
+  return new Server(opts);
+}
+
+/** The listening socket, the running transfers (by client address:port, each with its abort) and the counters. */
+class Server implements TftpServer {
+  private readonly maxTransfers: number;
+  private readonly retries: number;
+  private readonly active = new Map<string, () => void>();
+  private readonly st = { served: 0, errors: 0, aborted: 0, retransmits: 0, threaded: 0 }; // threaded: transfers a worker thread served
+  private sock: dgram.Socket | undefined;
+  private pool: OffloadPool | undefined;
+
+  constructor(private readonly opts: TftpServerOptions) {
+    this.maxTransfers = opts.maxTransfers ?? 256;
+    this.retries = opts.retries ?? 5;
+  }
+
+  private emit(e: TftpEvent): void {
     try {
-      opts.onEvent?.(e);
+      this.opts.onEvent?.(e);
     } catch {
       /* never let a listener stop the server */
     }
-  };
-  const replyMain = (code: number, msg: string, port: number, address: string) => {
+  }
+
+  private replyMain(code: number, msg: string, port: number, address: string): void {
     try {
-      sock?.send(encodeError(code, msg), port, address);
+      this.sock?.send(encodeError(code, msg), port, address);
     } catch {
       /* closing */
     }
-  };
-  const count = (kind: TftpEvent['kind']) => {
-    if (kind === 'done') st.served++;
-    else if (kind === 'error') st.errors++;
-    else st.aborted++;
-  };
+  }
 
-  function transfer(client: { address: string; port: number }, filename: string, mode: string, options: Record<string, string>): void {
+  private count(kind: TftpEvent['kind']): void {
+    if (kind === 'done') this.st.served++;
+    else if (kind === 'error') this.st.errors++;
+    else this.st.aborted++;
+  }
+
+  private transfer(client: { address: string; port: number }, filename: string, mode: string, options: Record<string, string>): void {
+    const { opts, active, maxTransfers } = this;
     const key = `${client.address}:${client.port}`;
     if (active.has(key)) return; // a retransmitted RRQ for a running transfer
     if (active.size >= maxTransfers) {
       // refuse from the well-known port: no socket is spent on a flood
-      st.errors++;
+      this.st.errors++;
       opts.log.limited('tftp-busy', 'warn', 'tftp', `${maxTransfers} transfers running, refusing more`, { client: key });
-      emit({ client: key, file: filename, kind: 'error', error: 'busy' });
-      return replyMain(ErrorCode.NotDefined, 'server busy, try again', client.port, client.address);
+      this.emit({ client: key, file: filename, kind: 'error', error: 'busy' });
+      return this.replyMain(ErrorCode.NotDefined, 'server busy, try again', client.port, client.address);
     }
     let r: Resolved;
     try {
@@ -93,18 +107,19 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       r = { error: { code: ErrorCode.NotDefined, message: `cannot read: ${(e as Error).message}` } };
     }
     if ('file' in r && mode === 'netascii') r = netascii(r.file);
-    if ('file' in r && offload(client, key, filename, r.file, options)) return;
-    viaEventLoop(client, key, filename, r, options);
+    if ('file' in r && this.offload(client, key, filename, r.file, options)) return;
+    this.viaEventLoop(client, key, filename, r, options);
   }
 
   /** Hand the transfer to an idle worker thread (IPv4 only); false when none is idle. */
-  function offload(
+  private offload(
     client: { address: string; port: number },
     key: string,
     filename: string,
     file: TftpFile,
     options: Record<string, string>,
   ): boolean {
+    const { opts, pool, retries, active, st } = this;
     if (!pool || !file.source || client.address.includes(':')) return false;
     const t0 = performance.now();
     const n = negotiate(options, file.size, { timeoutMs: opts.timeoutMs, maxWindow: opts.maxWindow });
@@ -131,7 +146,7 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
             `transfer thread cannot open a socket (${res.error}); serving on the main thread`,
           );
           active.delete(key);
-          return viaEventLoop(client, key, filename, { file }, options);
+          return this.viaEventLoop(client, key, filename, { file }, options);
         }
         active.delete(key);
         file.close();
@@ -139,24 +154,26 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
         if (res.ignored) opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `ignored ${res.ignored} stray packets`, { client: key });
         if (res.error === 'timeout')
           opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
-        count(res.result);
-        emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms: Math.round(performance.now() - t0), error: res.error });
+        this.count(res.result);
+        const ms = Math.round(performance.now() - t0);
+        this.emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms, error: res.error });
       },
     );
     if (!abort) return false;
     st.threaded++;
     active.set(key, abort);
-    emit({ client: key, file: filename, kind: 'start' });
+    this.emit({ client: key, file: filename, kind: 'start' });
     return true;
   }
 
-  function viaEventLoop(
+  private viaEventLoop(
     client: { address: string; port: number },
     key: string,
     filename: string,
     r: Resolved,
     options: Record<string, string>,
   ): void {
+    const { opts, active } = this;
     active.set(key, () => {}); // reserve the slot while the socket opens
     let handlers: { data(d: Buffer): void; drain(): void } = { data() {}, drain() {} };
     Bun.udpSocket({
@@ -172,17 +189,17 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
           return;
         } // the server stopped meanwhile
         if ('error' in r) {
-          st.errors++;
+          this.st.errors++;
           active.delete(key);
           opts.log.limited(`tftp-refused-${client.address}-${r.error.code}`, 'warn', 'tftp', `refused ${filename}: ${r.error.message}`, {
             client: key,
           }); // per address: not a line per source port
-          emit({ client: key, file: filename, kind: 'error', error: r.error.message });
+          this.emit({ client: key, file: filename, kind: 'error', error: r.error.message });
           tid.send(encodeError(r.error.code, r.error.message));
           tid.close();
           return;
         }
-        handlers = run(tid, key, filename, r.file, options);
+        handlers = this.run(tid, key, filename, r.file, options);
       },
       (e: Error) => {
         active.delete(key);
@@ -192,22 +209,8 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
     );
   }
 
-  /** netascii is served converted from memory (small text files only). */
-  function netascii(f: TftpFile): Resolved {
-    if (f.size > NETASCII_MAX) {
-      f.close();
-      return { error: { code: ErrorCode.NotDefined, message: 'file too large for netascii, use octet mode' } };
-    }
-    const raw = new Uint8Array(f.size);
-    try {
-      f.readInto(raw, 0, 0, f.size);
-    } finally {
-      f.close();
-    }
-    return { file: bufferFile(toNetascii(raw)) };
-  }
-
-  function run(tid: TidSocket, key: string, filename: string, file: TftpFile, options: Record<string, string>) {
+  private run(tid: TidSocket, key: string, filename: string, file: TftpFile, options: Record<string, string>) {
+    const { opts, retries, active } = this;
     const t0 = performance.now();
     const n = negotiate(options, file.size, { timeoutMs: opts.timeoutMs, maxWindow: opts.maxWindow });
     const lt = loopTransfer(
@@ -217,64 +220,83 @@ export function createTftpServer(opts: TftpServerOptions): TftpServer {
       retries,
       (res) => {
         active.delete(key);
-        st.retransmits += res.retransmits;
+        this.st.retransmits += res.retransmits;
         if (res.error === 'timeout')
           opts.log.limited(`tftp-timeout-${key}`, 'warn', 'tftp', `gave up on ${filename} after ${retries} retries`, { client: key });
-        count(res.result);
-        emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms: Math.round(performance.now() - t0), error: res.error });
+        this.count(res.result);
+        const ms = Math.round(performance.now() - t0);
+        this.emit({ client: key, file: filename, kind: res.result, bytes: res.bytes, ms, error: res.error });
       },
       (reason) => opts.log.limited(`tftp-bad-${key}`, 'debug', 'tftp', `bad packet: ${reason}`, { client: key }),
     );
     active.set(key, lt.abort);
-    emit({ client: key, file: filename, kind: 'start' });
+    this.emit({ client: key, file: filename, kind: 'start' });
     lt.start();
     return lt;
   }
 
-  return {
-    async start() {
-      const s = await bindUdp({
-        service: 'tftp',
-        label: 'TFTP port',
-        port: opts.port ?? 69,
-        address: opts.address ?? '0.0.0.0',
-        inUseHint: 'another TFTP server (tftpd-hpa, dnsmasq) or wulf is running',
-      });
-      s.on('error', (e) => opts.log.limited('tftp-sock', 'error', 'tftp', `socket error: ${e.message}`));
-      s.on('message', (msg, rinfo) => {
-        const d = decodePacket(msg);
-        const who = `${rinfo.address}:${rinfo.port}`;
-        if (!d.ok) {
-          opts.log.limited(`tftp-bad-${rinfo.address}`, 'warn', 'tftp', `dropped bad packet: ${d.reason}`, { client: who });
-          return;
-        }
-        const p = d.packet;
-        if (p.op === Op.WRQ) return replyMain(ErrorCode.AccessViolation, 'read-only server', rinfo.port, rinfo.address);
-        if (p.op !== Op.RRQ) return; // stray ACK/DATA/ERROR on the well-known port
-        if (p.mode !== 'octet' && p.mode !== 'netascii')
-          return replyMain(ErrorCode.IllegalOp, 'unsupported mode', rinfo.port, rinfo.address);
-        transfer({ address: rinfo.address, port: rinfo.port }, p.filename, p.mode, p.options);
-      });
-      sock = s;
-      const threads = opts.threads ?? 2;
-      if (threads > 0) pool = createOffloadPool(threads, (m) => opts.log.limited('tftp-thread', 'warn', 'tftp', m));
-    },
-    async stop() {
-      const s = sock;
-      sock = undefined;
-      for (const abort of [...active.values()]) abort();
-      await pool?.stop();
-      pool = undefined;
-      active.clear();
-      await new Promise<void>((res) => {
-        if (!s) return res();
-        try {
-          s.close(() => res());
-        } catch {
-          res();
-        }
-      });
-    },
-    stats: () => ({ active: active.size, ...st, port: sock ? sock.address().port : 0 }),
-  };
+  async start(): Promise<void> {
+    const { opts } = this;
+    const s = await bindUdp({
+      service: 'tftp',
+      label: 'TFTP port',
+      port: opts.port ?? 69,
+      address: opts.address ?? '0.0.0.0',
+      inUseHint: 'another TFTP server (tftpd-hpa, dnsmasq) or wulf is running',
+    });
+    s.on('error', (e) => opts.log.limited('tftp-sock', 'error', 'tftp', `socket error: ${e.message}`));
+    s.on('message', (msg, rinfo) => {
+      const d = decodePacket(msg);
+      const who = `${rinfo.address}:${rinfo.port}`;
+      if (!d.ok) {
+        opts.log.limited(`tftp-bad-${rinfo.address}`, 'warn', 'tftp', `dropped bad packet: ${d.reason}`, { client: who });
+        return;
+      }
+      const p = d.packet;
+      if (p.op === Op.WRQ) return this.replyMain(ErrorCode.AccessViolation, 'read-only server', rinfo.port, rinfo.address);
+      if (p.op !== Op.RRQ) return; // stray ACK/DATA/ERROR on the well-known port
+      if (p.mode !== 'octet' && p.mode !== 'netascii')
+        return this.replyMain(ErrorCode.IllegalOp, 'unsupported mode', rinfo.port, rinfo.address);
+      this.transfer({ address: rinfo.address, port: rinfo.port }, p.filename, p.mode, p.options);
+    });
+    this.sock = s;
+    const threads = opts.threads ?? 2;
+    if (threads > 0) this.pool = createOffloadPool(threads, (m) => opts.log.limited('tftp-thread', 'warn', 'tftp', m));
+  }
+
+  async stop(): Promise<void> {
+    const s = this.sock;
+    this.sock = undefined;
+    for (const abort of [...this.active.values()]) abort();
+    await this.pool?.stop();
+    this.pool = undefined;
+    this.active.clear();
+    await new Promise<void>((res) => {
+      if (!s) return res();
+      try {
+        s.close(() => res());
+      } catch {
+        res();
+      }
+    });
+  }
+
+  stats(): TftpStats {
+    return { active: this.active.size, ...this.st, port: this.sock ? this.sock.address().port : 0 };
+  }
+}
+
+/** netascii is served converted from memory (small text files only). */
+function netascii(f: TftpFile): Resolved {
+  if (f.size > NETASCII_MAX) {
+    f.close();
+    return { error: { code: ErrorCode.NotDefined, message: 'file too large for netascii, use octet mode' } };
+  }
+  const raw = new Uint8Array(f.size);
+  try {
+    f.readInto(raw, 0, 0, f.size);
+  } finally {
+    f.close();
+  }
+  return { file: bufferFile(toNetascii(raw)) };
 }

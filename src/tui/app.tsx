@@ -1,16 +1,16 @@
 // The TUI shell: samples the config and status sources at most 10×/s, derives what each view
 // shows, maps keys to the pure reducer (state/app.ts) and runs the effects it asks for.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Box, Text, useApp, useInput, useWindowSize, type Key } from 'ink';
 import type { Paths } from '../config/paths.ts';
-import type { ConfigSource } from './data/config-source.ts';
+import type { ConfigSnapshot, ConfigSource } from './data/config-source.ts';
 import type { StatusFeed } from './data/status-feed.ts';
 import { overlayDiff, overlayTree, previewFile } from './data/overlays.ts';
 import { runAction, writeEdit } from './data/actions.ts';
 import { ACTION_LABEL, handleKey, initialState, view, type AppState, type Effect, type Env, type KeyIn, type View } from './state/app.ts';
 import { baseRows, countStates, fit, makeMatcher, statusRows, unknownRows, viewRows } from './state/nodes.ts';
 import { detailLines, ownValue } from './state/detail.ts';
-import { followKey } from './state/list.ts';
+import { followKey, type ListState } from './state/list.ts';
 import { STATE_LABEL, STATES } from './state/status.ts';
 import { NodesView } from './ui/nodes-view.tsx';
 import { DetailView, detailListHeight, type DetailAddress } from './ui/detail-view.tsx';
@@ -70,14 +70,9 @@ function addressOf(m: MergedNode | undefined): DetailAddress | undefined {
   return m?.primary ? { netdev: m.primary, ipaddr: nd?.ipaddr, hwaddr: nd?.hwaddr } : undefined;
 }
 
-export function App({ paths, config, feed, server, theme }: AppProps) {
-  const { exit } = useApp();
-  const { columns, rows: termRows } = useWindowSize();
-  const [state, setState] = useState<AppState>(initialState);
+/** Re-render at most 10 times a second while the sources change, and once a second for the ages. */
+function useSampledSources(config: ConfigSource, feed: StatusFeed): [number, (f: (x: number) => number) => void] {
   const [tick, setTick] = useState(0);
-  const [pane, setPane] = useState<{ lines: string[]; busy: boolean }>({ lines: [], busy: false });
-  const [treeVer, setTreeVer] = useState(0);
-
   // the first paint showed the first nodes; merge the rest now
   useEffect(() => {
     const t = setTimeout(() => {
@@ -101,8 +96,11 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     }, 100);
     return () => clearInterval(t);
   }, [config, feed]);
+  return [tick, setTick];
+}
 
-  const snap = config.snap;
+/** What the views show, derived from the sampled sources; the other views' data only while they are on screen. */
+function useViewData(paths: Paths, snap: ConfigSnapshot, feed: StatusFeed, state: AppState, tick: number, treeVer: number) {
   const interval = snap.wulf.warewulf.updateInterval;
   const now = useMemo(() => Date.now() / 1000, [tick]);
   const base = useMemo(() => baseRows(snap.merged), [snap]);
@@ -143,57 +141,48 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     () => (v === 'detail' && detailNode ? feed.events.filter((e) => e.node === detailNode) : []),
     [v, tick, detailNode],
   );
+  return { interval, now, allRows, shown, counts, v, profiles, images, tree, detailNode, merged, lines, logEvents, nodeEvents };
+}
+type ViewData = ReturnType<typeof useViewData>;
 
-  const bodyH = Math.max(1, termRows - 4); // 2 header lines, 2 footer lines
-  const listH: Record<View, number> = {
-    nodes: bodyH - 1,
-    detail: detailListHeight(columns, bodyH),
-    profiles: bodyH - 1,
-    images: bodyH - 2,
-    overlays: treeHeight(columns, bodyH),
-    log: bodyH - 1,
-  };
-  const keysOf = (vv: View): string[] => {
-    switch (vv) {
-      case 'nodes':
-        return shown.map((r) => r.name);
-      case 'detail':
-        return lines.map((l) => l.key);
-      case 'profiles':
-        return profiles.map((p) => p.name);
-      case 'images':
-        return images.rows.map((i) => i.name);
-      case 'overlays':
-        return tree.items.map((i) => i.key);
-      case 'log':
-        return logEvents.map((e) => String(e.seq));
-    }
-  };
-  const keys = keysOf(v);
-  const list =
-    v === 'log' && state.lists.log.key === undefined
-      ? { cursor: Math.max(0, keys.length - 1), top: Math.max(0, keys.length - listH.log) }
-      : followKey(state.lists[v], keys, listH[v]);
-  const cursorNode = v === 'nodes' ? keys[list.cursor] : undefined;
-  const previewNode =
-    detailNode ??
-    followKey(
-      state.lists.nodes,
-      shown.map((r) => r.name),
-      listH.nodes,
-    ).key ??
-    shown[0]?.name;
+/** The rows of each view's list that fit in a body of `bodyH` lines. */
+const listHeights = (columns: number, bodyH: number): Record<View, number> => ({
+  nodes: bodyH - 1,
+  detail: detailListHeight(columns, bodyH),
+  profiles: bodyH - 1,
+  images: bodyH - 2,
+  overlays: treeHeight(columns, bodyH),
+  log: bodyH - 1,
+});
 
-  // overlays pane: the selected file rendered for the node, or the node's overlay diff
-  const selItem = v === 'overlays' ? tree.items[list.cursor] : undefined;
-  const paneKey =
-    v !== 'overlays'
-      ? ''
-      : state.overlayDiff
-        ? `diff:${previewNode}`
-        : selItem?.rel && selItem.kind === 'file'
-          ? `file:${selItem.key}:${previewNode}`
-          : 'none';
+/** The keys of a view's list items (its cursor follows a key, not a position). */
+function keysOf(vv: View, d: ViewData): string[] {
+  switch (vv) {
+    case 'nodes':
+      return d.shown.map((r) => r.name);
+    case 'detail':
+      return d.lines.map((l) => l.key);
+    case 'profiles':
+      return d.profiles.map((p) => p.name);
+    case 'images':
+      return d.images.rows.map((i) => i.name);
+    case 'overlays':
+      return d.tree.items.map((i) => i.key);
+    case 'log':
+      return d.logEvents.map((e) => String(e.seq));
+  }
+}
+
+/** The overlays view's pane: the selected file rendered for the node, or the node's overlay diff (debounced). */
+function useOverlayPane(
+  paths: Paths,
+  paneKey: string,
+  snap: ConfigSnapshot,
+  diff: boolean,
+  previewNode: string | undefined,
+  selItem: { overlay: string; rel?: string } | undefined,
+) {
+  const [pane, setPane] = useState<{ lines: string[]; busy: boolean }>({ lines: [], busy: false });
   useEffect(() => {
     if (!paneKey || paneKey === 'none') {
       setPane({ lines: [], busy: false });
@@ -202,7 +191,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
     let live = true;
     setPane((p) => ({ ...p, busy: true }));
     const t = setTimeout(() => {
-      const job = state.overlayDiff
+      const job = diff
         ? previewNode
           ? overlayDiff(paths, previewNode)
           : Promise.resolve(['no node to diff'])
@@ -221,69 +210,254 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
       clearTimeout(t);
     };
   }, [paneKey, snap]);
+  return pane;
+}
 
-  const stateRef = useRef(state);
-  stateRef.current = state;
-  const run = (e: Effect) => {
-    const revision = e.type === 'quit' ? '' : (e.revision ?? config.snap.conf.revision);
-    const done = (o: { text: string; error: boolean }) => {
-      config.reload();
-      setTick((x) => x + 1);
-      setState((s) => ({ ...s, message: o }));
-    };
-    if (e.type === 'quit') {
-      exit();
-      return;
-    }
-    if (e.type === 'write-edit') {
-      void writeEdit(paths, e.node, e.line, e.value, revision, config.store).then(done);
-      return;
-    }
-    setState((s) => ({ ...s, message: { text: `${ACTION_LABEL[e.action]}: working…`, error: false } }));
-    void runAction(paths, e.action, e.targets, e.value, revision, config.store).then((o) => {
-      done(o);
-      if (e.action === 'rebuild') setTreeVer((x) => x + 1);
-    });
+interface EffectDeps {
+  exit: () => void;
+  paths: Paths;
+  config: ConfigSource;
+  setTick: (f: (x: number) => number) => void;
+  setState: (f: (s: AppState) => AppState) => void;
+  setTreeVer: (f: (x: number) => number) => void;
+}
+
+/** Run what the reducer asked for: quit, write an edited value, or run an action on nodes. */
+function runEffect(e: Effect, d: EffectDeps): void {
+  const revision = e.type === 'quit' ? '' : (e.revision ?? d.config.snap.conf.revision);
+  const done = (o: { text: string; error: boolean }) => {
+    d.config.reload();
+    d.setTick((x) => x + 1);
+    d.setState((s) => ({ ...s, message: o }));
   };
+  if (e.type === 'quit') {
+    d.exit();
+    return;
+  }
+  if (e.type === 'write-edit') {
+    void writeEdit(d.paths, e.node, e.line, e.value, revision, d.config.store).then(done);
+    return;
+  }
+  d.setState((s) => ({ ...s, message: { text: `${ACTION_LABEL[e.action]}: working…`, error: false } }));
+  void runAction(d.paths, e.action, e.targets, e.value, revision, d.config.store).then((o) => {
+    done(o);
+    if (e.action === 'rebuild') d.setTreeVer((x) => x + 1);
+  });
+}
 
-  // keys that arrive together are handled one at a time; after one that changes the view, the
-  // rest wait for the next render so they act on what that view shows
-  const pending = useRef<KeyIn[]>([]);
-  const feedKeys = (ks: KeyIn[]) => {
-    let s = stateRef.current;
-    const vv = view(s);
-    const env: Env = {
-      keys: keysOf(vv),
-      height: listH[vv],
-      detailLines: lines,
-      ownValue: (l) => ownValue(detailNode ? snap.conf.nodes[detailNode] : undefined, l),
-      revision: config.snap.conf.revision,
-    };
-    s = {
-      ...s,
-      lists: {
-        ...s.lists,
-        [vv]: vv === 'log' && s.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s.lists[vv], env.keys, env.height),
-      },
-    };
-    let i = 0;
-    for (; i < ks.length; i++) {
-      const before = s.stack.join('/') + (s.detailNode ?? '');
-      const step = handleKey(s, ks[i]!, env);
-      s = step.state;
-      if (step.effect) {
-        run(step.effect);
-        if (step.effect.type === 'quit') {
-          i = ks.length;
-          break;
-        }
-      }
-      if (s.stack.join('/') + (s.detailNode ?? '') !== before) {
-        i++;
+/**
+ * Keys that arrive together, handled one at a time; after one that changes the view, the rest are
+ * returned to wait for the next render, so they act on what that view shows.
+ */
+function applyKeys(s: AppState, ks: KeyIn[], env: Env, list: ListState, run: (e: Effect) => void): { state: AppState; rest: KeyIn[] } {
+  const vv = view(s);
+  s = {
+    ...s,
+    lists: {
+      ...s.lists,
+      [vv]: vv === 'log' && s.lists.log.key === undefined ? { ...list, key: undefined } : followKey(s.lists[vv], env.keys, env.height),
+    },
+  };
+  let i = 0;
+  for (; i < ks.length; i++) {
+    const before = s.stack.join('/') + (s.detailNode ?? '');
+    const step = handleKey(s, ks[i]!, env);
+    s = step.state;
+    if (step.effect) {
+      run(step.effect);
+      if (step.effect.type === 'quit') {
+        i = ks.length;
         break;
       }
     }
-    pending.current = ks.slice(i);
+    if (s.stack.join('/') + (s.detailNode ?? '') !== before) {
+      i++;
+      break;
+    }
+  }
+  return { state: s, rest: ks.slice(i) };
+}
+
+interface BodyProps {
+  state: AppState;
+  d: ViewData;
+  list: ListState;
+  listH: Record<View, number>;
+  columns: number;
+  bodyH: number;
+  theme: Theme;
+  feed: StatusFeed;
+  previewNode: string | undefined;
+  pane: { lines: string[]; busy: boolean };
+}
+
+/** The body: help, or the view on screen. */
+function viewBody({ state, d, list, listH, columns, bodyH, theme, feed, previewNode, pane }: BodyProps): ReactNode {
+  const { v, detailNode, merged } = d;
+  if (state.help) return <Help width={columns} height={bodyH} />;
+  if (v === 'nodes')
+    return (
+      <NodesView
+        rows={d.shown}
+        list={list}
+        height={listH.nodes}
+        width={columns}
+        now={d.now}
+        sortCol={state.sortCol}
+        sortDesc={state.sortDesc}
+        selected={state.selected}
+        theme={theme}
+      />
+    );
+  if (v === 'detail')
+    return (
+      <DetailView
+        node={detailNode ?? ''}
+        exists={!!merged}
+        address={addressOf(merged)}
+        lines={d.lines}
+        list={list}
+        status={detailNode ? feed.statuses.get(detailNode) : undefined}
+        events={d.nodeEvents}
+        width={columns}
+        height={bodyH}
+        now={d.now}
+        interval={d.interval}
+        theme={theme}
+      />
+    );
+  if (v === 'profiles') return <ProfilesView rows={d.profiles} list={list} height={listH.profiles} width={columns} theme={theme} />;
+  if (v === 'images')
+    return <ImagesView rows={d.images.rows} error={d.images.error} list={list} height={listH.images + 1} width={columns} theme={theme} />;
+  if (v === 'overlays')
+    return (
+      <OverlaysView
+        items={d.tree.items}
+        error={d.tree.error}
+        list={list}
+        height={bodyH}
+        width={columns}
+        theme={theme}
+        node={previewNode}
+        diff={state.overlayDiff}
+        pane={pane.lines}
+        busy={pane.busy}
+      />
+    );
+  return (
+    <LogView
+      events={d.logEvents}
+      filter={state.logFilter}
+      list={state.lists.log.key === undefined ? { ...list, key: undefined } : list}
+      height={listH.log}
+      width={columns}
+      theme={theme}
+    />
+  );
+}
+
+/** The question a confirmation asks: `power-on on n1? [y/N]`, `set image = img on 3 nodes? [y/N]`. */
+function confirmText(cf: NonNullable<AppState['confirm']>): string {
+  const value = cf.value !== undefined ? ` = ${cf.value || '(unset)'}` : '';
+  const on = cf.action.startsWith('power') ? ' ' : ' on ';
+  const targets = cf.targets.length === 1 ? cf.targets[0] : `${cf.targets.length} nodes`;
+  return `${ACTION_LABEL[cf.action]}${value}${on}${targets}? [y/N]`;
+}
+
+/** The first footer line: the prompt, a confirmation, the last message, a config error, or the filter and node count. */
+function footerLine(state: AppState, snap: ConfigSnapshot, d: ViewData, feed: StatusFeed, columns: number, theme: Theme): ReactNode {
+  const p = state.prompt;
+  if (p) {
+    const label = p.kind === 'edit' ? `edit ${p.lineKey}` : p.kind === 'value' ? ACTION_LABEL[p.action!] : 'filter';
+    return <Text wrap="truncate">{`${label}: ${p.text}█`}</Text>;
+  }
+  if (state.confirm)
+    return (
+      <Text color={c(theme, 'yellow')} wrap="truncate">
+        {fit(confirmText(state.confirm), columns)}
+      </Text>
+    );
+  if (state.message)
+    return (
+      <Text color={c(theme, state.message.error ? 'red' : 'green')} wrap="truncate">
+        {fit(state.message.text, columns)}
+      </Text>
+    );
+  if (snap.error)
+    return (
+      <Text color={c(theme, 'red')} wrap="truncate">
+        {fit(`config: ${snap.error} (showing the last good read)`, columns)}
+      </Text>
+    );
+  return (
+    <Text dimColor wrap="truncate">
+      {fit(
+        state.filter
+          ? `filter: ${state.filter} — ${d.shown.length} of ${d.allRows.length} nodes`
+          : feed.detail || `${d.allRows.length} nodes`,
+        columns,
+      )}
+    </Text>
+  );
+}
+
+export function App({ paths, config, feed, server, theme }: AppProps) {
+  const { exit } = useApp();
+  const { columns, rows: termRows } = useWindowSize();
+  const [state, setState] = useState<AppState>(initialState);
+  const [tick, setTick] = useSampledSources(config, feed);
+  const [treeVer, setTreeVer] = useState(0);
+
+  const snap = config.snap;
+  const d = useViewData(paths, snap, feed, state, tick, treeVer);
+  const { v, shown, detailNode } = d;
+
+  const bodyH = Math.max(1, termRows - 4); // 2 header lines, 2 footer lines
+  const listH = listHeights(columns, bodyH);
+  const keys = keysOf(v, d);
+  const list =
+    v === 'log' && state.lists.log.key === undefined
+      ? { cursor: Math.max(0, keys.length - 1), top: Math.max(0, keys.length - listH.log) }
+      : followKey(state.lists[v], keys, listH[v]);
+  const cursorNode = v === 'nodes' ? keys[list.cursor] : undefined;
+  const previewNode =
+    detailNode ??
+    followKey(
+      state.lists.nodes,
+      shown.map((r) => r.name),
+      listH.nodes,
+    ).key ??
+    shown[0]?.name;
+
+  // overlays pane: the selected file rendered for the node, or the node's overlay diff
+  const selItem = v === 'overlays' ? d.tree.items[list.cursor] : undefined;
+  const paneKey =
+    v !== 'overlays'
+      ? ''
+      : state.overlayDiff
+        ? `diff:${previewNode}`
+        : selItem?.rel && selItem.kind === 'file'
+          ? `file:${selItem.key}:${previewNode}`
+          : 'none';
+  const pane = useOverlayPane(paths, paneKey, snap, state.overlayDiff, previewNode, selItem);
+
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const run = (e: Effect) => runEffect(e, { exit, paths, config, setTick, setState, setTreeVer });
+
+  // the keys applyKeys left for the next render (they act on what the new view shows)
+  const pending = useRef<KeyIn[]>([]);
+  const feedKeys = (ks: KeyIn[]) => {
+    const vv = view(stateRef.current);
+    const env: Env = {
+      keys: keysOf(vv, d),
+      height: listH[vv],
+      detailLines: d.lines,
+      ownValue: (l) => ownValue(detailNode ? snap.conf.nodes[detailNode] : undefined, l),
+      revision: config.snap.conf.revision,
+    };
+    const { state: s, rest } = applyKeys(stateRef.current, ks, env, list, run);
+    pending.current = rest;
     stateRef.current = s;
     setState(s);
   };
@@ -305,97 +479,7 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
   }
 
   const { text: modeText, color: modeColor } = modeLine(feed.mode, server);
-
-  let body;
-  if (state.help) body = <Help width={columns} height={bodyH} />;
-  else if (v === 'nodes')
-    body = (
-      <NodesView
-        rows={shown}
-        list={list}
-        height={listH.nodes}
-        width={columns}
-        now={now}
-        sortCol={state.sortCol}
-        sortDesc={state.sortDesc}
-        selected={state.selected}
-        theme={theme}
-      />
-    );
-  else if (v === 'detail')
-    body = (
-      <DetailView
-        node={detailNode ?? ''}
-        exists={!!merged}
-        address={addressOf(merged)}
-        lines={lines}
-        list={list}
-        status={detailNode ? feed.statuses.get(detailNode) : undefined}
-        events={nodeEvents}
-        width={columns}
-        height={bodyH}
-        now={now}
-        interval={interval}
-        theme={theme}
-      />
-    );
-  else if (v === 'profiles') body = <ProfilesView rows={profiles} list={list} height={listH.profiles} width={columns} theme={theme} />;
-  else if (v === 'images')
-    body = <ImagesView rows={images.rows} error={images.error} list={list} height={listH.images + 1} width={columns} theme={theme} />;
-  else if (v === 'overlays')
-    body = (
-      <OverlaysView
-        items={tree.items}
-        error={tree.error}
-        list={list}
-        height={bodyH}
-        width={columns}
-        theme={theme}
-        node={previewNode}
-        diff={state.overlayDiff}
-        pane={pane.lines}
-        busy={pane.busy}
-      />
-    );
-  else
-    body = (
-      <LogView
-        events={logEvents}
-        filter={state.logFilter}
-        list={state.lists.log.key === undefined ? { ...list, key: undefined } : list}
-        height={listH.log}
-        width={columns}
-        theme={theme}
-      />
-    );
-
   const p = state.prompt;
-  const footer1 = p ? (
-    <Text wrap="truncate">{`${p.kind === 'edit' ? `edit ${p.lineKey}` : p.kind === 'value' ? ACTION_LABEL[p.action!] : 'filter'}: ${p.text}█`}</Text>
-  ) : state.confirm ? (
-    <Text color={c(theme, 'yellow')} wrap="truncate">
-      {fit(
-        `${ACTION_LABEL[state.confirm.action]}${state.confirm.value !== undefined ? ` = ${state.confirm.value || '(unset)'}` : ''}${state.confirm.action.startsWith('power') ? ' ' : ' on '}${state.confirm.targets.length === 1 ? state.confirm.targets[0] : `${state.confirm.targets.length} nodes`}? [y/N]`,
-        columns,
-      )}
-    </Text>
-  ) : state.message ? (
-    <Text color={c(theme, state.message.error ? 'red' : 'green')} wrap="truncate">
-      {fit(state.message.text, columns)}
-    </Text>
-  ) : snap.error ? (
-    <Text color={c(theme, 'red')} wrap="truncate">
-      {fit(`config: ${snap.error} (showing the last good read)`, columns)}
-    </Text>
-  ) : (
-    <Text dimColor wrap="truncate">
-      {fit(
-        state.filter ? `filter: ${state.filter} — ${shown.length} of ${allRows.length} nodes` : feed.detail || `${allRows.length} nodes`,
-        columns,
-      )}
-    </Text>
-  );
-
   return (
     <Box flexDirection="column" width={columns} height={termRows}>
       <Text wrap="truncate">
@@ -405,17 +489,17 @@ export function App({ paths, config, feed, server, theme }: AppProps) {
         <Text dimColor>{`   ${TABS}`}</Text>
       </Text>
       <Text wrap="truncate">
-        {snap.partial ? `${Object.keys(snap.conf.nodes).length} nodes (loading):` : `${allRows.length} nodes:`}
+        {snap.partial ? `${Object.keys(snap.conf.nodes).length} nodes (loading):` : `${d.allRows.length} nodes:`}
         {STATES.map((st) => (
-          <Text key={st} color={c(theme, STATE_COLOR[st])}>{` ${STATE_LABEL[st]} ${counts[st]}`}</Text>
+          <Text key={st} color={c(theme, STATE_COLOR[st])}>{` ${STATE_LABEL[st]} ${d.counts[st]}`}</Text>
         ))}
         {state.selected.size ? `  marked ${state.selected.size}` : ''}
         {cursorNode && columns >= 110 ? `  · ${cursorNode}` : ''}
       </Text>
       <Box height={bodyH} flexDirection="column">
-        {body}
+        {viewBody({ state, d, list, listH, columns, bodyH, theme, feed, previewNode, pane })}
       </Box>
-      {footer1}
+      {footerLine(state, snap, d, feed, columns, theme)}
       {p?.error ? (
         <Text color={c(theme, 'red')} wrap="truncate">
           {fit(`✗ ${p.error} — fix it, or Esc to cancel (nothing is written)`, columns)}

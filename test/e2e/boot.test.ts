@@ -216,7 +216,8 @@ function bootVm(v: Vm): { log: string; proc: ChildProcess } {
   return { log, proc };
 }
 
-test('after 100,000 hostile DHCP and 100,000 TFTP datagrams from the bridge, four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, UEFI native PXE → ipxe.efi, BIOS virtio', async () => {
+test('after 100,000 hostile DHCP and 100,000 TFTP datagrams from the bridge, four VMs boot at once from dist/wulf serve: BIOS, UEFI + iPXE ROM, ' +
+  'UEFI native PXE → ipxe.efi, BIOS virtio', async () => {
   for (let i = 0; i < 100 && !serveLog.includes('serving on'); i++) await Bun.sleep(100);
   expect(serveLog).toContain('serving on 10.99.0.1');
   // first a hostile machine on the bridge throws random and mutated packets at DHCP and TFTP
@@ -282,12 +283,15 @@ test('after 100,000 hostile DHCP and 100,000 TFTP datagrams from the bridge, fou
     const serial = readFileSync(join(t.dir, `${v.node}.serial.log`), 'latin1');
     const up = (m: string) => serial.match(new RegExp(`${m}.*uptime=([0-9.]+)`))?.[1] ?? '?';
     console.log(
-      `${v.node} phases: firmware until first DHCP ${(t0 - bootAt).toFixed(1)} s, DHCP → runtime overlay ${(rt.start - t0).toFixed(1)} s, Linux until the marker ${(upAt.get(v.node)! - rt.start).toFixed(1)} s (kernel uptime at /sbin/init ${up('WULF-NODE-INIT')} s, with an address ${up('WULF-NODE-NET')} s)`,
+      `${v.node} phases: firmware until first DHCP ${(t0 - bootAt).toFixed(1)} s, DHCP → runtime overlay ${(rt.start - t0).toFixed(1)} s, ` +
+        `Linux until the marker ${(upAt.get(v.node)! - rt.start).toFixed(1)} s ` +
+        `(kernel uptime at /sbin/init ${up('WULF-NODE-INIT')} s, with an address ${up('WULF-NODE-NET')} s)`,
     );
   }
 }, 600_000);
 
-test('runtime overlay: a user added to the controller passwd reaches the running node within an update interval; the node keeps running without the server', async () => {
+test('runtime overlay: a user added to the controller passwd reaches the running node within an update interval; ' +
+  'the node keeps running without the server', async () => {
   const { log, proc } = bootVm(HOLD);
   const read = () => (existsSync(log) ? readFileSync(log, 'latin1') : '');
   const until = async (re: RegExp, ms: number) => {

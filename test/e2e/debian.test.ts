@@ -395,7 +395,8 @@ function linkByMac(
 function expectStaticAddress(n: NodeDef, mac: string, ip: string): string {
   const l = linkByMac(n.ip, mac);
   console.log(
-    `${n.name}: ${mac} is ${l.ifname}: ${l.addrs.map((a) => `${a.local}/${a.prefixlen} valid_lft ${a.valid_life_time}${a.dynamic ? ' dynamic' : ''}`).join(', ') || 'no IPv4 address'}`,
+    `${n.name}: ${mac} is ${l.ifname}: ` +
+      `${l.addrs.map((a) => `${a.local}/${a.prefixlen} valid_lft ${a.valid_life_time}${a.dynamic ? ' dynamic' : ''}`).join(', ') || 'no IPv4 address'}`,
   );
   expect(l.ifname).not.toBe('eth0'); // udev's predictable name, not the kernel's
   expect(l.ifname).toMatch(/^en/);
@@ -437,7 +438,8 @@ function expectBond(n: NodeDef, b: Bond): void {
   ns.exec(['ping', '-c', '2', '-W', '3', b.ip]);
   ns.exec(['ping', '-c', '2', '-W', '3', b.vlanIp]);
   console.log(
-    `${n.name}: bond0 ${b.ip}/24 (${b.mode}; members ${names.join(', ')}), bond0.${b.vlan} ${b.vlanIp}/24: pinged from the controller (br1, VLAN ${b.vlan} on br1) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    `${n.name}: bond0 ${b.ip}/24 (${b.mode}; members ${names.join(', ')}), bond0.${b.vlan} ${b.vlanIp}/24: pinged from the controller (br1, ` +
+      `VLAN ${b.vlan} on br1) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
 }
 
@@ -450,7 +452,8 @@ for (const n of NODES) {
       const failed = ssh.out(n.ip, 'systemctl --failed --no-legend --plain --full').trim();
       if (failed)
         console.log(
-          `${n.name} failed units:\n${failed}\n${ssh.run(n.ip, `for u in $(systemctl --failed --no-legend --plain | cut -d' ' -f1); do journalctl -b -u "$u" --no-pager | tail -n 8; done`).out}`,
+          `${n.name} failed units:\n${failed}\n` +
+            `${ssh.run(n.ip, `for u in $(systemctl --failed --no-legend --plain | cut -d' ' -f1); do journalctl -b -u "$u" --no-pager | tail -n 8; done`).out}`,
         );
       expect(failed).toBe('');
       // the address nodes.conf gives this MAC, set from the overlay's files, on a predictably named NIC
@@ -465,7 +468,8 @@ for (const n of NODES) {
         ssh
           .out(
             n.ip,
-            'find /run/systemd/netif/leases /var/lib/NetworkManager /var/lib/dhcp /run/NetworkManager -type f \\( -path "*/leases/*" -o -name "*lease*" \\) 2>/dev/null; true',
+            'find /run/systemd/netif/leases /var/lib/NetworkManager /var/lib/dhcp /run/NetworkManager -type f \\( -path "*/leases/*" -o -name ' +
+              '"*lease*" \\) 2>/dev/null; true',
           )
           .trim(),
       ).toBe('');
@@ -655,7 +659,8 @@ test(
         .filter(Boolean);
       const mountEnds = [mountUp, mountDown].map(Number).filter((t) => t > Number(mountStart));
       console.log(
-        `${n.name}: home.automount ${auto}; logins permitted at ${(Number(gate) / 1e6).toFixed(1)} s, a /home mount began ${Number(mountStart) ? `at ${(Number(mountStart) / 1e6).toFixed(1)} s` : 'never'} (monotonic); ` +
+        `${n.name}: home.automount ${auto}; logins permitted at ${(Number(gate) / 1e6).toFixed(1)} s, a /home mount ` +
+          `began ${Number(mountStart) ? `at ${(Number(mountStart) / 1e6).toFixed(1)} s` : 'never'} (monotonic); ` +
           ssh.run(n.ip, 'journalctl -b -o cat -u home.automount -u home.mount --no-pager | tail -n 3').out.trim().replace(/\n/g, ' | '),
       );
       expect(auto).toBe('active');

@@ -234,7 +234,8 @@ function expectDisksFirst(): number {
   expect(swapOn).toBeGreaterThan(end);
   const secs = (end - start) / 1e6;
   console.log(
-    `${N.name}: wulf-disks.service ran ${secs.toFixed(2)} s; /scratch mounted ${((mounted - end) / 1e6).toFixed(2)} s and swap on ${((swapOn - end) / 1e6).toFixed(2)} s after it ended`,
+    `${N.name}: wulf-disks.service ran ${secs.toFixed(2)} s; /scratch mounted ${((mounted - end) / 1e6).toFixed(2)} s and swap ` +
+      `on ${((swapOn - end) / 1e6).toFixed(2)} s after it ended`,
   );
   return secs;
 }

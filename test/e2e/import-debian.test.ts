@@ -285,7 +285,8 @@ test(
     const failed = ssh.out(N1.ip, 'systemctl --failed --no-legend --plain --full').trim();
     if (failed)
       console.log(
-        `n1 failed units:\n${failed}\n${ssh.run(N1.ip, `for u in $(systemctl --failed --no-legend --plain | cut -d' ' -f1); do journalctl -b -u "$u" --no-pager | tail -n 8; done`).out}`,
+        `n1 failed units:\n${failed}\n` +
+          `${ssh.run(N1.ip, `for u in $(systemctl --failed --no-legend --plain | cut -d' ' -f1); do journalctl -b -u "$u" --no-pager | tail -n 8; done`).out}`,
       );
     expect(failed).toBe('');
     // wwclient in the stock list is wulf's agent (Warewulf's name, an alias)

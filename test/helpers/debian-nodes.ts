@@ -154,7 +154,8 @@ export class Ganesha {
       conf,
       `NFS_CORE_PARAM { Protocols = 4; Enable_NLM = false; Enable_RQUOTA = false; }
 NFSV4 { RecoveryBackend = fs; RecoveryRoot = ${recovery}; Grace_Period = 5; Lease_Lifetime = 10; }
-EXPORT { Export_Id = 1; Path = ${exportDir}; Pseudo = ${pseudo}; Protocols = 4; SecType = sys; Access_Type = None; Squash = ${squash}; Anonymous_Uid = 65534; Anonymous_Gid = 65534;
+EXPORT { Export_Id = 1; Path = ${exportDir}; Pseudo = ${pseudo}; Protocols = 4; SecType = sys; Access_Type = None; ` +
+        `Squash = ${squash}; Anonymous_Uid = 65534; Anonymous_Gid = 65534;
   CLIENT { Clients = ${clients}; Access_Type = ${access}; } FSAL { Name = VFS; } }
 `,
     );

@@ -247,11 +247,14 @@ export async function startRegistry(auth: 'none' | 'htpasswd' | 'token', user = 
         });
       },
     });
-    authYaml = `auth:\n  token:\n    realm: http://127.0.0.1:${issuer.port}/token\n    service: wulf-test\n    issuer: wulf-test-issuer\n    rootcertbundle: ${dir}/cert.pem\n`;
+    authYaml =
+      `auth:\n  token:\n    realm: http://127.0.0.1:${issuer.port}/token\n    service: wulf-test\n    issuer: wulf-test-issuer\n` +
+      `    rootcertbundle: ${dir}/cert.pem\n`;
   }
   writeFileSync(
     join(dir, 'config.yml'),
-    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n` +
+      `  addr: 127.0.0.1:${port}\n${authYaml}`,
   );
   const proc = Bun.spawn(['docker-registry', 'serve', join(dir, 'config.yml')], { stdout: 'ignore', stderr: 'pipe' });
   await waitHttp(`http://127.0.0.1:${port}/v2/`);

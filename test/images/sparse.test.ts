@@ -60,7 +60,8 @@ describe('GNU sparse members', () => {
       const a = new LayerApplier(root);
       const raw = readFileSync(layer);
       if (args[0] === '--format=gnu')
-        expect(raw.subarray(0, raw.length - 1024).some((_, i) => i % 512 === 0 && raw[i + 156] === 0x53 && raw[i + 482] === 1)).toBe(true); // an 'S' header with an extension block
+        // an 'S' header with an extension block
+        expect(raw.subarray(0, raw.length - 1024).some((_, i) => i % 512 === 0 && raw[i + 156] === 0x53 && raw[i + 482] === 1)).toBe(true);
       const chunks: Buffer[] = [];
       for (let i = 0; i < raw.length; i += 97) chunks.push(raw.subarray(i, i + 97)); // headers, extension blocks and maps split across chunks
       await a.apply(Readable.from(chunks));

@@ -26,7 +26,8 @@ const CTL_PASSWD =
   'root:x:0:0:root:/root:/bin/bash\nmessagebus:x:100:106::/nonexistent:/usr/sbin/nologin\nalice:x:2001:2001::/home/alice:/bin/bash\n';
 const CTL_GROUP = 'root:x:0:\ndocker-registry:x:105:\nmessagebus:x:106:\nalice:x:2001:\n';
 const IMG_PASSWD =
-  'root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nmessagebus:x:101:104::/nonexistent:/usr/sbin/nologin\nalice:x:1500:1500::/home/alice:/bin/sh\n';
+  'root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nmessagebus:x:101:104::/nonexistent:/usr/sbin/nologin\n' +
+  'alice:x:1500:1500::/home/alice:/bin/sh\n';
 const IMG_GROUP = 'root:x:0:\nmessagebus:x:104:\nssh-agent:x:105:\nalice:x:1500:\nnogroup:x:65534:\n';
 // cap_net_raw in the permitted set, effective (VFS_CAP_REVISION_2)
 const CAP = new Uint8Array([0x01, 0, 0, 0x02, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);

@@ -6,12 +6,14 @@ import { conflictLine, mergeAccounts, mergeDb } from '../../src/lib/idmerge.ts';
 // what a Debian 12 image and a controller with other packages look like (ids from real systems)
 const ctl = {
   passwd:
-    'root:x:0:0:root:/root:/bin/bash\n# a comment the controller keeps\nmessagebus:x:100:106::/nonexistent:/usr/sbin/nologin\nalice:x:2001:2001::/home/alice:/bin/bash\n',
+    'root:x:0:0:root:/root:/bin/bash\n# a comment the controller keeps\nmessagebus:x:100:106::/nonexistent:/usr/sbin/nologin\n' +
+    'alice:x:2001:2001::/home/alice:/bin/bash\n',
   group: 'root:x:0:\ndocker-registry:x:105:\nmessagebus:x:106:\nalice:x:2001:\n',
 };
 const img = {
   passwd:
-    'root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nmessagebus:x:101:104::/nonexistent:/usr/sbin/nologin\nalice:x:1500:1500::/home/alice:/bin/sh\n_svc:x:1200:105::/:/usr/sbin/nologin\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n',
+    'root:x:0:0:root:/root:/bin/sh\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\nmessagebus:x:101:104::/nonexistent:/usr/sbin/nologin\n' +
+    'alice:x:1500:1500::/home/alice:/bin/sh\n_svc:x:1200:105::/:/usr/sbin/nologin\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n',
   group: 'root:x:0:\nmessagebus:x:104:\nssh-agent:x:105:\nalice:x:1500:\nnogroup:x:65534:\n',
 };
 

@@ -129,7 +129,8 @@ test('wulf sim boots the imported nodes through the imported (Go-syntax) iPXE te
   // the script served is the converted template, rendered for the node
   const script = await (await fetch(`${base}/ipxe/${MAC.n1}`)).text();
   expect(script).toContain(
-    `#!ipxe\necho n1 boots over port ${ports.http} (TLS on), rack r01\necho Site boot of n1 (${MAC.n1})\nset base http://127.0.0.1:${ports.http}\nkernel --name kernel`,
+    `#!ipxe\necho n1 boots over port ${ports.http} (TLS on), rack r01\necho Site boot of n1 (${MAC.n1})\nset base http://127.0.0.1:${ports.http}\n` +
+      `kernel --name kernel`,
   );
   expect(script).toContain(`wwid=${MAC.n1} quiet crashkernel=no net.ifnames=1 console=ttyS0,115200 mitigations=off || goto fail`);
   // and it is what Warewulf renders from the Go original with its iPXE data

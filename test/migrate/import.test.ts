@@ -188,34 +188,38 @@ test('bad input: a broken nodes.conf and a YAML bomb are one-line errors naming 
   expect(snapshot(root)).toEqual(before);
 });
 
-test('bad input: a template that cannot be converted and a link out of a site overlay are left out and reported; a device file in a chroot stops the import with one line', () => {
-  const { root, site, imp } = fresh();
-  symlinkSync('../../../../../../etc/shadow', join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/shadow-link'));
-  symlinkSync('/usr/share/zoneinfo/UTC', join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/tz-link'));
-  writeFileSync(join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/odd.ww'), 'line one\n{{ .Frobnicate }}\n{{ toJson .Tags }}\n');
-  const d = imp('--dry-run');
-  expect(d.code).toBe(0);
-  // a template the converter cannot convert: each construct with its line, and the template left out (never guessed)
-  expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:2: \.Frobnicate: not a field wulf's template data has here; template left out/);
-  expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:3: function toJson has no Liquid equivalent in wulf; template left out/);
-  expect(d.out).toMatch(
-    /site-motd\/rootfs\/etc\/shadow-link: a symlink to \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow, which leaves the overlay: left out/,
-  );
-  const before = snapshot(root);
-  mkdirSync(join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev'), { recursive: true });
-  const mk = spawnSync('mknod', [join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev/null'), 'c', '1', '3']);
-  expect(mk.status).toBe(0); // the tests run as root (npm test installs their packages)
-  const r = imp();
-  expect(r.code).not.toBe(0);
-  expect(r.err).toMatch(
-    /^wulf: image tiny: .*\/dev\/null is a character device; an image chroot should not hold one: nothing was imported\n  hint: /,
-  );
-  expect(snapshot(root)).toEqual(before);
-  rmSync(join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev'), { recursive: true });
-  const ok = imp();
-  expect(ok.code).toBe(0);
-  expect(existsSync(join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/shadow-link'))).toBe(false);
-  expect(existsSync(join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/odd.ww'))).toBe(false);
-  expect(existsSync(join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/motd.ww'))).toBe(true);
-  expect(lstatSync(join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/tz-link')).isSymbolicLink()).toBe(true);
-});
+test(
+  'bad input: a template that cannot be converted and a link out of a site overlay are left out and reported; ' +
+    'a device file in a chroot stops the import with one line',
+  () => {
+    const { root, site, imp } = fresh();
+    symlinkSync('../../../../../../etc/shadow', join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/shadow-link'));
+    symlinkSync('/usr/share/zoneinfo/UTC', join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/tz-link'));
+    writeFileSync(join(site, 'var/lib/warewulf/overlays/site-motd/rootfs/etc/odd.ww'), 'line one\n{{ .Frobnicate }}\n{{ toJson .Tags }}\n');
+    const d = imp('--dry-run');
+    expect(d.code).toBe(0);
+    // a template the converter cannot convert: each construct with its line, and the template left out (never guessed)
+    expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:2: \.Frobnicate: not a field wulf's template data has here; template left out/);
+    expect(d.out).toMatch(/site-motd\/rootfs\/etc\/odd\.ww:3: function toJson has no Liquid equivalent in wulf; template left out/);
+    expect(d.out).toMatch(
+      /site-motd\/rootfs\/etc\/shadow-link: a symlink to \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/shadow, which leaves the overlay: left out/,
+    );
+    const before = snapshot(root);
+    mkdirSync(join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev'), { recursive: true });
+    const mk = spawnSync('mknod', [join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev/null'), 'c', '1', '3']);
+    expect(mk.status).toBe(0); // the tests run as root (npm test installs their packages)
+    const r = imp();
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(
+      /^wulf: image tiny: .*\/dev\/null is a character device; an image chroot should not hold one: nothing was imported\n  hint: /,
+    );
+    expect(snapshot(root)).toEqual(before);
+    rmSync(join(site, 'var/lib/warewulf/chroots/tiny/rootfs/dev'), { recursive: true });
+    const ok = imp();
+    expect(ok.code).toBe(0);
+    expect(existsSync(join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/shadow-link'))).toBe(false);
+    expect(existsSync(join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/odd.ww'))).toBe(false);
+    expect(existsSync(join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/motd.ww'))).toBe(true);
+    expect(lstatSync(join(root, 'var/lib/wulf/overlays/site-motd/rootfs/etc/tz-link')).isSymbolicLink()).toBe(true);
+  },
+);

@@ -33,7 +33,8 @@ beforeAll(async () => {
   writeFileSync(join(t.dir, 'srv/tftpboot/warewulf/site-undionly.kpxe'), SITE_BUILD);
   writeFileSync(
     join(t.dir, 'etc/wulf/wulf.conf'),
-    `ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  secure: false\ntftp:\n  enabled: true\n  tftproot: /srv/tftpboot\n  ipxe:\n    "00:00": site-undionly.kpxe\n    "00:07": not-here.efi\n`,
+    `ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  secure: false\ntftp:\n  enabled: true\n  tftproot: /srv/tftpboot\n  ipxe:\n` +
+      `    "00:00": site-undionly.kpxe\n    "00:07": not-here.efi\n`,
   );
   serve = await startServe(bin, t.dir, ports, (d) => {
     log += d;

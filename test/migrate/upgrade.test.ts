@@ -181,25 +181,29 @@ test('the legacy upgrade in memory: ipmi, kernel, netdev and overlay spellings (
   ]);
 });
 
-test("warewulf.conf → wulf.conf (unit): Warewulf's secure default written out, wulf-only keys of the current wulf.conf kept, 4.3/4.4 spellings upgraded", () => {
-  const r = upgradeConfText(
-    '# site\nipaddr: 10.1.0.1/16\nipv6net: fd00::1/64\nwarewulf:\n  port: 9873\n  datastore: /usr/share\nnfs:\n  exports: [/home]\n  export paths:\n    - {path: /opt, mount: true}\ngrubboot: x\n'.replace(
-      'grubboot: x\n',
-      '',
-    ),
-    'warewulf.conf',
-    { forWulf: true, keep: 'dhcp:\n  mode: proxy\n  interface: eth1\ndns:\n  servers: [10.1.0.2]\nwarewulf:\n  port: 1\n' },
-  );
-  const v = r.value as Record<string, Record<string, unknown>>;
-  expect(v.warewulf).toEqual({ port: 9873, secure: true });
-  expect(v.dhcp).toEqual({ mode: 'proxy', interface: 'eth1' });
-  expect(v.dns).toEqual({ servers: ['10.1.0.2'] });
-  expect([v.ipaddr6, v.prefixlen6]).toEqual(['fd00::1', '64'] as unknown as Record<string, unknown>[]);
-  expect(v.nfs).toEqual({ 'export paths': [{ path: '/home' }, { path: '/opt' }] });
-  expect(r.text.startsWith('# site\n')).toBe(true);
-  expect(r.problems.map((p) => `${p.line}: ${p.why.split(':')[0]}`)).toEqual([
-    '6: warewulf.datastore',
-    '10: nfs.export paths.mount',
-    '0: warewulf.secure',
-  ]);
-});
+test(
+  "warewulf.conf → wulf.conf (unit): Warewulf's secure default written out, wulf-only keys of the current wulf.conf kept, " +
+    '4.3/4.4 spellings upgraded',
+  () => {
+    const r = upgradeConfText(
+      (
+        '# site\nipaddr: 10.1.0.1/16\nipv6net: fd00::1/64\nwarewulf:\n  port: 9873\n  datastore: /usr/share\nnfs:\n  exports: [/home]\n' +
+        '  export paths:\n    - {path: /opt, mount: true}\ngrubboot: x\n'
+      ).replace('grubboot: x\n', ''),
+      'warewulf.conf',
+      { forWulf: true, keep: 'dhcp:\n  mode: proxy\n  interface: eth1\ndns:\n  servers: [10.1.0.2]\nwarewulf:\n  port: 1\n' },
+    );
+    const v = r.value as Record<string, Record<string, unknown>>;
+    expect(v.warewulf).toEqual({ port: 9873, secure: true });
+    expect(v.dhcp).toEqual({ mode: 'proxy', interface: 'eth1' });
+    expect(v.dns).toEqual({ servers: ['10.1.0.2'] });
+    expect([v.ipaddr6, v.prefixlen6]).toEqual(['fd00::1', '64'] as unknown as Record<string, unknown>[]);
+    expect(v.nfs).toEqual({ 'export paths': [{ path: '/home' }, { path: '/opt' }] });
+    expect(r.text.startsWith('# site\n')).toBe(true);
+    expect(r.problems.map((p) => `${p.line}: ${p.why.split(':')[0]}`)).toEqual([
+      '6: warewulf.datastore',
+      '10: nfs.export paths.mount',
+      '0: warewulf.secure',
+    ]);
+  },
+);

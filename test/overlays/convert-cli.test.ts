@@ -13,7 +13,8 @@ afterAll(cleanup);
 beforeAll(() => requireCompiled());
 
 const GO =
-  '{{- /* motd */ -}}\nWelcome to {{ .Id }}{{ if .ClusterName }} ({{ .ClusterName }}){{ end }}\n{{ range $name, $nd := .NetDevs }}{{ $name }} {{ $nd.Ipaddr }}\n{{ end }}';
+  '{{- /* motd */ -}}\nWelcome to {{ .Id }}{{ if .ClusterName }} ({{ .ClusterName }}){{ end }}\n' +
+  '{{ range $name, $nd := .NetDevs }}{{ $name }} {{ $nd.Ipaddr }}\n{{ end }}';
 const BAD = 'line one {{ .Id }}\n{{ template "x" . }}\n{{ quote .Id }}\n';
 
 describe('wulf overlay convert', () => {

@@ -137,7 +137,9 @@ export function bigConf(n: number): NodesConf {
       networkDevices: {
         default: {
           device: 'eth0',
-          hwaddr: `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
+          hwaddr:
+            `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:` +
+            `${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`,
           ipaddr: `10.0.${(i >> 8) & 255}.${i & 255}`,
           netmask: '255.255.0.0',
           gateway: '10.0.0.1',

@@ -54,7 +54,8 @@ describe('iPXE site template', () => {
     expect(r.status).toBe(500);
     const body = await r.text();
     expect(body).toBe(
-      `${join(confDir, 'ipxe', 'site.ipxe')}:2: Go template syntax ({{.Id}}); wulf templates are Liquid: convert it with wulf overlay convert ${join(confDir, 'ipxe', 'site.ipxe')}\n`,
+      `${join(confDir, 'ipxe', 'site.ipxe')}:2: Go template syntax ({{.Id}}); wulf templates are Liquid: convert it with wulf overlay ` +
+        `convert ${join(confDir, 'ipxe', 'site.ipxe')}\n`,
     );
     expect(body).not.toContain('kernel http:///');
     expect(status.get('g1')!.sent).toBe('ERROR');
@@ -80,7 +81,8 @@ describe('BMC template', () => {
     const d = createIpmitoolDriver({ templateDir: join(dir, 'bmc') });
     const t = { node: 'n1', ipmi: { ipaddr: '10.0.0.9', username: 'admin', password: 'x', template: 'ww.tmpl' } };
     expect(() => d.describe(t, 'on', {})).toThrow(
-      `${join(dir, 'bmc', 'ww.tmpl')}:1: Go template syntax ({{.Ipaddr}}); wulf templates are Liquid: convert it with wulf overlay convert ${join(dir, 'bmc', 'ww.tmpl')}`,
+      `${join(dir, 'bmc', 'ww.tmpl')}:1: Go template syntax ({{.Ipaddr}}); wulf templates are Liquid: convert it with wulf overlay ` +
+        `convert ${join(dir, 'bmc', 'ww.tmpl')}`,
     );
   });
 });

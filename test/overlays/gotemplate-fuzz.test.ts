@@ -163,9 +163,14 @@ function generate(seed: number): string {
       else if (k === 1) out += pick(['{{/* comment */}}', '{{- /* comment */ -}}', '{{- /* comment */}}', '{{/* comment */ -}}']);
       else if (k === 2) {
         const v = `$v${vars++}`;
-        out += `${open()}${v} := ${strExpr(nd, 0)}${close()}${open()}if ${cond(nd, 1)}${close()}${open()}${v} = ${strExpr(nd, 1)}${close()}${open()}end${close()}[${open()}${v}${close()}]`;
+        out +=
+          `${open()}${v} := ${strExpr(nd, 0)}${close()}${open()}if ${cond(nd, 1)}${close()}${open()}${v} ` +
+          `= ${strExpr(nd, 1)}${close()}${open()}end${close()}[${open()}${v}${close()}]`;
       } else if (k === 3)
-        out += `${open()}if ${cond(nd, 0)}${close()}${block(nd, depth + 1)}${r() < 0.5 ? `${open()}else if ${cond(nd, 0)}${close()}${block(nd, depth + 1)}` : ''}${r() < 0.5 ? `${open()}else${close()}${block(nd, depth + 1)}` : ''}${open()}end${close()}`;
+        out +=
+          `${open()}if ${cond(nd, 0)}${close()}${block(nd, depth + 1)}` +
+          `${r() < 0.5 ? `${open()}else if ${cond(nd, 0)}${close()}${block(nd, depth + 1)}` : ''}` +
+          `${r() < 0.5 ? `${open()}else${close()}${block(nd, depth + 1)}` : ''}${open()}end${close()}`;
       else if (k === 4 && !nd) {
         const d = `$nd${depth}`;
         out += `${open()}range $name${depth}, ${d} := $.NetDevs${close()}{{ $name${depth} }}:${block(d, depth + 1)}${open()}end${close()}`;

@@ -286,7 +286,8 @@ describe('wulf-disks on sparse files', () => {
     expect(table(disk)).toEqual([`1 ${MiB} ${100 * MiB} scratch`, `2 ${101 * MiB} ${40 * MiB} swap`]);
   }, 60_000);
 
-  test('without wipe_table: created on a blank disk, kept when they match, a mismatch is an error (disk untouched) until wipe_partition_entry, resize changes the size in place, should_exist false deletes', () => {
+  test('without wipe_table: created on a blank disk, kept when they match, a mismatch is an error (disk untouched) until wipe_partition_entry, ' +
+    'resize changes the size in place, should_exist false deletes', () => {
     const dir = mkdtempSync(join(tmp, 'keep-'));
     const disk = sparse(join(dir, 'disk.img'), 300);
     const parts = { a: { number: '1', sizeMib: '50' }, b: { number: '2', sizeMib: '50' } };
@@ -378,7 +379,8 @@ describe('wulf-disks on sparse files', () => {
     expect(table(disk)).toEqual([`1 ${MiB} ${20 * MiB} p`]);
   }, 60_000);
 
-  test('filesystems: made on a blank device and kept after; another format is an error and untouched; wipe_filesystem makes it anew each time; swap; label and UUID', () => {
+  test('filesystems: made on a blank device and kept after; another format is an error and untouched; wipe_filesystem makes it anew each time; swap; ' +
+    'label and UUID', () => {
     const dir = mkdtempSync(join(tmp, 'fs-'));
     const dev = sparse(join(dir, 'part1.img'), 64);
     const sw = sparse(join(dir, 'part2.img'), 32);
@@ -432,7 +434,8 @@ describe('wulf-disks on sparse files', () => {
     // the partition as a loop-free stand-in: the same bytes copied out, formatted, copied back
     const part = join(dir, 'p1.img');
     sh(
-      `dd if='${disk}' of='${part}' bs=1M skip=1 count=64 status=none && mkfs.ext4 -q -F '${part}' && dd if='${part}' of='${disk}' bs=1M seek=1 conv=notrunc status=none`,
+      `dd if='${disk}' of='${part}' bs=1M skip=1 count=64 status=none && mkfs.ext4 -q -F '${part}' && dd if='${part}' of='${disk}' bs=1M seek=1 ` +
+        `conv=notrunc status=none`,
     );
     const u = blkid(part).UUID;
     expect(runDisks(data, dir).out).toContain('kept');

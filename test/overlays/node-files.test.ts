@@ -81,37 +81,41 @@ describe('30-network: exactly one network stack configures the NICs', () => {
     'usr/lib/systemd/system/systemd-networkd-wait-online.service',
   ];
 
-  test('NetworkManager (with ifupdown and systemd-networkd also installed, networkd enabled): only its keyfiles stay, its services are enabled, networkd is disabled', () => {
-    const d = imageTree('nm', [...NM, ...IFUPDOWN, ...NETWORKD]);
-    mkdirSync(join(d, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
-    symlinkSync(
-      '/usr/lib/systemd/system/systemd-networkd.service',
-      join(d, 'etc/systemd/system/multi-user.target.wants/systemd-networkd.service'),
-    );
-    writeFileSync(join(d, 'etc/network/interfaces.d/site-eth9'), 'iface eth9 inet manual\n'); // the image's own: kept
-    const out = runNetwork(d);
-    expect(out).toContain('wulf: network: NetworkManager configures the network');
-    expect(ls(join(d, 'etc/NetworkManager/system-connections'))).toEqual([
-      'wulf-data.nmconnection',
-      'wulf-default.nmconnection',
-      'wulf-vlan100.nmconnection',
-    ]);
-    expect(existsSync(join(d, 'etc/NetworkManager/conf.d/wulf.conf'))).toBe(true);
-    expect(ls(join(d, 'etc/network/interfaces.d'))).toEqual(['site-eth9']);
-    expect(ls(join(d, 'etc/systemd/network'))).toEqual([]);
-    expect(ls(join(d, 'etc/netplan'))).toEqual([]);
-    expect(ls(join(d, 'etc/sysconfig/network-scripts'))).toEqual([]);
-    expect(ls(join(d, 'etc/wicked/ifconfig'))).toEqual([]);
-    expect(existsSync(join(d, 'etc/systemd/system/ifupdown-pre.service.d/wulf.conf'))).toBe(false);
-    expect(wants(d, 'multi-user.target')).toEqual([
-      'NetworkManager.service -> /usr/lib/systemd/system/NetworkManager.service',
-      'wulf-agent.service -> /etc/systemd/system/wulf-agent.service',
-    ]);
-    expect(wants(d, 'network-online.target')).toEqual([
-      'NetworkManager-wait-online.service -> /usr/lib/systemd/system/NetworkManager-wait-online.service',
-    ]);
-    expect(out).toContain('disabled systemd-networkd.service');
-  });
+  test(
+    'NetworkManager (with ifupdown and systemd-networkd also installed, networkd enabled): only its keyfiles stay, its services are enabled, ' +
+      'networkd is disabled',
+    () => {
+      const d = imageTree('nm', [...NM, ...IFUPDOWN, ...NETWORKD]);
+      mkdirSync(join(d, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
+      symlinkSync(
+        '/usr/lib/systemd/system/systemd-networkd.service',
+        join(d, 'etc/systemd/system/multi-user.target.wants/systemd-networkd.service'),
+      );
+      writeFileSync(join(d, 'etc/network/interfaces.d/site-eth9'), 'iface eth9 inet manual\n'); // the image's own: kept
+      const out = runNetwork(d);
+      expect(out).toContain('wulf: network: NetworkManager configures the network');
+      expect(ls(join(d, 'etc/NetworkManager/system-connections'))).toEqual([
+        'wulf-data.nmconnection',
+        'wulf-default.nmconnection',
+        'wulf-vlan100.nmconnection',
+      ]);
+      expect(existsSync(join(d, 'etc/NetworkManager/conf.d/wulf.conf'))).toBe(true);
+      expect(ls(join(d, 'etc/network/interfaces.d'))).toEqual(['site-eth9']);
+      expect(ls(join(d, 'etc/systemd/network'))).toEqual([]);
+      expect(ls(join(d, 'etc/netplan'))).toEqual([]);
+      expect(ls(join(d, 'etc/sysconfig/network-scripts'))).toEqual([]);
+      expect(ls(join(d, 'etc/wicked/ifconfig'))).toEqual([]);
+      expect(existsSync(join(d, 'etc/systemd/system/ifupdown-pre.service.d/wulf.conf'))).toBe(false);
+      expect(wants(d, 'multi-user.target')).toEqual([
+        'NetworkManager.service -> /usr/lib/systemd/system/NetworkManager.service',
+        'wulf-agent.service -> /etc/systemd/system/wulf-agent.service',
+      ]);
+      expect(wants(d, 'network-online.target')).toEqual([
+        'NetworkManager-wait-online.service -> /usr/lib/systemd/system/NetworkManager-wait-online.service',
+      ]);
+      expect(out).toContain('disabled systemd-networkd.service');
+    },
+  );
 
   test('wicked (SUSE; systemd-networkd also installed): only its interface files stay, wicked is enabled and is network.service, networkd is disabled', () => {
     const WICKED = ['usr/sbin/wicked', 'usr/lib/systemd/system/wicked.service', 'usr/lib/systemd/system/wickedd.service'];

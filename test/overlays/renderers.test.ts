@@ -167,25 +167,29 @@ describe('no interface is named after a netdev; NICs without a device are matche
     expect(all(rules, 'r-dev')).toContain('ATTR{address}=="52:54:00:00:00:03", ATTR{type}=="1", NAME="eno1"');
   });
 
-  test('ifupdown: "auto mac/<mac>/=wulf-<netdev>" without a device, the device name with one; the parent raises the VLAN; no DHCP stanza of the image survives', () => {
-    const r = render('ifupdown');
-    expect(r.get('r-one')!.get('/etc/network/interfaces.d/wulf-default')).toBe(
-      '# written by wulf for r-one\nauto mac/52:54:00:00:00:01/=wulf-default\niface wulf-default inet static\n    address 10.0.1.1/16\n',
-    );
-    expect(r.get('r-dev')!.get('/etc/network/interfaces.d/wulf-default')).toContain('auto eno1\niface eno1 inet static\n');
-    const v = r.get('r-vlan')!;
-    expect(v.get('/etc/network/interfaces.d/wulf-data')).toContain('post-up ip link add link "$IFACE" name vlan100 type vlan id 100');
-    expect(v.get('/etc/network/interfaces.d/wulf-vlan100')).not.toMatch(/^auto /m);
-    expect(v.get('/etc/network/interfaces.d/wulf-vlan100')).toContain('iface vlan100 inet static\n    address 192.168.100.4/24\n');
-    const interfaces = v.get('/etc/network/interfaces')!;
-    expect(interfaces).toContain('source /etc/network/interfaces.d/*\n');
-    expect(interfaces.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
-      'source /etc/network/interfaces.d/*',
-      'auto lo',
-      'iface lo inet loopback',
-    ]);
-    expect(v.get('/etc/systemd/system/ifupdown-pre.service.d/wulf.conf')).toContain('ExecStart=\nExecStart=-/bin/udevadm settle\n');
-  });
+  test(
+    'ifupdown: "auto mac/<mac>/=wulf-<netdev>" without a device, the device name with one; the parent raises the VLAN; ' +
+      'no DHCP stanza of the image survives',
+    () => {
+      const r = render('ifupdown');
+      expect(r.get('r-one')!.get('/etc/network/interfaces.d/wulf-default')).toBe(
+        '# written by wulf for r-one\nauto mac/52:54:00:00:00:01/=wulf-default\niface wulf-default inet static\n    address 10.0.1.1/16\n',
+      );
+      expect(r.get('r-dev')!.get('/etc/network/interfaces.d/wulf-default')).toContain('auto eno1\niface eno1 inet static\n');
+      const v = r.get('r-vlan')!;
+      expect(v.get('/etc/network/interfaces.d/wulf-data')).toContain('post-up ip link add link "$IFACE" name vlan100 type vlan id 100');
+      expect(v.get('/etc/network/interfaces.d/wulf-vlan100')).not.toMatch(/^auto /m);
+      expect(v.get('/etc/network/interfaces.d/wulf-vlan100')).toContain('iface vlan100 inet static\n    address 192.168.100.4/24\n');
+      const interfaces = v.get('/etc/network/interfaces')!;
+      expect(interfaces).toContain('source /etc/network/interfaces.d/*\n');
+      expect(interfaces.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([
+        'source /etc/network/interfaces.d/*',
+        'auto lo',
+        'iface lo inet loopback',
+      ]);
+      expect(v.get('/etc/systemd/system/ifupdown-pre.service.d/wulf.conf')).toContain('ExecStart=\nExecStart=-/bin/udevadm settle\n');
+    },
+  );
 
   const ifquery = process.env.WULF_IFQUERY ?? ['/usr/sbin/ifquery', '/sbin/ifquery'].find((p) => existsSync(p));
   test("ifupdown: Debian's ifquery reads the files (logical interfaces, options; the bond, its members, the VLAN on it)", () => {
@@ -272,7 +276,8 @@ describe('no interface is named after a netdev; NICs without a device are matche
       // the bond with Warewulf's options and its first member's MAC (not a machine-id one: new at each stateless
       // boot), the members found by MAC joining it, the VLAN on it, IPoIB, routes, IPv6
       expect(out['10-netplan-bond0.netdev']).toContain(
-        '[NetDev]\nName=bond0\nMACAddress=52:54:00:00:01:05\nMTUBytes=9000\nKind=bond\n\n[Bond]\nMode=802.3ad\nMIIMonitorSec=100ms\nTransmitHashPolicy=layer3+4\nUpDelaySec=200ms\nDownDelaySec=200ms\n',
+        '[NetDev]\nName=bond0\nMACAddress=52:54:00:00:01:05\nMTUBytes=9000\nKind=bond\n\n[Bond]\nMode=802.3ad\nMIIMonitorSec=100ms\n' +
+          'TransmitHashPolicy=layer3+4\nUpDelaySec=200ms\nDownDelaySec=200ms\n',
       );
       for (const m of ['52:54:00:00:01:05', '52:54:00:00:02:05'])
         expect(Object.values(out).find((t) => t.includes(`PermanentMACAddress=${m}`))).toContain('Bond=bond0\n');
@@ -350,7 +355,9 @@ describe('no interface is named after a netdev; NICs without a device are matche
       }
     // a file with mistakes, which must be reported: the check can fail
     writeFileSync(join(d, 'zz-bad.network'), '[Match]\nName=x\n\n[Network]\nAdress=10.0.0.1/24\n\n[Bond]\nMode=fast\n');
-    const script = `mount -t tmpfs wulf /etc/systemd/network && cp ${d}/* /etc/systemd/network/ && mount -t tmpfs wulf /run && mkdir -p /run/systemd/netif && exec timeout -s TERM 4 ${networkd}`;
+    const script =
+      `mount -t tmpfs wulf /etc/systemd/network && cp ${d}/* /etc/systemd/network/ && mount -t tmpfs wulf /run && ` +
+      `mkdir -p /run/systemd/netif && exec timeout -s TERM 4 ${networkd}`;
     const r = spawnSync('unshare', ['-m', '-n', 'sh', '-c', script], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH, SYSTEMD_LOG_LEVEL: 'debug', SYSTEMD_LOG_TARGET: 'console' },
@@ -401,7 +408,8 @@ describe('no interface is named after a netdev; NICs without a device are matche
     expect(
       q(
         'wulf-bond.xml',
-        'concat(/interface/name, " ", /interface/bond/mode, " ", /interface/bond/miimon/frequency, " ", /interface/bond/miimon/updelay, " ", /interface/bond/miimon/downdelay, " ", /interface/bond/xmit-hash-policy, " ", /interface/link/mtu)',
+        'concat(/interface/name, " ", /interface/bond/mode, " ", /interface/bond/miimon/frequency, " ", /interface/bond/miimon/updelay, " ", ' +
+          '/interface/bond/miimon/downdelay, " ", /interface/bond/xmit-hash-policy, " ", /interface/link/mtu)',
       ),
     ).toBe('bond0 802.3ad 100 200 200 layer3+4 9000');
     for (const m of ['data1', 'data2'])

@@ -26,7 +26,8 @@ beforeAll(async () => {
   mkdirSync(join(root, 'etc', 'wulf', 'bmc'), { recursive: true });
   writeFileSync(
     join(root, 'etc', 'wulf', 'bmc', 'pwfile.tmpl'),
-    'ipmitool -I lanplus -C 3 -H {{ ipaddr }} -p {{ port }} -U "{{ username }}" -f {{ passwordfile }} {% if cmd == "PowerStatus" %}chassis power status{% endif %}',
+    'ipmitool -I lanplus -C 3 -H {{ ipaddr }} -p {{ port }} -U "{{ username }}" -f {{ passwordfile }} {% if cmd == "PowerStatus" %}chassis power ' +
+      'status{% endif %}',
   );
   const bmc = (i: number) => `    ipmi:\n      ipaddr: 127.0.0.1\n      port: "${sims[i]!.port}"\n`;
   writeFileSync(

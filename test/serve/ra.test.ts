@@ -11,7 +11,8 @@ test('RAs leave the interface for ff02::1 with hop limit 255, router lifetime 0,
   if (process.getuid?.() !== 0) throw new Error('this test needs root (network namespaces, raw sockets)');
   if (!Bun.which('python3')) throw new Error('python3 is missing (apt-get install python3)');
   const setup = sh(
-    `ip netns add ${NS} && ip netns exec ${NS} sh -c 'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 && ip link add wra0 type veth peer name wra1 && ip link set wra0 up && ip link set wra1 up'`,
+    `ip netns add ${NS} && ip netns exec ${NS} sh -c 'sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 && ` +
+      `ip link add wra0 type veth peer name wra1 && ip link set wra0 up && ip link set wra1 up'`,
   );
   try {
     expect(setup.stderr.toString()).toBe('');

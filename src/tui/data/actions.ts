@@ -51,7 +51,8 @@ export async function writeEdit(
     const what = `${node} ${line.title.trim()}`;
     return {
       text: r.changed
-        ? `saved ${what} = ${value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : String(value)}`
+        ? `saved ${what} = ` +
+          `${value === undefined ? '(unset)' : Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : String(value)}`
         : `${what}: no change`,
       error: false,
       written: r.changed,

@@ -2,6 +2,7 @@
 // the state colour of a node (booting / up / late / lost / never seen / bad asset key) and the
 // per-stage boot waterfall. Pure: no sockets, no clock (callers pass `now` in unix seconds).
 import { liveness } from '../../runtime/liveness.ts';
+import { STAGES, type NodeStatus as BoardStatus, type StageSpan as BoardSpan, type StatusEvent } from '../../runtime/board.ts';
 
 export type NodeState = 'booting' | 'up' | 'late' | 'lost' | 'never' | 'bad-asset';
 export const STATES: NodeState[] = ['up', 'booting', 'late', 'lost', 'never', 'bad-asset'];
@@ -13,34 +14,15 @@ export const STATE_LABEL: Record<NodeState, string> = {
   never: 'never seen',
   'bad-asset': 'bad asset key',
 };
-/** The boot stages in wire order (the waterfall's rows). */
-export const STAGES = ['dhcp', 'ipxe', 'kernel', 'image', 'system', 'runtime'] as const;
-
-export interface StageSpan {
-  stage: string;
-  start?: number;
-  seconds?: number;
-  bytes?: number;
-}
-export interface NodeStatus {
-  name: string;
-  stage?: string;
-  sent?: string;
-  ipaddr?: string;
-  /** unix seconds */
-  lastSeen?: number;
-  /** unix seconds of the agent's last refresh of the runtime overlay */
-  lastAgent?: number;
-  timeline: StageSpan[];
-}
-export interface LogEvent {
-  seq: number;
-  time: number;
-  node: string;
-  stage: string;
-  sent: string;
-  ipaddr: string;
-}
+/** A stage of the board's timeline (src/runtime/board.ts) as read from a server: any field but the stage may be missing. */
+export type StageSpan = { stage: string } & Partial<Pick<BoardSpan, 'start' | 'seconds' | 'bytes'>>;
+/** The board's record of a node (src/runtime/board.ts) as read leniently from a server's JSON (wulf's or
+ *  Warewulf's): named by `name`, every other field may be missing. */
+export type NodeStatus = { name: string; timeline: StageSpan[] } & Partial<
+  Pick<BoardStatus, 'stage' | 'sent' | 'ipaddr' | 'lastSeen' | 'lastAgent'>
+>;
+/** A line of the log pane: the board's event (src/runtime/board.ts) without its byte count. */
+export type LogEvent = Omit<StatusEvent, 'bytes'>;
 
 type Obj = Record<string, unknown>;
 const str = (v: unknown) => (v === undefined || v === null || v === '' ? undefined : String(v));
@@ -205,6 +187,9 @@ export function fmtBytes(n: number | undefined): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
 }
+
+/** Local wall-clock time hh:mm:ss of unix seconds `t` (event lists, the waterfall's start). */
+export const fmtClock = (t: number) => new Date(t * 1000).toTimeString().slice(0, 8);
 
 export function fmtAgo(sec: number | undefined): string {
   if (sec === undefined) return '--';

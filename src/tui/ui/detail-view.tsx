@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import type { DetailLine } from '../state/detail.ts';
 import { fit } from '../state/nodes.ts';
 import type { ListState } from '../state/list.ts';
-import { classify, fmtAgo, fmtBytes, STATE_LABEL, waterfall, type LogEvent, type NodeStatus } from '../state/status.ts';
+import { classify, fmtAgo, fmtBytes, fmtClock, STATE_LABEL, waterfall, type LogEvent, type NodeStatus } from '../state/status.ts';
 import { c, STATE_COLOR, type Theme } from './theme.ts';
 
 /** The node's primary network device as nodes.conf gives it (shown in the header). */
@@ -36,8 +36,6 @@ export function detailListHeight(width: number, height: number): number {
 /** Header lines: the node with its address and MAC, then its state. */
 const HEADER = 2;
 
-const clock = (t: number) => new Date(t * 1000).toTimeString().slice(0, 8);
-
 function Waterfall({ status, width, theme }: { status?: NodeStatus; width: number; theme: Theme }) {
   const rows = waterfall(status);
   const total = Math.max(1, ...rows.map((r) => (r.offset ?? 0) + (r.seconds ?? 0)));
@@ -50,13 +48,14 @@ function Waterfall({ status, width, theme }: { status?: NodeStatus; width: numbe
         {fit(`${'stage'.padEnd(8)}${'start'.padStart(9)}${'secs'.padStart(7)}${'bytes'.padStart(10)}${'rate/s'.padStart(10)}`, width)}
       </Text>
       {rows.slice(0, 6).map((r) => {
-        const start = r.offset !== undefined ? `+${r.offset.toFixed(1)}` : r.start !== undefined ? clock(r.start) : '';
+        const start = r.offset !== undefined ? `+${r.offset.toFixed(1)}` : r.start !== undefined ? fmtClock(r.start) : '';
         const a = barW ? Math.round(((r.offset ?? 0) / total) * barW) : 0;
         const b = barW && r.seconds !== undefined ? Math.max(1, Math.round((r.seconds / total) * barW)) : 0;
         const bar = barW ? ' ' + ' '.repeat(Math.min(a, barW)) + '█'.repeat(Math.min(b, Math.max(0, barW - a))) : '';
         return (
           <Text key={r.stage} wrap="truncate">
-            {`${r.stage.padEnd(8)}${start.padStart(9)}${(r.seconds !== undefined ? r.seconds.toFixed(2) : '').padStart(7)}${fmtBytes(r.bytes).padStart(10)}${fmtBytes(r.rate === undefined ? undefined : Math.round(r.rate)).padStart(10)}`}
+            {`${r.stage.padEnd(8)}${start.padStart(9)}${(r.seconds !== undefined ? r.seconds.toFixed(2) : '').padStart(7)}` +
+              `${fmtBytes(r.bytes).padStart(10)}${fmtBytes(r.rate === undefined ? undefined : Math.round(r.rate)).padStart(10)}`}
             <Text color={c(theme, 'cyan')}>{bar}</Text>
           </Text>
         );
@@ -111,7 +110,7 @@ export function DetailView(p: DetailProps) {
       ) : (
         events.map((e) => (
           <Text key={e.seq} wrap="truncate">
-            {fit(`  ${clock(e.time)} ${e.stage.padEnd(8)} ${e.sent} ${e.ipaddr}`, rightW)}
+            {fit(`  ${fmtClock(e.time)} ${e.stage.padEnd(8)} ${e.sent} ${e.ipaddr}`, rightW)}
           </Text>
         ))
       )}
@@ -127,7 +126,8 @@ export function DetailView(p: DetailProps) {
       <Text wrap="truncate">
         {'state '}
         <Text color={c(p.theme, STATE_COLOR[st])}>{STATE_LABEL[st]}</Text>
-        {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  agent ${agentAgo}${p.status?.ipaddr && p.status.ipaddr !== a?.ipaddr ? `  from ${p.status.ipaddr}` : ''}`}
+        {`  stage ${p.status?.stage ?? '--'}  seen ${ago}  agent ${agentAgo}` +
+          `${p.status?.ipaddr && p.status.ipaddr !== a?.ipaddr ? `  from ${p.status.ipaddr}` : ''}`}
       </Text>
       {wide ? (
         <Box flexDirection="row">

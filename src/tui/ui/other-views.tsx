@@ -5,7 +5,7 @@ import { naturalCompare } from '../../config/cascade.ts';
 import { compressHostlist } from '../../lib/hostlist.ts';
 import { fit } from '../state/nodes.ts';
 import type { ListState } from '../state/list.ts';
-import { fmtBytes, type LogEvent } from '../state/status.ts';
+import { fmtBytes, fmtClock, type LogEvent } from '../state/status.ts';
 import type { Paths } from '../../config/paths.ts';
 import { listImages, type ImageSummary } from '../../images/service.ts';
 import { errorLine } from '../../lib/errors.ts';
@@ -92,7 +92,8 @@ export function ProfilesView({ rows, ...p }: ListProps & { rows: ProfileRow[] })
       {rows.slice(p.list.top, p.list.top + p.height).map((r, i) => (
         <Text key={r.name} inverse={p.list.top + i === p.list.cursor} wrap="truncate">
           {fit(
-            `  ${fit(r.name, nameW)} ${String(r.nodes.length).padStart(6)} ${fit(r.image, 14)} ${r.nodes.length ? compressHostlist(r.nodes) : '(no nodes)'}${r.detail ? '  — ' + r.detail : ''}`,
+            `  ${fit(r.name, nameW)} ${String(r.nodes.length).padStart(6)} ${fit(r.image, 14)} ` +
+              `${r.nodes.length ? compressHostlist(r.nodes) : '(no nodes)'}${r.detail ? '  — ' + r.detail : ''}`,
             p.width,
           )}
         </Text>
@@ -112,7 +113,9 @@ export function ImagesView({ rows, error, ...p }: ListProps & { rows: ImageRow[]
       {rows.slice(p.list.top, p.list.top + Math.max(0, p.height - 1)).map((r, i) => (
         <Text key={r.name} inverse={p.list.top + i === p.list.cursor} wrap="truncate">
           {fit(
-            `  ${fit(r.name, nameW)} ${String(r.nodes).padStart(5)} ${(r.onDisk ? (r.size !== undefined ? fmtBytes(r.size) : 'unbuilt') : 'missing').padStart(9)}  ${fit(r.kernel ?? (r.onDisk ? '(none found)' : ''), 18)} ${r.digest ? r.digest.replace(/^sha256:/, '').slice(0, 12) : ''}`,
+            `  ${fit(r.name, nameW)} ${String(r.nodes).padStart(5)} ` +
+              `${(r.onDisk ? (r.size !== undefined ? fmtBytes(r.size) : 'unbuilt') : 'missing').padStart(9)}  ` +
+              `${fit(r.kernel ?? (r.onDisk ? '(none found)' : ''), 18)} ${r.digest ? r.digest.replace(/^sha256:/, '').slice(0, 12) : ''}`,
             p.width,
           )}
         </Text>
@@ -126,7 +129,6 @@ export function ImagesView({ rows, error, ...p }: ListProps & { rows: ImageRow[]
   );
 }
 
-const clock = (t: number) => new Date(t * 1000).toTimeString().slice(0, 8);
 export function LogView({ events, filter, ...p }: ListProps & { events: LogEvent[]; filter: string }) {
   const follow = p.list.key === undefined;
   const cursor = follow ? events.length - 1 : p.list.cursor;
@@ -147,7 +149,7 @@ export function LogView({ events, filter, ...p }: ListProps & { events: LogEvent
       ) : null}
       {events.slice(top, top + p.height).map((e, i) => (
         <Text key={e.seq} inverse={top + i === cursor && !follow} wrap="truncate">
-          {fit(`  ${clock(e.time)} ${fit(e.node, 16)} ${fit(e.stage, 8)} ${e.sent} ${e.ipaddr}`, p.width)}
+          {fit(`  ${fmtClock(e.time)} ${fit(e.node, 16)} ${fit(e.stage, 8)} ${e.sent} ${e.ipaddr}`, p.width)}
         </Text>
       ))}
     </Box>
