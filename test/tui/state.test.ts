@@ -233,7 +233,8 @@ describe('key reducer', () => {
 
 describe('detail', () => {
   const c2 = parseNodesConf(
-    `nodeprofiles:\n  default:\n    cluster name: c1\n    kernel:\n      args: [quiet]\nnodes:\n  n1:\n    profiles: [default]\n    cluster name: mine\n    network devices:\n      eth0:\n        ipaddr: 10.0.0.5\n`,
+    'nodeprofiles:\n  default:\n    cluster name: c1\n    kernel:\n      args: [quiet]\n' +
+      'nodes:\n  n1:\n    profiles: [default]\n    cluster name: mine\n    network devices:\n      eth0:\n        ipaddr: 10.0.0.5\n',
   );
   test('lines carry the origin of each value, SUPERSEDED when the node overrides a profile', () => {
     const lines = detailLines(mergeNode(c2, 'n1'));
