@@ -1,62 +1,16 @@
 // `wulf image` (aliases container, vnfs): import, build, rollback, list, show, kernels, copy,
 // rename, delete, shell/exec and syncuser, on the services in src/images.
-import { existsSync, readdirSync, lstatSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Ctx, Flags, Noun } from './command.ts';
-import { defineCommand, type FlagsOf } from './define.ts';
-import { outputFlags, yesFlag } from './command.ts';
+import { type Ctx, type Noun, yesFlag } from './command.ts';
+import { defineCommand } from './define.ts';
 import { fail, WulfError } from '../lib/errors.ts';
-import { table, toJsonText, toYamlText } from './table.ts';
 import { importImage } from '../images/import.ts';
 import { progressFor } from '../images/progress.ts';
-import { buildImage, rollbackImage } from '../images/build.ts';
-import { ensureImageStore, imageDir, listImageNames, mustExist, readMeta, readPointer, previousFile, rootfsDir } from '../images/layout.ts';
-import { imageArtifactPath, listImages } from '../images/service.ts';
-import { listKernels, pickKernel } from '../images/kernels.ts';
+import { rollbackImage } from '../images/build.ts';
+import { listImageNames, mustExist } from '../images/layout.ts';
 import { copyImage, deleteImage, renameImage } from '../images/manage.ts';
-import { imageSession } from '../images/shell.ts';
-import { nodeViewSession } from '../images/nodeview.ts';
-import { syncUsers } from '../images/syncuser.ts';
-
-const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
-
-/** Nodes using each image (image name of the merged node), when nodes.conf is readable. */
-async function nodeCounts(ctx: Ctx): Promise<{ byImage: Map<string, string[]>; kernelOf: Map<string, string | undefined> }> {
-  const byImage = new Map<string, string[]>(),
-    kernelOf = new Map<string, string | undefined>();
-  try {
-    const { readConfigured } = await import('../store/open.ts');
-    const { mergeAll } = await import('../config/cascade.ts');
-    for (const n of mergeAll(await readConfigured(ctx.paths, ctx.env))) {
-      const img = n.data.imageName;
-      if (!img) continue;
-      byImage.set(img, [...(byImage.get(img) ?? []), n.id]);
-      kernelOf.set(n.id, n.data.kernel?.version);
-    }
-  } catch {
-    /* no nodes.conf yet */
-  }
-  return { byImage, kernelOf };
-}
-
-function duBytes(dir: string): number {
-  let total = 0;
-  const walk = (d: string) => {
-    let names: string[] = [];
-    try {
-      names = readdirSync(d);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const st = lstatSync(join(d, n));
-      if (st.isDirectory()) walk(join(d, n));
-      else total += st.size;
-    }
-  };
-  walk(dir);
-  return total;
-}
+import { build, buildFlags, nodeCounts, runSync } from './image-build.ts';
+import { execVerb, shellVerb } from './image-shell.ts';
+import { kernelsVerb, listVerb, showVerb } from './image-views.ts';
 
 async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
@@ -68,23 +22,6 @@ async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
   } finally {
     process.off('SIGINT', on);
     process.off('SIGTERM', on);
-  }
-}
-
-const buildFlags = {
-  compress: { type: 'string', arg: 'gzip|zstd', help: 'compression of the built image', default: 'gzip' },
-} as const satisfies Flags;
-function compressionOf(compress: string): 'gzip' | 'zstd' {
-  if (compress !== 'gzip' && compress !== 'zstd') fail(`unknown compression "${compress}"`, 'use gzip or zstd');
-  return compress;
-}
-
-async function build(ctx: Ctx, name: string, flags: { compress: string; force?: boolean }): Promise<void> {
-  const r = await buildImage(ctx.paths, name, { compression: compressionOf(flags.compress), force: !!flags.force });
-  if (r.skipped) ctx.err(`image ${name}: unchanged, build skipped (${r.pointer.file}); --force rebuilds`);
-  else {
-    const what = `${r.pointer.file} ${mib(r.pointer.size)}, ${r.pointer.entries} entries`;
-    ctx.err(`image ${name}: built ${what} in ${r.seconds.toFixed(1)} s`);
   }
 }
 
@@ -167,164 +104,6 @@ const rollbackVerb = defineCommand({
   },
 });
 
-const listVerb = defineCommand({
-  name: 'list',
-  aliases: ['ls'],
-  summary: 'list images',
-  positionals: [{ name: 'image', variadic: true }],
-  flags: {
-    long: { type: 'boolean', short: 'l', help: 'more columns' },
-    size: { type: 'boolean', short: 's', help: 'include the unpacked size' },
-    kernel: { type: 'boolean', short: 'k', help: 'only name, nodes and kernel version' },
-    chroot: { type: 'boolean', short: 'c', help: 'name, nodes and the unpacked (chroot) size' },
-    compressed: { type: 'boolean', help: 'name, nodes and the size of the built (compressed) image' },
-    ...outputFlags,
-  },
-  async run(ctx, { flags, pos: { image: names } }) {
-    const { byImage } = await nodeCounts(ctx);
-    const imgs = listImages(ctx.paths).filter((i) => !names.length || names.includes(i.name));
-    const du = flags.size || flags.chroot;
-    const rows = imgs.map((i) => ({
-      name: i.name,
-      nodes: byImage.get(i.name)?.length ?? 0,
-      kernel: i.defaultKernel ?? '',
-      created: i.created,
-      imported: i.imported,
-      // digest: the registry manifest's; none for a directory or tarball (built.digest is the artifact's)
-      digest: i.digest ?? null,
-      source: i.source,
-      ...(du ? { rootfsBytes: duBytes(rootfsDir(ctx.paths, i.name)) } : {}),
-      built: i.artifact
-        ? { file: i.artifact.path, bytes: i.artifact.size, digest: i.artifact.digest, compression: i.artifact.compression }
-        : null,
-    }));
-    if (flags.json) {
-      ctx.out(toJsonText(rows));
-      return 0;
-    }
-    if (flags.yaml) {
-      ctx.out(toYamlText(rows));
-      return 0;
-    }
-    const builtSize = (r: (typeof rows)[number]) => (r.built ? `${mib(r.built.bytes)} ${r.built.compression}` : '(not built)');
-    // wwctl's narrow views: -k the kernel, -c the chroot's size, --compressed the built image's
-    if (!flags.long && (flags.kernel || flags.chroot || flags.compressed)) {
-      const hdr = [
-        'IMAGE NAME',
-        'NODES',
-        ...(flags.kernel ? ['KERNEL VERSION'] : []),
-        ...(flags.chroot ? ['CHROOT SIZE'] : []),
-        ...(flags.compressed ? ['COMPRESSED SIZE'] : []),
-      ];
-      ctx.out(
-        table(
-          hdr,
-          rows.map((r) => [
-            r.name,
-            String(r.nodes),
-            ...(flags.kernel ? [r.kernel] : []),
-            ...(flags.chroot ? [mib(r.rootfsBytes ?? 0)] : []),
-            ...(flags.compressed ? [builtSize(r)] : []),
-          ]),
-        ),
-      );
-      return 0;
-    }
-    const hdr = [
-      'IMAGE NAME',
-      'NODES',
-      'KERNEL VERSION',
-      'CREATION TIME',
-      'BUILT SIZE',
-      ...(du ? ['ROOTFS SIZE'] : []),
-      ...(flags.long ? ['DIGEST', 'SOURCE'] : []),
-    ];
-    ctx.out(
-      table(
-        hdr,
-        rows.map((r) => [
-          r.name,
-          String(r.nodes),
-          r.kernel,
-          r.created.replace(/\.\d+Z$/, 'Z'),
-          builtSize(r),
-          ...(du ? [mib(r.rootfsBytes ?? 0)] : []),
-          ...(flags.long ? [r.digest?.slice(0, 19) ?? '--', r.source] : []),
-        ]),
-      ),
-    );
-    return 0;
-  },
-});
-
-const showVerb = defineCommand({
-  name: 'show',
-  summary: 'print the rootfs path of an image (-a: everything)',
-  positionals: [{ name: 'image', required: true }],
-  flags: { all: { type: 'boolean', short: 'a', help: 'show all details' }, ...outputFlags },
-  async run(ctx, { flags, pos: { image: name } }) {
-    mustExist(ctx.paths, name);
-    if (!flags.all && !flags.json && !flags.yaml) {
-      ctx.out(rootfsDir(ctx.paths, name));
-      return 0;
-    }
-    const { byImage } = await nodeCounts(ctx);
-    const root = rootfsDir(ctx.paths, name);
-    const ks = listKernels(root);
-    const info = {
-      ...readMeta(ctx.paths, name),
-      rootfs: root,
-      nodes: byImage.get(name) ?? [],
-      kernels: ks.map((k) => ({ version: k.version, path: k.rel })),
-      defaultKernel: pickKernel(ks, root)?.version ?? null,
-      artifact: imageArtifactPath(ctx.paths, name) ?? null,
-      previous: readPointer(previousFile(ctx.paths, name)) ?? null,
-    };
-    ctx.out(flags.json ? toJsonText(info) : toYamlText(info));
-    return 0;
-  },
-});
-
-const kernelsVerb = defineCommand({
-  name: 'kernels',
-  aliases: ['kernel'],
-  summary: 'list the kernels found in images',
-  positionals: [{ name: 'image', variadic: true }],
-  flags: { ...outputFlags },
-  async run(ctx, { flags, pos: { image: names } }) {
-    const { byImage, kernelOf } = await nodeCounts(ctx);
-    const rows: { image: string; kernel: string; version: string; default: boolean; nodes: number }[] = [];
-    for (const name of names.length ? names : listImageNames(ctx.paths)) {
-      mustExist(ctx.paths, name);
-      const root = rootfsDir(ctx.paths, name);
-      const ks = listKernels(root);
-      const def = pickKernel(ks, root);
-      for (const k of ks) {
-        const nodes = (byImage.get(name) ?? []).filter((id) => {
-          const s = kernelOf.get(id);
-          return (s ? pickKernel(ks, root, s) : def)?.rel === k.rel;
-        });
-        rows.push({ image: name, kernel: k.rel, version: k.version, default: k === def, nodes: nodes.length });
-      }
-    }
-    if (flags.json) {
-      ctx.out(toJsonText(rows));
-      return 0;
-    }
-    if (flags.yaml) {
-      ctx.out(toYamlText(rows));
-      return 0;
-    }
-    ctx.out(
-      table(
-        ['Image', 'Kernel', 'Version', 'Default', 'Nodes'],
-        rows.map((r) => [r.image, r.kernel, r.version, String(r.default), String(r.nodes)]),
-      ),
-    );
-    return 0;
-  },
-});
-
 const copyVerb = defineCommand({
   name: 'copy',
   aliases: ['cp'],
@@ -380,105 +159,6 @@ const deleteVerb = defineCommand({
       ctx.err(`deleted image ${n}`);
     }
     return 0;
-  },
-});
-
-/** The controller's /etc, where the syncuser overlay reads it too: the real host's, or WULF_HOST_ROOT/etc. */
-const controllerEtc = (ctx: Ctx) => join(ctx.paths.hostRoot || '/', 'etc');
-
-function runSync(ctx: Ctx, name: string, write: boolean): void {
-  if (write) ensureImageStore(ctx.paths);
-  const r = syncUsers(rootfsDir(ctx.paths, name), { write, controllerEtc: controllerEtc(ctx), label: name });
-  for (const l of r.lines) ctx.err(`conflict: ${l}`);
-  const what =
-    `${r.conflicts.length} conflict(s), ${r.added} user(s)/group(s) from the controller,` +
-    ` ${r.chowned} file(s) ${write ? 're-owned' : 'to re-own'}`;
-  const run = r.conflicts.length || r.added ? ` (run: wulf image syncuser ${name})` : '';
-  if (!write) ctx.err(`syncuser ${name}: ${what}; report only, nothing written${run}`);
-  else ctx.err(`syncuser ${name}: ${r.written ? what : 'already in sync'}`);
-}
-
-const bindFlags = {
-  bind: {
-    type: 'string',
-    short: 'B',
-    multiple: true,
-    arg: 'SRC[:DST[:ro|copy]]',
-    help: 'bind a host path into the image (-b too, as wwctl spells it)',
-  },
-  'bind-b': { type: 'string', short: 'b', multiple: true, hidden: true, help: "wwctl's -b: the same as --bind" },
-  'no-build': { type: 'boolean', help: 'do not rebuild on exit (same as --build=false)' },
-  syncuser: { type: 'boolean', help: 'run syncuser on exit if passwd/group changed' },
-  node: {
-    type: 'string',
-    short: 'n',
-    arg: 'NODE',
-    help: "read-only view of the image with that node's system and runtime overlays (no rebuild)",
-  },
-  ...buildFlags,
-} as const satisfies Flags;
-type BindFlags = FlagsOf<typeof bindFlags>;
-const buildEq = (argv: string[]) =>
-  argv.flatMap((a) => (a === '--build=false' ? ['--no-build'] : a === '--build=true' || a === '--build' ? [] : [a]));
-/** --bind and wwctl's -b, in the order given. */
-const bindsOf = (flags: BindFlags) => [...(flags.bind ?? []), ...(flags['bind-b'] ?? [])];
-
-async function session(ctx: Ctx, flags: BindFlags, name: string, cmd: string[]): Promise<number> {
-  mustExist(ctx.paths, name);
-  const node = flags.node;
-  if (node) {
-    const { nodeOverlayFiles } = await import('../overlays/preview.ts');
-    const files = await nodeOverlayFiles(ctx.paths, node, ctx.log, ctx.env);
-    const v = await nodeViewSession(ctx.paths, name, {
-      node,
-      files,
-      cmd,
-      binds: bindsOf(flags),
-      env: ctx.env,
-      log: ctx.log,
-      noOverlayfs: ctx.env.WULF_VIEW_NO_OVERLAYFS === '1',
-    });
-    return v.exit;
-  }
-  const code = await imageSession(ctx.paths, name, {
-    cmd,
-    binds: bindsOf(flags),
-    env: ctx.env,
-    log: ctx.log,
-    interactive: cmd.length === 0,
-  });
-  if (code.changedUsers && flags.syncuser) runSync(ctx, name, true);
-  if (!flags['no-build'] && existsSync(join(imageDir(ctx.paths, name), 'build', 'current')))
-    await build(ctx, name, { ...flags, force: false });
-  else if (!flags['no-build']) await build(ctx, name, flags);
-  return code.exit;
-}
-
-const shellVerb = defineCommand({
-  name: 'shell',
-  aliases: ['chroot'],
-  summary: 'open a shell inside an image (namespaces + chroot)',
-  usage: 'IMAGE [--node NODE]',
-  positionals: [{ name: 'image', required: true }],
-  flags: bindFlags,
-  preprocess: buildEq,
-  run: (ctx, { flags, pos: { image } }) => session(ctx, flags, image, []),
-});
-const execVerb = defineCommand({
-  name: 'exec',
-  summary: 'run a command inside an image',
-  usage: 'IMAGE [--node NODE] -- CMD [ARGS...]',
-  flags: bindFlags,
-  preprocess: buildEq,
-  passthrough: true,
-  positionals: [
-    { name: 'image', required: true },
-    { name: 'cmd', variadic: true },
-  ],
-  run(ctx, { flags, pos: { image, cmd } }) {
-    if (cmd[0] === '--') cmd.shift();
-    if (!cmd.length) fail('usage: wulf image exec IMAGE -- CMD [ARGS...]');
-    return session(ctx, flags, image, cmd);
   },
 });
 
