@@ -61,6 +61,11 @@ export interface NounEntry {
   load: () => Promise<Noun>;
 }
 
+/** The noun called `name` (or one of its aliases) in a command tree. */
+export function nounIn(nouns: NounEntry[], name: string): NounEntry | undefined {
+  return nouns.find((n) => n.name === name || n.aliases?.includes(name));
+}
+
 export function findVerb(noun: Noun, name: string): Verb | undefined {
   return noun.verbs.find((v) => v.name === name || v.aliases?.includes(name));
 }

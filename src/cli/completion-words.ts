@@ -9,7 +9,7 @@ import { naturalCompare } from '../config/cascade.ts';
 import { listImageNames, rootfsDir } from '../images/layout.ts';
 import { listKernels } from '../images/kernels.ts';
 import { listOverlayNames, readOverlay } from '../overlays/sources.ts';
-import { findVerb, type NounEntry, type Verb } from './command.ts';
+import { findVerb, type NounEntry, nounIn, type Verb } from './command.ts';
 
 type Kind = 'nodes' | 'profiles' | 'images' | 'overlays' | 'files' | 'kernels';
 
@@ -129,7 +129,7 @@ export async function completeWords(
           cur,
           false,
         );
-  const entry = nouns.find((n) => n.name === words[i] || n.aliases?.includes(words[i]!));
+  const entry = nounIn(nouns, words[i]!);
   if (!entry) return [];
   const paths = pathsFor(resolveRoot(root, env, process.execPath), env.WULF_HOST_ROOT);
   const noun = await entry.load();

@@ -1,7 +1,7 @@
 // The command tree: each noun is loaded lazily so `wulf version` does not pay for the TUI or the
 // servers. A room adds its noun here with one line. A noun's name, aliases and summary are written
 // here only: `wulf --help`, `wulf NOUN --help` and completion read them from this list.
-import type { NounEntry } from './command.ts';
+import { type NounEntry, nounIn } from './command.ts';
 
 export type { NounEntry };
 
@@ -95,5 +95,5 @@ export const nouns: NounEntry[] = [
 ];
 
 export function findNoun(name: string): NounEntry | undefined {
-  return nouns.find((n) => n.name === name || n.aliases?.includes(name));
+  return nounIn(nouns, name);
 }
