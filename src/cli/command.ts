@@ -1,6 +1,6 @@
-// Commands are data: a noun holds verbs; each verb names its flags once, and parsing, --help and
-// the completion scripts come from that. Verbs get a Ctx and return an exit code or throw a
-// WulfError; only main.ts touches process.argv / process.exit.
+// Commands are data: a noun holds verbs; each verb names its flags once (define.ts), and parsing,
+// --help and the completion scripts come from that. Verbs get a Ctx and return an exit code or
+// throw a WulfError; dispatch.ts finds and runs them, and only main.ts touches process.argv / exit.
 import { parseArgs } from 'node:util';
 import { WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
@@ -42,16 +42,28 @@ export interface Verb {
   passthrough?: boolean;
   /** rewrite argv before parsing (e.g. bare boolean field flags) */
   preprocess?: (argv: string[]) => string[];
-  run(ctx: Ctx, flags: FlagValues, positionals: string[]): Promise<number | void> | number | void;
+  /** `command` names the verb in a usage error ('image show'); made by defineCommand (define.ts) */
+  run(ctx: Ctx, flags: FlagValues, positionals: string[], command?: string): Promise<number | void> | number | void;
 }
 
+/** A noun's verbs; its name, aliases and summary are in the registry (registry.ts), once. */
 export interface Noun {
-  name: string;
-  aliases?: string[];
-  summary: string;
   verbs: Verb[];
   /** a noun that is itself a verb (e.g. `wulf serve`) */
   direct?: Verb;
+}
+
+/** A registry entry: the noun's name, aliases and summary (top-level and noun help), loaded lazily. */
+export interface NounEntry {
+  name: string;
+  aliases?: string[];
+  summary: string;
+  load: () => Promise<Noun>;
+}
+
+/** The noun called `name` (or one of its aliases) in a command tree. */
+export function nounIn(nouns: NounEntry[], name: string): NounEntry | undefined {
+  return nouns.find((n) => n.name === name || n.aliases?.includes(name));
 }
 
 export function findVerb(noun: Noun, name: string): Verb | undefined {
@@ -101,12 +113,12 @@ export function renderVerbHelp(prefix: string, verb: Verb): string {
   return lines.join('\n');
 }
 
-export function renderNounHelp(noun: Noun): string {
+export function renderNounHelp(entry: NounEntry, noun: Noun): string {
   const w = Math.max(...noun.verbs.map((v) => v.name.length)) + 3;
   return [
-    `Usage: wulf ${noun.name} <command> [flags]`,
+    `Usage: wulf ${entry.name} <command> [flags]`,
     '',
-    noun.summary,
+    entry.summary,
     '',
     'Commands:',
     ...noun.verbs.map((v) => `  ${v.name.padEnd(w)}${v.summary}`),
@@ -114,8 +126,8 @@ export function renderNounHelp(noun: Noun): string {
 }
 
 /** Flags shared by list verbs. */
-export const outputFlags: Flags = {
+export const outputFlags = {
   json: { type: 'boolean', short: 'j', help: 'JSON output' },
   yaml: { type: 'boolean', short: 'y', help: 'YAML output' },
-};
-export const yesFlag: Flags = { yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation' } };
+} as const satisfies Flags;
+export const yesFlag = { yes: { type: 'boolean', short: 'y', help: 'do not ask for confirmation' } } as const satisfies Flags;

@@ -9,8 +9,7 @@ import { naturalCompare } from '../config/cascade.ts';
 import { listImageNames, rootfsDir } from '../images/layout.ts';
 import { listKernels } from '../images/kernels.ts';
 import { listOverlayNames, readOverlay } from '../overlays/sources.ts';
-import { findNoun, nouns } from './registry.ts';
-import { findVerb, type Verb } from './command.ts';
+import { findVerb, type NounEntry, nounIn, type Verb } from './command.ts';
 
 type Kind = 'nodes' | 'profiles' | 'images' | 'overlays' | 'files' | 'kernels';
 
@@ -99,7 +98,12 @@ function matching(cands: string[], cur: string, comma: boolean): string[] {
 }
 
 /** The candidates for word `cword` of `words` (words[0] is the program). */
-export async function completeWords(words: string[], cword: number, env: Record<string, string | undefined>): Promise<string[]> {
+export async function completeWords(
+  nouns: NounEntry[],
+  words: string[],
+  cword: number,
+  env: Record<string, string | undefined>,
+): Promise<string[]> {
   let i = 1,
     root: string | undefined;
   for (; i < cword; i++) {
@@ -125,7 +129,7 @@ export async function completeWords(words: string[], cword: number, env: Record<
           cur,
           false,
         );
-  const entry = findNoun(words[i]!);
+  const entry = nounIn(nouns, words[i]!);
   if (!entry) return [];
   const paths = pathsFor(resolveRoot(root, env, process.execPath), env.WULF_HOST_ROOT);
   const noun = await entry.load();

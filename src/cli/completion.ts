@@ -2,7 +2,8 @@
 // is being completed (`wulf completion complete CWORD -- WORDS...`, completion-words.ts), which knows
 // every noun, verb and flag, and reads node, profile, image and overlay names from the store.
 import { WulfError } from '../lib/errors.ts';
-import type { Noun } from './command.ts';
+import type { Noun, NounEntry } from './command.ts';
+import { defineCommand } from './define.ts';
 import { completeWords } from './completion-words.ts';
 
 function bash(): string {
@@ -27,25 +28,26 @@ if [[ "\${funcstack[1]}" == _wulf ]]; then _wulf "$@"; else compdef _wulf wulf; 
 `;
 }
 
-export const noun: Noun = {
-  name: 'completion',
-  summary: 'print a bash or zsh completion script',
-  verbs: [],
-  direct: {
+/** The completion noun over the command tree it completes (given by the registry: no import cycle). */
+export function completionNoun(nouns: NounEntry[]): Noun {
+  const direct = defineCommand({
     name: '',
     summary: 'print a completion script: wulf completion bash|zsh (it completes node, profile, image and overlay names from the store)',
     usage: 'bash|zsh',
-    async run(ctx, _f, pos) {
-      if (pos[0] === 'complete') {
+    // `complete CWORD WORDS...` is the scripts' call
+    positionals: [{ name: 'words', variadic: true }],
+    async run(ctx, { pos: { words } }) {
+      if (words[0] === 'complete') {
         // called by the scripts: complete CWORD WORDS... (the words after `--`)
-        const cword = Number(pos[1]);
+        const cword = Number(words[1]);
         if (!Number.isInteger(cword) || cword < 1) return 0;
-        for (const c of await completeWords(pos.slice(2), cword, ctx.env)) ctx.out(c);
+        for (const c of await completeWords(nouns, words.slice(2), cword, ctx.env)) ctx.out(c);
         return 0;
       }
-      const shell = pos[0] ?? 'bash';
+      const shell = words[0] ?? 'bash';
       if (shell !== 'bash' && shell !== 'zsh') throw new WulfError(`no completion for "${shell}"`, { hint: 'bash or zsh' });
       ctx.out(shell === 'bash' ? bash() : zsh());
     },
-  },
-};
+  });
+  return { verbs: [], direct };
+}

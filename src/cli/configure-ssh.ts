@@ -4,7 +4,8 @@
 // overlay carries to the nodes (so `wulf ssh` logs in with it). Existing keys are kept unless --force.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Ctx, Verb } from './command.ts';
+import type { Ctx } from './command.ts';
+import { defineCommand } from './define.ts';
 import { fail } from '../lib/errors.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
 import { rootSshDir } from '../remote/ssh.ts';
@@ -36,7 +37,7 @@ export function rootKeys(ctx: Ctx, type: string, force: boolean): void {
   ctx.out(`added ${key}.pub to ${auth}`);
 }
 
-export const ssh: Verb = {
+export const ssh = defineCommand({
   name: 'ssh',
   summary: "generate the cluster SSH host keys (ssh.host_keys overlay) and root's key in authorized_keys (ssh.authorized_keys overlay)",
   flags: {
@@ -44,10 +45,10 @@ export const ssh: Verb = {
     'key-types': { type: 'string', short: 't', arg: 'LIST', help: "comma list (default: wulf.conf ssh.key types); the first is root's" },
     keytypes: { type: 'string', hidden: true, help: "wwctl's spelling of --key-types" },
   },
-  run(ctx, flags) {
+  run(ctx, { flags }) {
     const list = flags['key-types'] ?? flags.keytypes;
     const types = list
-      ? String(list)
+      ? list
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean)
@@ -57,8 +58,8 @@ export const ssh: Verb = {
     if (!types.length) fail('no SSH key types', 'set ssh.key types in wulf.conf, or --key-types');
     if (!Bun.which('ssh-keygen')) fail('ssh-keygen is not installed', 'apt-get install openssh-client');
     mkdirSync(ctx.paths.keysDir, { recursive: true, mode: 0o700 });
-    for (const t of types) keygen(ctx, t, join(ctx.paths.keysDir, `ssh_host_${t}_key`), `wulf cluster ${t} host key`, !!flags.force);
-    rootKeys(ctx, types[0]!, !!flags.force);
+    for (const t of types) keygen(ctx, t, join(ctx.paths.keysDir, `ssh_host_${t}_key`), `wulf cluster ${t} host key`, flags.force);
+    rootKeys(ctx, types[0]!, flags.force);
     return 0;
   },
-};
+});

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic.ts';
 import { compiled } from '../lib/assets.ts';
 import { errorLine, WulfError } from '../lib/errors.ts';
-import type { Ctx, FlagValues, Noun, Verb } from './command.ts';
+import type { Ctx, Noun, Verb } from './command.ts';
+import { defineCommand } from './define.ts';
 import { ssh } from './configure-ssh.ts';
 import { readConfigured } from '../store/open.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
@@ -31,23 +32,23 @@ WantedBy=multi-user.target
 `;
 }
 
-const systemd: Verb = {
+const systemd = defineCommand({
   name: 'systemd',
   summary: 'install a systemd unit that runs wulf serve (or --print it)',
   flags: {
     print: { type: 'boolean', short: 'p', help: 'print the unit instead of writing it' },
     dir: { type: 'string', help: 'unit directory (default /etc/systemd/system)', arg: 'DIR' },
   },
-  run(ctx, flags) {
+  run(ctx, { flags }) {
     const bin = compiled ? realpathSync(process.execPath) : `${process.execPath} ${realpathSync(join(import.meta.dir, '..', 'main.ts'))}`;
     const text = unitText(bin, ctx.paths.root);
     if (flags.print) return void ctx.out(text);
-    const dir = (flags.dir as string | undefined) ?? (ctx.paths.root ? join(ctx.paths.root, 'etc/systemd/system') : '/etc/systemd/system');
+    const dir = flags.dir ?? (ctx.paths.root ? join(ctx.paths.root, 'etc/systemd/system') : '/etc/systemd/system');
     const file = join(dir, 'wulf.service');
     writeFileAtomic(file, text, { mode: 0o644, ...(existsSync(file) ? { backup: `${file}.bak` } : {}) });
     ctx.out(`wrote ${file}\nthen: systemctl daemon-reload && systemctl enable --now wulf`);
   },
-};
+});
 
 function said(ctx: Ctx, r: HostResult): void {
   ctx.out(
@@ -57,16 +58,16 @@ function said(ctx: Ctx, r: HostResult): void {
   );
 }
 
-const hostfile: Verb = {
+const hostfile = defineCommand({
   name: 'hostfile',
   summary: "write the controller's /etc/hosts from the host overlay (every node; your own lines above the marker are kept)",
   async run(ctx) {
     said(ctx, writeHostFile(ctx.paths, await readConfigured(ctx.paths, ctx.env), readWulfConf(ctx.paths), 'etc/hosts'));
     return 0;
   },
-};
+});
 
-const nfs: Verb = {
+const nfs = defineCommand({
   name: 'nfs',
   summary: 'write /etc/exports from wulf.conf nfs export paths and run exportfs -ra (needs nfs-kernel-server)',
   async run(ctx) {
@@ -77,12 +78,14 @@ const nfs: Verb = {
     switch (st.kind) {
       case 'relocated':
         ctx.out(
-          `exportfs not run: it reads /etc/exports only, and this wulf writes the controller's files to ${st.file} (--root / WULF_HOST_ROOT)`,
+          `exportfs not run: it reads /etc/exports only, and this wulf writes the controller's files to ${st.file}` +
+            ' (--root / WULF_HOST_ROOT)',
         );
         return 0;
       case 'no-exportfs':
         ctx.out(
-          'exportfs not run: nfs-kernel-server is not installed (apt-get install nfs-kernel-server); the exports are written, nothing is exported',
+          'exportfs not run: nfs-kernel-server is not installed (apt-get install nfs-kernel-server);' +
+            ' the exports are written, nothing is exported',
         );
         return 0;
       case 'failed':
@@ -92,37 +95,39 @@ const nfs: Verb = {
       case 'exported':
         if (st.warnings) ctx.err(st.warnings);
         ctx.out(
-          `exportfs -ra: ${st.exports.length} export${st.exports.length === 1 ? '' : 's'} in the table${st.exports.length ? `: ${st.exports.join('; ')}` : ''}`,
+          `exportfs -ra: ${st.exports.length} export${st.exports.length === 1 ? '' : 's'} in the table` +
+            (st.exports.length ? `: ${st.exports.join('; ')}` : ''),
         );
         if (st.started) ctx.out(st.started);
         if (st.server === 'no-nfsd')
           ctx.out(
-            'this kernel has no NFS server (no nfsd in /proc/filesystems, no nfsd module): the export table is updated, but nothing is served until a kernel with nfsd runs (or use a userspace NFS server)',
+            'this kernel has no NFS server (no nfsd in /proc/filesystems, no nfsd module): the export table is updated,' +
+              ' but nothing is served until a kernel with nfsd runs (or use a userspace NFS server)',
           );
         else if (st.server === 'not-running')
           ctx.out('the NFS server is not running: start it (systemctl enable --now nfs-server) to serve these exports');
         return 0;
     }
   },
-};
+});
 
 /** `configure -a`: every step in wwctl's order, each reported; one failing does not stop the others. */
-const all: Verb = {
+const all = defineCommand({
   name: 'all',
   aliases: ['-a', '--all'],
   summary: 'run every step: systemd, nfs, ssh, hostfile (also: wulf configure -a)',
   async run(ctx) {
     let failed = 0;
-    const steps: [string, Verb, FlagValues][] = [
-      ['systemd', systemd, {}],
-      ['nfs', nfs, {}],
-      ['ssh', ssh, {}],
-      ['hostfile', hostfile, {}],
+    const steps: [string, Verb][] = [
+      ['systemd', systemd],
+      ['nfs', nfs],
+      ['ssh', ssh],
+      ['hostfile', hostfile],
     ];
-    for (const [name, verb, flags] of steps) {
+    for (const [name, verb] of steps) {
       ctx.out(`== configure ${name}`);
       try {
-        if ((await verb.run(ctx, flags, [])) ?? 0) failed++;
+        if ((await verb.run(ctx, {}, [], `configure ${name}`)) ?? 0) failed++;
       } catch (e) {
         failed++;
         ctx.err(`wulf: configure ${name}: ${e instanceof WulfError ? e.message : errorLine(e)}`);
@@ -131,10 +136,8 @@ const all: Verb = {
     if (failed) ctx.err(`configure -a: ${failed} of ${steps.length} steps failed`);
     return failed ? 1 : 0;
   },
-};
+});
 
 export const noun: Noun = {
-  name: 'configure',
-  summary: 'set up the controller: hosts, NFS exports, ssh keys, systemd unit (-a: all)',
   verbs: [all, hostfile, nfs, ssh, systemd],
 };

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { compiled } from '../lib/assets.ts';
 import { WulfError } from '../lib/errors.ts';
 import type { Ctx, Noun } from './command.ts';
+import { defineCommand } from './define.ts';
 
 /** argv that re-runs this same wulf (the compiled binary, or bun + src/main.ts). */
 export function selfArgv(): string[] {
@@ -62,18 +63,27 @@ function step(ctx: Ctx, root: string, args: string[]): void {
   ctx.out(`  $ wulf ${args.join(' ')}`);
 }
 
+/** nodes.conf entries of the demo's n01..nN */
+function demoNodesYaml(n: number): string {
+  return Array.from({ length: n }, (_, i) => {
+    const mac = `52:54:00:de:00:${(i + 1).toString(16).padStart(2, '0')}`;
+    return (
+      `n${String(i + 1).padStart(2, '0')}:\n  profiles: [default]\n  image name: demo\n  network devices:\n    default:\n` +
+      `      device: eth0\n      ipaddr: 127.0.10.${i + 1}\n      hwaddr: "${mac}"\n`
+    );
+  }).join('');
+}
+
 export const noun: Noun = {
-  name: 'demo',
-  summary: 'run the cluster demo on loopback: server, simulated nodes booting, the TUI',
   verbs: [],
-  direct: {
+  direct: defineCommand({
     name: '',
     summary: 'a throw-away cluster on loopback: wulf serve, simulated nodes booting, watched in the TUI',
     flags: {
       nodes: { type: 'string', help: 'how many simulated nodes (default 8)', arg: 'N' },
       seconds: { type: 'string', help: 'without a terminal: how long to print status (default 20)', arg: 'S' },
     },
-    async run(ctx, flags) {
+    async run(ctx, { flags }) {
       const n = Math.max(1, Math.min(200, Number(flags.nodes ?? 8) || 8));
       const root =
         ctx.paths.root && ctx.paths.root !== '' && ctx.env.WULF_ROOT ? ctx.paths.root : mkdtempSync(join(tmpdir(), 'wulf-demo-'));
@@ -89,12 +99,7 @@ export const noun: Noun = {
       step(ctx, root, ['image', 'import', demoRootfs(root), 'demo']);
       step(ctx, root, ['image', 'build', 'demo']);
       const last = String(n).padStart(2, '0');
-      const nodesYaml = Array.from(
-        { length: n },
-        (_, i) =>
-          `n${String(i + 1).padStart(2, '0')}:\n  profiles: [default]\n  image name: demo\n  network devices:\n    default:\n      device: eth0\n      ipaddr: 127.0.10.${i + 1}\n      hwaddr: "52:54:00:de:00:${(i + 1).toString(16).padStart(2, '0')}"\n`,
-      ).join('');
-      writeFileSync(join(root, 'demo-nodes.yaml'), nodesYaml);
+      writeFileSync(join(root, 'demo-nodes.yaml'), demoNodesYaml(n));
       step(ctx, root, ['node', 'import', join(root, 'demo-nodes.yaml'), '-y']);
       const env = { ...process.env, WULF_ROOT: root };
       const kids: ChildProcess[] = [];
@@ -194,5 +199,5 @@ export const noun: Noun = {
       }
       ctx.out(`demo finished; its files stay in ${root} (WULF_ROOT=${root} wulf node list)`);
     },
-  },
+  }),
 };

@@ -5,6 +5,15 @@ import { checkValue, collections, fields, UNSET_WORDS, type Field, type NodeData
 import type { FlagValues, Flags } from './command.ts';
 
 type Obj = Record<string, unknown>;
+/** A field flag's value from the parsed flags (`fields` of a verb: the schema's flags are not typed one by one). */
+const str = (flags: FlagValues, name: string): string | undefined => {
+  const v = flags[name];
+  return typeof v === 'string' ? v : undefined;
+};
+const strs = (flags: FlagValues, name: string): string[] | undefined => {
+  const v = flags[name];
+  return Array.isArray(v) ? v : undefined;
+};
 const flagFields = (kind: 'node' | 'profile') => fields.filter((f) => f.flag && !(kind === 'profile' && f.nodeOnly));
 
 /** Flags for `add` and `set`. Booleans are string flags so `--onboot=false` works; bare means true. */
@@ -136,7 +145,7 @@ export function splitList(s: string): string[] {
  * spelling is found by the short name too).
  */
 function fsName(data: Obj, flags: FlagValues): string | undefined {
-  const name = flags.fsname as string | undefined;
+  const name = str(flags, 'fsname');
   if (name === undefined || name.startsWith('/dev')) return name;
   const byLabel = `/dev/disk/by-partlabel/${name}`;
   if (name === flags.partname || (data.filesystems as Obj | undefined)?.[byLabel]) return byLabel;
@@ -144,7 +153,7 @@ function fsName(data: Obj, flags: FlagValues): string | undefined {
 }
 
 function collName(data: Obj, coll: (typeof collections)[number], flags: FlagValues): string | undefined {
-  return coll.scope === 'filesystem' ? fsName(data, flags) : ((flags[coll.nameFlag] as string | undefined) ?? coll.defaultName);
+  return coll.scope === 'filesystem' ? fsName(data, flags) : (str(flags, coll.nameFlag) ?? coll.defaultName);
 }
 
 function entityFor(data: Obj, scope: Scope, flags: FlagValues, create: boolean): Obj | undefined {
@@ -154,7 +163,7 @@ function entityFor(data: Obj, scope: Scope, flags: FlagValues, create: boolean):
   if (!name) throw new WulfError(`--${coll.nameFlag} is needed with ${scope} flags`);
   let parent: Obj = data;
   if (coll.parent === 'disk') {
-    const disk = flags.diskname as string | undefined;
+    const disk = str(flags, 'diskname');
     if (!disk) throw new WulfError('--diskname is needed with partition flags');
     const disks = (data.disks ??= {}) as Obj;
     parent = (disks[disk] ??= {}) as Obj;
@@ -231,8 +240,8 @@ export function applySetFlags(data: NodeData, flags: FlagValues, who: string, ov
   for (const f of fields) {
     if (!f.flag) continue;
     if (f.kind === 'map') {
-      const add = flags[`${f.flag}add`] as string[] | undefined;
-      const del = flags[`${f.flag}del`] as string[] | undefined;
+      const add = strs(flags, `${f.flag}add`);
+      const del = strs(flags, `${f.flag}del`);
       if (!add?.length && !del?.length) continue;
       const ent = entityFor(d, f.scope, flags, true)!;
       const map = (getIn(ent, f.path) as Record<string, string> | undefined) ?? {};
@@ -254,8 +263,8 @@ export function applySetFlags(data: NodeData, flags: FlagValues, who: string, ov
       setIn(ent, f.path, Object.keys(map).length ? map : undefined);
       continue;
     }
-    let raw: string | undefined = overrides[f.flag] ?? (flags[f.flag] as string | undefined);
-    for (const a of f.flagAliases ?? []) raw ??= flags[a] as string | undefined;
+    let raw: string | undefined = overrides[f.flag] ?? str(flags, f.flag);
+    for (const a of f.flagAliases ?? []) raw ??= str(flags, a);
     if (raw === undefined) continue;
     const value = parseFieldValue(f, raw, who);
     const ent = entityFor(d, f.scope, flags, value !== undefined);
@@ -278,7 +287,7 @@ export function applyUnsetFlags(data: NodeData, flags: FlagValues, who: string):
     if (!ent) continue;
     if (f.kind === 'map') {
       const map = getIn(ent, f.path) as Record<string, string> | undefined;
-      for (const k of v as string[])
+      for (const k of strs(flags, f.flag) ?? [])
         if (map && k in map) {
           delete map[k];
           n++;

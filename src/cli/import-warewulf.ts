@@ -8,20 +8,18 @@ import { locateSite } from '../migrate/site.ts';
 import { problemLine } from '../migrate/wwconf.ts';
 import { showChanges } from '../migrate/show.ts';
 import type { Noun } from './command.ts';
+import { defineCommand } from './define.ts';
 import { WulfError } from '../lib/errors.ts';
 import { configuredSpec } from '../store/open.ts';
 
-const s = (v: unknown) => (v === undefined ? undefined : String(v));
-
 export const noun: Noun = {
-  name: 'import-warewulf',
-  summary: 'move a Warewulf site to wulf: config, nodes, site overlays, iPXE templates, ssh keys, images',
   verbs: [],
-  direct: {
+  direct: defineCommand({
     name: '',
-    usage: '[DIR]',
+    positionals: [{ name: 'dir' }],
     summary:
-      'read a Warewulf site (DIR: its config dir, default /etc/warewulf) and write the wulf equivalents, all or nothing; a second run changes nothing',
+      'read a Warewulf site (DIR: its config dir, default /etc/warewulf) and write the wulf equivalents, all or nothing;' +
+      ' a second run changes nothing',
     flags: {
       'dry-run': {
         type: 'boolean',
@@ -48,7 +46,7 @@ export const noun: Noun = {
       },
       'site-root': { type: 'string', help: "a copy of a whole site's files: every default path above is read under it", arg: 'DIR' },
     },
-    async run(ctx, flags, positionals) {
+    async run(ctx, { flags, pos }) {
       // it writes nodes.conf with wulf.conf, all or nothing: on the PostgreSQL store the nodes would land beside it, unseen
       if (configuredSpec(ctx.paths, ctx.env).kind !== 'files') {
         throw new WulfError('import-warewulf writes nodes.conf, and this wulf uses the PostgreSQL store', {
@@ -56,23 +54,20 @@ export const noun: Noun = {
         });
       }
       const site = locateSite({
-        dir: positionals[0],
-        siteRoot: s(flags['site-root']),
-        stateDir: s(flags['state-dir']),
-        overlays: s(flags.overlays),
-        chroots: s(flags.chroots),
-        distOverlays: s(flags['dist-overlays']),
-        wwConf: s(flags['warewulf-conf']),
-        nodesConf: s(flags['nodes-conf']),
+        dir: pos.dir,
+        siteRoot: flags['site-root'],
+        stateDir: flags['state-dir'],
+        overlays: flags.overlays,
+        chroots: flags.chroots,
+        distOverlays: flags['dist-overlays'],
+        wwConf: flags['warewulf-conf'],
+        nodesConf: flags['nodes-conf'],
       });
-      const plan = makePlan(site, ctx.paths, convertGoTemplate, { replaceShipped: !!flags['replace-shipped'] });
+      const plan = makePlan(site, ctx.paths, convertGoTemplate, { replaceShipped: flags['replace-shipped'] });
       const changes = changesOf(plan, ctx.paths);
-      const dry = !!flags['dry-run'];
+      const dry = flags['dry-run'];
       if (!changes.length) ctx.out('nothing to change: wulf already has this site');
-      for (const c of changes)
-        ctx.out(
-          `${dry ? 'would write' : 'writing'} ${c.kind} ${c.kind === 'overlay' || c.kind === 'image' ? c.target + ': ' : ''}${c.kind === 'overlay' || c.kind === 'image' ? '' : c.target + ': '}${c.detail}`,
-        );
+      for (const c of changes) ctx.out(`${dry ? 'would write' : 'writing'} ${c.kind} ${c.target}: ${c.detail}`);
       if (plan.problems.length) {
         ctx.out(`not carried over as they are (${plan.problems.length}):`);
         for (const p of plan.problems) ctx.out(`  ${problemLine(p)}`);
@@ -83,5 +78,5 @@ export const noun: Noun = {
       ctx.out(`imported: ${changes.length} change(s)${r.backup ? `; what was replaced is kept in ${r.backup}` : ''}`);
       return 0;
     },
-  },
+  }),
 };

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../lib/atomic.ts';
 import { ensureImageStore } from '../images/layout.ts';
 import { isIPv4, maskToPrefix, networkOf, parseIPv4, formatIPv4 } from '../lib/ip.ts';
 import type { Noun } from './command.ts';
+import { defineCommand } from './define.ts';
 import { defaultRuntimeOverlays, defaultSystemOverlays } from '../overlays/defaults.ts';
 import { parseWulfConf } from '../config/wulfconf.ts';
 import { ensureTls, serverNames } from '../serve/tls.ts';
@@ -97,10 +98,8 @@ nodes: {}
 }
 
 export const noun: Noun = {
-  name: 'init',
-  summary: 'write default config files and detect the provisioning interface',
   verbs: [],
-  direct: {
+  direct: defineCommand({
     name: '',
     summary: 'write default wulf.conf and nodes.conf (with a default profile) and create the state folders',
     flags: {
@@ -109,21 +108,21 @@ export const noun: Noun = {
       port: { type: 'string', help: 'HTTP port (default 9873)', arg: 'PORT' },
       force: { type: 'boolean', short: 'f', help: 'overwrite existing files' },
     },
-    async run(ctx, flags) {
+    async run(ctx, { flags }) {
       let d: Detected | undefined;
       if (flags.address) {
-        const [ip, p] = String(flags.address).split('/');
+        const [ip, p] = flags.address.split('/');
         if (!ip || !isIPv4(ip)) throw new WulfError(`--address "${flags.address}" is not an IPv4 address`);
         const prefix = p === undefined ? 24 : Number(p);
         if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30)
           throw new WulfError(`--address "${flags.address}": prefix must be 8..30`);
         d = {
-          iface: String(flags.interface ?? interfaceHolding(ip) ?? detectInterface()?.iface ?? 'eth0'),
+          iface: flags.interface ?? interfaceHolding(ip) ?? detectInterface()?.iface ?? 'eth0',
           ipaddr: ip,
           netmask: formatIPv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0),
         };
       } else {
-        d = detectInterface(flags.interface as string | undefined);
+        d = detectInterface(flags.interface);
         if (!d)
           throw new WulfError(
             flags.interface ? `interface ${flags.interface} has no IPv4 address` : 'no network interface with an IPv4 address found',
@@ -162,5 +161,5 @@ export const noun: Noun = {
       }
       ctx.out(`provisioning on ${d.iface} ${d.ipaddr}/${maskToPrefix(d.netmask)}`);
     },
-  },
+  }),
 };

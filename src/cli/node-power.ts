@@ -1,24 +1,26 @@
 // `wulf node console NODE` (serial over LAN, attached to this terminal) and `wulf node sensors
 // PATTERN` (BMC sensor readings, fanned out). The lead adds both verbs to the `node` noun.
-import type { Verb } from './command.ts';
+import { defineCommand } from './define.ts';
 import { WulfError, fail } from '../lib/errors.ts';
 import { driverName, PowerError, displayArg, maskSecret, type ConsolePlan } from '../power/driver.ts';
 import { describeRun, outcomeLine, runSensors, skipReason, summaryLine, type NodeOutcome } from '../power/run.ts';
 import { attach } from '../power/console.ts';
 import { driversFor, fanoutOf, loadTargets, printShow, runFlags } from './power.ts';
 
-export const console: Verb = {
+export const console = defineCommand({
   name: 'console',
   summary: 'attach to a node serial console (IPMI serial over LAN)',
   usage: 'NODE',
   flags: {
-    show: runFlags.show!,
+    show: runFlags.show,
     force: { type: 'boolean', short: 'f', help: 'end a SOL session the BMC still holds (another client, a stale one) and attach' },
   },
-  async run(ctx, f, pos) {
-    if (pos.length !== 1) fail('give exactly one node', 'usage: wulf node console NODE');
-    const [t] = await loadTargets(ctx, pos);
-    if (!t) fail(`no node ${pos[0]}`);
+  // a node name (not a pattern), exactly one
+  positionals: [{ name: 'nodes', variadic: true }],
+  async run(ctx, { flags: f, pos: { nodes } }) {
+    if (nodes.length !== 1) fail('give exactly one node', 'usage: wulf node console NODE');
+    const [t] = await loadTargets(ctx, nodes);
+    if (!t) fail(`no node ${nodes[0]}`);
     const drivers = driversFor(ctx);
     if (f.show) return printShow(ctx, describeRun([t], 'console', { drivers }), false);
     const why = skipReason(t, drivers);
@@ -64,17 +66,18 @@ export const console: Verb = {
     }
     return r.code;
   },
-};
+});
 
-export const sensors: Verb = {
+export const sensors = defineCommand({
   name: 'sensors',
   summary: 'read BMC sensors (-F: every sensor with thresholds)',
   usage: 'PATTERN...',
   flags: { ...runFlags, full: { type: 'boolean', short: 'F', help: 'full sensor list (ipmitool sensor list / Redfish voltages)' } },
-  async run(ctx, f, pos) {
-    const targets = await loadTargets(ctx, pos, { requirePattern: true });
+  positionals: [{ name: 'pattern', variadic: true }],
+  async run(ctx, { flags: f, pos }) {
+    const targets = await loadTargets(ctx, pos.pattern, { requirePattern: true });
     const drivers = driversFor(ctx);
-    if (f.show) return printShow(ctx, describeRun(targets, f.full ? 'sensors-full' : 'sensors', { drivers }), !!f.json);
+    if (f.show) return printShow(ctx, describeRun(targets, f.full ? 'sensors-full' : 'sensors', { drivers }), f.json);
     const { fanout, timeoutMs } = fanoutOf(f);
     const onResult = f.json
       ? undefined
@@ -85,9 +88,9 @@ export const sensors: Verb = {
           for (const x of r.readings)
             ctx.out(`${r.node}: ${x.name.padEnd(w)} | ${x.value}${x.unit ? ' ' + x.unit : ''}${x.status ? ' | ' + x.status : ''}`);
         };
-    const { results, summary: s } = await runSensors(targets, { drivers, fanout, timeoutMs, full: !!f.full, onResult });
+    const { results, summary: s } = await runSensors(targets, { drivers, fanout, timeoutMs, full: f.full, onResult });
     if (f.json) ctx.out(JSON.stringify({ results, summary: s }, null, 2));
     else ctx.out(summaryLine('sensors', s));
     return s.failed > 0 ? 1 : 0;
   },
-};
+});

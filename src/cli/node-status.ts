@@ -6,7 +6,8 @@ import { readWulfConf } from '../config/wulfconf.ts';
 import { readConfigured, readStoreState } from '../store/open.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { naturalCompare } from '../config/cascade.ts';
-import type { Ctx, FlagValues, Verb } from './command.ts';
+import type { Ctx } from './command.ts';
+import { defineCommand } from './define.ts';
 import { WulfError } from '../lib/errors.ts';
 import { table } from './table.ts';
 import { liveness, type Liveness } from '../runtime/liveness.ts';
@@ -92,7 +93,8 @@ function render(ctx: Ctx, rows: Row[], names: string[], interval: number, timeli
       lines.push('', `${n}:`);
       for (const s of r.timeline)
         lines.push(
-          `  ${s.stage.padEnd(8)} +${(s.start - t0).toFixed(2).padStart(7)} s  ${(s.seconds ?? 0).toFixed(2).padStart(7)} s  ${String(s.bytes).padStart(11)} bytes`,
+          `  ${s.stage.padEnd(8)} +${(s.start - t0).toFixed(2).padStart(7)} s  ` +
+            `${(s.seconds ?? 0).toFixed(2).padStart(7)} s  ${String(s.bytes).padStart(11)} bytes`,
         );
     }
   }
@@ -111,18 +113,19 @@ function unknownText(list: Unknown[]): string {
 }
 
 /** wwctl's -u (never seen only), -l (most recently seen first) and -r (reversed). */
-function order(names: string[], rows: Row[], flags: FlagValues): string[] {
+function order(names: string[], rows: Row[], flags: { unknown: boolean; last: boolean; reverse: boolean }): string[] {
   const seen = new Map(rows.map((r) => [r.node, r.lastSeen || 0]));
   let out = flags.unknown ? names.filter((n) => !seen.get(n)) : [...names];
   if (flags.last) out = out.sort((a, b) => (seen.get(b) ?? 0) - (seen.get(a) ?? 0) || naturalCompare(a, b));
   return flags.reverse ? out.reverse() : out;
 }
 
-export const status: Verb = {
+export const status = defineCommand({
   name: 'status',
   summary:
-    "boot status of nodes: stage, file sent, seconds since last seen and since the agent's last refresh, up/booting/late/lost (--timeline per stage)",
-  usage: '[PATTERN...]',
+    "boot status of nodes: stage, file sent, seconds since last seen and since the agent's last refresh," +
+    ' up/booting/late/lost (--timeline per stage)',
+  positionals: [{ name: 'pattern', variadic: true }],
   flags: {
     watch: { type: 'boolean', short: 'w', help: 'refresh every second' },
     timeline: { type: 'boolean', short: 't', help: 'per-stage timeline (DHCP → iPXE → kernel → image → system → runtime)' },
@@ -133,13 +136,13 @@ export const status: Verb = {
     unknown: { type: 'boolean', short: 'u', help: 'only nodes never seen (unknown status)' },
     update: { type: 'string', short: 'U', arg: 'MS', help: 'refresh interval of --watch in milliseconds', default: '500' },
   },
-  async run(ctx, flags, pos) {
+  async run(ctx, { flags, pos: { pattern: pos } }) {
     const every = Number(flags.update);
-    if (!Number.isInteger(every) || every < 50) throw new WulfError(`--update ${String(flags.update)}: give milliseconds, at least 50`);
+    if (!Number.isInteger(every) || every < 50) throw new WulfError(`--update ${flags.update}: give milliseconds, at least 50`);
     const conf = await readConfigured(ctx.paths, ctx.env);
     const interval = readWulfConf(ctx.paths).warewulf.updateInterval;
     for (;;) {
-      const { rows, from, unknown } = await load(ctx, flags.server as string | undefined);
+      const { rows, from, unknown } = await load(ctx, flags.server);
       const all = [...new Set([...Object.keys(conf.nodes), ...rows.map((r) => r.node)])].sort(naturalCompare);
       const now = Date.now() / 1000;
       const names = order(pos.length ? matchNodes(pos, all) : all, rows, flags);
@@ -152,7 +155,7 @@ export const status: Verb = {
         ctx.out(JSON.stringify(Object.fromEntries(keys.map((n) => [n, rec(by.get(n)!)])), null, 2));
         return;
       }
-      let text = render(ctx, rows, names, interval, !!flags.timeline, now);
+      let text = render(ctx, rows, names, interval, flags.timeline, now);
       if (!pos.length && unknown.length) text += `\n\n${unknownText(unknown)}`;
       if (!flags.watch) {
         ctx.out(text);
@@ -163,4 +166,4 @@ export const status: Verb = {
       await Bun.sleep(every);
     }
   },
-};
+});

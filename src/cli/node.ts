@@ -5,8 +5,5 @@ import { console as consoleVerb, sensors } from './node-power.ts';
 import { status } from './node-status.ts';
 
 export const noun: Noun = {
-  name: 'node',
-  aliases: ['nodes'],
-  summary: 'add, set, list and delete nodes',
   verbs: [...entityVerbs('node'), status, consoleVerb, sensors],
 };

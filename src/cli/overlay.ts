@@ -2,7 +2,8 @@
 // (distribution) overlay first clones it into the site overlay dir, which then shadows it.
 import { chmodSync, cpSync, existsSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Ctx, Noun, Verb } from './command.ts';
+import type { Ctx, Noun } from './command.ts';
+import { defineCommand } from './define.ts';
 import { fail } from '../lib/errors.ts';
 import { readdirSync, rmdirSync } from 'node:fs';
 import { compiled } from '../lib/assets.ts';
@@ -38,17 +39,17 @@ function overlayPath(ctx: Ctx, name: string): string {
   return !loc.site && compiled ? '(in the wulf binary)' : loc.dir;
 }
 
-const list: Verb = {
+const list = defineCommand({
   name: 'list',
   aliases: ['ls'],
   summary: 'list overlays (-a: their files, -l: with mode and owner)',
-  usage: '[OVERLAY...]',
+  positionals: [{ name: 'overlay', variadic: true }],
   flags: {
     all: { type: 'boolean', short: 'a', help: 'list files' },
     long: { type: 'boolean', short: 'l', help: 'list files with mode, uid, gid' },
     path: { type: 'boolean', short: 'p', help: "a PATH column: the overlay's directory (shipped ones: inside the wulf binary)" },
   },
-  run(ctx, flags, pos) {
+  run(ctx, { flags, pos: { overlay: pos } }) {
     const all = listOverlayNames(ctx.paths.siteOverlaysDir);
     const missing = pos.filter((p) => !all.some((o) => o.name === p));
     if (missing.length) fail(`no overlay named ${missing.join(', ')}`, "see 'wulf overlay list'");
@@ -96,66 +97,71 @@ const list: Verb = {
     );
     return 0;
   },
-};
+});
 
-const show: Verb = {
+const show = defineCommand({
   name: 'show',
   aliases: ['cat'],
   summary: 'print an overlay file, or render it for a node',
-  usage: 'OVERLAY FILE',
+  positionals: [
+    { name: 'overlay', required: true },
+    { name: 'file', required: true },
+  ],
   flags: {
     render: { type: 'string', short: 'r', arg: 'NODE', help: 'render the template for this node' },
     quiet: { type: 'boolean', short: 'q', help: 'only the rendered text: no "# ----" line naming each file, link or abort' },
   },
-  async run(ctx, flags, [name, file]) {
-    if (!name || !file) fail('usage: wulf overlay show OVERLAY FILE [--render NODE]');
-    const shown = await showFile(ctx.paths, ctx.env, name, file, flags.render ? String(flags.render) : undefined);
-    for (const t of shownLines(shown, !!flags.quiet)) ctx.out(t);
+  async run(ctx, { flags, pos: { overlay, file } }) {
+    const shown = await showFile(ctx.paths, ctx.env, overlay, file, flags.render || undefined);
+    for (const t of shownLines(shown, flags.quiet)) ctx.out(t);
     return 0;
   },
-};
+});
 
-const info: Verb = {
+const info = defineCommand({
   name: 'info',
   aliases: ['vars', 'variables'],
   summary: 'list the variables a template uses, with help',
-  usage: 'OVERLAY FILE',
-  run(ctx, _f, [name, file]) {
-    if (!name || !file) fail('usage: wulf overlay info OVERLAY FILE');
+  positionals: [
+    { name: 'overlay', required: true },
+    { name: 'file', required: true },
+  ],
+  run(ctx, { pos: { overlay, file } }) {
     ctx.out(
-      templateVariables(ctx.paths.siteOverlaysDir, name, file)
+      templateVariables(ctx.paths.siteOverlaysDir, overlay, file)
         .map((v) => `${v.name.padEnd(28)} ${v.help}`)
         .join('\n'),
     );
     return 0;
   },
-};
+});
 
-const create: Verb = {
+const create = defineCommand({
   name: 'create',
   aliases: ['new', 'add', 'mk'],
   summary: 'create an empty site overlay',
-  usage: 'NAME',
-  run(ctx, _f, [name]) {
-    if (!name) fail('usage: wulf overlay create NAME');
+  positionals: [{ name: 'name', required: true }],
+  run(ctx, { pos: { name } }) {
     checkOverlayName(name);
     if (locateOverlay(ctx.paths.siteOverlaysDir, name)) fail(`overlay "${name}" already exists`);
     mkdirSync(join(ctx.paths.siteOverlaysDir, name, 'rootfs'), { recursive: true, mode: 0o755 });
     return 0;
   },
-};
+});
 
-const del: Verb = {
+const del = defineCommand({
   name: 'delete',
   aliases: ['rm', 'remove', 'del'],
   summary: 'delete a site overlay, or files in it',
-  usage: 'NAME [FILE...]',
+  positionals: [
+    { name: 'name', required: true },
+    { name: 'file', variadic: true },
+  ],
   flags: {
     force: { type: 'boolean', short: 'f', help: 'delete a non-empty overlay or directory' },
     parents: { type: 'boolean', short: 'p', help: 'also remove the directories left empty above each deleted file' },
   },
-  run(ctx, flags, [name, ...files]) {
-    if (!name) fail('usage: wulf overlay delete NAME [FILE...]');
+  run(ctx, { flags, pos: { name, file: files } }) {
     const loc = existingOverlay(ctx.paths.siteOverlaysDir, name);
     if (!files.length) {
       if (!loc.site) fail(`overlay "${name}" is shipped with wulf and cannot be deleted`);
@@ -167,61 +173,71 @@ const del: Verb = {
     for (const f of files) {
       const p = fileIn(root, f);
       if (!existsSync(p) && !lstatSync(p, { throwIfNoEntry: false })) fail(`overlay ${name} has no file ${f}`);
-      rmSync(p, { recursive: !!flags.force });
+      rmSync(p, { recursive: flags.force });
       if (flags.parents) for (let d = dirname(p); d.length > root.length && readdirSync(d).length === 0; d = dirname(d)) rmdirSync(d);
     }
     return 0;
   },
-};
+});
 
-const mkdirVerb: Verb = {
+const mkdirVerb = defineCommand({
   name: 'mkdir',
   summary: 'make a directory in an overlay',
-  usage: 'OVERLAY DIR',
+  positionals: [
+    { name: 'overlay', required: true },
+    { name: 'dir', required: true },
+  ],
   flags: { mode: { type: 'string', short: 'm', arg: 'MODE', help: 'permission bits (octal)', default: '755' } },
-  run(ctx, flags, [name, dir]) {
-    if (!name || !dir) fail('usage: wulf overlay mkdir OVERLAY DIR');
-    const p = notLink(fileIn(siteRoot(ctx, name), dir), dir, 'mkdir');
+  run(ctx, { flags, pos: { overlay, dir } }) {
+    const p = notLink(fileIn(siteRoot(ctx, overlay), dir), dir, 'mkdir');
     mkdirSync(p, { recursive: true });
-    chmodSync(p, parseInt(String(flags.mode), 8));
+    chmodSync(p, parseInt(flags.mode, 8));
     return 0;
   },
-};
+});
 
-const chmodVerb: Verb = {
+const chmodVerb = defineCommand({
   name: 'chmod',
   summary: 'set the mode of an overlay file',
-  usage: 'OVERLAY FILE MODE',
-  run(ctx, _f, [name, file, mode]) {
-    if (!name || !file || !mode || !/^[0-7]{3,4}$/.test(mode)) fail('usage: wulf overlay chmod OVERLAY FILE MODE (octal)');
-    chmodSync(notLink(fileIn(siteRoot(ctx, name), file), file, 'chmod'), parseInt(mode, 8));
+  positionals: [
+    { name: 'overlay', required: true },
+    { name: 'file', required: true },
+    { name: 'mode', required: true },
+  ],
+  run(ctx, { pos: { overlay, file, mode } }) {
+    if (!/^[0-7]{3,4}$/.test(mode)) fail('usage: wulf overlay chmod OVERLAY FILE MODE (octal)');
+    chmodSync(notLink(fileIn(siteRoot(ctx, overlay), file), file, 'chmod'), parseInt(mode, 8));
     return 0;
   },
-};
+});
 
-const chownVerb: Verb = {
+const chownVerb = defineCommand({
   name: 'chown',
   summary: 'set the owner of an overlay file',
   usage: 'OVERLAY FILE UID[:GID]',
-  run(ctx, _f, [name, file, owner]) {
-    const m = /^(\d+)(?::(\d+))?$/.exec(owner ?? '');
-    if (!name || !file || !m) fail('usage: wulf overlay chown OVERLAY FILE UID[:GID] (numeric)');
-    lchownSync(fileIn(siteRoot(ctx, name), file), Number(m[1]), Number(m[2] ?? 0)); // a link is re-owned itself, never its target
+  positionals: [
+    { name: 'overlay', required: true },
+    { name: 'file', required: true },
+    { name: 'owner', required: true },
+  ],
+  run(ctx, { pos: { overlay, file, owner } }) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(owner);
+    if (!m) fail('usage: wulf overlay chown OVERLAY FILE UID[:GID] (numeric)');
+    lchownSync(fileIn(siteRoot(ctx, overlay), file), Number(m[1]), Number(m[2] ?? 0)); // a link is re-owned itself, never its target
     return 0;
   },
-};
+});
 
-const importVerb: Verb = {
+const importVerb = defineCommand({
   name: 'import',
   aliases: ['cp'],
   summary: 'copy a host file into an overlay',
-  usage: 'OVERLAY SRC [DEST]',
+  positionals: [{ name: 'overlay', required: true }, { name: 'src', required: true }, { name: 'dest' }],
   flags: {
     overwrite: { type: 'boolean', short: 'o', help: 'replace an existing file' },
     parents: { type: 'boolean', short: 'p', help: 'create missing directories' },
   },
-  run(ctx, flags, [name, src, dest]) {
-    if (!name || !src) fail('usage: wulf overlay import OVERLAY SRC [DEST]');
+  run(ctx, { flags, pos: { overlay: name, src, dest } }) {
     const p = fileIn(siteRoot(ctx, name), dest ?? src);
     const had = lstatSync(p, { throwIfNoEntry: false });
     if (had && !flags.overwrite) fail(`${dest ?? src} exists in overlay ${name}`, 'use --overwrite');
@@ -238,38 +254,40 @@ const importVerb: Verb = {
     cpSync(src, p, { preserveTimestamps: true });
     return 0;
   },
-};
+});
 
-const edit: Verb = {
+const edit = defineCommand({
   name: 'edit',
   aliases: ['modify'],
   summary: 'edit an overlay file with $EDITOR',
-  usage: 'OVERLAY FILE',
+  positionals: [
+    { name: 'overlay', required: true },
+    { name: 'file', required: true },
+  ],
   flags: {
     parents: { type: 'boolean', short: 'p', help: 'create missing directories' },
     mode: { type: 'string', short: 'm', arg: 'MODE', help: 'mode of a new file', default: '644' },
   },
-  async run(ctx, flags, [name, file]) {
-    if (!name || !file) fail('usage: wulf overlay edit OVERLAY FILE');
-    const p = notLink(fileIn(siteRoot(ctx, name), file), file, 'edit');
+  async run(ctx, { flags, pos: { overlay, file } }) {
+    const p = notLink(fileIn(siteRoot(ctx, overlay), file), file, 'edit');
     if (!existsSync(dirname(p))) {
       if (!flags.parents) fail(`the directory of ${file} does not exist`, 'use --parents');
       mkdirSync(dirname(p), { recursive: true });
     }
     if (!existsSync(p)) {
       writeFileSync(p, '');
-      chmodSync(p, parseInt(String(flags.mode), 8));
+      chmodSync(p, parseInt(flags.mode, 8));
     }
     const editor = ctx.env.EDITOR || ctx.env.VISUAL || 'vi';
     const r = Bun.spawnSync(['sh', '-c', `${editor} "$1"`, 'sh', p], { stdio: ['inherit', 'inherit', 'inherit'] });
     return r.exitCode ?? 1;
   },
-};
+});
 
-const convert: Verb = {
+const convert = defineCommand({
   name: 'convert',
   summary: "convert a Warewulf (Go text/template) template to wulf's Liquid",
-  usage: 'FILE',
+  positionals: [{ name: 'file', required: true }],
   flags: {
     output: { type: 'string', short: 'o', arg: 'OUT', help: 'write the Liquid to OUT instead of stdout' },
     write: { type: 'boolean', short: 'w', help: 'convert FILE in place; the Go original is kept as FILE.go-orig' },
@@ -280,8 +298,7 @@ const convert: Verb = {
       help: "the template's data: overlay, ipxe or bmc (default: ipxe for *.ipxe, bmc for *.tmpl, else overlay)",
     },
   },
-  run(ctx, flags, [file, ...rest]) {
-    if (!file || rest.length) fail('usage: wulf overlay convert FILE [-o OUT | --write]');
+  run(ctx, { flags, pos: { file } }) {
     if (flags.output && flags.write) fail('-o and --write exclude each other');
     let src: string;
     try {
@@ -289,7 +306,7 @@ const convert: Verb = {
     } catch (e) {
       fail(`${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
-    const kind = String(flags.kind ?? (file.endsWith('.ipxe') ? 'ipxe' : file.endsWith('.tmpl') ? 'bmc' : 'overlay'));
+    const kind = flags.kind ?? (file.endsWith('.ipxe') ? 'ipxe' : file.endsWith('.tmpl') ? 'bmc' : 'overlay');
     if (kind !== 'overlay' && kind !== 'ipxe' && kind !== 'bmc') fail(`--kind "${kind}" is not one of overlay, ipxe, bmc`);
     const r = convertGoTemplate(src, { kind });
     if (r.problems.length) {
@@ -304,13 +321,12 @@ const convert: Verb = {
       if (existsSync(orig)) fail(`${orig} exists (an earlier conversion's original): move it away first`);
       writeFileAtomic(orig, src, { mode });
       writeFileAtomic(file, r.liquid, { mode });
-      ctx.err(
-        `${file}: converted; the Go original is ${orig}${/\.ww$/.test(file) ? ' (move it out of the overlay, or it is shipped to the nodes)' : ''}`,
-      );
+      const shipped = /\.ww$/.test(file) ? ' (move it out of the overlay, or it is shipped to the nodes)' : '';
+      ctx.err(`${file}: converted; the Go original is ${orig}${shipped}`);
       return 0;
     }
     if (flags.output) {
-      const out = String(flags.output);
+      const out = flags.output;
       if (existsSync(out) && !flags.force) fail(`${out} exists`, 'use --force to replace it');
       writeFileAtomic(out, r.liquid, { mode });
       return 0;
@@ -318,12 +334,12 @@ const convert: Verb = {
     process.stdout.write(r.liquid);
     return 0;
   },
-};
+});
 
-const build: Verb = {
+const build = defineCommand({
   name: 'build',
   summary: "build the nodes' system and runtime archives, and write the host overlay into the controller's root",
-  usage: '[NODES...]',
+  positionals: [{ name: 'nodes', variadic: true }],
   flags: {
     workers: { type: 'string', arg: 'N', help: 'parallel workers (default: CPU count)' },
     host: {
@@ -332,7 +348,7 @@ const build: Verb = {
       help: "only write the host overlay (/etc/hosts, /etc/exports) into the controller's root (with no NODES both are done)",
     },
   },
-  async run(ctx, flags, pos) {
+  async run(ctx, { flags, pos: { nodes: pos } }) {
     const conf = await readConfigured(ctx.paths, ctx.env);
     let code = 0;
     if (!flags.host) {
@@ -341,9 +357,8 @@ const build: Verb = {
       if (pos.length && !ids.length) fail(`no node matches ${pos.join(' ')}`);
       const r = await service(ctx, conf).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
       for (const f of r.failed) ctx.err(`${f.node} ${f.kind}: ${f.error}`);
-      ctx.out(
-        `built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${r.failed.length ? `, ${r.failed.length} failed` : ''}`,
-      );
+      const failed = r.failed.length ? `, ${r.failed.length} failed` : '';
+      ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${failed}`);
       if (r.failed.length) code = 1;
     } else if (pos.length) fail('--host takes no NODES', 'wulf overlay build --host');
     const wulf = flags.host || !pos.length ? readWulfConf(ctx.paths) : undefined;
@@ -361,22 +376,18 @@ const build: Verb = {
     }
     return code;
   },
-};
+});
 
-const diff: Verb = {
+const diff = defineCommand({
   name: 'diff',
   summary: 'what would change for a node against what it was last served',
-  usage: 'NODE',
-  async run(ctx, _f, [node]) {
-    if (!node) fail('usage: wulf overlay diff NODE');
+  positionals: [{ name: 'node', required: true }],
+  async run(ctx, { pos: { node } }) {
     for (const line of diffLines(node, await diffSinceServed(ctx.paths, ctx.env, ctx.log, node))) ctx.out(line);
     return 0;
   },
-};
+});
 
 export const noun: Noun = {
-  name: 'overlay',
-  aliases: ['overlays'],
-  summary: 'list, show, edit and build overlays',
   verbs: [list, show, info, edit, create, del, importVerb, mkdirVerb, chmodVerb, chownVerb, build, diff, convert],
 };

@@ -1,7 +1,8 @@
 // `wulf power on|off|cycle|reset|soft|status PATTERN...`: node patterns → merged nodes → power
 // targets, fanned out to ipmitool or Redfish; one line per node as results land, then a summary.
 // `-s/--show` prints what would be sent (passwords masked) and sends nothing.
-import type { Ctx, FlagValues, Flags, Noun, Verb } from './command.ts';
+import type { Ctx, Flags, Noun } from './command.ts';
+import { defineCommand, type FlagsOf } from './define.ts';
 import { WulfError, fail } from '../lib/errors.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { readConfigured } from '../store/open.ts';
@@ -20,12 +21,18 @@ import {
   type NodeOutcome,
 } from '../power/run.ts';
 
-export const runFlags: Flags = {
+export const runFlags = {
   show: { type: 'boolean', short: 's', help: 'print the commands/requests (password masked) and do nothing' },
   fanout: { type: 'string', arg: 'N', help: 'nodes driven at once', default: '50' },
   timeout: { type: 'string', arg: 'DURATION', help: 'per-node time limit', default: '10s' },
   json: { type: 'boolean', short: 'j', help: 'JSON output' },
-};
+} as const satisfies Flags;
+
+/** on, cycle and reset only */
+const bootFlags = {
+  pxe: { type: 'boolean', help: 'boot from the network once (IPMI bootdev pxe / Redfish boot override)' },
+  stagger: { type: 'string', arg: 'DURATION', help: 'start one node per interval (boot storms), e.g. 0.5s' },
+} as const satisfies Flags;
 
 /** Merged nodes matching the patterns, as power targets (the CLI's glue to src/power). */
 export async function loadTargets(ctx: Ctx, patterns: string[], opts: { requirePattern?: boolean } = {}): Promise<PowerTarget[]> {
@@ -43,11 +50,11 @@ export function driversFor(ctx: Ctx): Drivers {
   return defaultDrivers({ env: ctx.env, templateDir: join(ctx.paths.confDir, 'bmc') });
 }
 
-export function fanoutOf(flags: FlagValues): { fanout: number; timeoutMs: number } {
+export function fanoutOf(flags: { fanout?: string; timeout?: string }): { fanout: number; timeoutMs: number } {
   const fanout = Number(flags.fanout ?? 50);
   if (!Number.isInteger(fanout) || fanout < 1)
     throw new WulfError(`--fanout ${flags.fanout}: expected a whole number ≥ 1`, { code: 'EARG', exitCode: 2 });
-  const timeoutMs = parseDuration(String(flags.timeout ?? '10s'), 'timeout');
+  const timeoutMs = parseDuration(flags.timeout ?? '10s', 'timeout');
   if (timeoutMs <= 0) throw new WulfError('--timeout must be more than 0', { code: 'EARG', exitCode: 2 });
   return { fanout, timeoutMs };
 }
@@ -66,36 +73,45 @@ export function printShow(ctx: Ctx, plans: ReturnType<typeof describeRun>, json:
   return plans.some((p) => p.error) ? 1 : 0;
 }
 
-function powerVerb(action: PowerAction, summary: string): Verb {
-  const flags: Flags = { ...runFlags };
-  if (action === 'on' || action === 'cycle' || action === 'reset') {
-    flags.pxe = { type: 'boolean', help: 'boot from the network once (IPMI bootdev pxe / Redfish boot override)' };
-    flags.stagger = { type: 'string', arg: 'DURATION', help: 'start one node per interval (boot storms), e.g. 0.5s' };
-  }
-  return {
+type PowerFlags = FlagsOf<typeof runFlags> & Partial<FlagsOf<typeof bootFlags>>;
+
+async function runPowerVerb(ctx: Ctx, action: PowerAction, f: PowerFlags, patterns: string[]): Promise<number> {
+  const targets = await loadTargets(ctx, patterns, { requirePattern: action !== 'status' });
+  const drivers = driversFor(ctx);
+  const pxe = !!f.pxe;
+  if (f.show) return printShow(ctx, describeRun(targets, action, { drivers, pxe }), f.json);
+  const { fanout, timeoutMs } = fanoutOf(f);
+  const staggerMs = f.stagger ? parseDuration(f.stagger, 'stagger') : 0;
+  const onResult = f.json ? undefined : (r: NodeOutcome) => ctx.out(outcomeLine(r, action));
+  const { results, summary: s } = await runPower(targets, action, { drivers, fanout, timeoutMs, staggerMs, pxe, onResult });
+  if (f.json) ctx.out(JSON.stringify({ action, results, summary: s }, null, 2));
+  else ctx.out(summaryLine(`power ${action}`, s));
+  return s.failed > 0 ? 1 : 0;
+}
+
+function powerVerb(action: PowerAction, summary: string) {
+  // a missing pattern is loadTargets' error, which says how to name every node
+  const positionals = [{ name: 'pattern', variadic: true }] as const;
+  if (action === 'on' || action === 'cycle' || action === 'reset')
+    return defineCommand({
+      name: action,
+      summary,
+      usage: 'PATTERN...',
+      flags: { ...runFlags, ...bootFlags },
+      positionals,
+      run: (ctx, { flags, pos }) => runPowerVerb(ctx, action, flags, pos.pattern),
+    });
+  return defineCommand({
     name: action,
     summary,
     usage: action === 'status' ? '[PATTERN...]' : 'PATTERN...',
-    flags,
-    async run(ctx, f, pos) {
-      const targets = await loadTargets(ctx, pos, { requirePattern: action !== 'status' });
-      const drivers = driversFor(ctx);
-      const pxe = !!f.pxe;
-      if (f.show) return printShow(ctx, describeRun(targets, action, { drivers, pxe }), !!f.json);
-      const { fanout, timeoutMs } = fanoutOf(f);
-      const staggerMs = f.stagger ? parseDuration(String(f.stagger), 'stagger') : 0;
-      const onResult = f.json ? undefined : (r: NodeOutcome) => ctx.out(outcomeLine(r, action));
-      const { results, summary: s } = await runPower(targets, action, { drivers, fanout, timeoutMs, staggerMs, pxe, onResult });
-      if (f.json) ctx.out(JSON.stringify({ action, results, summary: s }, null, 2));
-      else ctx.out(summaryLine(`power ${action}`, s));
-      return s.failed > 0 ? 1 : 0;
-    },
-  };
+    flags: runFlags,
+    positionals,
+    run: (ctx, { flags, pos }) => runPowerVerb(ctx, action, flags, pos.pattern),
+  });
 }
 
 export const noun: Noun = {
-  name: 'power',
-  summary: 'power nodes on/off/cycle and read their power state (IPMI or Redfish)',
   verbs: [
     powerVerb('on', 'power nodes on'),
     powerVerb('off', 'power nodes off (hard)'),

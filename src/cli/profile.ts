@@ -3,8 +3,5 @@ import type { Noun } from './command.ts';
 import { entityVerbs } from './entity-verbs.ts';
 
 export const noun: Noun = {
-  name: 'profile',
-  aliases: ['profiles'],
-  summary: 'add, set, list and delete profiles',
   verbs: entityVerbs('profile'),
 };

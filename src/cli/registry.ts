@@ -1,13 +1,9 @@
 // The command tree: each noun is loaded lazily so `wulf version` does not pay for the TUI or the
-// servers. A room adds its noun here with one line.
-import type { Noun } from './command.ts';
+// servers. A room adds its noun here with one line. A noun's name, aliases and summary are written
+// here only: `wulf --help`, `wulf NOUN --help` and completion read them from this list.
+import { type NounEntry, nounIn } from './command.ts';
 
-export interface NounEntry {
-  name: string;
-  aliases?: string[];
-  summary: string;
-  load: () => Promise<Noun>;
-}
+export type { NounEntry };
 
 export const nouns: NounEntry[] = [
   {
@@ -22,7 +18,11 @@ export const nouns: NounEntry[] = [
     summary: 'add, set, list and delete profiles',
     load: async () => (await import('./profile.ts')).noun,
   },
-  { name: 'completion', summary: 'print a bash or zsh completion script', load: async () => (await import('./completion.ts')).noun },
+  {
+    name: 'completion',
+    summary: 'print a bash or zsh completion script',
+    load: async () => (await import('./completion.ts')).completionNoun(nouns),
+  },
   {
     name: 'ssh',
     summary: 'run a command on nodes over ssh, in parallel (--fanout), each line prefixed with the node',
@@ -95,5 +95,5 @@ export const nouns: NounEntry[] = [
 ];
 
 export function findNoun(name: string): NounEntry | undefined {
-  return nouns.find((n) => n.name === name || n.aliases?.includes(name));
+  return nounIn(nouns, name);
 }

@@ -1,9 +1,10 @@
 // `wulf serve`: run DHCP, TFTP and HTTP provisioning in the foreground until SIGINT/SIGTERM.
 import { WulfError } from '../lib/errors.ts';
 import type { Noun } from './command.ts';
+import { defineCommand } from './define.ts';
 import { openStore } from '../store/open.ts';
 
-const port = (v: unknown, name: string) => {
+const port = (v: string | undefined, name: string) => {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new WulfError(`--${name} "${v}" is not a port number`);
@@ -11,18 +12,17 @@ const port = (v: unknown, name: string) => {
 };
 
 export const noun: Noun = {
-  name: 'serve',
-  aliases: ['server'],
-  summary: 'run DHCP, TFTP and HTTP provisioning in one process',
   verbs: [],
-  direct: {
+  direct: defineCommand({
     name: '',
     summary: 'run DHCP (udp/67), TFTP (udp/69), HTTP (tcp/9873) and HTTPS (tcp/9874) provisioning in the foreground',
     flags: {
       address: { type: 'string', help: 'address to serve on (default: ipaddr in wulf.conf)', arg: 'IP' },
       interface: {
         type: 'string',
-        help: 'provisioning interface(s), comma-separated: DHCP listens and answers there only, IPv6 router advertisements go out there (default dhcp.interface in wulf.conf, else the interface holding the address)',
+        help:
+          'provisioning interface(s), comma-separated: DHCP listens and answers there only, IPv6 router advertisements go out there' +
+          ' (default dhcp.interface in wulf.conf, else the interface holding the address)',
         arg: 'IF',
       },
       'http-port': { type: 'string', help: 'HTTP port (default warewulf.port, 9873)', arg: 'PORT' },
@@ -47,7 +47,7 @@ export const noun: Noun = {
       'no-dhcp': { type: 'boolean', help: 'do not run the DHCP server' },
       'no-tftp': { type: 'boolean', help: 'do not run the TFTP server' },
     },
-    async run(ctx, flags) {
+    async run(ctx, { flags }) {
       const { startServer } = await import('../serve/serve.ts');
       // nodes.conf as always, or PostgreSQL (WULF_STORE / "store:"): then it must answer now, or serve stops in one line
       const store = openStore(ctx.paths, ctx.env);
@@ -63,8 +63,8 @@ export const noun: Noun = {
         paths: ctx.paths,
         log: ctx.log,
         controller: ctx.env.WULF_CONTROLLER || undefined,
-        address: flags.address as string | undefined,
-        interface: flags.interface as string | undefined,
+        address: flags.address,
+        interface: flags.interface,
         httpPort: port(flags['http-port'], 'http-port'),
         tlsPort: port(flags['tls-port'], 'tls-port'),
         dhcpPort: port(flags['dhcp-port'], 'dhcp-port'),
@@ -92,5 +92,5 @@ export const noun: Noun = {
       await store.close();
       return 0;
     },
-  },
+  }),
 };

@@ -7,6 +7,7 @@ import { readConfigured } from '../store/open.ts';
 import { mergeAll } from '../config/cascade.ts';
 import { bootMany, percentile } from '../sim/sim.ts';
 import type { Noun } from './command.ts';
+import { defineCommand } from './define.ts';
 
 const num = (v: unknown, d: number, name: string) => {
   if (v === undefined) return d;
@@ -16,10 +17,8 @@ const num = (v: unknown, d: number, name: string) => {
 };
 
 export const noun: Noun = {
-  name: 'sim',
-  summary: 'simulated nodes booting against a running server (demo, load tests)',
   verbs: [],
-  direct: {
+  direct: defineCommand({
     name: '',
     summary: 'boot simulated nodes against a running wulf serve: DHCP (as a relay), TFTP, iPXE, kernel, image, overlays',
     flags: {
@@ -33,9 +32,9 @@ export const noun: Noun = {
       interval: { type: 'string', help: 'pause after each boot, e.g. 2s (default 0)', arg: 'S' },
       agent: { type: 'string', help: 'after booting, fetch the runtime overlay every S seconds until stopped', arg: 'S' },
     },
-    async run(ctx, flags) {
+    async run(ctx, { flags }) {
       const o = {
-        server: String(flags.server ?? '127.0.0.1'),
+        server: flags.server ?? '127.0.0.1',
         httpPort: num(flags['http-port'], 9873, 'http-port'),
         dhcpPort: num(flags['dhcp-port'], 67, 'dhcp-port'),
         tftpPort: num(flags['tftp-port'], 69, 'tftp-port'),
@@ -44,7 +43,7 @@ export const noun: Noun = {
       const merged = mergeAll(await readConfigured(ctx.paths, ctx.env));
       const chosen = flags.nodes
         ? matchNodes(
-            [String(flags.nodes)],
+            [flags.nodes],
             merged.map((m) => m.id),
           )
         : merged.map((m) => m.id);
@@ -67,7 +66,8 @@ export const noun: Noun = {
       });
       const ok = results.filter((r) => r.ok).map((r) => r.ms);
       ctx.out(
-        `${results.length} nodes: ${ok.length} booted, ${results.length - ok.length} errors; time to booted p50 ${percentile(ok, 50)} ms, p99 ${percentile(ok, 99)} ms`,
+        `${results.length} nodes: ${ok.length} booted, ${results.length - ok.length} errors;` +
+          ` time to booted p50 ${percentile(ok, 50)} ms, p99 ${percentile(ok, 99)} ms`,
       );
       const agent = flags.agent !== undefined ? num(flags.agent, 10, 'agent') : 0;
       if (agent > 0) {
@@ -86,5 +86,5 @@ export const noun: Noun = {
       }
       return results.length === ok.length ? 0 : 1;
     },
-  },
+  }),
 };

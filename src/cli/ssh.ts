@@ -6,8 +6,9 @@ import { compressHostlist } from '../lib/hostlist.ts';
 import { mergeNode } from '../config/cascade.ts';
 import { readConfigured } from '../store/open.ts';
 import { clusterHostKeys, sshArgv, sshFanout, succeeded, targetOf, type SshOutcome } from '../remote/ssh.ts';
-import type { FlagValues, Noun, Verb } from './command.ts';
-import { selectNames } from './entity-verbs.ts';
+import type { Noun } from './command.ts';
+import { defineCommand } from './define.ts';
+import { selectNames } from './entity-common.ts';
 
 const VALUE_FLAGS = new Set(['--fanout', '-f', '--sleep', '-s', '--rsh', '--timeout']);
 
@@ -31,9 +32,9 @@ export function splitSshArgs(argv: string[]): string[] {
   return flags;
 }
 
-function num(flags: FlagValues, name: string, min: number): number {
-  const v = Number(flags[name]);
-  if (!Number.isFinite(v) || v < min) throw new WulfError(`--${name} ${String(flags[name])}: expected a number ≥ ${min}`, { exitCode: 2 });
+function num(value: string, name: string, min: number): number {
+  const v = Number(value);
+  if (!Number.isFinite(v) || v < min) throw new WulfError(`--${name} ${value}: expected a number ≥ ${min}`, { exitCode: 2 });
   return v;
 }
 
@@ -43,11 +44,18 @@ function describe(o: SshOutcome): string {
   return `exit ${o.exit}${o.exit === 255 ? ' (ssh could not connect or log in)' : ''}`;
 }
 
-const ssh: Verb = {
+const ssh = defineCommand({
   name: '',
   summary:
-    "run a command on nodes over ssh, in parallel, each output line prefixed with the node name (the words are joined and read by the node's shell, as ssh does)",
+    'run a command on nodes over ssh, in parallel, each output line prefixed with the node name' +
+    " (the words are joined and read by the node's shell, as ssh does)",
   usage: 'NODES [--] CMD [ARGS...]',
+  positionals: [
+    { name: 'nodes', required: true },
+    { name: 'cmd', variadic: true, required: true },
+  ],
+  usageHint: "e.g. wulf ssh 'n[01-04]' -- uptime",
+  usageExit: 2,
   passthrough: true,
   preprocess: splitSshArgs,
   flags: {
@@ -57,17 +65,14 @@ const ssh: Verb = {
     rsh: { type: 'string', arg: 'PATH', help: 'the ssh client', default: 'ssh' },
     dryrun: { type: 'boolean', short: 'n', help: 'print the commands, run nothing' },
   },
-  async run(ctx, flags, pos) {
-    const [pattern, ...cmd] = pos;
-    if (!pattern || !cmd.length)
-      throw new WulfError('usage: wulf ssh NODES [--] CMD [ARGS...]', { hint: "e.g. wulf ssh 'n[01-04]' -- uptime", exitCode: 2 });
-    const fan = num(flags, 'fanout', 1),
-      sleepS = num(flags, 'sleep', 0),
-      timeoutS = num(flags, 'timeout', 0);
+  async run(ctx, { flags, pos: { nodes: pattern, cmd } }) {
+    const fan = num(flags.fanout, 'fanout', 1),
+      sleepS = num(flags.sleep, 'sleep', 0),
+      timeoutS = num(flags.timeout, 'timeout', 0);
     const conf = await readConfigured(ctx.paths, ctx.env);
     const names = selectNames(conf, 'node', [pattern]);
     const targets = names.map((n) => targetOf(mergeNode(conf, n)));
-    const rsh = String(flags.rsh);
+    const rsh = flags.rsh;
     if (flags.dryrun) {
       for (const t of targets) ctx.out(`${t.node}: ${t.address ? sshArgv(rsh, t, cmd, { identities: [] }).join(' ') : '(no address)'}`);
       return 0;
@@ -75,7 +80,8 @@ const ssh: Verb = {
     if (!Bun.which(rsh)) throw new WulfError(`${rsh}: not found`, { hint: 'apt-get install openssh-client, or --rsh PATH' });
     if (/(^|\/)ssh$/.test(rsh) && !clusterHostKeys(ctx.paths).length) {
       ctx.err(
-        "ssh: no cluster host keys (wulf configure ssh makes them): the nodes' keys are checked against your own known_hosts, and an unknown one fails (BatchMode)",
+        "ssh: no cluster host keys (wulf configure ssh makes them): the nodes' keys are checked against your own known_hosts," +
+          ' and an unknown one fails (BatchMode)',
       );
     }
     const ac = new AbortController();
@@ -98,12 +104,11 @@ const ssh: Verb = {
     }
     const ok = results.filter(succeeded),
       bad = results.filter((o) => !succeeded(o));
-    ctx.err(
-      `ssh: ${results.length} node${results.length === 1 ? '' : 's'}, ${ok.length} ok${ok.length ? ` (${compressHostlist(ok.map((o) => o.node))})` : ''}, ${bad.length} failed`,
-    );
+    const okNodes = ok.length ? ` (${compressHostlist(ok.map((o) => o.node))})` : '';
+    ctx.err(`ssh: ${results.length} node${results.length === 1 ? '' : 's'}, ${ok.length} ok${okNodes}, ${bad.length} failed`);
     for (const o of bad) ctx.err(`  ${o.node}: ${describe(o)}`);
     return bad.length ? 1 : 0;
   },
-};
+});
 
-export const noun: Noun = { name: 'ssh', summary: ssh.summary, verbs: [], direct: ssh };
+export const noun: Noun = { verbs: [], direct: ssh };

@@ -4,7 +4,8 @@ import { WulfError } from '../lib/errors.ts';
 import { configuredSpec, storeFor } from '../store/open.ts';
 import { parseStoreSpec, redact, type StoreSpec } from '../store/spec.ts';
 import { replaceAll, type ConfigStore } from '../store/store.ts';
-import type { Noun, Verb } from './command.ts';
+import type { Noun } from './command.ts';
+import { defineCommand } from './define.ts';
 import { outputFlags } from './command.ts';
 
 const count = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -19,12 +20,12 @@ async function using<T>(s: ConfigStore, f: (s: ConfigStore) => Promise<T>): Prom
   }
 }
 
-const info: Verb = {
+const info = defineCommand({
   name: 'info',
   aliases: ['status'],
   summary: 'the store in use (files or PostgreSQL), its revision, schema and size',
-  flags: { json: outputFlags.json! },
-  async run(ctx, flags) {
+  flags: { json: outputFlags.json },
+  async run(ctx, { flags }) {
     const spec = configuredSpec(ctx.paths, ctx.env);
     const r = await using(storeFor(spec, ctx.paths), async (s) => {
       const conf = await s.read();
@@ -47,9 +48,9 @@ const info: Verb = {
       ].join('\n'),
     );
   },
-};
+});
 
-const copy: Verb = {
+const copy = defineCommand({
   name: 'copy',
   summary: 'copy every node and profile to another store: --to postgres://… or --to files',
   flags: {
@@ -61,12 +62,12 @@ const copy: Verb = {
     },
     replace: { type: 'boolean', help: 'replace what the target already holds (nodes.conf keeps its previous revision as nodes.conf.bak)' },
   },
-  async run(ctx, flags, pos) {
-    if (pos.length) throw new WulfError(`unexpected argument "${pos[0]}"`, { hint: 'use --to STORE', exitCode: 2 });
-    if (typeof flags.to !== 'string' || !flags.to)
-      throw new WulfError('name the target with --to files or --to postgres://…', { exitCode: 2 });
+  usageHint: 'use --to STORE',
+  usageExit: 2,
+  async run(ctx, { flags }) {
+    if (!flags.to) throw new WulfError('name the target with --to files or --to postgres://…', { exitCode: 2 });
     const to = parseStoreSpec(flags.to, '--to');
-    const from = typeof flags.from === 'string' ? parseStoreSpec(flags.from, '--from') : configuredSpec(ctx.paths, ctx.env);
+    const from = flags.from !== undefined ? parseStoreSpec(flags.from, '--from') : configuredSpec(ctx.paths, ctx.env);
     if (same(from, to))
       throw new WulfError(`the source and the target are the same store (${to.kind === 'files' ? ctx.paths.nodesConf : redact(to.url)})`, {
         hint: 'name the other one with --to (or --from)',
@@ -85,15 +86,12 @@ const copy: Verb = {
         return s.where;
       }),
     );
-    ctx.out(
-      `copied ${count(Object.keys(src.nodes).length, 'node')} and ${count(Object.keys(src.profiles).length, 'profile')} to ${res.result} (revision ${res.revision})`,
-    );
+    const copied = `${count(Object.keys(src.nodes).length, 'node')} and ${count(Object.keys(src.profiles).length, 'profile')}`;
+    ctx.out(`copied ${copied} to ${res.result} (revision ${res.revision})`);
     if (to.kind === 'postgres') ctx.out(`to use it: "store: ${redact(to.url)}" in ${ctx.paths.wulfConf}, or WULF_STORE`);
   },
-};
+});
 
 export const noun: Noun = {
-  name: 'store',
-  summary: 'where nodes and profiles live (files or PostgreSQL): info, copy',
   verbs: [info, copy],
 };

@@ -8,7 +8,8 @@ import { validateConf } from '../config/validate.ts';
 import { upgradeConfText, problemLine } from '../migrate/wwconf.ts';
 import { upgradeNodesText } from '../migrate/nodes-text.ts';
 import { parseYamlDoc } from '../migrate/yaml-safe.ts';
-import type { Ctx, FlagValues, Noun, Verb } from './command.ts';
+import type { Ctx, Noun } from './command.ts';
+import { defineCommand } from './define.ts';
 
 function readInput(path: string): string {
   if (!existsSync(path)) throw new WulfError(`${path} does not exist`, { hint: 'name the file with --input-path' });
@@ -38,21 +39,21 @@ const io = (what: string) => ({
   'output-path': { type: 'string' as const, short: 'o', help: `where to write it (default: the input; - prints it)`, arg: 'FILE' },
 });
 
-const config: Verb = {
+const config = defineCommand({
   name: 'config',
   summary: 'upgrade an older warewulf.conf/wulf.conf to the current keys (the old file is kept as FILE-old)',
   flags: io('warewulf.conf'),
-  async run(ctx, flags: FlagValues) {
-    const input = String(flags['input-path'] ?? ctx.paths.wulfConf);
-    const out = String(flags['output-path'] ?? input);
+  async run(ctx, { flags }) {
+    const input = flags['input-path'] ?? ctx.paths.wulfConf;
+    const out = flags['output-path'] ?? input;
     const r = upgradeConfText(readInput(input), input);
     for (const p of r.problems) ctx.err(`wulf: note: ${problemLine(p)}`);
     await writeOut(ctx, out, r.text, r.changed);
     return 0;
   },
-};
+});
 
-const nodes: Verb = {
+const nodes = defineCommand({
   name: 'nodes',
   summary: 'upgrade an older nodes.conf (keys:, kernel args, flat ipmi keys...) to the current format (the old file is kept as FILE-old)',
   flags: {
@@ -68,16 +69,16 @@ const nodes: Verb = {
       arg: 'FILE',
     },
   },
-  async run(ctx, flags: FlagValues) {
-    const input = String(flags['input-path'] ?? ctx.paths.nodesConf);
-    const out = String(flags['output-path'] ?? input);
-    const confPath = flags['with-warewulfconf'] !== undefined ? String(flags['with-warewulfconf']) : ctx.paths.wulfConf;
+  async run(ctx, { flags }) {
+    const input = flags['input-path'] ?? ctx.paths.nodesConf;
+    const out = flags['output-path'] ?? input;
+    const confPath = flags['with-warewulfconf'] ?? ctx.paths.wulfConf;
     const wwconf = existsSync(confPath) ? parseYamlDoc(readFileSync(confPath, 'utf8'), confPath).value : undefined;
     if (flags['with-warewulfconf'] !== undefined && wwconf === undefined) throw new WulfError(`${confPath} does not exist`);
     const r = upgradeNodesText(
       readInput(input),
       input,
-      { addDefaults: !!flags['add-defaults'], replaceOverlays: !!flags['replace-overlays'] },
+      { addDefaults: flags['add-defaults'], replaceOverlays: flags['replace-overlays'] },
       wwconf,
     );
     validateConf(parseNodesConf(r.text, out === '-' ? input : out)); // what is written must be a valid configuration
@@ -85,10 +86,8 @@ const nodes: Verb = {
     await writeOut(ctx, out, r.text, r.changed, out === ctx.paths.nodesConf ? `${out}.lock` : undefined);
     return 0;
   },
-};
+});
 
 export const noun: Noun = {
-  name: 'upgrade',
-  summary: 'upgrade older Warewulf 4 config files (warewulf.conf, nodes.conf) to the current format',
   verbs: [config, nodes],
 };

@@ -3,13 +3,20 @@
 // the status stream, started before either, fills in. Makes sure the terminal is restored on exit,
 // signal or crash.
 import chalk from 'chalk';
-import type { Ctx } from '../cli/command.ts';
 import { errorLine } from '../lib/errors.ts';
 import { ConfigSource, serverUrl } from './data/config-source.ts';
 import { openStore } from '../store/open.ts';
 import { StatusFeed } from './data/status-feed.ts';
 import { firstFrame } from './ui/frame.ts';
 import type { Mounted } from './mount.tsx';
+import type { Paths } from '../config/paths.ts';
+
+/** What the TUI needs from its caller (the CLI's Ctx has it): paths, the environment, an error line. */
+export interface TuiCtx {
+  paths: Paths;
+  env: Record<string, string | undefined>;
+  err: (text: string) => void;
+}
 
 export interface TuiOptions {
   server?: string;
@@ -19,7 +26,7 @@ export interface TuiOptions {
 export const RESTORE = '\x1b[?1049l\x1b[?25h\x1b[0m';
 const ENTER = '\x1b[?1049h';
 
-export async function runTui(ctx: Ctx, opts: TuiOptions): Promise<number> {
+export async function runTui(ctx: TuiCtx, opts: TuiOptions): Promise<number> {
   // nodes.conf, or the PostgreSQL store (WULF_STORE / "store:"): then it must answer before the screen is taken
   const store = openStore(ctx.paths, ctx.env);
   const config = new ConfigSource(ctx.paths, store.kind === 'postgres' ? store : undefined);
