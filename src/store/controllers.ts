@@ -176,7 +176,10 @@ export async function claimRange(store: PostgresStore, controller: string, range
  * database refused it because another MAC holds it unexpired. One statement; the primary key on the
  * address makes two winners impossible.
  */
-export async function claimLease(store: PostgresStore, l: { ip: string; mac: string; controller: string; ttlMs: number }): Promise<boolean> {
+export async function claimLease(
+  store: PostgresStore,
+  l: { ip: string; mac: string; controller: string; ttlMs: number },
+): Promise<boolean> {
   const rows = await store.run(
     (sql) => sql`insert into wulf_leases (ip, mac, controller, expires)
       values (${l.ip}::inet, ${l.mac}, ${l.controller}, now() + ${Math.max(0, Math.round(l.ttlMs))}::bigint * interval '1 millisecond')

@@ -88,7 +88,8 @@ export async function migrate(sql: SQL, where: string): Promise<number> {
     await tx`select pg_advisory_xact_lock(${LOCK_KEY})`;
     await tx`create table if not exists wulf_schema (version integer primary key, summary text not null, applied_at timestamptz not null default now())`;
     // the versions applied, not just the highest: numbers are owned by topics and may land out of order
-    const applied = new Set((await tx`select version from wulf_schema`).map((r: { version: number }) => Number(r.version)));
+    const rows = (await tx`select version from wulf_schema`) as { version: number }[];
+    const applied = new Set<number>(rows.map((r) => Number(r.version)));
     const current = Math.max(0, ...applied);
     if (current > SCHEMA_VERSION) {
       throw new WulfError(
