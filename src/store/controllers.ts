@@ -70,7 +70,8 @@ export async function registerController(store: PostgresStore, c: ControllerInfo
         from wulf_controllers where name = ${c.name}`;
       if (old?.alive && old.instance !== c.instance && !(old.host === c.host && !pidRunning(Number(old.pid)))) {
         throw new WulfError(
-          `controller "${c.name}" is already running (${old.url} on ${old.host}, pid ${old.pid}, heartbeat ${Math.round(Number(old.age))} s ago); nothing was started`,
+          `controller "${c.name}" is already running (${old.url} on ${old.host}, pid ${old.pid}, ` +
+            `heartbeat ${Math.round(Number(old.age))} s ago); nothing was started`,
           { hint: 'give this one another name: WULF_CONTROLLER=… (default: the host name)', code: 'ECONTROLLER' },
         );
       }
@@ -164,7 +165,9 @@ export async function claimRange(store: PostgresStore, controller: string, range
         order by first_ip limit 1`;
       const theirs = other ? `controller "${other.controller}"'s range ${other.first}–${other.last}` : "another controller's range";
       throw new WulfError(`dhcp range ${range.start}–${range.end} of controller "${controller}" overlaps ${theirs}; nothing was started`, {
-        hint: `each controller hands out its own addresses: change dhcp range start/end in wulf.conf${other ? `, or remove a dead one: wulf controller delete ${other.controller}` : ''}`,
+        hint:
+          'each controller hands out its own addresses: change dhcp range start/end in wulf.conf' +
+          (other ? `, or remove a dead one: wulf controller delete ${other.controller}` : ''),
         code: 'ERANGE',
       });
     }
