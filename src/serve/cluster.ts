@@ -85,31 +85,34 @@ export async function joinCluster(o: ServeOptions, db: PostgresStore | undefined
   if (!db) return undefined;
   const log = o.log;
   const me = controllerInfo(o, w);
-  await registerController(db, me);
+  const range = ownRange(o, w.wulf);
+  const join = async () => {
+    await registerController(db, me);
+    await claimRange(db, me.name, range);
+  };
   try {
-    await claimRange(db, me.name, ownRange(o, w.wulf));
+    await join();
   } catch (e) {
-    await stopController(db, me.name, me.instance).catch(() => {});
+    await stopController(db, me.name, me.instance).catch(() => {}); // refused at start: not left looking alive
     throw e;
   }
-  const range = ownRange(o, w.wulf);
   log.info(
     'cluster',
     `controller "${me.name}" registered (${me.url}; segments ${me.segments.join(', ') || 'none'}; ` +
       `${range ? `range ${range.start}–${range.end}` : 'no dynamic range'})`,
   );
-  const beat = heartbeater(db, me, log);
+  const beat = heartbeater(db, me, join, log);
   return { name: me.name, leases: leaseHooks(db, me.name, log), stop: beat.stop };
 }
 
 /** The heartbeat every 5 s; a failure is one warning (and one line when it is back), never a crash. */
-function heartbeater(db: PostgresStore, me: ControllerInfo, log: Logger) {
+function heartbeater(db: PostgresStore, me: ControllerInfo, rejoin: () => Promise<void>, log: Logger) {
   let failing = false;
   let running: Promise<void> | undefined;
   const tick = async () => {
     try {
-      // not ours any more (deleted, or taken over while this one was late): register again, or say why not
-      if (!(await heartbeat(db, me.name, me.instance))) await registerController(db, me);
+      // not ours any more (deleted, or taken over while this one was late): register and claim the range again, or say why not
+      if (!(await heartbeat(db, me.name, me.instance))) await rejoin();
       if (failing) log.info('cluster', 'heartbeat written to PostgreSQL again');
       failing = false;
     } catch (e) {
