@@ -19,6 +19,7 @@ import {
   releaseLease,
   stopController,
   type ControllerInfo,
+  type IpRange,
 } from '../store/controllers.ts';
 import { provisioningInterfaces } from './listeners.ts';
 import type { ServeOptions } from './options.ts';
@@ -37,6 +38,10 @@ export interface LeaseHooks {
 export interface Cluster {
   name: string;
   leases: LeaseHooks;
+  /** the dynamic range this controller holds in the store now (DHCP hands out from it alone) */
+  range(): IpRange | undefined;
+  /** wulf.conf changed: a new dhcp range is claimed; refused, the old one stays in use */
+  configChanged(wulf: WulfConf): void;
   stop(): Promise<void>;
 }
 
@@ -74,7 +79,7 @@ export function controllerInfo(o: ServeOptions, w: Where): ControllerInfo {
 }
 
 /** The range this controller hands out from: its wulf.conf dhcp range when it runs a full DHCP server. */
-function ownRange(o: ServeOptions, wulf: WulfConf): { start: string; end: string } | undefined {
+function ownRange(o: ServeOptions, wulf: WulfConf): IpRange | undefined {
   const { rangeStart, rangeEnd, mode } = wulf.dhcp;
   if (o.dhcp === false || mode !== 'full' || !rangeStart || !rangeEnd) return undefined;
   return { start: rangeStart, end: rangeEnd };
@@ -85,7 +90,7 @@ export async function joinCluster(o: ServeOptions, db: PostgresStore | undefined
   if (!db) return undefined;
   const log = o.log;
   const me = controllerInfo(o, w);
-  const range = ownRange(o, w.wulf);
+  let range = ownRange(o, w.wulf);
   const join = async () => {
     await registerController(db, me);
     await claimRange(db, me.name, range);
@@ -96,13 +101,28 @@ export async function joinCluster(o: ServeOptions, db: PostgresStore | undefined
     await stopController(db, me.name, me.instance).catch(() => {}); // refused at start: not left looking alive
     throw e;
   }
-  log.info(
-    'cluster',
-    `controller "${me.name}" registered (${me.url}; segments ${me.segments.join(', ') || 'none'}; ` +
-      `${range ? `range ${range.start}–${range.end}` : 'no dynamic range'})`,
-  );
+  const show = (r: IpRange | undefined) => (r ? `range ${r.start}–${r.end}` : 'no dynamic range');
+  log.info('cluster', `controller "${me.name}" registered (${me.url}; segments ${me.segments.join(', ') || 'none'}; ${show(range)})`);
   const beat = heartbeater(db, me, join, log);
-  return { name: me.name, leases: leaseHooks(db, me.name, log), stop: beat.stop };
+  let claiming: IpRange | undefined;
+  const configChanged = (wulf: WulfConf) => {
+    const want = ownRange(o, wulf);
+    const key = (r?: IpRange) => (r ? `${r.start}-${r.end}` : '');
+    if (key(want) === key(range) || (want && key(want) === key(claiming))) return;
+    claiming = want;
+    claimRange(db, me.name, want)
+      .then(
+        () => {
+          range = want;
+          log.info('cluster', `dhcp: now ${show(range)}`);
+        },
+        (e) => log.warn('cluster', `${errorLine(e)}; still handing out from ${show(range)}`),
+      )
+      .finally(() => {
+        claiming = undefined;
+      });
+  };
+  return { name: me.name, leases: leaseHooks(db, me.name, log), range: () => range, configChanged, stop: beat.stop };
 }
 
 /** The heartbeat every 5 s; a failure is one warning (and one line when it is back), never a crash. */

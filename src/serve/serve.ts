@@ -52,8 +52,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const serverIp = address === '0.0.0.0' ? wulf.ipaddr : address;
     const cluster = await joinCluster(o, db, { wulf, address, serverIp, httpPort }); // PostgreSQL: registry, range, heartbeat
     if (cluster) stoppers.push(cluster.stop);
+    config.onChange((s) => cluster?.configChanged(s.wulf));
     const discover = createDiscovery(config, paths, log, db);
-    const provisioning = createProvisioning({ paths, config, runtime, overlays, boot, discover, serverIp, httpPort });
+    const dynamicRange = cluster?.range; // on PostgreSQL the range held in the store, else wulf.conf's
+    const provisioning = createProvisioning({ paths, config, runtime, overlays, boot, discover, serverIp, httpPort, dynamicRange });
     const deps = { config, address, serverIp, httpPort, runtime, provisioning, boot, leases: cluster?.leases };
     const http = await listenAll(o, deps, stoppers);
     log.info('serve', `${http.summary}; ${config.current().byMac.size} known MACs`);

@@ -118,6 +118,12 @@ test('two controllers: an overlapping range and a second live "a" are refused at
   ]);
   expect(rows[0]!.segments).toEqual(['lo', '127.0.0.0/8']);
   expect(rows[0]!.url).toBe(`http://127.0.0.1:${port}`);
+  // b's wulf.conf changed while serving to a range overlapping a's: refused, b keeps its own
+  const confB = join(dirB, 'etc/wulf/wulf.conf');
+  writeFileSync(confB, readFileSync(confB, 'utf8').replace('range start: 127.5.0.200', 'range start: 127.5.0.190'));
+  expect(await until(() => b.log.includes('still handing out from range 127.5.0.200–127.5.0.250'))).toBe(true);
+  expect(b.log).toContain('dhcp range 127.5.0.190–127.5.0.250 of controller "b" overlaps controller "a"\'s range 127.5.0.100–127.5.0.199');
+  expect(JSON.parse(list(dirA).out)[1].ranges).toEqual([['127.5.0.200', '127.5.0.250']]);
   // the heartbeat moves (every 5 s, by the database's clock)
   const sql = new SQL(url);
   try {
@@ -159,7 +165,7 @@ test('on the files there is one controller: one line, no error', () => {
   expect(r.err).toBe('');
 });
 
-test('udhcpc in a network namespace gets a dynamic lease recorded in wulf_leases under the controller; a held address is skipped', async () => {
+test('udhcpc in namespaces: a dynamic lease recorded in wulf_leases under the controller, a held address skipped; range widened; PostgreSQL lost', async () => {
   requireTool('udhcpc', 'udhcpc');
   const tag = `c${process.pid % 10000}`;
   const net = `10.78.${process.pid % 200}`;
@@ -188,6 +194,28 @@ test('udhcpc in a network namespace gets a dynamic lease recorded in wulf_leases
     // the held ones stayed with their MACs
     expect((await sql`select count(*)::int as n from wulf_leases where controller = 'elsewhere' and expires > now()`)[0].n).toBe(7);
     expect(s.log).toContain('is held by another MAC in the store');
+    // wulf.conf widens the range while serving: claimed in the store, then used
+    const conf = join(dir, 'etc/wulf/wulf.conf');
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace(`range end: ${net}.107`, `range end: ${net}.120`));
+    expect(await until(() => s.log.includes(`dhcp: now range ${net}.100–${net}.120`))).toBe(true);
+    expect((await sql`select host(last_ip) as l from wulf_ranges where controller = 'ns-ctl'`)[0].l).toBe(`${net}.120`);
+    // PostgreSQL lost while serving: one heartbeat warning; a new client still gets an address from this
+    // controller's own range (no other controller may hold it); the heartbeat is back with the database
+    pg.halt();
+    try {
+      sh(ns.exec(ns.cli, ['ip', 'link', 'set', ns.cliIf, 'address', '52:54:00:78:00:02']));
+      const r2 = await runAsync(ns.exec(ns.cli, ['udhcpc', '-i', ns.cliIf, '-n', '-q', '-f', '-t', '6', '-T', '1', '-s', script]), 60_000);
+      expect(r2.out).toMatch(new RegExp(`UDHCPC bound ip=${net.replaceAll('.', '\\.')}\\.1[0-2]\\d`));
+      expect(r2.out).not.toContain(`ip=${net}.105`);
+      expect(s.log).toContain('lease not recorded in PostgreSQL');
+      expect(await until(() => s.log.includes('heartbeat failed'), 15_000)).toBe(true);
+      await Bun.sleep(5500);
+      expect(s.log.split('heartbeat failed').length).toBe(2); // one line, not one per beat
+    } finally {
+      pg.resume();
+    }
+    expect(await until(() => s.log.includes('heartbeat written to PostgreSQL again'), 20_000)).toBe(true);
+    expect(s.code).toBeUndefined();
   } finally {
     await sql.close();
     ns?.teardown();
