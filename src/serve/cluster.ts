@@ -103,9 +103,14 @@ export async function joinCluster(o: ServeOptions, db: PostgresStore | undefined
   }
   const show = (r: IpRange | undefined) => (r ? `range ${r.start}–${r.end}` : 'no dynamic range');
   log.info('cluster', `controller "${me.name}" registered (${me.url}; segments ${me.segments.join(', ') || 'none'}; ${show(range)})`);
-  const beat = heartbeater(db, me, join, log);
   let claiming: IpRange | undefined;
+  /** a range change the store could not be asked about (PostgreSQL away): asked again at the next heartbeat */
+  let retry: WulfConf | undefined;
+  const beat = heartbeater(db, me, join, log, () => {
+    if (retry) configChanged(retry);
+  });
   const configChanged = (wulf: WulfConf) => {
+    retry = undefined;
     const want = ownRange(o, wulf);
     const key = (r?: IpRange) => (r ? `${r.start}-${r.end}` : '');
     if (key(want) === key(range) || (want && key(want) === key(claiming))) return;
@@ -116,7 +121,10 @@ export async function joinCluster(o: ServeOptions, db: PostgresStore | undefined
           range = want;
           log.info('cluster', `dhcp: now ${show(range)}`);
         },
-        (e) => log.warn('cluster', `${errorLine(e)}; still handing out from ${show(range)}`),
+        (e) => {
+          if ((e as { code?: string }).code === 'ESTOREDOWN') retry = wulf;
+          log.warn('cluster', `${errorLine(e)}; still handing out from ${show(range)}`);
+        },
       )
       .finally(() => {
         claiming = undefined;
@@ -126,7 +134,7 @@ export async function joinCluster(o: ServeOptions, db: PostgresStore | undefined
 }
 
 /** The heartbeat every 5 s; a failure is one warning (and one line when it is back), never a crash. */
-function heartbeater(db: PostgresStore, me: ControllerInfo, rejoin: () => Promise<void>, log: Logger) {
+function heartbeater(db: PostgresStore, me: ControllerInfo, rejoin: () => Promise<void>, log: Logger, after: () => void) {
   let failing = false;
   let running: Promise<void> | undefined;
   const tick = async () => {
@@ -135,6 +143,7 @@ function heartbeater(db: PostgresStore, me: ControllerInfo, rejoin: () => Promis
       if (!(await heartbeat(db, me.name, me.instance))) await rejoin();
       if (failing) log.info('cluster', 'heartbeat written to PostgreSQL again');
       failing = false;
+      after();
     } catch (e) {
       if (!failing) log.warn('cluster', `heartbeat failed (${errorLine(e)}); other controllers see this one as late until it is back`);
       failing = true;
