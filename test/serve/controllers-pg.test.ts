@@ -153,7 +153,7 @@ test('two controllers: an overlapping range and a second live "a" are refused at
   expect(JSON.parse(list(dirA).out).map((r: { name: string }) => r.name)).toEqual(['a']);
 }, 120_000);
 
-test('on the files there is one controller: one line, no error', () => {
+test('on the files there is one controller: one line, no error; PostgreSQL unreachable: one line, exit 1', () => {
   const t = tempRoot('wulf-ctl-files-');
   roots.push(t);
   expect(runWulf(bin, t.dir, ['init', '--address', '127.0.0.1/8', '--interface', 'lo']).code).toBe(0);
@@ -163,6 +163,13 @@ test('on the files there is one controller: one line, no error', () => {
     'one controller (this one, "solo"): the store is files (nodes.conf); several controllers share a PostgreSQL store',
   );
   expect(r.err).toBe('');
+  // PostgreSQL unreachable: one line, exit 1
+  const down = runWulf(bin, t.dir, ['controller', 'list'], {
+    env: { WULF_STORE: `postgres://postgres@localhost/x?host=${encodeURIComponent(join(t.dir, 'nowhere'))}` },
+  });
+  expect(down.code).toBe(1);
+  expect(down.err.split('\n')[0]).toStartWith('wulf: cannot reach PostgreSQL at postgres://');
+  expect(down.err).not.toContain('    at ');
 });
 
 test('udhcpc in namespaces: a dynamic lease recorded in wulf_leases under the controller, a held address skipped; range widened; PostgreSQL lost', async () => {
