@@ -91,6 +91,12 @@ export const nouns: NounEntry[] = [
     summary: 'where nodes and profiles live (nodes.conf or PostgreSQL): info, copy --to',
     load: async () => (await import('./store.ts')).noun,
   },
+  {
+    name: 'controller',
+    aliases: ['controllers'],
+    summary: 'the controllers (wulf serve) sharing the PostgreSQL store: list, delete',
+    load: async () => (await import('./controller.ts')).noun,
+  },
   { name: 'version', aliases: ['vers'], summary: 'print the version', load: async () => (await import('./version.ts')).noun },
 ];
 

@@ -2,10 +2,10 @@
 // apply lease changes, count, report events, and hand the reply to `send`. server.ts owns the
 // sockets and calls this for every datagram; a test can call it with a captured packet alone.
 import type { Logger } from '../lib/log.ts';
-import { applyLeaseChanges, type LeaseChange, type LeaseTable } from './leases.ts';
+import { applyLeaseChanges, type Lease, type LeaseChange, type LeaseTable } from './leases.ts';
 import { decodePacket, encodePacket, type DhcpPacket } from './packet.ts';
 import { MessageType } from './options.ts';
-import { decide, type PolicyContext, type ReplyTo } from './policy.ts';
+import { decide, type Decision, type PolicyContext, type ReplyTo } from './policy.ts';
 
 export type DhcpEventKind = 'discover' | 'offer' | 'request' | 'ack' | 'nak' | 'release' | 'decline' | 'inform';
 
@@ -57,6 +57,11 @@ export interface DhcpHandlerEnv {
   getContext: () => PolicyContext;
   /** After lease changes were applied to the context's table (persist here). */
   onLeaseChange?: (changes: LeaseChange[], table: LeaseTable) => void;
+  /**
+   * Before a dynamic address (not a reservation) is offered or acknowledged: true when `mac` may have
+   * `ip` until `expires` (ms since the epoch). Absent: every address may be handed out (one controller).
+   */
+  claimLease?: (ip: string, mac: string, expires: number) => Promise<boolean>;
   onEvent?: (e: DhcpEvent) => void;
   log: Logger;
   /** Counted in place. */
@@ -94,8 +99,30 @@ function target(env: DhcpHandlerEnv, to: ReplyTo, req: DhcpPacket, ctx: PolicyCo
   }
 }
 
-/** Handle one datagram that came in on a server port (`bootServer`: the PXE boot server port, 4011). */
-export function handleDhcpPacket(msg: Uint8Array, from: DhcpPeer, bootServer: boolean, send: DhcpSend, env: DhcpHandlerEnv): void {
+/** The dynamic lease a reply hands out (offered or bound, not a reservation): what a claim is asked for. */
+export function dynamicLeaseOf(dec: Decision): Lease | undefined {
+  if (dec.kind !== 'reply' || !dec.ip) return undefined;
+  const set = dec.leaseChanges.find((c) => c.op === 'set' && c.lease.ip === dec.ip);
+  const l = set?.op === 'set' ? set.lease : undefined;
+  return l && l.mac && !l.node && (l.state === 'offered' || l.state === 'bound') ? l : undefined;
+}
+
+/** Addresses tried for one request when the claim hook refuses them, before the request is dropped. */
+const CLAIM_ATTEMPTS = 8;
+
+/**
+ * Handle one datagram that came in on a server port (`bootServer`: the PXE boot server port, 4011).
+ * Synchronous, as always, unless `env.claimLease` is set and the reply hands out a dynamic address:
+ * then the reply waits for the claim (a promise is returned), and a refused address is held back
+ * and the request decided again (another address for a DISCOVER, a NAK for a REQUEST).
+ */
+export function handleDhcpPacket(
+  msg: Uint8Array,
+  from: DhcpPeer,
+  bootServer: boolean,
+  send: DhcpSend,
+  env: DhcpHandlerEnv,
+): void | Promise<void> {
   const { log, stats: st } = env;
   st.received++;
   const d = decodePacket(msg);
@@ -122,13 +149,62 @@ export function handleDhcpPacket(msg: Uint8Array, from: DhcpPeer, bootServer: bo
       arch: c.arch,
     });
   }
-  if (dec.leaseChanges.length) {
-    applyLeaseChanges(ctx.leases, dec.leaseChanges);
-    env.onLeaseChange?.(dec.leaseChanges, ctx.leases);
+  if (env.claimLease && dynamicLeaseOf(dec)) return claimThenDeliver(req, ctx, dec, bootServer, from, send, env);
+  applyChanges(ctx, dec, env);
+  deliver(req, ctx, dec, from, send, env);
+}
+
+function applyChanges(ctx: PolicyContext, dec: Decision, env: DhcpHandlerEnv): void {
+  if (!dec.leaseChanges.length) return;
+  applyLeaseChanges(ctx.leases, dec.leaseChanges);
+  env.onLeaseChange?.(dec.leaseChanges, ctx.leases);
+}
+
+async function claimThenDeliver(
+  req: DhcpPacket,
+  first: PolicyContext,
+  firstDec: Decision,
+  bootServer: boolean,
+  from: DhcpPeer,
+  send: DhcpSend,
+  env: DhcpHandlerEnv,
+): Promise<void> {
+  let ctx = first;
+  let dec = firstDec;
+  for (let attempt = 1; ; attempt++) {
+    const lease = dynamicLeaseOf(dec);
+    // applied before the claim: a request meanwhile does not pick this address for another MAC
+    applyChanges(ctx, dec, env);
+    if (!lease) return deliver(req, ctx, dec, from, send, env);
+    let ok = false;
+    try {
+      ok = await env.claimLease!(lease.ip, lease.mac, lease.expires);
+    } catch (e) {
+      env.log.limited('dhcp-claim', 'warn', 'dhcp', `lease claim failed: ${(e as Error).message}`, { ip: lease.ip, mac: lease.mac });
+    }
+    ctx = env.getContext();
+    if (ok) return deliver(req, ctx, dec, from, send, env);
+    // held by another MAC: kept out of use here for a while, and the request decided again
+    const hold: LeaseChange[] = [
+      { op: 'set', lease: { ip: lease.ip, mac: '', state: 'declined', expires: ctx.now + (ctx.offerHoldMs ?? 60_000) } },
+    ];
+    applyLeaseChanges(ctx.leases, hold);
+    env.onLeaseChange?.(hold, ctx.leases);
+    env.log.limited('dhcp-claim-refused', 'info', 'dhcp', `${lease.ip} is held by another MAC in the store; not offered to ${lease.mac}`);
+    if (attempt >= CLAIM_ATTEMPTS) {
+      env.stats.ignored++;
+      env.log.limited('dhcp-claim-gave-up', 'warn', 'dhcp', `no address could be claimed for ${lease.mac} after ${attempt} tries`);
+      return;
+    }
+    dec = decide(req, ctx, { bootServerPort: bootServer });
   }
+}
+
+function deliver(req: DhcpPacket, ctx: PolicyContext, dec: Decision, from: DhcpPeer, send: DhcpSend, env: DhcpHandlerEnv): void {
+  const { log, stats: st } = env;
   if (dec.kind === 'ignore') {
     st.ignored++;
-    log.debug('dhcp', `ignored: ${dec.reason}`, { mac: c?.mac, from: from.address });
+    log.debug('dhcp', `ignored: ${dec.reason}`, { mac: dec.client?.mac, from: from.address });
     return;
   }
   const type = dec.packet.options.u8(53) ?? 0;

@@ -40,6 +40,11 @@ export interface DhcpServerOptions {
   getContext: () => PolicyContext;
   /** After lease changes were applied to the context's table (persist here). */
   onLeaseChange?: (changes: LeaseChange[], table: LeaseTable) => void;
+  /**
+   * Asked before a dynamic address (not a reservation) is offered or acknowledged; false: another
+   * address is tried (a REQUEST is refused). Default: every address may be handed out.
+   */
+  claimLease?: (ip: string, mac: string, expires: number) => Promise<boolean>;
   log: Logger;
   onEvent?: (e: DhcpEvent) => void;
 }
@@ -71,6 +76,7 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
   const env: DhcpHandlerEnv = {
     getContext: opts.getContext,
     onLeaseChange: opts.onLeaseChange,
+    claimLease: opts.claimLease,
     onEvent: opts.onEvent,
     log,
     stats: st,
@@ -117,7 +123,9 @@ export function createDhcpServer(opts: DhcpServerOptions): DhcpServer {
     const send = sender(sock);
     sock.on('message', (msg, rinfo) => {
       try {
-        handleDhcpPacket(msg, rinfo, bootServer, send, env);
+        handleDhcpPacket(msg, rinfo, bootServer, send, env)?.catch((e: Error) =>
+          log.limited('dhcp-bug', 'error', 'dhcp', 'packet handler failed', { from: rinfo.address, error: e.message }),
+        );
       } catch (e) {
         log.limited('dhcp-bug', 'error', 'dhcp', 'packet handler failed', { from: rinfo.address, error: (e as Error).message });
       }

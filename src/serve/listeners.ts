@@ -17,6 +17,7 @@ import type { ConfigSource } from './config-source.ts';
 import type { SiteBoot } from './bootfiles.ts';
 import type { ServerRuntime } from './runtime-state.ts';
 import { startRouterAdvertisements } from './ra.ts';
+import type { LeaseHooks } from './cluster.ts';
 import { ensureTls, serverNames, serverTls } from './tls.ts';
 
 type Stop = () => Promise<void> | void;
@@ -120,14 +121,18 @@ export interface DhcpListenOptions {
   log: Logger;
 }
 
-export async function listenDhcp(o: DhcpListenOptions, p: Provisioning, runtime: ServerRuntime): Promise<Stop> {
+export async function listenDhcp(o: DhcpListenOptions, p: Provisioning, runtime: ServerRuntime, leases?: LeaseHooks): Promise<Stop> {
   const dhcp = createDhcpServer({
     port: o.port,
     log: o.log,
     ...(o.relayPort ? { relayPort: o.relayPort } : {}),
     ...(o.interfaces.length ? { interfaces: o.interfaces } : {}),
     getContext: () => p.dhcpContext(),
-    onLeaseChange: (_c, t) => runtime.setLeases(t),
+    onLeaseChange: (c, t) => {
+      runtime.setLeases(t);
+      leases?.changed(c);
+    },
+    ...(leases ? { claimLease: leases.claim } : {}),
     onEvent: (e) => {
       const seen = e.kind === 'discover' || e.kind === 'offer' || e.kind === 'ack';
       if (!e.node && seen && !p.isKnownMac(e.mac)) runtime.status.seenUnknown(e.mac, e.ip ?? '', 'dhcp');
@@ -166,6 +171,8 @@ export interface ListenDeps {
   runtime: ServerRuntime;
   provisioning: Provisioning;
   boot: SiteBoot;
+  /** the PostgreSQL store's lease claims (several controllers); absent on the files */
+  leases?: LeaseHooks;
 }
 
 /** Every listener wulf.conf and the options turn on, in order: HTTP(S), TFTP, DHCP, router advertisements; the one-line summary. */
@@ -203,7 +210,7 @@ export async function listenAll(
       );
     }
     const dhcp = { port: dhcpPort, relayPort: o.dhcpRelayPort, interfaces: ifaces, proxy: wulf.dhcp.mode === 'proxy', log };
-    stoppers.push(await listenDhcp(dhcp, d.provisioning, d.runtime));
+    stoppers.push(await listenDhcp(dhcp, d.provisioning, d.runtime, d.leases));
   }
   if (o.ra ?? process.getuid?.() === 0) advertise(ifaces, log, stoppers);
   const parts = [

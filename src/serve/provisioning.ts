@@ -37,6 +37,8 @@ export interface ProvisioningDeps {
   discover(mac: string): Promise<void>;
   serverIp: string;
   httpPort: number;
+  /** the dynamic range this controller may hand out from (the one it holds in the PostgreSQL store); default: wulf.conf's */
+  dynamicRange?: () => { start: string; end: string } | undefined;
 }
 
 export function createProvisioning(d: ProvisioningDeps): Provisioning {
@@ -65,7 +67,7 @@ export function createProvisioning(d: ProvisioningDeps): Provisioning {
         leases: d.runtime.leases(),
         now: Date.now(),
         httpBase: `http://${d.serverIp}:${d.httpPort}`,
-        range: rangeStart && rangeEnd ? { start: rangeStart, end: rangeEnd } : undefined,
+        range: d.dynamicRange ? d.dynamicRange() : rangeStart && rangeEnd ? { start: rangeStart, end: rangeEnd } : undefined,
         bootfiles: d.boot.bootfiles(wulf),
         leaseTime: wulf.dhcp.leaseTime,
       };

@@ -12,6 +12,7 @@ import { openRuntime } from './runtime-state.ts';
 import { createDiscovery } from './discovery.ts';
 import { createProvisioning } from './provisioning.ts';
 import { listenAll, provisioningInterfaces } from './listeners.ts';
+import { joinCluster } from './cluster.ts';
 import type { RunningServer, ServeOptions } from './options.ts';
 import type { PostgresStore } from '../store/postgres.ts';
 
@@ -49,9 +50,13 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       overlays.invalidate();
     });
     const serverIp = address === '0.0.0.0' ? wulf.ipaddr : address;
+    const cluster = await joinCluster(o, db, { wulf, address, serverIp, httpPort }); // PostgreSQL: registry, range, heartbeat
+    if (cluster) stoppers.push(cluster.stop);
+    config.onChange((s) => cluster?.configChanged(s.wulf));
     const discover = createDiscovery(config, paths, log, db);
-    const provisioning = createProvisioning({ paths, config, runtime, overlays, boot, discover, serverIp, httpPort });
-    const deps = { config, address, serverIp, httpPort, runtime, provisioning, boot };
+    const dynamicRange = cluster?.range; // on PostgreSQL the range held in the store, else wulf.conf's
+    const provisioning = createProvisioning({ paths, config, runtime, overlays, boot, discover, serverIp, httpPort, dynamicRange });
+    const deps = { config, address, serverIp, httpPort, runtime, provisioning, boot, leases: cluster?.leases };
     const http = await listenAll(o, deps, stoppers);
     log.info('serve', `${http.summary}; ${config.current().byMac.size} known MACs`);
     return { httpPort: http.httpPort, tlsPort: http.tlsPort, status: runtime.status, stop: stopAll, reload: config.reload };

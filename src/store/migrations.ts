@@ -40,9 +40,45 @@ export const MIGRATIONS: Migration[] = [
          primary key (kind, key))`,
     ],
   },
+  {
+    version: 3,
+    summary: 'controllers (registry, heartbeat), their dynamic ranges (no two overlap) and DHCP leases (one holder per address)',
+    statements: [
+      `create table wulf_controllers (
+         name text primary key,
+         instance text not null,
+         host text not null,
+         pid integer not null,
+         addresses json not null,
+         segments json not null,
+         url text not null,
+         version text not null,
+         started_at timestamptz not null default now(),
+         heartbeat_at timestamptz not null default now(),
+         stopped_at timestamptz)`,
+      // a range is the IPv4 numbers first..last; the exclusion constraint (int8range &&, no extension)
+      // refuses a range that overlaps any other row's, whichever controller wrote it
+      `create table wulf_ranges (
+         controller text not null references wulf_controllers (name) on delete cascade,
+         first_ip inet not null check (family(first_ip) = 4),
+         last_ip inet not null check (family(last_ip) = 4 and last_ip >= first_ip),
+         r int8range generated always as (int8range(first_ip - '0.0.0.0'::inet, last_ip - '0.0.0.0'::inet, '[]')) stored,
+         claimed_at timestamptz not null default now(),
+         primary key (controller, first_ip),
+         exclude using gist (r with &&))`,
+      // one row per address: the primary key is what makes a lease impossible to hand out twice
+      `create table wulf_leases (
+         ip inet primary key,
+         mac text not null,
+         controller text not null,
+         expires timestamptz not null,
+         updated_at timestamptz not null default now())`,
+      `create index wulf_leases_mac on wulf_leases (mac)`,
+    ],
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 /** pg_advisory_xact_lock key: "wulf" */
 const LOCK_KEY = 0x77756c66;
 
@@ -51,16 +87,18 @@ export async function migrate(sql: SQL, where: string): Promise<number> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${LOCK_KEY})`;
     await tx`create table if not exists wulf_schema (version integer primary key, summary text not null, applied_at timestamptz not null default now())`;
-    const [row] = await tx`select coalesce(max(version), 0)::int as v from wulf_schema`;
-    const current = Number(row.v);
+    // the versions applied, not just the highest: numbers are owned by topics and may land out of order
+    const rows = (await tx`select version from wulf_schema`) as { version: number }[];
+    const applied = new Set<number>(rows.map((r) => Number(r.version)));
+    const current = Math.max(0, ...applied);
     if (current > SCHEMA_VERSION) {
       throw new WulfError(
         `${where}: the store's schema is version ${current}, newer than this wulf knows (${SCHEMA_VERSION}); nothing was changed`,
         { hint: 'use the wulf binary that migrated it, or a newer one', code: 'ESCHEMA' },
       );
     }
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
       for (const s of m.statements) await tx.unsafe(s);
       await tx`insert into wulf_schema (version, summary) values (${m.version}, ${m.summary})`;
     }

@@ -33,7 +33,8 @@ afterAll(t.cleanup);
 describe('completion complete (what the scripts call)', () => {
   test('nouns, verbs, flags', () => {
     expect(complete('')).toContain('ssh');
-    expect(complete('co')).toEqual(['completion', 'configure']);
+    expect(complete('co')).toEqual(['completion', 'configure', 'controller']);
+    expect(complete('controller', '')).toEqual(['list', 'delete']);
     expect(complete('node', '')).toContain('status');
     expect(complete('node', 'set', '--ta')).toEqual(['--tagadd', '--tagdel']);
     expect(complete('configure', '')).toEqual(['all', 'hostfile', 'nfs', 'ssh', 'systemd']);
