@@ -40,9 +40,28 @@ export const MIGRATIONS: Migration[] = [
          primary key (kind, key))`,
     ],
   },
+  {
+    version: 4,
+    summary: 'boot events of every controller (status everywhere: written with a NOTIFY on wulf_status), pruned by age and count',
+    statements: [
+      `create table wulf_events (
+         id bigserial primary key,
+         at timestamptz not null default now(),
+         node text not null,
+         stage text not null,
+         sent text not null,
+         ip text not null default '',
+         bytes bigint not null default 0,
+         done boolean,
+         refused boolean not null default false,
+         controller text not null)`,
+      // the primary key serves "everything after id N" (catching up); this one the pruning by age
+      `create index wulf_events_at on wulf_events (at)`,
+    ],
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
 /** pg_advisory_xact_lock key: "wulf" */
 const LOCK_KEY = 0x77756c66;
 
@@ -51,16 +70,17 @@ export async function migrate(sql: SQL, where: string): Promise<number> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${LOCK_KEY})`;
     await tx`create table if not exists wulf_schema (version integer primary key, summary text not null, applied_at timestamptz not null default now())`;
-    const [row] = await tx`select coalesce(max(version), 0)::int as v from wulf_schema`;
-    const current = Number(row.v);
+    const applied = new Set(((await tx`select version from wulf_schema`) as { version: number }[]).map((r) => Number(r.version)));
+    const current = Math.max(0, ...applied);
     if (current > SCHEMA_VERSION) {
       throw new WulfError(
         `${where}: the store's schema is version ${current}, newer than this wulf knows (${SCHEMA_VERSION}); nothing was changed`,
         { hint: 'use the wulf binary that migrated it, or a newer one', code: 'ESCHEMA' },
       );
     }
-    for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+    // by number, each one not applied yet: numbers are owned by pieces of work and may arrive out of order
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
       for (const s of m.statements) await tx.unsafe(s);
       await tx`insert into wulf_schema (version, summary) values (${m.version}, ${m.summary})`;
     }
