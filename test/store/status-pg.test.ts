@@ -61,7 +61,6 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (process.env.SHOW_LOG) console.log(a?.log(), "\n=====\n", b?.log());
   await Promise.all([a?.stop(), b?.stop()]);
   await sql?.close();
   pg?.stop();
