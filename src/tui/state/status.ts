@@ -21,6 +21,8 @@ export interface StageSpan {
   start?: number;
   seconds?: number;
   bytes?: number;
+  /** the controller that served it (several controllers on one PostgreSQL store) */
+  controller?: string;
 }
 export interface NodeStatus {
   name: string;
@@ -89,7 +91,14 @@ function parseSpan(stage: string | undefined, raw: unknown): StageSpan | undefin
   const end = toUnixSeconds(o.end ?? o.ended ?? o.endedAt);
   if (seconds === undefined && start !== undefined && end !== undefined) seconds = Math.max(0, end - start);
   const bytes = o.bytes !== undefined ? Number(o.bytes) : o.sent !== undefined && typeof o.sent === 'number' ? o.sent : undefined;
-  return { stage: name, start, seconds: Number.isFinite(seconds) ? seconds : undefined, bytes: Number.isFinite(bytes) ? bytes : undefined };
+  const span: StageSpan = {
+    stage: name,
+    start,
+    seconds: Number.isFinite(seconds) ? seconds : undefined,
+    bytes: Number.isFinite(bytes) ? bytes : undefined,
+  };
+  const controller = str(o.controller);
+  return controller ? { ...span, controller } : span;
 }
 
 function parseTimeline(raw: unknown): StageSpan[] {
@@ -163,6 +172,7 @@ export interface WaterfallRow {
   seconds?: number;
   bytes?: number;
   rate?: number;
+  controller?: string;
 }
 
 /** The waterfall rows in stage order: offset from the first stage, seconds, bytes and bytes/s. */
@@ -184,6 +194,7 @@ export function waterfall(s: NodeStatus | undefined): WaterfallRow[] {
       seconds: sp.seconds,
       bytes: sp.bytes,
       rate,
+      ...(sp.controller ? { controller: sp.controller } : {}),
     };
   });
 }
