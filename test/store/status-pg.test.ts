@@ -181,3 +181,28 @@ test('PostgreSQL lost while serving: known node answered, one warning, node stat
   );
   expect(seenByB.timeline.find((t) => t.stage === 'kernel')!.controller).toBe('ctl-a');
 }, 120_000);
+
+test('the LISTEN connection cut under a controller: it resubscribes and catches up from the table by id', async () => {
+  const cut =
+    await sql`select pg_terminate_backend(pid) as ok from pg_stat_activity where query ilike 'listen%' and pid <> pg_backend_pid()`;
+  expect(cut.length).toBeGreaterThanOrEqual(2); // one per controller
+  const at = Date.now() / 1000;
+  expect(await (await fetch(`${a.base}/ipxe/${enc}`)).text()).toContain('wulf: booting n1');
+  const n1 = await until(
+    'ctl-b caught up after its LISTEN connection was cut',
+    async () => {
+      const s = (await status(b)).nodes.n1 as unknown as { stage: string; 'last seen': number };
+      return s.stage === 'ipxe' && s['last seen'] >= Math.floor(at) ? s : undefined;
+    },
+    30_000,
+  );
+  expect(n1.stage).toBe('ipxe');
+  // and it is listening again: the next event arrives without waiting for the 10 s poll
+  await until('listening again', async () =>
+    (await sql`select count(*)::int as n from pg_stat_activity where query ilike 'listen%'`)[0].n >= 2 ? true : undefined,
+  );
+  const t1 = Date.now();
+  expect((await fetch(`${a.base}/kernel/${enc}`)).status).toBe(200);
+  await until('the kernel event on ctl-b', async () => ((await status(b)).nodes.n1!.stage === 'kernel' ? true : undefined));
+  expect(Date.now() - t1).toBeLessThan(3000);
+}, 60_000);
