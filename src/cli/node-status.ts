@@ -26,17 +26,44 @@ interface Row {
   ipaddr: string;
   lastSeen: number;
   lastAgent?: number;
-  timeline: { stage: string; start: number; end?: number; seconds?: number; bytes: number }[];
+  timeline: { stage: string; start: number; end?: number; seconds?: number; bytes: number; controller?: string }[];
+}
+/** What a server on the PostgreSQL store says about itself in /status (absent on the files). */
+interface ServerInfo {
+  controller?: string;
+  store?: { kind?: string; down?: number | null; queued?: number };
 }
 
-async function load(ctx: Ctx, server?: string): Promise<{ rows: Row[]; from: string; unknown: Unknown[] }> {
+const hms = (t: number) => {
+  const d = new Date(t * 1000);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+};
+/** One line when the server has lost its PostgreSQL store (empty otherwise). */
+export function storeNotice(server: ServerInfo | undefined): string {
+  const st = server?.store;
+  if (!st || st.kind !== 'postgres' || typeof st.down !== 'number') return '';
+  const n = Number(st.queued ?? 0);
+  const queued = `${n} status write${n === 1 ? '' : 's'} queued`;
+  return `store: PostgreSQL unreachable since ${hms(st.down)}; answering known nodes from the last configuration; ${queued}`;
+}
+
+async function load(
+  ctx: Ctx,
+  server?: string,
+): Promise<{ rows: Row[]; from: string; unknown: Unknown[]; info?: ServerInfo; live?: boolean }> {
   const wulf = readWulfConf(ctx.paths);
   const url = server ?? `http://${wulf.ipaddr || '127.0.0.1'}:${wulf.warewulf.port}`;
   try {
     const r = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1500) });
-    const j = (await r.json()) as { nodes: Record<string, Record<string, unknown>>; unknown?: Record<string, Unknown> };
+    const j = (await r.json()) as {
+      nodes: Record<string, Record<string, unknown>>;
+      unknown?: Record<string, Unknown>;
+      server?: ServerInfo;
+    };
     return {
       from: url,
+      live: true,
+      info: j.server,
       unknown: Object.values(j.unknown ?? {}),
       rows: Object.entries(j.nodes).map(([n, v]) => ({
         node: n,
@@ -90,12 +117,13 @@ function render(ctx: Ctx, rows: Row[], names: string[], interval: number, timeli
       const r = by.get(n);
       if (!r?.timeline?.length) continue;
       const t0 = r.timeline[0]!.start;
+      // the controller of each stage, when a controller is named (PostgreSQL store): which one served what
+      const byWhom = r.timeline.some((s) => s.controller);
       lines.push('', `${n}:`);
-      for (const s of r.timeline)
-        lines.push(
-          `  ${s.stage.padEnd(8)} +${(s.start - t0).toFixed(2).padStart(7)} s  ` +
-            `${(s.seconds ?? 0).toFixed(2).padStart(7)} s  ${String(s.bytes).padStart(11)} bytes`,
-        );
+      for (const s of r.timeline) {
+        const at = `+${(s.start - t0).toFixed(2).padStart(7)} s  ${(s.seconds ?? 0).toFixed(2).padStart(7)} s`;
+        lines.push(`  ${s.stage.padEnd(8)} ${at}  ${String(s.bytes).padStart(11)} bytes${byWhom ? `  ${s.controller ?? '--'}` : ''}`);
+      }
     }
   }
   return lines.join('\n');
@@ -139,10 +167,17 @@ export const status = defineCommand({
   async run(ctx, { flags, pos: { pattern: pos } }) {
     const every = Number(flags.update);
     if (!Number.isInteger(every) || every < 50) throw new WulfError(`--update ${flags.update}: give milliseconds, at least 50`);
-    const conf = await readConfigured(ctx.paths, ctx.env);
+    // PostgreSQL down: the running server's /status still answers (and says so); without a server, the one-line error
+    let storeDown: unknown;
+    const conf = await readConfigured(ctx.paths, ctx.env).catch((e) => {
+      if (!(e instanceof WulfError) || e.code !== 'ESTOREDOWN') throw e;
+      storeDown = e;
+      return { nodes: {} };
+    });
     const interval = readWulfConf(ctx.paths).warewulf.updateInterval;
     for (;;) {
-      const { rows, from, unknown } = await load(ctx, flags.server);
+      const { rows, from, unknown, info, live } = await load(ctx, flags.server);
+      if (storeDown && !live) throw storeDown;
       const all = [...new Set([...Object.keys(conf.nodes), ...rows.map((r) => r.node)])].sort(naturalCompare);
       const now = Date.now() / 1000;
       const names = order(pos.length ? matchNodes(pos, all) : all, rows, flags);
@@ -156,6 +191,8 @@ export const status = defineCommand({
         return;
       }
       let text = render(ctx, rows, names, interval, flags.timeline, now);
+      const notice = storeNotice(info);
+      if (notice) text = `${notice}\n\n${text}`;
       if (!pos.length && unknown.length) text += `\n\n${unknownText(unknown)}`;
       if (!flags.watch) {
         ctx.out(text);

@@ -16,6 +16,8 @@ export interface StageSpan {
   end?: number;
   seconds?: number;
   bytes: number;
+  /** the controller that served it (several controllers on one PostgreSQL store; absent on the files) */
+  controller?: string;
 }
 const FILE_STAGES = new Set<string>(['kernel', 'image', 'system']);
 export interface NodeStatus {
@@ -41,6 +43,24 @@ export interface StatusEvent {
   sent: string;
   ipaddr: string;
   bytes?: number;
+  /** the controller that served it (set when the board has a name: the PostgreSQL store) */
+  controller?: string;
+  /** what `record` was told besides, so another controller can replay the event as it happened */
+  done?: boolean;
+  refused?: boolean;
+  /** recorded from another controller's event (src/serve/status-sync.ts): not written back */
+  remote?: boolean;
+}
+/** How record() is told about an event. */
+export interface RecordOpts {
+  bytes?: number;
+  done?: boolean;
+  now?: number;
+  agent?: boolean;
+  refused?: boolean;
+  /** another controller's event (its name in `controller`): the agent guess of a runtime fetch is not made again */
+  remote?: boolean;
+  controller?: string;
 }
 /** A MAC that asked for something but belongs to no node (candidates for `wulf node add --hwaddr`). */
 export interface UnknownMac {
@@ -59,6 +79,10 @@ export class StatusBoard {
   private seq = 0;
   private unknown = new Map<string, UnknownMac>();
   readonly recent: StatusEvent[] = [];
+  /** this controller's name on the PostgreSQL store: its events and stage spans carry it (absent on the files) */
+  controller?: string;
+  /** what /status tells about the server itself besides the nodes (the store's health); absent: nothing */
+  serverInfo?: () => Record<string, unknown> | undefined;
   /** `interval`: the update interval in seconds (wulf.conf), read when states are computed. */
   constructor(
     private onChange: () => void = () => {},
@@ -76,20 +100,15 @@ export class StatusBoard {
   /** Record an event for a node. A DHCP event of a node that was up starts a new timeline. */
   /** `refused`: a request turned away before any check of the node's own (WRONG_ADDRESS, HTTPS_ONLY): shown as
    *  the node's last event, but it is no boot stage and no agent refresh (another machine may have sent it). */
-  record(
-    node: string,
-    stage: Stage | string,
-    sent: string,
-    ipaddr: string,
-    opts: { bytes?: number; done?: boolean; now?: number; agent?: boolean; refused?: boolean } = {},
-  ): void {
+  record(node: string, stage: Stage | string, sent: string, ipaddr: string, opts: RecordOpts = {}): void {
+    const controller = opts.controller ?? this.controller;
     const now = opts.now ?? Date.now() / 1000;
     let s = this.nodes.get(node);
     if (!s) {
       s = { node, stage: '', sent: '', ipaddr: '', lastSeen: 0, lastAgent: 0, timeline: [] };
       this.nodes.set(node, s);
     }
-    if (stage === 'runtime' && !opts.refused && (opts.agent || this.unmarkedAgent(s, now))) {
+    if (stage === 'runtime' && !opts.refused && (opts.agent || (!opts.remote && this.unmarkedAgent(s, now)))) {
       s.lastAgent = now;
       stage = AGENT_STAGE;
     }
@@ -114,6 +133,7 @@ export class StatusBoard {
         s.timeline.push(span);
       }
       if (opts.bytes) span.bytes += opts.bytes;
+      if (controller) span.controller = controller;
       // a stage ends at its last event, except DHCP once the boot moved on (the OS renews later)
       const movedOn = stage === 'dhcp' && s.timeline.some((t) => t.stage !== 'dhcp');
       if (opts.done !== false && !movedOn) {
@@ -126,6 +146,7 @@ export class StatusBoard {
     if (ipaddr) s.ipaddr = ipaddr;
     s.lastSeen = now;
     const e: StatusEvent = { seq: ++this.seq, time: now, node, stage, sent, ipaddr: s.ipaddr, bytes: opts.bytes };
+    if (controller) Object.assign(e, { controller, done: opts.done, refused: opts.refused || undefined, remote: opts.remote || undefined });
     this.recent.push(e);
     if (this.recent.length > 2000) this.recent.splice(0, this.recent.length - 1000);
     for (const l of this.listeners) l(s, e);
@@ -204,6 +225,8 @@ export class StatusBoard {
         ? StatusBoard.toJSON(s, now, this.interval())
         : { 'node name': n, stage: '', sent: '', ipaddr: '', 'last seen': 0, 'last agent': 0, state: 'never', timeline: [] };
     }
-    return names ? { nodes: out } : { nodes: out, unknown: this.unknownSnapshot() };
+    if (names) return { nodes: out };
+    const server = this.serverInfo?.();
+    return server ? { nodes: out, unknown: this.unknownSnapshot(), server } : { nodes: out, unknown: this.unknownSnapshot() };
   }
 }

@@ -10,6 +10,7 @@ import { readNodesConf } from '../config/store.ts';
 import { readWulfConf, type WulfConf } from '../config/wulfconf.ts';
 import type { Reservation } from '../dhcp/policy.ts';
 import type { PostgresStore } from '../store/postgres.ts';
+import type { StoreHealth } from './store-health.ts';
 
 /** One configuration, indexed: nodes by MAC, DHCP reservations by MAC, every address a node is given. */
 export interface Snapshot {
@@ -64,11 +65,12 @@ export interface ConfigSource {
   stop(): void;
 }
 
-export async function openConfigSource(paths: Paths, log: Logger, db?: PostgresStore): Promise<ConfigSource> {
+export async function openConfigSource(paths: Paths, log: Logger, db?: PostgresStore, health?: StoreHealth): Promise<ConfigSource> {
   let snap = indexConfig(db ? await db.read() : readNodesConf(paths), readWulfConf(paths));
   const listeners: ((s: Snapshot) => void)[] = [];
   let lastBad = '';
   const refused = (e: unknown) => {
+    if (health?.failed(e)) return; // the store is down: said once, by the store's health
     const msg = errorLine(e);
     if (msg !== lastBad) log.warn('config', `new configuration refused, still serving the last good one: ${msg}`);
     lastBad = msg;
@@ -83,7 +85,7 @@ export async function openConfigSource(paths: Paths, log: Logger, db?: PostgresS
     lastBad = '';
     log.info('config', `reloaded (${db ? 'store' : 'nodes.conf'} revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
   };
-  const store = db ? storeRefresher(db, () => snap, apply, refused) : undefined;
+  const store = db ? storeRefresher(db, () => snap, apply, refused, health) : undefined;
   const reload = () => {
     if (store) return void store.refresh();
     try {
@@ -142,7 +144,13 @@ export async function openConfigSource(paths: Paths, log: Logger, db?: PostgresS
  * the configuration when it moved; the store unreachable keeps the last good configuration serving, and is
  * asked again by the 5 s poll only (a node is not kept waiting on a connect timeout).
  */
-function storeRefresher(db: PostgresStore, snap: () => Snapshot, apply: (c: NodesConf) => void, refused: (e: unknown) => void) {
+function storeRefresher(
+  db: PostgresStore,
+  snap: () => Snapshot,
+  apply: (c: NodesConf) => void,
+  refused: (e: unknown) => void,
+  health?: StoreHealth,
+) {
   let checking: Promise<void> | undefined;
   let down = false;
   const refresh = () =>
@@ -151,6 +159,7 @@ function storeRefresher(db: PostgresStore, snap: () => Snapshot, apply: (c: Node
         const rev = await db.revision();
         apply(rev === snap().conf.revision ? snap().conf : await db.read());
         down = false;
+        health?.reachable();
       } catch (e) {
         down = true;
         refused(e);

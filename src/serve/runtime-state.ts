@@ -10,14 +10,18 @@ import { StatusBoard } from '../runtime/board.ts';
 import { readState, stateWriter, type RuntimeState } from '../runtime/state-file.ts';
 import type { PostgresStore } from '../store/postgres.ts';
 import { PostgresState, pgStateWriter } from '../store/state-pg.ts';
+import { startStatusSync, type StatusSync } from './status-sync.ts';
+import type { StoreHealth } from './store-health.ts';
 
 export interface ServerRuntime {
   status: StatusBoard;
   leases(): LeaseTable;
   /** the DHCP server's new lease table (written soon after) */
   setLeases(t: LeaseTable): void;
-  /** write what is pending now (on stop) */
+  /** write what is pending now */
   flush(): Promise<void>;
+  /** write what is pending and stop following the other controllers (on stop) */
+  stop(): Promise<void>;
 }
 
 export async function openRuntime(
@@ -26,6 +30,7 @@ export async function openRuntime(
   updateInterval: () => number,
   db?: PostgresStore,
   controller = hostname(),
+  health?: StoreHealth,
 ): Promise<ServerRuntime> {
   let saved = readState(paths.stateFile, log);
   const pgState = db ? new PostgresState(db, controller) : undefined;
@@ -47,7 +52,7 @@ export async function openRuntime(
     unknown: status.unknownSnapshot(),
   });
   const writer = stateWriter(paths.stateFile, snapshot, log);
-  const pgWriter = pgState ? pgStateWriter(pgState, snapshot, log) : undefined;
+  const pgWriter = pgState ? pgStateWriter(pgState, snapshot, log, 1000, health) : undefined;
   function touch() {
     writer.touch();
     pgWriter?.touch();
@@ -55,7 +60,17 @@ export async function openRuntime(
   status.load(saved.status);
   status.loadUnknown(saved.unknown ?? {});
   // one line per boot event: `boot: n1 stage=kernel sent=vmlinuz ip=… bytes=…` (fields in JSON)
-  status.subscribe((_s, e) => log.info('boot', e.node, { stage: e.stage, sent: e.sent, ip: e.ipaddr, bytes: e.bytes }));
+  // (another controller's events, recorded here too on PostgreSQL, are in its own log)
+  status.subscribe((_s, e) => {
+    if (!e.remote) log.info('boot', e.node, { stage: e.stage, sent: e.sent, ip: e.ipaddr, bytes: e.bytes });
+  });
+  // every controller's boot events through the store (status everywhere)
+  const sync: StatusSync | undefined = db && health ? await startStatusSync({ db, status, controller, log, health }) : undefined;
+  const flush = async () => {
+    await sync?.flush();
+    await pgWriter?.flush();
+    await writer.flush();
+  };
   return {
     status,
     leases: () => leases,
@@ -63,7 +78,9 @@ export async function openRuntime(
       leases = t;
       touch();
     },
-    async flush() {
+    flush,
+    async stop() {
+      await sync?.stop();
       await pgWriter?.flush();
       await writer.flush();
     },

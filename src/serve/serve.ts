@@ -9,6 +9,7 @@ import { siteBoot } from './bootfiles.ts';
 import { lockServer, stopInReverse } from './lock.ts';
 import { openConfigSource } from './config-source.ts';
 import { openRuntime } from './runtime-state.ts';
+import { storeHealth } from './store-health.ts';
 import { createDiscovery } from './discovery.ts';
 import { createProvisioning } from './provisioning.ts';
 import { listenAll, provisioningInterfaces } from './listeners.ts';
@@ -31,14 +32,15 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     } catch (e) {
       log.warn('images', `cannot make ${paths.imagesDir} 0700: ${errorLine(e)}`);
     }
-    const config = await openConfigSource(paths, log, db);
+    const health = db && storeHealth(db.where, log); // PostgreSQL lost and back: one line each, and in /status
+    const config = await openConfigSource(paths, log, db, health);
     const { wulf } = config.current();
     const boot = siteBoot(paths, wulf.tftp.tftproot, log, ipxeBinary); // tftp.tftproot, tftp.ipxe
     const address = o.address ?? (wulf.ipaddr || '0.0.0.0');
     const httpPort = o.httpPort ?? wulf.warewulf.port;
-    const runtime = await openRuntime(paths, log, () => config.current().wulf.warewulf.updateInterval, db, o.controller);
+    const runtime = await openRuntime(paths, log, () => config.current().wulf.warewulf.updateInterval, db, o.controller, health);
     stoppers.push(
-      () => runtime.flush(),
+      () => runtime.stop(),
       () => config.stop(),
     );
     // recheckMs 0: every archive request re-checks the overlay sources and the controller files its

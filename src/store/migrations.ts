@@ -76,6 +76,25 @@ export const MIGRATIONS: Migration[] = [
       `create index wulf_leases_mac on wulf_leases (mac)`,
     ],
   },
+  {
+    version: 4,
+    summary: 'boot events of every controller (status everywhere: written with a NOTIFY on wulf_status), pruned by age and count',
+    statements: [
+      `create table wulf_events (
+         id bigserial primary key,
+         at timestamptz not null default now(),
+         node text not null,
+         stage text not null,
+         sent text not null,
+         ip text not null default '',
+         bytes bigint not null default 0,
+         done boolean,
+         refused boolean not null default false,
+         controller text not null)`,
+      // the primary key serves "everything after id N" (catching up); this one the pruning by age
+      `create index wulf_events_at on wulf_events (at)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -70,8 +70,14 @@ export class PostgresState {
   }
 }
 
+/** Told about the writes (a server's store health): `failed` true means it took the failure over (and said so). */
+export interface WriteHealth {
+  failed(e: unknown): boolean;
+  reachable(): void;
+}
+
 /** Debounced writer like state-file.ts's: `touch()` after a change; a failed write is retried in 5 s. */
-export function pgStateWriter(st: PostgresState, snapshot: () => RuntimeState, log: Logger, delayMs = 1000) {
+export function pgStateWriter(st: PostgresState, snapshot: () => RuntimeState, log: Logger, delayMs = 1000, health?: WriteHealth) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failing = false;
   const flush = async () => {
@@ -81,10 +87,11 @@ export function pgStateWriter(st: PostgresState, snapshot: () => RuntimeState, l
     }
     try {
       await st.save(snapshot());
-      if (failing) log.info('state', 'runtime state written to PostgreSQL again');
+      if (failing && !health) log.info('state', 'runtime state written to PostgreSQL again');
+      if (failing) health?.reachable();
       failing = false;
     } catch (e) {
-      if (!failing)
+      if (!failing && !health?.failed(e))
         log.warn('state', `cannot write runtime state to PostgreSQL (${errorLine(e)}); kept in memory and state.cbor, retried every 5 s`);
       failing = true;
       timer ??= setTimeout(() => void flush(), 5000);

@@ -69,6 +69,19 @@ describe('status', () => {
     expect(w[2]).toMatchObject({ offset: 1, rate: 4_000_000 });
     expect(w[0]).toEqual({ stage: 'dhcp' });
   });
+
+  test('the waterfall keeps the controller of each stage when the server names one (several controllers, PostgreSQL)', () => {
+    const [s] = parseStatusDoc({
+      'node name': 'n1',
+      timeline: [
+        { stage: 'ipxe', start: 100, seconds: 0.5, bytes: 1000, controller: 'ctl-a' },
+        { stage: 'kernel', start: 101, seconds: 2, bytes: 8, controller: 'ctl-b' },
+        { stage: 'image', start: 103, seconds: 2, bytes: 8 },
+      ],
+    });
+    expect(waterfall(s).map((r) => r.controller)).toEqual([undefined, 'ctl-a', 'ctl-b', undefined, undefined, undefined]);
+    expect(s!.timeline[2]).not.toHaveProperty('controller');
+  });
 });
 
 describe('nodes table', () => {

@@ -15,7 +15,7 @@ export const STATE_LABEL: Record<NodeState, string> = {
   'bad-asset': 'bad asset key',
 };
 /** A stage of the board's timeline (src/runtime/board.ts) as read from a server: any field but the stage may be missing. */
-export type StageSpan = { stage: string } & Partial<Pick<BoardSpan, 'start' | 'seconds' | 'bytes'>>;
+export type StageSpan = { stage: string } & Partial<Pick<BoardSpan, 'start' | 'seconds' | 'bytes' | 'controller'>>;
 /** The board's record of a node (src/runtime/board.ts) as read leniently from a server's JSON (wulf's or
  *  Warewulf's): named by `name`, every other field may be missing. */
 export type NodeStatus = { name: string; timeline: StageSpan[] } & Partial<
@@ -71,7 +71,14 @@ function parseSpan(stage: string | undefined, raw: unknown): StageSpan | undefin
   const end = toUnixSeconds(o.end ?? o.ended ?? o.endedAt);
   if (seconds === undefined && start !== undefined && end !== undefined) seconds = Math.max(0, end - start);
   const bytes = o.bytes !== undefined ? Number(o.bytes) : o.sent !== undefined && typeof o.sent === 'number' ? o.sent : undefined;
-  return { stage: name, start, seconds: Number.isFinite(seconds) ? seconds : undefined, bytes: Number.isFinite(bytes) ? bytes : undefined };
+  const span: StageSpan = {
+    stage: name,
+    start,
+    seconds: Number.isFinite(seconds) ? seconds : undefined,
+    bytes: Number.isFinite(bytes) ? bytes : undefined,
+  };
+  const controller = str(o.controller);
+  return controller ? { ...span, controller } : span;
 }
 
 function parseTimeline(raw: unknown): StageSpan[] {
@@ -145,6 +152,7 @@ export interface WaterfallRow {
   seconds?: number;
   bytes?: number;
   rate?: number;
+  controller?: string;
 }
 
 /** The waterfall rows in stage order: offset from the first stage, seconds, bytes and bytes/s. */
@@ -166,6 +174,7 @@ export function waterfall(s: NodeStatus | undefined): WaterfallRow[] {
       seconds: sp.seconds,
       bytes: sp.bytes,
       rate,
+      ...(sp.controller ? { controller: sp.controller } : {}),
     };
   });
 }

@@ -39,23 +39,30 @@ const HEADER = 2;
 function Waterfall({ status, width, theme }: { status?: NodeStatus; width: number; theme: Theme }) {
   const rows = waterfall(status);
   const total = Math.max(1, ...rows.map((r) => (r.offset ?? 0) + (r.seconds ?? 0)));
-  const barW = Math.max(0, width - 46);
+  // several controllers on one PostgreSQL store: the one that served each stage (no column on the files)
+  const ctl = rows.some((r) => r.controller) ? 12 : 0;
+  const barW = Math.max(0, width - 46 - ctl);
   const has = rows.some((r) => r.start !== undefined || r.seconds !== undefined);
+  const who = (s: string) => (ctl ? `  ${s.slice(0, ctl - 2).padEnd(ctl - 2)}` : '');
   return (
     <Box flexDirection="column">
       <Text bold>{fit(`Boot waterfall${has ? '' : ' — no per-stage timing reported by the server yet'}`, width)}</Text>
       <Text dimColor>
-        {fit(`${'stage'.padEnd(8)}${'start'.padStart(9)}${'secs'.padStart(7)}${'bytes'.padStart(10)}${'rate/s'.padStart(10)}`, width)}
+        {fit(
+          `${'stage'.padEnd(8)}${'start'.padStart(9)}${'secs'.padStart(7)}${'bytes'.padStart(10)}${'rate/s'.padStart(10)}${who('controller')}`,
+          width,
+        )}
       </Text>
       {rows.slice(0, 6).map((r) => {
         const start = r.offset !== undefined ? `+${r.offset.toFixed(1)}` : r.start !== undefined ? fmtClock(r.start) : '';
         const a = barW ? Math.round(((r.offset ?? 0) / total) * barW) : 0;
         const b = barW && r.seconds !== undefined ? Math.max(1, Math.round((r.seconds / total) * barW)) : 0;
         const bar = barW ? ' ' + ' '.repeat(Math.min(a, barW)) + '█'.repeat(Math.min(b, Math.max(0, barW - a))) : '';
+        const secs = r.seconds !== undefined ? r.seconds.toFixed(2) : '';
+        const rate = fmtBytes(r.rate === undefined ? undefined : Math.round(r.rate));
         return (
           <Text key={r.stage} wrap="truncate">
-            {`${r.stage.padEnd(8)}${start.padStart(9)}${(r.seconds !== undefined ? r.seconds.toFixed(2) : '').padStart(7)}` +
-              `${fmtBytes(r.bytes).padStart(10)}${fmtBytes(r.rate === undefined ? undefined : Math.round(r.rate)).padStart(10)}`}
+            {`${r.stage.padEnd(8)}${start.padStart(9)}${secs.padStart(7)}${fmtBytes(r.bytes).padStart(10)}${rate.padStart(10)}${who(r.controller ?? '')}`}
             <Text color={c(theme, 'cyan')}>{bar}</Text>
           </Text>
         );
