@@ -9,6 +9,7 @@ import { table, toJsonText, toYamlText } from './table.ts';
 import { importImage } from '../images/import.ts';
 import { progressFor } from '../images/progress.ts';
 import { buildImage, rollbackImage } from '../images/build.ts';
+import { publishImage } from '../images/publish.ts';
 import { ensureImageStore, imageDir, listImageNames, mustExist, readMeta, readPointer, previousFile, rootfsDir } from '../images/layout.ts';
 import { imageArtifactPath, listImages } from '../images/service.ts';
 import { listKernels, pickKernel } from '../images/kernels.ts';
@@ -84,6 +85,13 @@ async function build(ctx: Ctx, name: string, flags: FlagValues): Promise<void> {
   const r = await buildImage(ctx.paths, name, { compression: compressionOf(flags), force: !!flags.force });
   if (r.skipped) ctx.err(`image ${name}: unchanged, build skipped (${r.pointer.file}); --force rebuilds`);
   else ctx.err(`image ${name}: built ${r.pointer.file} ${mib(r.pointer.size)}, ${r.pointer.entries} entries in ${r.seconds.toFixed(1)} s`);
+  await publish(ctx, name);
+}
+
+/** On the PostgreSQL store, the build becomes the one every controller serves (fetched by digest from here). */
+async function publish(ctx: Ctx, name: string): Promise<void> {
+  const n = await publishImage(ctx.paths, ctx.env, name);
+  if (n !== undefined) ctx.err(`image ${name}: recorded in the store (${n} artifacts by digest; the other controllers fetch them from this one's wulf serve)`);
 }
 
 /** WULF_OCI_<KEY>, else Warewulf's WAREWULF_OCI_<KEY> (USERNAME, PASSWORD, NOHTTPS, PLATFORM). */
@@ -162,6 +170,7 @@ const rollbackVerb: Verb = {
     if (!name) fail('usage: wulf image rollback IMAGE');
     const p = await rollbackImage(ctx.paths, name);
     ctx.err(`image ${name}: now serving ${p.file} (built ${p.built})`);
+    await publish(ctx, name);
     return 0;
   },
 };

@@ -246,7 +246,7 @@ export class Builder {
 
   /** Render one template for one node (memoised). */
   render(snap: Snapshot, root: Record<string, unknown>, src: OverlaySource, rel: string, data: Uint8Array, fileHash: string): RenderResult {
-    root.build = buildView(src.name, `${src.name}/${rel}`, snap.created);
+    root.build = buildView(src.name, `${src.name}/${rel}`, snap.created, snap.wulf.buildHost);
     const key = `${src.name}\0${rel}\0${fileHash}`;
     const sh = this.shared.get(key);
     if (sh?.snap === snap.id) {

@@ -4,6 +4,7 @@
 import { errorLine } from '../lib/errors.ts';
 import { ipxeBinary } from '../lib/assets.ts';
 import { createOverlayService } from '../overlays/service.ts';
+import { clusterWide } from '../overlays/data.ts';
 import { ensureImageStore } from '../images/layout.ts';
 import { siteBoot } from './bootfiles.ts';
 import { lockServer, stopInReverse } from './lock.ts';
@@ -11,6 +12,7 @@ import { openConfigSource } from './config-source.ts';
 import { openRuntime } from './runtime-state.ts';
 import { createDiscovery } from './discovery.ts';
 import { createProvisioning } from './provisioning.ts';
+import { createArtifactResolver } from './artifacts.ts';
 import { listenAll, provisioningInterfaces } from './listeners.ts';
 import type { RunningServer, ServeOptions } from './options.ts';
 import type { PostgresStore } from '../store/postgres.ts';
@@ -43,14 +45,16 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // recheckMs 0: every archive request re-checks the overlay sources and the controller files its
     // templates read (a few stats), so an edit is never answered with the archive from before it
     const getConf = () => config.current().conf;
-    const overlays = createOverlayService({ paths, getConf, getWulfConf: () => config.current().wulf, log, recheckMs: 0 });
+    const getWulfConf = () => clusterWide(config.current().wulf, !!db); // several controllers: the same bytes on each
+    const overlays = createOverlayService({ paths, getConf, getWulfConf, log, recheckMs: 0 });
     config.onChange((s) => {
       for (const mac of s.byMac.keys()) runtime.status.forgetUnknown(mac);
       overlays.invalidate();
     });
     const serverIp = address === '0.0.0.0' ? wulf.ipaddr : address;
     const discover = createDiscovery(config, paths, log, db);
-    const provisioning = createProvisioning({ paths, config, runtime, overlays, boot, discover, serverIp, httpPort });
+    const artifacts = db && createArtifactResolver({ paths, db, controller: o.controller, log }); // kernels and images by digest
+    const provisioning = createProvisioning({ paths, config, runtime, overlays, boot, discover, serverIp, httpPort, artifacts });
     const deps = { config, address, serverIp, httpPort, runtime, provisioning, boot };
     const http = await listenAll(o, deps, stoppers);
     log.info('serve', `${http.summary}; ${config.current().byMac.size} known MACs`);
