@@ -91,7 +91,8 @@ async function build(ctx: Ctx, name: string, flags: FlagValues): Promise<void> {
 /** On the PostgreSQL store, the build becomes the one every controller serves (fetched by digest from here). */
 async function publish(ctx: Ctx, name: string): Promise<void> {
   const n = await publishImage(ctx.paths, ctx.env, name);
-  if (n !== undefined) ctx.err(`image ${name}: recorded in the store (${n} artifacts by digest; the other controllers fetch them from this one's wulf serve)`);
+  if (n !== undefined)
+    ctx.err(`image ${name}: recorded in the store (${n} artifacts by digest; the other controllers fetch them from this one's wulf serve)`);
 }
 
 /** WULF_OCI_<KEY>, else Warewulf's WAREWULF_OCI_<KEY> (USERNAME, PASSWORD, NOHTTPS, PLATFORM). */

@@ -11,7 +11,18 @@ import { bootFileHandler } from './boot-files.ts';
 import { overlayHandler } from './overlays.ts';
 import { statusRoutes } from './status.ts';
 
-export { canonicalIp, isPending, type Artifact, type Pending, type Served, type Bindings, type Peer, type PeerSource, type Providers, type Settings } from './context.ts';
+export {
+  canonicalIp,
+  isPending,
+  type Artifact,
+  type Pending,
+  type Served,
+  type Bindings,
+  type Peer,
+  type PeerSource,
+  type Providers,
+  type Settings,
+} from './context.ts';
 export { saneRequestPath } from './middleware.ts';
 
 export function createApp(p: Providers) {

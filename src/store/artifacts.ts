@@ -20,7 +20,16 @@ export interface ArtifactRow {
 }
 
 const COLUMNS = `image, kind, variant, rel, digest, size::text as size, built_by, built_at::text as built_at`;
-type Raw = { image: string; kind: ArtifactKind; variant: string; rel: string; digest: string; size: string; built_by: string; built_at: string };
+type Raw = {
+  image: string;
+  kind: ArtifactKind;
+  variant: string;
+  rel: string;
+  digest: string;
+  size: string;
+  built_by: string;
+  built_at: string;
+};
 const row = (r: Raw): ArtifactRow => ({
   image: r.image,
   kind: r.kind,
@@ -58,7 +67,9 @@ export async function recordArtifacts(store: PostgresStore, image: string, rows:
 
 /** The image's current artifacts (none: built before schema 5, or never on PostgreSQL). */
 export async function currentArtifacts(store: PostgresStore, image: string): Promise<ArtifactRow[]> {
-  const rows = await store.run((sql) => sql.unsafe(`select ${COLUMNS} from wulf_artifacts where image = $1 order by kind, variant`, [image]));
+  const rows = await store.run((sql) =>
+    sql.unsafe(`select ${COLUMNS} from wulf_artifacts where image = $1 order by kind, variant`, [image]),
+  );
   return (rows as Raw[]).map(row);
 }
 
