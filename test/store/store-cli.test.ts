@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SQL } from 'bun';
 import { modes, requireCompiled, runWulf, tempRoot } from '../helpers/cli.ts';
 import { startPg, type Pg } from './pg.ts';
+import { SCHEMA_VERSION } from '../../src/store/migrations.ts';
 
 const bin = modes[0]!;
 let pg: Pg;
@@ -139,7 +140,9 @@ test('a schema newer than the binary knows is refused in one line with a hint, a
     const r = w(['node', 'list'], { WULF_STORE: url });
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /^wulf: postgres:\/\/\S+: the store's schema is version 99, newer than this wulf knows \(2\); nothing was changed\n  hint: use the wulf binary that migrated it, or a newer one\n$/,
+      new RegExp(
+        `^wulf: postgres://\\S+: the store's schema is version 99, newer than this wulf knows \\(${SCHEMA_VERSION}\\); nothing was changed\n  hint: use the wulf binary that migrated it, or a newer one\n$`,
+      ),
     );
     const w2 = w(['node', 'add', 'late'], { WULF_STORE: url });
     expect(w2.code).toBe(1);
