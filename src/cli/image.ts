@@ -9,7 +9,7 @@ import { table, toJsonText, toYamlText } from './table.ts';
 import { importImage } from '../images/import.ts';
 import { progressFor } from '../images/progress.ts';
 import { buildImage, rollbackImage } from '../images/build.ts';
-import { publishImage } from '../images/publish.ts';
+import { publishImage, unpublishImage } from '../images/publish.ts';
 import { ensureImageStore, imageDir, listImageNames, mustExist, readMeta, readPointer, previousFile, rootfsDir } from '../images/layout.ts';
 import { imageArtifactPath, listImages } from '../images/service.ts';
 import { listKernels, pickKernel } from '../images/kernels.ts';
@@ -359,6 +359,8 @@ const renameVerb: Verb = {
   async run(ctx, flags, [src, dst]) {
     if (!src || !dst) fail('usage: wulf image rename OLD NEW');
     await renameImage(ctx.paths, src, dst);
+    await unpublishImage(ctx.paths, ctx.env, src);
+    if (!flags.build && imageArtifactPath(ctx.paths, dst)) await publish(ctx, dst);
     const { byImage } = await nodeCounts(ctx);
     ctx.err(`renamed image ${src} to ${dst}`);
     const users = byImage.get(src)?.length ?? 0;
@@ -384,6 +386,7 @@ const deleteVerb: Verb = {
       fail('not confirmed; pass --yes to delete without asking');
     for (const n of names) {
       await deleteImage(ctx.paths, n);
+      await unpublishImage(ctx.paths, ctx.env, n);
       ctx.err(`deleted image ${n}`);
     }
     return 0;

@@ -3,7 +3,7 @@
 // peer or the next: the bytes are named by their digest), and is renamed into place only after its
 // sha256 and size match; bytes that fail verification are deleted and the next peer is asked.
 // Concurrent asks for one digest share one download. Only verified files are ever named <hex>.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import type { Logger } from '../lib/log.ts';
@@ -26,6 +26,8 @@ export interface ArtifactCache {
   ensure(digest: string, size: number, peers: () => Promise<ArtifactPeer[]>): Promise<boolean>;
   /** a download of this digest is running */
   fetching(digest: string): boolean;
+  /** remove the files (and partial downloads) of digests not in `keep`; the number removed */
+  prune(keep: Set<string>): number;
 }
 
 const IDLE_MS = 30_000;
@@ -132,6 +134,16 @@ export function createArtifactCache(paths: Paths, log: Logger): ArtifactCache {
       return existsSync(p) ? p : undefined;
     },
     fetching: (digest) => inflight.has(digest),
+    prune(keep) {
+      let n = 0;
+      for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+        const hex = f.replace(/\.part$/, '');
+        if (!DIGEST_RE.test(hex) || keep.has(hex) || inflight.has(hex)) continue;
+        rmSync(join(dir, f), { force: true });
+        n++;
+      }
+      return n;
+    },
     ensure(digest, size, peers) {
       if (!DIGEST_RE.test(digest)) return Promise.resolve(false);
       if (this.path(digest)) return Promise.resolve(true);

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import type { Paths } from '../config/paths.ts';
 import { configuredSpec } from '../store/open.ts';
 import { PostgresStore } from '../store/postgres.ts';
-import { recordArtifacts, type ArtifactRow } from '../store/artifacts.ts';
+import { forgetArtifacts, recordArtifacts, type ArtifactRow } from '../store/artifacts.ts';
 import { imageArtifactPath } from './service.ts';
 import { listKernels } from './kernels.ts';
 import { rootfsDir } from './layout.ts';
@@ -48,16 +48,31 @@ export async function builtArtifacts(paths: Paths, name: string, builtBy: string
   return rows;
 }
 
-/** Record the image's build in the PostgreSQL store, when that is the store; the number of rows, or undefined on the files. */
-export async function publishImage(paths: Paths, env: Record<string, string | undefined>, name: string): Promise<number | undefined> {
+async function onPostgres<T>(
+  paths: Paths,
+  env: Record<string, string | undefined>,
+  f: (s: PostgresStore) => Promise<T>,
+): Promise<T | undefined> {
   const spec = configuredSpec(paths, env);
   if (spec.kind !== 'postgres') return undefined;
   const store = new PostgresStore(spec.url);
   try {
-    const rows = await builtArtifacts(paths, name, env.WULF_CONTROLLER || hostname());
-    await recordArtifacts(store, name, rows);
-    return rows.length;
+    return await f(store);
   } finally {
     await store.close();
   }
+}
+
+/** Record the image's build in the PostgreSQL store, when that is the store; the number of rows, or undefined on the files. */
+export function publishImage(paths: Paths, env: Record<string, string | undefined>, name: string): Promise<number | undefined> {
+  return onPostgres(paths, env, async (store) => {
+    const rows = await builtArtifacts(paths, name, env.WULF_CONTROLLER || hostname());
+    await recordArtifacts(store, name, rows);
+    return rows.length;
+  });
+}
+
+/** An image deleted (or renamed away) on the PostgreSQL store: its digests are no longer current anywhere. */
+export async function unpublishImage(paths: Paths, env: Record<string, string | undefined>, name: string): Promise<void> {
+  await onPostgres(paths, env, (store) => forgetArtifacts(store, name));
 }

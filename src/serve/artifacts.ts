@@ -3,7 +3,8 @@
 // holds. A local build or kernel with that digest is served; else a verified copy in the artifact
 // cache; else the bytes are fetched from a peer controller by digest (src/images/artifact-cache.ts)
 // and the node is told to retry (503, Retry-After: 5) meanwhile — a stale archive is never sent.
-// Peers ask GET /artifacts/sha256/<hex>, answered by byDigest. An image the store has no row for
+// Peers ask GET /artifacts/sha256/<hex>, answered by byDigest. After each fetch, cached digests no
+// image names any more are removed. An image the store has no row for
 // (built before schema 5, or on the files) is served from the local disk as before.
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -18,7 +19,7 @@ import { listImageNames } from '../images/layout.ts';
 import { compareVersions, pickKernel } from '../images/kernels.ts';
 import { sha256Memo } from '../images/publish.ts';
 import { createArtifactCache, type ArtifactCache } from '../images/artifact-cache.ts';
-import { artifactsByDigest, currentArtifacts, peersWithUrls, type ArtifactRow } from '../store/artifacts.ts';
+import { artifactsByDigest, currentArtifacts, currentDigests, peersWithUrls, type ArtifactRow } from '../store/artifacts.ts';
 import type { PostgresStore } from '../store/postgres.ts';
 
 export interface ArtifactResolver {
@@ -90,12 +91,24 @@ export function createArtifactResolver(d: ArtifactDeps): ArtifactResolver {
     return [...all.filter((p) => p.name === builtBy), ...all.filter((p) => p.name !== builtBy && p.name !== self)];
   };
 
+  /** After a fetch: the cached bytes of digests no image names any more go (a node mid-download keeps its open file). */
+  async function prune() {
+    const keep = await currentDigests(d.db).catch(() => undefined);
+    const n = keep ? cache.prune(keep) : 0;
+    if (n) d.log.info('artifacts', `removed ${n} cached artifact(s) no image names any more`);
+  }
+
   /** A local file with the row's digest, else the verified cached copy, else start the fetch and say "retry". */
   async function serveRow(row: ArtifactRow, local: () => Promise<string | undefined>): Promise<Served> {
     const l = await local();
     const a = (l && fileArtifact(l, row.digest)) || fileArtifact(cache.path(row.digest) ?? '', row.digest);
     if (a) return a;
-    void cache.ensure(row.digest, row.size, () => peers(row.builtBy));
+    if (!cache.fetching(row.digest))
+      void cache
+        .ensure(row.digest, row.size, () => peers(row.builtBy))
+        .then((ok) => {
+          if (ok) void prune();
+        });
     return { pending: true, retryAfter: RETRY_AFTER, reason: `sha256:${row.digest.slice(0, 12)} from a peer controller` };
   }
 

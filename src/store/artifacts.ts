@@ -65,6 +65,17 @@ export async function recordArtifacts(store: PostgresStore, image: string, rows:
   );
 }
 
+/** An image deleted or renamed: no controller fetches its bytes any more. */
+export async function forgetArtifacts(store: PostgresStore, image: string): Promise<void> {
+  await store.run((sql) => sql`delete from wulf_artifacts where image = ${image}`);
+}
+
+/** Every digest some image currently names (what a controller's artifact cache should keep). */
+export async function currentDigests(store: PostgresStore): Promise<Set<string>> {
+  const rows = await store.run((sql) => sql`select distinct digest from wulf_artifacts`);
+  return new Set((rows as { digest: string }[]).map((r) => r.digest));
+}
+
 /** The image's current artifacts (none: built before schema 5, or never on PostgreSQL). */
 export async function currentArtifacts(store: PostgresStore, image: string): Promise<ArtifactRow[]> {
   const rows = await store.run((sql) =>

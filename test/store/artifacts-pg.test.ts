@@ -12,11 +12,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { startServer, type RunningServer } from '../../src/serve/serve.ts';
-import { createArtifactResolver } from '../../src/serve/artifacts.ts';
+import { createArtifactResolver, pickKernelRow } from '../../src/serve/artifacts.ts';
 import { pathsFor, type Paths } from '../../src/config/paths.ts';
 import { createLogger, silentLogger } from '../../src/lib/log.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
-import { currentArtifacts } from '../../src/store/artifacts.ts';
+import { currentArtifacts, forgetArtifacts, recordArtifacts } from '../../src/store/artifacts.ts';
 import { mergeAll } from '../../src/config/cascade.ts';
 import { defaultRuntimeOverlays, defaultSystemOverlays } from '../../src/overlays/defaults.ts';
 import { modes, runWulf, tempRoot } from '../helpers/cli.ts';
@@ -133,6 +133,28 @@ test('the build on A is recorded by digest: the archive and its kernel, built by
   expect(onA).toBeDefined();
   expect(sha(readFileSync(join(paths.A.imagesDir, 'img/build', onA!)))).toBe(img.digest);
   expect(existsSync(join(paths.B.imagesDir, 'img'))).toBe(false); // B has no copy
+});
+
+test("a record replaces the image's rows: a kernel gone from the image goes, an unchanged digest keeps its builder; forget drops them", async () => {
+  const d = (c: string) => c.repeat(64);
+  await recordArtifacts(db, 'scratch', [
+    { kind: 'image', variant: '', rel: '', digest: d('a'), size: 1, builtBy: 'X' },
+    { kind: 'kernel', variant: '6.1', rel: '/boot/vmlinuz-6.1', digest: d('b'), size: 2, builtBy: 'X' },
+    { kind: 'kernel', variant: '6.2', rel: '/boot/vmlinuz-6.2', digest: d('c'), size: 3, builtBy: 'X' },
+  ]);
+  await recordArtifacts(db, 'scratch', [
+    { kind: 'image', variant: '', rel: '', digest: d('a'), size: 1, builtBy: 'Y' },
+    { kind: 'kernel', variant: '6.2', rel: '/boot/vmlinuz-6.2', digest: d('d'), size: 4, builtBy: 'Y' },
+  ]);
+  expect((await currentArtifacts(db, 'scratch')).map((r) => [r.kind, r.variant, r.digest[0], r.builtBy])).toEqual([
+    ['image', '', 'a', 'X'],
+    ['kernel', '6.2', 'd', 'Y'],
+  ]);
+  await expect(
+    recordArtifacts(db, 'scratch', [{ kind: 'image', variant: '', rel: '', digest: 'nothex', size: 1, builtBy: 'Y' }]),
+  ).rejects.toThrow();
+  await forgetArtifacts(db, 'scratch');
+  expect(await currentArtifacts(db, 'scratch')).toEqual([]);
 });
 
 test('GET /artifacts/sha256/<hex>: the verified bytes with Range; anything but 64 hex digits is refused, an unknown digest is 404', async () => {
@@ -297,6 +319,11 @@ test('a stale digest is never served: A rebuilds, B (holding the old bytes, and 
   expect(seen[0]).toBe(503); // neither the old cached bytes nor B's own build while the new ones are fetched
   expect(res.status).toBe(200);
   expect(sha(body)).toBe(now.digest);
+  // the old bytes leave B's cache once the new ones are in
+  const oldFile = join(paths.B.stateDir, 'artifacts/sha256', old.digest);
+  for (let i = 0; i < 50 && existsSync(oldFile); i++) await Bun.sleep(100);
+  expect(existsSync(oldFile)).toBe(false);
+  expect(existsSync(join(paths.B.stateDir, 'artifacts/sha256', now.digest))).toBe(true);
   // the kernel did not change: served at once from B's cache
   const k = await fetch(`${base('B')}/kernel/${MAC}`);
   expect(k.status).toBe(200);
@@ -331,4 +358,21 @@ test('PostgreSQL away: the last known digests keep serving what B holds', async 
   } finally {
     pg.resume();
   }
+});
+
+test('the kernel row a node boots: the default (highest, not +debug), a version prefix, a path inside the image', () => {
+  const k = (variant: string) => ({
+    image: 'i',
+    kind: 'kernel' as const,
+    variant,
+    rel: `/boot/vmlinuz-${variant}`,
+    digest: variant,
+    size: 1,
+    builtBy: 'A',
+  });
+  const rows = [k('6.1.0-9-amd64'), k('6.1.0-21-amd64'), k('6.1.0-30-amd64+debug')];
+  expect(pickKernelRow(rows, undefined)?.variant).toBe('6.1.0-21-amd64');
+  expect(pickKernelRow(rows, '6.1.0-9')?.variant).toBe('6.1.0-9-amd64');
+  expect(pickKernelRow(rows, '/boot/vmlinuz-6.1.0-30-amd64+debug')?.variant).toBe('6.1.0-30-amd64+debug');
+  expect(pickKernelRow(rows, '/boot/../etc/passwd')).toBeUndefined();
 });

@@ -141,7 +141,8 @@ test('a schema newer than the binary knows is refused in one line with a hint, a
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
       new RegExp(
-        `^wulf: postgres://\\S+: the store's schema is version 99, newer than this wulf knows \\(${SCHEMA_VERSION}\\); nothing was changed\n  hint: use the wulf binary that migrated it, or a newer one\n$`,
+        `^wulf: postgres://\\S+: the store's schema is version 99, newer than this wulf knows \\(${SCHEMA_VERSION}\\); nothing was changed\n` +
+          '  hint: use the wulf binary that migrated it, or a newer one\n$',
       ),
     );
     const w2 = w(['node', 'add', 'late'], { WULF_STORE: url });
