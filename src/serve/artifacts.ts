@@ -8,7 +8,7 @@
 // (built before schema 5, or on the files) is served from the local disk as before.
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import type { MergedNode } from '../config/cascade.ts';
 import type { Paths } from '../config/paths.ts';
 import type { Logger } from '../lib/log.ts';
@@ -19,6 +19,7 @@ import { listImageNames } from '../images/layout.ts';
 import { compareVersions, pickKernel } from '../images/kernels.ts';
 import { sha256Memo } from '../images/publish.ts';
 import { createArtifactCache, type ArtifactCache } from '../images/artifact-cache.ts';
+import { fetchedImageFiles } from '../images/archive-files.ts';
 import { artifactsByDigest, currentArtifacts, currentDigests, peersWithUrls, type ArtifactRow } from '../store/artifacts.ts';
 import type { PostgresStore } from '../store/postgres.ts';
 
@@ -39,6 +40,8 @@ export interface ArtifactDeps {
   log: Logger;
   /** the other controllers, freshest first (the controllers registry; tests hand in their own) */
   peers?: () => Promise<{ name: string; url: string }[]>;
+  /** the files include_image reads for an image changed (serve: the overlay service re-checks) */
+  onImageFiles?: () => void;
 }
 
 const RETRY_AFTER = 5;
@@ -60,6 +63,8 @@ export function pickKernelRow(rows: ArtifactRow[], spec: string | undefined): Ar
 
 export function createArtifactResolver(d: ArtifactDeps): ArtifactResolver {
   const cache = createArtifactCache(d.paths, d.log);
+  const etc = fetchedImageFiles(join(d.paths.stateDir, 'artifacts'), d.log);
+  const etcFailed = new Set<string>();
   const self = d.controller || hostname();
   const last = new Map<string, ArtifactRow[]>();
   const asking = new Map<string, Promise<ArtifactRow[] | undefined>>();
@@ -95,21 +100,57 @@ export function createArtifactResolver(d: ArtifactDeps): ArtifactResolver {
   async function prune() {
     const keep = await currentDigests(d.db).catch(() => undefined);
     const n = keep ? cache.prune(keep) : 0;
+    if (keep) etc.prune(keep);
     if (n) d.log.info('artifacts', `removed ${n} cached artifact(s) no image names any more`);
   }
 
-  /** A local file with the row's digest, else the verified cached copy, else start the fetch and say "retry". */
-  async function serveRow(row: ArtifactRow, local: () => Promise<string | undefined>): Promise<Served> {
-    const l = await local();
-    const a = (l && fileArtifact(l, row.digest)) || fileArtifact(cache.path(row.digest) ?? '', row.digest);
-    if (a) return a;
+  const pending = (row: ArtifactRow, what: string): Served => ({
+    pending: true,
+    retryAfter: RETRY_AFTER,
+    reason: `sha256:${row.digest.slice(0, 12)} ${what}`,
+  });
+  /** Start fetching the row's bytes (one download per digest) and say "retry". */
+  function fetchRow(row: ArtifactRow): Served {
     if (!cache.fetching(row.digest))
       void cache
         .ensure(row.digest, row.size, () => peers(row.builtBy))
         .then((ok) => {
           if (ok) void prune();
         });
-    return { pending: true, retryAfter: RETRY_AFTER, reason: `sha256:${row.digest.slice(0, 12)} from a peer controller` };
+    return pending(row, 'from a peer controller');
+  }
+
+  /** A local file with the row's digest, else the verified cached copy, else start the fetch and say "retry". */
+  async function serveRow(row: ArtifactRow, local: () => Promise<string | undefined>): Promise<Served> {
+    const l = await local();
+    return (l && fileArtifact(l, row.digest)) || fileArtifact(cache.path(row.digest) ?? '', row.digest) || fetchRow(row);
+  }
+
+  /** include_image reads the image from this build's extracted /etc (or, undefined, from the tree); overlays re-render on a change. */
+  const point = (image: string, digest: string | undefined) => {
+    if (etc.point(image, digest)) d.onImageFiles?.();
+  };
+
+  /**
+   * The image archive, as serveRow, but a fetched build is served once its /etc is extracted (overlay
+   * templates read the image's passwd and group from it: the same bytes as where the tree is).
+   */
+  async function serveImage(name: string, row: ArtifactRow): Promise<Served> {
+    const a = imageArtifactPath(d.paths, name);
+    if (a?.digest === row.digest) {
+      point(name, undefined);
+      return fileArtifact(a.path, row.digest) ?? fetchRow(row);
+    }
+    const cached = cache.path(row.digest);
+    if (!cached) return fetchRow(row);
+    if (!etc.ready(row.digest) && !etcFailed.has(row.digest)) {
+      void etc.extract(row.digest, cached).then((ok) => {
+        if (!ok) etcFailed.add(row.digest);
+      });
+      return pending(row, "being unpacked (the image's /etc for overlays)");
+    }
+    point(name, etc.ready(row.digest) ? row.digest : undefined);
+    return fileArtifact(cached, row.digest) ?? fetchRow(row);
   }
 
   return {
@@ -118,10 +159,7 @@ export function createArtifactResolver(d: ArtifactDeps): ArtifactResolver {
       const name = n.data.imageName;
       const row = name ? (await current(name))?.find((r) => r.kind === 'image') : undefined;
       if (!name || !row) return 'local';
-      return serveRow(row, async () => {
-        const a = imageArtifactPath(d.paths, name);
-        return a?.digest === row.digest ? a.path : undefined;
-      });
+      return serveImage(name, row);
     },
     async kernel(n) {
       const name = n.data.imageName;

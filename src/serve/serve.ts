@@ -53,7 +53,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
     const serverIp = address === '0.0.0.0' ? wulf.ipaddr : address;
     const discover = createDiscovery(config, paths, log, db);
-    const artifacts = db && createArtifactResolver({ paths, db, controller: o.controller, log }); // kernels and images by digest
+    // kernels and images by the store's digest, fetched from a peer when missing here
+    const artifacts = db && createArtifactResolver({ paths, db, controller: o.controller, log, onImageFiles: overlays.invalidate });
     const provisioning = createProvisioning({ paths, config, runtime, overlays, boot, discover, serverIp, httpPort, artifacts });
     const deps = { config, address, serverIp, httpPort, runtime, provisioning, boot };
     const http = await listenAll(o, deps, stoppers);

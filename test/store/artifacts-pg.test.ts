@@ -38,12 +38,15 @@ const logB: string[] = [];
 const base = (c: 'A' | 'B') => `http://127.0.0.1:${srv[c]!.httpPort}`;
 const WULF_CONF = 'ipaddr: 127.0.0.1\nnetmask: 255.0.0.0\nwarewulf:\n  secure: false\ndhcp:\n  mode: off\ntftp:\n  enabled: false\n';
 
-function makeFs(dir: string, kernel: Uint8Array, blob: Uint8Array): string {
+function makeFs(dir: string, kernel: Uint8Array, blob: Uint8Array, user = 'imgonly'): string {
   for (const d of ['bin', 'boot', 'etc', 'var']) mkdirSync(join(dir, d), { recursive: true });
   copyFileSync('/bin/busybox', join(dir, 'bin/sh'));
   writeFileSync(join(dir, 'boot/vmlinuz-6.1.0-9-amd64'), kernel);
   writeFileSync(join(dir, 'var/blob'), blob);
   writeFileSync(join(dir, 'etc/hostname'), 'img\n');
+  // an image-only user: the syncuser overlay merges the image's passwd and group (include_image)
+  writeFileSync(join(dir, 'etc/passwd'), `root:x:0:0:root:/root:/bin/sh\n${user}:x:4242:4242::/:/bin/sh\n`);
+  writeFileSync(join(dir, 'etc/group'), `root:x:0:\n${user}:x:4242:\n`);
   return dir;
 }
 const wulf = (root: string, args: string[], store = true) => {
@@ -247,10 +250,17 @@ test('a download cut mid-transfer resumes with a Range request and is verified',
     expect(await r.cache.ensure(img.digest, img.size, async () => [{ name: 'flaky', url: peer.url }])).toBe(true);
     expect(peer.ranges[0]).toBeNull();
     expect(peer.ranges[1]).toMatch(/^bytes=[1-9]\d*-$/); // resumed where the cut left it, not from 0
-    const served = await r.image(await node());
+    // then its /etc is unpacked for overlay templates (one more "retry"), and the verified bytes are served
+    let served = await r.image(await node());
+    for (let i = 0; i < 100 && typeof served === 'object' && 'pending' in served; i++) {
+      await Bun.sleep(50);
+      served = await r.image(await node());
+    }
     expect(served).toMatchObject({ etag: img.digest, size: img.size });
+    expect(readFileSync(join(p.stateDir, 'artifacts/files', img.digest, 'etc/passwd'), 'utf8')).toContain('imgonly');
     expect(sha(readFileSync((served as { path: string }).path))).toBe(img.digest);
     expect(readdirSync(join(p.stateDir, 'artifacts/sha256'))).toEqual([img.digest]);
+    expect(readFileSync(join(p.stateDir, 'artifacts/images/img'), 'utf8').trim()).toBe(img.digest); // include_image reads that build
   } finally {
     peer.stop();
   }
@@ -307,7 +317,11 @@ test('concurrent asks for one digest share one download', async () => {
 test('a stale digest is never served: A rebuilds, B (holding the old bytes, and a local build of its own) serves only the new', async () => {
   const old = (await currentArtifacts(db, 'img')).find((x) => x.kind === 'image')!;
   // B's own local build of "img" on its files (not recorded): another archive on B's disk
-  wulf(roots.B, ['image', 'import', makeFs(join(t.dir, 'fs-b'), randomBytes(4096), randomBytes(1 << 20)), 'img', '--build'], false);
+  wulf(
+    roots.B,
+    ['image', 'import', makeFs(join(t.dir, 'fs-b'), randomBytes(4096), randomBytes(1 << 20), 'bonly'), 'img', '--build'],
+    false,
+  );
   const localB = JSON.parse(readFileSync(join(paths.B.imagesDir, 'img/build/current'), 'utf8')).digest as string;
   // A rebuilds with a changed tree: the store now names a new digest
   writeFileSync(join(paths.A.imagesDir, 'img/rootfs/etc/motd'), 'new build\n');
@@ -330,7 +344,7 @@ test('a stale digest is never served: A rebuilds, B (holding the old bytes, and 
   await k.arrayBuffer();
 });
 
-test('overlays are byte-identical on both controllers (cluster-wide build.host, same wulf.conf, CA and controller files)', async () => {
+test("overlays are byte-identical on both controllers (cluster-wide build.host, the image's /etc from the build, same wulf.conf, CA, controller files)", async () => {
   for (const kind of ['system', 'runtime'] as const) {
     const [a, b] = await Promise.all(
       (['A', 'B'] as const).map(async (c) => {
@@ -345,6 +359,10 @@ test('overlays are byte-identical on both controllers (cluster-wide build.host, 
       const text = new TextDecoder().decode(gunzipSync(a!.body));
       expect(text).toContain('127.0.0.1 wulf wulf warewulf'); // the hosts overlay's controller name: the cluster's, not this host's
       if (hostname() !== 'wulf') expect(text).not.toContain(`127.0.0.1 ${hostname()} `);
+      // syncuser: the image's users from the current build — on B, from its /etc extracted from the fetched
+      // archive, not from B's own older tree of "img"
+      expect(text).toContain('imgonly:x:4242:4242');
+      expect(text).not.toContain('bonly');
     }
   }
 });
