@@ -344,7 +344,7 @@ test('a stale digest is never served: A rebuilds, B (holding the old bytes, and 
   await k.arrayBuffer();
 });
 
-test("overlays are byte-identical on both controllers (cluster-wide build.host, the image's /etc from the build, same wulf.conf, CA, controller files)", async () => {
+test("overlays are byte-identical on both controllers (cluster-wide build.host, the image's /etc from its build, shared settings)", async () => {
   for (const kind of ['system', 'runtime'] as const) {
     const [a, b] = await Promise.all(
       (['A', 'B'] as const).map(async (c) => {
