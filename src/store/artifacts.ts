@@ -103,8 +103,12 @@ export async function peersWithUrls(store: PostgresStore, self: string): Promise
   return store.run(async (sql) => {
     const [t] = await sql`select to_regclass('wulf_controllers') is not null as present`;
     if (!t?.present) return [];
-    const rows = await sql`select name, url from wulf_controllers
-                           where name <> ${self} and url is not null and url <> '' order by heartbeat_at desc nulls last`;
-    return (rows as { name: string; url: string }[]).map((r) => ({ name: r.name, url: r.url.replace(/\/+$/, '') }));
+    // select *: a stopped controller (stopped_at, when the registry has it) is not asked
+    const rows = (await sql`select * from wulf_controllers where name <> ${self} order by heartbeat_at desc nulls last`) as {
+      name: string;
+      url?: string | null;
+      stopped_at?: unknown;
+    }[];
+    return rows.filter((r) => r.url && !r.stopped_at).map((r) => ({ name: r.name, url: String(r.url).replace(/\/+$/, '') }));
   });
 }

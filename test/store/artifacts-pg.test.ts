@@ -16,7 +16,7 @@ import { createArtifactResolver, pickKernelRow } from '../../src/serve/artifacts
 import { pathsFor, type Paths } from '../../src/config/paths.ts';
 import { createLogger, silentLogger } from '../../src/lib/log.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
-import { currentArtifacts, forgetArtifacts, recordArtifacts } from '../../src/store/artifacts.ts';
+import { currentArtifacts, forgetArtifacts, peersWithUrls, recordArtifacts } from '../../src/store/artifacts.ts';
 import { mergeAll } from '../../src/config/cascade.ts';
 import { defaultRuntimeOverlays, defaultSystemOverlays } from '../../src/overlays/defaults.ts';
 import { modes, runWulf, tempRoot } from '../helpers/cli.ts';
@@ -91,7 +91,8 @@ beforeAll(async () => {
   db = new PostgresStore(url);
   await db.read(); // migrated
   // stand-in for the controllers registry (#15 item 2, schema 3 on another branch): only what peersWithUrls reads
-  await admin`create table if not exists wulf_controllers (name text primary key, url text, heartbeat_at timestamptz not null default now())`;
+  await admin`create table if not exists wulf_controllers (
+                 name text primary key, url text, heartbeat_at timestamptz not null default now(), stopped_at timestamptz)`;
   await db.update((c) => {
     // the overlays `wulf init` gives the default profile: every distribution template renders
     c.nodes.n1 = {
@@ -158,6 +159,15 @@ test("a record replaces the image's rows: a kernel gone from the image goes, an 
   ).rejects.toThrow();
   await forgetArtifacts(db, 'scratch');
   expect(await currentArtifacts(db, 'scratch')).toEqual([]);
+});
+
+test('peers: the other controllers with a URL, freshest heartbeat first; a stopped one and this one are not asked', async () => {
+  await admin`insert into wulf_controllers (name, url, heartbeat_at, stopped_at) values ('Z', 'http://127.0.0.1:9', now() + interval '1 hour', now())`;
+  try {
+    expect(await peersWithUrls(db, 'B')).toEqual([{ name: 'A', url: base('A') }]);
+  } finally {
+    await admin`delete from wulf_controllers where name = 'Z'`;
+  }
 });
 
 test('GET /artifacts/sha256/<hex>: the verified bytes with Range; anything but 64 hex digits is refused, an unknown digest is 404', async () => {
