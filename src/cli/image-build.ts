@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Ctx, Flags } from './command.ts';
 import { fail } from '../lib/errors.ts';
 import { buildImage } from '../images/build.ts';
+import { publishImage } from '../images/publish.ts';
 import { ensureImageStore, rootfsDir } from '../images/layout.ts';
 import { syncUsers } from '../images/syncuser.ts';
 
@@ -43,6 +44,14 @@ export async function build(ctx: Ctx, name: string, flags: { compress: string; f
     const what = `${r.pointer.file} ${mib(r.pointer.size)}, ${r.pointer.entries} entries`;
     ctx.err(`image ${name}: built ${what} in ${r.seconds.toFixed(1)} s`);
   }
+  await publish(ctx, name);
+}
+
+/** On the PostgreSQL store, the build becomes the one every controller serves (fetched by digest from here). */
+export async function publish(ctx: Ctx, name: string): Promise<void> {
+  const n = await publishImage(ctx.paths, ctx.env, name);
+  if (n !== undefined)
+    ctx.err(`image ${name}: recorded in the store (${n} artifacts by digest; the other controllers fetch them from this one's wulf serve)`);
 }
 
 /** The controller's /etc, where the syncuser overlay reads it too: the real host's, or WULF_HOST_ROOT/etc. */

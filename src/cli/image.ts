@@ -8,7 +8,9 @@ import { progressFor } from '../images/progress.ts';
 import { rollbackImage } from '../images/build.ts';
 import { listImageNames, mustExist } from '../images/layout.ts';
 import { copyImage, deleteImage, renameImage } from '../images/manage.ts';
-import { build, buildFlags, nodeCounts, runSync } from './image-build.ts';
+import { build, buildFlags, nodeCounts, publish, runSync } from './image-build.ts';
+import { unpublishImage } from '../images/publish.ts';
+import { imageArtifactPath } from '../images/service.ts';
 import { execVerb, shellVerb } from './image-shell.ts';
 import { kernelsVerb, listVerb, showVerb } from './image-views.ts';
 
@@ -100,6 +102,7 @@ const rollbackVerb = defineCommand({
   async run(ctx, { pos: { image: name } }) {
     const p = await rollbackImage(ctx.paths, name);
     ctx.err(`image ${name}: now serving ${p.file} (built ${p.built})`);
+    await publish(ctx, name);
     return 0;
   },
 });
@@ -132,6 +135,8 @@ const renameVerb = defineCommand({
   flags: { build: { type: 'boolean', short: 'b', help: 'build the renamed image' }, ...buildFlags },
   async run(ctx, { flags, pos: { old: src, new: dst } }) {
     await renameImage(ctx.paths, src, dst);
+    await unpublishImage(ctx.paths, ctx.env, src);
+    if (!flags.build && imageArtifactPath(ctx.paths, dst)) await publish(ctx, dst);
     const { byImage } = await nodeCounts(ctx);
     ctx.err(`renamed image ${src} to ${dst}`);
     const users = byImage.get(src)?.length ?? 0;
@@ -156,6 +161,7 @@ const deleteVerb = defineCommand({
       fail('not confirmed; pass --yes to delete without asking');
     for (const n of names) {
       await deleteImage(ctx.paths, n);
+      await unpublishImage(ctx.paths, ctx.env, n);
       ctx.err(`deleted image ${n}`);
     }
     return 0;

@@ -16,14 +16,14 @@ import { KINDS } from '../overlays/build.ts';
 import { checkOverlayName, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
 import { buildHostOverlay, hostTarget } from '../overlays/host.ts';
 import { existingOverlay, fileIn, notLink, siteRoot as siteCopy } from '../overlays/site.ts';
-import { diffLines, diffSinceServed, showFile, shownLines } from '../overlays/preview.ts';
+import { diffLines, diffSinceServed, serverConf, showFile, shownLines } from '../overlays/preview.ts';
 import { templateVariables } from '../overlays/vars.ts';
 import { table } from './table.ts';
 import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 
 const service = (ctx: Ctx, conf: NodesConf) =>
-  createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => readWulfConf(ctx.paths), log: ctx.log });
+  createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => serverConf(ctx.paths, ctx.env), log: ctx.log });
 
 /** The site copy of an overlay to write into; says so when a shipped overlay was cloned for it. */
 function siteRoot(ctx: Ctx, name: string): string {

@@ -59,6 +59,11 @@ export interface WulfConf {
   imageMounts: ImageMount[];
   /** where nodes and profiles live: "files" (nodes.conf, the default) or a postgres:// URL (src/store/) */
   store?: string;
+  /**
+   * not a wulf.conf key: the name overlay templates see as build.host. Unset: this host's name (one
+   * controller). On a store several controllers share, the cluster's (src/overlays/data.ts clusterWide).
+   */
+  buildHost?: string;
   revision: string;
 }
 

@@ -3,7 +3,7 @@
 // the middleware (middleware.ts) resolves and checks a request, one handler per artifact answers it.
 import { Hono, type Context } from 'hono';
 import { statSync } from 'node:fs';
-import { bytesResponse } from './files.ts';
+import { bytesResponse, fileResponse } from './files.ts';
 import type { Artifact, HttpEnv, Providers } from './context.ts';
 import { pathGuard, peer, resolveNode, recordStatus, ownAddress, assetKey, runtimeTransport } from './middleware.ts';
 import { ipxeHandler, unknownIpxe } from './ipxe.ts';
@@ -11,7 +11,18 @@ import { bootFileHandler } from './boot-files.ts';
 import { overlayHandler } from './overlays.ts';
 import { statusRoutes } from './status.ts';
 
-export { canonicalIp, type Artifact, type Bindings, type Peer, type PeerSource, type Providers, type Settings } from './context.ts';
+export {
+  canonicalIp,
+  isPending,
+  type Artifact,
+  type Pending,
+  type Served,
+  type Bindings,
+  type Peer,
+  type PeerSource,
+  type Providers,
+  type Settings,
+} from './context.ts';
 export { saneRequestPath } from './middleware.ts';
 
 export function createApp(p: Providers) {
@@ -24,6 +35,14 @@ export function createApp(p: Providers) {
     if (!/^[A-Za-z0-9._-]+$/.test(name)) return c.text('bad file name\n', 400);
     const data = p.ipxeBinary(name);
     return data ? bytesResponse(c.req.raw, data, `${name}-${data.length}`) : c.text('not found\n', 404);
+  });
+
+  // peers fetch built artifacts by digest (src/serve/artifacts.ts): the digest is the whole name, never a path
+  app.on(['GET', 'HEAD'], '/artifacts/sha256/:digest', async (c) => {
+    const digest = c.req.param('digest');
+    if (!/^[0-9a-f]{64}$/.test(digest)) return c.text('bad digest\n', 400);
+    const a = await p.artifactByDigest?.(digest);
+    return a ? fileResponse(c.req.raw, a.path, a.size, a.etag) : c.text('not found\n', 404);
   });
 
   // one handler per artifact, chosen by the stage resolveNode set

@@ -9,6 +9,14 @@ export interface Artifact {
   size: number;
   etag: string;
 }
+/** An artifact this controller does not hold yet (fetched from a peer meanwhile): 503 with Retry-After, never other bytes. */
+export interface Pending {
+  pending: true;
+  retryAfter: number;
+  reason: string;
+}
+export type Served = Artifact | Pending | undefined;
+export const isPending = (a: Served): a is Pending => !!a && 'pending' in a;
 export interface Peer {
   address: string;
   port: number;
@@ -18,9 +26,11 @@ export interface Providers {
   status: StatusBoard;
   /** node id for a MAC, discovering a `discoverable` node for an unknown one */
   nodeByMac(mac: string): Promise<MergedNode | undefined>;
-  kernel(node: MergedNode): Artifact | undefined;
-  image(node: MergedNode): Artifact | undefined;
+  kernel(node: MergedNode): Served | Promise<Served>;
+  image(node: MergedNode): Served | Promise<Served>;
   overlay(node: MergedNode, kind: 'system' | 'runtime'): Promise<Artifact | undefined>;
+  /** GET /artifacts/sha256/<hex>: a verified file this controller holds with that digest (peers fetch by digest) */
+  artifactByDigest?(digest: string): Promise<Artifact | undefined>;
   ipxeBinary(name: string): Uint8Array | undefined;
   /** the addresses a node holds: its nodes.conf addresses and its MACs' current DHCP leases */
   nodeAddresses?(node: MergedNode): string[];

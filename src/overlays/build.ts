@@ -5,6 +5,7 @@
 // trailer]. The shared segments are deflated once (sync-flushed, so they can be followed) and
 // reused; the gzip trailer's CRC is combined from the segments' CRCs.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readBeneath } from '../lib/beneath.ts';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
@@ -77,15 +78,29 @@ const enc = new TextEncoder();
 const sha = (s: string | Uint8Array) => createHash('sha1').update(s).digest('hex');
 
 /** Reads a file from images/<image>/rootfs, refusing symlinks (they may point anywhere on the host). */
-export function defaultImageFile(imagesDir: string) {
+/**
+ * include_image's reader: the image's tree, or — on a controller serving an image by the PostgreSQL
+ * store's digest from a build it fetched (src/serve/artifacts.ts) — the /etc extracted from that
+ * build (<artifacts>/images/<name> names the digest, <artifacts>/files/<digest>/ holds the files).
+ */
+export function defaultImageFile(imagesDir: string, artifactsDir?: string) {
   return (image: string, path: string): Uint8Array | undefined => {
     if (!/^[A-Za-z0-9._:-]+$/.test(image) || image === '.' || image === '..') return undefined;
     const parts = path.split('/').filter((x) => x && x !== '.');
     if (parts.includes('..')) return undefined;
     if (!parts.length) return undefined;
+    let base = join(imagesDir, image, 'rootfs');
+    if (artifactsDir) {
+      try {
+        const digest = readFileSync(join(artifactsDir, 'images', image), 'utf8').trim();
+        if (/^[0-9a-f]{64}$/.test(digest)) base = join(artifactsDir, 'files', digest);
+      } catch {
+        /* no fetched build: the tree */
+      }
+    }
     // no link followed, and only a regular file opened (a device node would read the controller's disk, a FIFO hangs)
     try {
-      return readBeneath(join(imagesDir, image, 'rootfs'), parts.join('/'));
+      return readBeneath(base, parts.join('/'));
     } catch {
       return undefined;
     }
@@ -186,7 +201,7 @@ export class Builder {
       confDir: opts.paths.confDir,
       hostRoot: opts.paths.hostRoot,
       hostAllow: opts.hostAllow ?? DEFAULT_HOST_ALLOW,
-      imageFile: opts.imageFile ?? defaultImageFile(opts.paths.imagesDir),
+      imageFile: opts.imageFile ?? defaultImageFile(opts.paths.imagesDir, join(opts.paths.stateDir, 'artifacts')),
     };
   }
 
@@ -246,7 +261,7 @@ export class Builder {
 
   /** Render one template for one node (memoised). */
   render(snap: Snapshot, root: Record<string, unknown>, src: OverlaySource, rel: string, data: Uint8Array, fileHash: string): RenderResult {
-    root.build = buildView(src.name, `${src.name}/${rel}`, snap.created);
+    root.build = buildView(src.name, `${src.name}/${rel}`, snap.created, snap.wulf.buildHost);
     const key = `${src.name}\0${rel}\0${fileHash}`;
     const sh = this.shared.get(key);
     if (sh?.snap === snap.id) {

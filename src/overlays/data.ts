@@ -143,14 +143,23 @@ export interface BuildInfoView {
 }
 
 let host: string | undefined;
-export function buildView(overlay: string, source: string, now = new Date()): BuildInfoView {
+export function buildView(overlay: string, source: string, now = new Date(), fixedHost?: string): BuildInfoView {
   return {
-    host: (host ??= osHostname()),
+    host: fixedHost || (host ??= osHostname()),
     time: now.toISOString().replace('T', ' ').slice(0, 19) + ' UTC',
     unix: Math.floor(now.getTime() / 1000),
     source,
     overlay,
   };
+}
+
+/**
+ * The server settings as templates see them on a store several controllers share (PostgreSQL):
+ * build.host is the cluster's name for its controllers — wulf.conf `fqdn`, else "wulf" — not this
+ * host's name, so every controller renders a node's overlays byte for byte the same.
+ */
+export function clusterWide(wulf: WulfConf, shared: boolean): WulfConf {
+  return shared && !wulf.buildHost ? { ...wulf, buildHost: wulf.fqdn || 'wulf' } : wulf;
 }
 
 export { prefixToMask };

@@ -6,12 +6,13 @@ import type { MergedNode } from '../config/cascade.ts';
 import type { Paths } from '../config/paths.ts';
 import { leaseOfMac } from '../dhcp/leases.ts';
 import type { PolicyContext } from '../dhcp/policy.ts';
-import { statArtifact, type Artifact } from '../http/app.ts';
+import { statArtifact, type Artifact, type Served } from '../http/app.ts';
 import { findKernel, imageArtifactPath } from '../images/service.ts';
 import type { OverlayService } from '../overlays/service.ts';
 import type { ConfigSource } from './config-source.ts';
 import type { ServerRuntime } from './runtime-state.ts';
 import type { SiteBoot } from './bootfiles.ts';
+import type { ArtifactResolver } from './artifacts.ts';
 
 export interface Provisioning {
   /** the node a MAC belongs to, discovering a `discoverable` node for an unknown one */
@@ -21,9 +22,12 @@ export interface Provisioning {
   isKnownMac(mac: string): boolean;
   /** everything the DHCP policy decides from, now */
   dhcpContext(): PolicyContext;
-  kernel(node: MergedNode): Artifact | undefined;
-  image(node: MergedNode): Artifact | undefined;
+  /** the kernel / image file (on the PostgreSQL store: the one with the store's digest, or Pending while fetched from a peer) */
+  kernel(node: MergedNode): Served | Promise<Served>;
+  image(node: MergedNode): Served | Promise<Served>;
   overlay(node: MergedNode, kind: 'system' | 'runtime'): Promise<Artifact>;
+  /** a verified file with this digest, for a peer controller (PostgreSQL store only) */
+  artifactByDigest?(digest: string): Promise<Artifact | undefined>;
   /** the addresses a node holds: its nodes.conf addresses and its MACs' current DHCP leases */
   nodeAddresses(node: MergedNode): string[];
 }
@@ -39,6 +43,18 @@ export interface ProvisioningDeps {
   httpPort: number;
   /** the dynamic range this controller may hand out from (the one it holds in the PostgreSQL store); default: wulf.conf's */
   dynamicRange?: () => { start: string; end: string } | undefined;
+  /** artifacts by digest (PostgreSQL store); absent: the local builds, as on the files */
+  artifacts?: ArtifactResolver;
+}
+
+function localKernel(d: ProvisioningDeps, n: MergedNode): Artifact | undefined {
+  const k = n.data.imageName ? findKernel(d.paths, n.data.imageName, n.data.kernel?.version) : undefined;
+  return k ? statArtifact(k.path) : undefined;
+}
+
+function localImage(d: ProvisioningDeps, n: MergedNode): Artifact | undefined {
+  const a = n.data.imageName ? imageArtifactPath(d.paths, n.data.imageName) : undefined;
+  return a ? { path: a.path, size: a.size, etag: a.digest } : undefined;
 }
 
 export function createProvisioning(d: ProvisioningDeps): Provisioning {
@@ -73,13 +89,14 @@ export function createProvisioning(d: ProvisioningDeps): Provisioning {
       };
     },
     kernel(n) {
-      const k = n.data.imageName ? findKernel(d.paths, n.data.imageName, n.data.kernel?.version) : undefined;
-      return k ? statArtifact(k.path) : undefined;
+      if (d.artifacts) return d.artifacts.kernel(n).then((a) => (a === 'local' ? localKernel(d, n) : a));
+      return localKernel(d, n);
     },
     image(n) {
-      const a = n.data.imageName ? imageArtifactPath(d.paths, n.data.imageName) : undefined;
-      return a ? { path: a.path, size: a.size, etag: a.digest } : undefined;
+      if (d.artifacts) return d.artifacts.image(n).then((a) => (a === 'local' ? localImage(d, n) : a));
+      return localImage(d, n);
     },
+    ...(d.artifacts ? { artifactByDigest: d.artifacts.byDigest } : {}),
     async overlay(n, kind) {
       const a = await d.overlays.archive(n.id, kind);
       return { path: a.path, size: a.size, etag: a.hash };

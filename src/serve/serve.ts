@@ -4,6 +4,7 @@
 import { errorLine } from '../lib/errors.ts';
 import { ipxeBinary } from '../lib/assets.ts';
 import { createOverlayService } from '../overlays/service.ts';
+import { clusterWide } from '../overlays/data.ts';
 import { ensureImageStore } from '../images/layout.ts';
 import { siteBoot } from './bootfiles.ts';
 import { lockServer, stopInReverse } from './lock.ts';
@@ -12,6 +13,7 @@ import { openRuntime } from './runtime-state.ts';
 import { storeHealth } from './store-health.ts';
 import { createDiscovery } from './discovery.ts';
 import { createProvisioning } from './provisioning.ts';
+import { createArtifactResolver } from './artifacts.ts';
 import { listenAll, provisioningInterfaces } from './listeners.ts';
 import { joinCluster } from './cluster.ts';
 import type { RunningServer, ServeOptions } from './options.ts';
@@ -46,7 +48,8 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // recheckMs 0: every archive request re-checks the overlay sources and the controller files its
     // templates read (a few stats), so an edit is never answered with the archive from before it
     const getConf = () => config.current().conf;
-    const overlays = createOverlayService({ paths, getConf, getWulfConf: () => config.current().wulf, log, recheckMs: 0 });
+    const getWulfConf = () => clusterWide(config.current().wulf, !!db); // several controllers: the same bytes on each
+    const overlays = createOverlayService({ paths, getConf, getWulfConf, log, recheckMs: 0 });
     config.onChange((s) => {
       for (const mac of s.byMac.keys()) runtime.status.forgetUnknown(mac);
       overlays.invalidate();
@@ -57,7 +60,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     config.onChange((s) => cluster?.configChanged(s.wulf));
     const discover = createDiscovery(config, paths, log, db);
     const dynamicRange = cluster?.range; // on PostgreSQL the range held in the store, else wulf.conf's
-    const provisioning = createProvisioning({ paths, config, runtime, overlays, boot, discover, serverIp, httpPort, dynamicRange });
+    // kernels and images by the store's digest, fetched from a peer when missing here
+    const artifacts = db && createArtifactResolver({ paths, db, controller: o.controller, log, onImageFiles: overlays.invalidate });
+    const pdeps = { paths, config, runtime, overlays, boot, discover, serverIp, httpPort, dynamicRange, artifacts };
+    const provisioning = createProvisioning(pdeps);
     const deps = { config, address, serverIp, httpPort, runtime, provisioning, boot, leases: cluster?.leases };
     const http = await listenAll(o, deps, stoppers);
     log.info('serve', `${http.summary}; ${config.current().byMac.size} known MACs`);

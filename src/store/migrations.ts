@@ -95,6 +95,26 @@ export const MIGRATIONS: Migration[] = [
       `create index wulf_events_at on wulf_events (at)`,
     ],
   },
+  {
+    version: 5,
+    summary: 'artifacts by digest: the current image archive and kernels of each image, built once on any controller',
+    statements: [
+      // one row per (image, kind, variant): variant is '' for the image archive, the kernel's version for a kernel
+      // (rel: its path inside the image, for a node naming its kernel by path); a controller without the
+      // rootfs fetches a row's bytes from a peer by digest (src/serve/artifacts.ts)
+      `create table wulf_artifacts (
+         image text not null,
+         kind text not null check (kind in ('image', 'kernel')),
+         variant text not null default '',
+         rel text not null default '',
+         digest text not null check (digest ~ '^[0-9a-f]{64}$'),
+         size bigint not null check (size >= 0),
+         built_by text not null,
+         built_at timestamptz not null default now(),
+         primary key (image, kind, variant))`,
+      `create index wulf_artifacts_digest on wulf_artifacts (digest)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -93,3 +93,25 @@ test('messages never carry a password, in the user part or as ?password=', () =>
   );
   expect(new PostgresStore('postgres://wulf:s3cret@db.lab/wulf?password=s3cret').where).not.toContain('s3cret');
 });
+
+test('numbers may have gaps: a migration the database lacks (migrated by a binary without it) is applied, the others are not run again', async () => {
+  const url = pg.createDb('m4');
+  const s0 = new PostgresStore(url);
+  await s0.read();
+  await s0.close();
+  const sql = new SQL(url);
+  try {
+    // as if a binary that lacked schema 2 had migrated this database (each feature owns its number)
+    await sql`drop table wulf_state`;
+    await sql`delete from wulf_schema where version = 2`;
+    const s = new PostgresStore(url);
+    expect(await s.schemaVersion()).toBe(SCHEMA_VERSION);
+    await s.close();
+    const rows = await sql`select version from wulf_schema order by version`;
+    expect(rows.map((r: { version: number }) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect((await sql`select to_regclass('wulf_state') is not null as t`)[0].t).toBe(true);
+    expect((await sql`select to_regclass('wulf_artifacts') is not null as t`)[0].t).toBe(true);
+  } finally {
+    await sql.close();
+  }
+});

@@ -1,6 +1,7 @@
 // What the TUI writes: a field edit and the node actions, all through config/store.ts's one door
 // with the revision the screen was showing (a concurrent edit is reported, never overwritten),
 // overlay rebuilds through the overlay service, power through the power service's fan-out.
+import { clusterWide } from '../../overlays/data.ts';
 import type { Paths } from '../../config/paths.ts';
 import { updateNodesConf, type UpdateResult } from '../../config/store.ts';
 import { readNodesConf } from '../../config/store.ts';
@@ -96,7 +97,7 @@ export async function runAction(
         const svc = createOverlayService({
           paths,
           getConf: () => conf ?? readNodesConf(paths),
-          getWulfConf: () => readWulfConf(paths),
+          getWulfConf: () => clusterWide(readWulfConf(paths), store?.kind === 'postgres'),
           log: silentLogger,
         });
         const r = await svc.buildMany(targets, KINDS);
