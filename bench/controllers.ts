@@ -7,7 +7,7 @@
 // BENCH_NODES=3000 for a quick run; BENCH_CONCURRENCY (boots at once per relay, default 100);
 // BENCH_KERNEL_MB (the stand-in kernel's size, default 2).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { percentile } from '../src/sim/sim.ts';
@@ -19,28 +19,6 @@ const N = Number(process.env.BENCH_NODES ?? 10_000);
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 100);
 const KERNEL_MB = Number(process.env.BENCH_KERNEL_MB ?? 2);
 const K = 3;
-
-if (!process.env.WULF_CTL_BENCH_NS) {
-  // a namespace of its own: its loopback holds the three controllers' addresses and ports
-  const ns = `wbctl-${process.pid}`;
-  const run = (a: string[]) => {
-    const r = spawnSync(a[0]!, a.slice(1), { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${a.join(' ')}: ${r.stderr}`);
-  };
-  run(['ip', 'netns', 'add', ns]);
-  try {
-    run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, import.meta.path], {
-      stdio: 'inherit',
-      env: { ...process.env, WULF_CTL_BENCH_NS: ns },
-    });
-    process.exitCode = r.status ?? 1;
-  } finally {
-    spawnSync('sh', ['-c', `ip netns pids ${ns} | xargs -r kill -9; sleep 0.3; ip netns del ${ns}`]);
-  }
-} else {
-  await main();
-}
 
 interface Ctl {
   ip: string;
@@ -161,7 +139,7 @@ async function main(): Promise<void> {
         `${KERNEL_MB} MiB kernel; ${CONC} boots at once per relay`,
     );
     console.log(
-      `NOTE: all ${K} controllers, their relays and PostgreSQL share this machine's ${cores} cores: this measures contention, not scale`,
+      `NOTE: all ${K} controllers, their relays and PostgreSQL share this machine's ${cores} cores (load ${loadavg()[0]!.toFixed(1)} at the start): this measures contention, not scale`,
     );
     await startCtl(ctls[0]!, url, 'c1');
     const one = await round(`1 controller, ${Math.round(N / K)} nodes`, [ctls[0]!], url, Math.round(N / K));
@@ -177,4 +155,26 @@ async function main(): Promise<void> {
     pg.stop();
     for (const t of roots) t.cleanup();
   }
+}
+
+if (!process.env.WULF_CTL_BENCH_NS) {
+  // a namespace of its own: its loopback holds the three controllers' addresses and ports
+  const ns = `wbctl-${process.pid}`;
+  const run = (a: string[]) => {
+    const r = spawnSync(a[0]!, a.slice(1), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${a.join(' ')}: ${r.stderr}`);
+  };
+  run(['ip', 'netns', 'add', ns]);
+  try {
+    run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, import.meta.path], {
+      stdio: 'inherit',
+      env: { ...process.env, WULF_CTL_BENCH_NS: ns },
+    });
+    process.exitCode = r.status ?? 1;
+  } finally {
+    spawnSync('sh', ['-c', `ip netns pids ${ns} | xargs -r kill -9; sleep 0.3; ip netns del ${ns}`]);
+  }
+} else {
+  await main();
 }
