@@ -139,7 +139,8 @@ async function main(): Promise<void> {
         `${KERNEL_MB} MiB kernel; ${CONC} boots at once per relay`,
     );
     console.log(
-      `NOTE: all ${K} controllers, their relays and PostgreSQL share this machine's ${cores} cores (load ${loadavg()[0]!.toFixed(1)} at the start): this measures contention, not scale`,
+      `NOTE: all ${K} controllers, their relays and PostgreSQL share this machine's ${cores} cores ` +
+        `(load ${loadavg()[0]!.toFixed(1)} at the start): this measures contention, not scale`,
     );
     await startCtl(ctls[0]!, url, 'c1');
     const one = await round(`1 controller, ${Math.round(N / K)} nodes`, [ctls[0]!], url, Math.round(N / K));
