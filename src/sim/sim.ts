@@ -132,10 +132,10 @@ export async function tftpGet(o: SimOptions, file: string, timeoutMs: number, ho
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, o.giaddr ?? '127.0.0.1', () => r()));
   let bytes = 0;
-  let stall: ReturnType<typeof setTimeout> | undefined;
+  let stall: ReturnType<typeof setTimeout> | undefined, timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('TFTP timeout')), timeoutMs);
+      timer = setTimeout(() => reject(new Error('TFTP timeout')), timeoutMs);
       const quiet = () => {
         clearTimeout(stall);
         stall = setTimeout(() => reject(new Error(`TFTP: nothing from ${host} for ${stallMs} ms`)), stallMs);
@@ -173,6 +173,7 @@ export async function tftpGet(o: SimOptions, file: string, timeoutMs: number, ho
     });
   } finally {
     clearTimeout(stall);
+    clearTimeout(timer);
     sock.close();
   }
 }
