@@ -76,8 +76,9 @@ export class Relay {
     } catch {
       /* the system limit stays */
     }
-    // several servers: a socket of its own toward each, so the ICMP "port unreachable" of a dead
-    // one (an error on the socket that sent to it) never costs the datagram sent to a live one
+    // several servers: a socket of its own toward each. A dead server's ICMP "port unreachable" is
+    // reported (Bun 1.4, Linux) as ECONNREFUSED by the next send on the socket that reached it,
+    // whatever that send's destination: on one shared socket, requests to the live server were lost
     const servers = this.o.servers ?? [this.o.server];
     for (const server of servers.length > 1 ? servers : []) {
       const s = dgram.createSocket('udp4');
