@@ -5,7 +5,7 @@ import { WulfError } from '../lib/errors.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import { readConfigured } from '../store/open.ts';
 import { mergeAll } from '../config/cascade.ts';
-import { bootMany, percentile } from '../sim/sim.ts';
+import { bootMany, percentile, type BootResult } from '../sim/sim.ts';
 import type { Noun } from './command.ts';
 import { defineCommand } from './define.ts';
 
@@ -16,13 +16,28 @@ const num = (v: unknown, d: number, name: string) => {
   return n;
 };
 
+/** With several servers or retries: which server answered, where the script came from and what it names, the attempts. */
+function via(r: BootResult, show: boolean): string {
+  if (!show) return '';
+  const parts = [r.server ? `from ${r.server}` : '', r.scriptFrom ? `script ${r.scriptFrom} names ${r.scriptNames?.join(' ') || '-'}` : ''];
+  if ((r.attempts ?? 1) > 1) parts.push(`attempt ${r.attempts} after: ${r.failures!.join('; ')}`);
+  return `; ${parts.filter(Boolean).join(', ')}`;
+}
+
 export const noun: Noun = {
   verbs: [],
   direct: defineCommand({
     name: '',
     summary: 'boot simulated nodes against a running wulf serve: DHCP (as a relay), TFTP, iPXE, kernel, image, overlays',
     flags: {
-      server: { type: 'string', help: 'server address (default 127.0.0.1)', arg: 'IP' },
+      server: {
+        type: 'string',
+        help: 'server address (default 127.0.0.1); A,B: the relay forwards to each, nodes follow the addresses they are given',
+        arg: 'IP',
+      },
+      giaddr: { type: 'string', help: "the relay's address, where servers send their replies (default 127.0.0.1)", arg: 'IP' },
+      retries: { type: 'string', help: 'a node whose boot fails boots again from DHCP, up to N times (default 0)', arg: 'N' },
+      'retry-wait': { type: 'string', help: 'pause before booting again, e.g. 1s (default 1s)', arg: 'S' },
       'http-port': { type: 'string', help: 'HTTP port (default 9873)', arg: 'PORT' },
       'dhcp-port': { type: 'string', help: 'server DHCP port (default 67)', arg: 'PORT' },
       'tftp-port': { type: 'string', help: 'server TFTP port (default 69)', arg: 'PORT' },
@@ -33,13 +48,22 @@ export const noun: Noun = {
       agent: { type: 'string', help: 'after booting, fetch the runtime overlay every S seconds until stopped', arg: 'S' },
     },
     async run(ctx, { flags }) {
+      const servers = String(flags.server ?? '127.0.0.1')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
       const o = {
-        server: flags.server ?? '127.0.0.1',
+        server: servers[0] ?? '127.0.0.1',
+        servers,
+        ...(flags.giaddr ? { giaddr: String(flags.giaddr) } : {}),
+        retries: num(flags.retries, 0, 'retries'),
+        retryWaitMs: num(flags['retry-wait'], 1, 'retry-wait') * 1000,
         httpPort: num(flags['http-port'], 9873, 'http-port'),
         dhcpPort: num(flags['dhcp-port'], 67, 'dhcp-port'),
         tftpPort: num(flags['tftp-port'], 69, 'tftp-port'),
         relayPort: num(flags['relay-port'], 67, 'relay-port'),
       };
+      const show = servers.length > 1 || o.retries > 0;
       const merged = mergeAll(await readConfigured(ctx.paths, ctx.env));
       const chosen = flags.nodes
         ? matchNodes(
@@ -60,14 +84,16 @@ export const noun: Noun = {
             r.ok
               ? `${r.mac}: booted in ${r.ms} ms (${Object.entries(r.stages)
                   .map(([k, v]) => `${k} ${v}`)
-                  .join(', ')})`
-              : `${r.mac}: FAILED after ${r.ms} ms: ${r.error}`,
+                  .join(', ')})${via(r, show)}`
+              : `${r.mac}: FAILED after ${r.ms} ms: ${r.error}${via(r, show)}`,
           ),
       });
       const ok = results.filter((r) => r.ok).map((r) => r.ms);
+      const again = results.filter((r) => (r.attempts ?? 1) > 1).length;
+      const times = `time to booted p50 ${percentile(ok, 50)} ms, p99 ${percentile(ok, 99)} ms`;
       ctx.out(
-        `${results.length} nodes: ${ok.length} booted, ${results.length - ok.length} errors;` +
-          ` time to booted p50 ${percentile(ok, 50)} ms, p99 ${percentile(ok, 99)} ms`,
+        `${results.length} nodes: ${ok.length} booted, ${results.length - ok.length} errors; ${times}` +
+          (show ? `; ${again} booted only after a retry` : ''),
       );
       const agent = flags.agent !== undefined ? num(flags.agent, 10, 'agent') : 0;
       if (agent > 0) {

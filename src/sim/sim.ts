@@ -2,6 +2,12 @@
 // relay agent on loopback, so any number of MACs work without raw sockets), fetches the iPXE
 // binary over TFTP, asks DHCP again as iPXE, then follows the iPXE script it is served (kernel,
 // image, overlays over HTTP), like a real boot.
+// With several servers (two controllers on one segment) the relay forwards every request to each of
+// them, as a relay agent with several helper addresses does; a node takes the first OFFER, names
+// that server in its REQUEST (the other ignores it), fetches TFTP from the ACK's next-server and
+// HTTP from the URLs it is given, as firmware does. With retries, a node whose boot fails (no DHCP
+// answer, a TFTP transfer that stalls, a refused or cut HTTP connection) waits and boots again from
+// DHCP: what the wulf iPXE script's `:failed` (sleep 15, reboot) and a PXE ROM's restart do.
 import dgram from 'node:dgram';
 import { checkInitramfs, InitramfsError } from '../lib/initramfs.ts';
 import { decodePacket as decodeDhcp, encodePacket, macToChaddr, messageType, newPacket } from '../dhcp/packet.ts';
@@ -10,6 +16,14 @@ import { decodePacket as decodeTftp, encodeAck, encodeRequest, Op } from '../tft
 
 export interface SimOptions {
   server: string;
+  /** every DHCP server the relay forwards to (default [server]); more than one implies follow */
+  servers?: string[];
+  /** TFTP from the ACK's next-server and HTTP to the URLs as the server names them (default: to server, ports as given) */
+  follow?: boolean;
+  /** boots again from DHCP after a failure, this many times (default 0) */
+  retries?: number;
+  /** the pause before booting again (default 1000 ms; the wulf iPXE script sleeps 15 s) */
+  retryWaitMs?: number;
   httpPort: number;
   dhcpPort: number;
   tftpPort: number;
@@ -25,21 +39,31 @@ export interface BootResult {
   error?: string;
   stages: Record<string, number>;
   ip?: string;
+  /** the server whose ACK the node booted with (its server identifier) */
+  server?: string;
+  /** host:port the iPXE script came from, and every host:port its kernel/initrd/chain URLs name */
+  scriptFrom?: string;
+  scriptNames?: string[];
+  /** boots tried (1 unless a failure made the node boot again), and why the earlier ones failed */
+  attempts?: number;
+  failures?: string[];
 }
 
 /** One relay socket shared by all simulated nodes; replies are matched by transaction id. */
 export class Relay {
   private sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-  private waiting = new Map<number, (p: ReturnType<typeof decodeDhcp>) => void>();
+  private out = new Map<string, dgram.Socket>();
+  private waiting = new Map<number, { accept: MessageType[]; done: (p: ReturnType<typeof decodeDhcp>) => void }>();
   constructor(private o: SimOptions) {}
   async open(): Promise<void> {
     this.sock.on('message', (m) => {
       const d = decodeDhcp(m);
       if (d.ok) {
         const w = this.waiting.get(d.packet.xid);
-        if (w) {
+        // a late OFFER from a second server is not the answer to the REQUEST that followed
+        if (w && w.accept.includes(messageType(d.packet) as MessageType)) {
           this.waiting.delete(d.packet.xid);
-          w(d);
+          w.done(d);
         }
       }
     });
@@ -52,12 +76,24 @@ export class Relay {
     } catch {
       /* the system limit stays */
     }
+    // several servers: a socket of its own toward each. A dead server's ICMP "port unreachable" is
+    // reported (Bun 1.4, Linux) as ECONNREFUSED by the next send on the socket that reached it,
+    // whatever that send's destination: on one shared socket, requests to the live server were lost
+    const servers = this.o.servers ?? [this.o.server];
+    for (const server of servers.length > 1 ? servers : []) {
+      const s = dgram.createSocket('udp4');
+      s.on('error', () => {}); // a helper address that does not answer is not the relay's problem
+      await new Promise<void>((res) => s.bind(0, this.o.giaddr ?? '127.0.0.1', () => res()));
+      this.out.set(server, s);
+    }
   }
   close() {
-    try {
-      this.sock.close();
-    } catch {
-      /* closed */
+    for (const s of [this.sock, ...this.out.values()]) {
+      try {
+        s.close();
+      } catch {
+        /* closed */
+      }
     }
   }
   async exchange(
@@ -77,12 +113,14 @@ export class Relay {
           this.waiting.delete(xid);
           res(undefined);
         }, 2000);
-        this.waiting.set(xid, (d) => {
+        const done = (d: ReturnType<typeof decodeDhcp>) => {
           clearTimeout(t);
           res(d);
-        });
+        };
+        this.waiting.set(xid, { accept: type === MessageType.Discover ? [MessageType.Offer] : [MessageType.Ack, MessageType.Nak], done });
       });
-      this.sock.send(encodePacket(p), this.o.dhcpPort, this.o.server);
+      const bytes = encodePacket(p);
+      for (const server of this.o.servers ?? [this.o.server]) (this.out.get(server) ?? this.sock).send(bytes, this.o.dhcpPort, server);
       const d = await reply;
       if (d?.ok) return d.packet;
     }
@@ -90,18 +128,26 @@ export class Relay {
   }
 }
 
-export async function tftpGet(o: SimOptions, file: string, timeoutMs: number): Promise<number> {
+/** A TFTP read from host (default o.server); with stallMs, a transfer silent that long fails (a PXE ROM gives up). */
+export async function tftpGet(o: SimOptions, file: string, timeoutMs: number, host = o.server, stallMs = timeoutMs): Promise<number> {
   const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => sock.bind(0, o.giaddr ?? '127.0.0.1', () => r()));
   let bytes = 0;
+  let stall: ReturnType<typeof setTimeout> | undefined, timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('TFTP timeout')), timeoutMs);
+      timer = setTimeout(() => reject(new Error('TFTP timeout')), timeoutMs);
+      const quiet = () => {
+        clearTimeout(stall);
+        stall = setTimeout(() => reject(new Error(`TFTP: nothing from ${host} for ${stallMs} ms`)), stallMs);
+      };
+      quiet();
       let expect = 1,
         blksize = 512;
       sock.on('message', (m, r) => {
         const d = decodeTftp(m);
         if (!d.ok) return;
+        quiet();
         const p = d.packet;
         if (p.op === Op.ERROR) {
           clearTimeout(timer);
@@ -124,17 +170,24 @@ export async function tftpGet(o: SimOptions, file: string, timeoutMs: number): P
           resolve(bytes);
         }
       });
-      sock.send(encodeRequest(Op.RRQ, file, 'octet', { blksize: '1468', tsize: '0' }), o.tftpPort, o.server);
+      sock.send(encodeRequest(Op.RRQ, file, 'octet', { blksize: '1468', tsize: '0' }), o.tftpPort, host);
     });
   } finally {
+    clearTimeout(stall);
+    clearTimeout(timer);
     sock.close();
   }
 }
 
 async function httpGet(url: string, timeoutMs: number, initrd = false): Promise<number> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  const body = new Uint8Array(await r.arrayBuffer());
   const what = new URL(url).pathname.split('/')[1];
+  let r: Response, body: Uint8Array;
+  try {
+    r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    body = new Uint8Array(await r.arrayBuffer());
+  } catch (e) {
+    throw new Error(`${what}: ${new URL(url).host}: ${(e as Error).message}`);
+  }
   if (!r.ok) throw new Error(`${what}: HTTP ${r.status}`);
   if (initrd) checkOnce(what ?? url, body);
   return body.byteLength;
@@ -247,54 +300,81 @@ export async function dora(relay: Relay, o: SimOptions, mac: string, ipxe: boole
 
 /** One simulated boot, the way a PXE ROM and then iPXE do it: DORA → TFTP the iPXE binary →
  *  DORA again as iPXE (its boot file is the /ipxe/<mac> URL) → the iPXE script → every kernel and
- *  initrd the script names (kernel, image, system, runtime), in order. */
+ *  initrd the script names (kernel, image, system, runtime), in order. With o.retries, a failed boot
+ *  waits o.retryWaitMs and starts again from DHCP (the script's `:failed` reboots the node). */
 export async function bootNode(relay: Relay, o: SimOptions, mac: string): Promise<BootResult> {
+  const t0 = performance.now();
+  const failures: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const r = await bootOnce(relay, o, mac);
+    const more = attempt <= (o.retries ?? 0);
+    if (r.ok || !more) {
+      const extra = o.retries ? { attempts: attempt, failures } : {};
+      return { ...r, ...extra, ms: Math.round(performance.now() - t0) };
+    }
+    failures.push(r.error ?? 'failed');
+    await Bun.sleep(o.retryWaitMs ?? 1000);
+  }
+}
+
+async function bootOnce(relay: Relay, o: SimOptions, mac: string): Promise<BootResult> {
   const t0 = performance.now();
   const stages: Record<string, number> = {};
   const mark = (s: string, from: number) => {
     stages[s] = Math.round(performance.now() - from);
   };
   const timeout = o.timeoutMs ?? 30_000;
+  const follow = o.follow ?? (o.servers?.length ?? 1) > 1;
   const base = `http://${o.server}:${o.httpPort}`;
+  // following, a URL is used as the server wrote it; else (loopback with a port map) its path and query go to base
+  const at = (u: URL) => (follow ? u.href : `${base}${u.pathname}${u.search}`);
+  const res: Partial<BootResult> = {};
   try {
     let t = performance.now();
     const ack = await dora(relay, o, mac, false);
     mark('dhcp', t);
+    res.server = ack.options.ip(Option.ServerIdentifier);
     t = performance.now();
-    await tftpGet(o, ack.file || 'undionly.kpxe', timeout);
+    const next = ack.siaddr !== '0.0.0.0' ? ack.siaddr : (res.server ?? o.server);
+    await tftpGet(o, ack.file || 'undionly.kpxe', timeout, follow ? next : o.server, follow && o.retries ? 4000 : timeout);
     mark('tftp', t);
     t = performance.now();
     const ack2 = await dora(relay, o, mac, true);
     if (ack2.yiaddr !== ack.yiaddr) throw new Error(`DHCP: iPXE got ${ack2.yiaddr}, the ROM got ${ack.yiaddr}`);
-    // the server names the script by URL; on loopback with a port map, keep its path and query
+    res.server = ack2.options.ip(Option.ServerIdentifier);
     const file = ack2.file.replace(/\$\{[^}]*\}/g, ''); // iPXE expands ${asset} and ${uuid}; ours are empty
     if (!file.startsWith('http')) throw new Error(`DHCP: iPXE was offered "${ack2.file}", not an http:// script`);
-    let url = `${base}${new URL(file).pathname}${new URL(file).search}`;
+    let url = at(new URL(file));
+    res.scriptFrom = new URL(url).host;
+    const named = new Set<string>();
     let plan: IpxePlan | undefined;
     for (let hops = 0; hops < 3; hops++) {
-      const r = await fetch(url, { signal: AbortSignal.timeout(timeout) });
+      const r = await fetch(url, { signal: AbortSignal.timeout(timeout) }).catch((e: Error) => {
+        throw new Error(`ipxe: ${new URL(url).host}: ${e.message}`);
+      });
       if (!r.ok) throw new Error(`ipxe: HTTP ${r.status}`);
       plan = planIpxeScript(await r.text());
+      for (const f of plan.files) named.add(new URL(f.url).host);
       if (!plan.chain) break;
       if (!plan.files.length) throw new Error(`ipxe: ${plan.message ?? 'the script chains without booting'}`);
-      const c = new URL(plan.chain);
-      url = `${base}${c.pathname}${c.search}`;
+      named.add(new URL(plan.chain).host);
+      url = at(new URL(plan.chain));
     }
+    res.scriptNames = [...named];
     mark('ipxe', t);
     if (!plan?.files.length) throw new Error(`ipxe: ${plan?.message ?? 'the script names no kernel'}`);
     for (const f of plan.files) {
       t = performance.now();
-      const u = new URL(f.url);
       try {
-        await httpGet(`${base}${u.pathname}${u.search}`, timeout, f.initrd);
+        await httpGet(at(new URL(f.url)), timeout, f.initrd);
         mark(f.name, t);
       } catch (e) {
         if (f.required || e instanceof InitramfsError) throw e;
       }
     }
-    return { mac, ok: true, ms: Math.round(performance.now() - t0), stages, ip: ack.yiaddr };
+    return { mac, ok: true, ms: Math.round(performance.now() - t0), stages, ip: ack.yiaddr, ...res };
   } catch (e) {
-    return { mac, ok: false, ms: Math.round(performance.now() - t0), stages, error: (e as Error).message };
+    return { mac, ok: false, ms: Math.round(performance.now() - t0), stages, error: (e as Error).message, ...res };
   }
 }
 
