@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { percentile } from '../src/sim/sim.ts';
 import { startPg } from '../test/store/pg.ts';
-import { tempRoot, tinyRootfs } from '../test/helpers/cli.ts';
+import { setDhcpRange, tempRoot, tinyRootfs } from '../test/helpers/cli.ts';
 
 const bin = resolve(process.env.WULF_BIN ?? 'dist/wulf');
 const N = Number(process.env.BENCH_NODES ?? 10_000);
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
       };
       const fs = tinyRootfs(t.dir, Buffer.alloc(KERNEL_MB << 20, 7));
       w('init', '--address', `${c.ip}/8`, '--interface', 'lo');
+      setDhcpRange(t.dir, `127.${200 + k}.0.0`, `127.${200 + k}.255.255`); // each controller its own range (overlaps are refused)
       w('image', 'import', fs, 'bench');
       w('image', 'build', 'bench');
       if (k === 0) {

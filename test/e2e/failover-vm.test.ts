@@ -9,7 +9,7 @@ import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
-import { modes, repoRoot, requireCompiled, runWulf, tempRoot } from '../helpers/cli.ts';
+import { modes, repoRoot, requireCompiled, runWulf, setDhcpRange, tempRoot } from '../helpers/cli.ts';
 import { Netns } from '../helpers/netns.ts';
 import { Vm } from '../helpers/qemu.ts';
 import { startPg, type Pg } from '../store/pg.ts';
@@ -17,6 +17,7 @@ import { startPg, type Pg } from '../store/pg.ts';
 const bin = modes[0]!;
 const A = '10.98.0.1';
 const B = '10.98.0.2';
+const B_RANGE = ['10.98.0.200', '10.98.0.250'] as const;
 const NODE = { name: 'v1', mac: '52:54:00:fb:00:01', ip: '10.98.0.21' };
 const roots = { a: tempRoot('wulf-fovm-a-'), b: tempRoot('wulf-fovm-b-') };
 let pg: Pg;
@@ -72,6 +73,7 @@ beforeAll(async () => {
     const dir = roots[who].dir;
     if (who === 'b') cpSync(rootfs, join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true });
     ok(runWulf(bin, dir, ['init', '--address', `${ip}/24`, '--interface', 'seg0']), 'init');
+    if (who === 'b') setDhcpRange(dir, ...B_RANGE); // each controller its own dynamic range (overlaps are refused)
     ok(runWulf(bin, dir, ['image', 'import', join(dir, 'rootfs'), 'testnode']), 'image import');
     ok(runWulf(bin, dir, ['image', 'build', 'testnode']), 'image build');
   }

@@ -1,6 +1,6 @@
 // Runs the wulf CLI for tests: the compiled dist/wulf (what users get) and the source entry.
 import { spawnSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -98,4 +98,13 @@ export async function stopServe(p: ReturnType<typeof spawnWulf> | undefined) {
   const done = new Promise((r) => p.on('exit', r));
   p.kill('SIGTERM');
   await done;
+}
+
+/** Give the controller under `root` its own dynamic range (what an admin edits in wulf.conf after `wulf init`):
+ *  controllers on one PostgreSQL store may not claim overlapping ranges. */
+export function setDhcpRange(root: string, start: string, end: string): void {
+  const f = `${root}/etc/wulf/wulf.conf`;
+  const text = readFileSync(f, 'utf8');
+  if (!/range start: /.test(text)) throw new Error(`${f}: no dhcp range to change`);
+  writeFileSync(f, text.replace(/range start: \S+/, `range start: ${start}`).replace(/range end: \S+/, `range end: ${end}`));
 }

@@ -14,7 +14,7 @@
 import { test, expect, beforeAll, afterAll } from 'bun:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { modes, requireCompiled, runWulf, tempRoot, tinyRootfs } from '../helpers/cli.ts';
+import { modes, requireCompiled, runWulf, setDhcpRange, tempRoot, tinyRootfs } from '../helpers/cli.ts';
 import { Netns } from '../helpers/netns.ts';
 import { startPg, type Pg } from './pg.ts';
 
@@ -85,6 +85,8 @@ beforeAll(async () => {
     const dir = roots[who].dir;
     const fs = tinyRootfs(dir, Buffer.alloc(2 << 20, 7));
     ok(runWulf(bin, dir, ['init', '--address', `${ip}/16`, '--interface', 'seg0']), 'init');
+    // each controller its own dynamic range (the store refuses two that overlap); the nodes here are all reserved
+    if (who === 'b') setDhcpRange(dir, '10.77.200.0', '10.77.210.0');
     ok(runWulf(bin, dir, ['image', 'import', fs, 'tiny']), 'image import');
     ok(runWulf(bin, dir, ['image', 'build', 'tiny']), 'image build');
   }
