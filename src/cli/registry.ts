@@ -41,7 +41,7 @@ export const nouns: NounEntry[] = [
   },
   {
     name: 'tui',
-    summary: 'the console UI: live node status, detail and edits, profiles, images, overlays',
+    summary: 'the console UI: live node status, detail and edits, profiles, images, overlays, log',
     load: async () => (await import('./tui.ts')).noun,
   },
   {
