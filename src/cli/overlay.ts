@@ -22,8 +22,10 @@ import { table } from './table.ts';
 import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 
-const service = (ctx: Ctx, conf: NodesConf) =>
-  createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => serverConf(ctx.paths, ctx.env), log: ctx.log });
+const service = async (ctx: Ctx, conf: NodesConf) => {
+  const wulf = await serverConf(ctx.paths, ctx.env);
+  return createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => wulf, log: ctx.log });
+};
 
 /** The site copy of an overlay to write into; says so when a shipped overlay was cloned for it. */
 function siteRoot(ctx: Ctx, name: string): string {
@@ -355,7 +357,7 @@ const build = defineCommand({
       const names = Object.keys(conf.nodes);
       const ids = pos.length ? matchNodes(pos, names) : names;
       if (pos.length && !ids.length) fail(`no node matches ${pos.join(' ')}`);
-      const r = await service(ctx, conf).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
+      const r = await (await service(ctx, conf)).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
       for (const f of r.failed) ctx.err(`${f.node} ${f.kind}: ${f.error}`);
       const failed = r.failed.length ? `, ${r.failed.length} failed` : '';
       ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${failed}`);

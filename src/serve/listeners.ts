@@ -188,7 +188,7 @@ export async function listenAll(
   // --http-port moves the HTTPS port along (HTTP + 1) unless it is given too
   const tlsPort = o.tlsPort ?? (o.httpPort === undefined ? wulf.warewulf.tlsPort : o.httpPort === 0 ? 0 : o.httpPort + 1);
   const settings = (port?: number): Settings => {
-    const w = d.config.current().wulf.warewulf;
+    const w = d.config.current().cluster.warewulf; // secure: what the nodes' agent is told (the store's on PostgreSQL)
     const tls = wulf.warewulf.tls;
     return { authority, secure: w.secure, confDir: paths.confDir, secureAddress: w.secureAddress, tls, tlsPort: port ?? tlsPort };
   };
