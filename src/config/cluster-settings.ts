@@ -3,6 +3,7 @@
 // `store copy`, the server and the overlay previews all take it from here. Settings are handled raw, with
 // wulf.conf's keys and spelling (what YAML gives), and always validated by wulf.conf's own parser.
 import { isDeepStrictEqual } from 'node:util';
+import { stringify } from 'yaml';
 import { WulfError } from '../lib/errors.ts';
 import { parseWulfConfValue, type WulfConf } from './wulfconf.ts';
 
@@ -93,4 +94,9 @@ export function effectiveConf(local: Obj, localText: string, file: string, share
     `${file} with the store's cluster-wide settings`,
     Bun.hash(`${localText}\0${shared.revision}`).toString(16),
   );
+}
+
+/** Raw settings as wulf.conf YAML (the same keys and spelling). */
+export function settingsYaml(settings: Obj): string {
+  return Object.keys(settings).length ? stringify(settings, { lineWidth: 0 }) : '{}\n';
 }
