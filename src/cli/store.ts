@@ -81,6 +81,8 @@ const copy = defineCommand({
       throw new WulfError(`the source and the target are the same store (${to.kind === 'files' ? ctx.paths.nodesConf : redact(to.url)})`, {
         hint: 'name the other one with --to (or --from)',
       });
+    // the settings first: a bad one is refused before anything is copied
+    const shared = to.kind === 'postgres' ? await settingsToCopy(ctx.paths, from) : undefined;
     const src = await using(storeFor(from, ctx.paths), (s) => s.read());
     const res = await using(storeFor(to, ctx.paths), (s) =>
       s.update((conf) => {
@@ -98,21 +100,34 @@ const copy = defineCommand({
     const copied = `${count(Object.keys(src.nodes).length, 'node')} and ${count(Object.keys(src.profiles).length, 'profile')}`;
     ctx.out(`copied ${copied} to ${res.result} (revision ${res.revision})`);
     if (to.kind === 'postgres') {
-      ctx.out(await copySettings(ctx.paths, storeFor(to, ctx.paths) as PostgresStore, !!flags.replace));
+      ctx.out(await copySettings(storeFor(to, ctx.paths) as PostgresStore, shared!, !!flags.replace));
       ctx.out(`to use it: "store: ${redact(to.url)}" in ${ctx.paths.wulfConf}, or WULF_STORE`);
     } else if (from.kind === 'postgres') ctx.out(await compareSettings(ctx.paths, storeFor(from, ctx.paths) as PostgresStore));
   },
 });
 
-/** store copy --to postgres://…: wulf.conf's cluster-wide part too, when the target holds none (or --replace). */
-async function copySettings(paths: Ctx['paths'], db: PostgresStore, replace: boolean): Promise<string> {
+type Shared = { settings: Record<string, unknown>; from: string };
+
+/** What a copy to PostgreSQL carries: the source store's settings (PostgreSQL holding some), else wulf.conf's cluster-wide part. */
+async function settingsToCopy(paths: Ctx['paths'], from: StoreSpec): Promise<Shared> {
+  if (from.kind === 'postgres') {
+    const db = storeFor(from, paths) as PostgresStore;
+    const stored = await using(db, () => readSettings(db));
+    if (stored) return { settings: stored.settings, from: db.where };
+  }
+  readWulfConf(paths); // the whole file valid
   const part = clusterPart(readWulfConfRaw(paths).top);
   checkShared(part, paths.wulfConf);
+  return { settings: part, from: paths.wulfConf };
+}
+
+/** store copy --to postgres://…: the cluster-wide settings too, when the target holds none (or --replace). */
+async function copySettings(db: PostgresStore, shared: Shared, replace: boolean): Promise<string> {
   return using(db, async () => {
-    const rev = await writeSettings(db, part, { ifEmpty: !replace });
+    const rev = await writeSettings(db, shared.settings, { ifEmpty: !replace });
     return rev === false
-      ? "settings: the store already holds cluster-wide settings: kept (--replace overwrites them with wulf.conf's)"
-      : `settings: ${count(Object.keys(part).length, 'cluster-wide key')} of ${paths.wulfConf} copied (revision ${rev})`;
+      ? `settings: the store already holds cluster-wide settings: kept (--replace overwrites them with ${shared.from}'s)`
+      : `settings: ${count(Object.keys(shared.settings).length, 'cluster-wide key')} of ${shared.from} copied (revision ${rev})`;
   });
 }
 

@@ -99,6 +99,18 @@ test('store copy puts the cluster-wide settings in the store; store settings sho
   expect(back).toContain("differs from the store's cluster-wide settings on ipaddr, fqdn, warewulf.update interval");
 });
 
+test("store copy --replace replaces the settings too; a copy between two PostgreSQL stores carries the source's settings", () => {
+  const url2 = pg.createDb('settings2'),
+    url3 = pg.createDb('settings3');
+  expect(ok(w(roots.A, ['store', 'copy', '--from', 'files', '--to', url2]))).toContain('copied (revision 1)');
+  expect(ok(w(roots.A, ['store', 'copy', '--from', 'files', '--to', url2, '--replace']))).toContain('copied (revision 2)');
+  // url2's settings edited in the store (pushed from B): a copy url2 → url3 takes those, not A's wulf.conf
+  ok(w(roots.B, ['store', 'settings', '--push'], { WULF_STORE: url2 }));
+  const out = ok(w(roots.A, ['store', 'copy', '--from', url2, '--to', url3]));
+  expect(out).toMatch(/settings: \d+ cluster-wide keys of postgres:.* copied \(revision 1\)/);
+  expect(ok(w(roots.A, ['store', 'settings'], { WULF_STORE: url3 }))).toContain('fqdn: other.cluster');
+});
+
 test('store settings --push: a bad value is one line and nothing is written; a good one replaces the settings whole', () => {
   const bad = join(t.dir, 'bad');
   mkdirSync(join(bad, 'etc/wulf'), { recursive: true });
