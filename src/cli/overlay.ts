@@ -10,7 +10,7 @@ import { compiled } from '../lib/assets.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import type { NodesConf } from '../config/cascade.ts';
 import { readConfigured } from '../store/open.ts';
-import { readWulfConf } from '../config/wulfconf.ts';
+import { readTemplateConf } from '../store/settings-pg.ts';
 import { createOverlayService } from '../overlays/service.ts';
 import { KINDS } from '../overlays/build.ts';
 import { checkOverlayName, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
@@ -363,7 +363,7 @@ const build = defineCommand({
       ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${failed}`);
       if (r.failed.length) code = 1;
     } else if (pos.length) fail('--host takes no NODES', 'wulf overlay build --host');
-    const wulf = flags.host || !pos.length ? readWulfConf(ctx.paths) : undefined;
+    const wulf = flags.host || !pos.length ? await readTemplateConf(ctx.paths, ctx.env) : undefined;
     if (wulf && !wulf.warewulf.hostOverlay && !flags.host)
       ctx.out('host overlay: not written (warewulf.host overlay: false in wulf.conf; --host writes it anyway)');
     else if (wulf) {
