@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
+import { SQL } from 'bun';
 import { modes, runWulf, tempRoot } from '../helpers/cli.ts';
 import { startPg, type Pg } from './pg.ts';
 import { pathsFor, type Paths } from '../../src/config/paths.ts';
@@ -187,6 +188,24 @@ test("two controllers, their wulf.conf disagreeing: the store's values, one warn
     ok(w(roots.A, ['store', 'settings', '--push']));
     const res = await fetch(`${base('B')}/system/${MAC}`);
     expect(new TextDecoder().decode(gunzipSync(new Uint8Array(await res.arrayBuffer())))).toContain('WWUPDATE=75');
+    // WWSERVERS follows the registry: controllers by name (C0, Z registered here by hand), a deleted one gone, same on both
+    const admin = new SQL(url);
+    const system = async (c: 'A' | 'B') =>
+      new TextDecoder().decode(gunzipSync(new Uint8Array(await (await fetch(`${base(c)}/system/${MAC}`)).arrayBuffer())));
+    try {
+      for (const [name, ip] of [
+        ['Z', '10.7.0.9'],
+        ['C0', '10.7.0.5'],
+      ])
+        await admin`insert into wulf_controllers (name, instance, host, pid, addresses, segments, url, version)
+          values (${name}, 'x', 'h', 1, '[]', '[]', ${`http://${ip}:9873`}, 'test')`;
+      await admin`update wulf_controllers set stopped_at = now() where name = 'Z'`; // stopped: it may be deleted
+      for (const c of ['A', 'B'] as const) expect(await system(c)).toContain("WWSERVERS='10.7.0.1 127.0.0.1 10.7.0.5 10.7.0.9'");
+      expect(ok(w(roots.A, ['controller', 'delete', 'Z']))).toContain('Z');
+      for (const c of ['A', 'B'] as const) expect(await system(c)).toContain("WWSERVERS='10.7.0.1 127.0.0.1 10.7.0.5'");
+    } finally {
+      await admin.close();
+    }
     // the overlay preview on a controller's CLI renders the same settings
     const shown = ok(w(roots.B, ['overlay', 'show', 'wwinit', '/warewulf/config.ww', '--render', 'n1']));
     expect(shown).toContain("WWIPADDR='10.7.0.1'");
