@@ -8,6 +8,7 @@ import type { Ctx } from './command.ts';
 import { defineCommand } from './define.ts';
 import { fail } from '../lib/errors.ts';
 import { readWulfConf } from '../config/wulfconf.ts';
+import { readTemplateConf } from '../store/settings-pg.ts';
 import { rootSshDir } from '../remote/ssh.ts';
 
 function keygen(ctx: Ctx, type: string, key: string, comment: string, force: boolean): void {
@@ -45,14 +46,15 @@ export const ssh = defineCommand({
     'key-types': { type: 'string', short: 't', arg: 'LIST', help: "comma list (default: wulf.conf ssh.key types); the first is root's" },
     keytypes: { type: 'string', hidden: true, help: "wwctl's spelling of --key-types" },
   },
-  run(ctx, { flags }) {
+  async run(ctx, { flags }) {
     const list = flags['key-types'] ?? flags.keytypes;
     const types = list
       ? list
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean)
-      : readWulfConf(ctx.paths).ssh.keyTypes;
+      : // cluster-wide: on PostgreSQL the store's (this wulf.conf's while the store is away)
+        (await readTemplateConf(ctx.paths, ctx.env).catch(() => readWulfConf(ctx.paths))).ssh.keyTypes;
     for (const t of types)
       if (!['rsa', 'ecdsa', 'ed25519', 'dsa'].includes(t)) fail(`unknown SSH key type "${t}"`, 'use rsa, ecdsa or ed25519');
     if (!types.length) fail('no SSH key types', 'set ssh.key types in wulf.conf, or --key-types');

@@ -9,7 +9,7 @@ import type { Ctx, Noun, Verb } from './command.ts';
 import { defineCommand } from './define.ts';
 import { ssh } from './configure-ssh.ts';
 import { readConfigured } from '../store/open.ts';
-import { readWulfConf } from '../config/wulfconf.ts';
+import { readTemplateConf } from '../store/settings-pg.ts';
 import { exportNfs, writeHostFile } from '../maint/configure.ts';
 import type { HostResult } from '../overlays/host.ts';
 
@@ -62,7 +62,7 @@ const hostfile = defineCommand({
   name: 'hostfile',
   summary: "write the controller's /etc/hosts from the host overlay (every node; your own lines above the marker are kept)",
   async run(ctx) {
-    said(ctx, writeHostFile(ctx.paths, await readConfigured(ctx.paths, ctx.env), readWulfConf(ctx.paths), 'etc/hosts'));
+    said(ctx, writeHostFile(ctx.paths, await readConfigured(ctx.paths, ctx.env), await readTemplateConf(ctx.paths, ctx.env), 'etc/hosts'));
     return 0;
   },
 });
@@ -71,7 +71,7 @@ const nfs = defineCommand({
   name: 'nfs',
   summary: 'write /etc/exports from wulf.conf nfs export paths and run exportfs -ra (needs nfs-kernel-server)',
   async run(ctx) {
-    const wulf = readWulfConf(ctx.paths);
+    const wulf = await readTemplateConf(ctx.paths, ctx.env); // nfs: is cluster-wide (on PostgreSQL the store's)
     said(ctx, writeHostFile(ctx.paths, await readConfigured(ctx.paths, ctx.env), wulf, 'etc/exports'));
     if (!wulf.nfs.enabled) ctx.out('nfs.enabled is false in wulf.conf: no paths exported');
     const st = exportNfs(ctx.paths);

@@ -10,7 +10,7 @@ import { compiled } from '../lib/assets.ts';
 import { matchNodes } from '../lib/hostlist.ts';
 import type { NodesConf } from '../config/cascade.ts';
 import { readConfigured } from '../store/open.ts';
-import { readWulfConf } from '../config/wulfconf.ts';
+import { readTemplateConf } from '../store/settings-pg.ts';
 import { createOverlayService } from '../overlays/service.ts';
 import { KINDS } from '../overlays/build.ts';
 import { checkOverlayName, listOverlayNames, locateOverlay, readOverlay } from '../overlays/sources.ts';
@@ -22,8 +22,10 @@ import { table } from './table.ts';
 import { convertGoTemplate, goSyntaxError } from '../overlays/gotemplate/index.ts';
 import { writeFileAtomic } from '../lib/atomic.ts';
 
-const service = (ctx: Ctx, conf: NodesConf) =>
-  createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => serverConf(ctx.paths, ctx.env), log: ctx.log });
+const service = async (ctx: Ctx, conf: NodesConf) => {
+  const wulf = await serverConf(ctx.paths, ctx.env);
+  return createOverlayService({ paths: ctx.paths, getConf: () => conf, getWulfConf: () => wulf, log: ctx.log });
+};
 
 /** The site copy of an overlay to write into; says so when a shipped overlay was cloned for it. */
 function siteRoot(ctx: Ctx, name: string): string {
@@ -355,13 +357,13 @@ const build = defineCommand({
       const names = Object.keys(conf.nodes);
       const ids = pos.length ? matchNodes(pos, names) : names;
       if (pos.length && !ids.length) fail(`no node matches ${pos.join(' ')}`);
-      const r = await service(ctx, conf).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
+      const r = await (await service(ctx, conf)).buildMany(ids, KINDS, flags.workers ? Number(flags.workers) : undefined);
       for (const f of r.failed) ctx.err(`${f.node} ${f.kind}: ${f.error}`);
       const failed = r.failed.length ? `, ${r.failed.length} failed` : '';
       ctx.out(`built ${r.built} archives for ${ids.length} nodes in ${(r.ms / 1000).toFixed(1)} s${failed}`);
       if (r.failed.length) code = 1;
     } else if (pos.length) fail('--host takes no NODES', 'wulf overlay build --host');
-    const wulf = flags.host || !pos.length ? readWulfConf(ctx.paths) : undefined;
+    const wulf = flags.host || !pos.length ? await readTemplateConf(ctx.paths, ctx.env) : undefined;
     if (wulf && !wulf.warewulf.hostOverlay && !flags.host)
       ctx.out('host overlay: not written (warewulf.host overlay: false in wulf.conf; --host writes it anyway)');
     else if (wulf) {

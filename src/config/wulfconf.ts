@@ -64,6 +64,11 @@ export interface WulfConf {
    * controller). On a store several controllers share, the cluster's (src/overlays/data.ts clusterWide).
    */
   buildHost?: string;
+  /**
+   * not a wulf.conf key: the controllers a node's agent may fall back to after `ipaddr` (WWSERVERS): on
+   * PostgreSQL the service address, then every registered controller's address by name; on the files none.
+   */
+  servers?: string[];
   revision: string;
 }
 
@@ -120,7 +125,18 @@ export function defaultWulfConf(): WulfConf {
 }
 
 export function parseWulfConf(text: string, file = 'wulf.conf', opts: { warn?: boolean } = {}): WulfConf {
-  const top = obj(readYaml(text, file).value);
+  return parseWulfConfValue(obj(readYaml(text, file).value), file, Bun.hash(text).toString(16), opts);
+}
+
+/** The raw settings of wulf.conf as YAML gives them (wulf.conf's keys and spelling), and its text. */
+export function readWulfConfRaw(paths: Paths): { top: Record<string, unknown>; text: string } {
+  if (!existsSync(paths.wulfConf)) return { top: {}, text: '' };
+  const text = readFileSync(paths.wulfConf, 'utf8');
+  return { top: obj(readYaml(text, paths.wulfConf).value), text };
+}
+
+/** wulf.conf's parser on settings already read (the local file merged with the store's cluster-wide part). */
+export function parseWulfConfValue(top: Record<string, unknown>, file: string, revision: string, opts: { warn?: boolean } = {}): WulfConf {
   for (const k of Object.keys(top)) if (!KNOWN_TOP.has(k)) throw new WulfError(`${file}: unknown key "${k}"`);
   if (opts.warn) warnIneffective(top, file);
   let ipaddr = String(top.ipaddr ?? '');
@@ -228,7 +244,7 @@ export function parseWulfConf(text: string, file = 'wulf.conf', opts: { warn?: b
       };
     }),
     store: top.store != null ? String(top.store) : undefined,
-    revision: Bun.hash(text).toString(16),
+    revision,
   };
 }
 

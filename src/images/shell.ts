@@ -162,7 +162,8 @@ export async function imageSession(paths: Paths, name: string, o: SessionOpts): 
     let mounts = o.imageMounts;
     if (!mounts) {
       try {
-        mounts = (await import('../config/wulfconf.ts')).readWulfConf(paths).imageMounts;
+        // image mounts are cluster-wide: on PostgreSQL the store's (src/config/cluster-settings.ts), else wulf.conf's
+        mounts = (await (await import('../store/settings-pg.ts')).readTemplateConf(paths, o.env)).imageMounts;
       } catch {
         mounts = [{ source: '/etc/resolv.conf', dest: '/etc/resolv.conf', readonly: true, copy: false }];
       }

@@ -131,6 +131,8 @@ function serverFields(c: WulfConf): Record<string, unknown> {
     nfs: { enabled: c.nfs.enabled, exportPaths: c.nfs.exportPaths.map((e) => ({ ...e })) },
     ssh: { keyTypes: [...c.ssh.keyTypes] },
     dns: { servers: [...c.dns.servers], search: [...c.dns.search] },
+    // the agent's fallbacks after ipaddr (PostgreSQL: the service address, then each registered controller by name)
+    servers: [...(c.servers ?? [])],
   };
 }
 

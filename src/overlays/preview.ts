@@ -5,11 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { Paths } from '../config/paths.ts';
-import { readWulfConf } from '../config/wulfconf.ts';
 import { readCpio } from '../lib/cpio.ts';
 import { fail, WulfError } from '../lib/errors.ts';
 import type { Logger } from '../lib/log.ts';
 import { configuredSpec, readConfigured } from '../store/open.ts';
+import { readTemplateConf } from '../store/settings-pg.ts';
 import { archivePath, servedHash } from './archive-file.ts';
 import { Builder, KINDS, type Entry, type Kind } from './build.ts';
 import { buildView, clusterWide } from './data.ts';
@@ -29,9 +29,12 @@ export type ShownFile =
  * An overlay file (FILE or FILE.ww) as stored, or, given a node and a template, rendered for that
  * node with the data a build would give it ("host" works without being in nodes.conf).
  */
-/** wulf.conf as templates see it: on the PostgreSQL store, the cluster-wide build.host every controller renders (data.ts clusterWide). */
-export function serverConf(paths: Paths, env: Env) {
-  return clusterWide(readWulfConf(paths), configuredSpec(paths, env).kind === 'postgres');
+/**
+ * wulf.conf as templates see it: on the PostgreSQL store, the store's cluster-wide settings over the local ones
+ * (store/settings-pg.ts), WWSERVERS, and the cluster-wide build.host every controller renders (data.ts clusterWide).
+ */
+export async function serverConf(paths: Paths, env: Env) {
+  return clusterWide(await readTemplateConf(paths, env), configuredSpec(paths, env).kind === 'postgres');
 }
 
 export async function showFile(paths: Paths, env: Env, overlay: string, file: string, node?: string): Promise<ShownFile> {
@@ -46,7 +49,7 @@ export async function showFile(paths: Paths, env: Env, overlay: string, file: st
   const conf = await readConfigured(paths, env);
   const snap = b.snapshot(
     node === 'host' && !conf.nodes.host ? { ...conf, nodes: { ...conf.nodes, host: {} } } : conf,
-    serverConf(paths, env),
+    await serverConf(paths, env),
   );
   if (!snap.view(node)) fail(`node "${node}" does not exist`);
   const root = snap.rootFor(node);
@@ -127,7 +130,8 @@ export function* servedChanges(svc: OverlayService, paths: Paths, node: string):
 /** servedChanges for a node of the configured store (nodes.conf, or PostgreSQL per env). */
 export async function diffSinceServed(paths: Paths, env: Env, log: Logger, node: string): Promise<Generator<ServedChange>> {
   const conf = await readConfigured(paths, env);
-  const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => serverConf(paths, env), log });
+  const wulf = await serverConf(paths, env);
+  const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => wulf, log });
   return servedChanges(svc, paths, node);
 }
 
@@ -152,7 +156,8 @@ export function* diffLines(node: string, changes: Iterable<ServedChange>): Gener
 export async function nodeOverlayFiles(paths: Paths, node: string, log: Logger, env: Env = {}): Promise<Entry[]> {
   const conf = await readConfigured(paths, env); // nodes.conf, or PostgreSQL (WULF_STORE / "store:")
   if (!conf.nodes[node]) throw new WulfError(`node "${node}" does not exist`, { hint: "see 'wulf node list'", code: 'ENOENT' });
-  const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => serverConf(paths, env), log });
+  const wulf = await serverConf(paths, env);
+  const svc = createOverlayService({ paths, getConf: () => conf, getWulfConf: () => wulf, log });
   const out = new Map<string, Entry>();
   for (const kind of KINDS) {
     for (const [rel, e] of svc.entries(node, kind)) {

@@ -10,18 +10,24 @@ import { readNodesConf } from '../config/store.ts';
 import { readWulfConf, type WulfConf } from '../config/wulfconf.ts';
 import type { Reservation } from '../dhcp/policy.ts';
 import type { PostgresStore } from '../store/postgres.ts';
+import { readSettings, revisions, templateConf, type StoredSettings } from '../store/settings-pg.ts';
+import { differingKeys } from '../config/cluster-settings.ts';
+import { readWulfConfRaw } from '../config/wulfconf.ts';
 import type { StoreHealth } from './store-health.ts';
 
 /** One configuration, indexed: nodes by MAC, DHCP reservations by MAC, every address a node is given. */
 export interface Snapshot {
   conf: NodesConf;
+  /** this controller's wulf.conf: where it listens, its DHCP and TFTP, its own address in iPXE scripts */
   wulf: WulfConf;
+  /** what nodes are told and templates see: on PostgreSQL the store's cluster-wide settings over wulf.conf, and WWSERVERS */
+  cluster: WulfConf;
   byMac: Map<string, MergedNode>;
   reservations: Map<string, Reservation>;
   addresses: Map<string, string[]>;
 }
 
-export function indexConfig(conf: NodesConf, wulf: WulfConf): Snapshot {
+export function indexConfig(conf: NodesConf, wulf: WulfConf, cluster: WulfConf = wulf): Snapshot {
   const byMac = new Map<string, MergedNode>();
   const reservations = new Map<string, Reservation>();
   const addresses = new Map<string, string[]>();
@@ -37,7 +43,7 @@ export function indexConfig(conf: NodesConf, wulf: WulfConf): Snapshot {
           .filter(([k]) => /^DNS\d+$/.test(k))
           .sort()
           .map(([, v]) => v);
-        const netmask = nd.netmask || wulf.netmask;
+        const netmask = nd.netmask || wulf.netmask; // this controller's segment, like its dynamic leases
         reservations.set(mac, {
           ipaddr: nd.ipaddr,
           hostname: m.id,
@@ -49,7 +55,7 @@ export function indexConfig(conf: NodesConf, wulf: WulfConf): Snapshot {
       }
     }
   }
-  return { conf, wulf, byMac, reservations, addresses };
+  return { conf, wulf, cluster, byMac, reservations, addresses };
 }
 
 export interface ConfigSource {
@@ -66,7 +72,23 @@ export interface ConfigSource {
 }
 
 export async function openConfigSource(paths: Paths, log: Logger, db?: PostgresStore, health?: StoreHealth): Promise<ConfigSource> {
-  let snap = indexConfig(db ? await db.read() : readNodesConf(paths), readWulfConf(paths));
+  // PostgreSQL: the store's cluster-wide settings (none yet: wulf.conf's) and the registered controllers
+  let shared: StoredSettings | undefined;
+  let controllers: string[] = [];
+  const confs = () => {
+    const wulf = readWulfConf(paths);
+    return { wulf, cluster: db ? templateConf(paths, shared, controllers) : wulf };
+  };
+  if (db) {
+    const r = await revisions(db);
+    shared = r.settings ? await readSettings(db) : undefined;
+    controllers = r.controllers;
+    const differ = shared ? differingKeys(readWulfConfRaw(paths).top, shared.settings) : [];
+    if (differ.length)
+      log.warn('config', `${paths.wulfConf} differs from the store's cluster-wide settings on ${differ.join(', ')}: using the store's`);
+  }
+  const first = confs();
+  let snap = indexConfig(db ? await db.read() : readNodesConf(paths), first.wulf, first.cluster);
   const listeners: ((s: Snapshot) => void)[] = [];
   let lastBad = '';
   const refused = (e: unknown) => {
@@ -76,16 +98,21 @@ export async function openConfigSource(paths: Paths, log: Logger, db?: PostgresS
     lastBad = msg;
   };
   const apply = (conf: NodesConf) => {
-    const wulf = readWulfConf(paths);
-    if (conf.revision === snap.conf.revision && wulf.revision === snap.wulf.revision) return;
+    const { wulf, cluster } = confs();
+    const sameCluster = cluster.revision === snap.cluster.revision && String(cluster.servers) === String(snap.cluster.servers);
+    if (conf.revision === snap.conf.revision && wulf.revision === snap.wulf.revision && sameCluster) return;
     // PostgreSQL revisions count up: a read that finishes after a newer one is not applied over it
     if (db && Number(conf.revision) < Number(snap.conf.revision)) return;
-    snap = indexConfig(conf, wulf);
+    snap = indexConfig(conf, wulf, cluster);
     for (const fn of listeners) fn(snap);
     lastBad = '';
     log.info('config', `reloaded (${db ? 'store' : 'nodes.conf'} revision ${conf.revision}, ${snap.byMac.size} known MACs)`);
   };
-  const store = db ? storeRefresher(db, () => snap, apply, refused, health) : undefined;
+  const settings = async (rev: string, ctl: string[]) => {
+    if (rev !== (shared?.revision ?? '')) shared = rev ? await readSettings(db!) : undefined;
+    controllers = ctl;
+  };
+  const store = db ? storeRefresher(db, () => snap, apply, refused, settings, health) : undefined;
   const reload = () => {
     if (store) return void store.refresh();
     try {
@@ -149,6 +176,7 @@ function storeRefresher(
   snap: () => Snapshot,
   apply: (c: NodesConf) => void,
   refused: (e: unknown) => void,
+  settings: (revision: string, controllers: string[]) => Promise<void>,
   health?: StoreHealth,
 ) {
   let checking: Promise<void> | undefined;
@@ -156,8 +184,9 @@ function storeRefresher(
   const refresh = () =>
     (checking ??= (async () => {
       try {
-        const rev = await db.revision();
-        apply(rev === snap().conf.revision ? snap().conf : await db.read());
+        const r = await revisions(db); // the nodes', the settings' and the controllers' in one query
+        await settings(r.settings, r.controllers);
+        apply(r.nodes === snap().conf.revision ? snap().conf : await db.read());
         down = false;
         health?.reachable();
       } catch (e) {

@@ -28,6 +28,8 @@ export interface HttpListenOptions {
   /** HTTPS on this port as well (0: any) when given */
   tlsPort?: number;
   wulf: WulfConf;
+  /** the service address nodes are told (on PostgreSQL the store's): the agent asks it over HTTPS too */
+  serviceAddresses?: (string | undefined)[];
   paths: Paths;
   log: Logger;
   status: StatusBoard;
@@ -73,7 +75,7 @@ export async function listenHttp(o: HttpListenOptions, stoppers: Stop[]): Promis
     // the CA and server certificate are made here when missing (installs older than TLS, a deleted
     // file) and the certificate re-issued when an address it must name is missing
     try {
-      const made = await ensureTls(o.paths.confDir, serverNames(o.wulf, [o.address]));
+      const made = await ensureTls(o.paths.confDir, serverNames(o.wulf, [o.address, ...(o.serviceAddresses ?? [])]));
       if (made) o.log.info('tls', made);
     } catch (e) {
       throw new WulfError(`cannot set up TLS in ${o.paths.confDir}/tls: ${errorLine(e)}`, {
@@ -182,17 +184,29 @@ export async function listenAll(
   stoppers: Stop[],
 ): Promise<{ httpPort: number; tlsPort?: number; summary: string }> {
   const { log, paths } = o;
-  const { wulf } = d.config.current();
+  const { wulf, cluster } = d.config.current();
   const status = d.runtime.status;
   const authority = `${d.address === '0.0.0.0' ? '127.0.0.1' : d.address}:${d.httpPort}`;
   // --http-port moves the HTTPS port along (HTTP + 1) unless it is given too
   const tlsPort = o.tlsPort ?? (o.httpPort === undefined ? wulf.warewulf.tlsPort : o.httpPort === 0 ? 0 : o.httpPort + 1);
   const settings = (port?: number): Settings => {
-    const w = d.config.current().wulf.warewulf;
+    const w = d.config.current().cluster.warewulf; // secure: what the nodes' agent is told (the store's on PostgreSQL)
     const tls = wulf.warewulf.tls;
     return { authority, secure: w.secure, confDir: paths.confDir, secureAddress: w.secureAddress, tls, tlsPort: port ?? tlsPort };
   };
-  const httpOpts = { address: d.address, port: d.httpPort, wulf, paths, log, status, provisioning: d.provisioning, boot: d.boot, settings };
+  const serviceAddresses = [cluster.ipaddr, cluster.ipaddr6];
+  const httpOpts = {
+    address: d.address,
+    port: d.httpPort,
+    wulf,
+    serviceAddresses,
+    paths,
+    log,
+    status,
+    provisioning: d.provisioning,
+    boot: d.boot,
+    settings,
+  };
   const http = await listenHttp({ ...httpOpts, tlsPort: wulf.warewulf.tls ? tlsPort : undefined }, stoppers);
   const tftpOn = o.tftp !== false && wulf.tftp.enabled;
   const tftpPort = o.tftpPort ?? wulf.tftp.port;

@@ -40,7 +40,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const boot = siteBoot(paths, wulf.tftp.tftproot, log, ipxeBinary); // tftp.tftproot, tftp.ipxe
     const address = o.address ?? (wulf.ipaddr || '0.0.0.0');
     const httpPort = o.httpPort ?? wulf.warewulf.port;
-    const runtime = await openRuntime(paths, log, () => config.current().wulf.warewulf.updateInterval, db, o.controller, health);
+    const runtime = await openRuntime(paths, log, () => config.current().cluster.warewulf.updateInterval, db, o.controller, health);
     stoppers.push(
       () => runtime.stop(),
       () => config.stop(),
@@ -48,7 +48,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // recheckMs 0: every archive request re-checks the overlay sources and the controller files its
     // templates read (a few stats), so an edit is never answered with the archive from before it
     const getConf = () => config.current().conf;
-    const getWulfConf = () => clusterWide(config.current().wulf, !!db); // several controllers: the same bytes on each
+    // templates see the cluster's settings (on PostgreSQL the store's), never this controller's listening address:
+    // several controllers, the same bytes on each; the iPXE script still names this controller (serverIp, local)
+    const getWulfConf = () => clusterWide(config.current().cluster, !!db);
     const overlays = createOverlayService({ paths, getConf, getWulfConf, log, recheckMs: 0 });
     config.onChange((s) => {
       for (const mac of s.byMac.keys()) runtime.status.forgetUnknown(mac);

@@ -115,6 +115,21 @@ export const MIGRATIONS: Migration[] = [
       `create index wulf_artifacts_digest on wulf_artifacts (digest)`,
     ],
   },
+  {
+    version: 6,
+    summary: 'cluster-wide server settings: the part of wulf.conf every controller must share, one row with a revision',
+    statements: [
+      // one row, not a row per key: the settings are validated and replaced whole (`store settings --push`,
+      // `store copy`), and a controller compares one revision before answering a node, as for the nodes;
+      // json (not jsonb) keeps wulf.conf's key order for `wulf store settings`
+      `create table wulf_settings (
+         id integer primary key check (id = 1),
+         settings json not null,
+         revision bigint not null,
+         updated_by text not null,
+         updated_at timestamptz not null default now())`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

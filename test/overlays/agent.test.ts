@@ -259,3 +259,26 @@ test('agent without curl, TLS on: refuses in secure mode (exit 3, nothing fetche
     s.stop();
   }
 }, 30_000);
+
+test('agent fails over: WWIPADDR refuses connections, the next of WWSERVERS that answers is used (one line per switch)', async () => {
+  const s = await setup('failover');
+  // 127.0.0.2 and 127.0.0.3: loopback addresses nothing listens on (connection refused); 127.0.0.1 is the server
+  writeFileSync(
+    s.config,
+    readFileSync(s.config, 'utf8').replace('WWIPADDR=127.0.0.1', "WWIPADDR=127.0.0.2\nWWSERVERS='127.0.0.2 127.0.0.3 127.0.0.1'"),
+  );
+  const t0 = Date.now();
+  const r = await once(s, true);
+  s.stop();
+  expect(`${r.code} ${r.err}`).toStartWith('0 ');
+  expect(r.err).toContain('127.0.0.2 did not answer; trying 127.0.0.3');
+  expect(r.err).toContain('127.0.0.3 did not answer; trying 127.0.0.1');
+  expect(r.err.match(/did not answer/g)?.length).toBe(2);
+  expect(readFileSync(join(s.target, 'etc/motd'), 'utf8')).toBe('hello v1\n');
+  expect(s.hits.length).toBe(1);
+  expect(Date.now() - t0).toBeLessThan(10_000); // a refused connection costs no timeout
+  // no server answers: each is tried once, exit 1
+  const r2 = await once(s, true);
+  expect(r2.code).toBe(1);
+  expect(r2.err).toContain('fetch of http://127.0.0.1:');
+}, 30_000);

@@ -364,6 +364,8 @@ test("overlays are byte-identical on both controllers (cluster-wide build.host, 
     );
     expect(sha(a!.body)).toBe(sha(b!.body));
     expect(a!.etag).toBe(b!.etag);
+    // WWSERVERS (the agent's fallbacks): the service address, then every registered controller by name (both 127.0.0.1: once)
+    if (kind === 'system') expect(new TextDecoder().decode(gunzipSync(a!.body))).toContain("WWSERVERS='127.0.0.1'");
     if (kind === 'runtime') {
       const text = new TextDecoder().decode(gunzipSync(a!.body));
       expect(text).toContain('127.0.0.1 wulf wulf warewulf'); // the hosts overlay's controller name: the cluster's, not this host's

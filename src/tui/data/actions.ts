@@ -7,7 +7,7 @@ import { updateNodesConf, type UpdateResult } from '../../config/store.ts';
 import { readNodesConf } from '../../config/store.ts';
 import type { NodesConf } from '../../config/cascade.ts';
 import type { ConfigStore } from '../../store/store.ts';
-import { readWulfConf } from '../../config/wulfconf.ts';
+import { templateConfOf } from '../../store/settings-pg.ts';
 import { WulfError, errorLine } from '../../lib/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { createOverlayService } from '../../overlays/service.ts';
@@ -94,10 +94,11 @@ export async function runAction(
       }
       case 'rebuild': {
         const conf = store ? await store.read() : undefined;
+        const wulf = clusterWide(await templateConfOf(paths, store), store?.kind === 'postgres');
         const svc = createOverlayService({
           paths,
           getConf: () => conf ?? readNodesConf(paths),
-          getWulfConf: () => clusterWide(readWulfConf(paths), store?.kind === 'postgres'),
+          getWulfConf: () => wulf,
           log: silentLogger,
         });
         const r = await svc.buildMany(targets, KINDS);
