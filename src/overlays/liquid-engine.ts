@@ -22,7 +22,8 @@ import { GO_FILTERS } from '../lib/go-filters.ts';
 import { FILTERS, PURE_FILTERS } from './template-filters.ts';
 import { readHostFile, readImageFile, resolveHostLink, type FileReader } from './template-files.ts';
 
-/** Marks in the rendered text where a tag switches the output file, makes a link, aborts (render.ts splits on them). */
+/** Marks in the rendered text: MARK where a tag switches the output file, makes a link, aborts (render.ts splits on them);
+ *  SLOT_MARK where a slot's value goes (fillSlots puts it in). */
 export const MARK = `\u0000wulf${randomBytes(6).toString('hex')}:`;
 export const SLOT_MARK = `\u0000wulfslot${randomBytes(6).toString('hex')}:`;
 
@@ -32,7 +33,7 @@ export interface Slot {
   filters: string[];
 }
 
-/** The template being rendered, seen by the tags (liquidjs gives them no way to carry it). */
+/** The template being rendered, as the tags, conditions and output hook see it (set by withCur for one render). */
 export interface Cur extends FileReader {
   overlay: string;
   file: string;
