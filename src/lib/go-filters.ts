@@ -1,5 +1,5 @@
 // Liquid filters that converted Go templates use (Warewulf's and Sprig's functions, same results).
-// Pure functions; overlay templates (src/overlays/render.ts), iPXE scripts (src/http/ipxe.ts) and BMC
+// Pure functions; overlay templates (src/overlays/liquid-engine.ts), iPXE scripts (src/http/ipxe.ts) and BMC
 // command templates (src/power/ipmitool-template.ts) register them.
 
 /** A map's entries sorted by key as Go's range visits them; a list's items with their index. */

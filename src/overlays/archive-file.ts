@@ -16,7 +16,8 @@ import {
 import { join } from 'node:path';
 import type { Paths } from '../config/paths.ts';
 import { WulfError } from '../lib/errors.ts';
-import type { Kind, Packed } from './build.ts';
+import type { Kind } from './build.ts';
+import type { Packed } from './archive-pack.ts';
 
 export interface ArchiveInfo {
   path: string;

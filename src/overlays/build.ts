@@ -1,28 +1,24 @@
 // Builds one node's system or runtime archive: walks its overlays in order (later files win),
-// renders .ww templates (memoised by what they read), synthesises parent directories, and packs
-// ONE newc archive as ONE gzip member (the kernel wants each compressed stream to be a whole
-// archive), assembled from deflate segments: [dirs][files shared by all nodes][node's own files +
-// trailer]. The shared segments are deflated once (sync-flushed, so they can be followed) and
-// reused; the gzip trailer's CRC is combined from the segments' CRCs.
+// renders .ww templates (memoised by what they read) and packs the files as one newc archive in one
+// gzip member (archive-pack.ts).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readBeneath } from '../lib/beneath.ts';
 import { join } from 'node:path';
-import zlib from 'node:zlib';
-import { crc32Combine } from '../lib/crc32.ts';
 import type { NodesConf } from '../config/cascade.ts';
 import { mergeNode, naturalCompare } from '../config/cascade.ts';
 import type { WulfConf } from '../config/wulfconf.ts';
 import type { Paths } from '../config/paths.ts';
-import { S_IFDIR, S_IFLNK, S_IFREG, cpioHeader, cpioPadding } from '../lib/cpio.ts';
 import { WulfError } from '../lib/errors.ts';
 import { DEFAULT_HOST_ALLOW } from '../config/wulfconf.ts';
 import { buildView, nodeView, serverView } from './data.ts';
 import { TemplateMemo, type MemoSnapshot } from './memo.ts';
-import { fileSig, fillSlots, renderTemplate, type RenderEnv, type RenderResult, type RenderedFile } from './render.ts';
+import { fillSlots, renderTemplate, type RenderResult, type RenderedFile } from './render.ts';
+import { fileSig, type RenderEnv } from './template-files.ts';
 import { newReads } from './track.ts';
+import { Packer, type Entry, type Packed } from './archive-pack.ts';
 import { FILE_PREFIX } from './track.ts';
-import { checkOverlayName, defaultDirMode, locateOverlay, readOverlay, treeSignature, type OverlaySource } from './sources.ts';
+import { checkOverlayName, locateOverlay, readOverlay, treeSignature, type OverlaySource } from './sources.ts';
 
 export type Kind = 'system' | 'runtime';
 export const KINDS: Kind[] = ['system', 'runtime'];
@@ -34,36 +30,6 @@ export function checkKind(kind: unknown): Kind {
     `unknown overlay kind ${typeof kind === 'string' ? JSON.stringify(kind.slice(0, 40)) : typeof kind} (system or runtime)`,
   );
 }
-
-export interface Entry {
-  rel: string;
-  type: 'file' | 'dir' | 'symlink';
-  mode: number;
-  uid: number;
-  gid: number;
-  /** seconds: the source file's (a rendered file: its template's); a made-up parent dir: its newest entry's */
-  mtime: number;
-  data?: Uint8Array;
-  target?: string;
-  hash: string;
-  /** true when the bytes depend on this node (else the same for every node of the snapshot) */
-  local: boolean;
-  origin: string; // overlay/file it came from
-}
-
-export interface Packed {
-  members: Uint8Array[];
-  hash: string;
-  size: number;
-}
-/** A deflated piece of the archive, with the CRC and length of what it holds. */
-interface Segment {
-  z: Uint8Array;
-  crc: number;
-  len: number;
-}
-// gzip header: deflate, no flags, mtime 0, OS unix
-const GZIP_HEADER = Uint8Array.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3);
 
 /** A render that read only build-wide data (server, build, allNodes, controller files): the same for every node of a snapshot. */
 export interface SharedRender {
@@ -77,7 +43,6 @@ export { DEFAULT_HOST_ALLOW } from '../config/wulfconf.ts';
 const enc = new TextEncoder();
 const sha = (s: string | Uint8Array) => createHash('sha1').update(s).digest('hex');
 
-/** Reads a file from images/<image>/rootfs, refusing symlinks (they may point anywhere on the host). */
 /**
  * include_image's reader: the image's tree, or — on a controller serving an image by the PostgreSQL
  * store's digest from a build it fetched (src/serve/artifacts.ts) — the /etc extracted from that
@@ -183,9 +148,7 @@ export class Builder {
   readonly env: RenderEnv;
   readonly memo = new TemplateMemo();
   private sources = new Map<string, { sig: string; src: OverlaySource; snap: number }>();
-  private members = new Map<string, Segment>();
-  private prefixCrc = new Map<string, number>();
-  private memberBytes = 0;
+  private readonly packer = new Packer();
   renders = 0;
   private files = new Set<string>();
   /** every included file key seen so far (their changes start a new snapshot) */
@@ -309,6 +272,11 @@ export class Builder {
       this.shared.set(s.key, { snap: snap.id, r: { files: s.files, nobackup: s.nobackup, reads: newReads(), slots: [] } });
   }
 
+  /** Pack entries as one gzip member (archive-pack.ts). */
+  pack(entries: Map<string, Entry>): Packed {
+    return this.packer.pack(entries);
+  }
+
   /** The final file list for a node and kind (later overlays overwrite earlier files). */
   entries(snap: Snapshot, id: string, kind: Kind): Map<string, Entry> {
     const list = snap.overlayList(id, kind);
@@ -379,127 +347,9 @@ export class Builder {
     }
     return out;
   }
-
-  private member(key: string, make: () => Uint8Array): Segment {
-    let m = this.members.get(key);
-    if (m) return m;
-    const raw = make();
-    m = {
-      z: zlib.deflateRawSync(raw, { level: 6, finishFlush: zlib.constants.Z_SYNC_FLUSH }),
-      crc: Bun.hash.crc32(raw) >>> 0,
-      len: raw.length,
-    };
-    if (this.memberBytes + m.z.length > 512 * 1024 * 1024) {
-      this.members.clear();
-      this.memberBytes = 0;
-    }
-    this.members.set(key, m);
-    this.memberBytes += m.z.length;
-    return m;
-  }
-
-  /** Pack entries as one gzip member: [dirs][shared files][node files + trailer] deflate segments. */
-  pack(entries: Map<string, Entry>): Packed {
-    const dirs = new Map<string, Entry>();
-    const made = new Map<string, Entry>();
-    const shared: Entry[] = [],
-      own: Entry[] = [];
-    for (const e of entries.values()) {
-      if (e.type === 'dir') {
-        dirs.set(e.rel, e);
-        continue;
-      }
-      (e.local ? own : shared).push(e);
-      // synthesise missing parents (sane modes: /root 0700…; the newest mtime below them)
-      let i = e.rel.lastIndexOf('/');
-      while (i > 0) {
-        const d = e.rel.slice(0, i);
-        if (!entries.has(d)) {
-          const have = made.get(d);
-          if (!have)
-            made.set(d, {
-              rel: d,
-              type: 'dir',
-              mode: defaultDirMode(d),
-              uid: 0,
-              gid: 0,
-              mtime: e.mtime,
-              hash: '',
-              local: false,
-              origin: '',
-            });
-          else if (have.mtime < e.mtime) have.mtime = e.mtime;
-        }
-        i = d.lastIndexOf('/');
-      }
-    }
-    for (const [d, e] of made) if (!dirs.has(d)) dirs.set(d, e);
-    const dirList = [...dirs.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-    shared.sort((a, b) => (a.rel < b.rel ? -1 : 1));
-    own.sort((a, b) => (a.rel < b.rel ? -1 : 1));
-    const dk = sha(dirList.map((d) => `${d.rel}\0${d.mode}\0${d.uid}\0${d.gid}\0${d.mtime}`).join('\n'));
-    const sk = sha(shared.map((e) => e.hash).join('\n'));
-    const ok = sha(own.map((e) => e.hash).join('\n'));
-    const d = this.member('d' + dk, () => segment(dirList, false));
-    const s = this.member('s' + sk, () => segment(shared, false));
-    // the node's own files: small and made for every node, where level 1 costs a third of level 6 for ~10 % more bytes;
-    // the last segment, so libdeflate's final block (several times faster than node:zlib here) may end the stream
-    const ownRaw = segment(own, true);
-    // the CRC of [dirs][shared] is combined once per pair of segments; the node's own bytes continue it
-    const dsKey = d.crc + ':' + d.len + ':' + s.crc + ':' + s.len;
-    let dsCrc = this.prefixCrc.get(dsKey);
-    if (dsCrc === undefined) {
-      if (this.prefixCrc.size > 100_000) this.prefixCrc.clear();
-      dsCrc = crc32Combine(d.crc, s.crc, s.len);
-      this.prefixCrc.set(dsKey, dsCrc);
-    }
-    const tail = Buffer.alloc(8);
-    tail.writeUInt32LE(zlib.crc32(ownRaw, dsCrc) >>> 0, 0);
-    tail.writeUInt32LE((d.len + s.len + ownRaw.length) >>> 0, 4);
-    const members = [GZIP_HEADER, d.z, s.z, Bun.deflateSync(ownRaw as Uint8Array<ArrayBuffer>, { level: 1 }), tail];
-    const hash = sha(`${dk}\n${sk}\n${ok}`).slice(0, 24);
-    return { members, hash, size: members.reduce((n, m) => n + m.length, 0) };
-  }
 }
 
 /** Read nothing of the node itself, so the same for every node of a snapshot. */
 function isShared(r: RenderResult): boolean {
   return r.reads.local.size === 0 && r.slots.length === 0;
-}
-
-function ino(rel: string): number {
-  return Bun.hash.crc32(rel) >>> 0 || 1;
-}
-
-/** newc records for entries, optionally with the trailer; every record ends 4-aligned. */
-export function segment(entries: Entry[], trailer: boolean): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  const push = (b: Uint8Array) => {
-    if (b.length) {
-      parts.push(b);
-      n += b.length;
-    }
-  };
-  for (const e of entries) {
-    const type = e.type === 'dir' ? S_IFDIR : e.type === 'symlink' ? S_IFLNK : S_IFREG;
-    const data = e.type === 'symlink' ? enc.encode(e.target!) : e.type === 'file' ? (e.data ?? new Uint8Array(0)) : new Uint8Array(0);
-    push(
-      cpioHeader(
-        { name: e.rel, mode: type | (e.type === 'symlink' ? 0o777 : e.mode), uid: e.uid, gid: e.gid, mtime: e.mtime, ino: ino(e.rel) },
-        0,
-        data.length,
-      ),
-    );
-    push(data);
-    push(cpioPadding(data.length));
-  }
-  if (trailer) push(cpioHeader({ name: 'TRAILER!!!', mode: 0, nlink: 1, ino: 0 }, 0, 0));
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertGoTemplate, findGoSyntax } from '../../src/overlays/gotemplate/index.ts';
-import { renderTemplate, type RenderEnv } from '../../src/overlays/render.ts';
+import { renderTemplate } from '../../src/overlays/render.ts';
+import type { RenderEnv } from '../../src/overlays/template-files.ts';
 import { Builder } from '../../src/overlays/build.ts';
 import { pathsFor } from '../../src/config/paths.ts';
 import { goRenderer, renderGoFull } from '../helpers/gorender.ts';

@@ -6,7 +6,8 @@
 import type { Arg, Node, Pipe } from './parse.ts';
 import { ANY, NETDEV, NODE, NUM, STR, type Ty } from './fields.ts';
 import { callFunction } from './functions.ts';
-import { Unconvertible, Values, join, type Cond, type ConvertProblem, type Val } from './values.ts';
+import { Values } from './values.ts';
+import { Unconvertible, join, type Cond, type ConvertProblem, type Val } from './liquid-terms.ts';
 
 export type { ConvertProblem };
 

@@ -2,7 +2,8 @@
 // operators and temporaries. A function with no faithful equivalent is reported, never guessed.
 import type { Arg } from './parse.ts';
 import { ANY, NUM, STR, type Ty } from './fields.ts';
-import { CMP, Unconvertible, join, type Cond, type Part, type Val, type Values } from './values.ts';
+import type { Values } from './values.ts';
+import { CMP, Unconvertible, join, type Cond, type Part, type Val } from './liquid-terms.ts';
 
 /** One call being converted: its arguments, and the helpers the conversions of the functions share. */
 class Call {

@@ -2,7 +2,8 @@
 // filter chains, Go's truth (empty string, list, map, false, nil are false: `!= blank`), and/or/not
 // as Liquid conditions (which chain right to left) or, where a later argument could fail or needs
 // temporaries, as Go's short-circuit in nested ifs, and temporaries (`assign`/`capture`) for what
-// Liquid cannot nest. The function table is functions.ts; blocks and actions convert.ts.
+// Liquid cannot nest. The terms (Val, Cond, Part) are liquid-terms.ts; the function table is
+// functions.ts; blocks and actions convert.ts.
 import type { Arg, Pipe } from './parse.ts';
 import {
   ANY,
@@ -21,63 +22,7 @@ import {
   type TemplateKind,
   type Ty,
 } from './fields.ts';
-
-export interface ConvertProblem {
-  line: number;
-  message: string;
-}
-
-/** A Liquid value: an expression (a path or literal, maybe with filters) and its Go type. */
-export interface Val {
-  liq: string;
-  ty: Ty;
-  simple: boolean;
-  lit?: string;
-}
-/** An argument of and/or: its value or condition, and the Liquid that must run before it (temporaries). */
-export interface Part {
-  pre: string;
-  x: Val | Cond;
-}
-/**
- * A condition: comparison atoms joined by and/or (every part evaluated, as a Liquid condition does:
- * only when no part after the first can fail or needs temporaries; `args`: the function's
- * arguments, for a use as a value), or Go's short-circuit and/or (`lazy`: a later part is evaluated
- * only when the ones before it have not decided, in nested ifs written where it is used).
- */
-export type Cond =
-  | { k: 'atom'; l: string; op?: string; r?: string }
-  | { k: 'and' | 'or'; xs: Cond[]; args?: (Val | Cond)[] }
-  | { k: 'lazy'; op: 'and' | 'or'; parts: Part[]; line: number };
-
-export class Unconvertible extends Error {
-  constructor(
-    readonly line: number,
-    msg: string,
-  ) {
-    super(msg);
-  }
-}
-
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const NEG: Record<string, string> = { '==': '!=', '!=': '==', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
-export const CMP: Record<string, string> = { eq: '==', ne: '!=', lt: '<', le: '<=', gt: '>', ge: '>=' };
-
-/** A Liquid string literal for s, or undefined when none can hold it (Liquid reads backslash escapes in literals). */
-function quote(s: string): string | undefined {
-  if (s.includes('\\')) return undefined;
-  if (!s.includes('"')) return `"${s}"`;
-  if (!s.includes("'")) return `'${s}'`;
-  return undefined;
-}
-
-/** A Liquid path: base + key (a field-table key: '=' absolute, '' the base itself; odd names in brackets). */
-export function join(base: string, key: string): string {
-  if (key.startsWith('=')) return key.slice(1);
-  if (!key) return base;
-  const k = IDENT.test(key) ? key : `[${quote(key) ?? JSON.stringify(key)}]`;
-  return !base ? k : k.startsWith('[') ? base + k : `${base}.${k}`;
-}
+import { NEG, Unconvertible, join, quote, type Cond, type ConvertProblem, type Part, type Val } from './liquid-terms.ts';
 
 /** The state of one conversion (output so far, names in use, variable scopes, the dot) and value compilation. */
 export abstract class Values {
