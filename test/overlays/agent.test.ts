@@ -151,7 +151,7 @@ async function once(s: Awaited<ReturnType<typeof setup>>, withCurl: boolean): Pr
   return { code, err };
 }
 
-async function until(cond: () => boolean, ms = 8000): Promise<void> {
+async function until(cond: () => boolean, ms = 20000): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
     if (Date.now() - t0 > ms) throw new Error('timed out');
