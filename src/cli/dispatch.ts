@@ -146,6 +146,11 @@ export function reportError(e: unknown, debug: boolean): number {
 export async function runCli(argv: string[], env: Env): Promise<number> {
   // --debug anywhere, -d or --debug among the global flags, or WULF_DEBUG=1: stack traces and debug logs
   let debug = argv.includes('--debug') || env.WULF_DEBUG === '1';
+  // a reader that went away (`wulf node list | head -1`): stop quietly, as other tools do, not with a stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   try {
     const g = parseGlobalFlags(argv);
     if (env.WULF_DEBUG === '1') g.debug = true;
